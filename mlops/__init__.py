@@ -1,0 +1,1 @@
+"""SEA MLOps: settings, adapters (warehouse, artifact store), services and entry points."""

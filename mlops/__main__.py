@@ -1,0 +1,6 @@
+"""`python -m mlops`."""
+import sys
+
+from mlops.entrypoints.cli import main
+
+sys.exit(main())
