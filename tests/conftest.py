@@ -7,6 +7,7 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 pytest_plugins = [
     "tests.fixtures.models",
+    "tests.fixtures.tiny_models",
     "tests.fixtures.postgres",
     "tests.fixtures.s3",
 ]

@@ -73,10 +73,10 @@ def load_esco_csv(path: str | Path, version: str | None = None) -> Taxonomy:
     if not skills:
         raise TaxonomyError("no skills in the file (only a header)", file=str(path))
     name = path.name.split(".csv")[0]
-    return Taxonomy(skills, version=version or _version_from_name(name), name=name)
+    return Taxonomy(skills, version=version or version_from_name(name), name=name)
 
 
-def _version_from_name(name: str) -> str:
+def version_from_name(name: str) -> str:
     match = re.search(r"v(\d+\.\d+\.\d+)", name)
     return match.group(1) if match else "1.0.0"
 

@@ -1,0 +1,165 @@
+"""The warehouse tables, in the column types Redshift, PostgreSQL and SQLite all accept, and the
+idempotent, concurrency-safe `apply()` that creates or upgrades them.
+
+Conventions: ids are client-generated strings; timestamps are ISO-8601 UTC strings with `day`
+(`YYYY-MM-DD`) and `week` (`YYYY-Www`) beside them; list/dict fields are JSON text; booleans are
+INTEGER 0/1. Primary keys are declared only on uuid-style ids (Redshift does not enforce them,
+PostgreSQL and SQLite do): `prediction_requests.request_id` is a stable hash of the input, so it is
+indexed, not unique.
+"""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import TYPE_CHECKING
+
+from mlops.adapters.warehouse.base import WarehouseError
+
+if TYPE_CHECKING:
+    from mlops.adapters.warehouse.base import Warehouse
+
+ID = "VARCHAR(256)"
+LONG = "VARCHAR(65535)"  # Redshift's maximum (bytes); TEXT-compatible everywhere
+TS = "VARCHAR(40)"
+DAY = "VARCHAR(10)"
+WEEK = "VARCHAR(8)"
+REAL = "DOUBLE PRECISION"
+
+TABLES: dict[str, tuple[str, ...]] = {
+    "taxonomy_versions": (
+        f"version {ID} NOT NULL PRIMARY KEY", "name VARCHAR(256)", "checksum VARCHAR(128)",
+        "skill_count INTEGER", f"created_at {TS}", "created_by VARCHAR(256)",
+    ),
+    "taxonomy_skills": (
+        f"taxonomy_version {ID} NOT NULL", f"skill_id {ID} NOT NULL", "title VARCHAR(1024)",
+        "skill_type VARCHAR(64)", f"description {LONG}", f"alt_labels {LONG}", f"tags {LONG}",
+        f"proficiency_levels {LONG}", "sector VARCHAR(512)", "category VARCHAR(512)",
+        "source VARCHAR(256)", "code VARCHAR(256)", "content_hash VARCHAR(128)",
+        "PRIMARY KEY (taxonomy_version, skill_id)",
+    ),
+    "pending_skill_updates": (
+        f"update_id {ID} NOT NULL PRIMARY KEY", f"skill_id {ID}", "action VARCHAR(32)",
+        f"payload {LONG}", "status VARCHAR(32)", f"created_at {TS}", f"applied_at {TS}",
+    ),
+    "training_pairs": (
+        f"pair_id {ID} NOT NULL PRIMARY KEY", f"anchor {LONG}", f"candidate {LONG}",
+        f"label {REAL}", "source VARCHAR(64)", f"request_id {ID}", f"skill_id {ID}",
+        "data_version VARCHAR(64)", f"created_at {TS}",
+    ),
+    "prediction_requests": (
+        f"request_id {ID} NOT NULL", "model_version VARCHAR(64)", "stage VARCHAR(16)",
+        f"created_at {TS}", f"day {DAY}", f"week {WEEK}", f"original_input {LONG}",
+        "input_chars INTEGER", f"latency_ms {REAL}", "status VARCHAR(32)", f"error {LONG}",
+    ),
+    "prediction_skills": (
+        f"request_id {ID} NOT NULL", "rank INTEGER", f"skill_id {ID}", "skill_title VARCHAR(1024)",
+        "skill_type VARCHAR(64)", f"confidence {REAL}", "phrase VARCHAR(4096)",
+        "occurrence INTEGER", f"tags {LONG}", "proficiency_level VARCHAR(64)",
+    ),
+    "feedback": (
+        f"request_id {ID} NOT NULL", f"skill_id {ID} NOT NULL", "decision VARCHAR(16)",
+        "reviewer VARCHAR(256)", f"reviewed_at {TS}", f"day {DAY}", f"week {WEEK}",
+    ),
+    "feedback_submissions": (
+        f"request_id {ID} NOT NULL", "reviewer VARCHAR(256)", "model_version VARCHAR(64)",
+        f"submitted_at {TS}", f"day {DAY}", f"week {WEEK}", "n_predicted INTEGER",
+        "n_confirmed INTEGER", "n_overlap INTEGER",
+    ),
+    "alerts": (
+        f"alert_id {ID} NOT NULL PRIMARY KEY", "metric VARCHAR(64)", f"value {REAL}",
+        f"threshold {REAL}", f"window_start {TS}", f"window_end {TS}", "n_reviews INTEGER",
+        "model_version VARCHAR(64)", "status VARCHAR(32)", f"created_at {TS}", f"message {LONG}",
+    ),
+    "jobs": (
+        f"job_id {ID} NOT NULL PRIMARY KEY", "kind VARCHAR(64)", "status VARCHAR(32)",
+        f"progress {REAL}", f"message {LONG}", f"params {LONG}", f"result {LONG}", f"error {LONG}",
+        f"created_at {TS}", f"started_at {TS}", f"finished_at {TS}", f"heartbeat_at {TS}",
+        "worker VARCHAR(256)",
+    ),
+    "users": (
+        "username VARCHAR(256) NOT NULL PRIMARY KEY", "password_hash VARCHAR(512)",
+        "roles VARCHAR(1024)", f"created_at {TS}", "disabled INTEGER DEFAULT 0",
+        "failed_logins INTEGER DEFAULT 0", f"locked_until {TS}",
+    ),
+    "audit_log": (
+        f"event_id {ID} NOT NULL PRIMARY KEY", f"at {TS}", "actor VARCHAR(256)",
+        "action VARCHAR(64)", "target VARCHAR(1024)", f"details {LONG}",
+    ),
+}
+
+INDEXES: tuple[tuple[str, str, str], ...] = (
+    ("ix_taxonomy_skills_skill", "taxonomy_skills", "skill_id"),
+    ("ix_pending_updates_status", "pending_skill_updates", "status, created_at"),
+    ("ix_training_pairs_version", "training_pairs", "data_version"),
+    ("ix_prediction_requests_id", "prediction_requests", "request_id"),
+    ("ix_prediction_requests_day", "prediction_requests", "day, model_version"),
+    ("ix_prediction_skills_request", "prediction_skills", "request_id"),
+    ("ix_feedback_request", "feedback", "request_id"),
+    ("ix_feedback_day", "feedback", "day"),
+    ("ix_feedback_submissions_request", "feedback_submissions", "request_id"),
+    ("ix_feedback_submissions_day", "feedback_submissions", "day, model_version"),
+    ("ix_alerts_status", "alerts", "status, created_at"),
+    ("ix_jobs_status", "jobs", "status, created_at"),
+    ("ix_audit_log_at", "audit_log", "at"),
+)
+
+VERSION_TABLE = "schema_version"
+CREATE_VERSION_TABLE = (
+    f"CREATE TABLE IF NOT EXISTS {VERSION_TABLE} (version INTEGER NOT NULL, applied_at {TS} NOT NULL)"
+)
+
+
+def migrations(with_indexes: bool) -> list[tuple[int, list[str]]]:
+    """(version, statements) in order; statements are idempotent (IF NOT EXISTS)."""
+    v1 = [f"CREATE TABLE IF NOT EXISTS {name} ({', '.join(columns)})" for name, columns in TABLES.items()]
+    if with_indexes:
+        v1 += [f"CREATE INDEX IF NOT EXISTS {ix} ON {table} ({cols})" for ix, table, cols in INDEXES]
+    return [(1, v1)]
+
+
+LATEST_VERSION = max(version for version, _ in migrations(False))
+
+
+def _ensure_version_table(warehouse: "Warehouse") -> None:
+    """Create `schema_version`, tolerating another process creating it at the same moment."""
+    try:
+        warehouse.execute(CREATE_VERSION_TABLE)
+    except WarehouseError as exc:
+        # PostgreSQL can report a unique-key race on the catalog when two sessions create the
+        # same table at once; if the table is there now, the other session won.
+        try:
+            warehouse.scalar(f"SELECT COUNT(*) FROM {VERSION_TABLE}")
+        except WarehouseError:
+            raise exc from None
+
+
+def apply(warehouse: "Warehouse", *, lock_sql: str | None, with_indexes: bool) -> int:
+    """Create or upgrade the schema; returns the schema version now in place.
+
+    Migrations run in one transaction that first takes `lock_sql` (a table lock on
+    `schema_version`; SQLite's `BEGIN IMMEDIATE` already serialises writers), so a second process
+    waits, then sees the version recorded and does nothing.
+    """
+    _ensure_version_table(warehouse)
+    with warehouse.transaction() as session:
+        if lock_sql:
+            session.execute(lock_sql)
+        current = int(session.scalar(f"SELECT MAX(version) FROM {VERSION_TABLE}") or 0)
+        for version, statements in migrations(with_indexes):
+            if version <= current:
+                continue
+            for statement in statements:
+                session.execute(statement)
+            session.execute(
+                f"INSERT INTO {VERSION_TABLE} (version, applied_at) VALUES (?, ?)",
+                (version, datetime.now(timezone.utc).isoformat(timespec="seconds")),
+            )
+            current = version
+        return current
+
+
+def current_version(warehouse: "Warehouse") -> int:
+    """The applied schema version (0 when the schema was never created)."""
+    try:
+        return int(warehouse.scalar(f"SELECT MAX(version) FROM {VERSION_TABLE}") or 0)
+    except WarehouseError:
+        return 0

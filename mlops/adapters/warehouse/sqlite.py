@@ -1,0 +1,69 @@
+"""The embedded warehouse: one SQLite file (stdlib `sqlite3`), WAL mode, safe across threads
+and processes (pooled connections, busy timeout, `BEGIN IMMEDIATE` for transactions)."""
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+from mlops.adapters.warehouse import schema
+from mlops.adapters.warehouse.base import WarehouseError
+from mlops.adapters.warehouse.pooled import PooledWarehouse, chunks
+
+BUSY_TIMEOUT_S = 30.0
+
+
+def sqlite_path(url: str) -> Path:
+    """`sqlite:///relative/file.db` or `sqlite:////absolute/file.db` -> the file path."""
+    prefix = "sqlite:///"
+    if not url.startswith(prefix) or len(url) == len(prefix):
+        raise WarehouseError(f"not a SQLite URL (sqlite:///path/to/file.db): {url!r}")
+    return Path(url[len(prefix):])
+
+
+class SQLiteWarehouse(PooledWarehouse):
+    """A SQLite file; the parent folder is created on first connect."""
+
+    dialect = "sqlite"
+    begin_sql = "BEGIN IMMEDIATE"  # take the write lock up front: no lock-upgrade deadlocks
+
+    def __init__(self, path: str | Path) -> None:
+        super().__init__()
+        self.path = Path(path)
+
+    @classmethod
+    def from_url(cls, url: str) -> "SQLiteWarehouse":
+        """Open `sqlite:///path` (nothing is touched until the first statement)."""
+        return cls(sqlite_path(url))
+
+    def describe(self) -> str:
+        return f"SQLite warehouse {self.path}"
+
+    def _connect(self) -> sqlite3.Connection:
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            connection = sqlite3.connect(
+                self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False
+            )
+            connection.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
+            connection.execute("PRAGMA journal_mode = WAL")
+            connection.execute("PRAGMA synchronous = NORMAL")
+            return connection
+        except (OSError, sqlite3.Error) as exc:
+            raise WarehouseError(f"cannot open {self.describe()}: {exc}") from exc
+
+    def _is_disconnect(self, exc: Exception) -> bool:
+        return isinstance(exc, sqlite3.ProgrammingError) and "closed" in str(exc).lower()
+
+    def _insert_batches(self, connection: Any, head: str, row_sql: str,
+                        rows: Iterable[Sequence[Any]], batch_size: int) -> int:
+        # In-process: executemany over prepared rows is already the fast path (no round trips).
+        cursor = connection.cursor()
+        total = 0
+        for batch in chunks(rows, batch_size):
+            cursor.executemany(f"{head} {row_sql}", batch)
+            total += len(batch)
+        return total
+
+    def init_schema(self) -> None:
+        schema.apply(self, lock_sql=None, with_indexes=True)

@@ -1,0 +1,276 @@
+"""The model registry: the `logs.json` document at the artifact store root.
+
+Shape (the production document's, read without loss: unknown keys are kept as they are):
+`{"prod": {"version": "1.18.0"}, "uat": {...}, "dev": {...}, "models": {"X.Y.Z": record}}`
+where a record holds bucket, model_path, train/val/test data paths, metrics, data_version,
+data_checksum, timestamp, taxonomy_version, hyperparameters, parent_version, trigger, status
+and `approvals` (the append-only trail: who, when, from, to, decision, comment).
+
+Every change is a compare-and-swap on the stored document (`Registry.update`): read, change a
+copy, write only if nobody wrote in between, otherwise retry with backoff. A corrupt document
+is reported (RegistryError naming it) and never overwritten.
+"""
+from __future__ import annotations
+
+import copy
+import random
+import time
+from collections.abc import Callable
+from datetime import datetime, timezone
+from typing import Any
+
+from mlops.adapters.store.base import ArtifactStore, ConflictError, StoreError
+from mlops.versioning import Version, VersionError
+
+LOGS_KEY = "logs.json"
+#: Stage pointers, lowest to highest.
+STAGES = ("dev", "uat", "prod")
+#: Record fields that only their own methods change (`set_stage`, `record_approval`).
+_PROTECTED = ("version", "approvals")
+_OLD_TIMESTAMP = "%d/%m/%Y/%H%M"  # production's "07/11/2024/1337"
+
+
+class RegistryError(KeyError):
+    """An unknown or duplicate version, or a corrupt registry document; the message says which."""
+
+    def __str__(self) -> str:  # KeyError would show the message in quotes
+        return str(self.args[0]) if self.args else ""
+
+
+def utc_now() -> str:
+    """The current time, ISO-8601 UTC (`2026-11-27T05:40:00.123+00:00`)."""
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+
+
+def parse_timestamp(value: Any) -> datetime | None:
+    """A record timestamp as an aware UTC datetime: ISO-8601 (naive means UTC) or the old
+    production format `dd/mm/YYYY/HHMM`; None when absent or unreadable."""
+    if not isinstance(value, str) or not value.strip():
+        return None
+    text = value.strip()
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        try:
+            parsed = datetime.strptime(text, _OLD_TIMESTAMP)
+        except ValueError:
+            return None
+    if parsed.tzinfo is None:
+        return parsed.replace(tzinfo=timezone.utc)
+    return parsed.astimezone(timezone.utc)
+
+
+def _stage_name(stage: str) -> str:
+    name = stage.strip().lower() if isinstance(stage, str) else stage
+    if name not in STAGES:
+        raise ValueError(f"unknown stage {stage!r}: expected one of {', '.join(STAGES)}")
+    return name
+
+
+def _version_text(version: str) -> str:
+    return str(Version.parse(version))
+
+
+class Registry:
+    """Model versions, their records and the stage pointers, in one CAS-updated document."""
+
+    def __init__(self, store: ArtifactStore, key: str = LOGS_KEY, max_attempts: int = 60,
+                 backoff_s: float = 0.005, max_backoff_s: float = 0.25) -> None:
+        self.store = store
+        self.key = key
+        self.max_attempts = max_attempts
+        self.backoff_s = backoff_s
+        self.max_backoff_s = max_backoff_s
+
+    # -- reading ---------------------------------------------------------------------------
+    def _load(self) -> tuple[dict, str | None]:
+        try:
+            document, tag = self.store.read_document(self.key)
+        except StoreError as exc:
+            raise RegistryError(f"registry document {self.key} in {self.store.url} cannot be "
+                                f"read: {exc}") from exc
+        if document is None:
+            return {"models": {}}, None
+        self._validate(document)
+        return document, tag
+
+    def _validate(self, document: Any) -> None:
+        where = f"registry document {self.key} in {self.store.url}"
+        if not isinstance(document, dict):
+            raise RegistryError(f"{where} is corrupt: expected a JSON object, "
+                                f"got {type(document).__name__}; left untouched")
+        models = document.setdefault("models", {})
+        if not isinstance(models, dict):
+            raise RegistryError(f"{where} is corrupt: 'models' must be an object; left untouched")
+        for version, record in models.items():
+            try:
+                Version.parse(version)
+            except VersionError as exc:
+                raise RegistryError(f"{where} is corrupt: models key {version!r}: {exc}") from exc
+            if not isinstance(record, dict):
+                raise RegistryError(f"{where} is corrupt: models[{version!r}] must be an object")
+        for stage in STAGES:
+            pointer = document.get(stage)
+            if pointer is not None and not isinstance(pointer, dict):
+                raise RegistryError(f"{where} is corrupt: {stage!r} must be an object like "
+                                    '{"version": "1.2.3"}')
+
+    def read(self) -> dict:
+        """The whole document (a copy: changing it changes nothing stored)."""
+        return self._load()[0]
+
+    def versions(self) -> list[dict]:
+        """Every registered record with its `version`, oldest version first."""
+        models = self.read()["models"]
+        ordered = sorted(models, key=Version.parse)
+        return [{**models[v], "version": v} for v in ordered]
+
+    def get(self, version: str) -> dict:
+        """The record of one version (with its `version`); RegistryError when unknown."""
+        text = _version_text(version)
+        models = self.read()["models"]
+        if text not in models:
+            raise RegistryError(f"version {text} is not registered in {self.key}")
+        return {**models[text], "version": text}
+
+    def stage(self, stage: str) -> str | None:
+        """The version a stage ('dev', 'uat', 'prod') points to, or None."""
+        pointer = self.read().get(_stage_name(stage)) or {}
+        return pointer.get("version")
+
+    def stages_of(self, version: str, document: dict | None = None) -> list[str]:
+        """The stages pointing at a version, lowest first."""
+        document = self.read() if document is None else document
+        text = _version_text(version)
+        return [s for s in STAGES if (document.get(s) or {}).get("version") == text]
+
+    def next_version(self, kind: str) -> str:
+        """The highest registered version bumped by `kind`; `1.0.0` when none is registered."""
+        models = self.read()["models"]
+        if not models:
+            Version(1, 0, 0).bump(kind)  # still reject an unknown kind
+            return "1.0.0"
+        return str(max(Version.parse(v) for v in models).bump(kind))
+
+    def data_versions(self) -> dict[str, str]:
+        """`data_checksum` -> `data_version` over the registered records (the memory that
+        `mlops.datasets.data_version` needs)."""
+        known: dict[str, str] = {}
+        for record in self.versions():
+            checksum, version = record.get("data_checksum"), record.get("data_version")
+            if isinstance(checksum, str) and isinstance(version, str):
+                known.setdefault(checksum, version)
+        return known
+
+    # -- writing ---------------------------------------------------------------------------
+    def update(self, fn: Callable[[dict], dict | None]) -> dict:
+        """Apply `fn` to a copy of the document and store the result atomically.
+
+        `fn` returns the new document, or None after changing its argument in place; it may
+        be called several times (once per attempt), so it must not have side effects. Another
+        writer in between makes this retry (re-read, re-apply) with jittered exponential
+        backoff, up to `max_attempts`; then ConflictError. Returns the stored document.
+        """
+        delay = self.backoff_s
+        for _ in range(self.max_attempts):
+            current, tag = self._load()
+            working = copy.deepcopy(current)
+            result = fn(working)
+            new = working if result is None else result
+            self._validate(new)
+            if new == current and tag is not None:
+                return copy.deepcopy(new)
+            try:
+                self.store.write_document(self.key, new, tag)
+                return copy.deepcopy(new)
+            except ConflictError:
+                # A retried request whose first try did land reports a conflict with itself.
+                latest, _ = self._load()
+                if latest == new:
+                    return copy.deepcopy(new)
+            time.sleep(random.uniform(0, delay))
+            delay = min(delay * 2, self.max_backoff_s)
+        raise ConflictError(f"{self.key}: gave up after {self.max_attempts} attempts, "
+                            "other writers kept changing it")
+
+    def register(self, version: str, record: dict) -> None:
+        """Add a version's record; RegistryError if the version is already registered.
+
+        Adds `timestamp` (now, UTC), `status` ('registered') and `approvals` ([]) when absent.
+        """
+        text = _version_text(version)
+        if not isinstance(record, dict):
+            raise TypeError(f"a registry record must be a dict, got {type(record).__name__}")
+        if "version" in record and str(record["version"]).strip() != text:
+            raise ValueError(f"record version {record['version']!r} differs from {text}")
+        entry = {k: copy.deepcopy(v) for k, v in record.items() if k != "version"}
+        entry.setdefault("timestamp", utc_now())
+        entry.setdefault("status", "registered")
+        entry.setdefault("approvals", [])
+
+        def add(document: dict) -> None:
+            if text in document["models"]:
+                raise RegistryError(f"version {text} is already registered in {self.key}")
+            document["models"][text] = entry
+
+        self.update(add)
+
+    def update_record(self, version: str, **fields: Any) -> dict:
+        """Set fields of a registered version's record; returns the new record.
+        `version` and `approvals` cannot be set this way."""
+        text = _version_text(version)
+        refused = sorted(set(fields) & set(_PROTECTED))
+        if refused:
+            raise ValueError(f"fields {refused} cannot be set with update_record")
+
+        def change(document: dict) -> None:
+            record = document["models"].get(text)
+            if record is None:
+                raise RegistryError(f"version {text} is not registered in {self.key}")
+            record.update(copy.deepcopy(fields))
+
+        return {**self.update(change)["models"][text], "version": text}
+
+    def _approval(self, document: dict, version: str, stage: str, who: str, decision: str,
+                  comment: str) -> dict:
+        if not isinstance(who, str) or not who.strip():
+            raise ValueError("an approval needs who made it (a non-empty name)")
+        if not isinstance(decision, str) or not decision.strip():
+            raise ValueError("an approval needs a decision (e.g. 'approved', 'rejected')")
+        held = [s for s in self.stages_of(version, document) if s != stage]
+        return {"who": who.strip(), "when": utc_now(), "from": held[-1] if held else None,
+                "to": stage, "decision": decision.strip(), "comment": comment or "",
+                "previous_version": (document.get(stage) or {}).get("version")}
+
+    def set_stage(self, stage: str, version: str, *, who: str, comment: str = "",
+                  decision: str = "approved") -> None:
+        """Point a stage at a registered version and append the decision to its `approvals`
+        (`from`: the highest other stage holding it, `to`: the stage, `previous_version`: what
+        the stage pointed at). Unknown keys of the stage entry are kept."""
+        name, text = _stage_name(stage), _version_text(version)
+
+        def move(document: dict) -> None:
+            record = document["models"].get(text)
+            if record is None:
+                raise RegistryError(f"version {text} is not registered in {self.key}")
+            entry = self._approval(document, text, name, who, decision, comment)
+            record.setdefault("approvals", []).append(entry)
+            pointer = document.get(name) if isinstance(document.get(name), dict) else {}
+            document[name] = {**pointer, "version": text}
+
+        self.update(move)
+
+    def record_approval(self, version: str, *, to_stage: str, who: str, decision: str,
+                        comment: str = "") -> None:
+        """Append a decision about moving a version to a stage (e.g. a rejection, a sign-off
+        awaiting the next approver) without moving any stage pointer."""
+        name, text = _stage_name(to_stage), _version_text(version)
+
+        def note(document: dict) -> None:
+            record = document["models"].get(text)
+            if record is None:
+                raise RegistryError(f"version {text} is not registered in {self.key}")
+            record.setdefault("approvals", []).append(
+                self._approval(document, text, name, who, decision, comment))
+
+        self.update(note)

@@ -1,0 +1,115 @@
+"""Scoring on a benchmark CSV (`sentence, span, sub_span, label`): ranking (MRR, R-Precision@5)
+and set metrics (precision, recall, F1, Jaccard) per sentence, for the pipeline and for the plain
+bi-encoder baseline (the whole sentence embedded, top labels by cosine)."""
+from __future__ import annotations
+
+import csv
+from collections import OrderedDict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterable, Sequence
+
+import numpy as np
+
+from .pipeline import Pipeline
+from .taxonomy import Taxonomy
+
+NO_GOLD = {"LABEL NOT PRESENT", "UNDERSPECIFIED", ""}
+BASELINE_SET_THRESHOLD = 0.3
+
+
+@dataclass(frozen=True)
+class BenchmarkItem:
+    """One sentence and the set of gold skill ids annotated in it."""
+
+    sentence: str
+    gold: frozenset[str]
+
+
+def load_benchmark(path: str | Path, taxonomy: Taxonomy) -> list[BenchmarkItem]:
+    """Sentences with at least one gold label present in `taxonomy` (labels matched by title)."""
+    by_title = {s.title.strip().lower(): s.skill_id for s in taxonomy}
+    gold: "OrderedDict[str, set[str]]" = OrderedDict()
+    with open(path, newline="", encoding="utf-8") as handle:
+        reader = csv.DictReader(handle)
+        missing = {"sentence", "label"} - set(reader.fieldnames or [])
+        if missing:
+            raise ValueError(f"{path}: missing column(s) {sorted(missing)}")
+        for row in reader:
+            sentence = row["sentence"]
+            label = (row["label"] or "").strip()
+            labels = gold.setdefault(sentence, set())
+            if label not in NO_GOLD and label.lower() in by_title:
+                labels.add(by_title[label.lower()])
+    return [BenchmarkItem(s, frozenset(g)) for s, g in gold.items() if g]
+
+
+def reciprocal_rank(ranking: Sequence[str], gold: Iterable[str]) -> float:
+    """1 / rank of the first relevant item; 0 when none is ranked."""
+    gold = set(gold)
+    for position, item in enumerate(ranking, start=1):
+        if item in gold:
+            return 1.0 / position
+    return 0.0
+
+
+def r_precision_at(ranking: Sequence[str], gold: Iterable[str], k: int = 5) -> float:
+    """Relevant items in the top k over min(k, |gold|)."""
+    gold = set(gold)
+    if not gold:
+        return 0.0
+    return len(gold.intersection(ranking[:k])) / min(k, len(gold))
+
+
+def set_scores(predicted: Iterable[str], gold: Iterable[str]) -> dict[str, float]:
+    """Precision, recall, F1 and Jaccard of two sets (all 0 when both... predicted empty -> P=0)."""
+    predicted, gold = set(predicted), set(gold)
+    overlap = len(predicted & gold)
+    precision = overlap / len(predicted) if predicted else 0.0
+    recall = overlap / len(gold) if gold else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    union = len(predicted | gold)
+    return {"precision": precision, "recall": recall, "f1": f1,
+            "jaccard": overlap / union if union else 1.0}
+
+
+def score(items: Sequence[BenchmarkItem], ranker: Callable[[str], list[str]],
+          setter: Callable[[str], list[str]]) -> dict[str, float]:
+    """Mean metrics over items for one system (a ranking function and a set function)."""
+    totals = {"mrr": 0.0, "r_precision@5": 0.0, "precision": 0.0, "recall": 0.0, "f1": 0.0,
+              "jaccard": 0.0}
+    for item in items:
+        ranking = ranker(item.sentence)
+        totals["mrr"] += reciprocal_rank(ranking, item.gold)
+        totals["r_precision@5"] += r_precision_at(ranking, item.gold, 5)
+        for key, value in set_scores(setter(item.sentence), item.gold).items():
+            totals[key] += value
+    n = max(1, len(items))
+    return {key: round(value / n, 4) for key, value in totals.items()} | {"sentences": len(items)}
+
+
+def evaluate(pipeline: Pipeline, items: Sequence[BenchmarkItem], k: int = 10) -> dict[str, dict]:
+    """Scores of the pipeline and of the plain bi-encoder baseline on the same items."""
+    ids = pipeline.index.skill_ids
+    cache: dict[str, tuple[list[str], list[str]]] = {}
+
+    def run(sentence: str) -> tuple[list[str], list[str]]:
+        if sentence not in cache:
+            _, cands = pipeline.candidates(sentence)
+            ranking = [ids[c.row] for c in cands[:k]]
+            chosen = [ids[c.row] for c in cands
+                      if c.confidence >= pipeline.config.min_confidence][: pipeline.config.top_k]
+            cache[sentence] = (ranking, chosen)
+        return cache[sentence]
+
+    def baseline(sentence: str) -> tuple[list[str], float]:
+        sims = pipeline.index.matrix @ pipeline.embed_text(sentence)
+        order = np.argsort(-sims, kind="stable")[:k]
+        return [ids[i] for i in order], float(sims[order[0]]) if len(order) else 0.0
+
+    return {
+        "pipeline": score(items, lambda s: run(s)[0], lambda s: run(s)[1]),
+        "bi_encoder_baseline": score(
+            items, lambda s: baseline(s)[0],
+            lambda s: baseline(s)[0][:1] if baseline(s)[1] >= BASELINE_SET_THRESHOLD else []),
+    }

@@ -1,0 +1,82 @@
+"""Matching spans to the taxonomy by cosine similarity, aggregating per skill, re-ranking by the
+skill's relevance to the whole text."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .spans import Span
+
+FULL_TEXT_PHRASE = "full text"
+
+
+@dataclass(frozen=True)
+class MatchConfig:
+    """Knobs of matching and re-ranking (defaults tuned on the development benchmark)."""
+
+    span_top_n: int = 5           # taxonomy candidates kept per span
+    text_top_n: int = 10          # candidates taken from the whole text's own embedding
+    span_weight: float = 0.6      # confidence = w * best span similarity + (1 - w) * text relevance
+    occurrence_bonus: float = 0.02  # added per extra span that supports the same skill (capped)
+    max_occurrence_bonus: float = 0.06
+
+
+@dataclass
+class Candidate:
+    """One skill supported by the text: where it came from and how strongly."""
+
+    row: int
+    span_similarity: float = 0.0
+    text_similarity: float = 0.0
+    phrase: str = FULL_TEXT_PHRASE
+    phrase_start: int = -1
+    phrase_end: int = -1
+    occurrence: int = 0
+    confidence: float = 0.0
+    supporting: list[int] = field(default_factory=list)
+
+
+def top_n(similarities: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Row-wise indices and values of the `n` largest entries, best first."""
+    n = max(1, min(n, similarities.shape[1]))
+    if n < similarities.shape[1]:
+        part = np.argpartition(-similarities, n - 1, axis=1)[:, :n]
+    else:
+        part = np.tile(np.arange(similarities.shape[1]), (similarities.shape[0], 1))
+    values = np.take_along_axis(similarities, part, axis=1)
+    order = np.argsort(-values, axis=1, kind="stable")
+    return np.take_along_axis(part, order, axis=1), np.take_along_axis(values, order, axis=1)
+
+
+def rank_candidates(spans: list[Span], span_vectors: np.ndarray, text_vector: np.ndarray,
+                    skill_matrix: np.ndarray, config: MatchConfig = MatchConfig()) -> list[Candidate]:
+    """Candidates from every span's nearest skills and from the whole text's nearest skills,
+    scored by `config` and sorted by confidence (ties by row for determinism)."""
+    if skill_matrix.shape[0] == 0:
+        return []
+    text_sims = skill_matrix @ text_vector
+    candidates: dict[int, Candidate] = {}
+    if spans:
+        sims = span_vectors @ skill_matrix.T
+        rows, values = top_n(sims, config.span_top_n)
+        for s, span in enumerate(spans):
+            for row, value in zip(rows[s].tolist(), values[s].tolist()):
+                cand = candidates.setdefault(row, Candidate(row=row))
+                cand.supporting.append(s)
+                if value > cand.span_similarity:
+                    cand.span_similarity = value
+                    cand.phrase, cand.phrase_start, cand.phrase_end = span.text, span.start, span.end
+            candidates[int(rows[s, 0])].occurrence += 1
+    text_rows, _ = top_n(text_sims[None, :], config.text_top_n)
+    for row in text_rows[0].tolist():
+        candidates.setdefault(row, Candidate(row=row))
+    for cand in candidates.values():
+        cand.text_similarity = float(text_sims[cand.row])
+        span_part = cand.span_similarity if cand.supporting else cand.text_similarity
+        bonus = min(config.max_occurrence_bonus,
+                    config.occurrence_bonus * max(0, cand.occurrence - 1))
+        cand.confidence = float(config.span_weight * span_part
+                                + (1 - config.span_weight) * cand.text_similarity + bonus)
+        cand.occurrence = max(cand.occurrence, 1)
+    return sorted(candidates.values(), key=lambda c: (-c.confidence, c.row))

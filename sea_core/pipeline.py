@@ -1,0 +1,108 @@
+"""The Skills Extraction Algorithm end to end: spans -> embeddings -> matching -> re-ranking ->
+output records in the production log format."""
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from .embeddings import TaxonomyIndex, build_index
+from .encoder import Encoder
+from .matching import Candidate, MatchConfig, rank_candidates
+from .spans import PhraseSpanExtractor, Span, SpanExtractor
+from .taxonomy import Taxonomy
+from .validation import MAX_TEXT_CHARS, validate_text
+
+DEFAULT_TOP_K = 10
+DEFAULT_MIN_CONFIDENCE = 0.55
+
+
+def request_id_for(text: str) -> str:
+    """Stable request id: sha256 of the input text (same input, same id)."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+@dataclass
+class PipelineConfig:
+    """Output-shaping settings of the pipeline."""
+
+    top_k: int = DEFAULT_TOP_K
+    min_confidence: float = DEFAULT_MIN_CONFIDENCE
+    max_text_chars: int = MAX_TEXT_CHARS
+    match: MatchConfig = field(default_factory=MatchConfig)
+
+
+class Pipeline:
+    """Extracts taxonomy skills from texts with one encoder, one span extractor and one taxonomy."""
+
+    def __init__(self, encoder: Encoder, taxonomy: Taxonomy, index: TaxonomyIndex | None = None,
+                 span_extractor: SpanExtractor | None = None, config: PipelineConfig | None = None,
+                 model_version: str = "0.0.0", embeddings_dir: str | Path | None = None) -> None:
+        self.encoder = encoder
+        self.taxonomy = taxonomy
+        self.index = index or build_index(encoder, taxonomy, embeddings_dir)
+        if self.index.skill_ids != taxonomy.skill_ids:
+            raise ValueError("the embeddings index does not belong to this taxonomy")
+        self.span_extractor = span_extractor or PhraseSpanExtractor()
+        self.config = config or PipelineConfig()
+        self.model_version = model_version
+
+    def candidates(self, text: str) -> tuple[list[Span], list[Candidate]]:
+        """Spans of `text` and every candidate skill, best first."""
+        spans = self.span_extractor.extract(text)
+        vectors = self.encoder.encode([text] + [s.text for s in spans])
+        return spans, rank_candidates(spans, vectors[1:], vectors[0], self.index.matrix,
+                                      self.config.match)
+
+    def rank(self, text: str, k: int | None = None) -> list[tuple[str, float]]:
+        """The `k` best (skill_id, confidence) pairs, whatever their confidence."""
+        _, cands = self.candidates(validate_text(text, max_chars=self.config.max_text_chars))
+        ids = self.index.skill_ids
+        return [(ids[c.row], c.confidence) for c in cands[: k or self.config.top_k]]
+
+    def extract(self, text: str, top_k: int | None = None,
+                min_confidence: float | None = None) -> dict[str, Any]:
+        """One production log record for `text`: skills with confidence >= `min_confidence`
+        (inclusive), at most `top_k`, sorted by confidence."""
+        text = validate_text(text, max_chars=self.config.max_text_chars)
+        top_k = self.config.top_k if top_k is None else top_k
+        threshold = self.config.min_confidence if min_confidence is None else min_confidence
+        if top_k < 0:
+            raise ValueError(f"top_k must be >= 0, got {top_k}")
+        _, cands = self.candidates(text)
+        chosen = [c for c in cands if c.confidence >= threshold][:top_k]
+        return {
+            "modelVersion": self.model_version,
+            "timestamp": datetime.now(timezone.utc).replace(tzinfo=None).isoformat(),
+            "requestId": request_id_for(text),
+            "original_input": text,
+            "skillExtractOutput": [self._skill_record(c) for c in chosen],
+        }
+
+    def extract_batch(self, texts: Sequence[str], top_k: int | None = None,
+                      min_confidence: float | None = None) -> list[dict[str, Any]]:
+        """`extract` for each text, in order."""
+        return [self.extract(t, top_k, min_confidence) for t in texts]
+
+    def _skill_record(self, cand: Candidate) -> dict[str, Any]:
+        skill = self.taxonomy[cand.row]
+        return {
+            "skill_id": skill.skill_id,
+            "skillTitle": skill.title,
+            "skillType": skill.skill_type,
+            "proficiencyLevel": skill.proficiency_levels[0] if len(skill.proficiency_levels) == 1 else "",
+            "confidenceScore": round(float(cand.confidence), 6),
+            "skillTags": list(skill.tags),
+            "phrase": cand.phrase,
+            "phraseStart": cand.phrase_start,
+            "phraseEnd": cand.phrase_end,
+            "skillOccurrence": int(cand.occurrence),
+        }
+
+    def embed_text(self, text: str) -> np.ndarray:
+        """The whole text's unit vector (used by the plain bi-encoder baseline)."""
+        return self.encoder.encode([text])[0]
