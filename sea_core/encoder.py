@@ -70,7 +70,9 @@ class Encoder:
             offline = " (offline: HF_HUB_OFFLINE is set and it is not cached)" \
                 if os.environ.get("HF_HUB_OFFLINE") == "1" else ""
             raise EncoderError(f"cannot load encoder {self.spec!r}{offline}: {exc}") from exc
-        self.dimension = int(self.model.get_sentence_embedding_dimension() or 0)
+        dimension = getattr(self.model, "get_embedding_dimension", None) \
+            or self.model.get_sentence_embedding_dimension
+        self.dimension = int(dimension() or 0)
         self.fingerprint = self._fingerprint()
 
     def _fingerprint(self) -> str:

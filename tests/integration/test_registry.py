@@ -450,6 +450,27 @@ def test_cli_list_on_s3_with_the_endpoint_from_the_environment(s3_store, s3_endp
     assert [line.split()[0] for line in lines] == ["version", "1.17.0", "1.18.0", "1.19.0"]
 
 
+def test_cli_uses_the_configured_store(tmp_path, capsys, monkeypatch):
+    store = LocalStore(tmp_path / "configured")
+    _production_with_candidate(store)
+    monkeypatch.chdir(tmp_path)  # no .streamlit/secrets.toml here
+    monkeypatch.setenv("SEA_STORE_URL", store.url)
+    assert cli_main(["registry", "show", "1.19.0"]) == 0
+    assert json.loads(capsys.readouterr().out)["stages"] == ["dev"]
+
+
+@pytest.mark.s3
+def test_cli_uses_the_configured_s3_endpoint(s3_store, s3_endpoint, tmp_path, capsys,
+                                             monkeypatch):
+    _production_with_candidate(s3_store)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("SEA_STORE_URL", s3_store.url)
+    monkeypatch.setenv("SEA_S3_ENDPOINT_URL", s3_endpoint)
+    monkeypatch.setenv("SEA_AWS_REGION", "us-east-1")
+    assert cli_main(["registry", "show", "1.18.0"]) == 0
+    assert json.loads(capsys.readouterr().out)["stages"] == ["prod"]
+
+
 def test_cli_show_prints_the_record_as_json(tmp_path, capsys):
     store = LocalStore(tmp_path / "s")
     store.put_bytes(LOGS_KEY, json.dumps(PRODUCTION_LOGS).encode())

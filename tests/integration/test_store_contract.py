@@ -113,6 +113,12 @@ def test_list_prefix_is_sorted_and_string_prefixed(store):
     assert store.list("a/1") == ["a/1", "a/10"]
 
 
+@pytest.mark.parametrize("prefix", ["../", "/abs/", "a/../../", "a//"])
+def test_list_rejects_prefixes_that_leave_the_store(store, prefix):
+    with pytest.raises(StoreError, match="invalid key"):
+        store.list(prefix)
+
+
 def test_list_of_empty_store_is_empty(store):
     assert store.list() == []
 

@@ -36,6 +36,16 @@ def validate_key(key: str) -> str:
     return key
 
 
+def validate_prefix(prefix: str) -> str:
+    """A listing prefix: any string whose folder part (before the last '/') is a valid key."""
+    if not isinstance(prefix, str):
+        raise StoreError(f"invalid prefix {prefix!r}: expected a string")
+    folder = prefix.rpartition("/")[0]
+    if folder:
+        validate_key(folder)
+    return prefix
+
+
 class LocalStore(ArtifactStore):
     """Objects are files under `root`; keys are their relative paths."""
 
@@ -113,7 +123,8 @@ class LocalStore(ArtifactStore):
 
     def list(self, prefix: str = "") -> list[str]:
         # Walk only the folder the prefix names (its part before the last '/').
-        base = self.root / prefix.rpartition("/")[0] if "/" in prefix else self.root
+        folder = validate_prefix(prefix).rpartition("/")[0]
+        base = self.root / folder if folder else self.root
         if not base.is_dir():
             return []
         keys = []

@@ -3,7 +3,9 @@
 Files are streamed with boto3's managed transfers (multipart above `multipart_threshold`,
 bounded memory: about `max_concurrency` x `multipart_chunksize`). Documents use S3
 conditional writes: `IfNoneMatch='*'` to create, `IfMatch=<etag>` to replace; a lost race
-(412 PreconditionFailed, 409 ConditionalRequestConflict) is a ConflictError.
+(412 PreconditionFailed, 409 ConditionalRequestConflict) is a ConflictError. A corrupt
+document cannot be replaced by mistake: `read_document` raises before giving out its ETag,
+and a create (`IfNoneMatch='*'`) fails because the object exists.
 """
 from __future__ import annotations
 
@@ -12,13 +14,14 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+from boto3.exceptions import S3UploadFailedError
 from boto3.s3.transfer import TransferConfig
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from mlops.adapters.store.base import ArtifactStore, ConflictError, NotFound, StoreError
 from mlops.adapters.store.documents import decode_document, encode_document
-from mlops.adapters.store.local import validate_key
+from mlops.adapters.store.local import validate_key, validate_prefix
 
 _MB = 1024 * 1024
 DEFAULT_TRANSFER = TransferConfig(
@@ -93,9 +96,7 @@ class S3Store(ArtifactStore):
         try:
             self.client.upload_file(str(path), self.bucket, self._key(key),
                                     Config=self.transfer_config)
-        except (ClientError, BotoCoreError) as exc:
-            raise self._error(key, "upload to", exc) from exc
-        except Exception as exc:  # s3transfer wraps client errors in S3UploadFailedError
+        except (ClientError, BotoCoreError, S3UploadFailedError) as exc:
             raise self._error(key, "upload to", exc) from exc
 
     def get_file(self, key: str, path: str | Path) -> None:
@@ -117,7 +118,7 @@ class S3Store(ArtifactStore):
         keys: list[str] = []
         try:
             pages = self.client.get_paginator("list_objects_v2").paginate(
-                Bucket=self.bucket, Prefix=root + prefix)
+                Bucket=self.bucket, Prefix=root + validate_prefix(prefix))
             for page in pages:
                 keys.extend(item["Key"][len(root):] for item in page.get("Contents", []))
         except (ClientError, BotoCoreError) as exc:

@@ -1,0 +1,292 @@
+"""Local accounts in the warehouse (salted scrypt hashes, throttled sign-in) and the mapping
+from an OIDC identity (email or group claims) to SEA roles.
+
+Stored hash format: `scrypt$<n>$<r>$<p>$<salt b64>$<hash b64>`. After `FREE_ATTEMPTS` wrong
+passwords in a row an account is locked for a time that doubles with each further failure
+(`BACKOFF_BASE_S`, at most `BACKOFF_MAX_S`); a successful sign-in resets the count.
+"""
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Any, Iterable, Mapping
+
+from mlops.adapters.warehouse.base import Warehouse
+from mlops.services import audit
+from mlops.services.identity import ROLES, User, require_role
+
+SCRYPT_N, SCRYPT_R, SCRYPT_P = 2 ** 15, 8, 1
+SCRYPT_MAXMEM = 64 * 1024 * 1024
+SALT_BYTES = 16
+HASH_BYTES = 32
+MIN_PASSWORD_CHARS = 8
+MAX_PASSWORD_CHARS = 1024
+USERNAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@+-]{0,127}$")
+FREE_ATTEMPTS = 3
+BACKOFF_BASE_S = 2
+BACKOFF_MAX_S = 15 * 60
+ADMIN_ROLES = ("admin", "system")
+
+
+class AuthError(ValueError):
+    """Sign-in failed or an account request is invalid; the message is safe to show."""
+
+
+class AccountLocked(AuthError):
+    """Too many wrong passwords in a row; `retry_after_s` says when to try again."""
+
+    def __init__(self, username: str, retry_after_s: int) -> None:
+        self.retry_after_s = retry_after_s
+        super().__init__(f"too many failed sign-ins for {username}; try again in {retry_after_s} s")
+
+
+# -- passwords ---------------------------------------------------------------------------------
+def hash_password(password: str) -> str:
+    """A salted scrypt hash of `password` in the stored format."""
+    salt = secrets.token_bytes(SALT_BYTES)
+    digest = hashlib.scrypt(password.encode("utf-8"), salt=salt, n=SCRYPT_N, r=SCRYPT_R,
+                            p=SCRYPT_P, maxmem=SCRYPT_MAXMEM, dklen=HASH_BYTES)
+    return "$".join(["scrypt", str(SCRYPT_N), str(SCRYPT_R), str(SCRYPT_P),
+                     base64.b64encode(salt).decode(), base64.b64encode(digest).decode()])
+
+
+def verify_password(password: str, stored: str) -> bool:
+    """Whether `password` matches a stored hash (constant-time compare; False when malformed)."""
+    try:
+        scheme, n, r, p, salt, expected = stored.split("$")
+        if scheme != "scrypt":
+            return False
+        salt_bytes, expected_bytes = base64.b64decode(salt), base64.b64decode(expected)
+        digest = hashlib.scrypt(password.encode("utf-8"), salt=salt_bytes, n=int(n), r=int(r),
+                                p=int(p), maxmem=SCRYPT_MAXMEM, dklen=len(expected_bytes))
+    except (ValueError, TypeError, AttributeError):
+        return False
+    return hmac.compare_digest(digest, expected_bytes)
+
+
+_DUMMY_HASH: str | None = None
+
+
+def _burn_time(password: str) -> None:
+    """Spend the time of a real check, so unknown names answer as slowly as known ones."""
+    global _DUMMY_HASH
+    if _DUMMY_HASH is None:
+        _DUMMY_HASH = hash_password("not-a-real-password")
+    verify_password(password, _DUMMY_HASH)
+
+
+# -- validation --------------------------------------------------------------------------------
+def _check_username(username: str) -> str:
+    if not isinstance(username, str) or not USERNAME_PATTERN.match(username):
+        raise AuthError("username: 1-128 characters from letters, digits and _.@+- "
+                        "(starting with a letter or digit)")
+    return username
+
+
+def _check_password(password: str) -> str:
+    if not isinstance(password, str) or len(password) < MIN_PASSWORD_CHARS:
+        raise AuthError(f"password: at least {MIN_PASSWORD_CHARS} characters")
+    if len(password) > MAX_PASSWORD_CHARS:
+        raise AuthError(f"password: at most {MAX_PASSWORD_CHARS} characters")
+    return password
+
+
+def _check_roles(roles: Iterable[str]) -> list[str]:
+    chosen = sorted({str(r).strip().lower() for r in roles})
+    if not chosen:
+        raise AuthError(f"roles: give at least one of {', '.join(ROLES)}")
+    unknown = [r for r in chosen if r not in ROLES]
+    if unknown:
+        raise AuthError(f"roles: unknown role {unknown[0]!r}; expected {', '.join(ROLES)}")
+    return chosen
+
+
+def _now() -> datetime:
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+def _iso(moment: datetime) -> str:
+    return moment.isoformat(timespec="seconds")
+
+
+def _roles_of(row: Mapping[str, Any]) -> frozenset[str]:
+    raw = row.get("roles") or "[]"
+    try:
+        roles = json.loads(raw)
+    except ValueError:
+        roles = [r for r in str(raw).split(",") if r]
+    return frozenset(str(r) for r in roles)
+
+
+# -- accounts ----------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Account:
+    """A stored account as listed to admins (never the hash)."""
+
+    username: str
+    roles: frozenset[str]
+    created_at: str
+    disabled: bool
+    failed_logins: int
+    locked_until: str | None
+
+
+def _row(warehouse: Warehouse, username: str) -> dict[str, Any] | None:
+    return warehouse.query_one(
+        "SELECT username, password_hash, roles, created_at, disabled, failed_logins, locked_until "
+        "FROM users WHERE username = ?", (username,))
+
+
+def create_user(warehouse: Warehouse, username: str, password: str, roles: Iterable[str],
+                actor: User) -> User:
+    """Create a local account (actor: an admin, or the system user for the first admin)."""
+    require_role(actor, *ADMIN_ROLES, action="create users")
+    username, password, chosen = _check_username(username), _check_password(password), _check_roles(roles)
+    password_hash = hash_password(password)
+    with warehouse.transaction() as session:
+        if session.query_one("SELECT username FROM users WHERE username = ?", (username,)):
+            raise AuthError(f"user {username!r} already exists")
+        session.execute(
+            "INSERT INTO users (username, password_hash, roles, created_at, disabled, failed_logins,"
+            " locked_until) VALUES (?, ?, ?, ?, 0, 0, NULL)",
+            (username, password_hash, json.dumps(chosen), _iso(_now())))
+        audit.record(session, actor.username, "user.create", username, {"roles": chosen})
+    return User(username, frozenset(chosen))
+
+
+def get_user(warehouse: Warehouse, username: str) -> User | None:
+    """The enabled user with this name, or None."""
+    row = _row(warehouse, username) if isinstance(username, str) else None
+    if row is None or int(row.get("disabled") or 0):
+        return None
+    return User(row["username"], _roles_of(row))
+
+
+def list_users(warehouse: Warehouse) -> list[Account]:
+    """Every account, by name."""
+    rows = warehouse.query("SELECT username, roles, created_at, disabled, failed_logins, locked_until "
+                           "FROM users ORDER BY username")
+    return [Account(r["username"], _roles_of(r), r.get("created_at") or "",
+                    bool(int(r.get("disabled") or 0)), int(r.get("failed_logins") or 0),
+                    r.get("locked_until")) for r in rows]
+
+
+def set_roles(warehouse: Warehouse, username: str, roles: Iterable[str], actor: User) -> User:
+    """Replace a user's roles (admin only)."""
+    require_role(actor, *ADMIN_ROLES, action="change roles")
+    chosen = _check_roles(roles)
+    with warehouse.transaction() as session:
+        if not session.query_one("SELECT username FROM users WHERE username = ?", (username,)):
+            raise AuthError(f"no user {username!r}")
+        session.execute("UPDATE users SET roles = ? WHERE username = ?", (json.dumps(chosen), username))
+        audit.record(session, actor.username, "user.set_roles", username, {"roles": chosen})
+    return User(username, frozenset(chosen))
+
+
+def set_password(warehouse: Warehouse, username: str, password: str, actor: User) -> None:
+    """Set a new password (admin, or the user themself) and unlock the account."""
+    if actor.username != username:
+        require_role(actor, *ADMIN_ROLES, action="change another user's password")
+    password_hash = hash_password(_check_password(password))
+    with warehouse.transaction() as session:
+        if not session.query_one("SELECT username FROM users WHERE username = ?", (username,)):
+            raise AuthError(f"no user {username!r}")
+        session.execute("UPDATE users SET password_hash = ?, failed_logins = 0, locked_until = NULL "
+                        "WHERE username = ?", (password_hash, username))
+        audit.record(session, actor.username, "user.set_password", username, {})
+
+
+def set_disabled(warehouse: Warehouse, username: str, disabled: bool, actor: User) -> None:
+    """Disable (or enable again) an account (admin only)."""
+    require_role(actor, *ADMIN_ROLES, action="disable users")
+    with warehouse.transaction() as session:
+        if not session.query_one("SELECT username FROM users WHERE username = ?", (username,)):
+            raise AuthError(f"no user {username!r}")
+        session.execute("UPDATE users SET disabled = ? WHERE username = ?", (int(bool(disabled)), username))
+        audit.record(session, actor.username, "user.disable" if disabled else "user.enable", username, {})
+
+
+def lock_seconds(failed_logins: int) -> int:
+    """How long an account stays locked after `failed_logins` wrong passwords in a row."""
+    if failed_logins < FREE_ATTEMPTS:
+        return 0
+    return min(BACKOFF_BASE_S * 2 ** (failed_logins - FREE_ATTEMPTS), BACKOFF_MAX_S)
+
+
+def authenticate(warehouse: Warehouse, username: str, password: str,
+                 now: datetime | None = None) -> User:
+    """The user when the password is right; AuthError (same message for an unknown name and a
+    wrong password) or AccountLocked while the account is locked (the password is not checked)."""
+    now = now or _now()
+    generic = AuthError("wrong username or password")
+    if not isinstance(username, str) or not isinstance(password, str) or not username or not password:
+        raise AuthError("enter a username and a password")
+    if len(password) > MAX_PASSWORD_CHARS or not USERNAME_PATTERN.match(username):
+        raise generic
+    row = _row(warehouse, username)
+    if row is None:
+        _burn_time(password)
+        raise generic
+    locked_until = row.get("locked_until")
+    if locked_until:
+        until = datetime.fromisoformat(locked_until)
+        if until > now:
+            raise AccountLocked(username, max(1, int((until - now).total_seconds() + 0.999)))
+    if not verify_password(password, row.get("password_hash") or ""):
+        failures = int(row.get("failed_logins") or 0) + 1
+        wait = lock_seconds(failures)
+        until_text = _iso(now + timedelta(seconds=wait)) if wait else None
+        with warehouse.transaction() as session:
+            session.execute("UPDATE users SET failed_logins = ?, locked_until = ? WHERE username = ?",
+                            (failures, until_text, username))
+            audit.record(session, username, "user.login_failed", username, {"failed_logins": failures})
+        if wait:
+            raise AccountLocked(username, wait)
+        raise generic
+    if int(row.get("disabled") or 0):
+        raise AuthError(f"the account {username!r} is disabled")
+    if int(row.get("failed_logins") or 0) or locked_until:
+        warehouse.execute("UPDATE users SET failed_logins = 0, locked_until = NULL WHERE username = ?",
+                          (username,))
+    return User(row["username"], _roles_of(row))
+
+
+# -- OIDC --------------------------------------------------------------------------------------
+def user_from_oidc(claims: Mapping[str, Any], mapping: Mapping[str, Any]) -> User:
+    """The SEA user for an OIDC identity (e.g. Streamlit's `st.user`).
+
+    `mapping` (the `[sea_roles]` secrets section): `emails` {email: [roles]}, `groups`
+    {group: [roles]}, `domains` {"example.com": [roles]}, `groups_claim` (default "groups").
+    Roles are the union of every match (emails and domains compared case-insensitively); a
+    user matching nothing gets no roles. Raises AuthError when the claims carry no identity.
+    """
+    email = str(claims.get("email") or "").strip()
+    username = email or str(claims.get("preferred_username") or claims.get("sub") or "").strip()
+    if not username:
+        raise AuthError("the identity provider sent no email, preferred_username or sub claim")
+    roles: set[str] = set()
+
+    def grant(values: Any) -> None:
+        items = [values] if isinstance(values, str) else list(values or [])
+        roles.update(r for r in (str(v).strip().lower() for v in items) if r in ROLES)
+
+    if email:
+        for key, granted in (mapping.get("emails") or {}).items():
+            if key.strip().lower() == email.lower():
+                grant(granted)
+        domain = email.rsplit("@", 1)[-1].lower() if "@" in email else ""
+        for key, granted in (mapping.get("domains") or {}).items():
+            if domain and key.strip().lower().lstrip("@") == domain:
+                grant(granted)
+    claim = claims.get(str(mapping.get("groups_claim") or "groups")) or []
+    groups = {claim} if isinstance(claim, str) else {str(g) for g in claim}
+    for key, granted in (mapping.get("groups") or {}).items():
+        if key in groups:
+            grant(granted)
+    return User(username, frozenset(roles))

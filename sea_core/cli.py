@@ -1,0 +1,141 @@
+"""`python -m sea_core extract|evaluate`: the algorithm from the command line.
+
+Bad input ends with a non-zero exit code and a one-line reason on stderr.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Iterator, TextIO
+
+from .encoder import DEFAULT_MODEL, Encoder, EncoderError
+from .pipeline import DEFAULT_MIN_CONFIDENCE, DEFAULT_TOP_K, Pipeline
+from .taxonomy import TaxonomyError, bundled_taxonomy
+from .validation import ValidationError, validate_request
+
+
+class CliError(Exception):
+    """A user error: printed as one line, exit code 2."""
+
+
+def cache_root() -> Path:
+    """Where taxonomy embeddings are cached: `$SEA_CACHE`, else `$SEA_HOME/cache`, else `./.sea/cache`."""
+    if os.environ.get("SEA_CACHE"):
+        return Path(os.environ["SEA_CACHE"])
+    return Path(os.environ.get("SEA_HOME", ".sea")) / "cache"
+
+
+def build_pipeline(model: str, taxonomy_path: str | None, bundle: str | None = None) -> Pipeline:
+    """A pipeline from a bundle folder, or from an encoder spec and a taxonomy file (bundled ESCO
+    by default) with embeddings cached per encoder under `cache_root()`."""
+    if bundle:
+        from .bundle import load_bundle
+
+        return load_bundle(bundle)
+    from .taxonomy.loading import load_taxonomy
+
+    taxonomy = load_taxonomy(taxonomy_path) if taxonomy_path else bundled_taxonomy()
+    if len(taxonomy) == 0:
+        raise CliError("the taxonomy has no skills")
+    encoder = Encoder(model)
+    return Pipeline(encoder, taxonomy, embeddings_dir=cache_root() / "embeddings" / encoder.fingerprint)
+
+
+def read_inputs(args: argparse.Namespace) -> Iterator[tuple[int, str]]:
+    """(line number, text) pairs from --text or the JSON lines of --input (`-` = stdin)."""
+    if args.text is not None:
+        yield 1, validate_request(args.text)[0]
+        return
+    handle: TextIO = sys.stdin if args.input == "-" else open(args.input, encoding="utf-8")
+    with handle:
+        for number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                payload = json.loads(line)
+            except json.JSONDecodeError as exc:
+                raise CliError(f"{args.input} line {number}: not valid JSON ({exc.msg})") from exc
+            try:
+                texts = validate_request(payload)
+            except ValidationError as exc:
+                raise CliError(f"{args.input} line {number}: {exc}") from exc
+            for text in texts:
+                yield number, text
+
+
+def cmd_extract(args: argparse.Namespace) -> int:
+    """Extract skills for each input text and write one JSON record per line, in order."""
+    if (args.text is None) == (args.input is None):
+        raise CliError("give exactly one of --text or --input")
+    if args.top_k < 1:
+        raise CliError(f"--top-k must be at least 1, got {args.top_k}")
+    if not 0.0 <= args.min_confidence <= 1.0:
+        raise CliError(f"--min-confidence must be between 0 and 1, got {args.min_confidence}")
+    inputs = list(read_inputs(args))  # validate everything before loading models or writing
+    if not inputs:
+        raise CliError(f"{args.input}: no texts")
+    pipeline = build_pipeline(args.model, args.taxonomy, args.bundle)
+    out: TextIO = sys.stdout if args.output in (None, "-") else open(args.output, "w", encoding="utf-8")
+    with out:
+        for _, text in inputs:
+            record = pipeline.extract(text, top_k=args.top_k, min_confidence=args.min_confidence)
+            out.write(json.dumps(record, ensure_ascii=False) + "\n")
+    return 0
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    """Score the pipeline and the plain bi-encoder baseline on a benchmark CSV."""
+    from .evaluate import evaluate, load_benchmark
+
+    if not Path(args.data).is_file():
+        raise CliError(f"--data {args.data}: no such file")
+    pipeline = build_pipeline(args.model, args.taxonomy, args.bundle)
+    items = load_benchmark(args.data, pipeline.taxonomy)
+    if not items:
+        raise CliError(f"{args.data}: no sentence has a gold label in the taxonomy")
+    result = evaluate(pipeline, items)
+    result["data"] = str(args.data)
+    print(json.dumps(result, indent=2))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The `python -m sea_core` argument parser."""
+    parser = argparse.ArgumentParser(prog="python -m sea_core",
+                                     description="SEA: extract taxonomy skills from text")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def model_options(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--taxonomy", help="SFw workbook, ESCO CSV or plain CSV (default: bundled ESCO 1.1.0)")
+        p.add_argument("--model", default=DEFAULT_MODEL,
+                       help=f"encoder: local folder, hub id or bundled package (default {DEFAULT_MODEL})")
+        p.add_argument("--bundle", help="a model bundle folder (overrides --model and --taxonomy)")
+
+    ex = sub.add_parser("extract", help="extract skills from texts")
+    ex.add_argument("--text", help="one text")
+    ex.add_argument("--input", help='JSON lines file of {"text": ...} objects (- for stdin)')
+    ex.add_argument("--output", help="JSON lines output file (default stdout)")
+    ex.add_argument("--top-k", type=int, default=DEFAULT_TOP_K, help="at most K skills per text")
+    ex.add_argument("--min-confidence", type=float, default=DEFAULT_MIN_CONFIDENCE,
+                    help="keep skills with confidence >= X (0 gives a ranking of the top K)")
+    model_options(ex)
+    ex.set_defaults(func=cmd_extract)
+
+    ev = sub.add_parser("evaluate", help="score on a benchmark CSV (sentence, span, sub_span, label)")
+    ev.add_argument("--data", required=True, help="benchmark CSV")
+    model_options(ev)
+    ev.set_defaults(func=cmd_evaluate)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI; returns the exit code."""
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except (CliError, ValidationError, TaxonomyError, EncoderError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
