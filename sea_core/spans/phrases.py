@@ -2,9 +2,8 @@
 
 A text is cut into clauses at punctuation and line breaks, then into phrases at function
 words and job-ad filler ("experience", "ability", "strong", ...), the way keyword extractors
-like RAKE do. Phrases longer than `max_words` are also offered as their `max_words`-word
-windows. Chunking only bounds the work per call: phrases never cross a chunk border because
-chunks are cut at clause boundaries where possible, and overlap otherwise.
+like RAKE do. Word runs longer than `max_words` are offered as their `max_words`-word windows.
+Chunks (`chunk_size` characters) group whole clauses, so a phrase never crosses a border.
 """
 from __future__ import annotations
 
@@ -31,7 +30,7 @@ new related relevant various other least minimum degree e.g. working work works 
 """.split())
 
 _TOKEN = re.compile(r"[A-Za-z0-9\u00C0-\uFFFF][\w\u00C0-\uFFFF+#'\-/&]*(?:\.[\w+#]+)*[+#]*")
-_CLAUSE_BREAK = re.compile(r"[.;:!?()\[\]{}\"|•·\n\r\t]+|,\s|\s[-–—]\s")
+_CLAUSE_BREAK = re.compile(r"[;:!?()\[\]{}\"|•·\n\r\t]+|\.+(?=\s|$)|,\s|\s[-–—]\s")
 
 
 class PhraseSpanExtractor(SpanExtractor):
@@ -54,28 +53,17 @@ class PhraseSpanExtractor(SpanExtractor):
         return merge_spans(spans)
 
     def _chunks(self, text: str) -> list[tuple[int, int]]:
-        """Chunks of at most `chunk_size` characters, cut at the last clause break inside the
-        window so that no phrase is cut. A window with no clause break is cut at a space and
-        the next chunk starts `max_words` words earlier, so a phrase across the cut is still
-        seen whole in the next chunk."""
+        """Chunks of whole clauses, about `chunk_size` characters each. Chunk borders fall only
+        on clause breaks (where no phrase can continue), so no phrase is ever cut; a clause
+        longer than `chunk_size` forms a chunk of its own."""
         bounds: list[tuple[int, int]] = []
-        start, length = 0, len(text)
-        while start < length:
-            end = min(start + self.chunk_size, length)
-            next_start = end
-            if end < length:
-                cut = max((m.end() for m in _CLAUSE_BREAK.finditer(text, start, end)), default=-1)
-                if cut > start:
-                    end = next_start = cut
-                else:
-                    space = text.rfind(" ", start, end)
-                    if space > start:
-                        end = space
-                        words = [m.start() for m in re.finditer(r"\S+", text[start:end])]
-                        back = words[-self.max_words] if len(words) > self.max_words else words[-1]
-                        next_start = max(start + back, start + 1)
-            bounds.append((start, end))
-            start = next_start
+        start = 0
+        for match in _CLAUSE_BREAK.finditer(text):
+            if match.end() - start >= self.chunk_size:
+                bounds.append((start, match.end()))
+                start = match.end()
+        if start < len(text):
+            bounds.append((start, len(text)))
         return bounds
 
     def _extract_chunk(self, text: str, start: int, end: int) -> list[Span]:

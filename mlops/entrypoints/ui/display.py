@@ -1,0 +1,82 @@
+"""Safe display of user-supplied text and friendly errors (messages, never tracebacks)."""
+from __future__ import annotations
+
+import logging
+import re
+import string
+from contextlib import contextmanager
+from typing import Any, Iterator, Sequence
+
+import streamlit as st
+
+from mlops.services.app_context import ServiceUnavailable
+from mlops.services.identity import PermissionDenied
+
+log = logging.getLogger("sea.ui")
+_PUNCTUATION = re.compile("([" + re.escape(string.punctuation) + "])")
+HIGHLIGHT = "orange-background"
+
+
+def escape_markdown(text: str) -> str:
+    """`text` with every ASCII punctuation character backslash-escaped and leading spaces
+    removed per line, so Markdown shows it literally (no links, HTML, code blocks or maths)."""
+    lines = [_PUNCTUATION.sub(r"\\\1", line.strip()) for line in str(text).splitlines()]
+    return "  \n".join(lines)
+
+
+def evidence_spans(text: str, skills: Sequence[dict[str, Any]]) -> list[tuple[int, int]]:
+    """Non-overlapping (start, end) character ranges of the skills' evidence phrases in `text`:
+    a skill's `start`/`end` when given, else the phrase's first case-insensitive occurrence."""
+    found: list[tuple[int, int]] = []
+    lowered = text.lower()
+    for skill in skills:
+        start, end = skill.get("start"), skill.get("end")
+        if not (isinstance(start, int) and isinstance(end, int) and 0 <= start < end <= len(text)):
+            phrase = str(skill.get("phrase") or "").strip().lower()
+            position = lowered.find(phrase) if phrase else -1
+            if position < 0:
+                continue
+            start, end = position, position + len(phrase)
+        found.append((start, end))
+    merged: list[tuple[int, int]] = []
+    for start, end in sorted(found):
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
+        else:
+            merged.append((start, end))
+    return merged
+
+
+def highlighted_markdown(text: str, spans: Sequence[tuple[int, int]]) -> str:
+    """Markdown for `text` with `spans` highlighted; everything else escaped."""
+    parts, cursor = [], 0
+    for start, end in spans:
+        parts.append(escape_markdown_inline(text[cursor:start]))
+        parts.append(f":{HIGHLIGHT}[{escape_markdown_inline(text[start:end])}]")
+        cursor = end
+    parts.append(escape_markdown_inline(text[cursor:]))
+    return "".join(parts)
+
+
+def escape_markdown_inline(text: str) -> str:
+    """Like `escape_markdown` but keeps line breaks inside a paragraph as Markdown breaks."""
+    return "  \n".join(_PUNCTUATION.sub(r"\\\1", line.lstrip()) for line in text.split("\n"))
+
+
+@contextmanager
+def friendly_errors(action: str) -> Iterator[None]:
+    """Show a failure of `action` as a message instead of a traceback (logged in full)."""
+    try:
+        yield
+    except PermissionDenied as exc:
+        st.error(f"Not allowed: {exc}")
+    except ServiceUnavailable as exc:
+        st.warning(f"Service not available: {exc}")
+    except Exception as exc:  # noqa: BLE001 - the user sees one line, the log has the rest
+        log.exception("%s failed", action)
+        st.error(f"{action} failed: {exc}")
+
+
+def explain(line: str) -> None:
+    """The one-line explanation under a page title."""
+    st.caption(line)

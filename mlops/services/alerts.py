@@ -1,0 +1,144 @@
+"""Quality alerts: a metric below its threshold over the rolling review window raises an alert
+once, queues one retraining build, and notifies a webhook.
+
+For each metric in `settings.thresholds` and each model version reviewed in the last
+`settings.alert_window_days`, with at least `settings.alert_min_reviews` reviews, a mean strictly
+below the threshold (equal does not alert) records an alert, unless an open alert for that metric and model version
+exists. The check and the inserts run in one locked transaction, so concurrent `monitor` runs
+(cron overlaps) never duplicate an alert or a queued build. The webhook is posted after the
+commit; a failing webhook is logged and never stops monitoring.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import urllib.request
+import uuid
+from datetime import datetime, timedelta
+from typing import Any, Callable
+
+from mlops.adapters.warehouse.base import Session, Warehouse
+from mlops.services import audit
+from mlops.services.clock import timestamp, utc
+from mlops.services.identity import User, require_role, system_user
+from mlops.services.monitoring import METRICS, window_quality
+
+log = logging.getLogger(__name__)
+
+OPEN, ACKNOWLEDGED = "open", "acknowledged"
+BUILD_TRIGGER = "performance-drop"
+WEBHOOK_TIMEOUT_S = 5.0
+_COLUMNS = ("alert_id, metric, value, threshold, window_start, window_end, n_reviews, "
+            "model_version, status, created_at, message")
+
+
+class AlertError(ValueError):
+    """An alert action was refused (unknown alert id)."""
+
+
+def post_webhook(url: str, payload: dict[str, Any], timeout: float = WEBHOOK_TIMEOUT_S) -> None:
+    """POST `payload` as JSON; raises on a connection failure, a timeout or a non-2xx status."""
+    request = urllib.request.Request(
+        url, data=json.dumps(payload, sort_keys=True).encode("utf-8"), method="POST",
+        headers={"Content-Type": "application/json", "User-Agent": "sea-monitor"})
+    with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - configured URL
+        if not 200 <= response.status < 300:
+            raise OSError(f"webhook answered HTTP {response.status}")
+
+
+def _lock(session: Session, warehouse: Warehouse) -> None:
+    if warehouse.dialect != "sqlite":  # SQLite's BEGIN IMMEDIATE already serialises writers
+        session.execute("LOCK alerts")
+
+
+def queue_build(session: Session, actor: str, params: dict[str, Any], now: str) -> str | None:
+    """Queue a build job unless a queued build already exists; returns the new job id or None."""
+    if session.scalar("SELECT COUNT(*) FROM jobs WHERE kind = 'build' AND status = 'queued'"):
+        return None
+    job_id = uuid.uuid4().hex
+    session.execute(
+        "INSERT INTO jobs (job_id, kind, status, progress, message, params, created_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (job_id, "build", "queued", 0.0, "queued by monitoring: quality below threshold",
+         json.dumps(params, sort_keys=True), now))
+    audit.record(session, actor, "job.queue", job_id, {"kind": "build", "params": params})
+    return job_id
+
+
+def check_alerts(warehouse: Warehouse, settings: Any, now: datetime | None = None,
+                 notify: Callable[[str, dict[str, Any]], Any] | None = post_webhook) -> list[dict[str, Any]]:
+    """Raise the alerts due now; returns the new ones (each with `job_id`: the build it queued,
+    or None when a build was already queued). Idempotent and safe to run concurrently."""
+    end = utc(now)
+    window_end = timestamp(end)
+    window_start = timestamp(end - timedelta(days=settings.alert_window_days))
+    thresholds = {}
+    for metric, threshold in settings.thresholds.items():
+        if metric not in METRICS:
+            log.warning("threshold for unknown metric %r ignored (known: %s)", metric, ", ".join(METRICS))
+        else:
+            thresholds[metric] = float(threshold)
+    actor = system_user().username
+    new: list[dict[str, Any]] = []
+    with warehouse.transaction() as session:
+        _lock(session, warehouse)
+        for row in window_quality(session, window_start, window_end):
+            if row["n_reviews"] < settings.alert_min_reviews:
+                continue
+            for metric, threshold in sorted(thresholds.items()):
+                value = row[metric]
+                # rounded: a mean of values exactly at the threshold must not alert on float noise
+                if value is None or not round(value, 9) < threshold:
+                    continue
+                if session.scalar(
+                        "SELECT COUNT(*) FROM alerts WHERE metric = ? AND model_version = ? AND status = ?",
+                        (metric, row["model_version"], OPEN)):
+                    continue
+                alert = {
+                    "alert_id": uuid.uuid4().hex, "metric": metric, "value": value,
+                    "threshold": threshold, "window_start": window_start, "window_end": window_end,
+                    "n_reviews": row["n_reviews"], "model_version": row["model_version"],
+                    "status": OPEN, "created_at": window_end,
+                    "message": (f"{metric} of model {row['model_version']} is {value:.3f}, below "
+                                f"{threshold:.2f}, over {row['n_reviews']} reviews in the last "
+                                f"{settings.alert_window_days} days"),
+                }
+                session.execute(f"INSERT INTO alerts ({_COLUMNS}) VALUES ({', '.join('?' * 11)})",
+                                tuple(alert[c.strip()] for c in _COLUMNS.split(",")))
+                audit.record(session, actor, "alert.raise", alert["alert_id"],
+                             {k: alert[k] for k in ("metric", "value", "threshold", "n_reviews",
+                                                    "model_version")})
+                alert["job_id"] = queue_build(session, actor, {"trigger": BUILD_TRIGGER}, window_end)
+                new.append(alert)
+    if new and settings.webhook_url and notify is not None:
+        for alert in new:
+            try:
+                notify(settings.webhook_url, {"event": "sea.alert", **alert})
+            except Exception as exc:  # noqa: BLE001 - a webhook failure must not stop monitoring
+                log.warning("alert webhook %s failed for alert %s: %s",
+                            settings.webhook_url, alert["alert_id"], exc)
+    for alert in new:
+        log.warning("ALERT %s", alert["message"])
+    return new
+
+
+def open_alerts(warehouse: Session) -> list[dict[str, Any]]:
+    """Open alerts, newest first."""
+    return warehouse.query(f"SELECT {_COLUMNS} FROM alerts WHERE status = ? "
+                           "ORDER BY created_at DESC, alert_id", (OPEN,))
+
+
+def acknowledge(warehouse: Warehouse, user: User | None, alert_id: str) -> dict[str, Any]:
+    """Mark an alert acknowledged (admin only; audited); acknowledging twice changes nothing.
+    A metric still below its threshold raises a new alert on a later check."""
+    admin = require_role(user, "admin", action="acknowledge alerts").username
+    with warehouse.transaction() as session:
+        row = session.query_one(f"SELECT {_COLUMNS} FROM alerts WHERE alert_id = ?", (alert_id,))
+        if row is None:
+            raise AlertError(f"unknown alert {alert_id}")
+        if row["status"] != ACKNOWLEDGED:
+            session.execute("UPDATE alerts SET status = ? WHERE alert_id = ?", (ACKNOWLEDGED, alert_id))
+            audit.record(session, admin, "alert.acknowledge", alert_id,
+                         {"metric": row["metric"], "model_version": row["model_version"]})
+            row["status"] = ACKNOWLEDGED
+    return row

@@ -1,0 +1,136 @@
+"""A local, durable, ordered queue in one SQLite file (stdlib `sqlite3`, WAL,
+`synchronous=FULL`): an item that `put` returned for survives a crash of the process and of
+the machine, until it is acknowledged. Safe across threads and processes.
+
+Items belong to a topic (e.g. `warehouse`, `archive`) and are read oldest first; a consumer
+`peek`s, delivers, then `ack`s, so delivery is at-least-once and consumers make it exactly-once
+by delivering idempotently (keyed writes, deterministic object names).
+"""
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Sequence
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS items (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    topic TEXT NOT NULL,
+    payload TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    last_error TEXT
+);
+CREATE INDEX IF NOT EXISTS ix_items_topic ON items (topic, seq);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+"""
+
+
+class QueueError(RuntimeError):
+    """The queue file cannot be opened or written; the message names it."""
+
+
+@dataclass(frozen=True)
+class QueueItem:
+    """One queued item."""
+
+    seq: int
+    topic: str
+    payload: str
+    created_at: float
+    attempts: int
+    last_error: str | None
+
+
+class DurableQueue:
+    """Ordered items per topic in `path` (created with its folder)."""
+
+    def __init__(self, path: str | Path, busy_timeout_s: float = 30.0) -> None:
+        self.path = Path(path)
+        self._local = threading.local()
+        self._busy_timeout_s = busy_timeout_s
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            connection = self._connection()
+            connection.executescript(_SCHEMA)
+            connection.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('queue_id', ?)",
+                               (uuid.uuid4().hex[:12],))
+            #: Random id of this queue file, fixed at its creation (names delivered batches).
+            self.queue_id: str = connection.execute(
+                "SELECT value FROM meta WHERE key = 'queue_id'").fetchone()[0]
+        except (OSError, sqlite3.Error) as exc:
+            raise QueueError(f"cannot open the queue {self.path}: {exc}") from exc
+
+    def _connection(self) -> sqlite3.Connection:
+        connection = getattr(self._local, "connection", None)
+        if connection is None:
+            connection = sqlite3.connect(self.path, timeout=self._busy_timeout_s,
+                                         isolation_level=None, check_same_thread=False)
+            connection.execute("PRAGMA journal_mode = WAL")
+            connection.execute("PRAGMA synchronous = FULL")
+            self._local.connection = connection
+        return connection
+
+    def _write(self, sql: str, rows: Sequence[Sequence]) -> list[int]:
+        connection = self._connection()
+        try:
+            connection.execute("BEGIN IMMEDIATE")
+            ids = []
+            for row in rows:
+                ids.append(connection.execute(sql, row).lastrowid)
+            connection.execute("COMMIT")
+            return ids
+        except sqlite3.Error as exc:
+            if connection.in_transaction:
+                connection.execute("ROLLBACK")
+            raise QueueError(f"cannot write to the queue {self.path}: {exc}") from exc
+
+    def put_many(self, entries: Iterable[tuple[str, str]]) -> list[int]:
+        """Append (topic, payload) entries in one durable transaction; returns their seqs."""
+        now = time.time()
+        return self._write("INSERT INTO items (topic, payload, created_at) VALUES (?, ?, ?)",
+                           [(topic, payload, now) for topic, payload in entries])
+
+    def put(self, topic: str, payload: str) -> int:
+        """Append one item; returns its seq."""
+        return self.put_many([(topic, payload)])[0]
+
+    def peek(self, topic: str, limit: int = 100) -> list[QueueItem]:
+        """The oldest `limit` unacknowledged items of a topic, oldest first."""
+        rows = self._connection().execute(
+            "SELECT seq, topic, payload, created_at, attempts, last_error FROM items "
+            "WHERE topic = ? ORDER BY seq LIMIT ?", (topic, limit)).fetchall()
+        return [QueueItem(*row) for row in rows]
+
+    def ack(self, seqs: Iterable[int]) -> None:
+        """Remove delivered items."""
+        self._write("DELETE FROM items WHERE seq = ?", [(seq,) for seq in seqs])
+
+    def failed(self, seq: int, error: str) -> None:
+        """Record a failed delivery attempt of an item (it stays queued)."""
+        self._write("UPDATE items SET attempts = attempts + 1, last_error = ? WHERE seq = ?",
+                    [(error[:2000], seq)])
+
+    def count(self, topic: str | None = None) -> int:
+        """Unacknowledged items (of one topic, or all)."""
+        if topic is None:
+            return int(self._connection().execute("SELECT COUNT(*) FROM items").fetchone()[0])
+        return int(self._connection().execute(
+            "SELECT COUNT(*) FROM items WHERE topic = ?", (topic,)).fetchone()[0])
+
+    def oldest_age_s(self, topic: str) -> float | None:
+        """Seconds since the oldest item of a topic was queued (None when empty)."""
+        row = self._connection().execute(
+            "SELECT MIN(created_at) FROM items WHERE topic = ?", (topic,)).fetchone()
+        return None if row[0] is None else max(0.0, time.time() - row[0])
+
+    def close(self) -> None:
+        """Close this thread's connection (other threads' close when they end)."""
+        connection = getattr(self._local, "connection", None)
+        if connection is not None:
+            connection.close()
+            self._local.connection = None

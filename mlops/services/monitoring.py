@@ -1,0 +1,305 @@
+"""Live model quality and usage, aggregated inside the warehouse (SQL GROUP BY, never all rows
+in Python), for the dashboards, the `monitor` command and the alerts.
+
+Quality compares, per reviewed request, the predicted skill set P with the confirmed set C
+(accepted + added), from the counts `feedback_submissions` keeps (|P|, |C|, |P ∩ C|):
+
+- jaccard   = |P∩C| / |P∪C|;  1.0 when both sets are empty
+- precision = |P∩C| / |P|;    when P is empty: 1.0 if C is empty too, else 0.0
+- recall    = |P∩C| / |C|;    when C is empty: 1.0 if P is empty too, else 0.0
+- f1        = 2|P∩C| / (|P| + |C|);  1.0 when both sets are empty
+
+So agreeing that a text has no skills scores 1 on every metric, and exactly one empty set
+scores 0 on every metric. Bucket values are the means of the per-request values.
+"""
+from __future__ import annotations
+
+import os
+from datetime import date, datetime
+from typing import Any
+
+from mlops.adapters.warehouse.base import Session
+from mlops.services.clock import day_bound
+
+METRICS = ("jaccard", "precision", "recall", "f1")
+GRANULARITIES = {"day": "day", "week": "week"}
+#: `prediction_requests.status` values that count as failed requests.
+ERROR_STATUSES = ("error",)
+#: Input length buckets (characters): [lower, upper) pairs; the last one is open-ended.
+INPUT_LENGTH_EDGES = (0, 100, 250, 500, 1000, 2000, 5000, 10000, 20000)
+
+
+def _ratio(numerator: str, denominator: str) -> str:
+    return f"CAST({numerator} AS DOUBLE PRECISION) / ({denominator})"
+
+
+#: Per-request metric expressions over `n_predicted`, `n_confirmed`, `n_overlap` (portable SQL).
+METRIC_SQL: dict[str, str] = {
+    "jaccard": (
+        "CASE WHEN n_predicted + n_confirmed - n_overlap = 0 THEN 1.0 "
+        f"ELSE {_ratio('n_overlap', 'n_predicted + n_confirmed - n_overlap')} END"
+    ),
+    "precision": (
+        "CASE WHEN n_predicted = 0 THEN (CASE WHEN n_confirmed = 0 THEN 1.0 ELSE 0.0 END) "
+        f"ELSE {_ratio('n_overlap', 'n_predicted')} END"
+    ),
+    "recall": (
+        "CASE WHEN n_confirmed = 0 THEN (CASE WHEN n_predicted = 0 THEN 1.0 ELSE 0.0 END) "
+        f"ELSE {_ratio('n_overlap', 'n_confirmed')} END"
+    ),
+    "f1": (
+        "CASE WHEN n_predicted + n_confirmed = 0 THEN 1.0 "
+        f"ELSE {_ratio('2 * n_overlap', 'n_predicted + n_confirmed')} END"
+    ),
+}
+
+
+def request_metrics(n_predicted: int, n_confirmed: int, n_overlap: int) -> dict[str, float]:
+    """The four metrics of one reviewed request (the same definitions as `METRIC_SQL`)."""
+    if not 0 <= n_overlap <= min(n_predicted, n_confirmed):
+        raise ValueError(f"overlap {n_overlap} must be between 0 and min({n_predicted}, {n_confirmed})")
+    union = n_predicted + n_confirmed - n_overlap
+    both_empty = 1.0 if union == 0 else 0.0
+    return {
+        "jaccard": n_overlap / union if union else 1.0,
+        "precision": n_overlap / n_predicted if n_predicted else both_empty,
+        "recall": n_overlap / n_confirmed if n_confirmed else both_empty,
+        "f1": 2 * n_overlap / (n_predicted + n_confirmed) if n_predicted + n_confirmed else 1.0,
+    }
+
+
+def mean_metrics_sql() -> str:
+    """`AVG(...) AS m_<metric>` select items over `feedback_submissions` rows."""
+    return ", ".join(f"AVG({METRIC_SQL[m]}) AS m_{m}" for m in METRICS)
+
+
+def _metric_row(row: dict[str, Any]) -> dict[str, Any]:
+    """Rename `m_<metric>` columns to the metric names, as floats."""
+    out = {k: v for k, v in row.items() if not k.startswith("m_")}
+    for metric in METRICS:
+        value = row.get(f"m_{metric}")
+        out[metric] = None if value is None else float(value)
+    if "n_reviews" in out:
+        out["n_reviews"] = int(out["n_reviews"] or 0)
+    return out
+
+
+def _day_filters(start: Any, end: Any, column: str = "day") -> tuple[list[str], list[Any]]:
+    where, params = [], []
+    for op, value in ((">=", start), ("<=", end)):
+        bound = day_bound(value)
+        if bound is not None:
+            where.append(f"{column} {op} ?")
+            params.append(bound)
+    return where, params
+
+
+def _where(clauses: list[str]) -> str:
+    return (" WHERE " + " AND ".join(clauses)) if clauses else ""
+
+
+# -- quality ---------------------------------------------------------------------------------------
+def quality_over_time(warehouse: Session, granularity: str = "day", model_version: str | None = None,
+                      start: date | datetime | str | None = None,
+                      end: date | datetime | str | None = None) -> list[dict[str, Any]]:
+    """Mean jaccard/precision/recall/f1 and `n_reviews` per bucket (`day` or ISO `week`) and
+    model version, oldest bucket first; `start`/`end` are inclusive days of the review."""
+    if granularity not in GRANULARITIES:
+        raise ValueError(f"granularity must be one of {', '.join(GRANULARITIES)}, got {granularity!r}")
+    column = GRANULARITIES[granularity]
+    where, params = _day_filters(start, end)
+    if model_version is not None:
+        where.append("model_version = ?")
+        params.append(model_version)
+    rows = warehouse.query(
+        f"SELECT {column} AS bucket, model_version, COUNT(*) AS n_reviews, {mean_metrics_sql()} "
+        f"FROM feedback_submissions{_where(where)} "
+        f"GROUP BY {column}, model_version ORDER BY {column}, model_version", params)
+    return [_metric_row(row) for row in rows]
+
+
+def version_comparison(warehouse: Session, start: date | datetime | str | None = None,
+                       end: date | datetime | str | None = None,
+                       model_versions: list[str] | None = None) -> list[dict[str, Any]]:
+    """Per model version over the period: mean metrics, `n_reviews`, first and last review day;
+    ordered by model version."""
+    where, params = _day_filters(start, end)
+    if model_versions is not None:
+        if not model_versions:
+            return []
+        where.append(f"model_version IN ({', '.join('?' * len(model_versions))})")
+        params.extend(model_versions)
+    rows = warehouse.query(
+        "SELECT model_version, COUNT(*) AS n_reviews, MIN(day) AS first_day, MAX(day) AS last_day, "
+        f"{mean_metrics_sql()} FROM feedback_submissions{_where(where)} "
+        "GROUP BY model_version ORDER BY model_version", params)
+    return [_metric_row(row) for row in rows]
+
+
+def window_quality(session: Session, since: str, until: str) -> list[dict[str, Any]]:
+    """Mean metrics and `n_reviews` per model version for submissions with `since <=
+    submitted_at <= until` (warehouse timestamp strings): the alerts' rolling window."""
+    rows = session.query(
+        f"SELECT model_version, COUNT(*) AS n_reviews, {mean_metrics_sql()} "
+        "FROM feedback_submissions WHERE submitted_at >= ? AND submitted_at <= ? "
+        "GROUP BY model_version ORDER BY model_version", (since, until))
+    return [_metric_row(row) for row in rows]
+
+
+# -- error analysis --------------------------------------------------------------------------------
+def _skill_decisions(warehouse: Session, order_by: str, limit: int, start: Any, end: Any,
+                     model_version: str | None, taxonomy: Any) -> list[dict[str, Any]]:
+    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+        raise ValueError(f"limit must be a positive whole number, got {limit!r}")
+    where, params = _day_filters(start, end, "f.day")
+    source = "feedback f"
+    if model_version is not None:
+        source += " JOIN feedback_submissions s ON s.request_id = f.request_id"
+        where.append("s.model_version = ?")
+        params.append(model_version)
+    where.append(f"f.decision = '{order_by}'")
+    counts = ("SUM(CASE WHEN f.decision = 'accepted' THEN 1 ELSE 0 END)",
+              "SUM(CASE WHEN f.decision = 'rejected' THEN 1 ELSE 0 END)",
+              "SUM(CASE WHEN f.decision = 'added' THEN 1 ELSE 0 END)")
+    # Ranking counts only the chosen decision (WHERE), so per-skill precision needs the other
+    # decisions too: a second GROUP BY restricted to the top skills.
+    top = warehouse.query(
+        f"SELECT f.skill_id, COUNT(*) AS n FROM {source}{_where(where)} "
+        "GROUP BY f.skill_id ORDER BY n DESC, f.skill_id LIMIT ?", (*params, limit))
+    if not top:
+        return []
+    ids = [row["skill_id"] for row in top]
+    where = where[:-1] + [f"f.skill_id IN ({', '.join('?' * len(ids))})"]
+    params = params + ids
+    accepted, rejected, added = counts
+    rows = warehouse.query(
+        f"SELECT f.skill_id, {accepted} AS n_accepted, {rejected} AS n_rejected, {added} AS n_added "
+        f"FROM {source}{_where(where)} GROUP BY f.skill_id", params)
+    by_id = {row["skill_id"]: row for row in rows}
+    result = []
+    for skill_id in ids:
+        row = by_id[skill_id]
+        n_acc, n_rej, n_add = (int(row[k] or 0) for k in ("n_accepted", "n_rejected", "n_added"))
+        skill = taxonomy.get(skill_id) if taxonomy is not None else None
+        result.append({
+            "skill_id": skill_id,
+            "title": skill.title if skill is not None else None,
+            "n_accepted": n_acc, "n_rejected": n_rej, "n_added": n_add,
+            # explicit decisions only: of the times reviewers judged the prediction, how often right
+            "precision": n_acc / (n_acc + n_rej) if n_acc + n_rej else None,
+            # of the times the skill was confirmed, how often the model had predicted it
+            "recall": n_acc / (n_acc + n_add) if n_acc + n_add else None,
+        })
+    return result
+
+
+def most_rejected_skills(warehouse: Session, limit: int = 20, start: Any = None, end: Any = None,
+                         model_version: str | None = None, taxonomy: Any = None) -> list[dict[str, Any]]:
+    """Skills reviewers rejected most often (most first), with accepted/rejected/added counts,
+    per-skill precision = accepted / (accepted + rejected) and recall = accepted / (accepted +
+    added); `title` is filled when a taxonomy is given."""
+    return _skill_decisions(warehouse, "rejected", limit, start, end, model_version, taxonomy)
+
+
+def most_added_skills(warehouse: Session, limit: int = 20, start: Any = None, end: Any = None,
+                      model_version: str | None = None, taxonomy: Any = None) -> list[dict[str, Any]]:
+    """Skills reviewers added most often (the model missed them), with the same counts and
+    per-skill precision/recall as `most_rejected_skills`."""
+    return _skill_decisions(warehouse, "added", limit, start, end, model_version, taxonomy)
+
+
+# -- usage -----------------------------------------------------------------------------------------
+def _percentile_sql(percent: int, alias: str) -> str:
+    """PERCENTILE_CONT (linear interpolation) from ROW_NUMBER ranks: the value at 0-based
+    position (n-1)*p, interpolated between the two neighbouring ranks; integer arithmetic only,
+    so SQLite, PostgreSQL and Redshift give identical results."""
+    low = f"((n - 1) * {percent}) / 100"
+    frac = f"((((n - 1) * {percent}) % 100) / 100.0)"
+    return (f"SUM(CASE WHEN idx = {low} THEN latency_ms * (1 - {frac}) "
+            f"WHEN idx = {low} + 1 THEN latency_ms * {frac} ELSE 0 END) AS {alias}")
+
+
+def usage(warehouse: Session, start: date | datetime | str, end: date | datetime | str,
+          stage: str | None = None) -> dict[str, Any]:
+    """Requests between the inclusive days `start` and `end`:
+
+    - `daily`: per day, model version and stage: `n_requests`, `n_errors`, `error_rate`,
+      `latency_p50_ms`, `latency_p95_ms` (over requests with a latency), `mean_input_chars`;
+    - `input_lengths`: request counts per input length bucket (`lower`, `upper`, `label`);
+    - `total`: `n_requests`, `n_errors`, `error_rate` over the period.
+    """
+    where, params = _day_filters(start, end)
+    if len(where) != 2:
+        raise ValueError("usage needs both start and end days")
+    if stage is not None:
+        where.append("stage = ?")
+        params.append(stage)
+    errors = ", ".join(f"'{s}'" for s in ERROR_STATUSES)
+    is_error = f"CASE WHEN status IN ({errors}) THEN 1 ELSE 0 END"
+    keys = "day, model_version, stage"
+    counts = warehouse.query(
+        f"SELECT {keys}, COUNT(*) AS n_requests, SUM({is_error}) AS n_errors, "
+        f"AVG(CAST(input_chars AS DOUBLE PRECISION)) AS mean_input_chars "
+        f"FROM prediction_requests{_where(where)} GROUP BY {keys} ORDER BY {keys}", params)
+    latencies = warehouse.query(
+        f"SELECT {keys}, {_percentile_sql(50, 'p50')}, {_percentile_sql(95, 'p95')} FROM ("
+        f"SELECT {keys}, latency_ms, "
+        f"ROW_NUMBER() OVER (PARTITION BY {keys} ORDER BY latency_ms) - 1 AS idx, "
+        f"COUNT(*) OVER (PARTITION BY {keys}) AS n "
+        f"FROM prediction_requests{_where(where + ['latency_ms IS NOT NULL'])}) ranked "
+        f"GROUP BY {keys}", params)
+    by_key = {(r["day"], r["model_version"], r["stage"]): r for r in latencies}
+    daily = []
+    for row in counts:
+        lat = by_key.get((row["day"], row["model_version"], row["stage"]), {})
+        n, n_errors = int(row["n_requests"]), int(row["n_errors"] or 0)
+        daily.append({
+            "day": row["day"], "model_version": row["model_version"], "stage": row["stage"],
+            "n_requests": n, "n_errors": n_errors, "error_rate": n_errors / n if n else 0.0,
+            "latency_p50_ms": None if lat.get("p50") is None else float(lat["p50"]),
+            "latency_p95_ms": None if lat.get("p95") is None else float(lat["p95"]),
+            "mean_input_chars": None if row["mean_input_chars"] is None else float(row["mean_input_chars"]),
+        })
+    total_requests = sum(r["n_requests"] for r in daily)
+    total_errors = sum(r["n_errors"] for r in daily)
+    return {
+        "daily": daily,
+        "input_lengths": input_length_distribution(warehouse, where, params),
+        "total": {"n_requests": total_requests, "n_errors": total_errors,
+                  "error_rate": total_errors / total_requests if total_requests else 0.0},
+    }
+
+
+def input_length_distribution(warehouse: Session, where: list[str], params: list[Any]) -> list[dict[str, Any]]:
+    """Request counts per `INPUT_LENGTH_EDGES` bucket (every bucket listed, zeros included),
+    bucketed in SQL; `where`/`params` filter `prediction_requests`."""
+    edges = INPUT_LENGTH_EDGES
+    cases = " ".join(f"WHEN input_chars < {upper} THEN {i}" for i, upper in enumerate(edges[1:]))
+    rows = warehouse.query(
+        f"SELECT CASE {cases} ELSE {len(edges) - 1} END AS bucket, COUNT(*) AS n "
+        f"FROM prediction_requests{_where(where + ['input_chars IS NOT NULL'])} GROUP BY 1", params)
+    counts = {int(r["bucket"]): int(r["n"]) for r in rows}
+    out = []
+    for i, lower in enumerate(edges):
+        upper = edges[i + 1] if i + 1 < len(edges) else None
+        label = f"{lower}-{upper - 1}" if upper is not None else f"{lower}+"
+        out.append({"label": label, "lower": lower, "upper": upper, "n_requests": counts.get(i, 0)})
+    return out
+
+
+def process_resources() -> dict[str, Any]:
+    """CPU and memory of the current process (and the machine's memory use), via psutil."""
+    import psutil
+
+    process = psutil.Process(os.getpid())
+    with process.oneshot():
+        memory = process.memory_info()
+        return {
+            "pid": process.pid,
+            "cpu_percent": process.cpu_percent(interval=0.1),
+            "rss_mb": memory.rss / 2**20,
+            "vms_mb": memory.vms / 2**20,
+            "threads": process.num_threads(),
+            "system_memory_percent": psutil.virtual_memory().percent,
+            "cpu_count": psutil.cpu_count(),
+        }

@@ -1,0 +1,333 @@
+"""The prediction log: every served prediction, in the warehouse and archived as JSON lines.
+
+Who logs (so that each prediction is logged exactly once, whatever served it):
+- the inference server (`mlops.entrypoints.server`, also what a SageMaker endpoint runs) logs
+  every prediction it serves;
+- the in-process inference client logs the predictions it makes, in the calling process;
+- the HTTP and SageMaker inference clients never log (the server behind them did).
+Callers of `InferenceClient.predict` therefore never call `PredictionLog.log` themselves.
+Logging the same `requestId` again replaces its rows, so a retried log never duplicates.
+
+`PredictionLog.log` first appends the record to a local durable queue (`DurableQueue`, one
+SQLite file in `queue_dir`, fsynced), then delivers what is queued:
+- to the warehouse: `prediction_requests` (one row) and `prediction_skills` (one row per
+  skill), replaced by `requestId`, in ONE transaction per record, oldest first;
+- to the artifact store: JSON-lines batches under `prediction_logs/YYYY/MM/DD/` once
+  `batch_size` records are waiting or the oldest waited `flush_interval_s` (or on `flush()`).
+A warehouse or store outage never fails `log`: records stay queued, and later deliveries (each
+`log`, a background thread every `retry_interval_s`, `deliver_pending()`) send them. A queued
+item is removed only after its delivery succeeded; deliveries are idempotent (rows replaced by
+request id; batch objects named by the queue's id and first sequence number), so a crash
+between the two never duplicates a record. While deliveries fail, `log` does not retry them
+inline (they wait for the background thread), so an outage does not slow requests down.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from filelock import FileLock
+
+from mlops.services.durable_queue import DurableQueue, QueueError, QueueItem
+
+if TYPE_CHECKING:
+    from mlops.adapters.store.base import ArtifactStore
+    from mlops.adapters.warehouse.base import Session, Warehouse
+    from mlops.config import Settings
+
+log = logging.getLogger(__name__)
+
+ARCHIVE_PREFIX = "prediction_logs"
+WAREHOUSE_TOPIC = "warehouse"
+ARCHIVE_TOPIC = "archive"
+QUEUE_FILE = "predictions.sqlite"
+STATUSES = ("ok", "error")
+# Column limits (bytes, as Redshift counts them): longer values are cut, never refused.
+_LIMITS = {"original_input": 65535, "error": 65535, "skill_title": 1024, "phrase": 4096,
+           "tags": 65535, "skill_type": 64, "model_version": 64, "stage": 16,
+           "proficiency_level": 64, "skill_id": 256, "request_id": 256}
+
+REQUEST_COLUMNS = ("request_id", "model_version", "stage", "created_at", "day", "week",
+                   "original_input", "input_chars", "latency_ms", "status", "error")
+SKILL_COLUMNS = ("request_id", "rank", "skill_id", "skill_title", "skill_type", "confidence",
+                 "phrase", "occurrence", "tags", "proficiency_level")
+
+
+def _clip(name: str, value: Any) -> Any:
+    limit = _LIMITS.get(name)
+    if limit is None or not isinstance(value, str):
+        return value
+    data = value.encode("utf-8")
+    return value if len(data) <= limit else data[:limit].decode("utf-8", "ignore")
+
+
+def _insert_sql(table: str, columns: tuple[str, ...]) -> str:
+    return f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
+
+
+def record_time(record: dict[str, Any]) -> datetime:
+    """The record's `timestamp` as an aware UTC datetime (naive means UTC; now if unreadable)."""
+    try:
+        moment = datetime.fromisoformat(str(record.get("timestamp")))
+    except ValueError:
+        return datetime.now(timezone.utc)
+    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None \
+        else moment.astimezone(timezone.utc)
+
+
+def warehouse_rows(entry: dict[str, Any]) -> tuple[tuple, list[tuple]]:
+    """(prediction_requests row, prediction_skills rows) of one queued entry."""
+    record = entry["record"]
+    moment = record_time(record)
+    iso = moment.isocalendar()
+    text = str(record.get("original_input", ""))
+    values = {
+        "request_id": record["requestId"], "model_version": str(record.get("modelVersion", "")),
+        "stage": entry["stage"], "created_at": moment.isoformat(timespec="milliseconds"),
+        "day": moment.strftime("%Y-%m-%d"), "week": f"{iso.year}-W{iso.week:02d}",
+        "original_input": text, "input_chars": len(text), "latency_ms": entry["latency_ms"],
+        "status": entry["status"], "error": entry["error"],
+    }
+    request = tuple(_clip(c, values[c]) for c in REQUEST_COLUMNS)
+    skills = []
+    for rank, skill in enumerate(record.get("skillExtractOutput") or [], start=1):
+        row = {
+            "request_id": record["requestId"], "rank": rank, "skill_id": skill.get("skill_id"),
+            "skill_title": skill.get("skillTitle"), "skill_type": skill.get("skillType"),
+            "confidence": skill.get("confidenceScore"), "phrase": skill.get("phrase"),
+            "occurrence": skill.get("skillOccurrence"),
+            "tags": json.dumps(list(skill.get("skillTags") or []), ensure_ascii=False),
+            "proficiency_level": skill.get("proficiencyLevel"),
+        }
+        skills.append(tuple(_clip(c, row[c]) for c in SKILL_COLUMNS))
+    return request, skills
+
+
+def write_prediction(session: "Session", entry: dict[str, Any]) -> None:
+    """Replace one request's rows (call inside a transaction)."""
+    request, skills = warehouse_rows(entry)
+    request_id = request[0]
+    session.execute("DELETE FROM prediction_skills WHERE request_id = ?", (request_id,))
+    session.execute("DELETE FROM prediction_requests WHERE request_id = ?", (request_id,))
+    session.execute(_insert_sql("prediction_requests", REQUEST_COLUMNS), request)
+    if skills:
+        session.executemany(_insert_sql("prediction_skills", SKILL_COLUMNS), skills)
+
+
+class PredictionLog:
+    """Logs predictions durably to the warehouse and the artifact store (see module doc)."""
+
+    def __init__(self, warehouse: "Warehouse", store: "ArtifactStore", queue_dir: str | Path, *,
+                 batch_size: int = 100, flush_interval_s: float = 10.0,
+                 retry_interval_s: float = 5.0, background: bool = True) -> None:
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+        self.warehouse = warehouse
+        self.store = store
+        self.queue_dir = Path(queue_dir)
+        self.queue = DurableQueue(self.queue_dir / QUEUE_FILE)
+        self.batch_size = batch_size
+        self.flush_interval_s = flush_interval_s
+        self.retry_interval_s = retry_interval_s
+        #: The last delivery error per topic (None once a delivery succeeded).
+        self.last_error: dict[str, str | None] = {WAREHOUSE_TOPIC: None, ARCHIVE_TOPIC: None}
+        self._retry_at = {WAREHOUSE_TOPIC: 0.0, ARCHIVE_TOPIC: 0.0}
+        self._thread_lock = threading.Lock()
+        self._process_lock = FileLock(str(self.queue_dir / "deliver.lock"))
+        self._schema_ready = False
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        if background:
+            self._thread = threading.Thread(target=self._run, name="prediction-log", daemon=True)
+            self._thread.start()
+
+    # -- logging -----------------------------------------------------------------------------
+    def log(self, record: dict[str, Any], stage: str, latency_ms: float, status: str = "ok",
+            error: str | None = None) -> None:
+        """Log one prediction record; never raises because a destination is down."""
+        if not isinstance(record, dict) or not isinstance(record.get("requestId"), str) \
+                or not isinstance(record.get("skillExtractOutput", []), list):
+            raise ValueError("record must be a prediction record with a requestId")
+        if status not in STATUSES:
+            raise ValueError(f"status must be one of {', '.join(STATUSES)}, got {status!r}")
+        entry = {"record": record, "stage": str(stage), "latency_ms": float(latency_ms),
+                 "status": status, "error": None if error is None else str(error)}
+        payload = json.dumps(entry, ensure_ascii=False)
+        try:
+            self.queue.put_many([(WAREHOUSE_TOPIC, payload), (ARCHIVE_TOPIC, payload)])
+        except QueueError:
+            log.exception("prediction log queue unavailable; writing %s directly",
+                          record["requestId"])
+            self._write_directly(entry)
+            return
+        self._deliver(block=False)
+
+    def _write_directly(self, entry: dict[str, Any]) -> None:
+        try:
+            self._ensure_schema()
+            with self.warehouse.transaction() as session:
+                write_prediction(session, entry)
+        except Exception:  # noqa: BLE001 - logging must not fail the request
+            log.exception("could not log prediction %s", entry["record"]["requestId"])
+
+    # -- delivery ----------------------------------------------------------------------------
+    def deliver_pending(self) -> int:
+        """Deliver every queued record to the warehouse now (and archive due batches);
+        returns how many records reached the warehouse."""
+        return self._deliver(block=True)
+
+    def flush(self) -> int:
+        """Write every queued record to the archive now; returns the number of lines written."""
+        with self._locked(True):
+            return self._archive(force=True)
+
+    def pending(self) -> dict[str, int]:
+        """Queued (not yet delivered) records per destination."""
+        return {WAREHOUSE_TOPIC: self.queue.count(WAREHOUSE_TOPIC),
+                ARCHIVE_TOPIC: self.queue.count(ARCHIVE_TOPIC)}
+
+    def _locked(self, block: bool):
+        log_self = self
+
+        class _Guard:
+            acquired = False
+
+            def __enter__(self):
+                if not log_self._thread_lock.acquire(blocking=block):
+                    return False
+                try:
+                    log_self._process_lock.acquire(timeout=-1 if block else 0)
+                except Exception:  # noqa: BLE001 - filelock.Timeout: another process delivers
+                    log_self._thread_lock.release()
+                    return False
+                self.acquired = True
+                return True
+
+            def __exit__(self, *exc):
+                if self.acquired:
+                    log_self._process_lock.release()
+                    log_self._thread_lock.release()
+                return False
+
+        return _Guard()
+
+    def _deliver(self, block: bool) -> int:
+        """`block`: wait for another delivery in progress, and retry even inside the back-off
+        window; otherwise (the request path) skip when busy or backing off."""
+        with self._locked(block) as acquired:
+            if not acquired:
+                return 0
+            delivered = 0
+            if block or time.monotonic() >= self._retry_at[WAREHOUSE_TOPIC]:
+                delivered = self._deliver_warehouse()
+            if block or time.monotonic() >= self._retry_at[ARCHIVE_TOPIC]:
+                self._archive(force=False)
+            return delivered
+
+    def _ensure_schema(self) -> None:
+        if not self._schema_ready:
+            self.warehouse.init_schema()
+            self._schema_ready = True
+
+    def _failed(self, topic: str, items: list[QueueItem], exc: Exception) -> None:
+        message = f"{type(exc).__name__}: {exc}"
+        self.last_error[topic] = message
+        self._retry_at[topic] = time.monotonic() + self.retry_interval_s
+        log.warning("prediction log: %s delivery failed (%d queued, will retry): %s", topic,
+                    self.queue.count(topic), message)
+        for item in items:
+            try:
+                self.queue.failed(item.seq, message)
+            except QueueError:
+                pass
+
+    def _deliver_warehouse(self) -> int:
+        delivered = 0
+        while True:
+            items = self.queue.peek(WAREHOUSE_TOPIC, 100)
+            if not items:
+                return delivered
+            for item in items:
+                try:
+                    self._ensure_schema()
+                    with self.warehouse.transaction() as session:
+                        write_prediction(session, json.loads(item.payload))
+                except Exception as exc:  # noqa: BLE001 - outage or bad row: keep it queued
+                    self._failed(WAREHOUSE_TOPIC, [item], exc)
+                    return delivered
+                self.queue.ack([item.seq])
+                delivered += 1
+                self.last_error[WAREHOUSE_TOPIC] = None
+
+    def _archive_due(self) -> bool:
+        count = self.queue.count(ARCHIVE_TOPIC)
+        if count >= self.batch_size:
+            return True
+        age = self.queue.oldest_age_s(ARCHIVE_TOPIC)
+        return age is not None and age >= self.flush_interval_s
+
+    def _archive(self, force: bool) -> int:
+        written = 0
+        while force or self._archive_due():
+            items = self.queue.peek(ARCHIVE_TOPIC, max(self.batch_size, 1))
+            if not items:
+                return written
+            groups: dict[str, list[tuple[QueueItem, dict]]] = {}
+            for item in items:
+                entry = json.loads(item.payload)
+                day = record_time(entry["record"]).strftime("%Y/%m/%d")
+                groups.setdefault(day, []).append((item, entry))
+            for day, members in groups.items():
+                key = f"{ARCHIVE_PREFIX}/{day}/{self.queue.queue_id}-{members[0][0].seq:012d}.jsonl"
+                lines = [json.dumps({**entry["record"], "stage": entry["stage"],
+                                     "latency_ms": entry["latency_ms"], "status": entry["status"],
+                                     "error": entry["error"]}, ensure_ascii=False)
+                         for _, entry in members]
+                try:
+                    self.store.put_bytes(key, ("\n".join(lines) + "\n").encode("utf-8"))
+                except Exception as exc:  # noqa: BLE001 - store outage: keep them queued
+                    self._failed(ARCHIVE_TOPIC, [m[0] for m in members], exc)
+                    return written
+                self.queue.ack([m[0].seq for m in members])
+                written += len(members)
+                self.last_error[ARCHIVE_TOPIC] = None
+        return written
+
+    # -- background --------------------------------------------------------------------------
+    def _run(self) -> None:
+        while not self._stop.wait(min(self.retry_interval_s, self.flush_interval_s)):
+            try:
+                self._deliver(block=True)
+            except Exception:  # noqa: BLE001 - the thread must survive anything
+                log.exception("prediction log background delivery failed")
+
+    def close(self) -> None:
+        """Stop the background thread and try a last delivery and flush (what fails stays
+        queued for the next process using the same `queue_dir`)."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+            self._thread = None
+        try:
+            self.deliver_pending()
+            self.flush()
+        except Exception:  # noqa: BLE001
+            log.exception("prediction log: final delivery failed; records stay queued")
+        self.queue.close()
+
+
+def open_prediction_log(settings: "Settings", name: str = "app", **options: Any) -> PredictionLog:
+    """A PredictionLog on the configured warehouse and store, queueing in
+    `<home>/queue/<name>/` (one name per kind of process: 'app', 'server-8080', ...)."""
+    from mlops.adapters.store import open_store
+    from mlops.adapters.warehouse import open_warehouse
+
+    return PredictionLog(open_warehouse(settings.warehouse_url),
+                         open_store(settings.store_url, endpoint_url=settings.s3_endpoint_url,
+                                    region=settings.aws_region),
+                         Path(settings.home) / "queue" / name, **options)
