@@ -57,6 +57,20 @@ def _atomic_write(path: Path, write: Callable) -> None:
         raise
 
 
+def encode_skills(encoder: Encoder, parts: list[list[tuple[str, float]]]) -> np.ndarray:
+    """One unit vector per skill: the weighted sum of its parts' embeddings, re-normalised."""
+    flat = [text for skill_parts in parts for text, _ in skill_parts]
+    vectors = encoder.encode(flat, batch_size=128)
+    out = np.zeros((len(parts), encoder.dimension), dtype=np.float32)
+    row = 0
+    for i, skill_parts in enumerate(parts):
+        for _, weight in skill_parts:
+            out[i] += weight * vectors[row]
+            row += 1
+    norms = np.linalg.norm(out, axis=1, keepdims=True)
+    return out / np.where(norms == 0, 1.0, norms)
+
+
 def load_cached(folder: str | Path) -> tuple[np.ndarray, dict] | None:
     """The saved matrix and metadata of a folder, or None when absent or unreadable."""
     folder = Path(folder)
@@ -75,8 +89,8 @@ def build_index(encoder: Encoder, taxonomy: Taxonomy, cache_dir: str | Path | No
                 batch_size: int = 256) -> TaxonomyIndex:
     """The taxonomy's embeddings: reloaded from `cache_dir` when encoder and taxonomy match,
     else computed, re-encoding only skills whose embedding text is new or changed, and saved."""
-    texts = [skill.embedding_text for skill in taxonomy]
-    hashes = [_text_hash(t) for t in texts]
+    parts = [skill.embedding_parts() for skill in taxonomy]
+    hashes = [_text_hash(json.dumps(p, ensure_ascii=False)) for p in parts]
     ids = taxonomy.skill_ids
     reusable: dict[tuple[str, str], np.ndarray] = {}
     cached = load_cached(cache_dir) if cache_dir else None
@@ -88,13 +102,13 @@ def build_index(encoder: Encoder, taxonomy: Taxonomy, cache_dir: str | Path | No
             for row, (sid, h) in enumerate(zip(meta["skill_ids"], meta.get("text_hashes", []))):
                 reusable[(sid, h)] = matrix[row]
     todo = [i for i, key in enumerate(zip(ids, hashes)) if key not in reusable]
-    matrix = np.zeros((len(texts), encoder.dimension), dtype=np.float32)
+    matrix = np.zeros((len(parts), encoder.dimension), dtype=np.float32)
     for i, key in enumerate(zip(ids, hashes)):
         if key in reusable:
             matrix[i] = reusable[key]
     for offset in range(0, len(todo), batch_size):
         rows = todo[offset:offset + batch_size]
-        matrix[rows] = encoder.encode([texts[i] for i in rows], batch_size=min(batch_size, 128))
+        matrix[rows] = encode_skills(encoder, [parts[i] for i in rows])
         if progress:
             progress(min(offset + batch_size, len(todo)), len(todo))
     index = TaxonomyIndex(ids, matrix, encoder.fingerprint, taxonomy.checksum, len(todo), hashes)

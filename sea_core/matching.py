@@ -17,7 +17,7 @@ class MatchConfig:
 
     span_top_n: int = 5           # taxonomy candidates kept per span
     text_top_n: int = 10          # candidates taken from the whole text's own embedding
-    span_weight: float = 0.6      # confidence = w * best span similarity + (1 - w) * text relevance
+    span_weight: float = 0.5      # confidence = w * best span similarity + (1 - w) * text relevance
     occurrence_bonus: float = 0.02  # added per extra span that supports the same skill (capped)
     max_occurrence_bonus: float = 0.06
 

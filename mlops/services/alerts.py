@@ -3,8 +3,9 @@ once, queues one retraining build, and notifies a webhook.
 
 For each metric in `settings.thresholds` and each model version reviewed in the last
 `settings.alert_window_days`, with at least `settings.alert_min_reviews` reviews, a mean strictly
-below the threshold (equal does not alert) records an alert, unless an open alert for that metric and model version
-exists. The check and the inserts run in one locked transaction, so concurrent `monitor` runs
+below the threshold (equal does not alert; compared at 9 decimals, so float noise in the mean
+of values exactly at the threshold does not alert either) records an alert, unless an open
+alert for that metric and model version exists. The check and the inserts run in one locked transaction, so concurrent `monitor` runs
 (cron overlaps) never duplicate an alert or a queued build. The webhook is posted after the
 commit; a failing webhook is logged and never stops monitoring.
 """
@@ -18,7 +19,7 @@ from datetime import datetime, timedelta
 from typing import Any, Callable
 
 from mlops.adapters.warehouse.base import Session, Warehouse
-from mlops.services import audit
+from mlops.services import audit, jobs
 from mlops.services.clock import timestamp, utc
 from mlops.services.identity import User, require_role, system_user
 from mlops.services.monitoring import METRICS, window_quality
@@ -26,7 +27,7 @@ from mlops.services.monitoring import METRICS, window_quality
 log = logging.getLogger(__name__)
 
 OPEN, ACKNOWLEDGED = "open", "acknowledged"
-BUILD_TRIGGER = "performance-drop"
+BUILD_KIND, BUILD_TRIGGER = "build", "performance-drop"
 WEBHOOK_TIMEOUT_S = 5.0
 _COLUMNS = ("alert_id, metric, value, threshold, window_start, window_end, n_reviews, "
             "model_version, status, created_at, message")
@@ -47,21 +48,26 @@ def post_webhook(url: str, payload: dict[str, Any], timeout: float = WEBHOOK_TIM
 
 
 def _lock(session: Session, warehouse: Warehouse) -> None:
+    """Serialise alert checks, and queueing against `jobs.enqueue` (which locks `jobs` alone)."""
     if warehouse.dialect != "sqlite":  # SQLite's BEGIN IMMEDIATE already serialises writers
         session.execute("LOCK alerts")
+        session.execute("LOCK jobs")
 
 
-def queue_build(session: Session, actor: str, params: dict[str, Any], now: str) -> str | None:
-    """Queue a build job unless a queued build already exists; returns the new job id or None."""
-    if session.scalar("SELECT COUNT(*) FROM jobs WHERE kind = 'build' AND status = 'queued'"):
+def queue_build(session: Session, actor: str, params: dict[str, Any]) -> str | None:
+    """Queue a build job inside the caller's (locked) transaction unless a build is already
+    queued (one pending at a time); returns the new job id or None. Rows and audit events
+    have the shape `mlops.services.jobs.enqueue` writes."""
+    if session.scalar("SELECT COUNT(*) FROM jobs WHERE kind = ? AND status = ?", (BUILD_KIND, jobs.QUEUED)):
         return None
     job_id = uuid.uuid4().hex
     session.execute(
         "INSERT INTO jobs (job_id, kind, status, progress, message, params, created_at) "
         "VALUES (?, ?, ?, ?, ?, ?, ?)",
-        (job_id, "build", "queued", 0.0, "queued by monitoring: quality below threshold",
-         json.dumps(params, sort_keys=True), now))
-    audit.record(session, actor, "job.queue", job_id, {"kind": "build", "params": params})
+        (job_id, BUILD_KIND, jobs.QUEUED, 0.0, f"queued by {actor}: quality below threshold",
+         json.dumps(params, sort_keys=True, ensure_ascii=False), jobs.utc_now()))
+    audit.record(session, actor, "job.enqueue", job_id,
+                 {"kind": BUILD_KIND, "params": params, "merged": False})
     return job_id
 
 
@@ -108,7 +114,7 @@ def check_alerts(warehouse: Warehouse, settings: Any, now: datetime | None = Non
                 audit.record(session, actor, "alert.raise", alert["alert_id"],
                              {k: alert[k] for k in ("metric", "value", "threshold", "n_reviews",
                                                     "model_version")})
-                alert["job_id"] = queue_build(session, actor, {"trigger": BUILD_TRIGGER}, window_end)
+                alert["job_id"] = queue_build(session, actor, {"trigger": BUILD_TRIGGER})
                 new.append(alert)
     if new and settings.webhook_url and notify is not None:
         for alert in new:

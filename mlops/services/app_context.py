@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import threading
+from pathlib import Path
 from types import ModuleType
 from typing import Any, Callable
 
@@ -41,10 +42,12 @@ def service_function(module: str, function: str) -> Callable[..., Any]:
 class AppContext:
     """Lazily opened, thread-safe shared resources for one settings object."""
 
-    def __init__(self, settings: Settings | None = None) -> None:
+    def __init__(self, settings: Settings | None = None, **parts: Any) -> None:
+        """`parts` pre-sets resources by name (`warehouse`, `store`, `registry`, `taxonomy`,
+        `inference`), e.g. a fake inference client in tests."""
         self.settings = settings or load_settings()
         self._lock = threading.RLock()
-        self._parts: dict[str, Any] = {}
+        self._parts: dict[str, Any] = dict(parts)
 
     def _get(self, name: str, make: Callable[[], Any]) -> Any:
         with self._lock:
@@ -91,29 +94,72 @@ class AppContext:
             return load_taxonomy(path) if path else bundled_taxonomy()
         return self._get("taxonomy", make)
 
-    def inference(self):
-        """The inference client (`open_inference_client(settings)`); ServiceUnavailable when the
-        adapter is missing or the model cannot be loaded."""
+    @property
+    def deploy_target(self):
+        """Where releases deploy from the app: the local serving folders (PROD mirrored to the
+        store's `prod/`); SageMaker deployments go through `python -m mlops release`."""
         def make():
-            try:
-                module = importlib.import_module("mlops.adapters.inference")
-            except ModuleNotFoundError as exc:
-                raise ServiceUnavailable("the inference adapter (mlops.adapters.inference) is not "
-                                         "available in this installation") from exc
-            opener = getattr(module, "open_inference_client", None)
-            if opener is None:
-                raise ServiceUnavailable("mlops.adapters.inference has no open_inference_client")
-            try:
-                return opener(self.settings)
-            except ServiceUnavailable:
-                raise
-            except Exception as exc:  # noqa: BLE001 - any start-up failure is "not available"
-                raise ServiceUnavailable(f"the model could not be loaded: {exc}") from exc
-        return self._get("inference", make)
+            from mlops.adapters.deploy import LocalTarget
+
+            return LocalTarget(self.store, self.settings.home)
+        return self._get("deploy_target", make)
+
+    @property
+    def prediction_log(self):
+        """The app's prediction log (queue under `<home>/queue/app/`)."""
+        def make():
+            from mlops.services.prediction_log import PredictionLog
+
+            return PredictionLog(self.warehouse, self.store, Path(self.settings.home) / "queue" / "app")
+        return self._get("prediction_log", make)
+
+    def inference(self, stage: str = "prod", log: bool = True):
+        """The inference client for `stage` (`open_inference_client`); the in-process one logs
+        into `prediction_log` when `log`. A client given to the constructor is always returned.
+        ServiceUnavailable when the adapter is missing or the model cannot be loaded."""
+        if "inference" in self._parts:
+            return self._parts["inference"]
+        try:
+            module = importlib.import_module("mlops.adapters.inference")
+        except ModuleNotFoundError as exc:
+            raise ServiceUnavailable("the inference adapter (mlops.adapters.inference) is not "
+                                     "available in this installation") from exc
+        try:
+            # model_loading caches pipelines, so re-opening per call is cheap and picks up
+            # a promotion at once.
+            return module.open_inference_client(self.settings, stage=stage,
+                                                 prediction_log=self.prediction_log if log else None)
+        except Exception as exc:  # noqa: BLE001 - any start-up failure is "not available"
+            raise ServiceUnavailable(f"the {stage} model could not be loaded: {exc}") from exc
+
+    def warm_up(self, stage: str = "prod") -> None:
+        """Start loading the stage's model in a background thread (once per stage), so the
+        first extraction does not wait for it; `model_loading` tells whether it still runs."""
+        with self._lock:
+            if f"warmup:{stage}" in self._parts or "inference" in self._parts:
+                return
+            thread = threading.Thread(target=self._warm, args=(stage,), daemon=True,
+                                      name=f"warm-up-{stage}")
+            self._parts[f"warmup:{stage}"] = thread
+        thread.start()
+
+    def _warm(self, stage: str) -> None:
+        try:
+            self.inference(stage, log=False)
+        except Exception:  # noqa: BLE001 - the page reports the error on first use
+            pass
+
+    def model_loading(self, stage: str = "prod") -> bool:
+        """Whether the background warm-up of the stage's model is still running."""
+        thread = self._parts.get(f"warmup:{stage}")
+        return thread is not None and thread.is_alive()
 
     def close(self) -> None:
         """Close what was opened (the warehouse's connections)."""
         with self._lock:
+            log = self._parts.pop("prediction_log", None)
+            if log is not None:
+                log.close()
             warehouse = self._parts.pop("warehouse", None)
             if warehouse is not None:
                 warehouse.close()

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from mlops.adapters.warehouse.base import Session, Warehouse
+from mlops.adapters.warehouse.base import Session, Warehouse, WarehouseError
 from mlops.services import audit
 from mlops.services.identity import User, require_role
 
@@ -188,10 +188,16 @@ def claim_next(warehouse: Warehouse, worker_id: str,
             return None
         for row in candidates:
             now = utc_now()
-            won = warehouse.execute(
-                "UPDATE jobs SET status = ?, started_at = ?, heartbeat_at = ?, worker = ?, "
-                "message = ? WHERE job_id = ? AND status = ?",
-                (RUNNING, now, now, worker_id, f"started by {worker_id}", row["job_id"], QUEUED))
+            try:
+                won = warehouse.execute(
+                    "UPDATE jobs SET status = ?, started_at = ?, heartbeat_at = ?, worker = ?, "
+                    "message = ? WHERE job_id = ? AND status = ?",
+                    (RUNNING, now, now, worker_id, f"started by {worker_id}", row["job_id"], QUEUED))
+            except WarehouseError as exc:
+                # Redshift (serializable) aborts one of two concurrent claims: that one lost.
+                if "serializ" not in str(exc).lower():
+                    raise
+                won = 0
             if won < 0:  # a driver that cannot count: read who holds it
                 job = get(warehouse, row["job_id"])
                 won = int(job is not None and job.status == RUNNING and job.worker == worker_id

@@ -178,7 +178,7 @@ def load_pipeline(settings: "Settings", stage: str | None = None, version: str |
         raise ModelLoadingError("give a stage or a version, not both")
     if version is not None:
         return _load_version(settings, store or _open_store(settings), version)
-    name = _stage(stage or "prod")
+    name = _stage("prod" if stage is None else stage)
     folder = serving_dir(settings, name)
     if is_bundle(folder):
         return _cached(("serving",) + _bundle_stamp(folder), lambda: load_bundle(folder))

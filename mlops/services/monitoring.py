@@ -165,7 +165,7 @@ def _skill_decisions(warehouse: Session, order_by: str, limit: int, start: Any, 
     # decisions too: a second GROUP BY restricted to the top skills.
     top = warehouse.query(
         f"SELECT f.skill_id, COUNT(*) AS n FROM {source}{_where(where)} "
-        "GROUP BY f.skill_id ORDER BY n DESC, f.skill_id LIMIT ?", (*params, limit))
+        f"GROUP BY f.skill_id ORDER BY n DESC, f.skill_id LIMIT {limit}", params)
     if not top:
         return []
     ids = [row["skill_id"] for row in top]
@@ -209,14 +209,45 @@ def most_added_skills(warehouse: Session, limit: int = 20, start: Any = None, en
 
 
 # -- usage -----------------------------------------------------------------------------------------
-def _percentile_sql(percent: int, alias: str) -> str:
-    """PERCENTILE_CONT (linear interpolation) from ROW_NUMBER ranks: the value at 0-based
-    position (n-1)*p, interpolated between the two neighbouring ranks; integer arithmetic only,
-    so SQLite, PostgreSQL and Redshift give identical results."""
-    low = f"((n - 1) * {percent}) / 100"
-    frac = f"((((n - 1) * {percent}) % 100) / 100.0)"
-    return (f"SUM(CASE WHEN idx = {low} THEN latency_ms * (1 - {frac}) "
-            f"WHEN idx = {low} + 1 THEN latency_ms * {frac} ELSE 0 END) AS {alias}")
+PERCENTILES = (50, 95)
+
+
+def _interpolate(low: float, high: float | None, n: int, percent: int) -> float:
+    """PERCENTILE_CONT's linear interpolation between the values at 0-based ranks
+    floor((n-1)p) and the next one."""
+    fraction = ((n - 1) * percent % 100) / 100.0
+    return float(low) if high is None or fraction == 0 else float(low) + (float(high) - float(low)) * fraction
+
+
+def latency_percentiles(warehouse: Session, where: list[str], params: list[Any],
+                        groups: list[dict[str, Any]]) -> dict[tuple, dict[int, float]]:
+    """p50/p95 latency per (day, model_version, stage), with PERCENTILE_CONT semantics.
+
+    Redshift/PostgreSQL: the native ordered-set aggregate. SQLite has none: per group, an
+    ORDER BY latency_ms LIMIT 2 OFFSET floor((n-1)p) picks the two neighbouring ranks (each
+    query reads its group through the (day, model_version) index and returns two values).
+    """
+    keys = "day, model_version, stage"
+    if warehouse.dialect != "sqlite":
+        items = ", ".join(f"PERCENTILE_CONT({p / 100}) WITHIN GROUP (ORDER BY latency_ms) AS p{p}"
+                          for p in PERCENTILES)
+        rows = warehouse.query(
+            f"SELECT {keys}, {items} FROM prediction_requests"
+            f"{_where(where + ['latency_ms IS NOT NULL'])} GROUP BY {keys}", params)
+        return {(r["day"], r["model_version"], r["stage"]):
+                {p: float(r[f"p{p}"]) for p in PERCENTILES if r[f"p{p}"] is not None} for r in rows}
+    out: dict[tuple, dict[int, float]] = {}
+    for group in groups:
+        n = int(group["n_latency"] or 0)
+        key = (group["day"], group["model_version"], group["stage"])
+        out[key] = {}
+        for percent in PERCENTILES if n else ():
+            values = [r["latency_ms"] for r in warehouse.query(
+                "SELECT latency_ms FROM prediction_requests WHERE day = ? AND model_version IS ? "
+                "AND stage IS ? AND latency_ms IS NOT NULL ORDER BY latency_ms LIMIT 2 OFFSET ?",
+                (*key, (n - 1) * percent // 100))]
+            out[key][percent] = _interpolate(values[0], values[1] if len(values) > 1 else None, n, percent)
+    return out
 
 
 def usage(warehouse: Session, start: date | datetime | str, end: date | datetime | str,
@@ -224,7 +255,8 @@ def usage(warehouse: Session, start: date | datetime | str, end: date | datetime
     """Requests between the inclusive days `start` and `end`:
 
     - `daily`: per day, model version and stage: `n_requests`, `n_errors`, `error_rate`,
-      `latency_p50_ms`, `latency_p95_ms` (over requests with a latency), `mean_input_chars`;
+      `latency_p50_ms`, `latency_p95_ms` (PERCENTILE_CONT over requests with a latency),
+      `mean_input_chars`;
     - `input_lengths`: request counts per input length bucket (`lower`, `upper`, `label`);
     - `total`: `n_requests`, `n_errors`, `error_rate` over the period.
     """
@@ -235,29 +267,21 @@ def usage(warehouse: Session, start: date | datetime | str, end: date | datetime
         where.append("stage = ?")
         params.append(stage)
     errors = ", ".join(f"'{s}'" for s in ERROR_STATUSES)
-    is_error = f"CASE WHEN status IN ({errors}) THEN 1 ELSE 0 END"
     keys = "day, model_version, stage"
     counts = warehouse.query(
-        f"SELECT {keys}, COUNT(*) AS n_requests, SUM({is_error}) AS n_errors, "
+        f"SELECT {keys}, COUNT(*) AS n_requests, COUNT(latency_ms) AS n_latency, "
+        f"SUM(CASE WHEN status IN ({errors}) THEN 1 ELSE 0 END) AS n_errors, "
         f"AVG(CAST(input_chars AS DOUBLE PRECISION)) AS mean_input_chars "
         f"FROM prediction_requests{_where(where)} GROUP BY {keys} ORDER BY {keys}", params)
-    latencies = warehouse.query(
-        f"SELECT {keys}, {_percentile_sql(50, 'p50')}, {_percentile_sql(95, 'p95')} FROM ("
-        f"SELECT {keys}, latency_ms, "
-        f"ROW_NUMBER() OVER (PARTITION BY {keys} ORDER BY latency_ms) - 1 AS idx, "
-        f"COUNT(*) OVER (PARTITION BY {keys}) AS n "
-        f"FROM prediction_requests{_where(where + ['latency_ms IS NOT NULL'])}) ranked "
-        f"GROUP BY {keys}", params)
-    by_key = {(r["day"], r["model_version"], r["stage"]): r for r in latencies}
+    latencies = latency_percentiles(warehouse, where, params, counts)
     daily = []
     for row in counts:
-        lat = by_key.get((row["day"], row["model_version"], row["stage"]), {})
+        lat = latencies.get((row["day"], row["model_version"], row["stage"]), {})
         n, n_errors = int(row["n_requests"]), int(row["n_errors"] or 0)
         daily.append({
             "day": row["day"], "model_version": row["model_version"], "stage": row["stage"],
             "n_requests": n, "n_errors": n_errors, "error_rate": n_errors / n if n else 0.0,
-            "latency_p50_ms": None if lat.get("p50") is None else float(lat["p50"]),
-            "latency_p95_ms": None if lat.get("p95") is None else float(lat["p95"]),
+            "latency_p50_ms": lat.get(50), "latency_p95_ms": lat.get(95),
             "mean_input_chars": None if row["mean_input_chars"] is None else float(row["mean_input_chars"]),
         })
     total_requests = sum(r["n_requests"] for r in daily)

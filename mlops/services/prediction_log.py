@@ -27,12 +27,14 @@ import json
 import logging
 import threading
 import time
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Iterator
 
-from filelock import FileLock
+from filelock import FileLock, Timeout
 
+from mlops.adapters.warehouse.pooled import ConnectionLost
 from mlops.services.durable_queue import DurableQueue, QueueError, QueueItem
 
 if TYPE_CHECKING:
@@ -165,7 +167,10 @@ class PredictionLog:
                           record["requestId"])
             self._write_directly(entry)
             return
-        self._deliver(block=False)
+        try:
+            self._deliver(block=False)
+        except Exception:  # noqa: BLE001 - it is queued; the background thread retries
+            log.exception("prediction log: delivery after logging %s failed", record["requestId"])
 
     def _write_directly(self, entry: dict[str, Any]) -> None:
         try:
@@ -191,30 +196,25 @@ class PredictionLog:
         return {WAREHOUSE_TOPIC: self.queue.count(WAREHOUSE_TOPIC),
                 ARCHIVE_TOPIC: self.queue.count(ARCHIVE_TOPIC)}
 
-    def _locked(self, block: bool):
-        log_self = self
-
-        class _Guard:
-            acquired = False
-
-            def __enter__(self):
-                if not log_self._thread_lock.acquire(blocking=block):
-                    return False
-                try:
-                    log_self._process_lock.acquire(timeout=-1 if block else 0)
-                except Exception:  # noqa: BLE001 - filelock.Timeout: another process delivers
-                    log_self._thread_lock.release()
-                    return False
-                self.acquired = True
-                return True
-
-            def __exit__(self, *exc):
-                if self.acquired:
-                    log_self._process_lock.release()
-                    log_self._thread_lock.release()
-                return False
-
-        return _Guard()
+    @contextmanager
+    def _locked(self, block: bool) -> Iterator[bool]:
+        """Hold the delivery locks (this process's threads, other processes on `queue_dir`);
+        yields False when not `block`ing and another delivery is in progress."""
+        if not self._thread_lock.acquire(blocking=block):
+            yield False
+            return
+        try:
+            try:
+                self._process_lock.acquire(timeout=-1 if block else 0)
+            except Timeout:
+                yield False
+                return
+            try:
+                yield True
+            finally:
+                self._process_lock.release()
+        finally:
+            self._thread_lock.release()
 
     def _deliver(self, block: bool) -> int:
         """`block`: wait for another delivery in progress, and retry even inside the back-off
@@ -254,15 +254,25 @@ class PredictionLog:
                 return delivered
             for item in items:
                 try:
-                    self._ensure_schema()
-                    with self.warehouse.transaction() as session:
-                        write_prediction(session, json.loads(item.payload))
+                    self._write_item(item)
                 except Exception as exc:  # noqa: BLE001 - outage or bad row: keep it queued
                     self._failed(WAREHOUSE_TOPIC, [item], exc)
                     return delivered
                 self.queue.ack([item.seq])
                 delivered += 1
                 self.last_error[WAREHOUSE_TOPIC] = None
+
+    def _write_item(self, item: QueueItem) -> None:
+        entry = json.loads(item.payload)
+        for attempt in (1, 2):
+            try:
+                self._ensure_schema()
+                with self.warehouse.transaction() as session:
+                    write_prediction(session, entry)
+                return
+            except ConnectionLost:  # pooled connections went stale (server restart): once more
+                if attempt == 2:
+                    raise
 
     def _archive_due(self) -> bool:
         count = self.queue.count(ARCHIVE_TOPIC)

@@ -7,6 +7,8 @@ from dataclasses import asdict, dataclass, field
 from typing import Iterable, Iterator
 
 SKILL_TYPES = ("tsc", "ccs", "knowledge", "skill", "competence", "ability")
+ALT_LABELS_WEIGHT = 0.5
+DESCRIPTION_WEIGHT = 0.5
 
 
 def skill_id_for(title: str, skill_type: str, source: str = "", code: str = "") -> str:
@@ -47,10 +49,16 @@ class Skill:
             object.__setattr__(self, "skill_id",
                                skill_id_for(self.title, self.skill_type, self.source, self.code))
 
-    @property
-    def embedding_text(self) -> str:
-        """The text the encoder sees for this skill (its title)."""
-        return self.title
+    def embedding_parts(self) -> list[tuple[str, float]]:
+        """Texts the encoder sees for this skill and their weights in its vector: the title,
+        plus the alternative labels and the description at half weight each (they add the
+        wording job ads use; tuned on the development benchmark)."""
+        parts = [(self.title, 1.0)]
+        if self.alt_labels:
+            parts.append((" ".join(self.alt_labels), ALT_LABELS_WEIGHT))
+        if self.description:
+            parts.append((self.description, DESCRIPTION_WEIGHT))
+        return parts
 
     def content_hash(self) -> str:
         """sha256 of every field: changes whenever anything about the skill changes."""

@@ -202,8 +202,8 @@ class PooledWarehouse(Warehouse):
             if not session.broken:
                 try:
                     self._cursor(connection).execute("ROLLBACK")
-                except Exception as exc:  # noqa: BLE001 - the original error matters more
-                    session.broken = session.broken or self._is_disconnect(exc)
+                except Exception:  # noqa: BLE001 - the original error matters more; a connection
+                    session.broken = True  # in an unknown transaction state is not reused
             raise
         finally:
             self._release(connection, session.broken)

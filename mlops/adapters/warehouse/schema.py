@@ -139,6 +139,12 @@ def apply(warehouse: "Warehouse", *, lock_sql: str | None, with_indexes: bool) -
     `schema_version`; SQLite's `BEGIN IMMEDIATE` already serialises writers), so a second process
     waits, then sees the version recorded and does nothing.
     """
+    try:  # the usual case: already current, so no lock and no DDL
+        applied = int(warehouse.scalar(f"SELECT MAX(version) FROM {VERSION_TABLE}") or 0)
+        if applied >= LATEST_VERSION:
+            return applied
+    except WarehouseError:
+        pass  # no table yet (or unreachable: the next statement says so)
     _ensure_version_table(warehouse)
     with warehouse.transaction() as session:
         if lock_sql:

@@ -28,13 +28,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run_worker(args: argparse.Namespace) -> int:
     """Run jobs (one with --once) until interrupted; SIGTERM stops after the current job."""
-    from mlops.config import load_settings
-    from mlops.entrypoints.resources import configured_warehouse
+    from mlops.services.app_context import AppContext
 
     if args.poll <= 0:
         raise ValueError(f"--poll must be positive, got {args.poll}")
-    worker = Worker(configured_warehouse(load_settings()), heartbeat_s=args.heartbeat,
-                    stale_after_s=args.stale_after, kinds=args.kind)
+    context = AppContext()
+    try:
+        return _run(args, Worker(context.warehouse, heartbeat_s=args.heartbeat,
+                                 stale_after_s=args.stale_after, kinds=args.kind))
+    finally:
+        context.close()
+
+
+def _run(args: argparse.Namespace, worker: Worker) -> int:
     if args.once:
         job = worker.run_once()
         if job is None:

@@ -51,16 +51,23 @@ def highlighted_markdown(text: str, spans: Sequence[tuple[int, int]]) -> str:
     """Markdown for `text` with `spans` highlighted; everything else escaped."""
     parts, cursor = [], 0
     for start, end in spans:
-        parts.append(escape_markdown_inline(text[cursor:start]))
-        parts.append(f":{HIGHLIGHT}[{escape_markdown_inline(text[start:end])}]")
+        parts.append(escape_markdown_inline(text[cursor:start], line_start=cursor == 0))
+        parts.append(f":{HIGHLIGHT}[{escape_markdown_inline(text[start:end]).strip()}]")
         cursor = end
-    parts.append(escape_markdown_inline(text[cursor:]))
+    parts.append(escape_markdown_inline(text[cursor:], line_start=cursor == 0))
     return "".join(parts)
 
 
-def escape_markdown_inline(text: str) -> str:
-    """Like `escape_markdown` but keeps line breaks inside a paragraph as Markdown breaks."""
-    return "  \n".join(_PUNCTUATION.sub(r"\\\1", line.lstrip()) for line in text.split("\n"))
+def escape_markdown_inline(text: str, line_start: bool = False) -> str:
+    """A piece of a line escaped like `escape_markdown`: line breaks become Markdown breaks and
+    indentation after a break (or at `line_start`) is dropped, so nothing turns into code."""
+    lines = text.split("\n")
+    out = []
+    for number, line in enumerate(lines):
+        if number > 0 or line_start:
+            line = line.lstrip()
+        out.append(_PUNCTUATION.sub(r"\\\1", line))
+    return "  \n".join(out)
 
 
 @contextmanager

@@ -1,0 +1,172 @@
+"""Inference server throughput and latency on loopback vs the in-process pipeline.
+
+The default encoder (all-MiniLM-L6-v2) over the bundled ESCO taxonomy (or its first `--skills`
+skills), embeddings cached in the temp folder across runs. First the pipeline's own speed
+(`extract` in a loop), then the HTTP server (`POST /invocations`, one text per request,
+keep-alive sessions) at 1, 4 and 16 concurrent clients: requests/s, median and p95 latency, and
+the ratio server/in-process (1.0 = no overhead). `--log` adds the prediction log (SQLite
+warehouse + local store in a temp folder) to the server, as in production.
+
+Run: `.venv/bin/python benchmarks/bench_server.py [--requests 96] [--skills 0] [--log]`
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+import requests  # noqa: E402
+
+from mlops.entrypoints.server import make_server, start_in_thread  # noqa: E402
+
+TEMPLATES = (
+    "We are looking for a data analyst with strong SQL and Python skills, experience with "
+    "dashboards in Tableau, statistics and stakeholder management. Role {i}.",
+    "The nurse will provide patient care, administer medication, maintain clinical records and "
+    "work with the multidisciplinary team on ward {i}.",
+    "Course {i}: introduction to machine learning, covering regression, classification, neural "
+    "networks, model evaluation and deployment of models to production.",
+    "Senior accountant {i}: prepare financial statements, manage audits, ensure tax compliance, "
+    "reconcile accounts and advise management on budgeting and forecasting.",
+    "Warehouse supervisor {i} responsible for inventory control, forklift operation safety, "
+    "scheduling staff shifts and coordinating deliveries with logistics partners.",
+)
+
+
+def machine_info() -> str:
+    """CPU, cores, Python, torch device and platform, for the report."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    import torch
+
+    return (f"{cpu}; {os.cpu_count()} logical cores; torch {torch.__version__} "
+            f"({torch.get_num_threads()} threads); Python {platform.python_version()}; "
+            f"{platform.platform()}")
+
+
+def texts(n: int) -> list[str]:
+    return [TEMPLATES[i % len(TEMPLATES)].format(i=i) for i in range(n)]
+
+
+def summary(latencies: list[float], wall: float) -> dict[str, float]:
+    ordered = sorted(latencies)
+    p95 = ordered[min(len(ordered) - 1, max(0, round(0.95 * len(ordered)) - 1))]
+    return {"rps": len(ordered) / wall, "median_ms": statistics.median(ordered) * 1000,
+            "p95_ms": p95 * 1000}
+
+
+def bench_in_process(pipeline, inputs: list[str]) -> dict[str, float]:
+    latencies = []
+    started = time.perf_counter()
+    for text in inputs:
+        t0 = time.perf_counter()
+        pipeline.extract(text)
+        latencies.append(time.perf_counter() - t0)
+    return summary(latencies, time.perf_counter() - started)
+
+
+def bench_server(url: str, inputs: list[str], clients: int) -> dict[str, float]:
+    local = threading.local()
+
+    def call(text: str) -> float:
+        session = getattr(local, "session", None)
+        if session is None:
+            session = local.session = requests.Session()
+        t0 = time.perf_counter()
+        response = session.post(url + "/invocations", json={"text": text}, timeout=300)
+        elapsed = time.perf_counter() - t0
+        if response.status_code != 200:
+            raise RuntimeError(f"HTTP {response.status_code}: {response.text[:200]}")
+        return elapsed
+
+    with ThreadPoolExecutor(clients) as pool:
+        list(pool.map(call, inputs[:clients]))  # open the connections
+        started = time.perf_counter()
+        latencies = list(pool.map(call, inputs))
+        wall = time.perf_counter() - started
+    return summary(latencies, wall)
+
+
+def load_pipeline(skills: int):
+    from sea_core.encoder import Encoder
+    from sea_core.pipeline import Pipeline
+    from sea_core.taxonomy import Taxonomy, bundled_taxonomy
+
+    taxonomy = bundled_taxonomy()
+    if skills:
+        taxonomy = Taxonomy(list(taxonomy)[:skills], version=f"{taxonomy.version}-first{skills}")
+    cache = Path(tempfile.gettempdir()) / f"sea-bench-embeddings-{len(taxonomy)}"
+    return Pipeline(Encoder(), taxonomy, embeddings_dir=cache), len(taxonomy)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=96, help="requests per measurement")
+    parser.add_argument("--skills", type=int, default=0, help="first N ESCO skills (0: all)")
+    parser.add_argument("--log", action="store_true", help="log predictions (SQLite + local store)")
+    args = parser.parse_args()
+
+    print(f"command: {' '.join([Path(sys.executable).name] + sys.argv)}")
+    print(f"machine: {machine_info()}")
+    t0 = time.perf_counter()
+    pipeline, n_skills = load_pipeline(args.skills)
+    print(f"model: default encoder, {n_skills} skills, loaded in {time.perf_counter() - t0:.1f} s")
+    inputs = texts(args.requests)
+    for text in inputs[:4]:
+        pipeline.extract(text)  # warm-up
+
+    base = bench_in_process(pipeline, inputs)
+    print(f"\n{'mode':<22}{'req/s':>8}{'median ms':>11}{'p95 ms':>9}{'ratio':>7}")
+    print(f"{'in-process':<22}{base['rps']:>8.2f}{base['median_ms']:>11.1f}{base['p95_ms']:>9.1f}"
+          f"{1.0:>7.2f}")
+
+    prediction_log = None
+    workdir = tempfile.TemporaryDirectory(prefix="sea-bench-server-")
+    if args.log:
+        from mlops.adapters.store.local import LocalStore
+        from mlops.adapters.warehouse import open_warehouse
+        from mlops.services.prediction_log import PredictionLog
+
+        warehouse = open_warehouse(f"sqlite:///{workdir.name}/wh.db")
+        warehouse.init_schema()
+        prediction_log = PredictionLog(warehouse, LocalStore(Path(workdir.name) / "store"),
+                                       Path(workdir.name) / "queue")
+    server = make_server(pipeline, "127.0.0.1", 0, prediction_log=prediction_log)
+    start_in_thread(server)
+    try:
+        for clients in (1, 4, 16):
+            result = bench_server(server.url, inputs, clients)
+            label = f"server, {clients} client{'s' if clients > 1 else ''}"
+            print(f"{label:<22}{result['rps']:>8.2f}{result['median_ms']:>11.1f}"
+                  f"{result['p95_ms']:>9.1f}{result['rps'] / base['rps']:>7.2f}")
+    finally:
+        server.shutdown()
+        server.server_close()
+        if prediction_log is not None:
+            prediction_log.close()
+        workdir.cleanup()
+    print("\nratio = server requests/s / in-process requests/s; latency at 16 clients includes "
+          "queueing (inference runs one request at a time).")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

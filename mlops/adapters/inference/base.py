@@ -1,0 +1,53 @@
+"""The inference client interface: texts in, production records out, whatever serves them."""
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Any, Sequence
+
+#: Texts sent per request by remote clients (the server accepts up to 256).
+REMOTE_BATCH = 32
+
+
+class InferenceError(RuntimeError):
+    """A prediction failed; `status` is the HTTP-like status (400 a bad text, 413 too large,
+    503 unreachable, ...), `field` the offending request field when known."""
+
+    def __init__(self, message: str, status: int | None = None, field: str | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.field = field
+
+
+class InferenceClient(ABC):
+    """Extracts skills from texts. Implementations: in-process, HTTP server, SageMaker."""
+
+    @property
+    @abstractmethod
+    def model_version(self) -> str | None:
+        """The version of the model answering (None when not known yet)."""
+
+    @abstractmethod
+    def predict(self, texts: Sequence[str], top_k: int | None = None,
+                min_confidence: float | None = None) -> list[dict[str, Any]]:
+        """One production record per text, in order."""
+
+    def close(self) -> None:
+        """Release resources (connections, log threads)."""
+
+
+def request_items(texts: Sequence[str], top_k: int | None,
+                  min_confidence: float | None) -> list[dict[str, Any]]:
+    """The `/invocations` list body for texts and options."""
+    if isinstance(texts, str):
+        raise TypeError("predict takes a list of texts, not one string")
+    options: dict[str, Any] = {}
+    if top_k is not None:
+        options["top_k"] = top_k
+    if min_confidence is not None:
+        options["min_confidence"] = min_confidence
+    return [{"text": text, **options} for text in texts]
+
+
+def batches(items: list, size: int = REMOTE_BATCH) -> list[list]:
+    """Consecutive slices of at most `size` items."""
+    return [items[i:i + size] for i in range(0, len(items), size)]

@@ -1,0 +1,141 @@
+"""`python -m mlops release promote|approve|reject|rollback|deploy-dev|status|history`:
+move model versions through DEV -> UAT -> PROD. Every decision names `--user` (looked up in
+the warehouse `users` table; the role is checked) and, except `deploy-dev`, a `--comment`."""
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from mlops.services import release
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the `release` sub-commands."""
+    who = argparse.ArgumentParser(add_help=False)
+    who.add_argument("version", help="model version X.Y.Z")
+    who.add_argument("--user", required=True, help="who decides (a user in the users table)")
+    who.add_argument("--comment", required=True, help="why (kept in the approval trail)")
+    where = argparse.ArgumentParser(add_help=False)
+    where.add_argument("--target", choices=("local", "sagemaker"), default="local",
+                       help="deployment target (default local: <home>/serving/<stage>/)")
+    where.add_argument("--role-arn", default=None, help="SageMaker execution role (--target sagemaker)")
+    where.add_argument("--image-uri", default=None, help="serving container image (--target sagemaker)")
+
+    parser = subparsers.add_parser("release", help="promote, approve, reject or roll back versions")
+    actions = parser.add_subparsers(dest="release_command", required=True)
+    actions.add_parser("promote", parents=[who, where],
+                       help="stakeholder sign-off: the DEV version goes to UAT"
+                       ).set_defaults(func=run_promote)
+    actions.add_parser("approve", parents=[who, where],
+                       help="admin approval: the UAT version goes to PROD"
+                       ).set_defaults(func=run_approve)
+    rejecting = actions.add_parser("reject", parents=[who],
+                                   help="reject a candidate (its status becomes rejected)")
+    rejecting.add_argument("--stage", choices=("uat", "prod"), default="uat",
+                           help="the stage it was a candidate for (default uat)")
+    rejecting.set_defaults(func=run_reject)
+    actions.add_parser("rollback", parents=[who, where],
+                       help="admin: point PROD back at an earlier version"
+                       ).set_defaults(func=run_rollback)
+    dev = actions.add_parser("deploy-dev", parents=[where],
+                             help="deploy a registered version to DEV (system or admin)")
+    dev.add_argument("version")
+    dev.add_argument("--user", default=None, help="an admin (default: the system user)")
+    dev.add_argument("--comment", default="")
+    dev.set_defaults(func=run_deploy_dev)
+    actions.add_parser("status", help="the version in each stage").set_defaults(func=run_status)
+    history = actions.add_parser("history", help="the approval trail, oldest first")
+    history.add_argument("--version", default=None)
+    history.add_argument("--stage", choices=("dev", "uat", "prod"), default=None)
+    history.set_defaults(func=run_history)
+
+
+@contextmanager
+def _context() -> Iterator[Any]:
+    """The process's `AppContext` (settings, registry, warehouse, deploy target), closed after."""
+    from mlops.services.app_context import AppContext
+
+    context = AppContext()
+    try:
+        yield context
+    finally:
+        context.close()
+
+
+def _target(args: argparse.Namespace, context: Any) -> Any:
+    """The local serving folders, or SageMaker endpoints with --target sagemaker."""
+    if args.target == "local":
+        return context.deploy_target
+    if not args.role_arn or not args.image_uri:
+        raise ValueError("--target sagemaker needs --role-arn and --image-uri")
+    import boto3
+
+    from mlops.adapters.deploy.sagemaker import SageMakerTarget
+
+    return SageMakerTarget(boto3.Session(region_name=context.settings.aws_region), args.role_arn,
+                           args.image_uri, context.store.url)
+
+
+def _print(outcome: dict) -> int:
+    print(json.dumps(outcome, indent=2, ensure_ascii=False, default=str))
+    return 0
+
+
+def run_promote(args: argparse.Namespace) -> int:
+    with _context() as ctx:
+        return _print(release.promote_to_uat(
+            ctx.registry, ctx.warehouse, _target(args, ctx), args.version,
+            user=release.load_user(ctx.warehouse, args.user), comment=args.comment))
+
+
+def run_approve(args: argparse.Namespace) -> int:
+    with _context() as ctx:
+        return _print(release.approve_prod(
+            ctx.registry, ctx.warehouse, _target(args, ctx), args.version,
+            user=release.load_user(ctx.warehouse, args.user), comment=args.comment,
+            approver_must_differ=ctx.settings.approver_must_differ))
+
+
+def run_reject(args: argparse.Namespace) -> int:
+    with _context() as ctx:
+        return _print(release.reject(ctx.registry, ctx.warehouse, args.version,
+                                     user=release.load_user(ctx.warehouse, args.user),
+                                     comment=args.comment, stage=args.stage))
+
+
+def run_rollback(args: argparse.Namespace) -> int:
+    with _context() as ctx:
+        return _print(release.rollback_prod(
+            ctx.registry, ctx.warehouse, _target(args, ctx), args.version,
+            user=release.load_user(ctx.warehouse, args.user), comment=args.comment))
+
+
+def run_deploy_dev(args: argparse.Namespace) -> int:
+    with _context() as ctx:
+        user = release.load_user(ctx.warehouse, args.user) if args.user else None
+        return _print(release.deploy_dev(ctx.registry, ctx.warehouse, _target(args, ctx),
+                                         args.version, user=user, comment=args.comment))
+
+
+def run_status(args: argparse.Namespace) -> int:
+    with _context() as ctx:
+        stages = release.current_stages(ctx.registry)
+    for stage, version in stages.items():
+        print(f"{stage.upper():5} {version or '-'}")
+    return 0
+
+
+def run_history(args: argparse.Namespace) -> int:
+    with _context() as ctx:
+        entries = release.stage_history(ctx.registry, version=args.version, stage=args.stage)
+    if not entries:
+        print("no release decisions recorded")
+        return 0
+    for e in entries:
+        print(f"{e.get('when', '')}  {e['version']:<10} {str(e.get('from') or '-'):>4} -> "
+              f"{str(e.get('to')):<4}  {e.get('decision', ''):<11} {e.get('who', '')}: "
+              f"{e.get('comment', '')}")
+    return 0

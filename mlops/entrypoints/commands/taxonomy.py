@@ -1,0 +1,60 @@
+"""`python -m mlops taxonomy preview PATH` and `taxonomy import PATH [--user NAME]`: compare an
+SFw workbook / skills CSV with the warehouse's current taxonomy, and import it as a new version
+(which queues the skills-update build)."""
+from __future__ import annotations
+
+import argparse
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add `taxonomy preview` and `taxonomy import`."""
+    parser = subparsers.add_parser("taxonomy", help="preview and import taxonomy files")
+    actions = parser.add_subparsers(dest="taxonomy_command", required=True)
+    preview = actions.add_parser("preview", help="what importing PATH would change (writes nothing)")
+    preview.add_argument("path", help="an SFw workbook (.xlsx) or a skills CSV (.csv, .csv.gz)")
+    preview.add_argument("--list", action="store_true", help="list every added/changed/removed skill")
+    preview.set_defaults(func=run_preview)
+    run = actions.add_parser("import", help="import PATH as a new taxonomy version")
+    run.add_argument("path")
+    run.add_argument("--user", default=None,
+                     help="the admin account recorded as importer (default: the system user)")
+    run.add_argument("--no-build", action="store_true", help="do not queue the skills-update build")
+    run.set_defaults(func=run_import)
+
+
+def _summary(counts: dict[str, int]) -> str:
+    return (f"{counts['skills']} skills: {counts['added']} added, {counts['changed']} changed, "
+            f"{counts['removed']} removed")
+
+
+def run_preview(args: argparse.Namespace) -> int:
+    from mlops.services.app_context import AppContext
+    from mlops.services.taxonomy_import import preview_import
+
+    preview = preview_import(AppContext().warehouse, args.path)
+    print(f"{args.path} vs {preview.current_version or 'no imported taxonomy'}: {_summary(preview.counts())}")
+    if args.list:
+        for row in preview.rows():
+            print(f"{row['change']}\t{row['type']}\t{row['title']}\t{row['skill_id']}")
+    return 0
+
+
+def run_import(args: argparse.Namespace) -> int:
+    from mlops.services.app_context import AppContext
+    from mlops.services.auth import get_user
+    from mlops.services.identity import system_user
+    from mlops.services.taxonomy_import import import_taxonomy
+
+    warehouse = AppContext().warehouse
+    user = system_user()
+    if args.user:
+        user = get_user(warehouse, args.user)
+        if user is None:
+            raise ValueError(f"no enabled account {args.user!r}")
+    result = import_taxonomy(warehouse, args.path, user, queue_build=not args.no_build)
+    print(f"imported taxonomy {result.version} ({_summary(result.counts)})")
+    if result.job_id:
+        print(f"queued skills-update job {result.job_id}")
+    elif result.job_error:
+        print(f"warning: {result.job_error}")
+    return 0

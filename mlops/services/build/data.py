@@ -1,0 +1,176 @@
+"""The data a build trains and tests on: the taxonomy (warehouse, else bundled ESCO), the
+training pairs (warehouse, else generated from the taxonomy) and the train/val/test split.
+
+Pairs are `{"anchor", "candidate", "label"}` with label 1 (same skill) or 0. The split is by a
+hash of each pair, so it is stable; the TEST set is fixed once and stored as
+`datasets/test/<checksum>.csv`: later builds reuse it (the champion's `test_data_path`) and keep
+its pairs out of train/val, whatever new data arrives.
+"""
+from __future__ import annotations
+
+import hashlib
+import random
+from dataclasses import dataclass
+from typing import Any, Iterable
+
+from mlops.adapters.store.base import ArtifactStore
+from mlops.adapters.warehouse.base import Warehouse
+from mlops.datasets import data_checksum, read_csv_dataset, write_csv_dataset
+from sea_core.taxonomy import Taxonomy, bundled_taxonomy
+
+from .config import BuildConfig
+
+PAIR_FIELDS = ("anchor", "candidate", "label")
+DATASETS_PREFIX = "datasets"
+
+
+class BuildDataError(RuntimeError):
+    """The build has no usable data (e.g. a test set with a single class)."""
+
+
+def resolve_taxonomy(warehouse: Warehouse | None) -> tuple[Taxonomy, str]:
+    """The newest taxonomy imported into the warehouse, else the bundled ESCO taxonomy;
+    with where it came from ('warehouse' or 'bundled')."""
+    if warehouse is not None:
+        from mlops.services.taxonomy_import import current_taxonomy
+
+        with warehouse.transaction() as session:
+            taxonomy = current_taxonomy(session)
+        if taxonomy is not None and len(taxonomy):
+            return taxonomy, "warehouse"
+    return bundled_taxonomy(), "bundled"
+
+
+def pair_key(pair: dict[str, Any]) -> str:
+    """sha256 of a pair's content (anchor, candidate, label): its identity for splits."""
+    text = "\x1f".join([pair["anchor"], pair["candidate"], str(int(pair["label"]))])
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _normalise(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Clean pairs: non-blank texts, label 1 when >= 0.5 else 0, duplicates dropped."""
+    seen: set[str] = set()
+    out = []
+    for row in rows:
+        anchor, candidate = str(row.get("anchor") or "").strip(), str(row.get("candidate") or "").strip()
+        if not anchor or not candidate:
+            continue
+        try:
+            label = 1 if float(row.get("label")) >= 0.5 else 0
+        except (TypeError, ValueError):
+            continue
+        pair = {"anchor": anchor, "candidate": candidate, "label": label}
+        key = pair_key(pair)
+        if key not in seen:
+            seen.add(key)
+            out.append(pair)
+    return out
+
+
+def taxonomy_pairs(taxonomy: Taxonomy, seed: int, max_pairs: int,
+                   negatives_per_positive: int = 1) -> list[dict[str, Any]]:
+    """Pairs generated from the taxonomy alone: (alternative label, preferred label) positives,
+    each with `negatives_per_positive` (label, random other skill's title) negatives. Deterministic
+    for a seed; at most `max_pairs`."""
+    rng = random.Random(seed)
+    skills = list(taxonomy)
+    titles = [s.title for s in skills]
+    out: list[dict[str, Any]] = []
+    for index, skill in enumerate(skills):
+        for label in skill.alt_labels:
+            if not label.strip() or label.strip().lower() == skill.title.lower():
+                continue
+            out.append({"anchor": label, "candidate": skill.title, "label": 1})
+            for _ in range(negatives_per_positive):
+                other = rng.randrange(len(titles))
+                if other != index:
+                    out.append({"anchor": label, "candidate": titles[other], "label": 0})
+    if len(out) > max_pairs:
+        out = sorted(out, key=pair_key)[:max_pairs]
+    return _normalise(out)
+
+
+def load_pairs(warehouse: Warehouse | None, taxonomy: Taxonomy,
+               config: BuildConfig) -> tuple[list[dict[str, Any]], str]:
+    """Training pairs and their source: the warehouse's `training_pairs` (through
+    `mlops.services.training_data.load_training_pairs` when installed), else pairs generated from
+    the taxonomy (`taxonomy_pairs`)."""
+    rows: list[dict[str, Any]] = []
+    if warehouse is not None:
+        try:
+            from mlops.services import training_data
+        except ImportError:
+            training_data = None  # type: ignore[assignment]
+        if training_data is not None and hasattr(training_data, "load_training_pairs"):
+            rows = list(training_data.load_training_pairs(warehouse))
+        else:
+            rows = warehouse.query("SELECT anchor, candidate, label FROM training_pairs "
+                                   "ORDER BY pair_id")
+    pairs = _normalise(dict(r) if not isinstance(r, dict) else r for r in rows)
+    if pairs and {p["label"] for p in pairs} == {0, 1}:
+        return pairs, "warehouse:training_pairs"
+    generated = taxonomy_pairs(taxonomy, config.seed, config.max_train_pairs + config.max_test_pairs,
+                               config.negatives_per_positive)
+    return _normalise([*pairs, *generated]), "taxonomy" if not pairs else "warehouse+taxonomy"
+
+
+@dataclass
+class Splits:
+    """Train, validation and (fixed) test pairs, with the test set's store key and checksum."""
+
+    train: list[dict[str, Any]]
+    val: list[dict[str, Any]]
+    test: list[dict[str, Any]]
+    test_key: str
+    test_checksum: str
+    test_created: bool
+
+
+def _as_rows(pairs: list[dict[str, Any]]) -> list[dict[str, str]]:
+    return [{name: str(p[name]) for name in PAIR_FIELDS} for p in pairs]
+
+
+def save_pairs(store: ArtifactStore, name: str, pairs: list[dict[str, Any]]) -> tuple[str, str]:
+    """Store pairs as `datasets/<name>/<checksum>.csv` (once per content); returns (key, checksum)."""
+    rows = _as_rows(pairs)
+    checksum = data_checksum(rows)
+    key = f"{DATASETS_PREFIX}/{name}/{checksum}.csv"
+    if not store.exists(key):
+        write_csv_dataset(store, key, rows, fieldnames=PAIR_FIELDS)
+    return key, checksum
+
+
+def read_pairs(store: ArtifactStore, key: str) -> list[dict[str, Any]]:
+    """Pairs stored by `save_pairs`."""
+    return _normalise(read_csv_dataset(store, key))
+
+
+def _bucket(pair: dict[str, Any], salt: str) -> float:
+    digest = hashlib.sha256((salt + pair_key(pair)).encode("ascii")).hexdigest()
+    return int(digest[:12], 16) / float(1 << 48)
+
+
+def split_pairs(pairs: list[dict[str, Any]], store: ArtifactStore, config: BuildConfig,
+                test_key: str | None = None) -> Splits:
+    """Split pairs by hash. With `test_key` (the champion's test set) that stored set is the test
+    set and its pairs are kept out of train/val; otherwise a test set is cut (about
+    `test_fraction`, at most `max_test_pairs`) and stored. Train is capped at `max_train_pairs`."""
+    created = False
+    if test_key and store.exists(test_key):
+        test = read_pairs(store, test_key)
+        checksum = data_checksum(_as_rows(test))
+    else:
+        test = sorted((p for p in pairs if _bucket(p, "test") < config.test_fraction), key=pair_key)
+        test = test[: config.max_test_pairs]
+        if {p["label"] for p in test} != {0, 1}:
+            raise BuildDataError(f"the test set needs both positive and negative pairs; "
+                                 f"{len(pairs)} pairs gave {len(test)} test pairs")
+        test_key, checksum = save_pairs(store, "test", test)
+        created = True
+    held_out = {pair_key(p) for p in test}
+    rest = [p for p in pairs if pair_key(p) not in held_out]
+    val = [p for p in rest if _bucket(p, "val") < config.val_fraction]
+    train = [p for p in rest if _bucket(p, "val") >= config.val_fraction]
+    if len(train) > config.max_train_pairs:
+        train = sorted(train, key=lambda p: _bucket(p, "cap"))[: config.max_train_pairs]
+    return Splits(train, val, test, test_key, checksum, created)

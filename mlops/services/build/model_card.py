@@ -1,0 +1,88 @@
+"""The model card of a registered version (`model_cards/<version>.md`): intended use, training
+data and version, metrics against the champion, why this candidate was chosen, known
+limitations and responsible-AI notes."""
+from __future__ import annotations
+
+from typing import Any
+
+MODEL_CARDS_PREFIX = "model_cards"
+
+
+def model_card_key(version: str) -> str:
+    """Where a version's card lives in the store."""
+    return f"{MODEL_CARDS_PREFIX}/{version}.md"
+
+
+def _fmt(value: Any) -> str:
+    return f"{value:.4f}" if isinstance(value, float) else ("—" if value is None else str(value))
+
+
+def render_model_card(version: str, record: dict[str, Any], experiment: dict[str, Any]) -> str:
+    """Markdown model card from the registry record and the experiment record of the build."""
+    champion = experiment.get("champion") or {}
+    champion_metrics = champion.get("metrics") or {}
+    metrics = record.get("metrics") or {}
+    names = sorted(set(metrics) | set(champion_metrics))
+    rows = "\n".join(f"| {n} | {_fmt(metrics.get(n))} | {_fmt(champion_metrics.get(n))} |"
+                     for n in names)
+    candidates = experiment.get("candidates") or []
+    primary = experiment.get("primary_metric", "")
+    ranked = "\n".join(
+        f"{i}. `{c['encoder']}` ({c.get('start', '')}): {primary} = {_fmt((c.get('metrics') or {}).get(primary))}"
+        + (" — chosen" if c.get("chosen") else "")
+        for i, c in enumerate(candidates, start=1)) or "Only one candidate was built."
+    gate = experiment.get("gate") or {}
+    gate_lines = "\n".join(f"- {c['name']}: {'pass' if c['passed'] else 'FAIL'} — {c['detail']}"
+                           for c in gate.get("checks", [])) or "- not run"
+    hyper = record.get("hyperparameters") or {}
+    hyper_lines = "\n".join(f"- {k}: {v}" for k, v in sorted(hyper.items()))
+    comparison = experiment.get("comparison") or {}
+    why = comparison.get("reason", "")
+    return f"""# SEA skills-matching model {version}
+
+## Intended use
+Maps skills mentioned in job descriptions and course descriptions to taxonomy skills
+(taxonomy `{record.get('taxonomy_version', '')}`) for SkillsFuture-style skills tagging. Output
+is a ranked list of suggestions with confidences for a human reviewer; it is not meant for
+automated decisions about individual people (hiring, pay, eligibility).
+
+## Build
+- trigger: {record.get('trigger')}; bump: {experiment.get('bump')}; parent version: {record.get('parent_version') or 'none'}
+- experiment: `{experiment.get('key', '')}`; created {record.get('timestamp', '')}
+- model files: `{record.get('model_path', '')}` in `{record.get('bucket', '')}`
+
+## Training data
+- pairs: {experiment.get('data', {}).get('source', '')}; data version {record.get('data_version')} (checksum `{record.get('data_checksum')}`)
+- train `{record.get('train_data_path') or '—'}`, validation `{record.get('val_data_path') or '—'}`, fixed test set `{record.get('test_data_path') or '—'}`
+- taxonomy: {experiment.get('taxonomy', {}).get('skills', '')} skills from {experiment.get('taxonomy', {}).get('source', '')}; skills re-encoded this build: {experiment.get('encoded_count')}
+
+## Hyper-parameters
+{hyper_lines}
+
+## Metrics (fixed test set and ranking benchmark) versus the champion
+| metric | this version | champion {champion.get('version') or '(none)'} |
+|---|---|---|
+{rows}
+
+Primary metric `{primary}`, promotion margin {experiment.get('promotion_margin')}. {why}
+
+## Why this candidate
+{ranked}
+
+## Test gate
+{gate_lines}
+
+## Known limitations
+- English only; skills absent from the taxonomy cannot be suggested, and recently added skills
+  have no feedback history.
+- Pair metrics come from taxonomy labels and reviewer feedback, which under-represent informal
+  wording; ranking metrics come from a small annotated benchmark (or the golden texts).
+- Confidence scores are similarity scores, not calibrated probabilities.
+
+## Responsible-AI notes
+- Suggestions are reviewed by people before use; reviewer feedback is the ground truth that
+  monitoring and retraining use, so reviewer bias flows into later versions.
+- Job texts can carry biased wording (age, gender, nationality); the model copies phrases, it
+  does not judge them — keep reviewers in the loop and audit rejected suggestions.
+- Inputs are logged for monitoring: do not submit personal data in job descriptions.
+"""

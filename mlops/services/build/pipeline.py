@@ -1,0 +1,498 @@
+"""The model build: trigger -> data -> candidates (train or re-embed) -> evaluation ->
+champion–contender -> test gate -> upload -> register -> model card -> DEV deploy.
+
+Version rules (`mlops.versioning`):
+- nothing registered yet: the base encoder(s) packaged untrained as 1.0.0 (still gated, recorded);
+- `skills-update`: PATCH — the champion's weights, the taxonomy re-embedded reusing the
+  champion's `embeddings.npy` (only new or changed skills are encoded);
+- `code-change`, `performance-drop`, `manual`: retrain -> MINOR, or MAJOR when the contender's
+  base encoder, architecture or loss differs from the champion's recorded hyper-parameters.
+
+The champion is the highest registered version whose status is not failed / not-promoted /
+rejected. Promotion rule: a retrained contender is registered only when its primary metric beats
+the champion's strictly and by at least the margin. A skills-update build keeps the champion's
+weights, so its pair metrics equal the champion's; it is compared on the ranking metrics for the
+record but registered whenever the gate passes (it adds skills the champion cannot serve).
+
+Files before records: the bundle is uploaded first; the registry entry is written only after the
+upload succeeded (an upload failure registers nothing). Every attempt writes an experiment record.
+"""
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from mlops.adapters.deploy.base import VERSIONS_PREFIX
+from mlops.adapters.store.base import ArtifactStore
+from mlops.adapters.warehouse.base import Warehouse
+from mlops.datasets import data_checksum, data_version
+from mlops.services import audit
+from mlops.services.identity import User, require_role, system_user
+from mlops.services.registry import Registry, utc_now
+from mlops.versioning import Version
+from sea_core.bundle import (EMBEDDING_MODEL_DIR, PIPELINE_FILE, TAXONOMY_FILE, load_bundle,
+                             read_pipeline_settings, read_taxonomy, save_bundle)
+from sea_core.embeddings import META_FILE, build_index
+from sea_core.encoder import Encoder
+from sea_core.matching import MatchConfig
+from sea_core.pipeline import PipelineConfig
+from sea_core.taxonomy import Taxonomy
+
+from . import data as build_data
+from .config import MAJOR_KEYS, BuildConfig, load_build_config
+from .evaluate import pair_metrics, primary_value, ranking_items, ranking_metrics
+from .experiments import new_experiment_id, write_experiment
+from .gate import GoldenCase, load_golden, run_gate
+from .model_card import model_card_key, render_model_card
+from .train import fine_tune
+
+TRIGGERS = ("code-change", "skills-update", "performance-drop", "manual")
+#: Registry statuses that never make a version the champion.
+NOT_CHAMPION = ("failed", "not-promoted", "rejected")
+Progress = Callable[[float, str], None]
+
+
+class BuildError(RuntimeError):
+    """The build could not run or failed (bad trigger, no data, upload failure, gate failure)."""
+
+
+@dataclass
+class BuildResult:
+    """What a build did. `version` is set only when a version was registered."""
+
+    outcome: str
+    trigger: str
+    bump: str
+    candidate_version: str
+    version: str | None
+    parent_version: str | None
+    metrics: dict[str, Any]
+    comparison: dict[str, Any]
+    gate: dict[str, Any]
+    experiment_key: str
+    encoded_count: int
+    candidates: list[dict[str, Any]] = field(default_factory=list)
+    model_card_key: str | None = None
+    deployment: dict[str, Any] | None = None
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def registered(self) -> bool:
+        return self.outcome == "registered"
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def version_prefix(version: str) -> str:
+    """Store prefix of a version's bundle (no trailing slash)."""
+    return f"{VERSIONS_PREFIX}/{Version.parse(version)}"
+
+
+def champion_record(registry: Registry) -> dict[str, Any] | None:
+    """The champion: highest registered version whose status allows serving; None when none."""
+    eligible = [r for r in registry.versions() if r.get("status", "registered") not in NOT_CHAMPION]
+    return eligible[-1] if eligible else None
+
+
+def bump_kind(trigger: str, champion: dict[str, Any] | None, config: BuildConfig,
+              base_encoder: str | None = None) -> str:
+    """'initial' (nothing registered), 'patch' (skills update), 'major' (encoder, architecture or
+    loss differs from the champion's recorded hyper-parameters) or 'minor' (retrained weights)."""
+    if champion is None:
+        return "initial"
+    if trigger == "skills-update":
+        return "patch"
+    return "major" if is_major_change(champion, config, base_encoder) else "minor"
+
+
+def is_major_change(champion: dict[str, Any], config: BuildConfig, base_encoder: str | None = None) -> bool:
+    """True when `base_encoder` (default: the config's), the architecture or the loss differs from
+    what the champion recorded; keys the champion did not record count as unchanged."""
+    recorded = champion.get("hyperparameters") or {}
+    wanted = config.hyperparameters(base_encoder)
+    return any(key in recorded and recorded[key] != wanted[key] for key in MAJOR_KEYS)
+
+
+def seal_bundle(folder: Path) -> Encoder:
+    """Key the bundle's saved embeddings to the bundle's own encoder folder, so that loading the
+    bundle (and a later skills update from it) reuses them instead of re-encoding everything.
+
+    `save_bundle` records the fingerprint of the encoder it was given (its source folder); the
+    fingerprint of `embedding_model/` itself differs (other files, and it counts
+    `embeddings_meta.json`). The meta keeps its size when only the 16-hex fingerprint changes, so
+    the fingerprint computed before rewriting stays valid after. Returns the loaded encoder."""
+    model_dir = folder / EMBEDDING_MODEL_DIR
+    meta_path = model_dir / META_FILE
+    for _ in range(3):
+        encoder = Encoder(model_dir)
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        if meta.get("encoder") == encoder.fingerprint:
+            return encoder
+        before = meta_path.stat().st_size
+        meta["encoder"] = encoder.fingerprint
+        meta_path.write_text(json.dumps(meta), encoding="utf-8")
+        settings = read_pipeline_settings(folder)
+        settings["encoder_fingerprint"] = encoder.fingerprint
+        (folder / PIPELINE_FILE).write_text(json.dumps(settings, indent=2), encoding="utf-8")
+        if meta_path.stat().st_size == before:
+            return encoder
+    raise BuildError(f"cannot key the embeddings of {folder} to its encoder")
+
+
+def _set_bundle_version(folder: Path, version: str) -> None:
+    settings = read_pipeline_settings(folder)
+    settings["model_version"] = version
+    (folder / PIPELINE_FILE).write_text(json.dumps(settings, indent=2), encoding="utf-8")
+
+
+def _pipeline_config(settings: dict[str, Any] | None, max_text_chars: int) -> PipelineConfig:
+    if not settings:
+        return PipelineConfig(max_text_chars=max_text_chars)
+    return PipelineConfig(top_k=settings.get("top_k", 10),
+                          min_confidence=settings.get("min_confidence", 0.55),
+                          max_text_chars=settings.get("max_text_chars", max_text_chars),
+                          match=MatchConfig(**settings.get("match", {})))
+
+
+class _Build:
+    """One build's state; `run` drives the steps and always records the experiment."""
+
+    def __init__(self, settings: Any, warehouse: Warehouse | None, store: ArtifactStore,
+                 trigger: str, user: User, progress: Progress, config: BuildConfig,
+                 deploy_target: Any, golden: list[GoldenCase] | None, work: Path) -> None:
+        self.settings, self.warehouse, self.store = settings, warehouse, store
+        self.trigger, self.user, self.progress, self.config = trigger, user, progress, config
+        self.deploy_target, self.work = deploy_target, work
+        self.registry = Registry(store)
+        self.golden = load_golden(config.gate.golden_dir or None) if golden is None else golden
+        self.primary = config.primary_metric or settings.primary_metric
+        margin = config.promotion_margin
+        self.margin = float(settings.promotion_margin if margin is None else margin)
+        self.timings: dict[str, float] = {}
+        self.experiment_id, self.experiment_key = new_experiment_id()
+        self.experiment: dict[str, Any] = {
+            "id": self.experiment_id, "key": self.experiment_key, "started_at": utc_now(),
+            "trigger": trigger, "user": user.username, "primary_metric": self.primary,
+            "promotion_margin": self.margin, "outcome": "failed", "registered": False,
+            "version": None}
+
+    # -- helpers ---------------------------------------------------------------------------
+    def _timed(self, name: str, started: float) -> None:
+        self.timings[name] = round(self.timings.get(name, 0.0) + time.perf_counter() - started, 3)
+
+    def _step(self, fraction: float, message: str) -> None:
+        self.progress(max(0.0, min(1.0, fraction)), message)
+
+    def _fetch_champion(self, champion: dict[str, Any]) -> Path:
+        folder = self.work / "champion"
+        prefix = str(champion.get("model_path") or version_prefix(champion["version"])).rstrip("/")
+        if self.store.get_dir(prefix, folder) == 0 or not (folder / PIPELINE_FILE).exists():
+            raise BuildError(f"champion {champion['version']} has no bundle under {prefix}/ in "
+                             f"{self.store.url}")
+        return folder
+
+    def _evaluate(self, folder: Path, test: list[dict], taxonomy: Taxonomy) -> tuple[Any, dict]:
+        pipeline = load_bundle(folder)
+        metrics = pair_metrics(pipeline.encoder.model, test)
+        items, _ = ranking_items(taxonomy, self.golden)
+        metrics.update(ranking_metrics(pipeline, items, self.config.ranking_top_k))
+        return pipeline, metrics
+
+    def _candidate_bundle(self, name: str, encoder: Encoder, taxonomy: Taxonomy,
+                          index: Any, champion_dir: Path | None) -> Path:
+        folder = self.work / name
+        if champion_dir is not None and not folder.exists():
+            shutil.copytree(champion_dir, folder)  # keeps span models and pipeline settings
+            if Path(encoder.path).resolve() != (folder / EMBEDDING_MODEL_DIR).resolve():
+                shutil.rmtree(folder / EMBEDDING_MODEL_DIR)
+        old = read_pipeline_settings(champion_dir) if champion_dir is not None else None
+        save_bundle(folder, encoder, taxonomy, index, "0.0.0",
+                    _pipeline_config(old, self.settings.max_text_chars),
+                    (old or {}).get("span_extractor"))
+        seal_bundle(folder)
+        return folder
+
+    # -- the build -------------------------------------------------------------------------
+    def run(self) -> BuildResult:
+        try:
+            return self._run()
+        except Exception as exc:
+            self.experiment.update(outcome="failed", error=f"{type(exc).__name__}: {exc}")
+            raise
+        finally:
+            self.experiment.update(finished_at=utc_now(), timings=self.timings)
+            write_experiment(self.store, self.experiment_key, self.experiment)
+
+    def _run(self) -> BuildResult:
+        cfg, exp = self.config, self.experiment
+        started = time.perf_counter()
+        self._step(0.02, "reading the registry and the taxonomy")
+        champion = champion_record(self.registry)
+        taxonomy, tax_source = build_data.resolve_taxonomy(self.warehouse)
+        champion_dir = self._fetch_champion(champion) if champion else None
+        old_taxonomy = read_taxonomy(champion_dir / TAXONOMY_FILE) if champion_dir else None
+        diff = old_taxonomy.diff(taxonomy) if old_taxonomy is not None else \
+            {"added": list(taxonomy), "changed": [], "removed": []}
+        bump = bump_kind(self.trigger, champion, cfg)
+        exp.update(bump=bump, parent_version=champion["version"] if champion else None,
+                   taxonomy={"version": taxonomy.version, "checksum": taxonomy.checksum,
+                             "source": tax_source, "skills": len(taxonomy),
+                             **{k: len(v) for k, v in diff.items()}})
+        self._timed("prepare", started)
+
+        started = time.perf_counter()
+        self._step(0.06, "loading training pairs and the fixed test set")
+        pairs, source = build_data.load_pairs(self.warehouse, taxonomy, cfg)
+        splits = build_data.split_pairs(pairs, self.store, cfg,
+                                        (champion or {}).get("test_data_path"))
+        if bump == "patch":
+            train_key, val_key = champion.get("train_data_path"), champion.get("val_data_path")
+            checksum, dversion = champion.get("data_checksum"), champion.get("data_version")
+        else:
+            train_key, _ = build_data.save_pairs(self.store, "train", splits.train)
+            val_key, _ = build_data.save_pairs(self.store, "val", splits.val)
+            checksum = data_checksum([{k: str(p[k]) for k in build_data.PAIR_FIELDS} for p in pairs])
+            dversion = data_version(checksum, self.registry.data_versions())
+        exp["data"] = {"source": source, "pairs": len(pairs), "train": len(splits.train),
+                       "val": len(splits.val), "test": len(splits.test),
+                       "train_data_path": train_key, "val_data_path": val_key,
+                       "test_data_path": splits.test_key, "test_created": splits.test_created,
+                       "data_version": dversion, "data_checksum": checksum,
+                       "test_checksum": splits.test_checksum}
+        self._timed("data", started)
+
+        candidates = self._candidates(bump, champion, champion_dir, taxonomy, splits)
+        best = max(candidates, key=lambda c: primary_value(c["metrics"], self.primary))
+        best["chosen"] = True
+        exp["candidates"] = [{k: v for k, v in c.items() if k not in ("folder", "pipeline")}
+                             for c in candidates]
+        exp["hyperparameters"] = best["hyperparameters"]
+        exp["metrics"] = best["metrics"]
+        exp["encoded_count"] = best["encoded_count"]
+        if bump != "initial":
+            bump = "patch" if bump == "patch" else \
+                ("major" if is_major_change(champion, cfg, best["encoder"]) else "minor")
+            exp["bump"] = bump
+
+        started = time.perf_counter()
+        self._step(0.8, "comparing with the champion")
+        comparison = self._compare(bump, champion, champion_dir, old_taxonomy, splits.test, best)
+        exp["champion"] = {"version": comparison.get("champion_version"),
+                           "metrics": comparison.pop("champion_metrics", {})}
+        exp["comparison"] = comparison
+        self._timed("compare", started)
+        candidate_version = self._reserve_version("minor" if bump == "initial" else bump)
+        exp["candidate_version"] = candidate_version
+        result = BuildResult("not-promoted", self.trigger, bump, candidate_version, None,
+                             exp["parent_version"], best["metrics"], comparison, {},
+                             self.experiment_key, best["encoded_count"], exp["candidates"],
+                             timings=self.timings)
+        if not comparison["promoted"]:
+            exp.update(outcome="not-promoted", gate={"passed": None, "reasons": ["not run"]})
+            self._audit("build.not_promoted", candidate_version, comparison)
+            self._step(1.0, f"not promoted: {comparison['reason']}")
+            return result
+
+        started = time.perf_counter()
+        self._step(0.85, "running the test gate")
+        changed = [*diff["added"], *diff["changed"]] if bump == "patch" else list(taxonomy)
+        gate = run_gate(best["pipeline"], changed, best["metrics"], cfg.gate, self.golden)
+        exp["gate"] = result.gate = gate.to_dict()
+        self._timed("gate", started)
+        if not gate.passed:
+            exp["outcome"] = result.outcome = "gate-failed"
+            self._audit("build.gate_failed", candidate_version, {"reasons": gate.reasons})
+            self._step(1.0, "gate failed: " + "; ".join(gate.reasons))
+            return result
+
+        version = self._register(candidate_version, best, champion, taxonomy, exp)
+        result.outcome, result.version = "registered", version
+        result.model_card_key = exp["model_card"]
+        self._step(0.97, f"deploying {version} to DEV")
+        result.deployment = exp["deployment"] = self._deploy_dev(version)
+        self._step(1.0, f"registered {version}")
+        return result
+
+    def _candidates(self, bump: str, champion: dict | None, champion_dir: Path | None,
+                    taxonomy: Taxonomy, splits: build_data.Splits) -> list[dict[str, Any]]:
+        """Build and evaluate every candidate bundle."""
+        cfg = self.config
+        if bump == "patch":
+            started = time.perf_counter()
+            self._step(0.2, "re-embedding new and changed skills with the champion's encoder")
+            hyper = champion.get("hyperparameters") or cfg.hyperparameters()
+            folder = self.work / "candidate-0"
+            shutil.copytree(champion_dir, folder)
+            encoder = Encoder(folder / EMBEDDING_MODEL_DIR)
+            index = build_index(encoder, taxonomy, folder / EMBEDDING_MODEL_DIR,
+                                progress=lambda done, total: self._step(
+                                    0.2 + 0.4 * done / max(1, total), f"encoded {done}/{total} skills"))
+            self._candidate_bundle("candidate-0", encoder, taxonomy, index, champion_dir)
+            self._timed("embed", started)
+            specs = [(hyper.get("base_encoder", cfg.base_encoder), f"champion {champion['version']}",
+                      folder, index.encoded_count, None, hyper)]
+        else:
+            specs = []
+            todo = cfg.candidates
+            for i, spec in enumerate(todo):
+                lo, hi = 0.1 + 0.6 * i / len(todo), 0.1 + 0.6 * (i + 1) / len(todo)
+                from_champion = champion_dir is not None and not is_major_change(champion, cfg, spec)
+                start = champion_dir / EMBEDDING_MODEL_DIR if from_champion else spec
+                label = f"champion {champion['version']} weights" if from_champion else "base encoder"
+                summary = None
+                started = time.perf_counter()
+                if bump == "initial":
+                    self._step(lo, f"packaging base encoder {spec}")
+                    model_path: str | Path = spec
+                else:
+                    self._step(lo, f"fine-tuning {spec} ({label}) on {len(splits.train)} pairs")
+                    model_path = self.work / f"trained-{i}"
+                    summary = fine_tune(start, splits.train, cfg, model_path,
+                                        lambda f, m: self._step(lo + (hi - lo) * 0.7 * f, m))
+                self._timed("train", started)
+                started = time.perf_counter()
+                self._step(lo + (hi - lo) * 0.75, f"embedding the taxonomy with candidate {i + 1}")
+                encoder = Encoder(model_path)
+                index = build_index(encoder, taxonomy)
+                folder = self._candidate_bundle(f"candidate-{i}", encoder, taxonomy, index,
+                                                champion_dir)
+                self._timed("embed", started)
+                specs.append((spec, label, folder, index.encoded_count, summary,
+                              cfg.hyperparameters(spec)))
+        out = []
+        for i, (spec, label, folder, encoded, summary, hyper) in enumerate(specs):
+            started = time.perf_counter()
+            self._step(0.7 + 0.1 * i / len(specs), f"evaluating candidate {i + 1}/{len(specs)}")
+            pipeline, metrics = self._evaluate(folder, splits.test, taxonomy)
+            self._timed("evaluate", started)
+            out.append({"encoder": spec, "start": label, "folder": folder, "pipeline": pipeline,
+                        "metrics": metrics, "training": summary, "encoded_count": encoded,
+                        "hyperparameters": hyper, "chosen": False})
+        return out
+
+    def _compare(self, bump: str, champion: dict | None, champion_dir: Path | None,
+                 old_taxonomy: Taxonomy | None, test: list[dict], best: dict) -> dict[str, Any]:
+        """The champion–contender decision with both sides' metrics."""
+        if champion is None:
+            return {"promoted": True, "champion_version": None, "champion_metrics": {},
+                    "reason": "first version: no champion to beat"}
+        _, champ = self._evaluate(champion_dir, test, old_taxonomy)
+        contender = best["metrics"]
+        deltas = {k: round(contender[k] - champ[k], 6) for k in contender
+                  if isinstance(champ.get(k), (int, float))}
+        base = {"champion_version": champion["version"], "champion_metrics": champ,
+                "deltas": deltas, "primary_metric": self.primary, "margin": self.margin}
+        if bump == "patch":
+            return {**base, "promoted": True,
+                    "reason": "skills update: the champion's weights with new or changed skills; "
+                              "registered when the gate passes (ranking deltas recorded)"}
+        new, old = primary_value(contender, self.primary), primary_value(champ, self.primary)
+        promoted = new > old and new >= old + self.margin
+        verdict = "beats" if promoted else "does not beat"
+        return {**base, "promoted": promoted, "contender": new, "champion": old,
+                "reason": f"contender {self.primary} {new:.4f} {verdict} champion {old:.4f} "
+                          f"by the margin {self.margin}"}
+
+    def _reserve_version(self, kind: str) -> str:
+        """The next version of that kind whose store prefix is still empty."""
+        version = self.registry.next_version(kind)
+        for _ in range(20):
+            if not self.store.list(version_prefix(version) + "/"):
+                return version
+            version = str(Version.parse(version).bump(kind))
+        raise BuildError(f"no free version prefix after {version}")
+
+    def _register(self, version: str, best: dict, champion: dict | None, taxonomy: Taxonomy,
+                  exp: dict) -> str:
+        """Upload the bundle, then register it, then write its model card."""
+        started = time.perf_counter()
+        self._step(0.9, f"uploading {version}")
+        folder: Path = best["folder"]
+        _set_bundle_version(folder, version)
+        prefix = version_prefix(version)
+        try:
+            self.store.put_dir(prefix, folder)
+        except Exception as exc:
+            for key in self.store.list(prefix + "/"):
+                try:
+                    self.store.delete(key)
+                except Exception:  # noqa: BLE001 - best-effort clean-up, the error below matters
+                    pass
+            raise BuildError(f"uploading {version} to {prefix}/ failed, nothing registered: {exc}") from exc
+        self._timed("upload", started)
+        data = exp["data"]
+        record = {"bucket": self.store.url, "model_path": prefix,
+                  "train_data_path": data["train_data_path"], "val_data_path": data["val_data_path"],
+                  "test_data_path": data["test_data_path"], "metrics": best["metrics"],
+                  "data_version": data["data_version"], "data_checksum": data["data_checksum"],
+                  "timestamp": utc_now(), "taxonomy_version": taxonomy.version,
+                  "taxonomy_checksum": taxonomy.checksum,
+                  "hyperparameters": best["hyperparameters"],
+                  "parent_version": champion["version"] if champion else None,
+                  "trigger": self.trigger, "status": "registered", "bump": exp["bump"],
+                  "experiment": self.experiment_key, "model_card": model_card_key(version),
+                  "encoded_count": best["encoded_count"]}
+        self.registry.register(version, record)
+        exp.update(outcome="registered", registered=True, version=version,
+                   model_card=model_card_key(version))
+        self.store.put_bytes(model_card_key(version),
+                             render_model_card(version, record, exp).encode("utf-8"))
+        self._audit("build.registered", version, {"bump": exp["bump"],
+                                                  "parent_version": record["parent_version"]})
+        return version
+
+    def _deploy_dev(self, version: str) -> dict[str, Any]:
+        """`mlops.services.release.deploy_dev` when installed, else the registry's dev pointer."""
+        try:
+            from mlops.services import release
+        except ImportError:
+            release = None  # type: ignore[assignment]
+        if release is None or self.warehouse is None:
+            self.registry.set_stage("dev", version, who=system_user().username,
+                                    comment="automatic DEV pointer after registration (release "
+                                            "service not available)", decision="deployed")
+            return {"stage": "dev", "version": version, "via": "registry pointer only"}
+        target = self.deploy_target
+        if target is None:
+            from mlops.adapters.deploy.local import LocalTarget
+
+            target = LocalTarget(self.store, self.settings.home)
+        try:
+            return release.deploy_dev(self.registry, self.warehouse, target, version,
+                                      user=system_user(), comment=f"build {self.experiment_id}")
+        except Exception as exc:  # noqa: BLE001 - the version stays registered; report the failure
+            return {"stage": "dev", "version": version, "error": f"{type(exc).__name__}: {exc}"}
+
+    def _audit(self, action: str, version: str, details: dict[str, Any]) -> None:
+        if self.warehouse is None:
+            return
+        with self.warehouse.transaction() as session:
+            audit.record(session, self.user.username, action, f"model:{version}",
+                         {"trigger": self.trigger, "experiment": self.experiment_key, **details})
+
+
+def run_build(settings: Any, warehouse: Warehouse | None, store: ArtifactStore, trigger: str,
+              user: User | None = None, progress: Progress | None = None, *,
+              config: BuildConfig | None = None, deploy_target: Any = None,
+              golden: list[GoldenCase] | None = None) -> BuildResult:
+    """Run one model build now (role admin or system). Returns the result for the outcomes
+    registered / not-promoted / gate-failed; raises BuildError (or the underlying error) when the
+    build cannot complete. An experiment record is written in every case."""
+    user = system_user() if user is None else user
+    require_role(user, "admin", "system", action="run a model build")
+    if trigger not in TRIGGERS:
+        raise BuildError(f"unknown trigger {trigger!r}: use one of {', '.join(TRIGGERS)}")
+    if config is None:
+        home = Path(settings.home)
+        path = next((p for p in (home / "build.toml", home / "build.json") if p.is_file()), None)
+        config = load_build_config(path)
+    with tempfile.TemporaryDirectory(prefix="sea-build-") as tmp:
+        build = _Build(settings, warehouse, store, trigger, user, progress or (lambda f, m: None),
+                       config, deploy_target, golden, Path(tmp))
+        return build.run()

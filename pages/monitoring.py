@@ -1,0 +1,114 @@
+"""Monitoring (admin, stakeholder): live quality from reviews, alerts, usage, error analysis."""
+from datetime import date, timedelta
+
+import pandas as pd
+import plotly.graph_objects as go
+import streamlit as st
+
+from mlops.entrypoints.ui.context import app_context
+from mlops.entrypoints.ui.display import explain, friendly_errors
+from mlops.entrypoints.ui.session import require_page_role
+from mlops.services.app_context import service_module
+
+require_page_role("admin", "stakeholder")
+ctx = app_context()
+st.title("Monitoring")
+explain("Model quality measured against reviewers' confirmed skills, with alerts, usage and the skills most often corrected.")
+
+monitoring = service_module("monitoring")
+METRICS = monitoring.METRICS
+today = date.today()
+filters = st.columns([2, 1, 2])
+period = filters[0].date_input("Review period", (today - timedelta(days=30), today), key="mon_period")
+start, end = (period if isinstance(period, (tuple, list)) and len(period) == 2 else (period, period)) \
+    if period else (today - timedelta(days=30), today)
+granularity = filters[1].selectbox("Per", ["day", "week"], key="mon_granularity")
+with friendly_errors("Loading versions"):
+    known = [r["model_version"] for r in monitoring.version_comparison(ctx.warehouse)]
+versions = filters[2].multiselect("Model versions", known, default=known, key="mon_versions")
+
+quality, comparison = [], []
+with friendly_errors("Loading quality"):
+    quality = [r for r in monitoring.quality_over_time(ctx.warehouse, granularity, None, start, end)
+               if r["model_version"] in versions]
+    comparison = monitoring.version_comparison(ctx.warehouse, start, end, versions)
+
+st.subheader("Quality over time")
+if not quality:
+    st.info("No reviews in this period for these versions yet.")
+else:
+    frame = pd.DataFrame(quality)
+    metrics = st.multiselect("Metrics", list(METRICS), default=list(METRICS), key="mon_metrics")
+    figure = go.Figure()
+    for version, rows in frame.groupby("model_version"):
+        for metric in metrics:
+            figure.add_trace(go.Scatter(x=rows["bucket"], y=rows[metric], mode="lines+markers",
+                                        name=f"{metric} · {version}",
+                                        customdata=rows["n_reviews"],
+                                        hovertemplate="%{y:.3f} (%{customdata} reviews)"))
+    for metric, threshold in ctx.settings.thresholds.items():
+        if metric in metrics:
+            figure.add_hline(y=threshold, line_dash="dash", line_color="red",
+                             annotation_text=f"{metric} alert threshold {threshold:.2f}")
+    first_bucket = frame.groupby("model_version")["bucket"].min()
+    for version, bucket in first_bucket.items():
+        figure.add_vline(x=bucket, line_dash="dot", line_color="grey")
+        figure.add_annotation(x=bucket, y=1.04, text=f"v{version}", showarrow=False, yref="paper")
+    figure.update_layout(yaxis_range=[0, 1.05], height=420, legend_title_text="metric · version",
+                         margin=dict(t=40, b=20))
+    st.plotly_chart(figure, width="stretch", key="mon_quality_chart")
+
+st.subheader("Per model version")
+if comparison:
+    st.dataframe(pd.DataFrame(comparison), hide_index=True, width="stretch")
+else:
+    st.caption("No reviewed versions in this period.")
+
+st.subheader("Open alerts")
+with friendly_errors("Loading alerts"):
+    alerts = service_module("alerts").open_alerts(ctx.warehouse)
+    if alerts:
+        st.dataframe(pd.DataFrame(alerts), hide_index=True, width="stretch")
+    else:
+        st.success("No open alerts.")
+
+st.subheader("Usage")
+with friendly_errors("Loading usage"):
+    usage = monitoring.usage(ctx.warehouse, start, end)
+    total = usage["total"]
+    cols = st.columns(3)
+    cols[0].metric("Requests", f"{total['n_requests']:,}")
+    cols[1].metric("Errors", f"{total['n_errors']:,}")
+    cols[2].metric("Error rate", f"{total['error_rate']:.2%}")
+    daily = pd.DataFrame(usage["daily"])
+    if not daily.empty:
+        daily = daily[daily["model_version"].isin(versions)] if versions else daily
+        per_day = daily.groupby("day", as_index=False).agg(
+            requests=("n_requests", "sum"), errors=("n_errors", "sum"),
+            latency_p50_ms=("latency_p50_ms", "mean"), latency_p95_ms=("latency_p95_ms", "mean"),
+            mean_input_chars=("mean_input_chars", "mean"))
+        left, right = st.columns(2)
+        requests = go.Figure([go.Bar(x=per_day["day"], y=per_day["requests"], name="requests"),
+                              go.Bar(x=per_day["day"], y=per_day["errors"], name="errors")])
+        requests.update_layout(title="Requests per day", height=300, margin=dict(t=40, b=20))
+        left.plotly_chart(requests, width="stretch", key="mon_requests_chart")
+        latency = go.Figure([go.Scatter(x=per_day["day"], y=per_day[c], name=c, mode="lines")
+                             for c in ("latency_p50_ms", "latency_p95_ms")])
+        latency.update_layout(title="Latency (ms)", height=300, margin=dict(t=40, b=20))
+        right.plotly_chart(latency, width="stretch", key="mon_latency_chart")
+    lengths = pd.DataFrame(usage["input_lengths"])
+    if not lengths.empty:
+        chart = go.Figure([go.Bar(x=lengths["label"], y=lengths["n_requests"])])
+        chart.update_layout(title="Input length (characters)", height=280, margin=dict(t=40, b=20))
+        st.plotly_chart(chart, width="stretch", key="mon_lengths_chart")
+
+st.subheader("Most corrected skills")
+left, right = st.columns(2)
+with friendly_errors("Loading corrected skills"):
+    version = versions[0] if len(versions) == 1 else None
+    rejected = monitoring.most_rejected_skills(ctx.warehouse, 20, start, end, version, ctx.taxonomy)
+    added = monitoring.most_added_skills(ctx.warehouse, 20, start, end, version, ctx.taxonomy)
+    left.markdown("**Most rejected** (the model predicts them wrongly)")
+    left.dataframe(pd.DataFrame(rejected), hide_index=True, width="stretch")
+    right.markdown("**Most added** (the model misses them)")
+    right.dataframe(pd.DataFrame(added), hide_index=True, width="stretch")

@@ -1,0 +1,373 @@
+"""Every page of the Streamlit app under `AppTest`, with each role and without one.
+
+The app runs in-process on a temporary SQLite warehouse and local store, the small taxonomy in
+`tests/fixtures/app_data.py` and a fake inference client (so no model is loaded), except where
+a test registers tiny model bundles."""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from mlops.entrypoints.ui import context as ui_context
+from mlops.services import jobs
+from mlops.services.app_context import ServiceUnavailable
+from mlops.services.identity import PermissionDenied, User
+from tests.fixtures.app_data import (PASSWORD, SAMPLE_TEXT, create_users, fill_predictions,
+                                     make_context, register_bundle, write_small_taxonomy)
+
+ROOT = Path(__file__).resolve().parents[2]
+APP = str(ROOT / "app.py")
+ADMIN_PAGES = ("models", "taxonomy", "audit")
+TIMEOUT = 60
+
+
+@pytest.fixture()
+def ctx(tmp_path, monkeypatch):
+    context = make_context(tmp_path / "home", write_small_taxonomy(tmp_path / "skills.csv"))
+    monkeypatch.setattr(ui_context, "OVERRIDE", context)
+    yield context
+    context.close()
+
+
+@pytest.fixture()
+def users(ctx):
+    return create_users(ctx.warehouse)
+
+
+def app_as(user: User | None, page: str | None = None) -> AppTest:
+    """The app run once with `user` signed in (and switched to `page` when given)."""
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    if user is not None:
+        at.session_state["sea_user"] = user
+        at.session_state["sea_signed_in_at"] = time.time()
+    at.run()
+    if page:
+        at.switch_page(f"pages/{page}.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def titles(at: AppTest) -> list[str]:
+    return [t.value for t in at.title]
+
+
+def texts(elements) -> list[str]:
+    return [e.value for e in elements]
+
+
+# -- sign-in, navigation and roles -------------------------------------------------------------
+def test_without_a_user_only_the_sign_in_page_exists(ctx):
+    at = app_as(None)
+    assert titles(at) == ["Sign in"]
+    assert [Path(i["script_path"]).stem for i in at._registered_pages.values()] == ["sign_in"]
+
+
+def test_sign_in_with_a_local_account(ctx, users):
+    at = app_as(None)
+    at.text_input(key="sign_in_username").input("rita")
+    at.text_input(key="sign_in_password").input(PASSWORD)
+    at.button[0].click().run()
+    assert titles(at) == ["Review"]
+    assert at.session_state["sea_user"] == users["rita"]
+
+
+def test_wrong_password_shows_a_message_and_locks_after_repeats(ctx, users):
+    at = app_as(None)
+    for attempt in range(3):
+        at.text_input(key="sign_in_username").input("rita")
+        at.text_input(key="sign_in_password").input("not-the-password")
+        at.button[0].click().run()
+        assert not at.exception
+    errors = texts(at.error)
+    assert titles(at) == ["Sign in"] and any("too many failed sign-ins" in e for e in errors)
+    at.text_input(key="sign_in_password").input(PASSWORD)
+    at.button[0].click().run()
+    assert titles(at) == ["Sign in"] and any("too many failed sign-ins" in e for e in texts(at.error))
+
+
+def test_sessions_expire(ctx, users):
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.session_state["sea_user"] = users["rita"]
+    at.session_state["sea_signed_in_at"] = time.time() - ctx.settings.session_ttl_minutes * 60 - 1
+    at.run()
+    assert titles(at) == ["Sign in"]
+    assert any("session expired" in i for i in texts(at.info))
+
+
+def test_sign_out(ctx, users):
+    at = app_as(users["rita"], "sign_out")
+    at.button[0].click().run()
+    assert titles(at) == ["Sign in"] and "sea_user" not in at.session_state
+
+
+@pytest.mark.parametrize("name,allowed", [
+    ("rita", {"review"}),
+    ("stan", {"monitoring", "uat"}),
+    ("adam", {"monitoring", "models", "taxonomy", "audit"}),
+    ("root", {"review", "monitoring", "models", "uat", "taxonomy", "audit"}),
+])
+def test_each_role_sees_only_its_pages(ctx, users, name, allowed):
+    at = app_as(users[name])
+    menu = {Path(info["script_path"]).stem for info in at._registered_pages.values()}
+    assert menu == allowed | {"sign_out"}
+    for page in ("review", "monitoring", "models", "uat", "taxonomy", "audit"):
+        fresh = app_as(users[name])
+        if page in allowed:
+            fresh.switch_page(f"pages/{page}.py").run()
+            assert titles(fresh)[0].lower() == page and not fresh.error, (page, texts(fresh.error))
+        else:
+            with pytest.raises(ValueError, match="Could not find a navigation page"):
+                fresh.switch_page(f"pages/{page}.py")
+
+
+@pytest.mark.parametrize("page", ADMIN_PAGES)
+def test_admin_pages_refuse_a_reviewer_even_when_opened_directly(ctx, users, page):
+    at = AppTest.from_file(str(ROOT / "pages" / f"{page}.py"), default_timeout=TIMEOUT)
+    at.session_state["sea_user"] = users["rita"]
+    at.session_state["sea_signed_in_at"] = time.time()
+    at.run()
+    assert any("cannot open this page" in e for e in texts(at.error))
+    assert not at.dataframe and not at.button
+
+
+@pytest.mark.parametrize("page", ["review", "monitoring", "models", "uat", "taxonomy", "audit"])
+def test_pages_opened_directly_without_a_user_ask_to_sign_in(ctx, page):
+    at = AppTest.from_file(str(ROOT / "pages" / f"{page}.py"), default_timeout=TIMEOUT).run()
+    assert texts(at.error) == ["Please sign in first."]
+
+
+def test_services_refuse_without_the_role(ctx, users):
+    from mlops.services import feedback, release
+
+    with pytest.raises(PermissionDenied):
+        jobs.enqueue(ctx.warehouse, "build", {}, user=users["rita"])
+    with pytest.raises(PermissionDenied):
+        feedback.submit_feedback(ctx.warehouse, ctx.taxonomy, users["stan"], "r1", [], [], [])
+    with pytest.raises(PermissionDenied):
+        release.approve_prod(ctx.registry, ctx.warehouse, ctx.deploy_target, "1.0.0",
+                             user=users["rita"], comment="no")
+
+
+# -- Review ------------------------------------------------------------------------------------
+def extract(at: AppTest, text: str) -> AppTest:
+    at.text_area(key="review_text").input(text)
+    return at.button(key="review_extract").click().run()
+
+
+def test_review_extract_decide_add_and_submit(ctx, users):
+    at = extract(app_as(users["rita"]), SAMPLE_TEXT)
+    assert not at.exception
+    highlighted = at.markdown[0].value if at.markdown else ""
+    assert ":orange-background[Python programming]" in "".join(texts(at.markdown))
+    decisions = [r for r in at.radio if r.key and r.key.startswith("decision_")]
+    assert len(decisions) == 5
+    decisions[0].set_value("accept")
+    decisions[1].set_value("reject")
+    at.run()
+    # choices survive an unrelated rerun
+    at.text_input(key="review_search").input("proj").run()
+    kept = [r.value for r in at.radio if r.key and r.key.startswith("decision_")]
+    assert kept[:2] == ["accept", "reject"] and kept[2:] == [None, None, None]
+    at.button(key="review_add").click().run()
+    assert any("Project management" in t for t in texts(at.text))
+    at.button(key="review_submit").click().run()
+    assert not at.exception and any(s.startswith("Saved:") for s in texts(at.success))
+    rows = ctx.warehouse.query("SELECT skill_id, decision, reviewer FROM feedback ORDER BY decision")
+    by_decision = {}
+    for row in rows:
+        by_decision.setdefault(row["decision"], []).append(ctx.taxonomy.get(row["skill_id"]).title)
+        assert row["reviewer"] == "rita"
+    assert by_decision == {"accepted": ["Python programming"], "added": ["Project management"],
+                           "rejected": ["Data analysis"]}
+    assert highlighted  # the text was shown
+
+
+def test_review_user_text_is_never_rendered_as_html_or_links(ctx, users):
+    hostile = "<script>alert(1)</script> [click](javascript:alert(1)) uses SQL **bold**"
+    at = extract(app_as(users["rita"]), hostile)
+    shown = "".join(texts(at.markdown))
+    assert "<script>" not in shown and "](javascript" not in shown and "**bold**" not in shown
+    assert "\\<script\\>" in shown and ":orange-background[SQL]" in shown
+
+
+@pytest.mark.parametrize("text,message", [("", "is empty"), ("   \n ", "is empty")])
+def test_review_empty_input_is_a_message(ctx, users, text, message):
+    at = extract(app_as(users["rita"]), text)
+    assert any(message in e for e in texts(at.error)) and not at.exception
+
+
+def test_review_over_long_input_boundary(ctx, users):
+    limit = ctx.settings.max_text_chars
+    at = extract(app_as(users["rita"]), "x" * (limit + 1))
+    assert any("the limit is" in e for e in texts(at.error))
+    at = extract(app_as(users["rita"]), "SQL " + "x" * (limit - 4))
+    assert not at.error and ctx.inference().calls == 1
+
+
+def test_review_model_not_available_is_a_warning(ctx, users, monkeypatch):
+    def unavailable(stage="prod", log=True):
+        raise ServiceUnavailable("the prod model could not be loaded: no bundle")
+
+    monkeypatch.setattr(ctx, "inference", unavailable)
+    at = extract(app_as(users["rita"]), SAMPLE_TEXT)
+    assert any("not available yet" in w for w in texts(at.warning)) and not at.exception
+
+
+def test_review_failed_save_is_a_message(ctx, users, monkeypatch):
+    from mlops.services import feedback
+
+    at = extract(app_as(users["rita"]), SAMPLE_TEXT)
+    at.radio(key=[r.key for r in at.radio if r.key and r.key.startswith("decision_")][0]).set_value("accept").run()
+
+    def broken(*args, **kwargs):
+        raise feedback.FeedbackError("the warehouse is unreachable; nothing was saved")
+
+    monkeypatch.setattr(feedback, "submit_feedback", broken)
+    at.button(key="review_submit").click().run()
+    assert any("Not saved" in e for e in texts(at.error)) and not at.exception
+    assert ctx.warehouse.scalar("SELECT COUNT(*) FROM feedback") == 0
+    assert at.session_state["review_item"] is not None  # the choices are kept for a retry
+
+
+def test_review_takes_the_next_text_from_the_queue(ctx, users):
+    ctx.inference().predict(["Team leadership and customer service."])
+    at = app_as(users["rita"])
+    at.radio(key="review_source").set_value("Next from the queue").run()
+    at.button(key="review_next").click().run()
+    assert ":orange-background[Team leadership]" in "".join(texts(at.markdown))
+    for radio in at.radio:
+        if radio.key and radio.key.startswith("decision_"):
+            radio.set_value("accept")
+    at.run()
+    at.button(key="review_submit").click().run()
+    assert ctx.warehouse.scalar("SELECT COUNT(*) FROM feedback_submissions") == 1
+    at.radio(key="review_source").set_value("Next from the queue").run()
+    at.button(key="review_next").click().run()
+    assert any("queue is empty" in i for i in texts(at.info))
+
+
+# -- Monitoring --------------------------------------------------------------------------------
+@pytest.mark.parametrize("name", ["adam", "stan"])
+def test_monitoring_shows_charts_tables_and_alerts(ctx, users, name):
+    from datetime import date
+
+    fill_predictions(ctx.warehouse, ctx.taxonomy, 300, 120, days=20)
+    at = app_as(users[name], "monitoring")
+    at.date_input(key="mon_period").set_value((date(2026, 10, 1), date(2026, 11, 2))).run()
+    assert not at.exception and not at.error
+    charts = at.get("plotly_chart")
+    assert len(charts) >= 3  # quality, requests, latency (+ input lengths)
+    assert len(at.dataframe) >= 3  # versions, most rejected, most added
+    assert any("No open alerts" in s for s in texts(at.success))
+    # version filter: one version only
+    at.multiselect(key="mon_versions").set_value(["1.0.0"]).run()
+    assert not at.exception
+    versions = at.dataframe[0].value["model_version"].tolist()
+    assert versions == ["1.0.0"]
+
+
+def test_monitoring_on_an_empty_warehouse(ctx, users):
+    at = app_as(users["adam"], "monitoring")
+    assert any("No reviews in this period" in i for i in texts(at.info)) and not at.exception
+
+
+# -- Models ------------------------------------------------------------------------------------
+def test_models_queue_builds_and_show_their_progress(ctx, users):
+    at = app_as(users["adam"], "models")
+    assert any("No version is registered yet" in i for i in texts(at.info))
+    at.button(key="models_build_build").click().run()
+    queued = jobs.list_jobs(ctx.warehouse)
+    assert [(j.kind, j.status, j.params["trigger"]) for j in queued] == [("build", "queued", "manual")]
+    assert any(s.startswith("Queued build job") for s in texts(at.success))
+    jobs.claim_next(ctx.warehouse, "w1")
+    jobs.report_progress(ctx.warehouse, queued[0].job_id, 0.4, "training epoch 2/5")
+    at.run()
+    assert any("training epoch 2/5" in p.text for p in at.get("progress"))
+    # queueing the same build again while it is queued is merged, not duplicated
+    at.button(key="models_build_skills-update").click().run()
+    at.button(key="models_build_skills-update").click().run()
+    assert len([j for j in jobs.list_jobs(ctx.warehouse) if j.kind == "skills-update"]) == 1
+
+
+def test_models_release_needs_a_comment_and_a_confirmation(ctx, users, tiny_sentence_encoder_dir, tmp_path):
+    register_bundle(ctx, "1.0.0", tiny_sentence_encoder_dir, stages=("dev", "uat"), work=tmp_path)
+    at = app_as(users["adam"], "models")
+    assert at.dataframe[0].value["version"].tolist() == ["1.0.0"]
+    at.selectbox(key="models_action").set_value("Reject the UAT candidate")
+    at.selectbox(key="models_action_version").set_value("1.0.0")
+    at.button[-1].click().run()  # the form's Continue without a comment
+    assert any("Give a comment" in e for e in texts(at.error))
+    at.text_area(key="models_action_comment").input("fails on finance texts")
+    at.button[-1].click().run()
+    assert any("Confirm: **Reject the UAT candidate**" in w for w in texts(at.warning))
+    assert ctx.registry.get("1.0.0")["status"] == "registered"  # nothing happened yet
+    at.button(key="models_confirm").click().run()
+    assert not at.exception and any("Done" in s for s in texts(at.success))
+    assert ctx.registry.get("1.0.0")["status"] == "rejected"
+
+
+# -- UAT ---------------------------------------------------------------------------------------
+def test_uat_compares_candidate_with_prod_and_signs_off(ctx, users, tiny_sentence_encoder_dir, tmp_path):
+    register_bundle(ctx, "1.0.0", tiny_sentence_encoder_dir, stages=("dev", "uat", "prod"), work=tmp_path)
+    register_bundle(ctx, "1.1.0", tiny_sentence_encoder_dir, stages=("dev",), work=tmp_path)
+    ctx.inference().predict([SAMPLE_TEXT, "Customer service and team leadership."])
+    at = app_as(users["stan"], "uat")
+    assert any("Candidate (DEV): 1.1.0" in c for c in texts(at.caption))
+    at.button(key="uat_compare").click().run()
+    assert not at.exception and not at.error, texts(at.error)
+    assert [m.label for m in at.metric] == ["Texts", "Skills gained", "Skills lost", "Re-ranked"]
+    assert at.metric[0].value == "2"
+    at.button[-2].click().run()  # sign off without a comment
+    assert any("comment" in e.lower() for e in texts(at.error))
+    at.text_area(key="uat_comment").input("looks good on finance texts")
+    at.button[-2].click().run()
+    assert any("Signed off" in s for s in texts(at.success)), texts(at.error)
+    assert ctx.registry.stage("uat") == "1.1.0"
+
+
+def test_uat_reject_and_nothing_waiting(ctx, users, tiny_sentence_encoder_dir, tmp_path):
+    at = app_as(users["stan"], "uat")
+    assert any("No candidate waits" in s for s in texts(at.success))
+    register_bundle(ctx, "1.1.0", tiny_sentence_encoder_dir, stages=("dev",), work=tmp_path)
+    at = app_as(users["stan"], "uat")
+    at.text_area(key="uat_comment").input("misses obvious skills")
+    at.button[-1].click().run()
+    assert any("Rejected 1.1.0" in s for s in texts(at.success))
+    assert ctx.registry.get("1.1.0")["status"] == "rejected"
+
+
+# -- Taxonomy ----------------------------------------------------------------------------------
+def test_taxonomy_upload_preview_confirm_and_job(ctx, users):
+    at = app_as(users["adam"], "taxonomy")
+    content = b"title,type,alt_labels\nPython programming,skill,py\nSQL,skill,\nCloud computing,skill,aws\n"
+    at.file_uploader(key="taxonomy_upload").set_value(("skills_v3.0.0.csv", content, "text/csv")).run()
+    at.button(key="taxonomy_preview_button").click().run()
+    assert not at.exception and not at.error, texts(at.error)
+    assert [m.value for m in at.metric] == ["3", "3", "0", "0"]
+    assert ctx.warehouse.scalar("SELECT COUNT(*) FROM taxonomy_versions") == 0  # preview writes nothing
+    at.button(key="taxonomy_import_button").click().run()
+    assert any("Imported taxonomy version 3.0.0" in s for s in texts(at.success))
+    assert ctx.warehouse.scalar("SELECT COUNT(*) FROM taxonomy_skills") == 3
+    assert [j.kind for j in jobs.list_jobs(ctx.warehouse)] == ["skills-update"]
+
+
+def test_taxonomy_bad_upload_is_a_message(ctx, users):
+    at = app_as(users["adam"], "taxonomy")
+    at.file_uploader(key="taxonomy_upload").set_value(("broken.csv", b"name,kind\nx,y\n", "text/csv")).run()
+    at.button(key="taxonomy_preview_button").click().run()
+    assert any("missing column 'title'" in e for e in texts(at.error)) and not at.exception
+
+
+# -- Audit -------------------------------------------------------------------------------------
+def test_audit_lists_and_filters_events(ctx, users):
+    jobs.enqueue(ctx.warehouse, "build", {"trigger": "manual"}, user=users["adam"])
+    at = app_as(users["adam"], "audit")
+    frame = at.dataframe[0].value
+    assert {"user.create", "job.enqueue"} <= set(frame["action"])
+    at.text_input(key="audit_actor").input("adam").run()
+    assert set(at.dataframe[0].value["actor"]) == {"adam"}
+    at.text_input(key="audit_action").input("no.such.action").run()
+    assert any("No events match" in i for i in texts(at.info))

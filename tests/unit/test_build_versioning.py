@@ -1,0 +1,56 @@
+"""Which version a build makes: trigger + configuration versus the champion's record."""
+from __future__ import annotations
+
+import pytest
+
+from mlops.adapters.store import open_store
+from mlops.services.build.config import load_build_config
+from mlops.services.build.pipeline import bump_kind, champion_record, is_major_change
+from mlops.services.registry import Registry
+
+CONFIG = load_build_config()
+CHAMPION = {"version": "1.2.0", "hyperparameters": CONFIG.hyperparameters()}
+
+
+def test_no_champion_is_the_initial_build():
+    assert bump_kind("manual", None, CONFIG) == "initial"
+    assert bump_kind("skills-update", None, CONFIG) == "initial"
+
+
+def test_skills_update_is_a_patch_even_with_a_new_encoder_configured():
+    assert bump_kind("skills-update", CHAMPION, load_build_config(base_encoder="other")) == "patch"
+
+
+@pytest.mark.parametrize("trigger", ["code-change", "performance-drop", "manual"])
+def test_retraining_triggers_are_minor(trigger):
+    assert bump_kind(trigger, CHAMPION, CONFIG) == "minor"
+
+
+@pytest.mark.parametrize("change", [{"base_encoder": "another-encoder"},
+                                    {"architecture": "cross-encoder"},
+                                    {"loss": "ContrastiveLoss"}])
+def test_encoder_architecture_or_loss_change_is_major(change):
+    assert bump_kind("manual", CHAMPION, load_build_config(**change)) == "major"
+
+
+def test_other_hyperparameters_stay_minor():
+    assert bump_kind("manual", CHAMPION, load_build_config(epochs=5, learning_rate=1e-4)) == "minor"
+
+
+def test_champion_without_recorded_hyperparameters_counts_as_unchanged():
+    assert bump_kind("manual", {"version": "1.18.0"}, load_build_config(loss="ContrastiveLoss")) == "minor"
+
+
+def test_major_change_is_judged_per_candidate_encoder():
+    assert is_major_change(CHAMPION, CONFIG, "another-encoder")
+    assert not is_major_change(CHAMPION, CONFIG, CONFIG.base_encoder)
+
+
+def test_champion_is_the_highest_servable_version(tmp_path):
+    registry = Registry(open_store((tmp_path / "s").as_uri()))
+    assert champion_record(registry) is None
+    registry.register("1.0.0", {"status": "registered"})
+    registry.register("1.1.0", {"status": "registered"})
+    registry.register("1.2.0", {"status": "rejected"})
+    registry.register("1.3.0", {"status": "not-promoted"})
+    assert champion_record(registry)["version"] == "1.1.0"

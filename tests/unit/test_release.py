@@ -1,0 +1,388 @@
+"""The release flow DEV -> UAT -> PROD over a local store, a SQLite warehouse and registry
+records with dummy bundles: every allowed and refused transition, the approvals trail and the
+audit log."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from mlops.adapters.deploy import DeployError, DeployTarget, LocalTarget, bundle_prefix
+from mlops.adapters.store import open_store
+from mlops.adapters.warehouse import open_warehouse
+from mlops.services import audit, release
+from mlops.services.identity import PermissionDenied, User, system_user
+from mlops.services.registry import Registry
+from mlops.services.release import ReleaseError
+
+STAKEHOLDER = User("sam", frozenset({"stakeholder"}))
+ADMIN = User("ada", frozenset({"admin"}))
+OTHER_ADMIN = User("bob", frozenset({"admin"}))
+BOTH = User("alex", frozenset({"admin", "stakeholder"}))
+REVIEWER = User("rita", frozenset({"reviewer"}))
+
+
+class FakeTarget(DeployTarget):
+    """Records deployments; fails on demand."""
+
+    name = "fake"
+
+    def __init__(self):
+        self.calls: list[tuple[str, str, str]] = []
+        self.fail_with: str | None = None
+
+    def deploy(self, stage, version, bundle_prefix):
+        if self.fail_with:
+            raise DeployError(self.fail_with)
+        self.calls.append((stage, version, bundle_prefix))
+        return {"target": self.name, "stage": stage, "version": version}
+
+
+@pytest.fixture
+def warehouse(tmp_path):
+    wh = open_warehouse(f"sqlite:///{tmp_path / 'sea.db'}")
+    wh.init_schema()
+    yield wh
+    wh.close()
+
+
+@pytest.fixture
+def store(tmp_path):
+    return open_store((tmp_path / "artifacts").as_uri())
+
+
+def write_bundle(store, version):
+    prefix = bundle_prefix(version)
+    store.put_bytes(f"{prefix}pipeline.json", json.dumps({"model_version": version}).encode())
+    store.put_bytes(f"{prefix}embedding_model/weights.bin", version.encode() * 10)
+
+
+@pytest.fixture
+def registry(store):
+    reg = Registry(store)
+    for version, status in (("1.0.0", "registered"), ("1.1.0", "registered"),
+                            ("1.2.0", "registered"), ("1.2.1", "failed"),
+                            ("1.2.2", "not-promoted")):
+        write_bundle(store, version)
+        reg.register(version, {"model_path": bundle_prefix(version), "status": status})
+    return reg
+
+
+@pytest.fixture
+def target():
+    return FakeTarget()
+
+
+def to_uat(registry, warehouse, target, version, user=STAKEHOLDER):
+    release.deploy_dev(registry, warehouse, target, version)
+    return release.promote_to_uat(registry, warehouse, target, version, user=user,
+                                  comment="works for our texts")
+
+
+def to_prod(registry, warehouse, target, version, requester=STAKEHOLDER, approver=ADMIN):
+    to_uat(registry, warehouse, target, version, requester)
+    return release.approve_prod(registry, warehouse, target, version, user=approver,
+                                comment="approved after UAT")
+
+
+# -- DEV -------------------------------------------------------------------------------------
+def test_deploy_dev_moves_the_pointer_deploys_and_audits(registry, warehouse, target):
+    outcome = release.deploy_dev(registry, warehouse, target, "1.2.0")
+    assert registry.stage("dev") == "1.2.0"
+    assert target.calls == [("dev", "1.2.0", "finetuned_models/mlops/versions/1.2.0/")]
+    assert outcome["deployment"] == {"target": "fake", "stage": "dev", "version": "1.2.0"}
+    trail = registry.get("1.2.0")["approvals"]
+    assert [(e["who"], e["to"], e["decision"]) for e in trail] == [("system", "dev", "deployed")]
+    event = audit.events(warehouse, action="release.deploy_dev")[0]
+    assert (event["actor"], event["target"]) == ("system", "model:1.2.0")
+
+
+@pytest.mark.parametrize("version,status", [("1.2.1", "failed"), ("1.2.2", "not-promoted")])
+def test_deploy_dev_refuses_builds_that_were_not_registered_ok(registry, warehouse, target,
+                                                               version, status):
+    with pytest.raises(ReleaseError, match=f"status is '{status}'"):
+        release.deploy_dev(registry, warehouse, target, version)
+    assert registry.stage("dev") is None and target.calls == []
+
+
+def test_deploy_dev_needs_system_or_admin(registry, warehouse, target):
+    with pytest.raises(PermissionDenied):
+        release.deploy_dev(registry, warehouse, target, "1.2.0", user=STAKEHOLDER)
+    release.deploy_dev(registry, warehouse, target, "1.2.0", user=ADMIN)
+    assert registry.stage("dev") == "1.2.0"
+
+
+def test_unknown_or_malformed_versions_are_refused(registry, warehouse, target):
+    with pytest.raises(ReleaseError, match="9.9.9 is not a registered version"):
+        release.deploy_dev(registry, warehouse, target, "9.9.9")
+    with pytest.raises(ReleaseError, match="invalid version"):
+        release.deploy_dev(registry, warehouse, target, "v1")
+
+
+def test_a_failed_deployment_moves_nothing_and_is_audited(registry, warehouse, target):
+    target.fail_with = "disk full"
+    with pytest.raises(ReleaseError, match="deploying 1.2.0 to DEV failed: disk full"):
+        release.deploy_dev(registry, warehouse, target, "1.2.0")
+    assert registry.stage("dev") is None
+    assert registry.get("1.2.0")["approvals"] == []
+    assert audit.events(warehouse, action="release.deploy_failed")[0]["details"]["error"] == "disk full"
+
+
+# -- UAT -------------------------------------------------------------------------------------
+def test_stakeholder_sign_off_moves_dev_to_uat_and_records_the_requester(registry, warehouse,
+                                                                         target):
+    to_uat(registry, warehouse, target, "1.2.0")
+    assert registry.stage("uat") == "1.2.0"
+    record = registry.get("1.2.0")
+    assert record["requested_by"] == "sam"
+    entry = record["approvals"][-1]
+    assert {k: entry[k] for k in ("who", "from", "to", "decision", "comment")} == {
+        "who": "sam", "from": "dev", "to": "uat", "decision": "signed-off",
+        "comment": "works for our texts"}
+    assert entry["when"]
+    assert target.calls[-1][:2] == ("uat", "1.2.0")
+    assert audit.events(warehouse, action="release.promote_uat")[0]["actor"] == "sam"
+
+
+def test_uat_needs_the_version_currently_in_dev(registry, warehouse, target):
+    release.deploy_dev(registry, warehouse, target, "1.1.0")
+    release.deploy_dev(registry, warehouse, target, "1.2.0")  # 1.1.0 no longer in DEV
+    with pytest.raises(ReleaseError, match="1.1.0 is in no stage, not DEV"):
+        release.promote_to_uat(registry, warehouse, target, "1.1.0", user=STAKEHOLDER,
+                               comment="ok")
+    with pytest.raises(ReleaseError, match="1.0.0 is in no stage, not DEV"):
+        release.promote_to_uat(registry, warehouse, target, "1.0.0", user=STAKEHOLDER,
+                               comment="ok")
+
+
+def test_uat_twice_is_refused(registry, warehouse, target):
+    to_uat(registry, warehouse, target, "1.2.0")
+    with pytest.raises(ReleaseError, match="already in UAT"):
+        release.promote_to_uat(registry, warehouse, target, "1.2.0", user=STAKEHOLDER,
+                               comment="again")
+
+
+@pytest.mark.parametrize("comment", ["", "   ", None])
+def test_uat_sign_off_needs_a_comment(registry, warehouse, target, comment):
+    release.deploy_dev(registry, warehouse, target, "1.2.0")
+    with pytest.raises(ReleaseError, match="needs a comment"):
+        release.promote_to_uat(registry, warehouse, target, "1.2.0", user=STAKEHOLDER,
+                               comment=comment)
+    assert registry.stage("uat") is None
+
+
+@pytest.mark.parametrize("user", [ADMIN, REVIEWER, system_user(), None])
+def test_uat_sign_off_needs_a_stakeholder(registry, warehouse, target, user):
+    release.deploy_dev(registry, warehouse, target, "1.2.0")
+    with pytest.raises(PermissionDenied, match="stakeholder"):
+        release.promote_to_uat(registry, warehouse, target, "1.2.0", user=user, comment="ok")
+    assert registry.stage("uat") is None
+
+
+# -- PROD ------------------------------------------------------------------------------------
+def test_admin_approval_moves_uat_to_prod(registry, warehouse, target):
+    outcome = to_prod(registry, warehouse, target, "1.2.0")
+    assert registry.stage("prod") == "1.2.0"
+    assert outcome["deployment"]["requested_by"] == "sam"
+    entry = registry.get("1.2.0")["approvals"][-1]
+    assert (entry["who"], entry["from"], entry["to"], entry["decision"]) == (
+        "ada", "uat", "prod", "approved")
+    assert entry["previous_version"] is None
+    assert [c[0] for c in target.calls] == ["dev", "uat", "prod"]
+    event = audit.events(warehouse, action="release.approve_prod")[0]
+    assert event["actor"] == "ada" and event["details"]["comment"] == "approved after UAT"
+
+
+def test_prod_shortcut_from_dev_is_refused(registry, warehouse, target):
+    release.deploy_dev(registry, warehouse, target, "1.2.0")
+    with pytest.raises(ReleaseError, match="1.2.0 is in DEV, not UAT: sign-off in UAT first"):
+        release.approve_prod(registry, warehouse, target, "1.2.0", user=ADMIN, comment="ship")
+    assert registry.stage("prod") is None
+    assert ("prod", "1.2.0", bundle_prefix("1.2.0")) not in target.calls
+
+
+def test_prod_needs_the_version_currently_in_uat(registry, warehouse, target):
+    to_uat(registry, warehouse, target, "1.1.0")
+    to_uat(registry, warehouse, target, "1.2.0")  # replaces 1.1.0 in UAT
+    with pytest.raises(ReleaseError, match="1.1.0 is in no stage, not UAT"):
+        release.approve_prod(registry, warehouse, target, "1.1.0", user=ADMIN, comment="ship")
+
+
+@pytest.mark.parametrize("user", [STAKEHOLDER, REVIEWER, system_user(), None])
+def test_prod_needs_an_admin_and_is_never_automatic(registry, warehouse, target, user):
+    to_uat(registry, warehouse, target, "1.2.0")
+    with pytest.raises(PermissionDenied, match="admin"):
+        release.approve_prod(registry, warehouse, target, "1.2.0", user=user, comment="ship")
+    assert registry.stage("prod") is None
+
+
+def test_prod_approval_needs_a_comment(registry, warehouse, target):
+    to_uat(registry, warehouse, target, "1.2.0")
+    with pytest.raises(ReleaseError, match="needs a comment"):
+        release.approve_prod(registry, warehouse, target, "1.2.0", user=ADMIN, comment=" ")
+
+
+def test_requester_cannot_approve_when_approver_must_differ(registry, warehouse, target):
+    to_uat(registry, warehouse, target, "1.2.0", user=BOTH)
+    with pytest.raises(PermissionDenied, match="alex requested the release of 1.2.0"):
+        release.approve_prod(registry, warehouse, target, "1.2.0", user=BOTH, comment="mine",
+                             approver_must_differ=True)
+    assert registry.stage("prod") is None
+    release.approve_prod(registry, warehouse, target, "1.2.0", user=OTHER_ADMIN, comment="ok")
+    assert registry.stage("prod") == "1.2.0"
+
+
+def test_requester_may_approve_when_not_configured(registry, warehouse, target):
+    to_uat(registry, warehouse, target, "1.2.0", user=BOTH)
+    release.approve_prod(registry, warehouse, target, "1.2.0", user=BOTH, comment="small team",
+                         approver_must_differ=False)
+    assert registry.stage("prod") == "1.2.0"
+
+
+def test_approving_the_version_already_in_prod_is_refused(registry, warehouse, target):
+    to_prod(registry, warehouse, target, "1.2.0")
+    with pytest.raises(ReleaseError, match="already in PROD"):
+        release.approve_prod(registry, warehouse, target, "1.2.0", user=OTHER_ADMIN, comment="x")
+
+
+# -- reject ----------------------------------------------------------------------------------
+def test_stakeholder_rejects_in_uat_and_the_version_is_never_promoted(registry, warehouse,
+                                                                      target):
+    release.deploy_dev(registry, warehouse, target, "1.2.0")
+    release.reject(registry, warehouse, "1.2.0", user=STAKEHOLDER, comment="misses skills")
+    record = registry.get("1.2.0")
+    assert record["status"] == "rejected"
+    entry = record["approvals"][-1]
+    assert (entry["who"], entry["to"], entry["decision"], entry["comment"]) == (
+        "sam", "uat", "rejected", "misses skills")
+    with pytest.raises(ReleaseError, match="status is 'rejected'"):
+        release.promote_to_uat(registry, warehouse, target, "1.2.0", user=STAKEHOLDER,
+                               comment="changed my mind")
+    with pytest.raises(ReleaseError, match="status is 'rejected'"):
+        release.deploy_dev(registry, warehouse, target, "1.2.0")
+    assert audit.events(warehouse, action="release.reject")[0]["details"]["stage"] == "uat"
+
+
+def test_admin_rejects_the_uat_candidate_for_prod(registry, warehouse, target):
+    to_uat(registry, warehouse, target, "1.2.0")
+    release.reject(registry, warehouse, "1.2.0", user=ADMIN, comment="latency", stage="prod")
+    with pytest.raises(ReleaseError, match="status is 'rejected'"):
+        release.approve_prod(registry, warehouse, target, "1.2.0", user=OTHER_ADMIN, comment="x")
+    assert registry.stage("prod") is None
+
+
+def test_reject_roles_and_states(registry, warehouse, target):
+    release.deploy_dev(registry, warehouse, target, "1.2.0")
+    with pytest.raises(PermissionDenied):
+        release.reject(registry, warehouse, "1.2.0", user=REVIEWER, comment="no")
+    with pytest.raises(PermissionDenied, match="admin"):
+        release.reject(registry, warehouse, "1.2.0", user=STAKEHOLDER, comment="no", stage="prod")
+    with pytest.raises(ReleaseError, match="only a version in UAT can be rejected for PROD"):
+        release.reject(registry, warehouse, "1.2.0", user=ADMIN, comment="no", stage="prod")
+    with pytest.raises(ReleaseError, match="1.0.0 is in no stage"):
+        release.reject(registry, warehouse, "1.0.0", user=ADMIN, comment="no")
+    with pytest.raises(ReleaseError, match="'uat' or 'prod'"):
+        release.reject(registry, warehouse, "1.2.0", user=ADMIN, comment="no", stage="dev")
+    with pytest.raises(ReleaseError, match="needs a comment"):
+        release.reject(registry, warehouse, "1.2.0", user=ADMIN, comment="")
+    release.reject(registry, warehouse, "1.2.0", user=ADMIN, comment="no")
+    with pytest.raises(ReleaseError, match="already rejected"):
+        release.reject(registry, warehouse, "1.2.0", user=ADMIN, comment="again")
+
+
+def test_the_prod_version_cannot_be_rejected(registry, warehouse, target):
+    to_prod(registry, warehouse, target, "1.2.0")
+    with pytest.raises(ReleaseError, match="roll back instead"):
+        release.reject(registry, warehouse, "1.2.0", user=ADMIN, comment="bad")
+
+
+# -- rollback --------------------------------------------------------------------------------
+def test_rollback_returns_prod_to_an_earlier_version(registry, warehouse, target):
+    to_prod(registry, warehouse, target, "1.1.0")
+    to_prod(registry, warehouse, target, "1.2.0")
+    release.rollback_prod(registry, warehouse, target, "1.1.0", user=OTHER_ADMIN,
+                          comment="1.2.0 drops recall")
+    assert registry.stage("prod") == "1.1.0"
+    entry = registry.get("1.1.0")["approvals"][-1]
+    assert (entry["who"], entry["to"], entry["decision"], entry["previous_version"]) == (
+        "bob", "prod", "rolled-back", "1.2.0")
+    assert target.calls[-1] == ("prod", "1.1.0", bundle_prefix("1.1.0"))
+    event = audit.events(warehouse, action="release.rollback_prod")[0]
+    assert event["details"]["previous_version"] == "1.2.0"
+
+
+def test_rollback_to_a_registered_version_never_in_prod_is_allowed(registry, warehouse, target):
+    to_prod(registry, warehouse, target, "1.2.0")
+    release.rollback_prod(registry, warehouse, target, "1.0.0", user=ADMIN, comment="known good")
+    assert registry.stage("prod") == "1.0.0"
+
+
+def test_rollback_refusals(registry, warehouse, target, store):
+    with pytest.raises(ReleaseError, match="nothing is in PROD"):
+        release.rollback_prod(registry, warehouse, target, "1.0.0", user=ADMIN, comment="x")
+    to_prod(registry, warehouse, target, "1.1.0")
+    for version, message in (("9.9.9", "not a registered version"),
+                             ("1.1.0", "already in PROD"),
+                             ("1.2.0", "newer than PROD")):
+        with pytest.raises(ReleaseError, match=message):
+            release.rollback_prod(registry, warehouse, target, version, user=ADMIN, comment="x")
+    with pytest.raises(PermissionDenied):
+        release.rollback_prod(registry, warehouse, target, "1.0.0", user=STAKEHOLDER,
+                              comment="x")
+    with pytest.raises(ReleaseError, match="needs a comment"):
+        release.rollback_prod(registry, warehouse, target, "1.0.0", user=ADMIN, comment="")
+    assert registry.stage("prod") == "1.1.0"
+
+
+@pytest.mark.parametrize("status", ["failed", "rejected", "not-promoted"])
+def test_rollback_to_a_blocked_version_is_refused(registry, warehouse, target, status):
+    registry.update_record("1.0.0", status=status)
+    to_prod(registry, warehouse, target, "1.2.0")
+    with pytest.raises(ReleaseError, match=f"cannot roll back to 1.0.0: its status is '{status}'"):
+        release.rollback_prod(registry, warehouse, target, "1.0.0", user=ADMIN, comment="x")
+
+
+# -- history and users -----------------------------------------------------------------------
+def test_stage_history_lists_every_decision_in_order(registry, warehouse, target):
+    to_prod(registry, warehouse, target, "1.1.0")
+    to_prod(registry, warehouse, target, "1.2.0")
+    release.rollback_prod(registry, warehouse, target, "1.1.0", user=ADMIN, comment="undo")
+    history = release.stage_history(registry)
+    assert [(e["version"], e["to"], e["decision"]) for e in history] == [
+        ("1.1.0", "dev", "deployed"), ("1.1.0", "uat", "signed-off"), ("1.1.0", "prod", "approved"),
+        ("1.2.0", "dev", "deployed"), ("1.2.0", "uat", "signed-off"), ("1.2.0", "prod", "approved"),
+        ("1.1.0", "prod", "rolled-back")]
+    assert [e["version"] for e in release.stage_history(registry, stage="prod")] == [
+        "1.1.0", "1.2.0", "1.1.0"]
+    assert len(release.stage_history(registry, version="1.2.0")) == 3
+    assert release.current_stages(registry) == {"dev": "1.2.0", "uat": "1.2.0", "prod": "1.1.0"}
+
+
+def test_load_user_reads_roles_from_the_users_table(warehouse):
+    warehouse.execute("INSERT INTO users (username, roles, disabled) VALUES (?, ?, ?)",
+                      ("ada", "admin,stakeholder", 0))
+    warehouse.execute("INSERT INTO users (username, roles, disabled) VALUES (?, ?, ?)",
+                      ("sam", '["stakeholder"]', 0))
+    warehouse.execute("INSERT INTO users (username, roles, disabled) VALUES (?, ?, ?)",
+                      ("old", "admin", 1))
+    assert release.load_user(warehouse, "ada") == User("ada", frozenset({"admin", "stakeholder"}))
+    assert release.load_user(warehouse, "sam").roles == frozenset({"stakeholder"})
+    with pytest.raises(PermissionDenied, match="unknown or disabled user 'nobody'"):
+        release.load_user(warehouse, "nobody")
+    with pytest.raises(PermissionDenied, match="unknown or disabled user 'old'"):
+        release.load_user(warehouse, "old")
+    with pytest.raises(PermissionDenied, match="user name is needed"):
+        release.load_user(warehouse, "")
+
+
+# -- the whole flow on the local target ------------------------------------------------------
+def test_full_flow_on_the_local_target_serves_each_stage(registry, warehouse, store, tmp_path):
+    local = LocalTarget(store, tmp_path / "home")
+    to_prod(registry, warehouse, local, "1.1.0")
+    to_uat(registry, warehouse, local, "1.2.0")
+    assert local.deployed_version("dev") == "1.2.0"
+    assert local.deployed_version("uat") == "1.2.0"
+    assert local.deployed_version("prod") == "1.1.0"
+    served = tmp_path / "home" / "serving" / "prod" / "embedding_model" / "weights.bin"
+    assert served.read_bytes() == b"1.1.0" * 10
+    assert store.get_bytes("prod/embedding_model/weights.bin") == b"1.1.0" * 10

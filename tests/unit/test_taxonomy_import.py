@@ -1,0 +1,166 @@
+"""Taxonomy import: preview (nothing written), import (one transaction + build job), CLI."""
+from __future__ import annotations
+
+import csv
+import json
+
+import pytest
+
+from mlops.adapters.warehouse import open_warehouse
+from mlops.services import jobs
+from mlops.services.identity import PermissionDenied, User
+from mlops.services.taxonomy_import import (SKILLS_UPDATE_JOB, TaxonomyImportError, current_taxonomy,
+                                            current_version, import_taxonomy, preview_import)
+from sea_core.taxonomy import TaxonomyError, load_taxonomy
+
+ADMIN = User("adam", frozenset({"admin"}))
+ROWS = [("Python programming", "skill", "py;python", "software"),
+        ("Data analysis", "skill", "", "data"),
+        ("Team leadership", "competence", "lead teams", "management")]
+
+
+def write_csv(path, rows=ROWS):
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["title", "type", "alt_labels", "tags"])
+        writer.writerows(rows)
+    return path
+
+
+@pytest.fixture()
+def warehouse(tmp_path):
+    wh = open_warehouse(f"sqlite:///{tmp_path / 'sea.db'}")
+    wh.init_schema()
+    yield wh
+    wh.close()
+
+
+def counts(warehouse):
+    return {table: warehouse.scalar(f"SELECT COUNT(*) FROM {table}")
+            for table in ("taxonomy_versions", "taxonomy_skills", "pending_skill_updates", "jobs", "audit_log")}
+
+
+def test_preview_on_an_empty_warehouse_adds_everything_and_writes_nothing(warehouse, tmp_path):
+    preview = preview_import(warehouse, write_csv(tmp_path / "skills_v1.0.0.csv"))
+    assert preview.current_version is None
+    assert preview.counts() == {"skills": 3, "added": 3, "changed": 0, "removed": 0}
+    assert {row["change"] for row in preview.rows()} == {"added"}
+    assert set(counts(warehouse).values()) == {0}
+
+
+def test_import_writes_version_skills_updates_audit_and_queues_the_build(warehouse, tmp_path):
+    path = write_csv(tmp_path / "skills_v1.0.0.csv")
+    result = import_taxonomy(warehouse, path, ADMIN)
+    assert result.version == "1.0.0" and result.counts["added"] == 3 and result.job_error is None
+    assert counts(warehouse) == {"taxonomy_versions": 1, "taxonomy_skills": 3, "pending_skill_updates": 3,
+                                 "jobs": 1, "audit_log": 2}
+    head = current_version(warehouse)
+    loaded = load_taxonomy(path)
+    assert head["checksum"] == loaded.checksum and head["skill_count"] == 3 and head["created_by"] == "adam"
+    job = jobs.get(warehouse, result.job_id)
+    assert job.kind == SKILLS_UPDATE_JOB and job.params == {"taxonomy_version": "1.0.0"}
+    # the stored taxonomy reads back identical (same checksum: every field round-trips)
+    assert current_taxonomy(warehouse).checksum == loaded.checksum
+    update = warehouse.query_one("SELECT action, status, payload FROM pending_skill_updates LIMIT 1")
+    assert update["action"] == "add" and update["status"] == "pending"
+    assert json.loads(update["payload"])["taxonomy_version"] == "1.0.0"
+
+
+def test_second_import_diffs_against_the_first(warehouse, tmp_path):
+    import_taxonomy(warehouse, write_csv(tmp_path / "skills_v1.0.0.csv"), ADMIN)
+    changed = [("Python programming", "skill", "py;python;python3", "software"),  # changed labels
+               ("Data analysis", "skill", "", "data"),                            # same
+               ("SQL", "skill", "", "data")]                                      # added; leadership removed
+    path = write_csv(tmp_path / "skills_v1.0.0-new.csv", changed)
+    preview = preview_import(warehouse, path)
+    assert preview.current_version == "1.0.0"
+    assert [s.title for s in preview.added] == ["SQL"]
+    assert [s.title for s in preview.changed] == ["Python programming"]
+    assert [s.title for s in preview.removed] == ["Team leadership"]
+    result = import_taxonomy(warehouse, path, ADMIN)
+    assert result.version == "1.0.1"  # the file's label was taken: next patch
+    assert current_version(warehouse)["version"] == "1.0.1"
+    actions = sorted(r["action"] for r in warehouse.query(
+        "SELECT action FROM pending_skill_updates WHERE payload LIKE '%1.0.1%'"))
+    assert actions == ["add", "change", "remove"]
+
+
+def test_identical_file_is_refused(warehouse, tmp_path):
+    path = write_csv(tmp_path / "skills_v1.0.0.csv")
+    import_taxonomy(warehouse, path, ADMIN)
+    before = counts(warehouse)
+    assert not preview_import(warehouse, path).has_changes
+    with pytest.raises(TaxonomyImportError, match="identical"):
+        import_taxonomy(warehouse, path, ADMIN)
+    assert counts(warehouse) == before
+
+
+def test_only_admins_import(warehouse, tmp_path):
+    path = write_csv(tmp_path / "skills.csv")
+    for user in (User("rita", frozenset({"reviewer"})), None):
+        with pytest.raises(PermissionDenied):
+            import_taxonomy(warehouse, path, user)
+    assert set(counts(warehouse).values()) == {0}
+
+
+@pytest.mark.parametrize("content", ["", "title,type\n", "name,kind\nx,skill\n", "title,type\nA,planet\n"])
+def test_bad_files_raise_taxonomy_errors_and_write_nothing(warehouse, tmp_path, content):
+    path = tmp_path / "bad.csv"
+    path.write_text(content, encoding="utf-8")
+    with pytest.raises(TaxonomyError):
+        preview_import(warehouse, path)
+    with pytest.raises(TaxonomyError):
+        import_taxonomy(warehouse, path, ADMIN)
+    assert set(counts(warehouse).values()) == {0}
+
+
+def test_single_skill_file(warehouse, tmp_path):
+    result = import_taxonomy(warehouse, write_csv(tmp_path / "one.csv", ROWS[:1]), ADMIN, queue_build=False)
+    assert result.counts == {"skills": 1, "added": 1, "changed": 0, "removed": 0} and result.job_id is None
+    assert counts(warehouse)["jobs"] == 0
+
+
+def test_failed_transaction_leaves_nothing(warehouse, tmp_path, monkeypatch):
+    from mlops.services import audit
+
+    def boom(*args, **kwargs):
+        raise RuntimeError("audit down")
+
+    monkeypatch.setattr(audit, "record", boom)
+    with pytest.raises(RuntimeError, match="audit down"):
+        import_taxonomy(warehouse, write_csv(tmp_path / "skills.csv"), ADMIN)
+    assert set(counts(warehouse).values()) == {0}
+
+
+def test_bulk_import_of_the_bundled_esco(warehouse, esco_taxonomy):
+    from sea_core.taxonomy import BUNDLED_ESCO
+
+    result = import_taxonomy(warehouse, BUNDLED_ESCO, ADMIN, queue_build=False)
+    assert result.counts["added"] == len(esco_taxonomy)
+    assert warehouse.scalar("SELECT COUNT(*) FROM taxonomy_skills") == len(esco_taxonomy)
+    assert current_taxonomy(warehouse).checksum == esco_taxonomy.checksum
+
+
+def test_taxonomy_cli_import(tmp_path, monkeypatch, capsys):
+    from mlops.entrypoints.cli import main
+
+    from mlops.services.app_context import AppContext
+    from mlops.services.auth import create_user
+    from mlops.services.identity import system_user
+
+    monkeypatch.setenv("SEA_HOME", str(tmp_path / "home"))
+    create_user(AppContext().warehouse, "adam", "correct-horse-42", ["admin"], system_user())
+    create_user(AppContext().warehouse, "rita", "correct-horse-42", ["reviewer"], system_user())
+    path = write_csv(tmp_path / "skills_v2.0.0.csv")
+    assert main(["taxonomy", "import", str(path), "--user", "rita"]) == 1
+    assert "rita cannot import a taxonomy" in capsys.readouterr().err
+    assert main(["taxonomy", "import", str(path), "--user", "ghost"]) == 1
+    assert "no enabled account" in capsys.readouterr().err
+    assert main(["taxonomy", "preview", str(path)]) == 0
+    assert "3 added, 0 changed, 0 removed" in capsys.readouterr().out
+    assert main(["taxonomy", "import", str(path), "--user", "adam"]) == 0
+    out = capsys.readouterr().out
+    assert "imported taxonomy 2.0.0" in out and "skills-update job" in out
+    assert main(["taxonomy", "import", str(path)]) == 1
+    assert "identical" in capsys.readouterr().err
+    assert main(["taxonomy", "import", str(tmp_path / "missing.csv")]) == 1
