@@ -54,3 +54,10 @@ def test_champion_is_the_highest_servable_version(tmp_path):
     registry.register("1.2.0", {"status": "rejected"})
     registry.register("1.3.0", {"status": "not-promoted"})
     assert champion_record(registry)["version"] == "1.1.0"
+
+
+def test_cli_offers_exactly_the_build_triggers():
+    from mlops.entrypoints.commands import build as command
+    from mlops.services.build.pipeline import TRIGGERS
+
+    assert command.TRIGGERS == TRIGGERS

@@ -153,3 +153,17 @@ def test_sqlite_schema_and_writes_from_several_processes(tmp_path):
     assert warehouse.scalar("SELECT COUNT(*) FROM schema_version") == 1
     assert warehouse.scalar("SELECT COUNT(*) FROM audit_log") == 4
     warehouse.close()
+
+
+def test_sqlite_lock_timeout_explains_itself(tmp_path, monkeypatch):
+    import mlops.adapters.warehouse.sqlite as sqlite_module
+
+    monkeypatch.setattr(sqlite_module, "BUSY_TIMEOUT_S", 0.2)
+    warehouse = open_warehouse(f"sqlite:///{tmp_path}/sea.db")
+    warehouse.init_schema()
+    with warehouse.transaction() as tx:
+        tx.execute("INSERT INTO jobs (job_id) VALUES (?)", ("j1",))
+        with pytest.raises(WarehouseError, match="write through `tx`"):
+            warehouse.execute("INSERT INTO jobs (job_id) VALUES (?)", ("j2",))
+    assert warehouse.query("SELECT job_id FROM jobs") == [{"job_id": "j1"}]
+    warehouse.close()

@@ -69,7 +69,9 @@ class PooledSession(Session):
                 f"lost the connection to {self._warehouse.describe()} while running "
                 f"`{_short(sql)}`: {exc}; the next call reconnects"
             )
-        return WarehouseError(f"{self._warehouse.describe()}: `{_short(sql)}` failed: {exc}")
+        return WarehouseError(
+            f"{self._warehouse.describe()}: `{_short(sql)}` failed: {exc}{self._warehouse._hint(exc)}"
+        )
 
     def _run(self, sql: str, params: Sequence[Any]) -> Any:
         try:
@@ -139,6 +141,10 @@ class PooledWarehouse(Warehouse):
 
     def _cursor(self, connection: Any) -> Any:
         return connection.cursor()
+
+    def _hint(self, exc: Exception) -> str:
+        """Extra advice appended to an error message (empty by default)."""
+        return ""
 
     def _adapt_params(self, params: Sequence[Any]) -> Sequence[Any]:
         return tuple(params)

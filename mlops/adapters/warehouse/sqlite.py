@@ -52,6 +52,12 @@ class SQLiteWarehouse(PooledWarehouse):
         except (OSError, sqlite3.Error) as exc:
             raise WarehouseError(f"cannot open {self.describe()}: {exc}") from exc
 
+    def _hint(self, exc: Exception) -> str:
+        if "locked" in str(exc).lower():
+            return (f" (another connection held the write lock for {BUSY_TIMEOUT_S:.0f} s; inside "
+                    "`with warehouse.transaction() as tx:` write through `tx`, not `warehouse`)")
+        return ""
+
     def _is_disconnect(self, exc: Exception) -> bool:
         return isinstance(exc, sqlite3.ProgrammingError) and "closed" in str(exc).lower()
 

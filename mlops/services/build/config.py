@@ -30,11 +30,11 @@ class GateConfig:
     """Thresholds of the test gate run before registration."""
 
     self_top_k: int = 3
-    min_self_match: float = 0.9
+    min_self_match: float = 1.0
     max_self_checks: int = 200
     golden_dir: str = ""  # empty: <project root>/tests/golden
     golden_top_k: int = 10
-    min_golden_recall: float = 0.5
+    min_golden_recall: float = 0.6
     min_metrics: dict[str, float] = field(default_factory=lambda: {"cosine_accuracy": 0.6})
     latency_budget_ms: float = 2000.0
     latency_words: int = 250

@@ -1,0 +1,199 @@
+"""The app end to end in a real headless Chromium (Debian's, driven by Playwright; no browser
+download): `streamlit run app.py` on a free port with a temporary SEA_HOME, the small taxonomy
+and tiny model bundles (1.0.0 in PROD, 1.1.0 waiting in DEV). Screenshots of each page go to
+`test-output/screenshots/`."""
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tests.fixtures.app_data import PASSWORD, SAMPLE_TEXT, create_users, register_bundle, write_small_taxonomy
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+ROOT = Path(__file__).resolve().parents[2]
+CHROMIUM = "/usr/bin/chromium"
+SHOTS = ROOT / "test-output" / "screenshots"
+WAIT_MS = 90_000
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def app_server(tmp_path_factory, tiny_sentence_encoder_dir):
+    """A running app and an AppContext on the same data folder."""
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"no chromium at {CHROMIUM}")
+    pytest.importorskip("playwright.sync_api")
+    from mlops.config import load_settings
+    from mlops.services.app_context import AppContext
+
+    work = tmp_path_factory.mktemp("e2e")
+    env = {**os.environ, "SEA_HOME": str(work / "home"),
+           "SEA_TAXONOMY_PATH": str(write_small_taxonomy(work / "skills.csv")),
+           "SEA_BASE_MODEL": str(tiny_sentence_encoder_dir), "HF_HUB_OFFLINE": "1",
+           "TRANSFORMERS_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
+    context = AppContext(load_settings(env=env, secrets_path=work / "none.toml"))
+    create_users(context.warehouse)
+    register_bundle(context, "1.0.0", tiny_sentence_encoder_dir, stages=("dev", "uat", "prod"), work=work)
+    register_bundle(context, "1.1.0", tiny_sentence_encoder_dir, stages=("dev",), work=work)
+    port = free_port()
+    log = open(work / "streamlit.log", "w")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
+         "--server.address", "127.0.0.1", "--server.headless", "true",
+         "--browser.gatherUsageStats", "false"],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 90
+    while True:
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
+                if response.status == 200:
+                    break
+        except OSError:
+            pass
+        if process.poll() is not None or time.time() > deadline:
+            process.kill()
+            pytest.fail(f"streamlit did not start: {(work / 'streamlit.log').read_text()[-2000:]}")
+        time.sleep(0.5)
+    yield url, context
+    process.terminate()
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+    log.close()
+    context.close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--disable-component-update", "--disable-sync", "--no-first-run"])
+        yield chromium
+        chromium.close()
+
+
+def shot(page, name: str) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+
+def see(page, text: str, timeout: int = WAIT_MS):
+    """Wait until `text` is visible on the page."""
+    locator = page.get_by_text(text).first
+    locator.wait_for(state="visible", timeout=timeout)
+    return locator
+
+
+def sign_in(page, url: str, username: str) -> None:
+    page.goto(url)
+    page.get_by_label("Username", exact=True).fill(username)
+    page.get_by_label("Password", exact=True).fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    see(page, f"Signed in as {username}")
+
+
+def open_page(page, title: str) -> None:
+    page.get_by_test_id("stSidebarNav").get_by_text(title, exact=True).click()
+    page.get_by_role("heading", name=title).first.wait_for(timeout=WAIT_MS)
+
+
+def sign_out(page) -> None:
+    open_page(page, "Sign out")
+    page.get_by_role("button", name="Sign out").click()
+    page.get_by_label("Username", exact=True).wait_for(timeout=WAIT_MS)
+
+
+def test_reviewer_admin_and_stakeholder_journeys(app_server, browser):
+    from mlops.services import jobs
+
+    url, context = app_server
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.goto(url)
+    see(page, "Sign in to review")
+    shot(page, "0-sign-in")
+
+    # a wrong password is a message, not a traceback
+    page.get_by_label("Username", exact=True).fill("rita")
+    page.get_by_label("Password", exact=True).fill("wrong-password")
+    page.get_by_role("button", name="Sign in").click()
+    see(page, "wrong username or password")
+
+    # -- reviewer: extract, decide, add, submit; the review is stored --------------------------
+    sign_in(page, url, "rita")
+    nav = page.get_by_test_id("stSidebarNav")
+    assert nav.get_by_text("Review", exact=True).is_visible()
+    for admin_page in ("Models", "Taxonomy", "Audit", "Monitoring", "UAT"):
+        assert nav.get_by_text(admin_page, exact=True).count() == 0
+    page.get_by_label("Job or course description", exact=True).fill(SAMPLE_TEXT)
+    page.get_by_role("button", name="Extract skills").click()
+    see(page, "Skills found")
+    accept = page.get_by_text("Accept", exact=True)
+    if accept.count():
+        accept.first.click()
+    search = page.get_by_label("Search the taxonomy (titles and alternative labels)", exact=True)
+    search.fill("project")
+    search.press("Enter")
+    page.get_by_role("button", name="Add skill").click()
+    see(page, "+ Project management")
+    shot(page, "1-review")
+    page.get_by_role("button", name="Submit review").click()
+    see(page, "Saved:")
+    shot(page, "1-review-saved")
+    stored = context.warehouse.query("SELECT reviewer, n_confirmed FROM feedback_submissions")
+    assert len(stored) == 1 and stored[0]["reviewer"] == "rita" and stored[0]["n_confirmed"] >= 1
+    added = context.warehouse.query("SELECT skill_id FROM feedback WHERE decision = 'added'")
+    assert [context.taxonomy.get(r["skill_id"]).title for r in added] == ["Project management"]
+    # an admin page's URL does not open it for a reviewer (a new tab starts signed out)
+    page.goto(f"{url}/models")
+    page.get_by_label("Username", exact=True).wait_for(timeout=WAIT_MS)
+    assert page.get_by_role("heading", name="Models").count() == 0
+
+    # -- admin: queue a build and watch its progress ---------------------------------------------
+    sign_in(page, url, "adam")
+    open_page(page, "Models")
+    page.get_by_role("button", name="Retrain (fine-tune on feedback)").click()
+    see(page, "Queued build job")
+    job = jobs.list_jobs(context.warehouse, kind="build")[0]
+    assert job.status == "queued"
+    assert jobs.claim_next(context.warehouse, "e2e-worker", kinds=["build"]).job_id == job.job_id
+    jobs.report_progress(context.warehouse, job.job_id, 0.5, "fine-tuning epoch 1 of 2")
+    see(page, "fine-tuning epoch 1 of 2", timeout=30_000)  # the live fragment refreshes
+    shot(page, "3-models")
+    for title, name in (("Monitoring", "2-monitoring"), ("Taxonomy", "5-taxonomy"), ("Audit", "6-audit")):
+        open_page(page, title)
+        page.wait_for_timeout(1500)
+        shot(page, name)
+    see(page, "feedback.submit")
+    sign_out(page)
+
+    # -- stakeholder: compare the candidate with PROD and sign it off ------------------------------
+    sign_in(page, url, "stan")
+    open_page(page, "UAT")
+    see(page, "Candidate (DEV): 1.1.0")
+    page.get_by_role("button", name="Compare with PROD").click()
+    see(page, "Skills gained")
+    page.get_by_label("Comment (required)", exact=True).fill("Checked on recent texts: fine.")
+    page.get_by_role("button", name="Sign off 1.1.0 for UAT").click()
+    see(page, "Signed off")
+    shot(page, "4-uat")
+    assert context.registry.stage("uat") == "1.1.0"
+    page.close()
