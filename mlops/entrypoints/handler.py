@@ -166,9 +166,14 @@ def predict_fn(data: InferenceRequest, model: Pipeline) -> PredictionResult:
     return result
 
 
-def output_fn(prediction: PredictionResult, accept: str | None) -> tuple[bytes, str]:
-    """Serialise the result as JSON: (body, content type). 406 for other `Accept` types."""
+def check_accept(accept: str | None) -> None:
+    """406 unless the `Accept` header allows JSON (absent allows anything)."""
     wanted = [_media_type(part) for part in (accept or "").split(",")]
     if not any(w in ("", JSON_TYPE, "application/*", "*/*") for w in wanted):
         raise RequestError(406, f"can only answer {JSON_TYPE}, not {accept!r}", "Accept")
+
+
+def output_fn(prediction: PredictionResult, accept: str | None) -> tuple[bytes, str]:
+    """Serialise the result as JSON: (body, content type). 406 for other `Accept` types."""
+    check_accept(accept)
     return json.dumps(prediction.body, ensure_ascii=False).encode("utf-8"), JSON_TYPE

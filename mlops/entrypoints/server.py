@@ -32,8 +32,8 @@ from typing import TYPE_CHECKING, Any
 
 from sea_core.pipeline import Pipeline, request_id_for
 
-from mlops.entrypoints.handler import (InferenceRequest, PredictionResult, RequestError, input_fn,
-                                       output_fn, predict_fn)
+from mlops.entrypoints.handler import (InferenceRequest, PredictionResult, RequestError,
+                                       check_accept, input_fn, output_fn, predict_fn)
 
 if TYPE_CHECKING:
     from mlops.config import Settings
@@ -140,6 +140,7 @@ class InferenceRequestHandler(BaseHTTPRequestHandler):
             return
         try:
             body = self._read_body()
+            check_accept(self.headers.get("Accept"))  # before predicting (and logging)
             request = input_fn(body, self.headers.get("Content-Type"),
                                max_chars=self.server.pipeline.config.max_text_chars)
             result = self._predict(request)

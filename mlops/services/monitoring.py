@@ -147,8 +147,12 @@ def window_quality(session: Session, since: str, until: str) -> list[dict[str, A
 
 
 # -- error analysis --------------------------------------------------------------------------------
-def _skill_decisions(warehouse: Session, order_by: str, limit: int, start: Any, end: Any,
+DECISION_COUNTS = ("accepted", "rejected", "added")
+
+
+def _skill_decisions(warehouse: Session, ranked_by: str, limit: int, start: Any, end: Any,
                      model_version: str | None, taxonomy: Any) -> list[dict[str, Any]]:
+    """The `limit` skills with the most `ranked_by` decisions, with all three decision counts."""
     if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
         raise ValueError(f"limit must be a positive whole number, got {limit!r}")
     where, params = _day_filters(start, end, "f.day")
@@ -157,24 +161,19 @@ def _skill_decisions(warehouse: Session, order_by: str, limit: int, start: Any, 
         source += " JOIN feedback_submissions s ON s.request_id = f.request_id"
         where.append("s.model_version = ?")
         params.append(model_version)
-    where.append(f"f.decision = '{order_by}'")
-    counts = ("SUM(CASE WHEN f.decision = 'accepted' THEN 1 ELSE 0 END)",
-              "SUM(CASE WHEN f.decision = 'rejected' THEN 1 ELSE 0 END)",
-              "SUM(CASE WHEN f.decision = 'added' THEN 1 ELSE 0 END)")
-    # Ranking counts only the chosen decision (WHERE), so per-skill precision needs the other
-    # decisions too: a second GROUP BY restricted to the top skills.
     top = warehouse.query(
-        f"SELECT f.skill_id, COUNT(*) AS n FROM {source}{_where(where)} "
-        f"GROUP BY f.skill_id ORDER BY n DESC, f.skill_id LIMIT {limit}", params)
+        f"SELECT f.skill_id, COUNT(*) AS n FROM {source}{_where(where + ['f.decision = ?'])} "
+        f"GROUP BY f.skill_id ORDER BY n DESC, f.skill_id LIMIT {limit}", (*params, ranked_by))
     if not top:
         return []
+    # precision needs the other decisions of those skills too: a second GROUP BY over just them
     ids = [row["skill_id"] for row in top]
-    where = where[:-1] + [f"f.skill_id IN ({', '.join('?' * len(ids))})"]
-    params = params + ids
-    accepted, rejected, added = counts
+    counts = ", ".join(f"SUM(CASE WHEN f.decision = '{d}' THEN 1 ELSE 0 END) AS n_{d}"
+                       for d in DECISION_COUNTS)
+    in_top = f"f.skill_id IN ({', '.join('?' * len(ids))})"
     rows = warehouse.query(
-        f"SELECT f.skill_id, {accepted} AS n_accepted, {rejected} AS n_rejected, {added} AS n_added "
-        f"FROM {source}{_where(where)} GROUP BY f.skill_id", params)
+        f"SELECT f.skill_id, {counts} FROM {source}{_where(where + [in_top])} GROUP BY f.skill_id",
+        (*params, *ids))
     by_id = {row["skill_id"]: row for row in rows}
     result = []
     for skill_id in ids:

@@ -99,7 +99,11 @@ def shot(page, name: str) -> None:
 def see(page, text: str, timeout: int = WAIT_MS):
     """Wait until `text` is visible on the page."""
     locator = page.get_by_text(text).first
-    locator.wait_for(state="visible", timeout=timeout)
+    try:
+        locator.wait_for(state="visible", timeout=timeout)
+    except Exception:
+        shot(page, "failure")  # what the page showed instead
+        raise
     return locator
 
 

@@ -309,3 +309,22 @@ def test_serve_command_refuses_bad_arguments():
             parser.parse_args(argv)
     args = parser.parse_args(["serve", "--version", "1.2.3", "--port", "9000"])
     assert (args.version, args.port, args.stage) == ("1.2.3", 9000, None)
+
+
+def test_unsupported_accept_is_406_and_nothing_is_predicted(pipeline, tmp_path):
+    from mlops.adapters.store.local import LocalStore
+    from mlops.adapters.warehouse import open_warehouse
+    from mlops.services.prediction_log import PredictionLog
+
+    warehouse = open_warehouse(f"sqlite:///{tmp_path}/wh.db")
+    warehouse.init_schema()
+    log = PredictionLog(warehouse, LocalStore(tmp_path / "s"), tmp_path / "q", background=False)
+    with running_server(pipeline, prediction_log=log) as server:
+        response = requests.post(server.url + "/invocations", json={"text": TEXTS[0]},
+                                 headers={"Accept": "text/csv"}, timeout=30)
+        assert response.status_code == 406 and response.json()["field"] == "Accept"
+        ok = requests.post(server.url + "/invocations", json={"text": TEXTS[1]}, timeout=30)
+        assert ok.status_code == 200
+    assert warehouse.query("SELECT original_input FROM prediction_requests") == \
+        [{"original_input": TEXTS[1]}]
+    warehouse.close()
