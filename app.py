@@ -12,6 +12,8 @@ navigation = st.navigation(navigation_pages(user), position="sidebar")
 with st.sidebar:
     if user is not None:
         st.caption(f"Signed in as **{user.username}** ({', '.join(sorted(user.roles)) or 'no roles'})")
+if user is not None and not user.roles:
+    st.warning("Your account has no SEA role yet: ask an admin to grant reviewer, stakeholder or admin.")
 notice = st.session_state.pop(NOTICE_KEY, None)
 if notice:
     st.info(notice)

@@ -62,7 +62,6 @@ if done:
     st.success(f"Saved: {done['n_confirmed']} confirmed skill(s) for request {done['request_id'][:12]}… "
                f"(Jaccard {done.get('jaccard', 0):.2f}).")
 
-item: ReviewItem | None = st.session_state.get(ITEM_KEY)
 source = st.radio("Text", ["Paste a text", "Next from the queue"], horizontal=True, key="review_source")
 if source == "Paste a text":
     text = st.text_area("Job or course description", height=180, key="review_text",
@@ -78,7 +77,7 @@ else:
         with friendly_errors("Loading the next text"):
             take_next()
 
-item = st.session_state.get(ITEM_KEY)
+item: ReviewItem | None = st.session_state.get(ITEM_KEY)
 if item is None:
     st.stop()
 
@@ -97,8 +96,9 @@ for index, skill in enumerate(item.skills):
     with st.container(border=True):
         left, right = st.columns([3, 2])
         left.markdown(f"**{index + 1}. {escape_markdown_inline(skill['title'])}**")
-        left.caption(f"{skill['type'] or 'skill'} · confidence {skill['confidence']:.2f}"
-                     + (f" · tags: {', '.join(skill['tags'])}" if skill["tags"] else ""))
+        left.caption(escape_markdown_inline(
+            f"{skill['type'] or 'skill'} · confidence {skill['confidence']:.2f}"
+            + (f" · tags: {', '.join(skill['tags'])}" if skill["tags"] else "")))
         if skill["phrase"]:
             left.text(f"Evidence: “{skill['phrase']}”")
         current = item.decisions.get(skill["skill_id"])
@@ -140,5 +140,7 @@ if st.button("Submit review", type="primary", key="review_submit"):
             st.error(f"Not saved: {exc}")
         else:
             st.session_state.pop(ITEM_KEY, None)
+            if source != "Paste a text":
+                take_next()  # the next text from the queue at once
             st.session_state[DONE_KEY] = result
             st.rerun()

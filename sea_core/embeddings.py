@@ -18,6 +18,9 @@ from .taxonomy import Taxonomy
 
 EMBEDDINGS_FILE = "embeddings.npy"
 META_FILE = "embeddings_meta.json"
+# Embeddings of the bundled taxonomy with the bundled encoder, shipped so that a fresh install
+# starts in seconds: one folder per encoder fingerprint, float16, same file names.
+PREBUILT_ROOT = Path(__file__).resolve().parent / "data" / "prebuilt"
 
 
 def _text_hash(text: str) -> str:
@@ -86,21 +89,28 @@ def load_cached(folder: str | Path) -> tuple[np.ndarray, dict] | None:
 
 def build_index(encoder: Encoder, taxonomy: Taxonomy, cache_dir: str | Path | None = None,
                 progress: Callable[[int, int], None] | None = None,
-                batch_size: int = 256) -> TaxonomyIndex:
+                batch_size: int = 256, use_prebuilt: bool = True) -> TaxonomyIndex:
     """The taxonomy's embeddings: reloaded from `cache_dir` when encoder and taxonomy match,
-    else computed, re-encoding only skills whose embedding text is new or changed, and saved."""
+    else computed, re-encoding only skills whose embedding text is new or changed (rows are
+    reused from `cache_dir` and, with `use_prebuilt`, from the shipped prebuilt folder), and
+    saved to `cache_dir`."""
     parts = [skill.embedding_parts() for skill in taxonomy]
     hashes = [_text_hash(json.dumps(p, ensure_ascii=False)) for p in parts]
     ids = taxonomy.skill_ids
     reusable: dict[tuple[str, str], np.ndarray] = {}
-    cached = load_cached(cache_dir) if cache_dir else None
-    if cached is not None:
+    sources = [Path(cache_dir)] if cache_dir else []
+    if use_prebuilt:
+        sources.append(PREBUILT_ROOT / encoder.fingerprint)
+    for position, source in enumerate(sources):
+        cached = load_cached(source)
+        if cached is None or cached[1].get("encoder") != encoder.fingerprint:
+            continue
         matrix, meta = cached
-        if meta.get("encoder") == encoder.fingerprint:
-            if meta.get("taxonomy_checksum") == taxonomy.checksum and meta["skill_ids"] == ids:
-                return TaxonomyIndex(ids, matrix, encoder.fingerprint, taxonomy.checksum, 0, hashes)
-            for row, (sid, h) in enumerate(zip(meta["skill_ids"], meta.get("text_hashes", []))):
-                reusable[(sid, h)] = matrix[row]
+        if position == 0 and cache_dir and meta.get("taxonomy_checksum") == taxonomy.checksum \
+                and meta["skill_ids"] == ids:
+            return TaxonomyIndex(ids, matrix, encoder.fingerprint, taxonomy.checksum, 0, hashes)
+        for row, (sid, h) in enumerate(zip(meta["skill_ids"], meta.get("text_hashes", []))):
+            reusable.setdefault((sid, h), matrix[row])
     todo = [i for i, key in enumerate(zip(ids, hashes)) if key not in reusable]
     matrix = np.zeros((len(parts), encoder.dimension), dtype=np.float32)
     for i, key in enumerate(zip(ids, hashes)):

@@ -9,11 +9,16 @@ from __future__ import annotations
 
 import importlib
 import threading
+import time
 from pathlib import Path
 from types import ModuleType
 from typing import Any, Callable
 
 from mlops.config import Settings, load_settings
+
+
+#: Seconds between checks for a newer taxonomy import.
+TAXONOMY_RECHECK_S = 30.0
 
 
 class ServiceUnavailable(RuntimeError):
@@ -48,6 +53,8 @@ class AppContext:
         self.settings = settings or load_settings()
         self._lock = threading.RLock()
         self._parts: dict[str, Any] = dict(parts)
+        self._fixed_taxonomy = "taxonomy" in parts
+        self._taxonomy_checked = 0.0
 
     def _get(self, name: str, make: Callable[[], Any]) -> Any:
         with self._lock:
@@ -86,13 +93,30 @@ class AppContext:
 
     @property
     def taxonomy(self):
-        """The configured taxonomy (`taxonomy_path`, else the bundled ESCO one)."""
-        def make():
-            from sea_core.taxonomy import bundled_taxonomy, load_taxonomy
+        """The taxonomy reviewers work with: the newest one imported into the warehouse (what
+        builds use), else the configured one (`taxonomy_path`, else the bundled ESCO one).
+        A newer import is picked up within TAXONOMY_RECHECK_S; a taxonomy given to the
+        constructor is kept as it is."""
+        with self._lock:
+            if self._fixed_taxonomy or (
+                    "taxonomy" in self._parts
+                    and time.monotonic() - self._taxonomy_checked < TAXONOMY_RECHECK_S):
+                return self._parts["taxonomy"]
+            from mlops.services.taxonomy_import import current_taxonomy, current_version
 
-            path = self.settings.taxonomy_path
-            return load_taxonomy(path) if path else bundled_taxonomy()
-        return self._get("taxonomy", make)
+            head = current_version(self.warehouse)
+            key = head["version"] if head else ""
+            if "taxonomy" not in self._parts or self._parts.get("taxonomy_key") != key:
+                self._parts["taxonomy"] = current_taxonomy(self.warehouse) if head else self._configured_taxonomy()
+                self._parts["taxonomy_key"] = key
+            self._taxonomy_checked = time.monotonic()
+            return self._parts["taxonomy"]
+
+    def _configured_taxonomy(self):
+        from sea_core.taxonomy import bundled_taxonomy, load_taxonomy
+
+        path = self.settings.taxonomy_path
+        return load_taxonomy(path) if path else bundled_taxonomy()
 
     @property
     def deploy_target(self):

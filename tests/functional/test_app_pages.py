@@ -234,6 +234,7 @@ def test_review_failed_save_is_a_message(ctx, users, monkeypatch):
 
 def test_review_takes_the_next_text_from_the_queue(ctx, users):
     ctx.inference().predict(["Team leadership and customer service."])
+    ctx.inference().predict(["Accounting principles for the finance team."])
     at = app_as(users["rita"])
     at.radio(key="review_source").set_value("Next from the queue").run()
     at.button(key="review_next").click().run()
@@ -244,7 +245,12 @@ def test_review_takes_the_next_text_from_the_queue(ctx, users):
     at.run()
     at.button(key="review_submit").click().run()
     assert ctx.warehouse.scalar("SELECT COUNT(*) FROM feedback_submissions") == 1
-    at.radio(key="review_source").set_value("Next from the queue").run()
+    # confirmation, and the next text is there at once
+    assert any(s.startswith("Saved: 2 confirmed") for s in texts(at.success))
+    assert ":orange-background[Accounting principles]" in "".join(texts(at.markdown))
+    at.radio(key=[r.key for r in at.radio if r.key and r.key.startswith("decision_")][0]).set_value("reject").run()
+    at.button(key="review_submit").click().run()
+    assert ctx.warehouse.scalar("SELECT COUNT(*) FROM feedback_submissions") == 2
     at.button(key="review_next").click().run()
     assert any("queue is empty" in i for i in texts(at.info))
 

@@ -102,19 +102,32 @@ def test_taxonomy_falls_back_to_bundled_esco(tmp_path):
     assert source == "bundled" and len(taxonomy) > 10_000
 
 
-def test_pairs_come_from_the_warehouse_when_it_has_both_labels(tmp_path):
+def test_pairs_come_from_the_warehouse_table_as_it_is(tmp_path):
     _, warehouse, _ = environment(tmp_path)
     rows = [(f"id{i}", f"anchor {i}", f"cand {i}", float(i % 2), "feedback", None, None, "1.0.0",
              "2026-01-01T00:00:00") for i in range(20)]
     warehouse.executemany("INSERT INTO training_pairs (pair_id, anchor, candidate, label, source, "
                           "request_id, skill_id, data_version, created_at) VALUES "
                           "(?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
-    pairs, source = load_pairs(warehouse, small_taxonomy(10), load_build_config())
-    assert source == "warehouse:training_pairs" and len(pairs) == 20
-    assert {p["label"] for p in pairs} == {0, 1}
+    found = load_pairs(warehouse, small_taxonomy(10), load_build_config(), refresh=False)
+    assert found.source.startswith("warehouse:training_pairs") and len(found.pairs) == 20
+    assert {p["label"] for p in found.pairs} == {0, 1}
+
+
+def test_refresh_builds_a_versioned_snapshot_in_the_warehouse(tmp_path):
+    _, warehouse, _ = environment(tmp_path)
+    taxonomy = small_taxonomy(10)
+    found = load_pairs(warehouse, taxonomy, load_build_config())
+    assert found.data_version == "1.0.0" and found.data_checksum
+    assert found.source == "warehouse:training_pairs@1.0.0"
+    stored = warehouse.scalar("SELECT COUNT(*) FROM training_pairs WHERE data_version = '1.0.0'")
+    assert stored >= len(found.pairs) > 0
+    again = load_pairs(warehouse, taxonomy, load_build_config())
+    assert (again.data_version, again.data_checksum) == (found.data_version, found.data_checksum)
 
 
 def test_pairs_fall_back_to_the_taxonomy(tmp_path):
     _, warehouse, _ = environment(tmp_path)
-    pairs, source = load_pairs(warehouse, small_taxonomy(10), load_build_config())
-    assert source == "taxonomy" and pairs
+    found = load_pairs(warehouse, small_taxonomy(10), load_build_config(), refresh=False)
+    assert found.source == "taxonomy" and found.pairs and found.data_version is None
+    assert load_pairs(None, small_taxonomy(10), load_build_config()).source == "taxonomy"

@@ -17,13 +17,6 @@ _PUNCTUATION = re.compile("([" + re.escape(string.punctuation) + "])")
 HIGHLIGHT = "orange-background"
 
 
-def escape_markdown(text: str) -> str:
-    """`text` with every ASCII punctuation character backslash-escaped and leading spaces
-    removed per line, so Markdown shows it literally (no links, HTML, code blocks or maths)."""
-    lines = [_PUNCTUATION.sub(r"\\\1", line.strip()) for line in str(text).splitlines()]
-    return "  \n".join(lines)
-
-
 def evidence_spans(text: str, skills: Sequence[dict[str, Any]]) -> list[tuple[int, int]]:
     """Non-overlapping (start, end) character ranges of the skills' evidence phrases in `text`:
     a skill's `start`/`end` when given, else the phrase's first case-insensitive occurrence."""
@@ -59,8 +52,9 @@ def highlighted_markdown(text: str, spans: Sequence[tuple[int, int]]) -> str:
 
 
 def escape_markdown_inline(text: str, line_start: bool = False) -> str:
-    """A piece of a line escaped like `escape_markdown`: line breaks become Markdown breaks and
-    indentation after a break (or at `line_start`) is dropped, so nothing turns into code."""
+    """`text` shown literally by Markdown: every ASCII punctuation character backslash-escaped
+    (no links, HTML, emphasis, maths or directives), line breaks kept as Markdown breaks and
+    indentation after a break (or at `line_start`) dropped, so nothing turns into code."""
     lines = text.split("\n")
     out = []
     for number, line in enumerate(lines):

@@ -90,28 +90,45 @@ def taxonomy_pairs(taxonomy: Taxonomy, seed: int, max_pairs: int,
     return _normalise(out)
 
 
-def load_pairs(warehouse: Warehouse | None, taxonomy: Taxonomy,
-               config: BuildConfig) -> tuple[list[dict[str, Any]], str]:
-    """Training pairs and their source: the warehouse's `training_pairs` (through
-    `mlops.services.training_data.load_training_pairs` when installed), else pairs generated from
-    the taxonomy (`taxonomy_pairs`)."""
-    rows: list[dict[str, Any]] = []
+@dataclass
+class PairSet:
+    """Training pairs, where they came from, and their data version/checksum when the warehouse
+    snapshot (`mlops.services.training_data`) gave them (None: the build computes them)."""
+
+    pairs: list[dict[str, Any]]
+    source: str
+    data_version: str | None = None
+    data_checksum: str | None = None
+
+
+def load_pairs(warehouse: Warehouse | None, taxonomy: Taxonomy, config: BuildConfig,
+               refresh: bool = True) -> PairSet:
+    """Training pairs: with `mlops.services.training_data` installed, the warehouse snapshot
+    (`build_training_pairs` first when `refresh`: new feedback becomes a new data version, then
+    `load_training_pairs` of that version); without it, the `training_pairs` table as it is.
+    Pairs generated from the taxonomy (`taxonomy_pairs`) when the warehouse gives none or only
+    one label."""
     if warehouse is not None:
         try:
             from mlops.services import training_data
         except ImportError:
             training_data = None  # type: ignore[assignment]
-        if training_data is not None and hasattr(training_data, "load_training_pairs"):
-            rows = list(training_data.load_training_pairs(warehouse))
+        version = checksum = None
+        if training_data is not None:
+            if refresh:
+                _, version, checksum = training_data.build_training_pairs(warehouse, taxonomy)
+            rows = training_data.load_training_pairs(warehouse, version)
+            source = "warehouse:training_pairs" + (f"@{version}" if version else "")
         else:
             rows = warehouse.query("SELECT anchor, candidate, label FROM training_pairs "
                                    "ORDER BY pair_id")
-    pairs = _normalise(dict(r) if not isinstance(r, dict) else r for r in rows)
-    if pairs and {p["label"] for p in pairs} == {0, 1}:
-        return pairs, "warehouse:training_pairs"
+            source = "warehouse:training_pairs"
+        pairs = _normalise(rows)
+        if pairs and {p["label"] for p in pairs} == {0, 1}:
+            return PairSet(pairs, source, version, checksum)
     generated = taxonomy_pairs(taxonomy, config.seed, config.max_train_pairs + config.max_test_pairs,
                                config.negatives_per_positive)
-    return _normalise([*pairs, *generated]), "taxonomy" if not pairs else "warehouse+taxonomy"
+    return PairSet(generated, "taxonomy")
 
 
 @dataclass

@@ -248,17 +248,23 @@ class _Build:
 
         started = time.perf_counter()
         self._step(0.06, "loading training pairs and the fixed test set")
-        pairs, source = build_data.load_pairs(self.warehouse, taxonomy, cfg)
-        splits = build_data.split_pairs(pairs, self.store, cfg,
-                                        (champion or {}).get("test_data_path"))
+        test_key = (champion or {}).get("test_data_path")
+        if bump == "patch" and test_key and self.store.exists(test_key):
+            # same weights: no training data needed, only the champion's fixed test set
+            found = build_data.PairSet([], f"champion {champion['version']} (no training)")
+        else:
+            found = build_data.load_pairs(self.warehouse, taxonomy, cfg)
+        pairs, source = found.pairs, found.source
+        splits = build_data.split_pairs(pairs, self.store, cfg, test_key)
         if bump == "patch":
             train_key, val_key = champion.get("train_data_path"), champion.get("val_data_path")
             checksum, dversion = champion.get("data_checksum"), champion.get("data_version")
         else:
             train_key, _ = build_data.save_pairs(self.store, "train", splits.train)
             val_key, _ = build_data.save_pairs(self.store, "val", splits.val)
-            checksum = data_checksum([{k: str(p[k]) for k in build_data.PAIR_FIELDS} for p in pairs])
-            dversion = data_version(checksum, self.registry.data_versions())
+            checksum = found.data_checksum or data_checksum(
+                [{k: str(p[k]) for k in build_data.PAIR_FIELDS} for p in pairs])
+            dversion = found.data_version or data_version(checksum, self.registry.data_versions())
         exp["data"] = {"source": source, "pairs": len(pairs), "train": len(splits.train),
                        "val": len(splits.val), "test": len(splits.test),
                        "train_data_path": train_key, "val_data_path": val_key,

@@ -1,0 +1,195 @@
+"""The app's Streamlit-free helpers: safe text display, the review state, the UAT comparison,
+the model catalogue and the shared AppContext."""
+from __future__ import annotations
+
+import pytest
+
+from mlops.entrypoints.ui.display import escape_markdown_inline, evidence_spans, highlighted_markdown
+from mlops.entrypoints.ui.review_state import ACCEPT, REJECT, ReviewItem, skill_from_record
+from mlops.services.app_context import AppContext, ServiceUnavailable, service_function, service_module
+from mlops.services.uat_compare import aggregate, compare, compare_records, confirmed_skills, recent_texts
+
+
+# -- display -----------------------------------------------------------------------------------
+@pytest.mark.parametrize("raw", ["<b>x</b>", "[a](http://e.com)", "**bold**", "$x$", "`code`",
+                                 "# head", "a_b_c", "![i](x.png)", ":red[x]"])
+def test_markdown_escaping_neutralises_every_markup(raw):
+    escaped = escape_markdown_inline(raw)
+    for char in "<>[]()*$`#_!:":
+        assert char not in escaped.replace(f"\\{char}", "")
+
+
+def test_indentation_cannot_make_a_code_block():
+    assert escape_markdown_inline("    code\n        more", line_start=True) == "code  \nmore"
+    assert escape_markdown_inline("  mid-line") == "  mid\\-line"
+
+
+def test_evidence_spans_from_offsets_or_phrases_merged():
+    text = "Python and SQL and python"
+    spans = evidence_spans(text, [{"phrase": "sql"}, {"phrase": "x", "start": 0, "end": 6},
+                                  {"phrase": "and sql"}, {"phrase": "missing"}, {"phrase": ""}])
+    assert spans == [(0, 6), (7, 14)]
+
+
+def test_evidence_spans_ignore_bad_offsets():
+    assert evidence_spans("abc", [{"phrase": "b", "start": 2, "end": 99}]) == [(1, 2)]
+
+
+def test_highlighted_markdown_marks_only_the_spans():
+    text = "Use <SQL> daily"
+    assert highlighted_markdown(text, [(4, 9)]) == "Use :orange-background[\\<SQL\\>] daily"
+    assert highlighted_markdown("", []) == ""
+    assert highlighted_markdown("SQL", [(0, 3)]) == ":orange-background[SQL]"
+
+
+# -- review state ------------------------------------------------------------------------------
+RECORD = {"requestId": "r1", "modelVersion": "1.2.0", "original_input": "text",
+          "skillExtractOutput": [
+              {"skill_id": "a", "skillTitle": "A", "skillType": "skill", "confidenceScore": 0.9,
+               "skillTags": ["t"], "phrase": "p", "phraseStart": 0, "phraseEnd": 1},
+              {"skill_id": "b", "skillTitle": "B", "skillType": "skill", "confidenceScore": 0.8,
+               "skillTags": [], "phrase": "q"}]}
+
+
+def test_review_item_from_a_record_and_decisions():
+    item = ReviewItem.from_record(RECORD)
+    assert (item.request_id, item.model_version, item.undecided) == ("r1", "1.2.0", 2)
+    item.decide("a", ACCEPT)
+    item.decide("b", REJECT)
+    assert (item.accepted, item.rejected, item.undecided) == (["a"], ["b"], 0)
+    item.decide("b", None)
+    assert item.rejected == [] and item.undecided == 1
+    with pytest.raises(ValueError):
+        item.decide("a", "maybe")
+
+
+def test_review_item_add_and_remove():
+    item = ReviewItem.from_record(RECORD)
+    assert item.add("c") and not item.add("c") and not item.add("a")
+    assert item.added == ["c"]
+    item.remove_added("c")
+    item.remove_added("never-added")
+    assert item.added == []
+
+
+def test_review_item_from_a_logged_prediction():
+    prediction = {"request_id": "r2", "model_version": "1.0.0", "original_input": "t",
+                  "skills": [{"skill_id": "x", "skill_title": "X", "skill_type": "knowledge",
+                              "confidence": 0.7, "phrase": "x", "tags": '["a", "b"]'}]}
+    item = ReviewItem.from_prediction(prediction)
+    assert item.skills[0]["title"] == "X" and item.skills[0]["tags"] == ["a", "b"]
+    assert skill_from_record({"skill_id": "y", "tags": "plain"})["tags"] == ["plain"]
+
+
+# -- UAT comparison ----------------------------------------------------------------------------
+def record(*ids):
+    return {"skillExtractOutput": [{"skill_id": i, "skillTitle": i.upper(), "confidenceScore": 0.9}
+                                   for i in ids]}
+
+
+def test_compare_records_marks_gained_lost_and_reranked():
+    comparison = compare_records("r", "t", record("a", "b", "c"), record("b", "a", "d"))
+    assert comparison.gained == ["d"] and comparison.lost == ["c"]
+    assert sorted(comparison.reranked) == ["a", "b"]
+    changes = [row["change"] for row in comparison.rows()]
+    assert changes == ["re-ranked", "re-ranked", "gained"]
+
+
+def test_compare_empty_and_uneven():
+    assert compare([], lambda t: [], lambda t: []) == []
+    comparison = compare_records("r", "t", record("a", "b"), record())
+    assert comparison.lost == ["a", "b"] and [r["change"] for r in comparison.rows()] == ["lost", "lost"]
+
+
+def test_aggregate_metrics_on_reviewed_texts_only():
+    first = compare_records("r1", "t", record("a", "b"), record("a"))
+    second = compare_records("r2", "t", record("x"), record("x"))
+    summary = aggregate([first, second], {"r1": {"a"}})
+    assert summary["n_texts"] == 2 and summary["n_reviewed"] == 1
+    assert summary["prod"]["precision"] == 0.5 and summary["candidate"]["precision"] == 1.0
+    assert aggregate([second], {})["prod"]["jaccard"] is None
+
+
+def test_recent_texts_and_confirmed_skills(tmp_path):
+    from mlops.adapters.warehouse import open_warehouse
+
+    warehouse = open_warehouse(f"sqlite:///{tmp_path / 'w.db'}")
+    warehouse.init_schema()
+    for index, status in enumerate(["ok", "ok", "error"]):
+        warehouse.execute("INSERT INTO prediction_requests (request_id, created_at, original_input, status) "
+                          "VALUES (?, ?, ?, ?)", (f"r{index}", f"2026-01-0{index + 1}T00:00:00", f"text {index}", status))
+    warehouse.execute("INSERT INTO feedback_submissions (request_id, reviewer) VALUES ('r0', 'rita')")
+    warehouse.execute("INSERT INTO feedback (request_id, skill_id, decision) VALUES ('r0', 'a', 'accepted')")
+    warehouse.execute("INSERT INTO feedback (request_id, skill_id, decision) VALUES ('r0', 'b', 'rejected')")
+    assert [r["request_id"] for r in recent_texts(warehouse, 10)] == ["r1", "r0"]
+    assert [r["request_id"] for r in recent_texts(warehouse, 1)] == ["r1"]
+    assert [r["request_id"] for r in recent_texts(warehouse, 10, reviewed_only=True)] == ["r0"]
+    assert confirmed_skills(warehouse, ["r0", "r1"]) == {"r0": {"a"}}
+    assert confirmed_skills(warehouse, []) == {}
+    with pytest.raises(ValueError):
+        recent_texts(warehouse, 0)
+    warehouse.close()
+
+
+# -- AppContext ----------------------------------------------------------------------------------
+def test_service_lookup_reports_missing_services():
+    assert service_module("feedback").__name__ == "mlops.services.feedback"
+    with pytest.raises(ServiceUnavailable, match="mlops.services.no_such_service"):
+        service_module("no_such_service")
+    with pytest.raises(ServiceUnavailable, match="feedback.no_such_function"):
+        service_function("feedback", "no_such_function")
+
+
+def test_app_context_opens_once_and_injects_parts(tmp_path):
+    from mlops.config import load_settings
+
+    settings = load_settings(env={"SEA_HOME": str(tmp_path)}, secrets_path=tmp_path / "none.toml")
+    fake = object()
+    context = AppContext(settings, inference=fake)
+    assert context.warehouse is context.warehouse and context.store is context.store
+    assert context.warehouse.scalar("SELECT COUNT(*) FROM users") == 0  # schema created
+    assert context.inference() is fake and context.inference("uat") is fake
+    context.warm_up()  # nothing to warm with an injected client
+    assert context.model_loading() is False
+    context.close()
+
+
+def test_model_catalog_rows(tmp_path):
+    from mlops.adapters.store import open_store
+    from mlops.services.model_catalog import experiment_rows, model_card, registry_rows
+    from mlops.services.registry import Registry
+
+    store = open_store(tmp_path.as_uri())
+    registry = Registry(store)
+    assert registry_rows(registry) == [] and experiment_rows(store) == []
+    registry.register("1.0.0", {"metrics": {"cosine_f1": 0.81234567, "note": "x"}, "hyperparameters": {"lr": 1e-5}})
+    registry.register("1.1.0", {"trigger": "quality"})
+    registry.set_stage("prod", "1.0.0", who="adam")
+    rows = registry_rows(registry)
+    assert [r["version"] for r in rows] == ["1.1.0", "1.0.0"]
+    assert rows[1]["stages"] == "PROD" and rows[1]["metric:cosine_f1"] == 0.8123
+    assert "metric:note" not in rows[1] and rows[1]["hyperparameters"] == '{"lr": 1e-05}'
+    assert model_card(store, "1.0.0") is None
+    store.put_bytes("model_cards/1.0.0.md", "# Card".encode())
+    assert model_card(store, "1.0.0") == "# Card"
+
+
+def test_app_context_taxonomy_follows_the_newest_import(tmp_path, monkeypatch):
+    from mlops.config import load_settings
+    from mlops.services import app_context
+    from mlops.services.identity import system_user
+    from mlops.services.taxonomy_import import import_taxonomy
+
+    first = tmp_path / "first.csv"
+    first.write_text("title\nPython programming\nSQL\n", encoding="utf-8")
+    second = tmp_path / "second.csv"
+    second.write_text("title\nPython programming\nSQL\nCloud computing\n", encoding="utf-8")
+    settings = load_settings(env={"SEA_HOME": str(tmp_path / "h"), "SEA_TAXONOMY_PATH": str(first)},
+                             secrets_path=tmp_path / "none.toml")
+    context = AppContext(settings)
+    assert [s.title for s in context.taxonomy] == ["Python programming", "SQL"]  # the configured one
+    import_taxonomy(context.warehouse, second, system_user(), queue_build=False)
+    assert len(context.taxonomy) == 2  # not re-checked yet
+    monkeypatch.setattr(app_context, "TAXONOMY_RECHECK_S", 0.0)
+    assert sorted(s.title for s in context.taxonomy) == ["Cloud computing", "Python programming", "SQL"]
+    context.close()
