@@ -2,8 +2,9 @@
 
 Steps (pick with --steps, default all):
 - `embed`:  re-embedding the full taxonomy (what a skills update costs when every skill changed);
-- `initial`: the first build end to end (package the encoder as 1.0.0: full taxonomy embedding,
-  evaluation, gate, upload, register, model card, DEV deploy);
+- `initial`: the first build end to end (package the encoder as 1.0.0: taxonomy embeddings (the
+  default encoder reuses sea_core's shipped prebuilt rows), evaluation, gate, upload, register,
+  model card, DEV deploy);
 - `patch`:  a skills-update build adding 50 skills to that champion (only those are encoded);
 - `train`:  fine-tuning the encoder on N taxonomy pairs (--pairs 2000 [20000]);
 - `retrain`: a retraining build end to end (minor) on --build-pairs training pairs.
@@ -118,8 +119,8 @@ def main() -> int:
 
         if "embed" in steps:
             started = time.perf_counter()
-            index = build_index(encoder, taxonomy)
-            _line("embed full taxonomy (no cache)", time.perf_counter() - started,
+            index = build_index(encoder, taxonomy, use_prebuilt=False)
+            _line("embed full taxonomy (no cache, no prebuilt)", time.perf_counter() - started,
                   f"{index.encoded_count} skills encoded")
         if "initial" in steps or "patch" in steps or "retrain" in steps:
             started = time.perf_counter()

@@ -26,6 +26,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+# Idle OpenMP threads sleep instead of spinning: on a shared, oversubscribed machine spinning
+# made the same torch call 5-10x slower depending on which thread made it, drowning the
+# server-vs-in-process comparison in noise. Override by setting it yourself.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import requests  # noqa: E402
 
@@ -137,7 +141,7 @@ def main() -> int:
     args = parser.parse_args()
 
     print(f"command: {' '.join([Path(sys.executable).name] + sys.argv)}")
-    print(f"machine: {machine_info()}")
+    print(f"machine: {machine_info()}; OMP_WAIT_POLICY={os.environ['OMP_WAIT_POLICY']}")
     t0 = time.perf_counter()
     pipeline, n_skills = load_pipeline(args.skills)
     print(f"model: default encoder, {n_skills} skills, loaded in {time.perf_counter() - t0:.1f} s")

@@ -5,7 +5,7 @@ import pandas as pd
 import streamlit as st
 
 from mlops.entrypoints.ui.context import app_context
-from mlops.entrypoints.ui.display import explain, friendly_errors
+from mlops.entrypoints.ui.display import date_range, explain, friendly_errors
 from mlops.entrypoints.ui.session import require_page_role
 from mlops.services.app_context import service_module
 
@@ -20,8 +20,7 @@ action = cols[1].text_input("Action (e.g. feedback.submit)", key="audit_action")
 today = date.today()
 period = cols[2].date_input("Period", (today - timedelta(days=30), today), key="audit_period")
 limit = cols[3].number_input("At most", 10, 10000, 500, step=100, key="audit_limit")
-start, end = (period if isinstance(period, (tuple, list)) and len(period) == 2 else (period, period)) \
-    if period else (None, None)
+start, end = date_range(period, (None, None))
 with friendly_errors("Reading the audit log"):
     events = service_module("audit").events(
         ctx.warehouse, actor=actor, action=action,

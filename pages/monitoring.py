@@ -6,7 +6,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from mlops.entrypoints.ui.context import app_context
-from mlops.entrypoints.ui.display import explain, friendly_errors
+from mlops.entrypoints.ui.display import date_range, explain, friendly_errors
 from mlops.entrypoints.ui.session import require_page_role
 from mlops.services.app_context import service_module
 
@@ -20,8 +20,7 @@ METRICS = monitoring.METRICS
 today = date.today()
 filters = st.columns([2, 1, 2])
 period = filters[0].date_input("Review period", (today - timedelta(days=30), today), key="mon_period")
-start, end = (period if isinstance(period, (tuple, list)) and len(period) == 2 else (period, period)) \
-    if period else (today - timedelta(days=30), today)
+start, end = date_range(period, (today - timedelta(days=30), today))
 granularity = filters[1].selectbox("Per", ["day", "week"], key="mon_granularity")
 with friendly_errors("Loading versions"):
     known = [r["model_version"] for r in monitoring.version_comparison(ctx.warehouse)]

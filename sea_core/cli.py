@@ -109,6 +109,22 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_prebuild(args: argparse.Namespace) -> int:
+    """Encode the bundled taxonomy from scratch and ship the result as prebuilt embeddings."""
+    import numpy as np
+
+    from .embeddings import PREBUILT_ROOT, build_index
+
+    encoder = Encoder(args.model)
+    index = build_index(encoder, bundled_taxonomy(), use_prebuilt=False,
+                        progress=lambda done, total: print(f"\r{done}/{total} skills", end="",
+                                                           file=sys.stderr))
+    index.matrix = index.matrix.astype(np.float16)
+    index.save(PREBUILT_ROOT / encoder.fingerprint)
+    print(f"\nwrote {PREBUILT_ROOT / encoder.fingerprint}", file=sys.stderr)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The `python -m sea_core` argument parser."""
     parser = argparse.ArgumentParser(prog="python -m sea_core",
@@ -135,6 +151,10 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--data", required=True, help="benchmark CSV")
     model_options(ev)
     ev.set_defaults(func=cmd_evaluate)
+
+    pb = sub.add_parser("prebuild", help="re-encode the bundled taxonomy into sea_core/data/prebuilt")
+    pb.add_argument("--model", default=DEFAULT_MODEL, help="encoder (default: the bundled one)")
+    pb.set_defaults(func=cmd_prebuild)
     return parser
 
 

@@ -97,8 +97,7 @@ def evaluate(pipeline: Pipeline, items: Sequence[BenchmarkItem], k: int = 10) ->
         if sentence not in cache:
             _, cands = pipeline.candidates(sentence)
             ranking = [ids[c.row] for c in cands[:k]]
-            chosen = [ids[c.row] for c in cands
-                      if c.confidence >= pipeline.config.min_confidence][: pipeline.config.top_k]
+            chosen = [ids[c.row] for c in pipeline.select(sentence, cands)]
             cache[sentence] = (ranking, chosen)
         return cache[sentence]
 

@@ -12,13 +12,13 @@ import numpy as np
 
 from .embeddings import TaxonomyIndex, build_index
 from .encoder import Encoder
-from .matching import Candidate, MatchConfig, rank_candidates
+from .matching import Candidate, MatchConfig, rank_candidates, select_output
 from .spans import PhraseSpanExtractor, Span, SpanExtractor
 from .taxonomy import Taxonomy
 from .validation import MAX_TEXT_CHARS, validate_text
 
 DEFAULT_TOP_K = 10
-DEFAULT_MIN_CONFIDENCE = 0.55
+DEFAULT_MIN_CONFIDENCE = 0.45
 
 
 def request_id_for(text: str) -> str:
@@ -66,15 +66,16 @@ class Pipeline:
 
     def extract(self, text: str, top_k: int | None = None,
                 min_confidence: float | None = None) -> dict[str, Any]:
-        """One production log record for `text`: skills with confidence >= `min_confidence`
-        (inclusive), at most `top_k`, sorted by confidence."""
+        """One production log record for `text`: the output set of `select_output` (confidence
+        >= `min_confidence`, inclusive, and near the best of its sentence; with
+        `min_confidence` 0 simply the `top_k` best), sorted by confidence."""
         text = validate_text(text, max_chars=self.config.max_text_chars)
         top_k = self.config.top_k if top_k is None else top_k
         threshold = self.config.min_confidence if min_confidence is None else min_confidence
         if top_k < 0:
             raise ValueError(f"top_k must be >= 0, got {top_k}")
         _, cands = self.candidates(text)
-        chosen = [c for c in cands if c.confidence >= threshold][:top_k]
+        chosen = self.select(text, cands, top_k, threshold)
         return {
             "modelVersion": self.model_version,
             "timestamp": datetime.now(timezone.utc).replace(tzinfo=None).isoformat(),
@@ -82,6 +83,14 @@ class Pipeline:
             "original_input": text,
             "skillExtractOutput": [self._skill_record(c) for c in chosen],
         }
+
+    def select(self, text: str, cands: list[Candidate], top_k: int | None = None,
+               min_confidence: float | None = None) -> list[Candidate]:
+        """The output set among `cands` (see `matching.select_output`)."""
+        return select_output(cands, text,
+                             self.config.min_confidence if min_confidence is None else min_confidence,
+                             self.config.top_k if top_k is None else top_k,
+                             self.config.match.relative_margin)
 
     def extract_batch(self, texts: Sequence[str], top_k: int | None = None,
                       min_confidence: float | None = None) -> list[dict[str, Any]]:

@@ -148,6 +148,11 @@ class InferenceRequestHandler(BaseHTTPRequestHandler):
         except RequestError as error:
             self._send_error(error, sagemaker)
             return
+        except Exception:  # noqa: BLE001 - never drop a connection without an answer
+            log.exception("unexpected failure serving %s", path)
+            self.close_connection = True
+            self._send_error(RequestError(500, "internal server error"), sagemaker)
+            return
         headers = {"X-Amzn-SageMaker-Custom-Attributes":
                    f"model_version={self.server.model_version}"} if sagemaker else None
         self._send(200, payload, content_type, headers)

@@ -42,8 +42,8 @@ def new_skill(title: str, description: str = "") -> Skill:
 
 def environment(tmp_path: Path):
     """(settings, warehouse, store) on a fresh temp home."""
-    settings = load_settings(env={"SEA_HOME": str(tmp_path / "home")},
-                             secrets_path=tmp_path / "none.toml")
+    env = {"SEA_HOME": str(tmp_path / "home"), "SEA_MAX_TEXT_CHARS": "2000"}
+    settings = load_settings(env=env, secrets_path=tmp_path / "none.toml")
     settings.home.mkdir(parents=True, exist_ok=True)
     warehouse = open_warehouse(settings.warehouse_url)
     warehouse.init_schema()
@@ -54,7 +54,7 @@ def environment(tmp_path: Path):
 def fast_config(encoder_dir: Path, **overrides):
     """A build configuration over the tiny encoder with a gate every tiny model passes."""
     gate = {"min_self_match": 0.0, "min_golden_recall": 0.0, "min_metrics": {},
-            "latency_budget_ms": 60000.0, "max_self_checks": 20,
+            "latency_budget_ms": 60000.0, "max_self_checks": 20, "latency_words": 40,
             **overrides.pop("gate", {})}
     values = {"base_encoder": str(encoder_dir), "epochs": 1, "batch_size": 16,
               "max_train_pairs": 300, "max_test_pairs": 200, "device": "cpu", "gate": gate}

@@ -193,3 +193,15 @@ def test_app_context_taxonomy_follows_the_newest_import(tmp_path, monkeypatch):
     monkeypatch.setattr(app_context, "TAXONOMY_RECHECK_S", 0.0)
     assert sorted(s.title for s in context.taxonomy) == ["Cloud computing", "Python programming", "SQL"]
     context.close()
+
+
+def test_date_range_while_picking():
+    from datetime import date
+
+    from mlops.entrypoints.ui.display import date_range
+
+    a, b = date(2026, 1, 1), date(2026, 1, 31)
+    assert date_range((a, b), (None, None)) == (a, b)
+    assert date_range((a,), (None, None)) == (a, a)  # the second date not picked yet
+    assert date_range((), (b, b)) == (b, b) and date_range(None, (b, b)) == (b, b)
+    assert date_range(a, (None, None)) == (a, a)

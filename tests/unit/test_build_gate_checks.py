@@ -11,7 +11,7 @@ from mlops.services.build.gate import (DEFAULT_GOLDEN_DIR, GateReport, GoldenCas
                                        latency_text, load_golden, run_gate, self_text)
 from sea_core.encoder import Encoder
 from sea_core.pipeline import Pipeline, PipelineConfig
-from sea_core.taxonomy import Skill, Taxonomy
+from sea_core.taxonomy import Skill
 from tests.unit.build_support import small_taxonomy
 
 

@@ -81,3 +81,15 @@ def friendly_errors(action: str) -> Iterator[None]:
 def explain(line: str) -> None:
     """The one-line explanation under a page title."""
     st.caption(line)
+
+
+def date_range(value: Any, default: tuple[Any, Any]) -> tuple[Any, Any]:
+    """(start, end) from a `st.date_input` range value, which holds one date while the user
+    is still picking the second; `default` when empty."""
+    if isinstance(value, (tuple, list)):
+        if len(value) >= 2:
+            return value[0], value[1]
+        if len(value) == 1:
+            return value[0], value[0]
+        return default
+    return (value, value) if value else default

@@ -31,7 +31,7 @@ class GateConfig:
 
     self_top_k: int = 3
     min_self_match: float = 1.0
-    max_self_checks: int = 200
+    max_self_checks: int = 100
     golden_dir: str = ""  # empty: <project root>/tests/golden
     golden_top_k: int = 10
     min_golden_recall: float = 0.6

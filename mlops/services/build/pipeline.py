@@ -190,12 +190,16 @@ class _Build:
         self.progress(max(0.0, min(1.0, fraction)), message)
 
     def _fetch_champion(self, champion: dict[str, Any]) -> Path:
+        """Download the champion's bundle (its record's `model_path`, else the standard prefix)."""
         folder = self.work / "champion"
-        prefix = str(champion.get("model_path") or version_prefix(champion["version"])).rstrip("/")
-        if self.store.get_dir(prefix, folder) == 0 or not (folder / PIPELINE_FILE).exists():
-            raise BuildError(f"champion {champion['version']} has no bundle under {prefix}/ in "
-                             f"{self.store.url}")
-        return folder
+        prefixes = dict.fromkeys(p.rstrip("/") for p in (str(champion.get("model_path") or ""),
+                                                         version_prefix(champion["version"])) if p)
+        for prefix in prefixes:
+            if self.store.get_dir(prefix, folder) and (folder / PIPELINE_FILE).exists():
+                return folder
+            shutil.rmtree(folder, ignore_errors=True)
+        raise BuildError(f"champion {champion['version']} has no bundle under "
+                         f"{' or '.join(p + '/' for p in prefixes)} in {self.store.url}")
 
     def _evaluate(self, folder: Path, test: list[dict], taxonomy: Taxonomy) -> tuple[Any, dict]:
         pipeline = load_bundle(folder)
