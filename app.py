@@ -2,12 +2,17 @@
 the pages their roles open; the pages live in `pages/`."""
 import streamlit as st
 
+from mlops.config import SettingsError
 from mlops.entrypoints.ui.session import NOTICE_KEY, current_user, navigation_pages
 
 st.set_page_config(page_title="SEA skills extraction", page_icon=":material/psychology:",
                    layout="wide")
 
-user = current_user()
+try:
+    user = current_user()
+except SettingsError as exc:  # a bad setting: say which, not a traceback
+    st.error(f"SEA is misconfigured: {exc}")
+    st.stop()
 navigation = st.navigation(navigation_pages(user), position="sidebar")
 with st.sidebar:
     if user is not None:

@@ -13,24 +13,41 @@ from mlops.services.app_context import service_module
 require_page_role("admin", "stakeholder")
 ctx = app_context()
 st.title("Monitoring")
-explain("Model quality measured against reviewers' confirmed skills, with alerts, usage and the skills most often corrected.")
+explain("Model quality measured against reviewers' confirmed skills, with alerts, usage and the skills most often "
+        "corrected (aggregates refresh every minute).")
 
 monitoring = service_module("monitoring")
 METRICS = monitoring.METRICS
+CACHE_TTL_S = 60
+
+
+@st.cache_data(ttl=CACHE_TTL_S, show_spinner="Aggregating in the warehouse…")
+def aggregate(function: str, warehouse_url: str, *args):
+    """A monitoring aggregate, cached for CACHE_TTL_S per warehouse and arguments."""
+    return getattr(monitoring, function)(ctx.warehouse, *args)
+
+
+@st.cache_data(ttl=CACHE_TTL_S, show_spinner="Aggregating in the warehouse…")
+def skill_decisions(function: str, warehouse_url: str, taxonomy_version: str, *args):
+    """Most rejected / added skills, cached like `aggregate` (titles from the taxonomy)."""
+    return getattr(monitoring, function)(ctx.warehouse, *args, taxonomy=ctx.taxonomy)
+
+
+url = ctx.settings.warehouse_url
 today = date.today()
 filters = st.columns([2, 1, 2])
 period = filters[0].date_input("Review period", (today - timedelta(days=30), today), key="mon_period")
 start, end = date_range(period, (today - timedelta(days=30), today))
 granularity = filters[1].selectbox("Per", ["day", "week"], key="mon_granularity")
 with friendly_errors("Loading versions"):
-    known = [r["model_version"] for r in monitoring.version_comparison(ctx.warehouse)]
+    known = [r["model_version"] for r in aggregate("version_comparison", url)]
 versions = filters[2].multiselect("Model versions", known, default=known, key="mon_versions")
 
 quality, comparison = [], []
 with friendly_errors("Loading quality"):
-    quality = [r for r in monitoring.quality_over_time(ctx.warehouse, granularity, None, start, end)
+    quality = [r for r in aggregate("quality_over_time", url, granularity, None, start, end)
                if r["model_version"] in versions]
-    comparison = monitoring.version_comparison(ctx.warehouse, start, end, versions)
+    comparison = aggregate("version_comparison", url, start, end, versions)
 
 st.subheader("Quality over time")
 if not quality:
@@ -55,6 +72,7 @@ else:
         figure.add_annotation(x=bucket, y=1.04, text=f"v{version}", showarrow=False, yref="paper")
     figure.update_layout(yaxis_range=[0, 1.05], height=420, legend_title_text="metric · version",
                          margin=dict(t=40, b=20))
+    figure.update_xaxes(type="category", categoryorder="category ascending", title=granularity)
     st.plotly_chart(figure, width="stretch", key="mon_quality_chart")
 
 st.subheader("Per model version")
@@ -73,7 +91,7 @@ with friendly_errors("Loading alerts"):
 
 st.subheader("Usage")
 with friendly_errors("Loading usage"):
-    usage = monitoring.usage(ctx.warehouse, start, end)
+    usage = aggregate("usage", url, start, end)
     total = usage["total"]
     cols = st.columns(3)
     cols[0].metric("Requests", f"{total['n_requests']:,}")
@@ -105,8 +123,8 @@ st.subheader("Most corrected skills")
 left, right = st.columns(2)
 with friendly_errors("Loading corrected skills"):
     version = versions[0] if len(versions) == 1 else None
-    rejected = monitoring.most_rejected_skills(ctx.warehouse, 20, start, end, version, ctx.taxonomy)
-    added = monitoring.most_added_skills(ctx.warehouse, 20, start, end, version, ctx.taxonomy)
+    rejected = skill_decisions("most_rejected_skills", url, ctx.taxonomy.version, 20, start, end, version)
+    added = skill_decisions("most_added_skills", url, ctx.taxonomy.version, 20, start, end, version)
     left.markdown("**Most rejected** (the model predicts them wrongly)")
     left.dataframe(pd.DataFrame(rejected), hide_index=True, width="stretch")
     right.markdown("**Most added** (the model misses them)")

@@ -103,7 +103,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     items = load_benchmark(args.data, pipeline.taxonomy)
     if not items:
         raise CliError(f"{args.data}: no sentence has a gold label in the taxonomy")
-    result = evaluate(pipeline, items)
+    result = evaluate(pipeline, items, baseline_cache=cache_root() / "embeddings" /
+                      f"{pipeline.encoder.fingerprint}-labels")
     result["data"] = str(args.data)
     print(json.dumps(result, indent=2))
     return 0

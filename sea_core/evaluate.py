@@ -11,8 +11,9 @@ from typing import Callable, Iterable, Sequence
 
 import numpy as np
 
+from .embeddings import build_index
 from .pipeline import Pipeline
-from .taxonomy import Taxonomy
+from .taxonomy import Skill, Taxonomy
 
 NO_GOLD = {"LABEL NOT PRESENT", "UNDERSPECIFIED", ""}
 BASELINE_SET_THRESHOLD = 0.3
@@ -88,9 +89,19 @@ def score(items: Sequence[BenchmarkItem], ranker: Callable[[str], list[str]],
     return {key: round(value / n, 4) for key, value in totals.items()} | {"sentences": len(items)}
 
 
-def evaluate(pipeline: Pipeline, items: Sequence[BenchmarkItem], k: int = 10) -> dict[str, dict]:
-    """Scores of the pipeline and of the plain bi-encoder baseline on the same items."""
+def labels_only(taxonomy: Taxonomy) -> Taxonomy:
+    """The taxonomy reduced to preferred labels (what the plain bi-encoder baseline ranks)."""
+    return Taxonomy((Skill(title=s.title, skill_type=s.skill_type, source=s.source, code=s.code)
+                     for s in taxonomy), version=taxonomy.version, name=taxonomy.name)
+
+
+def evaluate(pipeline: Pipeline, items: Sequence[BenchmarkItem], k: int = 10,
+             baseline_cache: str | Path | None = None) -> dict[str, dict]:
+    """Scores of the pipeline and of the plain bi-encoder baseline (the sentence embedded whole,
+    ranked against the preferred labels alone) on the same items."""
     ids = pipeline.index.skill_ids
+    label_matrix = build_index(pipeline.encoder, labels_only(pipeline.taxonomy), baseline_cache,
+                               use_prebuilt=False).matrix
     cache: dict[str, tuple[list[str], list[str]]] = {}
 
     def run(sentence: str) -> tuple[list[str], list[str]]:
@@ -102,7 +113,7 @@ def evaluate(pipeline: Pipeline, items: Sequence[BenchmarkItem], k: int = 10) ->
         return cache[sentence]
 
     def baseline(sentence: str) -> tuple[list[str], float]:
-        sims = pipeline.index.matrix @ pipeline.embed_text(sentence)
+        sims = label_matrix @ pipeline.embed_text(sentence)
         order = np.argsort(-sims, kind="stable")[:k]
         return [ids[i] for i in order], float(sims[order[0]]) if len(order) else 0.0
 

@@ -377,3 +377,14 @@ def test_audit_lists_and_filters_events(ctx, users):
     assert set(at.dataframe[0].value["actor"]) == {"adam"}
     at.text_input(key="audit_action").input("no.such.action").run()
     assert any("No events match" in i for i in texts(at.info))
+
+
+def test_a_bad_setting_is_a_message(monkeypatch):
+    monkeypatch.setattr(ui_context, "OVERRIDE", None)
+    monkeypatch.setenv("SEA_SESSION_TTL_MINUTES", "soon")
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    at.session_state["sea_user"] = User("rita", frozenset({"reviewer"}))
+    at.session_state["sea_signed_in_at"] = time.time()
+    at.run()
+    assert not at.exception
+    assert any("session_ttl_minutes: must be a whole number" in e for e in texts(at.error))

@@ -392,12 +392,20 @@ class _Build:
         if champion is None:
             return {"promoted": True, "champion_version": None, "champion_metrics": {},
                     "reason": "first version: no champion to beat"}
-        _, champ = self._evaluate(champion_dir, test, old_taxonomy)
         contender = best["metrics"]
+        recorded = champion.get("metrics") or {}
+        if champion.get("test_data_path") == self.experiment["data"]["test_data_path"] \
+                and set(contender) <= set(recorded):
+            # same bundle, same fixed test set, same taxonomy: its recorded metrics stand
+            champ, source = {k: recorded[k] for k in contender}, "registry record"
+        else:
+            _, champ = self._evaluate(champion_dir, test, old_taxonomy)
+            source = "re-evaluated on the test set"
         deltas = {k: round(contender[k] - champ[k], 6) for k in contender
                   if isinstance(champ.get(k), (int, float))}
         base = {"champion_version": champion["version"], "champion_metrics": champ,
-                "deltas": deltas, "primary_metric": self.primary, "margin": self.margin}
+                "champion_metrics_source": source, "deltas": deltas,
+                "primary_metric": self.primary, "margin": self.margin}
         if bump == "patch":
             return {**base, "promoted": True,
                     "reason": "skills update: the champion's weights with new or changed skills; "
