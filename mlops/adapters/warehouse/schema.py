@@ -91,11 +91,17 @@ INDEXES: tuple[tuple[str, str, str], ...] = (
     ("ix_pending_updates_status", "pending_skill_updates", "status, created_at"),
     ("ix_training_pairs_version", "training_pairs", "data_version"),
     ("ix_prediction_requests_id", "prediction_requests", "request_id"),
-    ("ix_prediction_requests_day", "prediction_requests", "day, model_version"),
+    # covers the dashboard's usage aggregates (index-only, in GROUP BY order) and its percentile
+    # look-ups (day, model_version, stage, then latency order)
+    ("ix_prediction_requests_usage", "prediction_requests",
+     "day, model_version, stage, latency_ms, status, input_chars"),
     ("ix_prediction_skills_request", "prediction_skills", "request_id"),
     ("ix_feedback_request", "feedback", "request_id"),
     ("ix_feedback_day", "feedback", "day"),
-    ("ix_feedback_submissions_request", "feedback_submissions", "request_id"),
+    # most rejected / added skills: the ranking (by decision) and the per-skill counts
+    ("ix_feedback_decision", "feedback", "decision, skill_id, day, request_id"),
+    ("ix_feedback_skill", "feedback", "skill_id, decision, day, request_id"),
+    ("ix_feedback_submissions_version", "feedback_submissions", "request_id, model_version"),
     ("ix_feedback_submissions_day", "feedback_submissions", "day, model_version"),
     ("ix_alerts_status", "alerts", "status, created_at"),
     ("ix_jobs_status", "jobs", "status, created_at"),
@@ -108,12 +114,28 @@ CREATE_VERSION_TABLE = (
 )
 
 
+#: Indexes a later version replaced (a wider index with the same leading columns took over).
+RETIRED_INDEXES: tuple[str, ...] = ("ix_prediction_requests_day", "ix_feedback_submissions_request")
+
+
+def _index_statements() -> list[str]:
+    return [f"CREATE INDEX IF NOT EXISTS {ix} ON {table} ({cols})" for ix, table, cols in INDEXES]
+
+
+def create_statements(with_indexes: bool) -> list[str]:
+    """The whole current schema, for a database that has none (idempotent: IF NOT EXISTS)."""
+    tables = [f"CREATE TABLE IF NOT EXISTS {name} ({', '.join(columns)})" for name, columns in TABLES.items()]
+    return tables + (_index_statements() if with_indexes else [])
+
+
 def migrations(with_indexes: bool) -> list[tuple[int, list[str]]]:
-    """(version, statements) in order; statements are idempotent (IF NOT EXISTS)."""
-    v1 = [f"CREATE TABLE IF NOT EXISTS {name} ({', '.join(columns)})" for name, columns in TABLES.items()]
-    if with_indexes:
-        v1 += [f"CREATE INDEX IF NOT EXISTS {ix} ON {table} ({cols})" for ix, table, cols in INDEXES]
-    return [(1, v1)]
+    """(version, statements) that upgrade a database from the version before, in order; each
+    statement is idempotent (IF [NOT] EXISTS). Version 1 was the first schema (a database with
+    none gets `create_statements` at once); 2 added the dashboard indexes (usage, most
+    rejected/added skills) and dropped the narrower ones they replace."""
+    indexes = (_index_statements() + [f"DROP INDEX IF EXISTS {ix}" for ix in RETIRED_INDEXES]
+               if with_indexes else [])
+    return [(2, indexes)]
 
 
 LATEST_VERSION = max(version for version, _ in migrations(False))
@@ -135,7 +157,8 @@ def _ensure_version_table(warehouse: "Warehouse") -> None:
 def apply(warehouse: "Warehouse", *, lock_sql: str | None, with_indexes: bool) -> int:
     """Create or upgrade the schema; returns the schema version now in place.
 
-    Migrations run in one transaction that first takes `lock_sql` (a table lock on
+    A database without a schema gets the current one in one step (one `schema_version` row);
+    an older one runs the `migrations` after its version. Either runs in one transaction that first takes `lock_sql` (a table lock on
     `schema_version`; SQLite's `BEGIN IMMEDIATE` already serialises writers), so a second process
     waits, then sees the version recorded and does nothing.
     """
@@ -150,9 +173,11 @@ def apply(warehouse: "Warehouse", *, lock_sql: str | None, with_indexes: bool) -
         if lock_sql:
             session.execute(lock_sql)
         current = int(session.scalar(f"SELECT MAX(version) FROM {VERSION_TABLE}") or 0)
-        for version, statements in migrations(with_indexes):
-            if version <= current:
-                continue
+        if current == 0:  # a new database: the current schema in one step
+            steps = [(LATEST_VERSION, create_statements(with_indexes))]
+        else:
+            steps = [(v, statements) for v, statements in migrations(with_indexes) if v > current]
+        for version, statements in steps:
             for statement in statements:
                 session.execute(statement)
             session.execute(
