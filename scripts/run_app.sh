@@ -9,7 +9,7 @@ cd "$(dirname "$0")/.."
 .venv/bin/pip install -q --disable-pip-version-check -r requirements.txt
 export HF_HUB_OFFLINE=1 TOKENIZERS_PARALLELISM=false
 .venv/bin/python -m mlops init
-if [ -z "$(.venv/bin/python -m mlops users list --quiet 2>/dev/null)" ]; then
+if .venv/bin/python -m mlops users list | grep -q "^no accounts"; then
   echo "No accounts yet: create the first admin."
   read -r -p "admin user name [admin]: " name
   .venv/bin/python -m mlops users add "${name:-admin}" --role admin --role reviewer --role stakeholder

@@ -54,8 +54,11 @@ class Pipeline:
     def candidates(self, text: str) -> tuple[list[Span], list[Candidate]]:
         """Spans of `text` and every candidate skill, best first."""
         spans = self.span_extractor.extract(text)
-        vectors = self.encoder.encode([text] + [s.text for s in spans])
-        return spans, rank_candidates(spans, vectors[1:], vectors[0], self.index.matrix,
+        # the text apart from its phrases: in one batch the short phrases would all be padded
+        # to the text's length
+        text_vector = self.encoder.encode([text])[0]
+        span_vectors = self.encoder.encode([s.text for s in spans])
+        return spans, rank_candidates(spans, span_vectors, text_vector, self.index.matrix,
                                       self.config.match)
 
     def rank(self, text: str, k: int | None = None) -> list[tuple[str, float]]:

@@ -220,32 +220,80 @@ def _interpolate(low: float, high: float | None, n: int, percent: int) -> float:
 
 def latency_percentiles(warehouse: Session, where: list[str], params: list[Any],
                         groups: list[dict[str, Any]]) -> dict[tuple, dict[int, float]]:
-    """p50/p95 latency per (day, model_version, stage), with PERCENTILE_CONT semantics.
+    """p50/p95 latency per (day, model_version, stage), exact, with PERCENTILE_CONT semantics.
 
-    Redshift/PostgreSQL: the native ordered-set aggregate. SQLite has none: per group, an
-    ORDER BY latency_ms LIMIT 2 OFFSET floor((n-1)p) picks the two neighbouring ranks (each
-    query reads its group through the (day, model_version) index and returns two values).
+    Redshift/PostgreSQL: the native ordered-set aggregate. SQLite has none: per group (`groups`
+    carries `day`, `model_version`, `stage` and `n_latency`), `ORDER BY latency_ms LIMIT 2
+    OFFSET floor((n-1)p)` reads the two neighbouring ranks from the covering index
+    `ix_prediction_requests_usage` (day, model_version, stage, latency_ms, ...), from the nearer
+    end (DESC for p95): an index walk of about half the group's entries per group and no sort.
     """
     keys = "day, model_version, stage"
-    if warehouse.dialect != "sqlite":
-        items = ", ".join(f"PERCENTILE_CONT({p / 100}) WITHIN GROUP (ORDER BY latency_ms) AS p{p}"
-                          for p in PERCENTILES)
+    if _native_percentiles(warehouse):
         rows = warehouse.query(
-            f"SELECT {keys}, {items} FROM prediction_requests"
+            f"SELECT {keys}, {_percentile_items()} FROM prediction_requests"
             f"{_where(where + ['latency_ms IS NOT NULL'])} GROUP BY {keys}", params)
-        return {(r["day"], r["model_version"], r["stage"]):
-                {p: float(r[f"p{p}"]) for p in PERCENTILES if r[f"p{p}"] is not None} for r in rows}
+        return {(r["day"], r["model_version"], r["stage"]): _percentile_values(r) for r in rows}
     out: dict[tuple, dict[int, float]] = {}
     for group in groups:
         n = int(group["n_latency"] or 0)
         key = (group["day"], group["model_version"], group["stage"])
         out[key] = {}
         for percent in PERCENTILES if n else ():
-            values = [r["latency_ms"] for r in warehouse.query(
-                "SELECT latency_ms FROM prediction_requests WHERE day = ? AND model_version IS ? "
-                "AND stage IS ? AND latency_ms IS NOT NULL ORDER BY latency_ms LIMIT 2 OFFSET ?",
-                (*key, (n - 1) * percent // 100))]
-            out[key][percent] = _interpolate(values[0], values[1] if len(values) > 1 else None, n, percent)
+            low, high = _ranked_pair(warehouse, key, n, (n - 1) * percent // 100)
+            out[key][percent] = _interpolate(low, high, n, percent)
+    return out
+
+
+def _native_percentiles(warehouse: Session) -> bool:
+    """Whether the warehouse has PERCENTILE_CONT (Redshift, PostgreSQL; not SQLite)."""
+    return warehouse.dialect != "sqlite"
+
+
+def _percentile_items() -> str:
+    """`PERCENTILE_CONT(...) AS p<percent>` select items (NULL latencies are ignored)."""
+    return ", ".join(f"PERCENTILE_CONT({p / 100}) WITHIN GROUP (ORDER BY latency_ms) AS p{p}"
+                     for p in PERCENTILES)
+
+
+def _percentile_values(row: dict[str, Any]) -> dict[int, float]:
+    return {p: float(row[f"p{p}"]) for p in PERCENTILES if row[f"p{p}"] is not None}
+
+
+def _ranked_pair(warehouse: Session, key: tuple, n: int, rank: int) -> tuple[float, float | None]:
+    """The latencies at 0-based ascending `rank` and `rank + 1` (None past the end) among the
+    group's `n` latencies, walking the index from whichever end is nearer."""
+    last = min(rank + 1, n - 1)
+    from_top = rank > (n - 1) // 2
+    order, offset = ("DESC", n - 1 - last) if from_top else ("ASC", rank)
+    values = [r["latency_ms"] for r in warehouse.query(
+        "SELECT latency_ms FROM prediction_requests WHERE day = ? AND model_version IS ? "
+        f"AND stage IS ? AND latency_ms IS NOT NULL ORDER BY latency_ms {order} LIMIT ? OFFSET ?",
+        (*key, last - rank + 1, offset))]
+    if from_top:
+        values.reverse()
+    return values[0], values[1] if len(values) > 1 else None
+
+
+def _length_counts_sql() -> str:
+    """Select items counting requests with `input_chars` below each upper edge (cumulative:
+    one comparison per row and bucket, and no GROUP BY on the bucket, which would sort)."""
+    return ", ".join(f"COUNT(CASE WHEN input_chars < {upper} THEN 1 END) AS n_below_{i}"
+                     for i, upper in enumerate(INPUT_LENGTH_EDGES[1:]))
+
+
+def _length_buckets(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Every `INPUT_LENGTH_EDGES` bucket with its request count, summed over `rows` that carry
+    `n_input_chars` and the `_length_counts_sql` columns."""
+    edges = INPUT_LENGTH_EDGES
+    below = [sum(int(r[f"n_below_{i}"] or 0) for r in rows) for i in range(len(edges) - 1)]
+    below.append(sum(int(r["n_input_chars"] or 0) for r in rows))
+    out = []
+    for i, lower in enumerate(edges):
+        upper = edges[i + 1] if i + 1 < len(edges) else None
+        label = f"{lower}-{upper - 1}" if upper is not None else f"{lower}+"
+        out.append({"label": label, "lower": lower, "upper": upper,
+                    "n_requests": below[i] - (below[i - 1] if i else 0)})
     return out
 
 
@@ -258,6 +306,10 @@ def usage(warehouse: Session, start: date | datetime | str, end: date | datetime
       `mean_input_chars`;
     - `input_lengths`: request counts per input length bucket (`lower`, `upper`, `label`);
     - `total`: `n_requests`, `n_errors`, `error_rate` over the period.
+
+    Cost: one GROUP BY pass over the period's rows for the counts and input lengths (index-only
+    on SQLite, in group order), which on Redshift/PostgreSQL also computes the exact percentiles;
+    on SQLite the percentiles then take two short index walks per group (`latency_percentiles`).
     """
     where, params = _day_filters(start, end)
     if len(where) != 2:
@@ -267,27 +319,33 @@ def usage(warehouse: Session, start: date | datetime | str, end: date | datetime
         params.append(stage)
     errors = ", ".join(f"'{s}'" for s in ERROR_STATUSES)
     keys = "day, model_version, stage"
+    native = _native_percentiles(warehouse)
     counts = warehouse.query(
         f"SELECT {keys}, COUNT(*) AS n_requests, COUNT(latency_ms) AS n_latency, "
-        f"SUM(CASE WHEN status IN ({errors}) THEN 1 ELSE 0 END) AS n_errors, "
-        f"AVG(CAST(input_chars AS DOUBLE PRECISION)) AS mean_input_chars "
+        f"COUNT(CASE WHEN status IN ({errors}) THEN 1 END) AS n_errors, "
+        f"SUM(input_chars) AS sum_input_chars, COUNT(input_chars) AS n_input_chars, "
+        f"{_length_counts_sql()}{', ' + _percentile_items() if native else ''} "
         f"FROM prediction_requests{_where(where)} GROUP BY {keys} ORDER BY {keys}", params)
-    latencies = latency_percentiles(warehouse, where, params, counts)
+    if native:  # the percentiles came with the counts, in the same pass
+        latencies = {(r["day"], r["model_version"], r["stage"]): _percentile_values(r) for r in counts}
+    else:
+        latencies = latency_percentiles(warehouse, where, params, counts)
     daily = []
     for row in counts:
         lat = latencies.get((row["day"], row["model_version"], row["stage"]), {})
         n, n_errors = int(row["n_requests"]), int(row["n_errors"] or 0)
+        n_chars = int(row["n_input_chars"] or 0)
         daily.append({
             "day": row["day"], "model_version": row["model_version"], "stage": row["stage"],
             "n_requests": n, "n_errors": n_errors, "error_rate": n_errors / n if n else 0.0,
             "latency_p50_ms": lat.get(50), "latency_p95_ms": lat.get(95),
-            "mean_input_chars": None if row["mean_input_chars"] is None else float(row["mean_input_chars"]),
+            "mean_input_chars": float(row["sum_input_chars"]) / n_chars if n_chars else None,
         })
     total_requests = sum(r["n_requests"] for r in daily)
     total_errors = sum(r["n_errors"] for r in daily)
     return {
         "daily": daily,
-        "input_lengths": input_length_distribution(warehouse, where, params),
+        "input_lengths": _length_buckets(counts),
         "total": {"n_requests": total_requests, "n_errors": total_errors,
                   "error_rate": total_errors / total_requests if total_requests else 0.0},
     }
@@ -295,19 +353,11 @@ def usage(warehouse: Session, start: date | datetime | str, end: date | datetime
 
 def input_length_distribution(warehouse: Session, where: list[str], params: list[Any]) -> list[dict[str, Any]]:
     """Request counts per `INPUT_LENGTH_EDGES` bucket (every bucket listed, zeros included),
-    bucketed in SQL; `where`/`params` filter `prediction_requests`."""
-    edges = INPUT_LENGTH_EDGES
-    cases = " ".join(f"WHEN input_chars < {upper} THEN {i}" for i, upper in enumerate(edges[1:]))
-    rows = warehouse.query(
-        f"SELECT CASE {cases} ELSE {len(edges) - 1} END AS bucket, COUNT(*) AS n "
-        f"FROM prediction_requests{_where(where + ['input_chars IS NOT NULL'])} GROUP BY 1", params)
-    counts = {int(r["bucket"]): int(r["n"]) for r in rows}
-    out = []
-    for i, lower in enumerate(edges):
-        upper = edges[i + 1] if i + 1 < len(edges) else None
-        label = f"{lower}-{upper - 1}" if upper is not None else f"{lower}+"
-        out.append({"label": label, "lower": lower, "upper": upper, "n_requests": counts.get(i, 0)})
-    return out
+    counted in SQL; `where`/`params` filter `prediction_requests`."""
+    row = warehouse.query_one(
+        f"SELECT COUNT(input_chars) AS n_input_chars, {_length_counts_sql()} "
+        f"FROM prediction_requests{_where(where)}", params)
+    return _length_buckets([row] if row else [])
 
 
 def process_resources() -> dict[str, Any]:

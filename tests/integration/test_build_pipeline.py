@@ -145,6 +145,9 @@ def test_worse_contender_is_not_registered(with_champion, tiny_sentence_encoder_
     assert result.outcome == "not-promoted" and result.version is None
     assert (result.bump, result.candidate_version) == ("minor", "1.1.0")
     assert result.comparison["promoted"] is False and result.comparison["margin"] == 1.0
+    # same bundle, same fixed test set: the champion's recorded metrics are the comparison
+    assert result.comparison["champion_metrics_source"] == "registry record"
+    assert result.comparison["champion"] == Registry(store).get("1.0.0")["metrics"]["cosine_f1"]
     assert Registry(store).read() == before
     assert not store.list("finetuned_models/mlops/versions/1.1.0/")
     assert not store.exists("model_cards/1.1.0.md")

@@ -190,3 +190,27 @@ def test_training_pairs_on_postgres(pg):
     assert build_training_pairs(pg, TAX) == (n, version, checksum)
     assert {r["source"] for r in load_training_pairs(pg)} == {
         "feedback", "feedback-rejected", "taxonomy-alt-label", "taxonomy-description", "taxonomy-negative"}
+
+
+def test_schema_version_1_upgrades_to_the_dashboard_indexes(fresh_redshift_url):
+    """A PostgreSQL warehouse created at version 1 gets the dashboard indexes (and loses the
+    retired ones) on the next init_schema, rows kept; the dashboard answers are unchanged."""
+    from mlops.adapters.warehouse import schema
+
+    wh = open_warehouse(fresh_redshift_url)
+    for name, columns in schema.TABLES.items():
+        wh.execute(f"CREATE TABLE {name} ({', '.join(columns)})")
+    for ix, table, cols in (("ix_prediction_requests_day", "prediction_requests", "day, model_version"),
+                            ("ix_feedback_submissions_request", "feedback_submissions", "request_id")):
+        wh.execute(f"CREATE INDEX {ix} ON {table} ({cols})")
+    wh.execute(schema.CREATE_VERSION_TABLE)
+    wh.execute("INSERT INTO schema_version (version, applied_at) VALUES (1, '2026-11-01T00:00:00')")
+    for i, latency in enumerate([5.0, 1.0, 3.0]):
+        log_prediction(wh, f"r{i}", [], latency_ms=latency)
+    wh.init_schema()
+    names = {r["indexname"] for r in wh.query("SELECT indexname FROM pg_indexes WHERE indexname LIKE 'ix_%'")}
+    assert names == {ix for ix, _, _ in schema.INDEXES}
+    assert [r["version"] for r in wh.query("SELECT version FROM schema_version ORDER BY version")] == [1, 2]
+    [row] = monitoring.usage(wh, T0, T0)["daily"]
+    assert (row["n_requests"], row["latency_p50_ms"], row["latency_p95_ms"]) == (3, 3.0, pytest.approx(4.8))
+    wh.close()

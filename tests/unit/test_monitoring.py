@@ -241,3 +241,85 @@ def test_usage_groups_without_latency_or_with_missing_keys(wh):
     assert by_stage["uat"]["latency_p50_ms"] is None and by_stage["uat"]["n_requests"] == 1
     assert by_stage[None]["model_version"] is None and by_stage[None]["latency_p50_ms"] == 20.0
     assert by_stage[None]["latency_p95_ms"] == pytest.approx(29.0)
+
+
+# -- percentiles at every rank and the query plans the dashboard relies on -------------------------
+@pytest.mark.parametrize("n", range(1, 14))
+def test_latency_percentiles_match_numpy_at_every_rank_and_direction(wh, monkeypatch, n):
+    """Low percentiles walk the index upwards, high ones downwards: both agree with numpy's
+    linear interpolation (PERCENTILE_CONT), duplicates and the 0th/100th percentile included."""
+    monkeypatch.setattr(monitoring, "PERCENTILES", (0, 1, 25, 49, 50, 51, 75, 95, 99, 100))
+    latencies = [float((i * 7) % 5) * 10 + i / 100 if i % 3 else 20.0 for i in range(n)]
+    for i, latency in enumerate(latencies):
+        log_prediction(wh, f"r{i}", [], latency_ms=latency, at=T0 + timedelta(minutes=i))
+    group = {"day": "2026-11-02", "model_version": "1.0.0", "stage": "prod", "n_latency": n}
+    result = monitoring.latency_percentiles(wh, ["day = ?"], ["2026-11-02"], [group])
+    percentiles = result[("2026-11-02", "1.0.0", "prod")]
+    for percent in monitoring.PERCENTILES:
+        assert percentiles[percent] == pytest.approx(np.percentile(latencies, percent)), percent
+
+
+def test_percentiles_of_one_group_ignore_neighbouring_groups(wh):
+    for i, latency in enumerate([1.0, 2.0, 3.0]):
+        log_prediction(wh, f"a{i}", [], latency_ms=latency, model_version="1.0.0")
+    for i, latency in enumerate([100.0, 200.0]):  # same day, other version / other stage
+        log_prediction(wh, f"b{i}", [], latency_ms=latency, model_version="1.1.0")
+        log_prediction(wh, f"c{i}", [], latency_ms=latency * 10, stage="uat")
+    daily = {(r["model_version"], r["stage"]): r for r in monitoring.usage(wh, T0, T0)["daily"]}
+    assert (daily[("1.0.0", "prod")]["latency_p50_ms"], daily[("1.0.0", "prod")]["latency_p95_ms"]) == (
+        2.0, pytest.approx(2.9))
+    assert daily[("1.1.0", "prod")]["latency_p50_ms"] == 150.0
+    assert daily[("1.0.0", "uat")]["latency_p95_ms"] == pytest.approx(1950.0)
+
+
+def test_usage_mean_input_chars_and_lengths_from_one_pass(wh):
+    for i, length in enumerate([10, 20, 300]):
+        log_prediction(wh, f"r{i}", [], text="x" * length)
+    result = monitoring.usage(wh, T0, T0)
+    assert result["daily"][0]["mean_input_chars"] == pytest.approx(110.0)
+    standalone = monitoring.input_length_distribution(wh, ["day = ?"], ["2026-11-02"])
+    assert result["input_lengths"] == standalone
+    assert [b["n_requests"] for b in standalone][:3] == [2, 0, 1]
+
+
+def record_queries(wh, monkeypatch) -> list[tuple[str, tuple]]:
+    """Record every (sql, params) `wh.query` runs from now on (until monkeypatch.undo())."""
+    seen: list[tuple[str, tuple]] = []
+    original = wh.query
+
+    def query(sql, params=()):
+        seen.append((sql, tuple(params)))
+        return original(sql, params)
+
+    monkeypatch.setattr(wh, "query", query)
+    return seen
+
+
+def _plan(wh, sql, params):
+    return " ".join(str(row["detail"]) for row in wh.query(f"EXPLAIN QUERY PLAN {sql}", params))
+
+
+def test_usage_queries_read_only_the_covering_index(wh, monkeypatch):
+    """The usage pass and the percentile look-ups never touch the table rows (whose
+    `original_input` can be large) and never sort: they walk ix_prediction_requests_usage."""
+    for i in range(30):
+        log_prediction(wh, f"r{i}", [], latency_ms=float(i), at=T0 + timedelta(days=i % 3))
+    wh.execute("ANALYZE")
+    seen = record_queries(wh, monkeypatch)
+    monitoring.usage(wh, T0, T0 + timedelta(days=2))
+    monkeypatch.undo()
+    assert len(seen) == 1 + 3 * len(monitoring.PERCENTILES)  # one pass, then 2 small look-ups per group
+    for sql, params in seen:
+        plan = _plan(wh, sql, params)
+        assert "COVERING INDEX ix_prediction_requests_usage" in plan, (sql, plan)
+        assert "TEMP B-TREE" not in plan, (sql, plan)
+
+
+def test_most_rejected_and_added_use_the_decision_indexes(reviewed, monkeypatch):
+    reviewed.execute("ANALYZE")
+    seen = record_queries(reviewed, monkeypatch)
+    monitoring.most_rejected_skills(reviewed, limit=5)
+    monkeypatch.undo()
+    ranking, counts = (_plan(reviewed, sql, params) for sql, params in seen)
+    assert "COVERING INDEX ix_feedback_decision (decision=?)" in ranking
+    assert "COVERING INDEX ix_feedback_skill (skill_id=?)" in counts

@@ -102,7 +102,11 @@ INDEXES: tuple[tuple[str, str, str], ...] = (
     ("ix_feedback_decision", "feedback", "decision, skill_id, day, request_id"),
     ("ix_feedback_skill", "feedback", "skill_id, decision, day, request_id"),
     ("ix_feedback_submissions_version", "feedback_submissions", "request_id, model_version"),
-    ("ix_feedback_submissions_day", "feedback_submissions", "day, model_version"),
+    # quality over time (by day) and per model version: index-only, in GROUP BY order
+    ("ix_feedback_submissions_quality", "feedback_submissions",
+     "day, model_version, n_predicted, n_confirmed, n_overlap"),
+    ("ix_feedback_submissions_model", "feedback_submissions",
+     "model_version, day, n_predicted, n_confirmed, n_overlap"),
     ("ix_alerts_status", "alerts", "status, created_at"),
     ("ix_jobs_status", "jobs", "status, created_at"),
     ("ix_audit_log_at", "audit_log", "at"),
@@ -115,7 +119,8 @@ CREATE_VERSION_TABLE = (
 
 
 #: Indexes a later version replaced (a wider index with the same leading columns took over).
-RETIRED_INDEXES: tuple[str, ...] = ("ix_prediction_requests_day", "ix_feedback_submissions_request")
+RETIRED_INDEXES: tuple[str, ...] = ("ix_prediction_requests_day", "ix_feedback_submissions_request",
+                                    "ix_feedback_submissions_day")
 
 
 def _index_statements() -> list[str]:
@@ -158,9 +163,10 @@ def apply(warehouse: "Warehouse", *, lock_sql: str | None, with_indexes: bool) -
     """Create or upgrade the schema; returns the schema version now in place.
 
     A database without a schema gets the current one in one step (one `schema_version` row);
-    an older one runs the `migrations` after its version. Either runs in one transaction that first takes `lock_sql` (a table lock on
-    `schema_version`; SQLite's `BEGIN IMMEDIATE` already serialises writers), so a second process
-    waits, then sees the version recorded and does nothing.
+    an older one runs the `migrations` after its version. Either runs in one transaction that
+    first takes `lock_sql` (a table lock on `schema_version`; SQLite's `BEGIN IMMEDIATE` already
+    serialises writers), so a second process waits, then sees the version recorded and does
+    nothing.
     """
     try:  # the usual case: already current, so no lock and no DDL
         applied = int(warehouse.scalar(f"SELECT MAX(version) FROM {VERSION_TABLE}") or 0)
