@@ -323,3 +323,18 @@ def test_most_rejected_and_added_use_the_decision_indexes(reviewed, monkeypatch)
     ranking, counts = (_plan(reviewed, sql, params) for sql, params in seen)
     assert "COVERING INDEX ix_feedback_decision (decision=?)" in ranking
     assert "COVERING INDEX ix_feedback_skill (skill_id=?)" in counts
+
+
+def test_quality_and_alert_window_read_only_covering_indexes(wh, monkeypatch):
+    for i in range(12):
+        add_submission(wh, f"r{i}", 2, 2, i % 3, at=T0 + timedelta(hours=7 * i),
+                       model_version="1.0.0" if i % 2 else "1.1.0")
+    wh.execute("ANALYZE")
+    seen = record_queries(wh, monkeypatch)
+    quality = monitoring.quality_over_time(wh, "day", start=T0, end=T0 + timedelta(days=3))
+    window = monitoring.window_quality(wh, "2026-11-02T00:00:00Z", "2026-11-03T23:59:59Z")
+    monkeypatch.undo()
+    assert sum(r["n_reviews"] for r in quality) == 12 and sum(r["n_reviews"] for r in window) == 6
+    (quality_sql, quality_params), (window_sql, window_params) = seen
+    assert "COVERING INDEX ix_feedback_submissions_quality" in _plan(wh, quality_sql, quality_params)
+    assert "COVERING INDEX ix_feedback_submissions_window" in _plan(wh, window_sql, window_params)

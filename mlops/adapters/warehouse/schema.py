@@ -102,11 +102,11 @@ INDEXES: tuple[tuple[str, str, str], ...] = (
     ("ix_feedback_decision", "feedback", "decision, skill_id, day, request_id"),
     ("ix_feedback_skill", "feedback", "skill_id, decision, day, request_id"),
     ("ix_feedback_submissions_version", "feedback_submissions", "request_id, model_version"),
-    # quality over time (by day) and per model version: index-only, in GROUP BY order
+    # quality over time / per version (by day) and the alerts' window (by submitted_at): index-only
     ("ix_feedback_submissions_quality", "feedback_submissions",
      "day, model_version, n_predicted, n_confirmed, n_overlap"),
-    ("ix_feedback_submissions_model", "feedback_submissions",
-     "model_version, day, n_predicted, n_confirmed, n_overlap"),
+    ("ix_feedback_submissions_window", "feedback_submissions",
+     "submitted_at, model_version, n_predicted, n_confirmed, n_overlap"),
     ("ix_alerts_status", "alerts", "status, created_at"),
     ("ix_jobs_status", "jobs", "status, created_at"),
     ("ix_audit_log_at", "audit_log", "at"),
