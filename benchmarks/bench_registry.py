@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import statistics
 import sys
 import tempfile
@@ -18,23 +17,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from machine import machine_info  # noqa: E402
 from mlops.adapters.store.base import ArtifactStore  # noqa: E402
 from mlops.adapters.store.local import LocalStore  # noqa: E402
 from mlops.services.registry import Registry  # noqa: E402
 
-
-def machine_info() -> str:
-    """CPU, cores, Python and platform, for the report."""
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return (f"{cpu}; {os.cpu_count()} logical cores; Python {platform.python_version()}; "
-            f"{platform.platform()}")
 
 
 def bench(store: ArtifactStore, updates: int, versions: int) -> dict[str, float]:

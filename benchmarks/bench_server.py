@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import statistics
 import sys
 import tempfile
@@ -33,6 +32,7 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import requests  # noqa: E402
 
+from machine import machine_info  # noqa: E402
 from mlops.entrypoints.server import make_server, start_in_thread  # noqa: E402
 
 TEMPLATES = (
@@ -48,22 +48,6 @@ TEMPLATES = (
     "scheduling staff shifts and coordinating deliveries with logistics partners.",
 )
 
-
-def machine_info() -> str:
-    """CPU, cores, Python, torch device and platform, for the report."""
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    import torch
-
-    return (f"{cpu}; {os.cpu_count()} logical cores; torch {torch.__version__} "
-            f"({torch.get_num_threads()} threads); Python {platform.python_version()}; "
-            f"{platform.platform()}")
 
 
 def texts(n: int) -> list[str]:
@@ -141,7 +125,7 @@ def main() -> int:
     args = parser.parse_args()
 
     print(f"command: {' '.join([Path(sys.executable).name] + sys.argv)}")
-    print(f"machine: {machine_info()}; OMP_WAIT_POLICY={os.environ['OMP_WAIT_POLICY']}")
+    print(f"machine: {machine_info(with_torch=True)}; OMP_WAIT_POLICY={os.environ['OMP_WAIT_POLICY']}")
     t0 = time.perf_counter()
     pipeline, n_skills = load_pipeline(args.skills)
     print(f"model: default encoder, {n_skills} skills, loaded in {time.perf_counter() - t0:.1f} s")
