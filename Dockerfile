@@ -9,7 +9,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     SEA_HOME=/var/lib/sea \
     HF_HUB_OFFLINE=1 \
-    TOKENIZERS_PARALLELISM=false
+    TOKENIZERS_PARALLELISM=false \
+    OMP_WAIT_POLICY=PASSIVE
 
 WORKDIR /opt/sea
 
@@ -23,6 +24,7 @@ COPY mlops/ mlops/
 COPY pages/ pages/
 COPY app.py .
 COPY tests/golden/ tests/golden/
+COPY deploy/ deploy/
 COPY .streamlit/config.toml .streamlit/config.toml
 COPY docker/entrypoint.sh docker/healthcheck.py docker/
 

@@ -27,7 +27,7 @@ def test_init_creates_schema_and_registry_from_settings(home, capsys):
         assert warehouse.scalar(f"SELECT COUNT(*) FROM {table}") == 0
     warehouse.close()
     assert json.loads((home / "artifacts" / "logs.json").read_text()) == {"models": {}}
-    assert "schema version 1 ready" in capsys.readouterr().out
+    assert f"schema version {LATEST_VERSION} ready" in capsys.readouterr().out
 
 
 def test_init_twice_changes_nothing(home, capsys):

@@ -332,7 +332,7 @@ def test_quality_and_alert_window_read_only_covering_indexes(wh, monkeypatch):
     wh.execute("ANALYZE")
     seen = record_queries(wh, monkeypatch)
     quality = monitoring.quality_over_time(wh, "day", start=T0, end=T0 + timedelta(days=3))
-    window = monitoring.window_quality(wh, "2026-11-02T00:00:00Z", "2026-11-03T23:59:59Z")
+    window = monitoring.window_quality(wh, "2026-11-02T00:00:00", "2026-11-03T23:59:59")
     monkeypatch.undo()
     assert sum(r["n_reviews"] for r in quality) == 12 and sum(r["n_reviews"] for r in window) == 6
     (quality_sql, quality_params), (window_sql, window_params) = seen
