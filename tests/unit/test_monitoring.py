@@ -1,5 +1,6 @@
 """Monitoring aggregates on SQLite: metric definitions (empty sets included), day/week buckets,
-inclusive date bounds, usage percentiles, input length buckets, error analysis."""
+inclusive date bounds, usage percentiles (exact, at every rank), input length buckets, error
+analysis, and the covering indexes the dashboard queries read (query plans, not timings)."""
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
