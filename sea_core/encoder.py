@@ -83,7 +83,8 @@ class Encoder:
         if folder.is_dir():
             digest = hashlib.sha256()
             for path in sorted(folder.rglob("*")):
-                if path.is_file() and path.suffix in (".safetensors", ".bin", ".json", ".txt"):
+                if path.is_file() and path.suffix in (".safetensors", ".bin", ".json", ".txt") \
+                        and path.name != "embeddings_meta.json":  # a bundle's own cache index
                     stat = path.stat()
                     digest.update(f"{path.relative_to(folder)}:{stat.st_size}".encode())
                     if path.suffix in (".safetensors", ".bin"):

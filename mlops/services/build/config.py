@@ -36,7 +36,7 @@ class GateConfig:
     golden_top_k: int = 10
     min_golden_recall: float = 0.6
     min_metrics: dict[str, float] = field(default_factory=lambda: {"cosine_accuracy": 0.6})
-    latency_budget_ms: float = 30000.0
+    latency_budget_ms: float = 5000.0
     latency_words: int = 250
 
 

@@ -1,0 +1,52 @@
+"""`python -m mlops demo [--home DIR] [--quick]`: the end-to-end story on a new data folder
+(see `mlops.services.demo`): users, taxonomy import, builds 1.0.0 and 1.0.1, reviewer
+feedback until the quality alert, the retraining build, releases and a PROD rollback."""
+from __future__ import annotations
+
+import argparse
+from datetime import datetime, timezone
+from pathlib import Path
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add `demo`."""
+    parser = subparsers.add_parser(
+        "demo", help="run the end-to-end MLOps story in a new, empty data folder")
+    parser.add_argument("--home", metavar="DIR", default=None,
+                        help="new or empty folder for the demo's data "
+                             "(default: ./.sea-demo-<timestamp>)")
+    parser.add_argument("--quick", action="store_true",
+                        help="shrink training (1 epoch, 1000 pairs) to finish in minutes on a CPU")
+    parser.add_argument("--skills", metavar="N", type=int, default=None,
+                        help="use only the first N skills of the bundled ESCO taxonomy")
+    parser.add_argument("--min-reviews", metavar="N", type=int, default=20,
+                        help="reviews needed before the quality alert may fire (default 20)")
+    parser.set_defaults(func=run)
+
+
+def default_home() -> Path:
+    """`./.sea-demo-<UTC timestamp>`."""
+    return Path.cwd() / f".sea-demo-{datetime.now(timezone.utc).strftime('%Y%m%d-%H%M%S')}"
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the story, printing each step; 2 when the folder is not empty."""
+    from mlops.services.demo import DemoError, check_empty, run_demo
+
+    if args.skills is not None and args.skills < 1:
+        print("demo: --skills must be at least 1")
+        return 2
+    home = Path(args.home) if args.home else default_home()
+    try:
+        check_empty(home)
+    except DemoError as exc:
+        print(f"demo: {exc}")
+        return 2
+    print(f"SEA demo in {home.resolve()}" + (" (quick)" if args.quick else ""), flush=True)
+    report = run_demo(home, lambda step, message: print(message, flush=True), quick=args.quick,
+                      taxonomy_limit=args.skills, min_reviews=args.min_reviews,
+                      max_reviews=max(200, args.min_reviews))
+    total = sum(report.timings.values())
+    print(f"done in {total:.0f} s; the demo's data is in {report.home} "
+          f"(SEA_HOME={report.home} python -m mlops ... to explore it)")
+    return 0

@@ -1,0 +1,95 @@
+"""The demo story end to end (`mlops.services.demo.run_demo`) on the tiny encoder and the first
+300 ESCO skills: users, imports, builds 1.0.0 and 1.0.1, feedback until the Jaccard alert, the
+queued retraining build, releases through UAT to PROD, and a PROD rollback."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from mlops.adapters.store import open_store
+from mlops.adapters.warehouse import open_warehouse
+from mlops.services.build import load_build_config
+from mlops.services.build.experiments import list_experiments
+from mlops.services.demo import DemoError, run_demo
+from mlops.services.registry import Registry
+
+N_SKILLS = 300
+
+
+@pytest.mark.slow
+def test_demo_story_from_an_empty_folder(tmp_path, tiny_sentence_encoder_dir):
+    gate = {"min_self_match": 0.0, "min_golden_recall": 0.0, "min_metrics": {},
+            "latency_budget_ms": 60000.0, "max_self_checks": 20, "latency_words": 40}
+    config = load_build_config(None, base_encoder=str(tiny_sentence_encoder_dir), epochs=1,
+                               max_train_pairs=200, max_test_pairs=100, device="cpu", gate=gate)
+    home = tmp_path / "demo"
+    lines: list[tuple[int, str]] = []
+    report = run_demo(home, lambda step, message: lines.append((step, message)), quick=True,
+                      build_config=config, taxonomy_limit=N_SKILLS, golden=[],
+                      min_reviews=20, max_reviews=60)
+
+    # every step reported, in order
+    assert [s for s, m in lines if m.startswith("== step")] == [1, 2, 3, 4, 5, 6, 7]
+    assert report.users == ["ada", "alan", "sam", "rita"]
+    assert report.skills == {"initial": N_SKILLS, "added": 50}
+    assert len(report.taxonomy_versions) == 2
+
+    # builds: 1.0.0, then the PATCH 1.0.1 that encoded only the 50 new skills
+    first, patch, retrain = report.builds
+    assert (first["outcome"], first["version"], first["encoded_count"]) == ("registered", "1.0.0", N_SKILLS)
+    assert (patch["outcome"], patch["version"], patch["bump"]) == ("registered", "1.0.1", "patch")
+    assert patch["encoded_count"] == 50
+    assert any("re-encoded 50 skills" in m for _, m in lines)
+
+    # feedback on DEV (1.0.1) until the Jaccard alert, which queued the retraining build
+    assert report.feedback["model_version"] == "1.0.1"
+    assert report.feedback["reviews"] >= 20
+    assert [a["metric"] for a in report.alerts] == ["jaccard"]
+    assert report.alerts[0]["model_version"] == "1.0.1" and report.alerts[0]["job_id"]
+    assert report.job["job_id"] == report.alerts[0]["job_id"]
+    assert report.job["status"] == "succeeded" and report.job["trigger"] == "performance-drop"
+
+    # the retraining build: a contender compared with the champion, recorded as an experiment
+    assert retrain["trigger"] == "performance-drop" and retrain["candidate_version"] == "1.1.0"
+    assert retrain["outcome"] in ("registered", "not-promoted")
+    assert retrain["comparison"]["champion_version"] == "1.0.1"
+    store = open_store(report.home.joinpath("artifacts").as_uri())
+    experiments = {e["key"]: e for e in list_experiments(store)}
+    assert experiments[retrain["experiment"]]["trigger"] == "performance-drop"
+    assert experiments[retrain["experiment"]]["outcome"] == retrain["outcome"]
+
+    # releases: the earlier version, then the newest, went to PROD; PROD rolled back
+    registry = Registry(store)
+    newest = "1.1.0" if retrain["outcome"] == "registered" else "1.0.1"
+    earlier = "1.0.1" if newest == "1.1.0" else "1.0.0"
+    assert [r["version"] for r in report.releases] == [earlier, newest]
+    assert report.rollback == {"from": newest, "to": earlier, "by": "ada"}
+    assert report.stages == {"dev": newest, "uat": newest, "prod": earlier}
+    assert (registry.stage("dev"), registry.stage("uat"), registry.stage("prod")) == \
+        (newest, newest, earlier)
+    served = json.loads((report.home / "serving" / "prod" / "pipeline.json").read_text())
+    assert served["model_version"] == earlier
+    trail = [(e["version"], e["to"], e["decision"], e["who"]) for e in report.approvals
+             if e["to"] in ("uat", "prod")]
+    assert trail == [(earlier, "uat", "signed-off", "sam"), (earlier, "prod", "approved", "alan"),
+                     (newest, "uat", "signed-off", "sam"), (newest, "prod", "approved", "ada"),
+                     (earlier, "prod", "rolled-back", "ada")]
+    warehouse = open_warehouse(f"sqlite:///{report.home / 'sea.db'}")
+    try:
+        actions = [(r["actor"], r["action"], r["target"]) for r in warehouse.query(
+            "SELECT actor, action, target FROM audit_log WHERE action LIKE 'release.%' "
+            "OR action = 'alert.raise' ORDER BY at, event_id")]
+        queued = warehouse.query("SELECT kind, status FROM jobs")
+    finally:
+        warehouse.close()
+    assert ("sam", "release.promote_uat", f"model:{newest}") in actions
+    assert ("ada", "release.approve_prod", f"model:{newest}") in actions
+    assert ("ada", "release.rollback_prod", f"model:{earlier}") in actions
+    assert any(a == "alert.raise" for _, a, _ in actions)
+    assert queued == [{"kind": "build", "status": "succeeded"}]
+    assert any(m.strip().startswith("stages: DEV=") for _, m in lines)
+
+    # the folder is no longer empty: a second run is refused before touching anything
+    with pytest.raises(DemoError, match="not an empty folder"):
+        run_demo(home, quick=True, build_config=config)
