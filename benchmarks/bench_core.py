@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import statistics
 import sys
 import tempfile
@@ -20,6 +19,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import psutil  # noqa: E402
+from machine import machine_info  # noqa: E402
 
 from sea_core.embeddings import build_index  # noqa: E402
 from sea_core.encoder import Encoder  # noqa: E402
@@ -63,8 +63,7 @@ def main() -> None:
                         help="encode only the first N skills cold (0 = all 13,896)")
     args = parser.parse_args()
     process = psutil.Process()
-    print(f"machine: {platform.platform()}, {os.cpu_count()} CPUs, "
-          f"{psutil.virtual_memory().total / 2**30:.0f} GiB, Python {platform.python_version()}")
+    print(f"machine: {machine_info(with_torch=True)}; load average {os.getloadavg()[0]:.1f}")
     print(f"command: {' '.join([Path(sys.executable).name] + sys.argv)}")
     print(f"words in the job description: {len(JOB_250_WORDS.split())}")
 
