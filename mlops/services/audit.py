@@ -11,7 +11,7 @@ from mlops.adapters.warehouse.base import Session
 
 def utc_now() -> str:
     """Current UTC time as ISO-8601 without offset (the warehouse's timestamp format)."""
-    return datetime.now(timezone.utc).replace(tzinfo=None).isoformat(timespec="seconds")
+    return datetime.now(timezone.utc).replace(tzinfo=None).isoformat(timespec="milliseconds")
 
 
 def record(session: Session, actor: str, action: str, target: str = "",
