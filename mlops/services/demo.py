@@ -277,7 +277,7 @@ class _Story:
         self.report.skills["initial"] = len(self.base_rows)
 
     def first_build(self) -> None:
-        result = self._build("manual", self.users["ada"])
+        self._build("manual", self.users["ada"])
         self.out(f"   DEV now serves {self.registry.stage('dev')}")
 
     def add_skills(self) -> None:

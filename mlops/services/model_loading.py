@@ -25,6 +25,7 @@ import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from mlops.adapters.store.layout import version_prefix
 from sea_core.bundle import PIPELINE_FILE, load_bundle
 from sea_core.pipeline import Pipeline, PipelineConfig
 
@@ -32,7 +33,6 @@ if TYPE_CHECKING:
     from mlops.adapters.store.base import ArtifactStore
     from mlops.config import Settings
 
-VERSIONS_PREFIX = "finetuned_models/mlops/versions"
 DEFAULT_MODEL_VERSION = "0.0.0"
 STAGES = ("dev", "uat", "prod")
 
@@ -57,11 +57,6 @@ def serving_dir(settings: "Settings", stage: str) -> Path:
     return Path(settings.home) / "serving" / _stage(stage)
 
 
-def version_prefix(version: str) -> str:
-    """The artifact-store prefix of a model version's bundle."""
-    from mlops.versioning import Version
-
-    return f"{VERSIONS_PREFIX}/{Version.parse(version)}"
 
 
 def is_bundle(folder: Path) -> bool:

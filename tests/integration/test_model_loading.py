@@ -11,8 +11,8 @@ import pytest
 from mlops.adapters.store import open_store
 from mlops.config import load_settings
 from mlops.services import model_loading
-from mlops.services.model_loading import (ModelLoadingError, fetch_version, load_pipeline,
-                                          serving_dir, version_prefix)
+from mlops.adapters.store.layout import version_prefix
+from mlops.services.model_loading import ModelLoadingError, fetch_version, load_pipeline, serving_dir
 from mlops.services.registry import Registry
 
 from tests.integration.serving_support import SKILL_TITLES, make_bundle

@@ -4,10 +4,10 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from typing import Any
 
+from mlops.adapters.store.layout import VERSIONS_PREFIX
+
 #: Deployment stages, lowest to highest.
 STAGES = ("dev", "uat", "prod")
-#: The artifact store prefix holding a version's bundle.
-VERSIONS_PREFIX = "finetuned_models/mlops/versions"
 
 
 class DeployError(RuntimeError):

@@ -27,7 +27,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from mlops.adapters.deploy.base import VERSIONS_PREFIX
+from mlops.adapters.store.layout import version_prefix
 from mlops.adapters.store.base import ArtifactStore
 from mlops.adapters.warehouse.base import Warehouse
 from mlops.datasets import data_checksum, data_version
@@ -89,9 +89,6 @@ class BuildResult:
         return asdict(self)
 
 
-def version_prefix(version: str) -> str:
-    """Store prefix of a version's bundle (no trailing slash)."""
-    return f"{VERSIONS_PREFIX}/{Version.parse(version)}"
 
 
 def champion_record(registry: Registry) -> dict[str, Any] | None:
