@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import shutil
 import sys
 import tempfile
@@ -29,6 +28,7 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from machine import machine_info  # noqa: E402
 from mlops.adapters.store import open_store  # noqa: E402
 from mlops.adapters.warehouse import open_warehouse  # noqa: E402
 from mlops.config import load_settings  # noqa: E402
@@ -41,23 +41,6 @@ from sea_core.taxonomy import Taxonomy, bundled_taxonomy  # noqa: E402
 
 STEPS = ("embed", "initial", "patch", "train", "retrain")
 
-
-def machine_info(device: str) -> str:
-    """CPU, cores, memory, Python, torch and the device used."""
-    import torch
-
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    gpu = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "none"
-    return (f"{cpu}; {os.cpu_count()} cores; Python {platform.python_version()}; torch "
-            f"{torch.__version__}; GPU {gpu}; device {device}; load average "
-            f"{', '.join(f'{x:.1f}' for x in os.getloadavg())}")
 
 
 HELD_OUT = 50  # real ESCO skills left out of the first build and added by the skills update
@@ -110,7 +93,8 @@ def main() -> int:
     from sea_core.encoder import pick_device
 
     device = pick_device(args.device)
-    print("machine:", machine_info(device))
+    print(f"machine: {machine_info(with_torch=True)}; device {device}; load average "
+          f"{', '.join(f'{x:.1f}' for x in os.getloadavg())}")
     print("command:", " ".join([Path(sys.executable).name, *sys.argv]))
     taxonomy, updated = _taxonomies(args.taxonomy_size)
     print(f"taxonomy: {len(taxonomy)} ESCO skills (+{len(updated) - len(taxonomy)} in the update)",

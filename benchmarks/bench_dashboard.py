@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import random
 import statistics
 import sys
@@ -28,6 +27,7 @@ from typing import Any, Callable, Iterator
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from machine import machine_info  # noqa: E402
 from mlops.adapters.warehouse import open_warehouse  # noqa: E402
 from mlops.adapters.warehouse.base import Warehouse  # noqa: E402
 from mlops.services import monitoring  # noqa: E402
@@ -38,25 +38,6 @@ START = datetime(2026, 8, 1)
 VERSIONS = ("1.0.0", "1.1.0", "1.2.0")
 N_SKILLS = 5000
 
-
-def machine_info() -> str:
-    """CPU, cores, memory, Python and platform, for the report."""
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    try:
-        import psutil
-
-        memory = f"; {psutil.virtual_memory().total / 2**30:.0f} GiB RAM"
-    except ImportError:
-        memory = ""
-    return (f"{cpu}; {os.cpu_count()} logical cores{memory}; Python {platform.python_version()}; "
-            f"{platform.platform()}")
 
 
 def _moment(i: int, n: int, days: int) -> datetime:
