@@ -31,7 +31,7 @@ from machine import machine_info  # noqa: E402
 from mlops.adapters.warehouse import open_warehouse  # noqa: E402
 from mlops.adapters.warehouse.base import Warehouse  # noqa: E402
 from mlops.services import monitoring  # noqa: E402
-from mlops.services.clock import day_of, timestamp, week_of  # noqa: E402
+from mlops.domain.clock import day_of, timestamp, week_of  # noqa: E402
 from mlops.services.feedback import next_unreviewed  # noqa: E402
 
 START = datetime(2026, 8, 1)

@@ -20,7 +20,7 @@ from typing import Any, Callable
 
 from mlops.adapters.warehouse.base import Session, Warehouse
 from mlops.services import audit, jobs
-from mlops.services.clock import timestamp, utc
+from mlops.domain.clock import timestamp, utc
 from mlops.services.identity import User, require_role, system_user
 from mlops.services.monitoring import METRICS, window_quality
 

@@ -20,7 +20,7 @@ from typing import Any, Iterable
 
 from mlops.adapters.warehouse.base import Session, Warehouse, WarehouseError
 from mlops.services import audit
-from mlops.services.clock import day_of, timestamp, utc, week_of
+from mlops.domain.clock import day_of, timestamp, utc, week_of
 from mlops.services.identity import User, require_role
 from mlops.services.monitoring import request_metrics
 

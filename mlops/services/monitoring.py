@@ -19,7 +19,7 @@ from datetime import date, datetime
 from typing import Any
 
 from mlops.adapters.warehouse.base import Session
-from mlops.services.clock import day_bound
+from mlops.domain.clock import day_bound
 
 METRICS = ("jaccard", "precision", "recall", "f1")
 GRANULARITIES = {"day": "day", "week": "week"}

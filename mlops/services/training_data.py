@@ -24,7 +24,7 @@ from typing import Any
 from mlops.adapters.warehouse.base import Session, Warehouse
 from mlops.datasets import data_checksum, data_version as next_data_version
 from mlops.services import audit
-from mlops.services.clock import timestamp
+from mlops.domain.clock import timestamp
 from mlops.services.identity import system_user
 from mlops.versioning import Version
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from mlops.services.clock import day_of, timestamp, week_of
+from mlops.domain.clock import day_of, timestamp, week_of
 from mlops.services.identity import User
 from sea_core.taxonomy import Skill, Taxonomy
 

@@ -90,7 +90,7 @@ def test_low_quality_raises_an_alert_queues_a_build_and_audits(wh):
                                   notify=lambda url, payload: calls.append((url, payload)))
     assert (alert["metric"], alert["model_version"], alert["n_reviews"]) == ("jaccard", "1.0.0", 20)
     assert alert["value"] == pytest.approx(1 / 9) and alert["threshold"] == 0.40
-    assert alert["window_end"] == "2026-11-02T10:00:00" and alert["window_start"] == "2026-10-26T10:00:00"
+    assert alert["window_end"] == "2026-11-02T10:00:00.000Z" and alert["window_start"] == "2026-10-26T10:00:00.000Z"
     assert "below 0.40" in alert["message"]
     assert jobs(wh) == [{"kind": "build", "status": "queued", "params": '{"trigger": "performance-drop"}'}]
     assert alert["job_id"] == wh.scalar("SELECT job_id FROM jobs")
@@ -292,7 +292,7 @@ def sea_env(tmp_path, monkeypatch):
 
 
 def test_monitor_command_prints_state_and_raises_alerts_once(sea_env, capsys):
-    from mlops.services.clock import utc
+    from mlops.domain.clock import utc
 
     wh = open_warehouse(sea_env)
     wh.init_schema()

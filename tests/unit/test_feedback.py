@@ -42,7 +42,7 @@ def test_submit_stores_decisions_counts_and_audit(wh):
     [sub] = submissions(wh)
     assert (sub["n_predicted"], sub["n_confirmed"], sub["n_overlap"]) == (3, 3, 2)
     assert sub["model_version"] == "1.2.0" and sub["reviewer"] == "rita"
-    assert (sub["submitted_at"], sub["day"], sub["week"]) == ("2026-11-02T09:00:00", "2026-11-02", "2026-W45")
+    assert (sub["submitted_at"], sub["day"], sub["week"]) == ("2026-11-02T09:00:00.000Z", "2026-11-02", "2026-W45")
     assert summary["jaccard"] == pytest.approx(2 / 4)
     assert summary["precision"] == pytest.approx(2 / 3) and summary["recall"] == pytest.approx(2 / 3)
     assert summary["replaced"] is False

@@ -25,7 +25,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def collect(warehouse: Any, settings: Any, days: int = DAYS) -> dict[str, Any]:
     """Raise due alerts, then gather the state: quality per day, usage, open alerts, resources."""
     from mlops.services import alerts, monitoring
-    from mlops.services.clock import day_of, utc
+    from mlops.domain.clock import day_of, utc
 
     new_alerts = alerts.check_alerts(warehouse, settings)
     today = utc()
