@@ -1,6 +1,7 @@
 """Scoring on a benchmark CSV (`sentence, span, sub_span, label`): ranking (MRR, R-Precision@5)
 and set metrics (precision, recall, F1, Jaccard) per sentence as `sea_core.quality` defines them,
-for the pipeline and for the plain bi-encoder baseline (the whole sentence embedded, top labels by cosine)."""
+for the pipeline and for the plain bi-encoder baseline (the whole sentence embedded, top labels by
+cosine)."""
 from __future__ import annotations
 
 import csv

@@ -3,7 +3,8 @@
 sentence-transformers 6.2's `fit` and `SentenceTransformerTrainer` need the `datasets` (and
 `accelerate`) packages, which SEA does not install; the batches go through the project's one
 training loop, `sea_core.finetune.run_training` (the loop `old_fit` runs, written out so that it
-reports progress, is seeded and needs nothing more). GPU when available (`sea_core.encoder.pick_device`).
+reports progress, is seeded and needs nothing more). GPU when available
+(`sea_core.encoder.pick_device`).
 """
 from __future__ import annotations
 
