@@ -1,18 +1,20 @@
 """Scoring on a benchmark CSV (`sentence, span, sub_span, label`): ranking (MRR, R-Precision@5)
-and set metrics (precision, recall, F1, Jaccard) per sentence, for the pipeline and for the plain
-bi-encoder baseline (the whole sentence embedded, top labels by cosine)."""
+and set metrics (precision, recall, F1, Jaccard) per sentence as `sea_core.quality` defines them,
+for the pipeline and for the plain bi-encoder baseline (the whole sentence embedded, top labels by
+cosine)."""
 from __future__ import annotations
 
 import csv
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterable, Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 
 from .embeddings import build_index
 from .pipeline import Pipeline
+from .quality import RANKING_METRICS, SET_METRICS, mean_scores, request_scores
 from .taxonomy import Skill, Taxonomy
 
 NO_GOLD = {"LABEL NOT PRESENT", "UNDERSPECIFIED", ""}
@@ -45,48 +47,14 @@ def load_benchmark(path: str | Path, taxonomy: Taxonomy) -> list[BenchmarkItem]:
     return [BenchmarkItem(s, frozenset(g)) for s, g in gold.items() if g]
 
 
-def reciprocal_rank(ranking: Sequence[str], gold: Iterable[str]) -> float:
-    """1 / rank of the first relevant item; 0 when none is ranked."""
-    gold = set(gold)
-    for position, item in enumerate(ranking, start=1):
-        if item in gold:
-            return 1.0 / position
-    return 0.0
-
-
-def r_precision_at(ranking: Sequence[str], gold: Iterable[str], k: int = 5) -> float:
-    """Relevant items in the top k over min(k, |gold|)."""
-    gold = set(gold)
-    if not gold:
-        return 0.0
-    return len(gold.intersection(ranking[:k])) / min(k, len(gold))
-
-
-def set_scores(predicted: Iterable[str], gold: Iterable[str]) -> dict[str, float]:
-    """Precision, recall, F1 and Jaccard of two sets (all 0 when both... predicted empty -> P=0)."""
-    predicted, gold = set(predicted), set(gold)
-    overlap = len(predicted & gold)
-    precision = overlap / len(predicted) if predicted else 0.0
-    recall = overlap / len(gold) if gold else 0.0
-    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-    union = len(predicted | gold)
-    return {"precision": precision, "recall": recall, "f1": f1,
-            "jaccard": overlap / union if union else 1.0}
-
-
 def score(items: Sequence[BenchmarkItem], ranker: Callable[[str], list[str]],
           setter: Callable[[str], list[str]]) -> dict[str, float]:
-    """Mean metrics over items for one system (a ranking function and a set function)."""
-    totals = {"mrr": 0.0, "r_precision@5": 0.0, "precision": 0.0, "recall": 0.0, "f1": 0.0,
-              "jaccard": 0.0}
-    for item in items:
-        ranking = ranker(item.sentence)
-        totals["mrr"] += reciprocal_rank(ranking, item.gold)
-        totals["r_precision@5"] += r_precision_at(ranking, item.gold, 5)
-        for key, value in set_scores(setter(item.sentence), item.gold).items():
-            totals[key] += value
-    n = max(1, len(items))
-    return {key: round(value / n, 4) for key, value in totals.items()} | {"sentences": len(items)}
+    """Mean metrics over items for one system (a ranking function and a set function), as
+    `sea_core.quality` defines them, plus the number of `sentences`."""
+    rows = [request_scores(ranker(item.sentence), setter(item.sentence), item.gold)
+            for item in items]
+    means = mean_scores(rows, digits=4) or {key: 0.0 for key in RANKING_METRICS + SET_METRICS}
+    return means | {"sentences": len(items)}
 
 
 def labels_only(taxonomy: Taxonomy) -> Taxonomy:

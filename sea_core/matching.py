@@ -2,8 +2,6 @@
 skill's relevance to the whole text."""
 from __future__ import annotations
 
-import bisect
-import re
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -83,36 +81,3 @@ def rank_candidates(spans: list[Span], span_vectors: np.ndarray, text_vector: np
                                 + (1 - config.span_weight) * cand.text_similarity + bonus)
         cand.occurrence = max(cand.occurrence, 1)
     return sorted(candidates.values(), key=lambda c: (-c.confidence, c.row))
-
-
-_SENTENCE_END = re.compile(r"[.!?;](?=\s)|\n")
-
-
-def sentence_starts(text: str) -> list[int]:
-    """Start offsets of the text's sentences (split at . ! ? ; before a space, and newlines)."""
-    return [0] + [m.end() for m in _SENTENCE_END.finditer(text)]
-
-
-def select_output(candidates: list[Candidate], text: str, min_confidence: float, top_k: int,
-                  relative_margin: float) -> list[Candidate]:
-    """The default output set: candidates with confidence >= `min_confidence` that are also
-    within `relative_margin` of the best candidate of their sentence (whole-text candidates:
-    of the best overall), at most `top_k`, best first. A sentence thus contributes its clear
-    winners and a long text one group per sentence. `min_confidence <= 0` turns the margin off:
-    the output is then a plain ranking of the `top_k` best."""
-    if min_confidence <= 0:
-        return candidates[:top_k]
-    starts = sentence_starts(text)
-    best: dict[int, float] = {}
-    groups = []
-    for cand in candidates:
-        group = bisect.bisect_right(starts, cand.phrase_start) - 1 if cand.phrase_start >= 0 else -1
-        groups.append(group)
-        best.setdefault(group, cand.confidence)
-    overall = candidates[0].confidence if candidates else 0.0
-    chosen = []
-    for cand, group in zip(candidates, groups):
-        reference = overall if group < 0 else best[group]
-        if cand.confidence >= min_confidence and cand.confidence >= reference - relative_margin:
-            chosen.append(cand)
-    return chosen[:top_k]

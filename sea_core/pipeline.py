@@ -12,7 +12,8 @@ import numpy as np
 
 from .embeddings import TaxonomyIndex, build_index
 from .encoder import Encoder
-from .matching import Candidate, MatchConfig, rank_candidates, select_output
+from .matching import Candidate, MatchConfig, rank_candidates
+from .output_set import select_output
 from .spans import PhraseSpanExtractor, Span, SpanExtractor
 from .taxonomy import Taxonomy
 from .validation import MAX_TEXT_CHARS, validate_text
@@ -89,7 +90,7 @@ class Pipeline:
 
     def select(self, text: str, cands: list[Candidate], top_k: int | None = None,
                min_confidence: float | None = None) -> list[Candidate]:
-        """The output set among `cands` (see `matching.select_output`)."""
+        """The output set among `cands` (see `output_set.select_output`)."""
         return select_output(cands, text,
                              self.config.min_confidence if min_confidence is None else min_confidence,
                              self.config.top_k if top_k is None else top_k,

@@ -1,0 +1,163 @@
+"""The output set: which of a text's ranked candidates become the suggestions a reviewer sees.
+
+An `OutputRule` keeps, best first:
+1. after folding near-duplicates (same evidence phrase, skill vectors with cosine >=
+   `fold_similarity`) into the best of them, whose `Suggestion.alternatives` keep the others;
+2. the best `min_skills` suggestions whatever their confidence (a floor: a text always gets
+   something to review), then every suggestion with confidence >= `min_confidence` that is also
+   within `relative_margin` of the best candidate of its sentence (whole-text candidates: of the
+   best overall); a sentence thus contributes its clear winners and a long text one group per
+   sentence;
+3. at most `max_skills` of them.
+`min_confidence <= 0` turns threshold and margin off: the output is then a plain ranking.
+The shipped rule (`SHIPPED_RULE`) is the pipeline's defaults without folding; `calibration`
+fits one on reviewed texts.
+"""
+from __future__ import annotations
+
+import bisect
+import re
+from dataclasses import asdict, dataclass, fields
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+
+from .matching import Candidate
+
+_SENTENCE_END = re.compile(r"[.!?;](?=\s)|\n")
+#: Folded alternatives kept per suggestion (the UI shows them next to the suggestion).
+MAX_ALTERNATIVES = 3
+
+
+def sentence_starts(text: str) -> list[int]:
+    """Start offsets of the text's sentences (split at . ! ? ; before a space, and newlines)."""
+    return [0] + [m.end() for m in _SENTENCE_END.finditer(text)]
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    """One suggested skill and the near-duplicate candidates folded into it (best first)."""
+
+    candidate: Candidate
+    alternatives: tuple[Candidate, ...] = ()
+
+
+@dataclass(frozen=True)
+class OutputRule:
+    """How the output set is cut from the ranking (see the module docstring)."""
+
+    min_confidence: float = 0.45
+    relative_margin: float = 0.06
+    max_skills: int = 10
+    min_skills: int = 0
+    fold_similarity: float = 0.0  # 0: no folding
+
+    def __post_init__(self) -> None:
+        if self.max_skills < 0 or self.min_skills < 0:
+            raise ValueError(f"max_skills and min_skills must be >= 0, got {self.max_skills}, "
+                             f"{self.min_skills}")
+        if self.relative_margin < 0:
+            raise ValueError(f"relative_margin must be >= 0, got {self.relative_margin}")
+        if not 0.0 <= self.fold_similarity <= 1.0:
+            raise ValueError(f"fold_similarity must be in [0, 1], got {self.fold_similarity}")
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain-JSON form (bundle settings, experiment records, model cards)."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "OutputRule":
+        """Inverse of `to_dict`; missing keys take the defaults, unknown keys are errors."""
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ValueError(f"unknown output rule setting(s) {unknown}; known: {sorted(known)}")
+        return cls(**dict(data))
+
+    def apply(self, candidates: Sequence[Candidate], text: str,
+              skill_vectors: np.ndarray | None = None) -> list[Suggestion]:
+        """The suggestions for `text` among its `candidates` (sorted best first). Folding needs
+        the skill vectors (rows as in `Candidate.row`) and is skipped without them."""
+        return self.cut(prepare(candidates, text, skill_vectors, self.fold_similarity))
+
+    def cut(self, ranking: "PreparedRanking") -> list[Suggestion]:
+        """Steps 2 and 3 of the rule (floor, threshold and margin, cap) on a prepared ranking."""
+        if self.min_confidence <= 0:
+            return list(ranking.suggestions[:self.max_skills])
+        chosen = []
+        for position, (suggestion, reference) in enumerate(zip(ranking.suggestions,
+                                                               ranking.references)):
+            confidence = suggestion.candidate.confidence
+            if position < self.min_skills or (confidence >= self.min_confidence
+                                              and confidence >= reference - self.relative_margin):
+                chosen.append(suggestion)
+                if len(chosen) == self.max_skills:
+                    break
+        return chosen[:self.max_skills]
+
+    def select(self, candidates: Sequence[Candidate], text: str,
+               skill_vectors: np.ndarray | None = None) -> list[Candidate]:
+        """The chosen candidates of `apply`, without their alternatives."""
+        return [s.candidate for s in self.apply(candidates, text, skill_vectors)]
+
+
+@dataclass(frozen=True)
+class PreparedRanking:
+    """A text's suggestions after folding, each with the confidence its margin is measured
+    from (the best candidate of its sentence; for whole-text candidates the best overall)."""
+
+    suggestions: tuple[Suggestion, ...]
+    references: tuple[float, ...]
+
+
+def prepare(candidates: Sequence[Candidate], text: str, skill_vectors: np.ndarray | None = None,
+            fold_similarity: float = 0.0) -> PreparedRanking:
+    """Step 1 of the rule: fold near-duplicates (when `fold_similarity` > 0 and the vectors are
+    given) and find each suggestion's margin reference."""
+    suggestions = fold_near_duplicates(candidates, skill_vectors, fold_similarity) \
+        if fold_similarity > 0 and skill_vectors is not None else [Suggestion(c) for c in candidates]
+    starts = sentence_starts(text)
+    best: dict[int, float] = {}
+    for cand in candidates:
+        best.setdefault(_group(starts, cand), cand.confidence)
+    overall = candidates[0].confidence if candidates else 0.0
+    references = []
+    for suggestion in suggestions:
+        group = _group(starts, suggestion.candidate)
+        references.append(overall if group < 0 else best[group])
+    return PreparedRanking(tuple(suggestions), tuple(references))
+
+
+def _group(starts: list[int], cand: Candidate) -> int:
+    """The sentence index of the candidate's phrase; -1 for whole-text candidates."""
+    return bisect.bisect_right(starts, cand.phrase_start) - 1 if cand.phrase_start >= 0 else -1
+
+
+#: The rule the pipeline ships with (its `PipelineConfig` defaults, no folding).
+SHIPPED_RULE = OutputRule()
+
+
+def fold_near_duplicates(candidates: Sequence[Candidate], skill_vectors: np.ndarray,
+                         min_similarity: float) -> list[Suggestion]:
+    """Candidates (best first) grouped into suggestions: a candidate whose evidence phrase is the
+    same as a better one's (same offsets) and whose skill vector has cosine >= `min_similarity`
+    with that one's is folded into it as an alternative (at most `MAX_ALTERNATIVES` kept)."""
+    kept: list[Suggestion] = []
+    for cand in candidates:
+        for position, suggestion in enumerate(kept):
+            head = suggestion.candidate
+            if (head.phrase_start, head.phrase_end) == (cand.phrase_start, cand.phrase_end) and \
+                    float(skill_vectors[head.row] @ skill_vectors[cand.row]) >= min_similarity:
+                if len(suggestion.alternatives) < MAX_ALTERNATIVES:
+                    kept[position] = Suggestion(head, suggestion.alternatives + (cand,))
+                break
+        else:
+            kept.append(Suggestion(cand))
+    return kept
+
+
+def select_output(candidates: list[Candidate], text: str, min_confidence: float, top_k: int,
+                  relative_margin: float) -> list[Candidate]:
+    """The output set of the rule (`min_confidence`, `relative_margin`, cap `top_k`), no floor
+    and no folding: the pipeline's historical signature."""
+    return OutputRule(min_confidence, relative_margin, top_k).select(candidates, text)

@@ -1,0 +1,92 @@
+"""Fitting the output rule on reviewed examples (sea_core.calibration): what it learns, and how
+tiny data (none, one, all rejected) falls back to the shipped rule and says so."""
+import pytest
+
+from sea_core.calibration import (MIN_EXAMPLES, ReviewedExample, RuleGrid, fit_output_rule,
+                                  rule_score)
+from sea_core.matching import Candidate
+from sea_core.output_set import SHIPPED_RULE, OutputRule
+
+IDS = [f"skill-{i}" for i in range(6)]
+
+
+def example(confidences, confirmed_rows, text="one sentence"):
+    candidates = tuple(Candidate(row=i, confidence=c) for i, c in enumerate(confidences))
+    return ReviewedExample(text, candidates, frozenset(IDS[r] for r in confirmed_rows))
+
+
+# texts whose right answer is the single best candidate, though the shipped rule shows three
+ONE_WINNER = [example([0.70, 0.68, 0.66, 0.40], [0]) for _ in range(MIN_EXAMPLES)]
+
+
+# -- happy path -------------------------------------------------------------------------------
+def test_the_fitted_rule_beats_the_shipped_rule_on_its_examples():
+    fitted = fit_output_rule(ONE_WINNER, IDS)
+    assert not fitted.fell_back
+    assert fitted.default_score == pytest.approx(1 / 3)
+    assert fitted.fitted_score == pytest.approx(1.0)
+    assert rule_score(fitted.rule, ONE_WINNER, IDS) == pytest.approx(fitted.fitted_score)
+    assert fitted.rule != SHIPPED_RULE and fitted.default_rule == SHIPPED_RULE
+
+
+def test_fitting_is_deterministic():
+    assert fit_output_rule(ONE_WINNER, IDS) == fit_output_rule(list(ONE_WINNER), IDS)
+
+
+def test_the_record_is_plain_json():
+    record = fit_output_rule(ONE_WINNER, IDS).to_dict()
+    assert record["metric"] == "jaccard" and record["n_examples"] == MIN_EXAMPLES
+    assert OutputRule.from_dict(record["rule"]).max_skills == 1 or record["rule"]["min_confidence"] > 0.68
+
+
+# -- negative path / tiny data ----------------------------------------------------------------
+def test_no_reviews_keep_the_shipped_rule_and_say_so():
+    fitted = fit_output_rule([], IDS)
+    assert fitted.fell_back and fitted.rule == SHIPPED_RULE
+    assert fitted.n_examples == 0 and "0 reviewed" in fitted.reason
+
+
+def test_one_review_keeps_the_shipped_rule():
+    fitted = fit_output_rule(ONE_WINNER[:1], IDS)
+    assert fitted.fell_back and fitted.rule == SHIPPED_RULE
+    assert fitted.fitted_score == fitted.default_score == pytest.approx(1 / 3)
+
+
+def test_all_rejected_reviews_keep_the_shipped_rule():
+    rejected = [example([0.70, 0.68], []) for _ in range(MIN_EXAMPLES + 2)]
+    fitted = fit_output_rule(rejected, IDS)
+    assert fitted.fell_back and fitted.rule == SHIPPED_RULE and "all rejected" in fitted.reason
+
+
+# -- edge cases -------------------------------------------------------------------------------
+def test_when_nothing_beats_the_shipped_rule_it_is_kept_without_falling_back():
+    perfect = [example([0.70, 0.40], [0]) for _ in range(MIN_EXAMPLES)]
+    fitted = fit_output_rule(perfect, IDS)
+    assert not fitted.fell_back and fitted.rule == SHIPPED_RULE
+    assert fitted.fitted_score == fitted.default_score == 1.0
+
+
+def test_a_custom_default_and_grid_are_used():
+    default = OutputRule(min_confidence=0.9)
+    grid = RuleGrid(min_confidence=(0.69,), relative_margin=(0.0,), max_skills=(10,),
+                    min_skills=(0,), fold_similarity=(0.0,))
+    fitted = fit_output_rule(ONE_WINNER, IDS, default=default, grid=grid)
+    assert fitted.default_rule == default and fitted.rule == grid.rules()[0]
+
+
+def test_the_floor_is_learned_for_texts_whose_skills_score_low():
+    low = [example([0.30, 0.20], [0]) for _ in range(MIN_EXAMPLES)]
+    fitted = fit_output_rule(low, IDS)
+    assert fitted.default_score == 0.0 and fitted.fitted_score == 1.0
+
+
+# -- boundary cases ---------------------------------------------------------------------------
+def test_exactly_the_minimum_number_of_reviews_is_fitted():
+    assert fit_output_rule(ONE_WINNER[:MIN_EXAMPLES - 1], IDS).fell_back
+    assert not fit_output_rule(ONE_WINNER[:MIN_EXAMPLES], IDS).fell_back
+
+
+def test_the_grid_holds_every_combination():
+    grid = RuleGrid(min_confidence=(0.4, 0.5), relative_margin=(0.0, 0.1, 1.0), max_skills=(1, 3),
+                    min_skills=(0,), fold_similarity=(0.0, 0.8))
+    assert len(grid.rules()) == len(set(grid.rules())) == 2 * 3 * 2 * 1 * 2

@@ -1,0 +1,114 @@
+"""The output-set rule (sea_core.output_set): threshold, per-sentence margin, floor, cap and
+near-duplicate folding, on hand-made candidates."""
+import numpy as np
+import pytest
+
+from sea_core.matching import Candidate
+from sea_core.output_set import (MAX_ALTERNATIVES, SHIPPED_RULE, OutputRule, fold_near_duplicates,
+                                 select_output, sentence_starts)
+
+TEXT = "We use python daily. We also weld; and we keep books."
+
+
+def cand(row, confidence, start=-1, end=-1, phrase="full text"):
+    return Candidate(row=row, confidence=confidence, phrase=phrase, phrase_start=start, phrase_end=end)
+
+
+def rows(chosen):
+    return [c.row for c in chosen]
+
+
+# -- happy path -------------------------------------------------------------------------------
+def test_sentence_starts_split_at_stops_semicolons_and_newlines():
+    assert sentence_starts("a. b; c\nd") == [0, 2, 5, 8]
+
+
+def test_each_sentence_contributes_its_clear_winners():
+    candidates = [cand(0, 0.80, 7, 13), cand(1, 0.78, 7, 13), cand(2, 0.70, 7, 13),
+                  cand(3, 0.60, 29, 33), cand(4, 0.50, 29, 33)]
+    rule = OutputRule(min_confidence=0.45, relative_margin=0.06, max_skills=10)
+    # sentence 1: 0.80 and 0.78 within 0.06 of 0.80; sentence 2: its own best 0.60 only
+    assert rows(rule.select(candidates, TEXT)) == [0, 1, 3]
+
+
+def test_the_legacy_function_is_the_rule_without_floor_or_folding():
+    candidates = [cand(0, 0.8, 7, 13), cand(1, 0.5, 29, 33), cand(2, 0.3)]
+    assert select_output(candidates, TEXT, 0.45, 10, 0.06) == SHIPPED_RULE.select(candidates, TEXT)
+
+
+def test_near_duplicates_of_the_same_phrase_fold_into_the_best_one():
+    vectors = np.eye(4, dtype=np.float32)
+    vectors[1] = [0.9, np.sqrt(1 - 0.81), 0, 0]  # cosine 0.9 with row 0
+    candidates = [cand(0, 0.8, 7, 13), cand(1, 0.79, 7, 13), cand(2, 0.78, 7, 13)]
+    suggestions = OutputRule(fold_similarity=0.85).apply(candidates, TEXT, vectors)
+    assert [s.candidate.row for s in suggestions] == [0, 2]
+    assert [a.row for a in suggestions[0].alternatives] == [1]
+    assert suggestions[1].alternatives == ()
+
+
+def test_rules_round_trip_through_plain_json():
+    rule = OutputRule(0.5, 0.1, 3, 1, 0.8)
+    assert OutputRule.from_dict(rule.to_dict()) == rule
+    assert OutputRule.from_dict({}) == SHIPPED_RULE
+
+
+# -- negative path ----------------------------------------------------------------------------
+@pytest.mark.parametrize("values", [{"max_skills": -1}, {"min_skills": -1}, {"relative_margin": -0.1},
+                                    {"fold_similarity": 1.5}, {"fold_similarity": -0.1}])
+def test_invalid_rules_are_rejected(values):
+    with pytest.raises(ValueError):
+        OutputRule(**values)
+
+
+def test_unknown_settings_are_named():
+    with pytest.raises(ValueError, match="threshold"):
+        OutputRule.from_dict({"threshold": 0.5})
+
+
+def test_same_skill_vectors_but_different_phrases_do_not_fold():
+    vectors = np.ones((2, 2), dtype=np.float32) / np.sqrt(2)
+    candidates = [cand(0, 0.8, 7, 13), cand(1, 0.79, 29, 33)]
+    assert len(fold_near_duplicates(candidates, vectors, 0.5)) == 2
+
+
+# -- edge cases -------------------------------------------------------------------------------
+def test_no_candidates_give_no_suggestions():
+    assert OutputRule(min_skills=2).apply([], TEXT) == []
+
+
+def test_threshold_zero_gives_a_plain_ranking():
+    candidates = [cand(i, 0.1 * (9 - i), 7, 13) for i in range(6)]
+    assert rows(OutputRule(min_confidence=0, max_skills=4).select(candidates, TEXT)) == [0, 1, 2, 3]
+
+
+def test_the_floor_keeps_the_best_whatever_its_confidence():
+    candidates = [cand(0, 0.2), cand(1, 0.1)]
+    assert rows(SHIPPED_RULE.select(candidates, TEXT)) == []
+    assert rows(OutputRule(min_skills=1).select(candidates, TEXT)) == [0]
+
+
+def test_folding_is_skipped_without_vectors():
+    candidates = [cand(0, 0.8, 7, 13), cand(1, 0.79, 7, 13)]
+    assert rows(OutputRule(fold_similarity=0.5).select(candidates, TEXT)) == [0, 1]
+
+
+# -- boundary cases ---------------------------------------------------------------------------
+def test_threshold_and_margin_are_inclusive():
+    candidates = [cand(0, 0.51), cand(1, 0.45)]
+    assert rows(OutputRule(0.45, 0.06).select(candidates, TEXT)) == [0, 1]
+    assert rows(OutputRule(0.46, 0.06).select(candidates, TEXT)) == [0]
+    assert rows(OutputRule(0.45, 0.05).select(candidates, TEXT)) == [0]
+
+
+def test_the_cap_is_exact():
+    candidates = [cand(i, 0.9 - 0.001 * i) for i in range(5)]
+    assert len(OutputRule(max_skills=3).select(candidates, TEXT)) == 3
+    assert OutputRule(max_skills=0).select(candidates, TEXT) == []
+
+
+def test_fold_similarity_is_inclusive_and_alternatives_are_capped():
+    vectors = np.ones((MAX_ALTERNATIVES + 3, 2), dtype=np.float32) / np.sqrt(2)
+    candidates = [cand(i, 0.9 - 0.01 * i, 7, 13) for i in range(len(vectors))]
+    suggestions = fold_near_duplicates(candidates, vectors, 1.0 - 1e-6)
+    assert len(suggestions) == 1
+    assert len(suggestions[0].alternatives) == MAX_ALTERNATIVES
