@@ -189,7 +189,7 @@ def test_training_pairs_on_postgres(pg):
     assert (n, version) == (len(load_training_pairs(pg)), "1.0.0")
     assert build_training_pairs(pg, TAX) == (n, version, checksum)
     assert {r["source"] for r in load_training_pairs(pg)} == {
-        "feedback", "feedback-rejected", "taxonomy-alt-label", "taxonomy-description", "taxonomy-negative"}
+        "feedback", "feedback-rejected", "taxonomy-alt-label", "taxonomy-negative"}
 
 
 def test_schema_version_1_upgrades_to_the_dashboard_indexes(fresh_redshift_url):

@@ -13,7 +13,7 @@ import pytest
 
 from mlops.adapters.store.local import LocalStore
 from mlops.adapters.warehouse import open_warehouse
-from mlops.services.durable_queue import DurableQueue
+from mlops.adapters.durable_queue import DurableQueue
 from mlops.services.prediction_log import ARCHIVE_PREFIX, PredictionLog
 
 

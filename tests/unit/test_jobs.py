@@ -9,6 +9,7 @@ import pytest
 
 from mlops.adapters.warehouse import open_warehouse
 from mlops.entrypoints.worker import Worker
+from mlops.domain.clock import timestamp
 from mlops.services import audit, jobs
 from mlops.services.identity import PermissionDenied, User, system_user
 from mlops.services.jobs import JobCancelled, JobError
@@ -40,8 +41,7 @@ def handlers():
 
 
 def _age_heartbeat(warehouse, job_id, seconds) -> str:
-    old = (datetime.now(timezone.utc) - timedelta(seconds=seconds)).replace(tzinfo=None)
-    stamp = old.isoformat(timespec="microseconds")
+    stamp = timestamp(datetime.now(timezone.utc) - timedelta(seconds=seconds))
     warehouse.execute("UPDATE jobs SET heartbeat_at = ? WHERE job_id = ?", (stamp, job_id))
     return stamp
 
