@@ -44,21 +44,6 @@ def archived_lines(store) -> list[dict]:
     return lines
 
 
-@pytest.fixture(params=["sqlite", pytest.param("redshift", marks=pytest.mark.postgres)])
-def warehouse_url(request, tmp_path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path}/warehouse.db"
-    return request.getfixturevalue("fresh_redshift_url")
-
-
-@pytest.fixture
-def warehouse(warehouse_url):
-    wh = open_warehouse(warehouse_url)
-    wh.init_schema()
-    yield wh
-    wh.close()
-
-
 @pytest.fixture
 def store(tmp_path):
     return LocalStore(tmp_path / "store")

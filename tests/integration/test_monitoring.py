@@ -17,14 +17,6 @@ from tests.unit.monitoring_rows import REVIEWER, T0, add_submission, log_predict
 TAX = small_taxonomy()
 
 
-@pytest.fixture
-def wh(tmp_path):
-    warehouse = open_warehouse(f"sqlite:///{tmp_path}/w.db")
-    warehouse.init_schema()
-    yield warehouse
-    warehouse.close()
-
-
 # -- metric definitions ----------------------------------------------------------------------------
 @pytest.mark.parametrize("counts, expected", [
     ((0, 0, 0), (1.0, 1.0, 1.0, 1.0)),          # agreed: no skills

@@ -17,14 +17,6 @@ from tests.unit.monitoring_rows import REVIEWER, T0, log_prediction, small_taxon
 TAX = small_taxonomy(4)
 
 
-@pytest.fixture
-def wh(tmp_path):
-    warehouse = open_warehouse(f"sqlite:///{tmp_path}/w.db")
-    warehouse.init_schema()
-    yield warehouse
-    warehouse.close()
-
-
 def by_source(rows):
     out: dict[str, set] = {}
     for row in rows:
