@@ -30,7 +30,7 @@ from mlops.services.identity import User, require_role
 
 __all__ = ["CANCELLED", "FAILED", "FINAL_STATUSES", "QUEUED", "RUNNING", "STATUSES", "SUCCEEDED",
            "Job", "JobCancelled", "JobError", "cancel", "claim_next", "enqueue", "fail", "finish",
-           "get", "handler_for", "heartbeat", "is_cancelled", "list_jobs", "reap_stale",
+           "get", "handler_for", "heartbeat", "list_jobs", "reap_stale",
            "register_handler", "report_progress", "unregister_handler"]
 
 STATUSES = (QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELLED)
@@ -164,12 +164,6 @@ def report_progress(source: Source, job_id: str, fraction: float, message: str =
     repos = repositories(source)
     if not repos.jobs.set_progress(job_id, float(fraction), str(message), timestamp()):
         raise _stopped(repos, job_id)
-
-
-def is_cancelled(source: Source, job_id: str) -> bool:
-    """True when the job was cancelled."""
-    job = get(source, job_id)
-    return job is not None and job.status == CANCELLED
 
 
 def finish(source: Source, job_id: str, result: dict[str, Any] | None = None) -> bool:

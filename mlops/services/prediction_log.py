@@ -8,12 +8,15 @@ Who logs (so that each prediction is logged exactly once, whatever served it):
 Callers of `InferenceClient.predict` therefore never call `PredictionLog.log` themselves.
 Logging the same `requestId` again replaces its rows, so a retried log never duplicates.
 
-`PredictionLog.log` first appends the record to a local durable queue (`DurableQueue`, one
-SQLite file in `queue_dir`, fsynced), then delivers what is queued:
-- to the warehouse: `prediction_requests` (one row) and `prediction_skills` (one row per
-  skill), replaced by `requestId`, in ONE transaction per record, oldest first;
-- to the artifact store: JSON-lines batches under `prediction_logs/YYYY/MM/DD/` once
-  `batch_size` records are waiting or the oldest waited `flush_interval_s` (or on `flush()`).
+`PredictionLog.log` first appends the record to a local durable queue
+(`mlops.adapters.durable_queue`, one SQLite file in `queue_dir`, fsynced), then delivers what
+is queued:
+- to the warehouse (the predictions repository, `mlops.adapters.warehouse.predictions`): the
+  request and its skills, replaced by `requestId`, in ONE transaction per record, oldest first;
+- to the artifact store (`mlops.services.prediction_archive`): JSON-lines batches under
+  `prediction_logs/YYYY/MM/DD/` once `batch_size` records are waiting or the oldest waited
+  `flush_interval_s` (or on `flush()`).
+The background delivery thread is `mlops.services.prediction_delivery`.
 A warehouse or store outage never fails `log`: records stay queued, and later deliveries (each
 `log`, a background thread every `retry_interval_s`, `deliver_pending()`) send them. A queued
 item is removed only after its delivery succeeded; deliveries are idempotent (rows replaced by

@@ -7,7 +7,6 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from mlops.adapters.warehouse import open_warehouse
 from mlops.services import auth
 from mlops.services.auth import (AccountLocked, AuthError, authenticate, create_user, get_user,
                                  hash_password, list_users, lock_seconds, set_disabled,

@@ -8,7 +8,6 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from mlops.adapters.warehouse import open_warehouse
 from mlops.entrypoints.worker import Worker
 from mlops.services import jobs
 from mlops.services.identity import User, system_user

@@ -8,7 +8,6 @@ from datetime import date, datetime, timedelta
 import numpy as np
 import pytest
 
-from mlops.adapters.warehouse import open_warehouse
 from mlops.adapters.warehouse.monitoring import SqlMonitoringQueries
 from mlops.services import monitoring
 from mlops.services.feedback import submit_feedback

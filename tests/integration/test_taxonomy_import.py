@@ -6,7 +6,6 @@ import json
 
 import pytest
 
-from mlops.adapters.warehouse import open_warehouse
 from mlops.services import jobs
 from mlops.services.identity import PermissionDenied, User
 from mlops.services.taxonomy_import import (SKILLS_UPDATE_JOB, TaxonomyImportError, current_taxonomy,

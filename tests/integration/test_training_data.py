@@ -3,9 +3,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import pytest
 
-from mlops.adapters.warehouse import open_warehouse
 from mlops.datasets import data_checksum
 from mlops.services import audit
 from mlops.services.feedback import submit_feedback
