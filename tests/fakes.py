@@ -127,7 +127,7 @@ class MemoryJobs(JobRepository):
     def get(self, job_id: str) -> Job | None:
         return copy.deepcopy(self.state.jobs.get(job_id))
 
-    def list(self, status=None, kind=None, limit=100) -> list[Job]:
+    def recent(self, status=None, kind=None, limit=100) -> list[Job]:
         rows = [j for j in self.state.jobs.values()
                 if (status is None or j.status == status) and (kind is None or j.kind == kind)]
         rows.sort(key=lambda j: (j.created_at or "", j.job_id), reverse=True)
@@ -269,7 +269,7 @@ class MemoryUsers(UserRepository):
     def get(self, username: str) -> StoredUser | None:
         return self.state.users.get(username)
 
-    def list(self) -> list[StoredUser]:
+    def all(self) -> list[StoredUser]:
         return [self.state.users[name] for name in sorted(self.state.users)]
 
     def add(self, user: StoredUser) -> None:

@@ -150,7 +150,7 @@ def get_user(warehouse: Source, username: str) -> User | None:
 
 def list_users(warehouse: Source) -> list[Account]:
     """Every account, by name."""
-    return [_account(user) for user in repositories(warehouse).users.list()]
+    return [_account(user) for user in repositories(warehouse).users.all()]
 
 
 def _existing(tx: Any, username: str) -> None:

@@ -191,7 +191,10 @@ def cancel(source: Source, user: User, job_id: str) -> Job:
                            "jobs can be cancelled")
         tx.jobs.cancel(job_id, job.status, f"cancelled by {user.username}", timestamp())
         audit.record(tx, user.username, "job.cancel", job_id, {"was": job.status})
-    return repos.jobs.get(job_id)
+    cancelled = repos.jobs.get(job_id)
+    if cancelled is None:  # removed meanwhile
+        raise JobError(f"no job {job_id}")
+    return cancelled
 
 
 def reap_stale(source: Source, older_than_s: float) -> list[str]:
@@ -225,4 +228,4 @@ def list_jobs(source: Source, status: str | None = None, kind: str | None = None
         raise JobError(f"unknown job status {status!r}: expected one of {', '.join(STATUSES)}")
     if limit < 1:
         raise JobError(f"limit must be at least 1, got {limit}")
-    return repositories(source).jobs.list(status, kind, int(limit))
+    return repositories(source).jobs.recent(status, kind, int(limit))

@@ -152,8 +152,8 @@ def usage(warehouse: Source, start: date | datetime | str, end: date | datetime 
             "latency_p50_ms": g.latency.get(50), "latency_p95_ms": g.latency.get(95),
             "mean_input_chars": g.sum_input_chars / g.n_input_chars if g.n_input_chars else None,
         })
-    total_requests = sum(r["n_requests"] for r in daily)
-    total_errors = sum(r["n_errors"] for r in daily)
+    total_requests = sum(g.n_requests for g in groups)
+    total_errors = sum(g.n_errors for g in groups)
     return {
         "daily": daily,
         "input_lengths": _length_buckets(groups),

@@ -47,8 +47,8 @@ def feedback_pairs(warehouse: Source, taxonomy: Any, since: datetime | str | Non
     for row in repositories(warehouse).training_pairs.feedback_examples(bound):
         skill = taxonomy.get(row.skill_id)
         title = skill.title if skill is not None else (row.skill_title or "")
-        anchor = row.phrase if row.decision != "added" and row.phrase else row.original_input
-        if not title.strip() or not (anchor or "").strip():
+        anchor = (row.phrase if row.decision != "added" and row.phrase else row.original_input) or ""
+        if not title.strip() or not anchor.strip():
             continue
         if row.decision == "rejected":
             pairs.add(_pair(anchor, title, 0.0, "feedback-rejected", row.request_id, row.skill_id))

@@ -71,8 +71,11 @@ class SqlFeedbackRepository(FeedbackRepository):
             return None
         rows = self.db.query("SELECT skill_id, decision FROM feedback WHERE request_id = ? "
                              "ORDER BY skill_id", (request_id,))
-        lists = {d: tuple(r["skill_id"] for r in rows if r["decision"] == d) for d in DECISIONS}
-        return Submission(**head, **lists)
+        accepted, rejected, added = (tuple(r["skill_id"] for r in rows if r["decision"] == d)
+                                     for d in DECISIONS)
+        return Submission(head["request_id"], head["reviewer"], head["model_version"],
+                          head["submitted_at"], head["day"], head["week"], int(head["n_predicted"]),
+                          int(head["n_confirmed"]), int(head["n_overlap"]), accepted, rejected, added)
 
     def count(self, request_id: str) -> int:
         return int(self.db.scalar("SELECT COUNT(*) FROM feedback_submissions WHERE request_id = ?",

@@ -56,7 +56,7 @@ class JobRepository(ABC):
         """One job, or None."""
 
     @abstractmethod
-    def list(self, status: str | None = None, kind: str | None = None, limit: int = 100) -> list[Job]:
+    def recent(self, status: str | None = None, kind: str | None = None, limit: int = 100) -> list[Job]:
         """Jobs newest first (`created_at`, then `job_id`, both descending)."""
 
     @abstractmethod
@@ -123,7 +123,7 @@ class SqlJobRepository(JobRepository):
         row = self.db.query_one(f"SELECT {_COLUMNS} FROM jobs WHERE job_id = ?", (job_id,))
         return None if row is None else _job(row)
 
-    def list(self, status: str | None = None, kind: str | None = None, limit: int = 100) -> list[Job]:
+    def recent(self, status: str | None = None, kind: str | None = None, limit: int = 100) -> list[Job]:
         where, args = [], []
         for column, value in (("status", status), ("kind", kind)):
             if value is not None:

@@ -30,7 +30,7 @@ class UserRepository(ABC):
         """The account, or None."""
 
     @abstractmethod
-    def list(self) -> list[StoredUser]:
+    def all(self) -> list[StoredUser]:
         """Every account, by name."""
 
     @abstractmethod
@@ -82,7 +82,7 @@ class SqlUserRepository(UserRepository):
         row = self.db.query_one(f"SELECT {self._COLUMNS} FROM users WHERE username = ?", (username,))
         return None if row is None else _user(row)
 
-    def list(self) -> list[StoredUser]:
+    def all(self) -> list[StoredUser]:
         return [_user(r) for r in self.db.query(f"SELECT {self._COLUMNS} FROM users ORDER BY username")]
 
     def add(self, user: StoredUser) -> None:
