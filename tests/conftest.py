@@ -11,3 +11,40 @@ pytest_plugins = [
     "tests.fixtures.postgres",
     "tests.fixtures.s3",
 ]
+
+
+# -- the shared warehouse fixtures ---------------------------------------------------------------
+import pytest  # noqa: E402 - after the environment defaults above
+
+from mlops.adapters.warehouse import open_warehouse  # noqa: E402
+
+
+def _opened(url: str):
+    warehouse = open_warehouse(url)
+    warehouse.init_schema()
+    return warehouse
+
+
+@pytest.fixture
+def wh(tmp_path):
+    """A fresh SQLite warehouse with the schema (the embedded default)."""
+    warehouse = _opened(f"sqlite:///{tmp_path}/warehouse.db")
+    yield warehouse
+    warehouse.close()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("redshift", marks=pytest.mark.postgres)])
+def warehouse_url(request, tmp_path) -> str:
+    """The URL of a fresh, empty warehouse: a SQLite file, then PostgreSQL behind pgbouncer
+    driven as Redshift (`postgres` marker)."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path}/warehouse.db"
+    return request.getfixturevalue("fresh_redshift_url")
+
+
+@pytest.fixture
+def warehouse(warehouse_url):
+    """A fresh warehouse with the schema, once per `warehouse_url` kind."""
+    opened = _opened(warehouse_url)
+    yield opened
+    opened.close()

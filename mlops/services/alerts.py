@@ -18,19 +18,19 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any, Callable
 
-from mlops.adapters.warehouse.base import Session, Warehouse
-from mlops.services import audit, jobs
+from mlops.adapters.warehouse.repositories import Repositories, Source, repositories
 from mlops.domain.clock import timestamp, utc
+from mlops.services import audit, jobs
 from mlops.services.identity import User, require_role, system_user
-from mlops.services.monitoring import METRICS, window_quality
+from mlops.services.monitoring import METRICS
 
 log = logging.getLogger(__name__)
 
 OPEN, ACKNOWLEDGED = "open", "acknowledged"
 BUILD_KIND, BUILD_TRIGGER = "build", "performance-drop"
 WEBHOOK_TIMEOUT_S = 5.0
-_COLUMNS = ("alert_id, metric, value, threshold, window_start, window_end, n_reviews, "
-            "model_version, status, created_at, message")
+#: Alert checks are serialised on `alerts`, and queueing against `jobs.enqueue` on `jobs`.
+LOCKS = ("alerts", jobs.LOCK)
 
 
 class AlertError(ValueError):
@@ -47,31 +47,16 @@ def post_webhook(url: str, payload: dict[str, Any], timeout: float = WEBHOOK_TIM
             raise OSError(f"webhook answered HTTP {response.status}")
 
 
-def _lock(session: Session, warehouse: Warehouse) -> None:
-    """Serialise alert checks, and queueing against `jobs.enqueue` (which locks `jobs` alone)."""
-    if warehouse.dialect != "sqlite":  # SQLite's BEGIN IMMEDIATE already serialises writers
-        session.execute("LOCK alerts")
-        session.execute("LOCK jobs")
-
-
-def queue_build(session: Session, actor: str, params: dict[str, Any]) -> str | None:
-    """Queue a build job inside the caller's (locked) transaction unless a build is already
-    queued (one pending at a time); returns the new job id or None. Rows and audit events
-    have the shape `mlops.services.jobs.enqueue` writes."""
-    if session.scalar("SELECT COUNT(*) FROM jobs WHERE kind = ? AND status = ?", (BUILD_KIND, jobs.QUEUED)):
+def queue_build(tx: Repositories, actor: User, params: dict[str, Any]) -> str | None:
+    """Queue a build job (`jobs.enqueue`) inside the caller's locked transaction unless a build
+    is already queued (one pending at a time); returns the new job id or None."""
+    if tx.jobs.queued([BUILD_KIND]):
         return None
-    job_id = uuid.uuid4().hex
-    session.execute(
-        "INSERT INTO jobs (job_id, kind, status, progress, message, params, created_at) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?)",
-        (job_id, BUILD_KIND, jobs.QUEUED, 0.0, f"queued by {actor}: quality below threshold",
-         json.dumps(params, sort_keys=True, ensure_ascii=False), jobs.utc_now()))
-    audit.record(session, actor, "job.enqueue", job_id,
-                 {"kind": BUILD_KIND, "params": params, "merged": False})
-    return job_id
+    return jobs.enqueue(tx, BUILD_KIND, params, actor,
+                        message=f"queued by {actor.username}: quality below threshold")
 
 
-def check_alerts(warehouse: Warehouse, settings: Any, now: datetime | None = None,
+def check_alerts(warehouse: Source, settings: Any, now: datetime | None = None,
                  notify: Callable[[str, dict[str, Any]], Any] | None = post_webhook) -> list[dict[str, Any]]:
     """Raise the alerts due now; returns the new ones (each with `job_id`: the build it queued,
     or None when a build was already queued). Idempotent and safe to run concurrently."""
@@ -84,11 +69,11 @@ def check_alerts(warehouse: Warehouse, settings: Any, now: datetime | None = Non
             log.warning("threshold for unknown metric %r ignored (known: %s)", metric, ", ".join(METRICS))
         else:
             thresholds[metric] = float(threshold)
-    actor = system_user().username
+    system = system_user()
+    actor = system.username
     new: list[dict[str, Any]] = []
-    with warehouse.transaction() as session:
-        _lock(session, warehouse)
-        for row in window_quality(session, window_start, window_end):
+    with repositories(warehouse).transaction(*LOCKS) as tx:
+        for row in tx.monitoring.window_quality(window_start, window_end):
             if row["n_reviews"] < settings.alert_min_reviews:
                 continue
             for metric, threshold in sorted(thresholds.items()):
@@ -96,9 +81,7 @@ def check_alerts(warehouse: Warehouse, settings: Any, now: datetime | None = Non
                 # rounded: a mean of values exactly at the threshold must not alert on float noise
                 if value is None or not round(value, 9) < threshold:
                     continue
-                if session.scalar(
-                        "SELECT COUNT(*) FROM alerts WHERE metric = ? AND model_version = ? AND status = ?",
-                        (metric, row["model_version"], OPEN)):
+                if tx.alerts.exists(metric, row["model_version"], OPEN):
                     continue
                 alert = {
                     "alert_id": uuid.uuid4().hex, "metric": metric, "value": value,
@@ -109,12 +92,11 @@ def check_alerts(warehouse: Warehouse, settings: Any, now: datetime | None = Non
                                 f"{threshold:.2f}, over {row['n_reviews']} reviews in the last "
                                 f"{settings.alert_window_days} days"),
                 }
-                session.execute(f"INSERT INTO alerts ({_COLUMNS}) VALUES ({', '.join('?' * 11)})",
-                                tuple(alert[c.strip()] for c in _COLUMNS.split(",")))
-                audit.record(session, actor, "alert.raise", alert["alert_id"],
+                tx.alerts.add(alert)
+                audit.record(tx, actor, "alert.raise", alert["alert_id"],
                              {k: alert[k] for k in ("metric", "value", "threshold", "n_reviews",
                                                     "model_version")})
-                alert["job_id"] = queue_build(session, actor, {"trigger": BUILD_TRIGGER})
+                alert["job_id"] = queue_build(tx, system, {"trigger": BUILD_TRIGGER})
                 new.append(alert)
     if new and settings.webhook_url and notify is not None:
         for alert in new:
@@ -128,23 +110,22 @@ def check_alerts(warehouse: Warehouse, settings: Any, now: datetime | None = Non
     return new
 
 
-def open_alerts(warehouse: Session) -> list[dict[str, Any]]:
+def open_alerts(warehouse: Source) -> list[dict[str, Any]]:
     """Open alerts, newest first."""
-    return warehouse.query(f"SELECT {_COLUMNS} FROM alerts WHERE status = ? "
-                           "ORDER BY created_at DESC, alert_id", (OPEN,))
+    return repositories(warehouse).alerts.with_status(OPEN)
 
 
-def acknowledge(warehouse: Warehouse, user: User | None, alert_id: str) -> dict[str, Any]:
+def acknowledge(warehouse: Source, user: User | None, alert_id: str) -> dict[str, Any]:
     """Mark an alert acknowledged (admin only; audited); acknowledging twice changes nothing.
     A metric still below its threshold raises a new alert on a later check."""
     admin = require_role(user, "admin", action="acknowledge alerts").username
-    with warehouse.transaction() as session:
-        row = session.query_one(f"SELECT {_COLUMNS} FROM alerts WHERE alert_id = ?", (alert_id,))
+    with repositories(warehouse).transaction() as tx:
+        row = tx.alerts.get(alert_id)
         if row is None:
             raise AlertError(f"unknown alert {alert_id}")
         if row["status"] != ACKNOWLEDGED:
-            session.execute("UPDATE alerts SET status = ? WHERE alert_id = ?", (ACKNOWLEDGED, alert_id))
-            audit.record(session, admin, "alert.acknowledge", alert_id,
+            tx.alerts.set_status(alert_id, ACKNOWLEDGED)
+            audit.record(tx, admin, "alert.acknowledge", alert_id,
                          {"metric": row["metric"], "model_version": row["model_version"]})
             row["status"] = ACKNOWLEDGED
     return row

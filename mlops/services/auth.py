@@ -10,14 +10,15 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import json
 import re
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any, Iterable, Mapping
 
-from mlops.adapters.warehouse.base import Warehouse
+from mlops.adapters.warehouse.repositories import Source, repositories
+from mlops.adapters.warehouse.users import StoredUser
+from mlops.domain.clock import parse_timestamp, timestamp, utc
 from mlops.services import audit
 from mlops.services.identity import ROLES, User, require_role
 
@@ -107,23 +108,6 @@ def _check_roles(roles: Iterable[str]) -> list[str]:
     return chosen
 
 
-def _now() -> datetime:
-    return datetime.now(timezone.utc).replace(tzinfo=None)
-
-
-def _iso(moment: datetime) -> str:
-    return moment.isoformat(timespec="seconds")
-
-
-def _roles_of(row: Mapping[str, Any]) -> frozenset[str]:
-    raw = row.get("roles") or "[]"
-    try:
-        roles = json.loads(raw)
-    except ValueError:
-        roles = [r for r in str(raw).split(",") if r]
-    return frozenset(str(r) for r in roles)
-
-
 # -- accounts ----------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Account:
@@ -137,79 +121,72 @@ class Account:
     locked_until: str | None
 
 
-def _row(warehouse: Warehouse, username: str) -> dict[str, Any] | None:
-    return warehouse.query_one(
-        "SELECT username, password_hash, roles, created_at, disabled, failed_logins, locked_until "
-        "FROM users WHERE username = ?", (username,))
+def _account(user: StoredUser) -> Account:
+    return Account(user.username, user.roles, user.created_at, user.disabled, user.failed_logins,
+                   user.locked_until)
 
 
-def create_user(warehouse: Warehouse, username: str, password: str, roles: Iterable[str],
+def create_user(warehouse: Source, username: str, password: str, roles: Iterable[str],
                 actor: User) -> User:
     """Create a local account (actor: an admin, or the system user for the first admin)."""
     require_role(actor, *ADMIN_ROLES, action="create users")
     username, password, chosen = _check_username(username), _check_password(password), _check_roles(roles)
     password_hash = hash_password(password)
-    with warehouse.transaction() as session:
-        if session.query_one("SELECT username FROM users WHERE username = ?", (username,)):
+    with repositories(warehouse).transaction() as tx:
+        if tx.users.get(username) is not None:
             raise AuthError(f"user {username!r} already exists")
-        session.execute(
-            "INSERT INTO users (username, password_hash, roles, created_at, disabled, failed_logins,"
-            " locked_until) VALUES (?, ?, ?, ?, 0, 0, NULL)",
-            (username, password_hash, json.dumps(chosen), _iso(_now())))
-        audit.record(session, actor.username, "user.create", username, {"roles": chosen})
+        tx.users.add(StoredUser(username, password_hash, frozenset(chosen), timestamp()))
+        audit.record(tx, actor.username, "user.create", username, {"roles": chosen})
     return User(username, frozenset(chosen))
 
 
-def get_user(warehouse: Warehouse, username: str) -> User | None:
+def get_user(warehouse: Source, username: str) -> User | None:
     """The enabled user with this name, or None."""
-    row = _row(warehouse, username) if isinstance(username, str) else None
-    if row is None or int(row.get("disabled") or 0):
+    stored = repositories(warehouse).users.get(username) if isinstance(username, str) else None
+    if stored is None or stored.disabled:
         return None
-    return User(row["username"], _roles_of(row))
+    return User(stored.username, stored.roles)
 
 
-def list_users(warehouse: Warehouse) -> list[Account]:
+def list_users(warehouse: Source) -> list[Account]:
     """Every account, by name."""
-    rows = warehouse.query("SELECT username, roles, created_at, disabled, failed_logins, locked_until "
-                           "FROM users ORDER BY username")
-    return [Account(r["username"], _roles_of(r), r.get("created_at") or "",
-                    bool(int(r.get("disabled") or 0)), int(r.get("failed_logins") or 0),
-                    r.get("locked_until")) for r in rows]
+    return [_account(user) for user in repositories(warehouse).users.all()]
 
 
-def set_roles(warehouse: Warehouse, username: str, roles: Iterable[str], actor: User) -> User:
+def _existing(tx: Any, username: str) -> None:
+    if tx.users.get(username) is None:
+        raise AuthError(f"no user {username!r}")
+
+
+def set_roles(warehouse: Source, username: str, roles: Iterable[str], actor: User) -> User:
     """Replace a user's roles (admin only)."""
     require_role(actor, *ADMIN_ROLES, action="change roles")
     chosen = _check_roles(roles)
-    with warehouse.transaction() as session:
-        if not session.query_one("SELECT username FROM users WHERE username = ?", (username,)):
-            raise AuthError(f"no user {username!r}")
-        session.execute("UPDATE users SET roles = ? WHERE username = ?", (json.dumps(chosen), username))
-        audit.record(session, actor.username, "user.set_roles", username, {"roles": chosen})
+    with repositories(warehouse).transaction() as tx:
+        _existing(tx, username)
+        tx.users.set_roles(username, chosen)
+        audit.record(tx, actor.username, "user.set_roles", username, {"roles": chosen})
     return User(username, frozenset(chosen))
 
 
-def set_password(warehouse: Warehouse, username: str, password: str, actor: User) -> None:
+def set_password(warehouse: Source, username: str, password: str, actor: User) -> None:
     """Set a new password (admin, or the user themself) and unlock the account."""
     if actor.username != username:
         require_role(actor, *ADMIN_ROLES, action="change another user's password")
     password_hash = hash_password(_check_password(password))
-    with warehouse.transaction() as session:
-        if not session.query_one("SELECT username FROM users WHERE username = ?", (username,)):
-            raise AuthError(f"no user {username!r}")
-        session.execute("UPDATE users SET password_hash = ?, failed_logins = 0, locked_until = NULL "
-                        "WHERE username = ?", (password_hash, username))
-        audit.record(session, actor.username, "user.set_password", username, {})
+    with repositories(warehouse).transaction() as tx:
+        _existing(tx, username)
+        tx.users.set_password_hash(username, password_hash)
+        audit.record(tx, actor.username, "user.set_password", username, {})
 
 
-def set_disabled(warehouse: Warehouse, username: str, disabled: bool, actor: User) -> None:
+def set_disabled(warehouse: Source, username: str, disabled: bool, actor: User) -> None:
     """Disable (or enable again) an account (admin only)."""
     require_role(actor, *ADMIN_ROLES, action="disable users")
-    with warehouse.transaction() as session:
-        if not session.query_one("SELECT username FROM users WHERE username = ?", (username,)):
-            raise AuthError(f"no user {username!r}")
-        session.execute("UPDATE users SET disabled = ? WHERE username = ?", (int(bool(disabled)), username))
-        audit.record(session, actor.username, "user.disable" if disabled else "user.enable", username, {})
+    with repositories(warehouse).transaction() as tx:
+        _existing(tx, username)
+        tx.users.set_disabled(username, disabled)
+        audit.record(tx, actor.username, "user.disable" if disabled else "user.enable", username, {})
 
 
 def lock_seconds(failed_logins: int) -> int:
@@ -219,42 +196,39 @@ def lock_seconds(failed_logins: int) -> int:
     return min(BACKOFF_BASE_S * 2 ** (failed_logins - FREE_ATTEMPTS), BACKOFF_MAX_S)
 
 
-def authenticate(warehouse: Warehouse, username: str, password: str,
+def authenticate(warehouse: Source, username: str, password: str,
                  now: datetime | None = None) -> User:
     """The user when the password is right; AuthError (same message for an unknown name and a
     wrong password) or AccountLocked while the account is locked (the password is not checked)."""
-    now = now or _now()
+    now = utc(now)
     generic = AuthError("wrong username or password")
     if not isinstance(username, str) or not isinstance(password, str) or not username or not password:
         raise AuthError("enter a username and a password")
     if len(password) > MAX_PASSWORD_CHARS or not USERNAME_PATTERN.match(username):
         raise generic
-    row = _row(warehouse, username)
-    if row is None:
+    repos = repositories(warehouse)
+    stored = repos.users.get(username)
+    if stored is None:
         _burn_time(password)
         raise generic
-    locked_until = row.get("locked_until")
-    if locked_until:
-        until = datetime.fromisoformat(locked_until)
-        if until > now:
-            raise AccountLocked(username, max(1, int((until - now).total_seconds() + 0.999)))
-    if not verify_password(password, row.get("password_hash") or ""):
-        failures = int(row.get("failed_logins") or 0) + 1
+    until = parse_timestamp(stored.locked_until)
+    if until is not None and utc(until) > now:
+        raise AccountLocked(username, max(1, int((utc(until) - now).total_seconds() + 0.999)))
+    if not verify_password(password, stored.password_hash):
+        failures = stored.failed_logins + 1
         wait = lock_seconds(failures)
-        until_text = _iso(now + timedelta(seconds=wait)) if wait else None
-        with warehouse.transaction() as session:
-            session.execute("UPDATE users SET failed_logins = ?, locked_until = ? WHERE username = ?",
-                            (failures, until_text, username))
-            audit.record(session, username, "user.login_failed", username, {"failed_logins": failures})
+        with repos.transaction() as tx:
+            tx.users.set_failures(username, failures,
+                                  timestamp(now + timedelta(seconds=wait)) if wait else None)
+            audit.record(tx, username, "user.login_failed", username, {"failed_logins": failures})
         if wait:
             raise AccountLocked(username, wait)
         raise generic
-    if int(row.get("disabled") or 0):
+    if stored.disabled:
         raise AuthError(f"the account {username!r} is disabled")
-    if int(row.get("failed_logins") or 0) or locked_until:
-        warehouse.execute("UPDATE users SET failed_logins = 0, locked_until = NULL WHERE username = ?",
-                          (username,))
-    return User(row["username"], _roles_of(row))
+    if stored.failed_logins or stored.locked_until:
+        repos.users.set_failures(username, 0, None)
+    return User(stored.username, stored.roles)
 
 
 # -- OIDC --------------------------------------------------------------------------------------

@@ -18,17 +18,23 @@ import logging
 from datetime import datetime
 from typing import Any, Iterable
 
-from mlops.adapters.warehouse.base import Session, Warehouse, WarehouseError
-from mlops.services import audit
+from mlops.adapters.warehouse.base import WarehouseError
+from mlops.adapters.warehouse.feedback import ACCEPTED, ADDED, DECISIONS, REJECTED, Submission
+from mlops.adapters.warehouse.predictions import LoggedSkill
+from mlops.adapters.warehouse.repositories import Repositories, Source, repositories
 from mlops.domain.clock import day_of, timestamp, utc, week_of
+from mlops.services import audit
 from mlops.services.identity import User, require_role
 from mlops.services.monitoring import request_metrics
 
+__all__ = ["ACCEPTED", "ADDED", "DECISIONS", "REJECTED", "FeedbackError", "get_prediction",
+           "next_unreviewed", "submit_feedback"]
+
 log = logging.getLogger(__name__)
 
-ACCEPTED, REJECTED, ADDED = "accepted", "rejected", "added"
-DECISIONS = (ACCEPTED, REJECTED, ADDED)
 OK_STATUS = "ok"
+#: Submissions of a request are replaced under this table's write lock.
+LOCK = "feedback_submissions"
 
 
 class FeedbackError(ValueError):
@@ -50,72 +56,43 @@ def _ids(name: str, values: Iterable[str] | None) -> list[str]:
     return out
 
 
-def _latest_request(session: Session, request_id: str) -> dict[str, Any] | None:
-    return session.query_one(
-        "SELECT request_id, model_version, stage, created_at, original_input, input_chars, "
-        "latency_ms, status, error FROM prediction_requests WHERE request_id = ? "
-        "ORDER BY created_at DESC LIMIT 1", (request_id,))
-
-
-def _predicted_skills(session: Session, request_id: str) -> list[dict[str, Any]]:
-    """The request's predicted skills, best rank first, one row per skill id."""
-    rows = session.query(
-        "SELECT rank, skill_id, skill_title, skill_type, confidence, phrase, occurrence, tags, "
-        "proficiency_level FROM prediction_skills WHERE request_id = ? ORDER BY rank, skill_id",
-        (request_id,))
+def _predicted_skills(repos: Repositories, request_id: str) -> list[LoggedSkill]:
+    """The request's predicted skills, best rank first, one per skill id."""
     seen: set[str] = set()
     unique = []
-    for row in rows:
-        if row["skill_id"] not in seen:
-            seen.add(row["skill_id"])
-            unique.append(row)
+    for skill in repos.predictions.skills(request_id):
+        if skill.skill_id not in seen:
+            seen.add(skill.skill_id)
+            unique.append(skill)
     return unique
 
 
-def _submission(session: Session, request_id: str) -> dict[str, Any] | None:
-    head = session.query_one(
-        "SELECT reviewer, model_version, submitted_at, n_predicted, n_confirmed, n_overlap "
-        "FROM feedback_submissions WHERE request_id = ? ORDER BY submitted_at DESC LIMIT 1",
-        (request_id,))
-    if head is None:
+def _feedback(submission: Submission | None) -> dict[str, Any] | None:
+    if submission is None:
         return None
-    rows = session.query("SELECT skill_id, decision FROM feedback WHERE request_id = ? "
-                         "ORDER BY skill_id", (request_id,))
-    for decision in DECISIONS:
-        head[decision] = [r["skill_id"] for r in rows if r["decision"] == decision]
-    return head
+    return {"reviewer": submission.reviewer, "model_version": submission.model_version,
+            "submitted_at": submission.submitted_at, "n_predicted": submission.n_predicted,
+            "n_confirmed": submission.n_confirmed, "n_overlap": submission.n_overlap,
+            **{decision: list(getattr(submission, decision)) for decision in DECISIONS}}
 
 
-def get_prediction(warehouse: Session, request_id: str) -> dict[str, Any] | None:
+def get_prediction(warehouse: Source, request_id: str) -> dict[str, Any] | None:
     """A logged prediction with its `skills` (best rank first) and its current `feedback`
     (None when unreviewed); None when the request id is unknown."""
-    request = _latest_request(warehouse, request_id)
+    repos = repositories(warehouse)
+    request = repos.predictions.latest(request_id)
     if request is None:
         return None
-    request["skills"] = _predicted_skills(warehouse, request_id)
-    request["feedback"] = _submission(warehouse, request_id)
-    return request
+    return {**request.to_dict(),
+            "skills": [skill.to_dict() for skill in _predicted_skills(repos, request_id)],
+            "feedback": _feedback(repos.feedback.submission(request_id))}
 
 
-def next_unreviewed(warehouse: Session, stage: str | None = None) -> dict[str, Any] | None:
+def next_unreviewed(warehouse: Source, stage: str | None = None) -> dict[str, Any] | None:
     """The oldest successful prediction nobody has reviewed yet (optionally of one stage), with
     its `skills`; None when the queue is empty."""
-    where = ["r.status = ?", "NOT EXISTS (SELECT 1 FROM feedback_submissions s "
-                             "WHERE s.request_id = r.request_id)"]
-    params: list[Any] = [OK_STATUS]
-    if stage is not None:
-        where.append("r.stage = ?")
-        params.append(stage)
-    row = warehouse.query_one(
-        f"SELECT r.request_id FROM prediction_requests r WHERE {' AND '.join(where)} "
-        "ORDER BY r.created_at, r.request_id LIMIT 1", params)
-    return None if row is None else get_prediction(warehouse, row["request_id"])
-
-
-def _lock(session: Session, warehouse: Warehouse, table: str) -> None:
-    """Serialise writers of `table` (SQLite's BEGIN IMMEDIATE already does)."""
-    if warehouse.dialect != "sqlite":
-        session.execute(f"LOCK {table}")
+    request_id = repositories(warehouse).predictions.oldest_unreviewed(OK_STATUS, stage)
+    return None if request_id is None else get_prediction(warehouse, request_id)
 
 
 def _check_decisions(taxonomy: Any, predicted: set[str], accepted: list[str], rejected: list[str],
@@ -139,7 +116,30 @@ def _check_decisions(taxonomy: Any, predicted: set[str], accepted: list[str], re
         raise FeedbackError("no decision: accept, reject or add at least one skill before submitting")
 
 
-def submit_feedback(warehouse: Warehouse, taxonomy: Any, user: User | None, request_id: str,
+def _submission(request_id: str, reviewer: str, model_version: str | None, moment: datetime,
+                predicted: set[str], accepted: list[str], rejected: list[str],
+                added: list[str]) -> Submission:
+    """The submission of checked decisions: an "added" skill the model predicted counts as
+    accepted; the counts are |predicted|, |confirmed| and their overlap."""
+    accepted = accepted + [s for s in added if s in predicted and s not in accepted]
+    added = [s for s in added if s not in predicted]
+    confirmed = set(accepted) | set(added)
+    return Submission(request_id, reviewer, model_version, timestamp(moment), day_of(moment),
+                      week_of(moment), len(predicted), len(confirmed), len(predicted & confirmed),
+                      tuple(accepted), tuple(rejected), tuple(added))
+
+
+def _summary(submission: Submission, replaced: bool) -> dict[str, Any]:
+    """What `submit_feedback` returns for a stored submission."""
+    s = submission
+    counts = (s.n_predicted, s.n_confirmed, s.n_overlap)
+    return {"request_id": s.request_id, "model_version": s.model_version, "reviewer": s.reviewer,
+            "submitted_at": s.submitted_at, "n_predicted": counts[0], "n_confirmed": counts[1],
+            "n_overlap": counts[2], **{d: list(getattr(s, d)) for d in DECISIONS},
+            "replaced": replaced, **request_metrics(*counts)}
+
+
+def submit_feedback(warehouse: Source, taxonomy: Any, user: User | None, request_id: str,
                     accepted: Iterable[str] | None, rejected: Iterable[str] | None,
                     added: Iterable[str] | None, now: datetime | None = None) -> dict[str, Any]:
     """Record a reviewer's decisions on one prediction, replacing any earlier submission.
@@ -156,48 +156,22 @@ def submit_feedback(warehouse: Warehouse, taxonomy: Any, user: User | None, requ
     accepted_ids, rejected_ids = _ids(ACCEPTED, accepted), _ids(REJECTED, rejected)
     added_ids = _ids(ADDED, added)
     moment = utc(now)
-    submitted_at, day, week = timestamp(moment), day_of(moment), week_of(moment)
     try:
-        with warehouse.transaction() as session:
-            _lock(session, warehouse, "feedback_submissions")
-            request = _latest_request(session, request_id)
+        with repositories(warehouse).transaction(LOCK) as tx:
+            request = tx.predictions.latest(request_id)
             if request is None:
                 raise FeedbackError(f"unknown request {request_id}: nothing to review")
-            if request["status"] != OK_STATUS:
-                raise FeedbackError(f"request {request_id} failed ({request['status']}): "
+            if request.status != OK_STATUS:
+                raise FeedbackError(f"request {request_id} failed ({request.status}): "
                                     "there is no prediction to review")
-            predicted = {row["skill_id"] for row in _predicted_skills(session, request_id)}
+            predicted = {skill.skill_id for skill in _predicted_skills(tx, request_id)}
             _check_decisions(taxonomy, predicted, accepted_ids, rejected_ids, added_ids)
-            # an "added" skill the model predicted is an accepted one
-            accepted_ids += [s for s in added_ids if s in predicted and s not in accepted_ids]
-            added_ids = [s for s in added_ids if s not in predicted]
-            confirmed = set(accepted_ids) | set(added_ids)
-            counts = (len(predicted), len(confirmed), len(predicted & confirmed))
-
-            replaced = int(session.scalar("SELECT COUNT(*) FROM feedback_submissions "
-                                          "WHERE request_id = ?", (request_id,)) or 0)
-            session.execute("DELETE FROM feedback_submissions WHERE request_id = ?", (request_id,))
-            session.execute("DELETE FROM feedback WHERE request_id = ?", (request_id,))
-            rows = [(request_id, skill_id, decision, reviewer, submitted_at, day, week)
-                    for decision, ids in ((ACCEPTED, accepted_ids), (REJECTED, rejected_ids),
-                                          (ADDED, added_ids))
-                    for skill_id in ids]
-            if rows:
-                session.executemany(
-                    "INSERT INTO feedback (request_id, skill_id, decision, reviewer, reviewed_at, "
-                    "day, week) VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
-            session.execute(
-                "INSERT INTO feedback_submissions (request_id, reviewer, model_version, submitted_at, "
-                "day, week, n_predicted, n_confirmed, n_overlap) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (request_id, reviewer, request["model_version"], submitted_at, day, week, *counts))
-            summary = {
-                "request_id": request_id, "model_version": request["model_version"],
-                "reviewer": reviewer, "submitted_at": submitted_at,
-                "n_predicted": counts[0], "n_confirmed": counts[1], "n_overlap": counts[2],
-                ACCEPTED: accepted_ids, REJECTED: rejected_ids, ADDED: added_ids,
-                "replaced": replaced > 0, **request_metrics(*counts),
-            }
-            audit.record(session, reviewer, "feedback.submit", request_id, {
+            submission = _submission(request_id, reviewer, request.model_version, moment,
+                                     predicted, accepted_ids, rejected_ids, added_ids)
+            replaced = tx.feedback.count(request_id) > 0
+            tx.feedback.replace(submission)
+            summary = _summary(submission, replaced)
+            audit.record(tx, reviewer, "feedback.submit", request_id, {
                 k: summary[k] for k in ("model_version", "n_predicted", "n_confirmed", "n_overlap",
                                         ACCEPTED, REJECTED, ADDED, "replaced")})
     except WarehouseError as exc:

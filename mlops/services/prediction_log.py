@@ -8,12 +8,15 @@ Who logs (so that each prediction is logged exactly once, whatever served it):
 Callers of `InferenceClient.predict` therefore never call `PredictionLog.log` themselves.
 Logging the same `requestId` again replaces its rows, so a retried log never duplicates.
 
-`PredictionLog.log` first appends the record to a local durable queue (`DurableQueue`, one
-SQLite file in `queue_dir`, fsynced), then delivers what is queued:
-- to the warehouse: `prediction_requests` (one row) and `prediction_skills` (one row per
-  skill), replaced by `requestId`, in ONE transaction per record, oldest first;
-- to the artifact store: JSON-lines batches under `prediction_logs/YYYY/MM/DD/` once
-  `batch_size` records are waiting or the oldest waited `flush_interval_s` (or on `flush()`).
+`PredictionLog.log` first appends the record to a local durable queue
+(`mlops.adapters.durable_queue`, one SQLite file in `queue_dir`, fsynced), then delivers what
+is queued:
+- to the warehouse (the predictions repository, `mlops.adapters.warehouse.predictions`): the
+  request and its skills, replaced by `requestId`, in ONE transaction per record, oldest first;
+- to the artifact store (`mlops.services.prediction_archive`): JSON-lines batches under
+  `prediction_logs/YYYY/MM/DD/` once `batch_size` records are waiting or the oldest waited
+  `flush_interval_s` (or on `flush()`).
+The background delivery thread is `mlops.services.prediction_delivery`.
 A warehouse or store outage never fails `log`: records stay queued, and later deliveries (each
 `log`, a background thread every `retry_interval_s`, `deliver_pending()`) send them. A queued
 item is removed only after its delivery succeeded; deliveries are idempotent (rows replaced by
@@ -28,97 +31,60 @@ import logging
 import threading
 import time
 from contextlib import contextmanager
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator
 
 from filelock import FileLock, Timeout
 
 from mlops.adapters.warehouse.pooled import ConnectionLost
-from mlops.services.durable_queue import DurableQueue, QueueError, QueueItem
+from mlops.adapters.warehouse.predictions import LoggedRequest, LoggedSkill
+from mlops.adapters.warehouse.repositories import Source, repositories
+from mlops.domain.clock import day_of, timestamp, week_of
+from mlops.adapters.durable_queue import DurableQueue, QueueError, QueueItem
+from mlops.services.prediction_archive import (ARCHIVE_PREFIX, JsonlArchiver, archive_day,
+                                               record_time)
+from mlops.services.prediction_delivery import DeliveryThread
 
 if TYPE_CHECKING:
     from mlops.adapters.store.base import ArtifactStore
-    from mlops.adapters.warehouse.base import Session, Warehouse
+    from mlops.adapters.warehouse.base import Warehouse
     from mlops.config import Settings
+
+__all__ = ["ARCHIVE_PREFIX", "PredictionLog", "logged_rows", "open_prediction_log", "write_prediction"]
 
 log = logging.getLogger(__name__)
 
-ARCHIVE_PREFIX = "prediction_logs"
 WAREHOUSE_TOPIC = "warehouse"
 ARCHIVE_TOPIC = "archive"
 QUEUE_FILE = "predictions.sqlite"
 STATUSES = ("ok", "error")
-# Column limits (bytes, as Redshift counts them): longer values are cut, never refused.
-_LIMITS = {"original_input": 65535, "error": 65535, "skill_title": 1024, "phrase": 4096,
-           "tags": 65535, "skill_type": 64, "model_version": 64, "stage": 16,
-           "proficiency_level": 64, "skill_id": 256, "request_id": 256}
-
-REQUEST_COLUMNS = ("request_id", "model_version", "stage", "created_at", "day", "week",
-                   "original_input", "input_chars", "latency_ms", "status", "error")
-SKILL_COLUMNS = ("request_id", "rank", "skill_id", "skill_title", "skill_type", "confidence",
-                 "phrase", "occurrence", "tags", "proficiency_level")
 
 
-def _clip(name: str, value: Any) -> Any:
-    limit = _LIMITS.get(name)
-    if limit is None or not isinstance(value, str):
-        return value
-    data = value.encode("utf-8")
-    return value if len(data) <= limit else data[:limit].decode("utf-8", "ignore")
-
-
-def _insert_sql(table: str, columns: tuple[str, ...]) -> str:
-    return f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
-
-
-def record_time(record: dict[str, Any]) -> datetime:
-    """The record's `timestamp` as an aware UTC datetime (naive means UTC; now if unreadable)."""
-    try:
-        moment = datetime.fromisoformat(str(record.get("timestamp")))
-    except ValueError:
-        return datetime.now(timezone.utc)
-    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None \
-        else moment.astimezone(timezone.utc)
-
-
-def warehouse_rows(entry: dict[str, Any]) -> tuple[tuple, list[tuple]]:
-    """(prediction_requests row, prediction_skills rows) of one queued entry."""
+def logged_rows(entry: dict[str, Any]) -> tuple[LoggedRequest, list[LoggedSkill]]:
+    """The warehouse rows of one queued entry: the request and its ranked skills."""
     record = entry["record"]
     moment = record_time(record)
-    iso = moment.isocalendar()
     text = str(record.get("original_input", ""))
-    values = {
-        "request_id": record["requestId"], "model_version": str(record.get("modelVersion", "")),
-        "stage": entry["stage"], "created_at": moment.isoformat(timespec="milliseconds"),
-        "day": moment.strftime("%Y-%m-%d"), "week": f"{iso.year}-W{iso.week:02d}",
-        "original_input": text, "input_chars": len(text), "latency_ms": entry["latency_ms"],
-        "status": entry["status"], "error": entry["error"],
-    }
-    request = tuple(_clip(c, values[c]) for c in REQUEST_COLUMNS)
-    skills = []
-    for rank, skill in enumerate(record.get("skillExtractOutput") or [], start=1):
-        row = {
-            "request_id": record["requestId"], "rank": rank, "skill_id": skill.get("skill_id"),
-            "skill_title": skill.get("skillTitle"), "skill_type": skill.get("skillType"),
-            "confidence": skill.get("confidenceScore"), "phrase": skill.get("phrase"),
-            "occurrence": skill.get("skillOccurrence"),
-            "tags": json.dumps(list(skill.get("skillTags") or []), ensure_ascii=False),
-            "proficiency_level": skill.get("proficiencyLevel"),
-        }
-        skills.append(tuple(_clip(c, row[c]) for c in SKILL_COLUMNS))
+    request = LoggedRequest(
+        request_id=record["requestId"], model_version=str(record.get("modelVersion", "")),
+        stage=entry["stage"], created_at=timestamp(moment), day=day_of(moment),
+        week=week_of(moment), original_input=text, input_chars=len(text),
+        latency_ms=entry["latency_ms"], status=entry["status"], error=entry["error"])
+    skills = [LoggedSkill(
+        rank=rank, skill_id=skill.get("skill_id"), skill_title=skill.get("skillTitle"),
+        skill_type=skill.get("skillType"), confidence=skill.get("confidenceScore"),
+        phrase=skill.get("phrase"), occurrence=skill.get("skillOccurrence"),
+        tags=json.dumps(list(skill.get("skillTags") or []), ensure_ascii=False),
+        proficiency_level=skill.get("proficiencyLevel"))
+        for rank, skill in enumerate(record.get("skillExtractOutput") or [], start=1)]
     return request, skills
 
 
-def write_prediction(session: "Session", entry: dict[str, Any]) -> None:
-    """Replace one request's rows (call inside a transaction)."""
-    request, skills = warehouse_rows(entry)
-    request_id = request[0]
-    session.execute("DELETE FROM prediction_skills WHERE request_id = ?", (request_id,))
-    session.execute("DELETE FROM prediction_requests WHERE request_id = ?", (request_id,))
-    session.execute(_insert_sql("prediction_requests", REQUEST_COLUMNS), request)
-    if skills:
-        session.executemany(_insert_sql("prediction_skills", SKILL_COLUMNS), skills)
+def write_prediction(source: Source, entry: dict[str, Any]) -> None:
+    """Replace one request's rows, in one transaction."""
+    request, skills = logged_rows(entry)
+    with repositories(source).transaction() as tx:
+        tx.predictions.replace(request, skills)
 
 
 class PredictionLog:
@@ -142,11 +108,11 @@ class PredictionLog:
         self._thread_lock = threading.Lock()
         self._process_lock = FileLock(str(self.queue_dir / "deliver.lock"))
         self._schema_ready = False
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self.archiver = JsonlArchiver(store)
+        self._thread: DeliveryThread | None = None
         if background:
-            self._thread = threading.Thread(target=self._run, name="prediction-log", daemon=True)
-            self._thread.start()
+            self._thread = DeliveryThread(lambda: self._deliver(block=True),
+                                          min(self.retry_interval_s, self.flush_interval_s))
 
     # -- logging -----------------------------------------------------------------------------
     def log(self, record: dict[str, Any], stage: str, latency_ms: float, status: str = "ok",
@@ -175,8 +141,7 @@ class PredictionLog:
     def _write_directly(self, entry: dict[str, Any]) -> None:
         try:
             self._ensure_schema()
-            with self.warehouse.transaction() as session:
-                write_prediction(session, entry)
+            write_prediction(self.warehouse, entry)
         except Exception:  # noqa: BLE001 - logging must not fail the request
             log.exception("could not log prediction %s", entry["record"]["requestId"])
 
@@ -267,8 +232,7 @@ class PredictionLog:
         for attempt in (1, 2):
             try:
                 self._ensure_schema()
-                with self.warehouse.transaction() as session:
-                    write_prediction(session, entry)
+                write_prediction(self.warehouse, entry)
                 return
             except ConnectionLost:  # pooled connections went stale (server restart): once more
                 if attempt == 2:
@@ -290,16 +254,11 @@ class PredictionLog:
             groups: dict[str, list[tuple[QueueItem, dict]]] = {}
             for item in items:
                 entry = json.loads(item.payload)
-                day = record_time(entry["record"]).strftime("%Y/%m/%d")
-                groups.setdefault(day, []).append((item, entry))
+                groups.setdefault(archive_day(entry), []).append((item, entry))
             for day, members in groups.items():
-                key = f"{ARCHIVE_PREFIX}/{day}/{self.queue.queue_id}-{members[0][0].seq:012d}.jsonl"
-                lines = [json.dumps({**entry["record"], "stage": entry["stage"],
-                                     "latency_ms": entry["latency_ms"], "status": entry["status"],
-                                     "error": entry["error"]}, ensure_ascii=False)
-                         for _, entry in members]
                 try:
-                    self.store.put_bytes(key, ("\n".join(lines) + "\n").encode("utf-8"))
+                    self.archiver.write(day, f"{self.queue.queue_id}-{members[0][0].seq:012d}",
+                                        [entry for _, entry in members])
                 except Exception as exc:  # noqa: BLE001 - store outage: keep them queued
                     self._failed(ARCHIVE_TOPIC, [m[0] for m in members], exc)
                     return written
@@ -308,20 +267,12 @@ class PredictionLog:
                 self.last_error[ARCHIVE_TOPIC] = None
         return written
 
-    # -- background --------------------------------------------------------------------------
-    def _run(self) -> None:
-        while not self._stop.wait(min(self.retry_interval_s, self.flush_interval_s)):
-            try:
-                self._deliver(block=True)
-            except Exception:  # noqa: BLE001 - the thread must survive anything
-                log.exception("prediction log background delivery failed")
-
+    # -- closing -----------------------------------------------------------------------------
     def close(self) -> None:
         """Stop the background thread and try a last delivery and flush (what fails stays
         queued for the next process using the same `queue_dir`)."""
-        self._stop.set()
         if self._thread is not None:
-            self._thread.join(timeout=30)
+            self._thread.stop()
             self._thread = None
         try:
             self.deliver_pending()

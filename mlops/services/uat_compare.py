@@ -5,40 +5,25 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
-from mlops.adapters.warehouse.base import Session
+from mlops.adapters.warehouse.repositories import Source, repositories
 from mlops.services.monitoring import METRICS, request_metrics
 
 Predict = Callable[[Sequence[str]], list[dict[str, Any]]]
+OK_STATUS = "ok"
 
 
-def recent_texts(warehouse: Session, limit: int = 20, reviewed_only: bool = False) -> list[dict[str, Any]]:
+def recent_texts(warehouse: Source, limit: int = 20, reviewed_only: bool = False) -> list[dict[str, Any]]:
     """The newest distinct successful request texts (`request_id`, `text`, `created_at`);
     with `reviewed_only`, only those with a feedback submission."""
     if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
         raise ValueError(f"limit must be a positive whole number, got {limit!r}")
-    where = "r.status = 'ok'"
-    if reviewed_only:
-        where += " AND EXISTS (SELECT 1 FROM feedback_submissions s WHERE s.request_id = r.request_id)"
-    rows = warehouse.query(
-        "SELECT r.request_id, MAX(r.created_at) AS created_at, MAX(r.original_input) AS text "
-        f"FROM prediction_requests r WHERE {where} GROUP BY r.request_id "
-        "ORDER BY MAX(r.created_at) DESC, r.request_id LIMIT ?", (limit,))
+    rows = repositories(warehouse).predictions.recent_texts(limit, OK_STATUS, reviewed_only)
     return [row for row in rows if row.get("text")]
 
 
-def confirmed_skills(warehouse: Session, request_ids: Sequence[str]) -> dict[str, set[str]]:
+def confirmed_skills(warehouse: Source, request_ids: Sequence[str]) -> dict[str, set[str]]:
     """Per reviewed request: the confirmed skill ids (accepted + added)."""
-    if not request_ids:
-        return {}
-    marks = ", ".join("?" * len(request_ids))
-    rows = warehouse.query(f"SELECT request_id, skill_id FROM feedback WHERE request_id IN ({marks}) "
-                           "AND decision IN ('accepted', 'added')", list(request_ids))
-    reviewed = warehouse.query(f"SELECT DISTINCT request_id FROM feedback_submissions "
-                               f"WHERE request_id IN ({marks})", list(request_ids))
-    confirmed: dict[str, set[str]] = {row["request_id"]: set() for row in reviewed}
-    for row in rows:
-        confirmed.setdefault(row["request_id"], set()).add(row["skill_id"])
-    return confirmed
+    return repositories(warehouse).feedback.confirmed(list(request_ids))
 
 
 @dataclass

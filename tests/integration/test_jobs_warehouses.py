@@ -8,27 +8,11 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from mlops.adapters.warehouse import open_warehouse
 from mlops.entrypoints.worker import Worker
 from mlops.services import jobs
 from mlops.services.identity import User, system_user
 
 ADMIN = User("ada", frozenset({"admin"}))
-
-
-@pytest.fixture(params=["sqlite", pytest.param("redshift", marks=pytest.mark.postgres)])
-def url(request, tmp_path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path}/warehouse.db"
-    return request.getfixturevalue("fresh_redshift_url")
-
-
-@pytest.fixture
-def wh(url):
-    warehouse = open_warehouse(url)
-    warehouse.init_schema()
-    yield warehouse
-    warehouse.close()
 
 
 def _run_together(n, fn):
@@ -49,50 +33,50 @@ def _run_together(n, fn):
     assert errors == []
 
 
-def test_concurrent_duplicate_triggers_make_one_job(wh):
+def test_concurrent_duplicate_triggers_make_one_job(warehouse):
     ids = []
-    _run_together(6, lambda i: ids.append(jobs.enqueue(wh, "build", {"trigger": "quality"},
+    _run_together(6, lambda i: ids.append(jobs.enqueue(warehouse, "build", {"trigger": "quality"},
                                                        system_user())))
     assert len(set(ids)) == 1
-    assert [j.job_id for j in jobs.list_jobs(wh)] == ids[:1]
+    assert [j.job_id for j in jobs.list_jobs(warehouse)] == ids[:1]
 
 
-def test_racing_workers_claim_each_job_once(wh):
-    ids = {jobs.enqueue(wh, "count", {"n": n}, ADMIN) for n in range(20)}
+def test_racing_workers_claim_each_job_once(warehouse):
+    ids = {jobs.enqueue(warehouse, "count", {"n": n}, ADMIN) for n in range(20)}
     claimed = []
 
     def work(i):
-        while (job := jobs.claim_next(wh, f"w{i}")) is not None:
+        while (job := jobs.claim_next(warehouse, f"w{i}")) is not None:
             claimed.append(job.job_id)
 
     _run_together(3, work)
     assert sorted(claimed) == sorted(ids)
 
 
-def test_progress_finish_cancel_and_reap(wh):
-    done, cancelled, lost = (jobs.enqueue(wh, "k", {"n": n}, ADMIN) for n in range(3))
+def test_progress_finish_cancel_and_reap(warehouse):
+    done, cancelled, lost = (jobs.enqueue(warehouse, "k", {"n": n}, ADMIN) for n in range(3))
     for _ in range(3):
-        jobs.claim_next(wh, "w")
-    jobs.report_progress(wh, done, 0.5, "half")
-    assert jobs.finish(wh, done, {"ok": True})
-    jobs.cancel(wh, ADMIN, cancelled)
+        jobs.claim_next(warehouse, "w")
+    jobs.report_progress(warehouse, done, 0.5, "half")
+    assert jobs.finish(warehouse, done, {"ok": True})
+    jobs.cancel(warehouse, ADMIN, cancelled)
     with pytest.raises(jobs.JobCancelled):
-        jobs.report_progress(wh, cancelled, 0.5, "")
+        jobs.report_progress(warehouse, cancelled, 0.5, "")
     old = (datetime.now(timezone.utc) - timedelta(minutes=5)).replace(tzinfo=None)
-    wh.execute("UPDATE jobs SET heartbeat_at = ? WHERE job_id = ?",
+    warehouse.execute("UPDATE jobs SET heartbeat_at = ? WHERE job_id = ?",
                (old.isoformat(timespec="microseconds"), lost))
-    assert jobs.reap_stale(wh, 60) == [lost]
-    states = {j.job_id: (j.status, j.result) for j in jobs.list_jobs(wh)}
+    assert jobs.reap_stale(warehouse, 60) == [lost]
+    states = {j.job_id: (j.status, j.result) for j in jobs.list_jobs(warehouse)}
     assert states == {done: ("succeeded", {"ok": True}), cancelled: ("cancelled", None),
                       lost: ("failed", None)}
-    assert jobs.get(wh, lost).error.startswith("worker lost")
+    assert jobs.get(warehouse, lost).error.startswith("worker lost")
 
 
-def test_worker_runs_a_job_end_to_end(wh):
+def test_worker_runs_a_job_end_to_end(warehouse):
     jobs.register_handler("echo", lambda job, progress: {"echo": job.params["text"]})
     try:
-        jobs.enqueue(wh, "echo", {"text": "héllo"}, ADMIN)
-        job = Worker(wh, "w1", heartbeat_s=0.1, stale_after_s=10).run_once()
+        jobs.enqueue(warehouse, "echo", {"text": "héllo"}, ADMIN)
+        job = Worker(warehouse, "w1", heartbeat_s=0.1, stale_after_s=10).run_once()
     finally:
         jobs.unregister_handler("echo")
     assert (job.status, job.result) == ("succeeded", {"echo": "héllo"})

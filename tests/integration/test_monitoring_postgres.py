@@ -21,15 +21,8 @@ NOW = T0 + timedelta(days=3)
 
 @pytest.fixture
 def pg(fresh_redshift_url):
+    """A fresh PostgreSQL warehouse (the shared `wh` is the SQLite one to compare with)."""
     warehouse = open_warehouse(fresh_redshift_url)
-    warehouse.init_schema()
-    yield warehouse
-    warehouse.close()
-
-
-@pytest.fixture
-def lite(tmp_path):
-    warehouse = open_warehouse(f"sqlite:///{tmp_path}/w.db")
     warehouse.init_schema()
     yield warehouse
     warehouse.close()
@@ -55,26 +48,26 @@ def approx_rows(rows):
     return [{k: pytest.approx(v) if isinstance(v, float) else v for k, v in row.items()} for row in rows]
 
 
-def test_dashboard_queries_give_the_same_answers_as_sqlite(pg, lite):
+def test_dashboard_queries_give_the_same_answers_as_sqlite(pg, wh):
     populate(pg)
-    populate(lite)
+    populate(wh)
     assert len(monitoring.quality_over_time(pg, "day")) >= 4
     for granularity in ("day", "week"):
         assert monitoring.quality_over_time(pg, granularity) == approx_rows(
-            monitoring.quality_over_time(lite, granularity))
+            monitoring.quality_over_time(wh, granularity))
     assert monitoring.quality_over_time(pg, start="2026-11-03", model_version="1.0.0") == approx_rows(
-        monitoring.quality_over_time(lite, start="2026-11-03", model_version="1.0.0"))
-    assert monitoring.version_comparison(pg) == approx_rows(monitoring.version_comparison(lite))
-    usage_pg, usage_lite = monitoring.usage(pg, T0, NOW), monitoring.usage(lite, T0, NOW)
+        monitoring.quality_over_time(wh, start="2026-11-03", model_version="1.0.0"))
+    assert monitoring.version_comparison(pg) == approx_rows(monitoring.version_comparison(wh))
+    usage_pg, usage_lite = monitoring.usage(pg, T0, NOW), monitoring.usage(wh, T0, NOW)
     assert usage_pg["daily"] == approx_rows(usage_lite["daily"])
     assert usage_pg["input_lengths"] == usage_lite["input_lengths"]
     assert usage_pg["total"] == approx_rows([usage_lite["total"]])[0]
     assert usage_pg["total"]["n_errors"] == 5
     assert monitoring.usage(pg, T0, NOW, stage="uat")["daily"] == approx_rows(
-        monitoring.usage(lite, T0, NOW, stage="uat")["daily"])
+        monitoring.usage(wh, T0, NOW, stage="uat")["daily"])
     for query in (monitoring.most_rejected_skills, monitoring.most_added_skills):
-        assert query(pg, limit=5, taxonomy=TAX) == approx_rows(query(lite, limit=5, taxonomy=TAX))
-        assert query(pg, limit=5, model_version="1.1.0") == approx_rows(query(lite, limit=5, model_version="1.1.0"))
+        assert query(pg, limit=5, taxonomy=TAX) == approx_rows(query(wh, limit=5, taxonomy=TAX))
+        assert query(pg, limit=5, model_version="1.1.0") == approx_rows(query(wh, limit=5, model_version="1.1.0"))
     assert monitoring.most_rejected_skills(pg, limit=3)  # the scenario has rejections
 
 
@@ -189,7 +182,7 @@ def test_training_pairs_on_postgres(pg):
     assert (n, version) == (len(load_training_pairs(pg)), "1.0.0")
     assert build_training_pairs(pg, TAX) == (n, version, checksum)
     assert {r["source"] for r in load_training_pairs(pg)} == {
-        "feedback", "feedback-rejected", "taxonomy-alt-label", "taxonomy-description", "taxonomy-negative"}
+        "feedback", "feedback-rejected", "taxonomy-alt-label", "taxonomy-negative"}
 
 
 def test_schema_version_1_upgrades_to_the_dashboard_indexes(fresh_redshift_url):

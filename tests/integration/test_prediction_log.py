@@ -13,7 +13,7 @@ import pytest
 
 from mlops.adapters.store.local import LocalStore
 from mlops.adapters.warehouse import open_warehouse
-from mlops.services.durable_queue import DurableQueue
+from mlops.adapters.durable_queue import DurableQueue
 from mlops.services.prediction_log import ARCHIVE_PREFIX, PredictionLog
 
 
@@ -42,21 +42,6 @@ def archived_lines(store) -> list[dict]:
     for key in store.list(ARCHIVE_PREFIX + "/"):
         lines += [json.loads(line) for line in store.get_bytes(key).decode().splitlines() if line]
     return lines
-
-
-@pytest.fixture(params=["sqlite", pytest.param("redshift", marks=pytest.mark.postgres)])
-def warehouse_url(request, tmp_path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path}/warehouse.db"
-    return request.getfixturevalue("fresh_redshift_url")
-
-
-@pytest.fixture
-def warehouse(warehouse_url):
-    wh = open_warehouse(warehouse_url)
-    wh.init_schema()
-    yield wh
-    wh.close()
 
 
 @pytest.fixture

@@ -16,21 +16,6 @@ from mlops.adapters.warehouse.pooled import PooledSession
 TABLES = sorted(schema.TABLES)
 
 
-@pytest.fixture(params=["sqlite", pytest.param("redshift", marks=pytest.mark.postgres)])
-def url(request, tmp_path) -> str:
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path}/warehouse.db"
-    return request.getfixturevalue("fresh_redshift_url")
-
-
-@pytest.fixture
-def wh(url):
-    warehouse = open_warehouse(url)
-    warehouse.init_schema()
-    yield warehouse
-    warehouse.close()
-
-
 def insert_feedback(session, request_id: str, skill_id: str = "s1", reviewer: str | None = "ann") -> int:
     return session.execute(
         "INSERT INTO feedback (request_id, skill_id, decision, reviewer) VALUES (?, ?, ?, ?)",
@@ -38,31 +23,31 @@ def insert_feedback(session, request_id: str, skill_id: str = "s1", reviewer: st
     )
 
 
-def count(wh, table: str) -> int:
-    return wh.scalar(f"SELECT COUNT(*) FROM {table}")
+def count(warehouse, table: str) -> int:
+    return warehouse.scalar(f"SELECT COUNT(*) FROM {table}")
 
 
 # -- schema ----------------------------------------------------------------------------------------
-def test_init_schema_creates_every_table_empty(wh):
+def test_init_schema_creates_every_table_empty(warehouse):
     for table in TABLES:
-        assert count(wh, table) == 0, table
-    assert wh.scalar("SELECT MAX(version) FROM schema_version") == schema.LATEST_VERSION
+        assert count(warehouse, table) == 0, table
+    assert warehouse.scalar("SELECT MAX(version) FROM schema_version") == schema.LATEST_VERSION
 
 
-def test_init_schema_twice_records_one_version(wh):
-    wh.init_schema()
-    wh.init_schema()
-    assert count(wh, "schema_version") == 1
+def test_init_schema_twice_records_one_version(warehouse):
+    warehouse.init_schema()
+    warehouse.init_schema()
+    assert count(warehouse, "schema_version") == 1
 
 
-def test_init_schema_keeps_existing_rows(wh):
-    insert_feedback(wh, "r1")
-    wh.init_schema()
-    assert count(wh, "feedback") == 1
+def test_init_schema_keeps_existing_rows(warehouse):
+    insert_feedback(warehouse, "r1")
+    warehouse.init_schema()
+    assert count(warehouse, "feedback") == 1
 
 
-def test_init_schema_concurrently_from_separate_connections(url):
-    warehouses = [open_warehouse(url) for _ in range(4)]
+def test_init_schema_concurrently_from_separate_connections(warehouse_url):
+    warehouses = [open_warehouse(warehouse_url) for _ in range(4)]
     barrier = threading.Barrier(len(warehouses))
     errors: list[BaseException] = []
 
@@ -88,12 +73,12 @@ def test_init_schema_concurrently_from_separate_connections(url):
             warehouse.close()
 
 
-def test_indexes_exist_where_the_server_supports_them(wh):
-    if wh.dialect == "sqlite":
-        names = {r["name"] for r in wh.query("SELECT name FROM sqlite_master WHERE type = 'index'")}
+def test_indexes_exist_where_the_server_supports_them(warehouse):
+    if warehouse.dialect == "sqlite":
+        names = {r["name"] for r in warehouse.query("SELECT name FROM sqlite_master WHERE type = 'index'")}
     else:
-        assert wh.is_redshift() is False  # the stand-in is PostgreSQL
-        names = {r["indexname"] for r in wh.query("SELECT indexname FROM pg_indexes")}
+        assert warehouse.is_redshift() is False  # the stand-in is PostgreSQL
+        names = {r["indexname"] for r in warehouse.query("SELECT indexname FROM pg_indexes")}
     assert {ix for ix, _, _ in schema.INDEXES} <= names
 
 
@@ -118,90 +103,90 @@ def test_redshift_server_gets_no_create_index(fresh_redshift_url, monkeypatch):
 
 
 # -- statements ------------------------------------------------------------------------------------
-def test_execute_query_query_one_scalar(wh):
-    assert insert_feedback(wh, "r1", "s1") == 1
-    assert insert_feedback(wh, "r1", "s2") == 1
-    assert wh.execute("UPDATE feedback SET decision = ? WHERE request_id = ?", ("rejected", "r1")) == 2
-    rows = wh.query("SELECT request_id, skill_id, decision FROM feedback ORDER BY skill_id")
+def test_execute_query_query_one_scalar(warehouse):
+    assert insert_feedback(warehouse, "r1", "s1") == 1
+    assert insert_feedback(warehouse, "r1", "s2") == 1
+    assert warehouse.execute("UPDATE feedback SET decision = ? WHERE request_id = ?", ("rejected", "r1")) == 2
+    rows = warehouse.query("SELECT request_id, skill_id, decision FROM feedback ORDER BY skill_id")
     assert rows == [
         {"request_id": "r1", "skill_id": "s1", "decision": "rejected"},
         {"request_id": "r1", "skill_id": "s2", "decision": "rejected"},
     ]
-    assert wh.query_one("SELECT skill_id FROM feedback WHERE skill_id = ?", ("s2",)) == {"skill_id": "s2"}
-    assert wh.query_one("SELECT skill_id FROM feedback WHERE skill_id = ?", ("nope",)) is None
-    assert wh.scalar("SELECT COUNT(*) FROM feedback WHERE request_id = ?", ("r1",)) == 2
-    assert wh.scalar("SELECT skill_id FROM feedback WHERE skill_id = ?", ("nope",)) is None
-    assert wh.execute("DELETE FROM feedback WHERE request_id = ?", ("r1",)) == 2
+    assert warehouse.query_one("SELECT skill_id FROM feedback WHERE skill_id = ?", ("s2",)) == {"skill_id": "s2"}
+    assert warehouse.query_one("SELECT skill_id FROM feedback WHERE skill_id = ?", ("nope",)) is None
+    assert warehouse.scalar("SELECT COUNT(*) FROM feedback WHERE request_id = ?", ("r1",)) == 2
+    assert warehouse.scalar("SELECT skill_id FROM feedback WHERE skill_id = ?", ("nope",)) is None
+    assert warehouse.execute("DELETE FROM feedback WHERE request_id = ?", ("r1",)) == 2
 
 
-def test_column_names_come_back_lower_case(wh):
-    assert wh.query("SELECT 1 AS Mixed_Case") == [{"mixed_case": 1}]
+def test_column_names_come_back_lower_case(warehouse):
+    assert warehouse.query("SELECT 1 AS Mixed_Case") == [{"mixed_case": 1}]
 
 
-def test_numbers_keep_their_kind(wh):
-    wh.execute(
+def test_numbers_keep_their_kind(warehouse):
+    warehouse.execute(
         "INSERT INTO training_pairs (pair_id, anchor, candidate, label) VALUES (?, ?, ?, ?)",
         ("p1", "a", "b", 1.0),
     )
-    wh.execute(
+    warehouse.execute(
         "INSERT INTO training_pairs (pair_id, anchor, candidate, label) VALUES (?, ?, ?, ?)",
         ("p2", "a", "c", 0.0),
     )
-    row = wh.query_one("SELECT SUM(label) AS s, AVG(label) AS a, COUNT(*) AS n FROM training_pairs")
+    row = warehouse.query_one("SELECT SUM(label) AS s, AVG(label) AS a, COUNT(*) AS n FROM training_pairs")
     assert row == {"s": 1.0, "a": 0.5, "n": 2}
     assert isinstance(row["s"], float) and isinstance(row["n"], int)
 
 
-def test_booleans_are_stored_as_integers(wh):
-    wh.execute("INSERT INTO users (username, roles, disabled) VALUES (?, ?, ?)", ("ann", "admin", True))
-    assert wh.scalar("SELECT disabled FROM users WHERE username = ?", ("ann",)) == 1
-    assert wh.scalar("SELECT failed_logins FROM users WHERE username = ?", ("ann",)) == 0  # DEFAULT
+def test_booleans_are_stored_as_integers(warehouse):
+    warehouse.execute("INSERT INTO users (username, roles, disabled) VALUES (?, ?, ?)", ("ann", "admin", True))
+    assert warehouse.scalar("SELECT disabled FROM users WHERE username = ?", ("ann",)) == 1
+    assert warehouse.scalar("SELECT failed_logins FROM users WHERE username = ?", ("ann",)) == 0  # DEFAULT
 
 
 @pytest.mark.parametrize("value", [
     "O'Brien", 'say "hi"', "'; DROP TABLE feedback; --", "日本語 émoji 🎉", "?", "%s", "%", "$1",
     "back\\slash", "", "line\nbreak\ttab",
 ])
-def test_parameters_round_trip_unchanged(wh, value):
-    insert_feedback(wh, value, reviewer=value)
-    assert wh.query_one("SELECT request_id, reviewer FROM feedback WHERE request_id = ?", (value,)) == {
+def test_parameters_round_trip_unchanged(warehouse, value):
+    insert_feedback(warehouse, value, reviewer=value)
+    assert warehouse.query_one("SELECT request_id, reviewer FROM feedback WHERE request_id = ?", (value,)) == {
         "request_id": value, "reviewer": value,
     }
-    assert count(wh, "feedback") == 1
+    assert count(warehouse, "feedback") == 1
 
 
-def test_none_is_null(wh):
-    insert_feedback(wh, "r1", reviewer=None)
-    assert wh.scalar("SELECT COUNT(*) FROM feedback WHERE reviewer IS NULL") == 1
-    assert wh.query_one("SELECT reviewer FROM feedback") == {"reviewer": None}
+def test_none_is_null(warehouse):
+    insert_feedback(warehouse, "r1", reviewer=None)
+    assert warehouse.scalar("SELECT COUNT(*) FROM feedback WHERE reviewer IS NULL") == 1
+    assert warehouse.query_one("SELECT reviewer FROM feedback") == {"reviewer": None}
 
 
-def test_question_mark_inside_a_literal_is_not_a_placeholder(wh):
-    assert wh.query_one("SELECT '?' AS literal, ? AS param", ("x",)) == {"literal": "?", "param": "x"}
+def test_question_mark_inside_a_literal_is_not_a_placeholder(warehouse):
+    assert warehouse.query_one("SELECT '?' AS literal, ? AS param", ("x",)) == {"literal": "?", "param": "x"}
 
 
-def test_long_text_round_trips(wh):
+def test_long_text_round_trips(warehouse):
     text = "skill " * 10000  # 60,000 characters
-    wh.execute(
+    warehouse.execute(
         "INSERT INTO prediction_requests (request_id, original_input, input_chars) VALUES (?, ?, ?)",
         ("r1", text, len(text)),
     )
-    assert wh.scalar("SELECT original_input FROM prediction_requests") == text
+    assert warehouse.scalar("SELECT original_input FROM prediction_requests") == text
 
 
 # -- transactions ----------------------------------------------------------------------------------
-def test_transaction_commits_all(wh):
-    with wh.transaction() as tx:
+def test_transaction_commits_all(warehouse):
+    with warehouse.transaction() as tx:
         insert_feedback(tx, "r1")
         insert_feedback(tx, "r2")
         assert tx.scalar("SELECT COUNT(*) FROM feedback") == 2  # visible inside
-    assert count(wh, "feedback") == 2
+    assert count(warehouse, "feedback") == 2
 
 
-def test_transaction_rollback_leaves_nothing(wh):
-    insert_feedback(wh, "before")
+def test_transaction_rollback_leaves_nothing(warehouse):
+    insert_feedback(warehouse, "before")
     with pytest.raises(ValueError, match="boom"):
-        with wh.transaction() as tx:
+        with warehouse.transaction() as tx:
             insert_feedback(tx, "r1")
             tx.executemany(
                 "INSERT INTO feedback (request_id, skill_id, decision) VALUES (?, ?, ?)",
@@ -209,39 +194,39 @@ def test_transaction_rollback_leaves_nothing(wh):
             )
             tx.execute("DELETE FROM feedback WHERE request_id = ?", ("before",))
             raise ValueError("boom")
-    assert wh.query("SELECT request_id FROM feedback") == [{"request_id": "before"}]
+    assert warehouse.query("SELECT request_id FROM feedback") == [{"request_id": "before"}]
 
 
-def test_failed_statement_rolls_back_the_transaction(wh):
+def test_failed_statement_rolls_back_the_transaction(warehouse):
     with pytest.raises(WarehouseError, match="no_such_table"):
-        with wh.transaction() as tx:
+        with warehouse.transaction() as tx:
             insert_feedback(tx, "r1")
             tx.execute("INSERT INTO no_such_table (x) VALUES (?)", (1,))
-    assert count(wh, "feedback") == 0
-    insert_feedback(wh, "after")  # the connection is usable again
-    assert count(wh, "feedback") == 1
+    assert count(warehouse, "feedback") == 0
+    insert_feedback(warehouse, "after")  # the connection is usable again
+    assert count(warehouse, "feedback") == 1
 
 
-def test_uncommitted_rows_are_invisible_to_other_connections(wh):
-    with wh.transaction() as tx:
+def test_uncommitted_rows_are_invisible_to_other_connections(warehouse):
+    with warehouse.transaction() as tx:
         insert_feedback(tx, "r1")
         seen = []
-        thread = threading.Thread(target=lambda: seen.append(count(wh, "feedback")))
+        thread = threading.Thread(target=lambda: seen.append(count(warehouse, "feedback")))
         thread.start()
         thread.join(30)
         assert seen == [0]
-    assert count(wh, "feedback") == 1
+    assert count(warehouse, "feedback") == 1
 
 
-def test_many_threads_share_one_warehouse(wh):
+def test_many_threads_share_one_warehouse(warehouse):
     errors: list[BaseException] = []
 
     def work(n: int) -> None:
         try:
             for i in range(20):
-                with wh.transaction() as tx:
+                with warehouse.transaction() as tx:
                     insert_feedback(tx, f"t{n}-{i}")
-                assert wh.scalar("SELECT COUNT(*) FROM feedback WHERE request_id = ?", (f"t{n}-{i}",)) == 1
+                assert warehouse.scalar("SELECT COUNT(*) FROM feedback WHERE request_id = ?", (f"t{n}-{i}",)) == 1
         except BaseException as exc:  # noqa: BLE001
             errors.append(exc)
 
@@ -251,13 +236,13 @@ def test_many_threads_share_one_warehouse(wh):
     for thread in threads:
         thread.join(120)
     assert errors == []
-    assert count(wh, "feedback") == 120
+    assert count(warehouse, "feedback") == 120
 
 
 # -- batched writes --------------------------------------------------------------------------------
-def test_executemany_100k_rows_in_batches(wh, monkeypatch):
+def test_executemany_100k_rows_in_batches(warehouse, monkeypatch):
     statements = []
-    if wh.dialect == "redshift":
+    if warehouse.dialect == "redshift":
         import redshift_connector
 
         real = redshift_connector.Cursor.execute
@@ -269,40 +254,40 @@ def test_executemany_100k_rows_in_batches(wh, monkeypatch):
         monkeypatch.setattr(redshift_connector.Cursor, "execute", counting)
     rows = ((f"r{i}", i % 10, f"s{i}", "Title ' é", "skill", i / 100000, None, 1, "[]", None)
             for i in range(100_000))
-    inserted = wh.executemany(
+    inserted = warehouse.executemany(
         "INSERT INTO prediction_skills (request_id, rank, skill_id, skill_title, skill_type, "
         "confidence, phrase, occurrence, tags, proficiency_level) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         rows,
     )
-    if wh.dialect == "redshift":
+    if warehouse.dialect == "redshift":
         monkeypatch.undo()
         inserts = [s for s in statements if s.lstrip().upper().startswith("INSERT")]
         # 10 parameters a row: at most 3,276 rows a statement -> 31 INSERTs, plus BEGIN/COMMIT
         assert 20 <= len(inserts) <= 40
         assert len(statements) <= len(inserts) + 2
     assert inserted == 100_000
-    assert count(wh, "prediction_skills") == 100_000
-    row = wh.query_one("SELECT * FROM prediction_skills WHERE request_id = ?", ("r99999",))
+    assert count(warehouse, "prediction_skills") == 100_000
+    row = warehouse.query_one("SELECT * FROM prediction_skills WHERE request_id = ?", ("r99999",))
     assert row["rank"] == 9 and row["skill_title"] == "Title ' é" and row["phrase"] is None
     assert abs(row["confidence"] - 0.99999) < 1e-12
 
 
 @pytest.mark.parametrize("n_rows,batch_size", [(0, 5000), (1, 5000), (7, 1), (5000, 5000), (5001, 5000), (33, 8)])
-def test_executemany_batch_boundaries(wh, n_rows, batch_size):
+def test_executemany_batch_boundaries(warehouse, n_rows, batch_size):
     rows = [(f"r{i}", f"s{i}", "added") for i in range(n_rows)]
-    inserted = wh.executemany(
+    inserted = warehouse.executemany(
         "INSERT INTO feedback (request_id, skill_id, decision) VALUES (?, ?, ?)", iter(rows), batch_size
     )
     assert inserted == n_rows
-    assert count(wh, "feedback") == n_rows
-    assert wh.scalar("SELECT COUNT(DISTINCT request_id) FROM feedback") == n_rows
+    assert count(warehouse, "feedback") == n_rows
+    assert warehouse.scalar("SELECT COUNT(DISTINCT request_id) FROM feedback") == n_rows
 
 
-def test_executemany_is_all_or_nothing(wh):
+def test_executemany_is_all_or_nothing(warehouse):
     rows = [(f"r{i}", "s", "added") for i in range(10)] + [("bad",)]
     with pytest.raises(WarehouseError):
-        wh.executemany("INSERT INTO feedback (request_id, skill_id, decision) VALUES (?, ?, ?)", rows, 4)
-    assert count(wh, "feedback") == 0
+        warehouse.executemany("INSERT INTO feedback (request_id, skill_id, decision) VALUES (?, ?, ?)", rows, 4)
+    assert count(warehouse, "feedback") == 0
 
 
 @pytest.mark.parametrize("sql", [
@@ -310,24 +295,24 @@ def test_executemany_is_all_or_nothing(wh):
     "INSERT INTO feedback (request_id) SELECT request_id FROM feedback",
     "INSERT INTO feedback (request_id, skill_id) VALUES ('a', 'b')",
 ])
-def test_executemany_takes_only_insert_values(wh, sql):
+def test_executemany_takes_only_insert_values(warehouse, sql):
     with pytest.raises(WarehouseError, match="executemany takes one"):
-        wh.executemany(sql, [("x",)])
+        warehouse.executemany(sql, [("x",)])
 
 
-def test_executemany_rejects_batch_size_zero(wh):
+def test_executemany_rejects_batch_size_zero(warehouse):
     with pytest.raises(WarehouseError, match="batch_size"):
-        wh.executemany("INSERT INTO feedback (request_id, skill_id) VALUES (?, ?)", [("a", "b")], 0)
+        warehouse.executemany("INSERT INTO feedback (request_id, skill_id) VALUES (?, ?)", [("a", "b")], 0)
 
 
 # -- errors ----------------------------------------------------------------------------------------
-def test_bad_sql_is_a_warehouse_error_quoting_the_statement(wh):
+def test_bad_sql_is_a_warehouse_error_quoting_the_statement(warehouse):
     with pytest.raises(WarehouseError, match="SELECT nope FROM nowhere"):
-        wh.query("SELECT nope FROM nowhere")
+        warehouse.query("SELECT nope FROM nowhere")
 
 
-def test_closed_warehouse_refuses_calls(url):
-    warehouse = open_warehouse(url)
+def test_closed_warehouse_refuses_calls(warehouse_url):
+    warehouse = open_warehouse(warehouse_url)
     assert warehouse.ping()
     warehouse.close()
     with pytest.raises(WarehouseError, match="closed"):

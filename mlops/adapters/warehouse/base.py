@@ -8,9 +8,12 @@ dialect-specific date functions.
 """
 from __future__ import annotations
 
+import re
 from abc import ABC, abstractmethod
 from contextlib import contextmanager
 from typing import Any, Iterable, Iterator, Sequence
+
+_NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
 
 
 class WarehouseError(RuntimeError):
@@ -44,14 +47,43 @@ class Session(ABC):
 
 
 class Warehouse(Session):
-    """A warehouse connection. Outside `transaction()` each statement commits on its own."""
+    """A warehouse connection. Outside `transaction()` each statement commits on its own.
 
-    dialect: str = "generic"
+    Capability flags say what the SQL may rely on, so that callers never check the dialect:
+    `supports_indexes` (CREATE INDEX; Redshift sorts and distributes instead) and
+    `native_percentiles` (PERCENTILE_CONT ... WITHIN GROUP; SQLite has none).
+    """
+
+    dialect: str = "generic"  # for messages and contract tests only: callers use the flags
+    supports_indexes: bool = True
+    native_percentiles: bool = False
 
     @abstractmethod
     @contextmanager
     def transaction(self) -> Iterator[Session]:
         """All statements in the block commit together, or none do (rollback on exception)."""
+
+    @contextmanager
+    def lock(self, *tables: str, session: Session | None = None) -> Iterator[Session]:
+        """A transaction holding the write locks of `tables` until it ends (check-then-insert
+        without duplicates across processes). With `session` (an open transaction) the locks
+        are taken in it and it is yielded as it is."""
+        for table in tables:
+            if not _NAME.match(table):
+                raise WarehouseError(f"not a table name: {table!r}")
+        if session is not None:
+            self._take_locks(session, tables)
+            yield session
+            return
+        with self.transaction() as tx:
+            self._take_locks(tx, tables)
+            yield tx
+
+    def _take_locks(self, session: Session, tables: Sequence[str]) -> None:
+        """Lock `tables` inside `session` (default: `LOCK <table>`, which Redshift and
+        PostgreSQL accept)."""
+        for table in tables:
+            session.execute(f"LOCK {table}")
 
     @abstractmethod
     def init_schema(self) -> None:

@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from itertools import islice
 from typing import Any, Iterable, Iterator, Sequence
 
+from mlops.adapters.warehouse import schema
 from mlops.adapters.warehouse.base import Session, Warehouse, WarehouseError
 
 
@@ -61,6 +62,11 @@ class PooledSession(Session):
         self._warehouse = warehouse
         self._connection = connection
         self.broken = False
+
+    @property
+    def warehouse(self) -> "PooledWarehouse":
+        """The warehouse this session belongs to."""
+        return self._warehouse
 
     def _fail(self, exc: Exception, sql: str) -> WarehouseError:
         if self._warehouse._is_disconnect(exc):
@@ -179,6 +185,9 @@ class PooledWarehouse(Warehouse):
             idle, self._idle = self._idle, []
         for connection in idle:
             self._close_quietly(connection)
+
+    def init_schema(self) -> None:
+        schema.apply(self)
 
     # -- transactions and single statements ----------------------------------------------------
     def _begin(self) -> PooledSession:

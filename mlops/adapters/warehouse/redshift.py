@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from typing import Any, Iterable, Iterator, Sequence
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from mlops.adapters.warehouse import schema
 from mlops.adapters.warehouse.base import WarehouseError
 from mlops.adapters.warehouse.pooled import PooledWarehouse, chunks
 
@@ -106,6 +105,7 @@ class RedshiftWarehouse(PooledWarehouse):
     """Redshift (or PostgreSQL) through `redshift_connector`; `?` placeholders are sent as `$n`."""
 
     dialect = "redshift"
+    native_percentiles = True
 
     def __init__(self, target: RedshiftTarget) -> None:
         super().__init__()
@@ -201,7 +201,7 @@ class RedshiftWarehouse(PooledWarehouse):
                 start += size
         return total
 
-    def init_schema(self) -> None:
-        # LOCK serialises concurrent initialisers (Redshift and PostgreSQL both accept it);
-        # Redshift has no CREATE INDEX (it sorts and distributes instead).
-        schema.apply(self, lock_sql=f"LOCK {schema.VERSION_TABLE}", with_indexes=not self.is_redshift())
+    @property
+    def supports_indexes(self) -> bool:  # type: ignore[override]
+        """Redshift has no CREATE INDEX (it sorts and distributes instead); PostgreSQL has."""
+        return not self.is_redshift()

@@ -159,15 +159,17 @@ def _ensure_version_table(warehouse: "Warehouse") -> None:
             raise exc from None
 
 
-def apply(warehouse: "Warehouse", *, lock_sql: str | None, with_indexes: bool) -> int:
-    """Create or upgrade the schema; returns the schema version now in place.
+def apply(warehouse: "Warehouse", *, with_indexes: bool | None = None) -> int:
+    """Create or upgrade the schema; returns the schema version now in place. Indexes are
+    created when `with_indexes` (default: `warehouse.supports_indexes`).
 
     A database without a schema gets the current one in one step (one `schema_version` row);
     an older one runs the `migrations` after its version. Either runs in one transaction that
-    first takes `lock_sql` (a table lock on `schema_version`; SQLite's `BEGIN IMMEDIATE` already
-    serialises writers), so a second process waits, then sees the version recorded and does
-    nothing.
+    first locks `schema_version` (`warehouse.lock`), so a second process waits, then sees the
+    version recorded and does nothing.
     """
+    if with_indexes is None:
+        with_indexes = warehouse.supports_indexes
     try:  # the usual case: already current, so no lock and no DDL
         applied = int(warehouse.scalar(f"SELECT MAX(version) FROM {VERSION_TABLE}") or 0)
         if applied >= LATEST_VERSION:
@@ -175,9 +177,7 @@ def apply(warehouse: "Warehouse", *, lock_sql: str | None, with_indexes: bool) -
     except WarehouseError:
         pass  # no table yet (or unreachable: the next statement says so)
     _ensure_version_table(warehouse)
-    with warehouse.transaction() as session:
-        if lock_sql:
-            session.execute(lock_sql)
+    with warehouse.lock(VERSION_TABLE) as session:
         current = int(session.scalar(f"SELECT MAX(version) FROM {VERSION_TABLE}") or 0)
         if current == 0:  # a new database: the current schema in one step
             steps = [(LATEST_VERSION, create_statements(with_indexes))]

@@ -6,7 +6,6 @@ import sqlite3
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
-from mlops.adapters.warehouse import schema
 from mlops.adapters.warehouse.base import WarehouseError
 from mlops.adapters.warehouse.pooled import PooledWarehouse, chunks
 
@@ -26,6 +25,8 @@ class SQLiteWarehouse(PooledWarehouse):
 
     dialect = "sqlite"
     begin_sql = "BEGIN IMMEDIATE"  # take the write lock up front: no lock-upgrade deadlocks
+    supports_indexes = True
+    native_percentiles = False
 
     def __init__(self, path: str | Path) -> None:
         super().__init__()
@@ -71,5 +72,5 @@ class SQLiteWarehouse(PooledWarehouse):
             total += len(batch)
         return total
 
-    def init_schema(self) -> None:
-        schema.apply(self, lock_sql=None, with_indexes=True)
+    def _take_locks(self, session: Any, tables: Sequence[str]) -> None:
+        """Nothing to take: `BEGIN IMMEDIATE` already holds the database's write lock."""

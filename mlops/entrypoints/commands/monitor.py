@@ -24,6 +24,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def collect(warehouse: Any, settings: Any, days: int = DAYS) -> dict[str, Any]:
     """Raise due alerts, then gather the state: quality per day, usage, open alerts, resources."""
+    from mlops.adapters.system import process_resources
     from mlops.services import alerts, monitoring
     from mlops.domain.clock import day_of, utc
 
@@ -38,7 +39,7 @@ def collect(warehouse: Any, settings: Any, days: int = DAYS) -> dict[str, Any]:
         "usage": monitoring.usage(warehouse, start, end),
         "new_alerts": new_alerts,
         "open_alerts": alerts.open_alerts(warehouse),
-        "process": monitoring.process_resources(),
+        "process": process_resources(),
     }
 
 

@@ -9,16 +9,22 @@ its pairs out of train/val, whatever new data arrives.
 from __future__ import annotations
 
 import hashlib
-import random
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any
 
 from mlops.adapters.store.base import ArtifactStore
 from mlops.adapters.warehouse.base import Warehouse
 from mlops.datasets import data_checksum, read_csv_dataset, write_csv_dataset
+from mlops.services import training_data
+from mlops.services.taxonomy_import import current_taxonomy
+from mlops.services.taxonomy_pairs import normalise_pairs as _normalise
+from mlops.services.taxonomy_pairs import pair_key, taxonomy_pairs
 from sea_core.taxonomy import Taxonomy, bundled_taxonomy
 
 from .config import BuildConfig
+
+__all__ = ["BuildDataError", "PairSet", "Splits", "load_pairs", "pair_key", "read_pairs",
+           "resolve_taxonomy", "save_pairs", "split_pairs", "taxonomy_pairs"]
 
 PAIR_FIELDS = ("anchor", "candidate", "label")
 DATASETS_PREFIX = "datasets"
@@ -32,62 +38,11 @@ def resolve_taxonomy(warehouse: Warehouse | None) -> tuple[Taxonomy, str]:
     """The newest taxonomy imported into the warehouse, else the bundled ESCO taxonomy;
     with where it came from ('warehouse' or 'bundled')."""
     if warehouse is not None:
-        from mlops.services.taxonomy_import import current_taxonomy
-
         with warehouse.transaction() as session:
             taxonomy = current_taxonomy(session)
         if taxonomy is not None and len(taxonomy):
             return taxonomy, "warehouse"
     return bundled_taxonomy(), "bundled"
-
-
-def pair_key(pair: dict[str, Any]) -> str:
-    """sha256 of a pair's content (anchor, candidate, label): its identity for splits."""
-    text = "\x1f".join([pair["anchor"], pair["candidate"], str(int(pair["label"]))])
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
-
-
-def _normalise(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Clean pairs: non-blank texts, label 1 when >= 0.5 else 0, duplicates dropped."""
-    seen: set[str] = set()
-    out = []
-    for row in rows:
-        anchor, candidate = str(row.get("anchor") or "").strip(), str(row.get("candidate") or "").strip()
-        if not anchor or not candidate:
-            continue
-        try:
-            label = 1 if float(row.get("label")) >= 0.5 else 0
-        except (TypeError, ValueError):
-            continue
-        pair = {"anchor": anchor, "candidate": candidate, "label": label}
-        key = pair_key(pair)
-        if key not in seen:
-            seen.add(key)
-            out.append(pair)
-    return out
-
-
-def taxonomy_pairs(taxonomy: Taxonomy, seed: int, max_pairs: int,
-                   negatives_per_positive: int = 1) -> list[dict[str, Any]]:
-    """Pairs generated from the taxonomy alone: (alternative label, preferred label) positives,
-    each with `negatives_per_positive` (label, random other skill's title) negatives. Deterministic
-    for a seed; at most `max_pairs`."""
-    rng = random.Random(seed)
-    skills = list(taxonomy)
-    titles = [s.title for s in skills]
-    out: list[dict[str, Any]] = []
-    for index, skill in enumerate(skills):
-        for label in skill.alt_labels:
-            if not label.strip() or label.strip().lower() == skill.title.lower():
-                continue
-            out.append({"anchor": label, "candidate": skill.title, "label": 1})
-            for _ in range(negatives_per_positive):
-                other = rng.randrange(len(titles))
-                if other != index:
-                    out.append({"anchor": label, "candidate": titles[other], "label": 0})
-    if len(out) > max_pairs:
-        out = sorted(out, key=pair_key)[:max_pairs]
-    return _normalise(out)
 
 
 @dataclass
@@ -103,26 +58,16 @@ class PairSet:
 
 def load_pairs(warehouse: Warehouse | None, taxonomy: Taxonomy, config: BuildConfig,
                refresh: bool = True) -> PairSet:
-    """Training pairs: with `mlops.services.training_data` installed, the warehouse snapshot
-    (`build_training_pairs` first when `refresh`: new feedback becomes a new data version, then
-    `load_training_pairs` of that version); without it, the `training_pairs` table as it is.
-    Pairs generated from the taxonomy (`taxonomy_pairs`) when the warehouse gives none or only
-    one label."""
+    """Training pairs: the warehouse snapshot (`training_data.build_training_pairs` first when
+    `refresh`: new feedback becomes a new data version, then `load_training_pairs` of that
+    version); pairs generated from the taxonomy (`taxonomy_pairs`) when there is no warehouse
+    or it gives none or only one label."""
     if warehouse is not None:
-        try:
-            from mlops.services import training_data
-        except ImportError:
-            training_data = None  # type: ignore[assignment]
         version = checksum = None
-        if training_data is not None:
-            if refresh:
-                _, version, checksum = training_data.build_training_pairs(warehouse, taxonomy)
-            rows = training_data.load_training_pairs(warehouse, version)
-            source = "warehouse:training_pairs" + (f"@{version}" if version else "")
-        else:
-            rows = warehouse.query("SELECT anchor, candidate, label FROM training_pairs "
-                                   "ORDER BY pair_id")
-            source = "warehouse:training_pairs"
+        if refresh:
+            _, version, checksum = training_data.build_training_pairs(warehouse, taxonomy)
+        rows = training_data.load_training_pairs(warehouse, version)
+        source = "warehouse:training_pairs" + (f"@{version}" if version else "")
         pairs = _normalise(rows)
         if pairs and {p["label"] for p in pairs} == {0, 1}:
             return PairSet(pairs, source, version, checksum)

@@ -57,8 +57,8 @@ def test_version_1_is_upgraded_keeping_rows_and_swapping_indexes(v1):
 
 
 def test_upgrading_twice_changes_nothing(v1):
-    assert schema.apply(v1, lock_sql=None, with_indexes=True) == schema.LATEST_VERSION
-    assert schema.apply(v1, lock_sql=None, with_indexes=True) == schema.LATEST_VERSION
+    assert schema.apply(v1, with_indexes=True) == schema.LATEST_VERSION
+    assert schema.apply(v1, with_indexes=True) == schema.LATEST_VERSION
     assert v1.scalar("SELECT COUNT(*) FROM schema_version") == 2
     assert schema.current_version(v1) == schema.LATEST_VERSION
 
@@ -66,7 +66,7 @@ def test_upgrading_twice_changes_nothing(v1):
 def test_without_indexes_the_upgrade_only_records_the_version(v1):
     """Redshift's path: no CREATE/DROP INDEX at all, the version is still recorded."""
     before = indexes(v1)
-    assert schema.apply(v1, lock_sql=None, with_indexes=False) == schema.LATEST_VERSION
+    assert schema.apply(v1, with_indexes=False) == schema.LATEST_VERSION
     assert indexes(v1) == before
     assert all("INDEX" not in s for _, statements in schema.migrations(False) for s in statements)
     assert all("INDEX" not in s for s in schema.create_statements(False))

@@ -6,7 +6,6 @@ import json
 
 import pytest
 
-from mlops.adapters.warehouse import open_warehouse
 from mlops.services import jobs
 from mlops.services.identity import PermissionDenied, User
 from mlops.services.taxonomy_import import (SKILLS_UPDATE_JOB, TaxonomyImportError, current_taxonomy,
@@ -27,100 +26,92 @@ def write_csv(path, rows=ROWS):
     return path
 
 
-@pytest.fixture()
-def warehouse(tmp_path):
-    wh = open_warehouse(f"sqlite:///{tmp_path / 'sea.db'}")
-    wh.init_schema()
-    yield wh
-    wh.close()
-
-
-def counts(warehouse):
-    return {table: warehouse.scalar(f"SELECT COUNT(*) FROM {table}")
+def counts(wh):
+    return {table: wh.scalar(f"SELECT COUNT(*) FROM {table}")
             for table in ("taxonomy_versions", "taxonomy_skills", "pending_skill_updates", "jobs", "audit_log")}
 
 
-def test_preview_on_an_empty_warehouse_adds_everything_and_writes_nothing(warehouse, tmp_path):
-    preview = preview_import(warehouse, write_csv(tmp_path / "skills_v1.0.0.csv"))
+def test_preview_on_an_empty_warehouse_adds_everything_and_writes_nothing(wh, tmp_path):
+    preview = preview_import(wh, write_csv(tmp_path / "skills_v1.0.0.csv"))
     assert preview.current_version is None
     assert preview.counts() == {"skills": 3, "added": 3, "changed": 0, "removed": 0}
     assert {row["change"] for row in preview.rows()} == {"added"}
-    assert set(counts(warehouse).values()) == {0}
+    assert set(counts(wh).values()) == {0}
 
 
-def test_import_writes_version_skills_updates_audit_and_queues_the_build(warehouse, tmp_path):
+def test_import_writes_version_skills_updates_audit_and_queues_the_build(wh, tmp_path):
     path = write_csv(tmp_path / "skills_v1.0.0.csv")
-    result = import_taxonomy(warehouse, path, ADMIN)
+    result = import_taxonomy(wh, path, ADMIN)
     assert result.version == "1.0.0" and result.counts["added"] == 3 and result.job_error is None
-    assert counts(warehouse) == {"taxonomy_versions": 1, "taxonomy_skills": 3, "pending_skill_updates": 3,
+    assert counts(wh) == {"taxonomy_versions": 1, "taxonomy_skills": 3, "pending_skill_updates": 3,
                                  "jobs": 1, "audit_log": 2}
-    head = current_version(warehouse)
+    head = current_version(wh)
     loaded = load_taxonomy(path)
     assert head["checksum"] == loaded.checksum and head["skill_count"] == 3 and head["created_by"] == "adam"
-    job = jobs.get(warehouse, result.job_id)
+    job = jobs.get(wh, result.job_id)
     assert job.kind == SKILLS_UPDATE_JOB and job.params == {"taxonomy_version": "1.0.0"}
     # the stored taxonomy reads back identical (same checksum: every field round-trips)
-    assert current_taxonomy(warehouse).checksum == loaded.checksum
-    update = warehouse.query_one("SELECT action, status, payload FROM pending_skill_updates LIMIT 1")
+    assert current_taxonomy(wh).checksum == loaded.checksum
+    update = wh.query_one("SELECT action, status, payload FROM pending_skill_updates LIMIT 1")
     assert update["action"] == "add" and update["status"] == "pending"
     assert json.loads(update["payload"])["taxonomy_version"] == "1.0.0"
 
 
-def test_second_import_diffs_against_the_first(warehouse, tmp_path):
-    import_taxonomy(warehouse, write_csv(tmp_path / "skills_v1.0.0.csv"), ADMIN)
+def test_second_import_diffs_against_the_first(wh, tmp_path):
+    import_taxonomy(wh, write_csv(tmp_path / "skills_v1.0.0.csv"), ADMIN)
     changed = [("Python programming", "skill", "py;python;python3", "software"),  # changed labels
                ("Data analysis", "skill", "", "data"),                            # same
                ("SQL", "skill", "", "data")]                                      # added; leadership removed
     path = write_csv(tmp_path / "skills_v1.0.0-new.csv", changed)
-    preview = preview_import(warehouse, path)
+    preview = preview_import(wh, path)
     assert preview.current_version == "1.0.0"
     assert [s.title for s in preview.added] == ["SQL"]
     assert [s.title for s in preview.changed] == ["Python programming"]
     assert [s.title for s in preview.removed] == ["Team leadership"]
-    result = import_taxonomy(warehouse, path, ADMIN)
+    result = import_taxonomy(wh, path, ADMIN)
     assert result.version == "1.0.1"  # the file's label was taken: next patch
-    assert current_version(warehouse)["version"] == "1.0.1"
-    actions = sorted(r["action"] for r in warehouse.query(
+    assert current_version(wh)["version"] == "1.0.1"
+    actions = sorted(r["action"] for r in wh.query(
         "SELECT action FROM pending_skill_updates WHERE payload LIKE '%1.0.1%'"))
     assert actions == ["add", "change", "remove"]
 
 
-def test_identical_file_is_refused(warehouse, tmp_path):
+def test_identical_file_is_refused(wh, tmp_path):
     path = write_csv(tmp_path / "skills_v1.0.0.csv")
-    import_taxonomy(warehouse, path, ADMIN)
-    before = counts(warehouse)
-    assert not preview_import(warehouse, path).has_changes
+    import_taxonomy(wh, path, ADMIN)
+    before = counts(wh)
+    assert not preview_import(wh, path).has_changes
     with pytest.raises(TaxonomyImportError, match="identical"):
-        import_taxonomy(warehouse, path, ADMIN)
-    assert counts(warehouse) == before
+        import_taxonomy(wh, path, ADMIN)
+    assert counts(wh) == before
 
 
-def test_only_admins_import(warehouse, tmp_path):
+def test_only_admins_import(wh, tmp_path):
     path = write_csv(tmp_path / "skills.csv")
     for user in (User("rita", frozenset({"reviewer"})), None):
         with pytest.raises(PermissionDenied):
-            import_taxonomy(warehouse, path, user)
-    assert set(counts(warehouse).values()) == {0}
+            import_taxonomy(wh, path, user)
+    assert set(counts(wh).values()) == {0}
 
 
 @pytest.mark.parametrize("content", ["", "title,type\n", "name,kind\nx,skill\n", "title,type\nA,planet\n"])
-def test_bad_files_raise_taxonomy_errors_and_write_nothing(warehouse, tmp_path, content):
+def test_bad_files_raise_taxonomy_errors_and_write_nothing(wh, tmp_path, content):
     path = tmp_path / "bad.csv"
     path.write_text(content, encoding="utf-8")
     with pytest.raises(TaxonomyError):
-        preview_import(warehouse, path)
+        preview_import(wh, path)
     with pytest.raises(TaxonomyError):
-        import_taxonomy(warehouse, path, ADMIN)
-    assert set(counts(warehouse).values()) == {0}
+        import_taxonomy(wh, path, ADMIN)
+    assert set(counts(wh).values()) == {0}
 
 
-def test_single_skill_file(warehouse, tmp_path):
-    result = import_taxonomy(warehouse, write_csv(tmp_path / "one.csv", ROWS[:1]), ADMIN, queue_build=False)
+def test_single_skill_file(wh, tmp_path):
+    result = import_taxonomy(wh, write_csv(tmp_path / "one.csv", ROWS[:1]), ADMIN, queue_build=False)
     assert result.counts == {"skills": 1, "added": 1, "changed": 0, "removed": 0} and result.job_id is None
-    assert counts(warehouse)["jobs"] == 0
+    assert counts(wh)["jobs"] == 0
 
 
-def test_failed_transaction_leaves_nothing(warehouse, tmp_path, monkeypatch):
+def test_failed_transaction_leaves_nothing(wh, tmp_path, monkeypatch):
     from mlops.services import audit
 
     def boom(*args, **kwargs):
@@ -128,17 +119,17 @@ def test_failed_transaction_leaves_nothing(warehouse, tmp_path, monkeypatch):
 
     monkeypatch.setattr(audit, "record", boom)
     with pytest.raises(RuntimeError, match="audit down"):
-        import_taxonomy(warehouse, write_csv(tmp_path / "skills.csv"), ADMIN)
-    assert set(counts(warehouse).values()) == {0}
+        import_taxonomy(wh, write_csv(tmp_path / "skills.csv"), ADMIN)
+    assert set(counts(wh).values()) == {0}
 
 
-def test_bulk_import_of_the_bundled_esco(warehouse, esco_taxonomy):
+def test_bulk_import_of_the_bundled_esco(wh, esco_taxonomy):
     from sea_core.taxonomy import BUNDLED_ESCO
 
-    result = import_taxonomy(warehouse, BUNDLED_ESCO, ADMIN, queue_build=False)
+    result = import_taxonomy(wh, BUNDLED_ESCO, ADMIN, queue_build=False)
     assert result.counts["added"] == len(esco_taxonomy)
-    assert warehouse.scalar("SELECT COUNT(*) FROM taxonomy_skills") == len(esco_taxonomy)
-    assert current_taxonomy(warehouse).checksum == esco_taxonomy.checksum
+    assert wh.scalar("SELECT COUNT(*) FROM taxonomy_skills") == len(esco_taxonomy)
+    assert current_taxonomy(wh).checksum == esco_taxonomy.checksum
 
 
 def test_taxonomy_cli_import(tmp_path, monkeypatch, capsys):

@@ -7,7 +7,6 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from mlops.adapters.warehouse import open_warehouse
 from mlops.services import auth
 from mlops.services.auth import (AccountLocked, AuthError, authenticate, create_user, get_user,
                                  hash_password, list_users, lock_seconds, set_disabled,
@@ -19,16 +18,8 @@ ADMIN = User("boss", frozenset({"admin"}))
 
 
 @pytest.fixture()
-def warehouse(tmp_path):
-    wh = open_warehouse(f"sqlite:///{tmp_path / 'sea.db'}")
-    wh.init_schema()
-    yield wh
-    wh.close()
-
-
-@pytest.fixture()
-def rita(warehouse):
-    return create_user(warehouse, "rita", PASSWORD, ["reviewer"], system_user())
+def rita(wh):
+    return create_user(wh, "rita", PASSWORD, ["reviewer"], system_user())
 
 
 # -- hashing -----------------------------------------------------------------------------------
@@ -48,85 +39,85 @@ def test_verify_rejects_malformed_hashes(stored):
 
 
 # -- creating accounts -------------------------------------------------------------------------
-def test_create_and_get_user(warehouse, rita):
+def test_create_and_get_user(wh, rita):
     assert rita == User("rita", frozenset({"reviewer"}))
-    assert get_user(warehouse, "rita") == rita
-    row = warehouse.query_one("SELECT password_hash, roles FROM users WHERE username = 'rita'")
+    assert get_user(wh, "rita") == rita
+    row = wh.query_one("SELECT password_hash, roles FROM users WHERE username = 'rita'")
     assert PASSWORD not in row["password_hash"] and json.loads(row["roles"]) == ["reviewer"]
-    events = warehouse.query("SELECT actor, action, target FROM audit_log")
+    events = wh.query("SELECT actor, action, target FROM audit_log")
     assert events == [{"actor": "system", "action": "user.create", "target": "rita"}]
 
 
-def test_get_unknown_user_is_none(warehouse):
-    assert get_user(warehouse, "nobody") is None
+def test_get_unknown_user_is_none(wh):
+    assert get_user(wh, "nobody") is None
 
 
-def test_duplicate_user_is_refused(warehouse, rita):
+def test_duplicate_user_is_refused(wh, rita):
     with pytest.raises(AuthError, match="already exists"):
-        create_user(warehouse, "rita", PASSWORD, ["admin"], system_user())
+        create_user(wh, "rita", PASSWORD, ["admin"], system_user())
 
 
 @pytest.mark.parametrize("username", ["", " ", "-lead", "a b", "x" * 129, "rita;drop"])
-def test_bad_usernames_are_refused(warehouse, username):
+def test_bad_usernames_are_refused(wh, username):
     with pytest.raises(AuthError, match="username"):
-        create_user(warehouse, username, PASSWORD, ["reviewer"], system_user())
+        create_user(wh, username, PASSWORD, ["reviewer"], system_user())
 
 
-def test_username_length_boundary(warehouse):
-    assert create_user(warehouse, "x" * 128, PASSWORD, ["reviewer"], system_user()).username == "x" * 128
+def test_username_length_boundary(wh):
+    assert create_user(wh, "x" * 128, PASSWORD, ["reviewer"], system_user()).username == "x" * 128
 
 
 @pytest.mark.parametrize("password,ok", [("1234567", False), ("12345678", True),
                                          ("p" * 1024, True), ("p" * 1025, False)])
-def test_password_length_boundaries(warehouse, password, ok):
+def test_password_length_boundaries(wh, password, ok):
     if ok:
-        create_user(warehouse, "u1", password, ["reviewer"], system_user())
-        assert authenticate(warehouse, "u1", password).username == "u1"
+        create_user(wh, "u1", password, ["reviewer"], system_user())
+        assert authenticate(wh, "u1", password).username == "u1"
     else:
         with pytest.raises(AuthError, match="password"):
-            create_user(warehouse, "u1", password, ["reviewer"], system_user())
+            create_user(wh, "u1", password, ["reviewer"], system_user())
 
 
 @pytest.mark.parametrize("roles", [[], ["superuser"], ["reviewer", "root"]])
-def test_bad_roles_are_refused(warehouse, roles):
+def test_bad_roles_are_refused(wh, roles):
     with pytest.raises(AuthError, match="roles"):
-        create_user(warehouse, "u1", PASSWORD, roles, system_user())
+        create_user(wh, "u1", PASSWORD, roles, system_user())
 
 
-def test_only_admins_create_users(warehouse, rita):
+def test_only_admins_create_users(wh, rita):
     with pytest.raises(PermissionDenied):
-        create_user(warehouse, "mallory", PASSWORD, ["admin"], rita)
+        create_user(wh, "mallory", PASSWORD, ["admin"], rita)
     with pytest.raises(PermissionDenied):
-        create_user(warehouse, "mallory", PASSWORD, ["admin"], None)
-    assert create_user(warehouse, "ann", PASSWORD, ["admin"], ADMIN).roles == {"admin"}
+        create_user(wh, "mallory", PASSWORD, ["admin"], None)
+    assert create_user(wh, "ann", PASSWORD, ["admin"], ADMIN).roles == {"admin"}
 
 
-def test_several_roles_and_set_roles(warehouse, rita):
-    assert set_roles(warehouse, "rita", ["reviewer", "stakeholder"], ADMIN).roles == {"reviewer", "stakeholder"}
-    assert get_user(warehouse, "rita").roles == {"reviewer", "stakeholder"}
+def test_several_roles_and_set_roles(wh, rita):
+    assert set_roles(wh, "rita", ["reviewer", "stakeholder"], ADMIN).roles == {"reviewer", "stakeholder"}
+    assert get_user(wh, "rita").roles == {"reviewer", "stakeholder"}
     with pytest.raises(PermissionDenied):
-        set_roles(warehouse, "rita", ["admin"], rita)
+        set_roles(wh, "rita", ["admin"], rita)
     with pytest.raises(AuthError, match="no user"):
-        set_roles(warehouse, "ghost", ["admin"], ADMIN)
+        set_roles(wh, "ghost", ["admin"], ADMIN)
 
 
 # -- signing in --------------------------------------------------------------------------------
-def test_authenticate_happy_path(warehouse, rita):
-    assert authenticate(warehouse, "rita", PASSWORD) == rita
+def test_authenticate_happy_path(wh, rita):
+    assert authenticate(wh, "rita", PASSWORD) == rita
 
 
-def test_unknown_user_and_wrong_password_give_the_same_message(warehouse, rita):
+def test_unknown_user_and_wrong_password_give_the_same_message(wh, rita):
     with pytest.raises(AuthError) as unknown:
-        authenticate(warehouse, "ghost", PASSWORD)
+        authenticate(wh, "ghost", PASSWORD)
     with pytest.raises(AuthError) as wrong:
-        authenticate(warehouse, "rita", "wrong-password")
+        authenticate(wh, "rita", "wrong-password")
     assert str(unknown.value) == str(wrong.value) == "wrong username or password"
 
 
 @pytest.mark.parametrize("username,password", [("", PASSWORD), ("rita", ""), (None, PASSWORD)])
-def test_empty_credentials(warehouse, rita, username, password):
+def test_empty_credentials(wh, rita, username, password):
     with pytest.raises(AuthError, match="enter a username and a password"):
-        authenticate(warehouse, username, password)
+        authenticate(wh, username, password)
 
 
 def test_lock_seconds_backoff():
@@ -136,57 +127,57 @@ def test_lock_seconds_backoff():
     assert lock_seconds(200) == auth.BACKOFF_MAX_S
 
 
-def test_repeated_wrong_passwords_lock_with_growing_backoff(warehouse, rita):
+def test_repeated_wrong_passwords_lock_with_growing_backoff(wh, rita):
     now = datetime(2026, 1, 1, 12, 0, 0)
     for _ in range(auth.FREE_ATTEMPTS - 1):
         with pytest.raises(AuthError) as error:
-            authenticate(warehouse, "rita", "bad-password", now=now)
+            authenticate(wh, "rita", "bad-password", now=now)
         assert not isinstance(error.value, AccountLocked)
     with pytest.raises(AccountLocked) as locked:
-        authenticate(warehouse, "rita", "bad-password", now=now)
+        authenticate(wh, "rita", "bad-password", now=now)
     assert locked.value.retry_after_s == auth.BACKOFF_BASE_S
     # while locked, even the right password is refused (and not checked)
     with pytest.raises(AccountLocked):
-        authenticate(warehouse, "rita", PASSWORD, now=now + timedelta(seconds=1))
+        authenticate(wh, "rita", PASSWORD, now=now + timedelta(seconds=1))
     # after the lock, one more wrong password locks for twice as long
     later = now + timedelta(seconds=auth.BACKOFF_BASE_S)
     with pytest.raises(AccountLocked) as longer:
-        authenticate(warehouse, "rita", "bad-password", now=later)
+        authenticate(wh, "rita", "bad-password", now=later)
     assert longer.value.retry_after_s == 2 * auth.BACKOFF_BASE_S
-    row = warehouse.query_one("SELECT failed_logins, locked_until FROM users WHERE username = 'rita'")
+    row = wh.query_one("SELECT failed_logins, locked_until FROM users WHERE username = 'rita'")
     assert row["failed_logins"] == auth.FREE_ATTEMPTS + 1 and row["locked_until"]
 
 
-def test_success_after_lock_expires_resets_the_count(warehouse, rita):
+def test_success_after_lock_expires_resets_the_count(wh, rita):
     now = datetime(2026, 1, 1, 12, 0, 0)
     for _ in range(auth.FREE_ATTEMPTS):
         with pytest.raises(AuthError):
-            authenticate(warehouse, "rita", "bad-password", now=now)
-    assert authenticate(warehouse, "rita", PASSWORD, now=now + timedelta(seconds=auth.BACKOFF_BASE_S)) == rita
-    row = warehouse.query_one("SELECT failed_logins, locked_until FROM users WHERE username = 'rita'")
+            authenticate(wh, "rita", "bad-password", now=now)
+    assert authenticate(wh, "rita", PASSWORD, now=now + timedelta(seconds=auth.BACKOFF_BASE_S)) == rita
+    row = wh.query_one("SELECT failed_logins, locked_until FROM users WHERE username = 'rita'")
     assert row["failed_logins"] == 0 and row["locked_until"] is None
 
 
-def test_disabled_accounts_cannot_sign_in(warehouse, rita):
-    set_disabled(warehouse, "rita", True, ADMIN)
+def test_disabled_accounts_cannot_sign_in(wh, rita):
+    set_disabled(wh, "rita", True, ADMIN)
     with pytest.raises(AuthError, match="disabled"):
-        authenticate(warehouse, "rita", PASSWORD)
-    assert get_user(warehouse, "rita") is None
-    set_disabled(warehouse, "rita", False, ADMIN)
-    assert authenticate(warehouse, "rita", PASSWORD) == rita
+        authenticate(wh, "rita", PASSWORD)
+    assert get_user(wh, "rita") is None
+    set_disabled(wh, "rita", False, ADMIN)
+    assert authenticate(wh, "rita", PASSWORD) == rita
 
 
-def test_set_password_unlocks_and_needs_admin_for_others(warehouse, rita):
+def test_set_password_unlocks_and_needs_admin_for_others(wh, rita):
     with pytest.raises(PermissionDenied):
-        set_password(warehouse, "boss", "new-password-1", rita)
-    set_password(warehouse, "rita", "new-password-1", rita)
+        set_password(wh, "boss", "new-password-1", rita)
+    set_password(wh, "rita", "new-password-1", rita)
     with pytest.raises(AuthError):
-        authenticate(warehouse, "rita", PASSWORD)
-    assert authenticate(warehouse, "rita", "new-password-1") == rita
+        authenticate(wh, "rita", PASSWORD)
+    assert authenticate(wh, "rita", "new-password-1") == rita
 
 
-def test_list_users_never_shows_hashes(warehouse, rita):
-    accounts = list_users(warehouse)
+def test_list_users_never_shows_hashes(wh, rita):
+    accounts = list_users(wh)
     assert [a.username for a in accounts] == ["rita"]
     assert not hasattr(accounts[0], "password_hash")
 

@@ -23,14 +23,6 @@ from tests.unit.monitoring_rows import (ADMIN, REVIEWER, T0, FakeSettings, add_s
 NOW = T0 + timedelta(hours=1)
 
 
-@pytest.fixture
-def wh(tmp_path):
-    warehouse = open_warehouse(f"sqlite:///{tmp_path}/w.db")
-    warehouse.init_schema()
-    yield warehouse
-    warehouse.close()
-
-
 class Hook:
     """A local webhook receiver answering `status` after `delay` seconds."""
 

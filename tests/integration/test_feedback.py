@@ -14,14 +14,6 @@ from tests.unit.monitoring_rows import ADMIN, REVIEWER, STAKEHOLDER, T0, log_pre
 TAX = small_taxonomy()
 
 
-@pytest.fixture
-def wh(tmp_path):
-    warehouse = open_warehouse(f"sqlite:///{tmp_path}/w.db")
-    warehouse.init_schema()
-    yield warehouse
-    warehouse.close()
-
-
 def decisions(wh, request_id="r1"):
     rows = wh.query("SELECT skill_id, decision, reviewer FROM feedback WHERE request_id = ? "
                     "ORDER BY skill_id", (request_id,))

@@ -8,20 +8,12 @@ from datetime import date, datetime, timedelta
 import numpy as np
 import pytest
 
-from mlops.adapters.warehouse import open_warehouse
+from mlops.adapters.warehouse.monitoring import SqlMonitoringQueries
 from mlops.services import monitoring
 from mlops.services.feedback import submit_feedback
 from tests.unit.monitoring_rows import REVIEWER, T0, add_submission, log_prediction, small_taxonomy
 
 TAX = small_taxonomy()
-
-
-@pytest.fixture
-def wh(tmp_path):
-    warehouse = open_warehouse(f"sqlite:///{tmp_path}/w.db")
-    warehouse.init_schema()
-    yield warehouse
-    warehouse.close()
 
 
 # -- metric definitions ----------------------------------------------------------------------------
@@ -189,7 +181,9 @@ def test_usage_needs_both_bounds(wh):
 def test_process_resources_reports_this_process():
     import os
 
-    resources = monitoring.process_resources()
+    from mlops.adapters.system import process_resources
+
+    resources = process_resources()
     assert resources["pid"] == os.getpid() and resources["rss_mb"] > 1
     assert resources["cpu_percent"] >= 0 and resources["threads"] >= 1
 
@@ -253,9 +247,8 @@ def test_latency_percentiles_match_numpy_at_every_rank_and_direction(wh, monkeyp
     latencies = [float((i * 7) % 5) * 10 + i / 100 if i % 3 else 20.0 for i in range(n)]
     for i, latency in enumerate(latencies):
         log_prediction(wh, f"r{i}", [], latency_ms=latency, at=T0 + timedelta(minutes=i))
-    group = {"day": "2026-11-02", "model_version": "1.0.0", "stage": "prod", "n_latency": n}
-    result = monitoring.latency_percentiles(wh, ["day = ?"], ["2026-11-02"], [group])
-    percentiles = result[("2026-11-02", "1.0.0", "prod")]
+    percentiles = SqlMonitoringQueries(wh, native_percentiles=False).latency_percentiles(
+        ("2026-11-02", "1.0.0", "prod"), n, monitoring.PERCENTILES)
     for percent in monitoring.PERCENTILES:
         assert percentiles[percent] == pytest.approx(np.percentile(latencies, percent)), percent
 
@@ -278,9 +271,9 @@ def test_usage_mean_input_chars_and_lengths_from_one_pass(wh):
         log_prediction(wh, f"r{i}", [], text="x" * length)
     result = monitoring.usage(wh, T0, T0)
     assert result["daily"][0]["mean_input_chars"] == pytest.approx(110.0)
-    standalone = monitoring.input_length_distribution(wh, ["day = ?"], ["2026-11-02"])
-    assert result["input_lengths"] == standalone
-    assert [b["n_requests"] for b in standalone][:3] == [2, 0, 1]
+    buckets = result["input_lengths"]
+    assert len(buckets) == len(monitoring.INPUT_LENGTH_EDGES) and buckets[0]["label"] == "0-99"
+    assert [b["n_requests"] for b in buckets] == [2, 0, 1] + [0] * (len(buckets) - 3)
 
 
 def record_queries(wh, monkeypatch) -> list[tuple[str, tuple]]:

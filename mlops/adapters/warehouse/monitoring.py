@@ -1,0 +1,251 @@
+"""The monitoring queries: quality, error analysis and usage aggregated inside the warehouse
+(SQL GROUP BY, never every row in Python), over `feedback_submissions`, `feedback` and
+`prediction_requests`. The metric definitions are those of `mlops.services.monitoring`
+(`request_metrics`), written as portable SQL."""
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+from mlops.adapters.warehouse.base import Session
+
+DECISION_COUNTS = ("accepted", "rejected", "added")
+#: `prediction_requests.status` values that count as failed requests.
+ERROR_STATUSES = ("error",)
+
+
+def _ratio(numerator: str, denominator: str) -> str:
+    return f"CAST({numerator} AS DOUBLE PRECISION) / ({denominator})"
+
+
+#: Per-request metric expressions over `n_predicted`, `n_confirmed`, `n_overlap` (portable SQL).
+METRIC_SQL: dict[str, str] = {
+    "jaccard": (
+        "CASE WHEN n_predicted + n_confirmed - n_overlap = 0 THEN 1.0 "
+        f"ELSE {_ratio('n_overlap', 'n_predicted + n_confirmed - n_overlap')} END"
+    ),
+    "precision": (
+        "CASE WHEN n_predicted = 0 THEN (CASE WHEN n_confirmed = 0 THEN 1.0 ELSE 0.0 END) "
+        f"ELSE {_ratio('n_overlap', 'n_predicted')} END"
+    ),
+    "recall": (
+        "CASE WHEN n_confirmed = 0 THEN (CASE WHEN n_predicted = 0 THEN 1.0 ELSE 0.0 END) "
+        f"ELSE {_ratio('n_overlap', 'n_confirmed')} END"
+    ),
+    "f1": (
+        "CASE WHEN n_predicted + n_confirmed = 0 THEN 1.0 "
+        f"ELSE {_ratio('2 * n_overlap', 'n_predicted + n_confirmed')} END"
+    ),
+}
+
+
+@dataclass(frozen=True)
+class UsageGroup:
+    """Requests of one (day, model version, stage): counts, input lengths and latency
+    percentiles (`below[i]`: requests with `input_chars` under the i-th upper edge)."""
+
+    day: str
+    model_version: str | None
+    stage: str | None
+    n_requests: int
+    n_errors: int
+    sum_input_chars: float
+    n_input_chars: int
+    below: tuple[int, ...]
+    latency: dict[int, float] = field(default_factory=dict)
+
+
+class MonitoringQueries(ABC):
+    """The aggregates the dashboards, the `monitor` command and the alerts read. Day bounds are
+    inclusive `YYYY-MM-DD` strings (None: unbounded); quality rows carry `n_reviews` and the
+    mean of each metric of `METRIC_SQL` under its name (None when no rows)."""
+
+    @abstractmethod
+    def quality(self, bucket: str | None, start_day: str | None, end_day: str | None,
+                model_versions: Sequence[str] | None = None) -> list[dict[str, Any]]:
+        """Per `bucket` column (`day`, `week`; None: the whole period, with `first_day` and
+        `last_day`) and model version, ordered by both."""
+
+    @abstractmethod
+    def window_quality(self, since: str, until: str) -> list[dict[str, Any]]:
+        """Per model version, over submissions with `since <= submitted_at <= until`."""
+
+    @abstractmethod
+    def skill_decisions(self, ranked_by: str, limit: int, start_day: str | None,
+                        end_day: str | None, model_version: str | None) -> list[dict[str, Any]]:
+        """The `limit` skills with the most `ranked_by` decisions (most first, then skill id),
+        each with `n_accepted`, `n_rejected`, `n_added`."""
+
+    @abstractmethod
+    def usage(self, start_day: str, end_day: str, stage: str | None, length_edges: Sequence[int],
+              percentiles: Sequence[int]) -> list[UsageGroup]:
+        """Per (day, model version, stage), in that order: counts, input lengths below each
+        upper edge of `length_edges[1:]`, and exact latency `percentiles` (PERCENTILE_CONT
+        semantics; NULL latencies ignored)."""
+
+
+def _where(clauses: list[str]) -> str:
+    return (" WHERE " + " AND ".join(clauses)) if clauses else ""
+
+
+def _day_filters(start_day: str | None, end_day: str | None,
+                 column: str = "day") -> tuple[list[str], list[Any]]:
+    where, params = [], []
+    for op, bound in ((">=", start_day), ("<=", end_day)):
+        if bound is not None:
+            where.append(f"{column} {op} ?")
+            params.append(bound)
+    return where, params
+
+
+def mean_metrics_sql() -> str:
+    """`AVG(...) AS m_<metric>` select items over `feedback_submissions` rows."""
+    return ", ".join(f"AVG({sql}) AS m_{metric}" for metric, sql in METRIC_SQL.items())
+
+
+def _metric_row(row: dict[str, Any]) -> dict[str, Any]:
+    """Rename `m_<metric>` columns to the metric names, as floats."""
+    out = {k: v for k, v in row.items() if not k.startswith("m_")}
+    for metric in METRIC_SQL:
+        value = row.get(f"m_{metric}")
+        out[metric] = None if value is None else float(value)
+    if "n_reviews" in out:
+        out["n_reviews"] = int(out["n_reviews"] or 0)
+    return out
+
+
+def interpolate(low: float, high: float | None, n: int, percent: int) -> float:
+    """PERCENTILE_CONT's linear interpolation between the values at 0-based ranks
+    floor((n-1)p) and the next one."""
+    fraction = ((n - 1) * percent % 100) / 100.0
+    return float(low) if high is None or fraction == 0 else float(low) + (float(high) - float(low)) * fraction
+
+
+class SqlMonitoringQueries(MonitoringQueries):
+    """The aggregates in portable SQL; percentiles natively where the warehouse has
+    PERCENTILE_CONT (`native_percentiles`), else from short index walks."""
+
+    def __init__(self, db: Session, native_percentiles: bool) -> None:
+        self.db = db
+        self.native_percentiles = native_percentiles
+
+    # -- quality ---------------------------------------------------------------------------------
+    def quality(self, bucket: str | None, start_day: str | None, end_day: str | None,
+                model_versions: Sequence[str] | None = None) -> list[dict[str, Any]]:
+        where, params = _day_filters(start_day, end_day)
+        if model_versions is not None:
+            where.append(f"model_version IN ({', '.join('?' * len(model_versions))})"
+                         if len(model_versions) != 1 else "model_version = ?")
+            params.extend(model_versions)
+        if bucket is None:
+            sql = ("SELECT model_version, COUNT(*) AS n_reviews, MIN(day) AS first_day, "
+                   f"MAX(day) AS last_day, {mean_metrics_sql()} FROM feedback_submissions"
+                   f"{_where(where)} GROUP BY model_version ORDER BY model_version")
+        else:
+            sql = (f"SELECT {bucket} AS bucket, model_version, COUNT(*) AS n_reviews, "
+                   f"{mean_metrics_sql()} FROM feedback_submissions{_where(where)} "
+                   f"GROUP BY {bucket}, model_version ORDER BY {bucket}, model_version")
+        return [_metric_row(row) for row in self.db.query(sql, params)]
+
+    def window_quality(self, since: str, until: str) -> list[dict[str, Any]]:
+        rows = self.db.query(
+            f"SELECT model_version, COUNT(*) AS n_reviews, {mean_metrics_sql()} "
+            "FROM feedback_submissions WHERE submitted_at >= ? AND submitted_at <= ? "
+            "GROUP BY model_version ORDER BY model_version", (since, until))
+        return [_metric_row(row) for row in rows]
+
+    # -- error analysis ----------------------------------------------------------------------------
+    def skill_decisions(self, ranked_by: str, limit: int, start_day: str | None,
+                        end_day: str | None, model_version: str | None) -> list[dict[str, Any]]:
+        where, params = _day_filters(start_day, end_day, "f.day")
+        source = "feedback f"
+        if model_version is not None:
+            source += " JOIN feedback_submissions s ON s.request_id = f.request_id"
+            where.append("s.model_version = ?")
+            params.append(model_version)
+        top = self.db.query(
+            f"SELECT f.skill_id, COUNT(*) AS n FROM {source}{_where(where + ['f.decision = ?'])} "
+            f"GROUP BY f.skill_id ORDER BY n DESC, f.skill_id LIMIT {int(limit)}", (*params, ranked_by))
+        if not top:
+            return []
+        # precision needs the other decisions of those skills too: a second GROUP BY over just them
+        ids = [row["skill_id"] for row in top]
+        counts = ", ".join(f"SUM(CASE WHEN f.decision = '{d}' THEN 1 ELSE 0 END) AS n_{d}"
+                           for d in DECISION_COUNTS)
+        in_top = f"f.skill_id IN ({', '.join('?' * len(ids))})"
+        rows = self.db.query(
+            f"SELECT f.skill_id, {counts} FROM {source}{_where(where + [in_top])} GROUP BY f.skill_id",
+            (*params, *ids))
+        by_id = {row["skill_id"]: row for row in rows}
+        return [{"skill_id": skill_id,
+                 **{f"n_{d}": int(by_id[skill_id][f"n_{d}"] or 0) for d in DECISION_COUNTS}}
+                for skill_id in ids]
+
+    # -- usage -------------------------------------------------------------------------------------
+    def usage(self, start_day: str, end_day: str, stage: str | None, length_edges: Sequence[int],
+              percentiles: Sequence[int]) -> list[UsageGroup]:
+        """One GROUP BY pass over the period's rows for the counts and input lengths (index-only
+        on SQLite, in group order), which with native percentiles also computes them; otherwise
+        two short index walks per group and percentile follow (`latency_percentiles`)."""
+        where, params = _day_filters(start_day, end_day)
+        if stage is not None:
+            where.append("stage = ?")
+            params.append(stage)
+        errors = ", ".join(f"'{s}'" for s in ERROR_STATUSES)
+        keys = "day, model_version, stage"
+        uppers = list(length_edges[1:])
+        below = ", ".join(f"COUNT(CASE WHEN input_chars < {int(upper)} THEN 1 END) AS n_below_{i}"
+                          for i, upper in enumerate(uppers))
+        native = ", " + self._percentile_items(percentiles) if self.native_percentiles else ""
+        rows = self.db.query(
+            f"SELECT {keys}, COUNT(*) AS n_requests, COUNT(latency_ms) AS n_latency, "
+            f"COUNT(CASE WHEN status IN ({errors}) THEN 1 END) AS n_errors, "
+            f"SUM(input_chars) AS sum_input_chars, COUNT(input_chars) AS n_input_chars, "
+            f"{below}{native} FROM prediction_requests{_where(where)} GROUP BY {keys} ORDER BY {keys}",
+            params)
+        groups = []
+        for row in rows:
+            key = (row["day"], row["model_version"], row["stage"])
+            if self.native_percentiles:  # the percentiles came with the counts, in the same pass
+                latency = {p: float(row[f"p{p}"]) for p in percentiles if row[f"p{p}"] is not None}
+            else:
+                latency = self.latency_percentiles(key, int(row["n_latency"] or 0), percentiles)
+            groups.append(UsageGroup(
+                row["day"], row["model_version"], row["stage"], int(row["n_requests"]),
+                int(row["n_errors"] or 0), float(row["sum_input_chars"] or 0),
+                int(row["n_input_chars"] or 0),
+                tuple(int(row[f"n_below_{i}"] or 0) for i in range(len(uppers))), latency))
+        return groups
+
+    @staticmethod
+    def _percentile_items(percentiles: Sequence[int]) -> str:
+        """`PERCENTILE_CONT(...) AS p<percent>` select items (NULL latencies are ignored)."""
+        return ", ".join(f"PERCENTILE_CONT({p / 100}) WITHIN GROUP (ORDER BY latency_ms) AS p{p}"
+                         for p in percentiles)
+
+    def latency_percentiles(self, key: tuple, n: int, percentiles: Sequence[int]) -> dict[int, float]:
+        """Exact latency percentiles of one (day, model_version, stage) group with `n`
+        latencies, without PERCENTILE_CONT: `ORDER BY latency_ms LIMIT 2 OFFSET floor((n-1)p)`
+        reads the two neighbouring ranks from the covering index `ix_prediction_requests_usage`
+        (day, model_version, stage, latency_ms, ...), from the nearer end (DESC for p95): an
+        index walk of about half the group's entries and no sort."""
+        out: dict[int, float] = {}
+        for percent in percentiles if n else ():
+            low, high = self._ranked_pair(key, n, (n - 1) * percent // 100)
+            out[percent] = interpolate(low, high, n, percent)
+        return out
+
+    def _ranked_pair(self, key: tuple, n: int, rank: int) -> tuple[float, float | None]:
+        """The latencies at 0-based ascending `rank` and `rank + 1` (None past the end) among the
+        group's `n` latencies, walking the index from whichever end is nearer."""
+        last = min(rank + 1, n - 1)
+        from_top = rank > (n - 1) // 2
+        order, offset = ("DESC", n - 1 - last) if from_top else ("ASC", rank)
+        values = [r["latency_ms"] for r in self.db.query(
+            "SELECT latency_ms FROM prediction_requests WHERE day = ? AND model_version IS ? "
+            f"AND stage IS ? AND latency_ms IS NOT NULL ORDER BY latency_ms {order} LIMIT ? OFFSET ?",
+            (*key, last - rank + 1, offset))]
+        if from_top:
+            values.reverse()
+        return values[0], values[1] if len(values) > 1 else None
