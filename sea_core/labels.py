@@ -14,6 +14,7 @@ import gzip
 import json
 import re
 import threading
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
@@ -25,6 +26,7 @@ from .taxonomy.label_split import BoundaryModel, LabelSplitter
 PREBUILT_LABELS = PREBUILT_ROOT / "esco_alt_labels.json.gz"  # joined run -> its labels
 JOINED_LABEL_SOURCES = frozenset({"esco"})  # sources whose alt labels are one joined run
 _TOKEN = re.compile(r"[a-z0-9][a-z0-9+#]*(?:\.[a-z0-9+#]+)*")
+_OPENER_COUNT = 3  # titles a word must open to count as a verb (see `skill_names`)
 _FUNCTION_WORDS = frozenset("a an and the of for to in on with by or at as from into its their "
                             "this that be is are use using".split())
 
@@ -76,12 +78,19 @@ def skill_names(taxonomy: Taxonomy,
         if missing:
             splitter = _splitter_for(missing, prebuilt)
             cuts.update({run: splitter.split(run, title) for run, title in missing.items()})
+    # a recovered one-word label that often opens a title ("apply", "design") is more likely a
+    # verb cut off its object than a name
+    openers = Counter(skill.title.split()[0].lower() for skill in taxonomy)
     out = []
     for skill in taxonomy:
         names = [skill.title]
         for entry in skill.alt_labels:
             entry = " ".join(entry.split())
-            names.extend(cuts[entry] if joined(skill) else [entry])
+            if joined(skill):
+                names.extend(c for c in cuts[entry]
+                             if " " in c or openers[c.lower()] < _OPENER_COUNT)
+            else:
+                names.append(entry)
         out.append(_distinct(names))
     return out
 
