@@ -94,7 +94,7 @@ def cmd_extract(args: argparse.Namespace) -> int:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    """Score the pipeline and the plain bi-encoder baseline on a benchmark CSV."""
+    """Score the pipeline, its previous matcher and the plain bi-encoder baseline on a benchmark CSV."""
     from .evaluate import evaluate, load_benchmark
 
     if not Path(args.data).is_file():
@@ -104,7 +104,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     if not items:
         raise CliError(f"{args.data}: no sentence has a gold label in the taxonomy")
     result = evaluate(pipeline, items, baseline_cache=cache_root() / "embeddings" /
-                      f"{pipeline.encoder.fingerprint}-labels")
+                      f"{pipeline.encoder.fingerprint}-labels", compare_previous=True)
     result["data"] = str(args.data)
     print(json.dumps(result, indent=2))
     return 0

@@ -97,10 +97,12 @@ def labels_only(taxonomy: Taxonomy) -> Taxonomy:
 
 
 def evaluate(pipeline: Pipeline, items: Sequence[BenchmarkItem], k: int = 10,
-             baseline_cache: str | Path | None = None) -> dict[str, dict]:
-    """Scores of the pipeline, of the same pipeline with the previous matcher (the knobs of
-    `matching.LEGACY_SETTINGS` off; only when it differs) and of the plain bi-encoder baseline
-    (the sentence embedded whole, ranked against the preferred labels alone) on the same items."""
+             baseline_cache: str | Path | None = None,
+             compare_previous: bool = False) -> dict[str, dict]:
+    """Scores of the pipeline, with `compare_previous` of the same pipeline with the previous
+    matcher (the knobs of `matching.LEGACY_SETTINGS` off; only when it differs), and of the
+    plain bi-encoder baseline (the sentence embedded whole, ranked against the preferred labels
+    alone) on the same items."""
     ids = pipeline.index.skill_ids
     label_matrix = build_index(pipeline.encoder, labels_only(pipeline.taxonomy), baseline_cache,
                                use_prebuilt=False).matrix
@@ -125,7 +127,7 @@ def evaluate(pipeline: Pipeline, items: Sequence[BenchmarkItem], k: int = 10,
 
     result = {"pipeline": system(pipeline)}
     previous = previous_matcher(pipeline.config.match)
-    if previous != pipeline.config.match:
+    if compare_previous and previous != pipeline.config.match:
         result["previous_pipeline"] = system(pipeline.with_match(previous))
     result["bi_encoder_baseline"] = score(
         items, lambda s: baseline(s)[0],

@@ -157,7 +157,25 @@ def test_pipeline_uses_exact_names_and_evaluate_reports_previous_matcher(tiny_se
     ranked = pipeline.with_match(MatchConfig(exact_name_bonus=0.3)).rank("structured query language", k=1)
     assert ranked[0][0] == taxonomy[0].skill_id
     items = [BenchmarkItem("we write sql", frozenset({taxonomy[0].skill_id}))]
-    result = evaluate(pipeline, items)
+    result = evaluate(pipeline, items, compare_previous=True)
     assert set(result) == {"pipeline", "previous_pipeline", "bi_encoder_baseline"}
+    assert set(evaluate(pipeline, items)) == {"pipeline", "bi_encoder_baseline"}  # builds: no extra cost
     legacy = pipeline.with_match(previous_matcher(pipeline.config.match))
-    assert set(evaluate(legacy, items)) == {"pipeline", "bi_encoder_baseline"}
+    assert set(evaluate(legacy, items, compare_previous=True)) == {"pipeline", "bi_encoder_baseline"}
+
+
+def test_cli_evaluate_reports_the_previous_matcher(tmp_path, capsys, monkeypatch, tiny_sentence_encoder_dir):
+    import json
+
+    from sea_core.cli import main
+
+    monkeypatch.setenv("SEA_CACHE", str(tmp_path / "cache"))
+    taxonomy = tmp_path / "skills.csv"
+    taxonomy.write_text("title,type,description\npython,skill,Python programming\n"
+                        "welding,skill,Join metals\n", encoding="utf-8")
+    data = tmp_path / "bench.csv"
+    data.write_text("sentence,span,sub_span,label\nwe weld pipes,weld,,welding\n", encoding="utf-8")
+    assert main(["evaluate", "--data", str(data), "--taxonomy", str(taxonomy),
+                 "--model", str(tiny_sentence_encoder_dir)]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["previous_pipeline"]["sentences"] == result["pipeline"]["sentences"] == 1
