@@ -110,7 +110,7 @@ def load_bundle(folder: str | Path, device: str | None = None) -> Pipeline:
     config = PipelineConfig(top_k=settings.get("top_k", 10),
                             min_confidence=settings.get("min_confidence", 0.55),
                             max_text_chars=settings.get("max_text_chars", 20_000),
-                            match=MatchConfig(**settings.get("match", {})))
+                            match=MatchConfig.from_settings(settings.get("match", {})))
     return Pipeline(encoder, taxonomy, index,
                     span_extractor_from_spec(settings.get("span_extractor", {}), folder),
                     config, model_version=settings.get("model_version", "0.0.0"))

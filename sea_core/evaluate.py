@@ -13,6 +13,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from .embeddings import build_index
+from .matching import previous_matcher
 from .pipeline import Pipeline
 from .quality import RANKING_METRICS, SET_METRICS, mean_scores, request_scores
 from .taxonomy import Skill, Taxonomy
@@ -64,30 +65,39 @@ def labels_only(taxonomy: Taxonomy) -> Taxonomy:
 
 
 def evaluate(pipeline: Pipeline, items: Sequence[BenchmarkItem], k: int = 10,
-             baseline_cache: str | Path | None = None) -> dict[str, dict]:
-    """Scores of the pipeline and of the plain bi-encoder baseline (the sentence embedded whole,
-    ranked against the preferred labels alone) on the same items."""
+             baseline_cache: str | Path | None = None,
+             compare_previous: bool = False) -> dict[str, dict]:
+    """Scores of the pipeline, with `compare_previous` of the same pipeline with the previous
+    matcher (the knobs of `matching.LEGACY_SETTINGS` off; only when it differs), and of the
+    plain bi-encoder baseline (the sentence embedded whole, ranked against the preferred labels
+    alone) on the same items."""
     ids = pipeline.index.skill_ids
     label_matrix = build_index(pipeline.encoder, labels_only(pipeline.taxonomy), baseline_cache,
                                use_prebuilt=False).matrix
-    cache: dict[str, tuple[list[str], list[str]]] = {}
 
-    def run(sentence: str) -> tuple[list[str], list[str]]:
-        if sentence not in cache:
-            _, cands = pipeline.candidates(sentence)
-            ranking = [ids[c.row] for c in cands[:k]]
-            chosen = [ids[c.row] for c in pipeline.select(sentence, cands)]
-            cache[sentence] = (ranking, chosen)
-        return cache[sentence]
+    def system(candidate: Pipeline) -> dict[str, float]:
+        cache: dict[str, tuple[list[str], list[str]]] = {}
+
+        def run(sentence: str) -> tuple[list[str], list[str]]:
+            if sentence not in cache:
+                _, cands = candidate.candidates(sentence)
+                ranking = [ids[c.row] for c in cands[:k]]
+                chosen = [ids[c.row] for c in candidate.select(sentence, cands)]
+                cache[sentence] = (ranking, chosen)
+            return cache[sentence]
+
+        return score(items, lambda s: run(s)[0], lambda s: run(s)[1])
 
     def baseline(sentence: str) -> tuple[list[str], float]:
         sims = label_matrix @ pipeline.embed_text(sentence)
         order = np.argsort(-sims, kind="stable")[:k]
         return [ids[i] for i in order], float(sims[order[0]]) if len(order) else 0.0
 
-    return {
-        "pipeline": score(items, lambda s: run(s)[0], lambda s: run(s)[1]),
-        "bi_encoder_baseline": score(
-            items, lambda s: baseline(s)[0],
-            lambda s: baseline(s)[0][:1] if baseline(s)[1] >= BASELINE_SET_THRESHOLD else []),
-    }
+    result = {"pipeline": system(pipeline)}
+    previous = previous_matcher(pipeline.config.match)
+    if compare_previous and previous != pipeline.config.match:
+        result["previous_pipeline"] = system(pipeline.with_match(previous))
+    result["bi_encoder_baseline"] = score(
+        items, lambda s: baseline(s)[0],
+        lambda s: baseline(s)[0][:1] if baseline(s)[1] >= BASELINE_SET_THRESHOLD else [])
+    return result

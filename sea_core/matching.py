@@ -2,7 +2,8 @@
 skill's relevance to the whole text."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from typing import Sequence
 
 import numpy as np
 
@@ -21,6 +22,22 @@ class MatchConfig:
     occurrence_bonus: float = 0.02  # added per extra span that supports the same skill (capped)
     max_occurrence_bonus: float = 0.06
     relative_margin: float = 0.06  # output set: within this of the best skill of the same sentence
+    exact_name_bonus: float = 0.025  # added to a span's similarity to a skill it names exactly
+
+    @classmethod
+    def from_settings(cls, settings: dict) -> "MatchConfig":
+        """The config a bundle's `match` settings describe. A setting the bundle predates takes
+        the value that reproduces the matcher it was built with (e.g. no exact-name bonus)."""
+        return cls(**{**LEGACY_SETTINGS, **settings})
+
+
+# What bundles written before a knob existed were built with.
+LEGACY_SETTINGS = {"exact_name_bonus": 0.0}
+
+
+def previous_matcher(config: MatchConfig) -> MatchConfig:
+    """`config` with the knobs added since the first bundle format off (the matcher before)."""
+    return replace(config, **LEGACY_SETTINGS)
 
 
 @dataclass
@@ -51,16 +68,31 @@ def top_n(similarities: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def rank_candidates(spans: list[Span], span_vectors: np.ndarray, text_vector: np.ndarray,
-                    skill_matrix: np.ndarray, config: MatchConfig = MatchConfig()) -> list[Candidate]:
+                    skill_matrix: np.ndarray, config: MatchConfig = MatchConfig(),
+                    exact_rows: Sequence[Sequence[int]] | None = None) -> list[Candidate]:
     """Candidates from every span's nearest skills and from the whole text's nearest skills,
-    scored by `config` and sorted by confidence (ties by row for determinism)."""
+    scored by `config` and sorted by confidence (ties by row for determinism). `exact_rows[s]`
+    are the skills span `s` names exactly: their similarity to it gets `exact_name_bonus`."""
     if skill_matrix.shape[0] == 0:
         return []
-    text_sims = skill_matrix @ text_vector
+    span_sims = span_vectors @ skill_matrix.T if spans else np.zeros((0, skill_matrix.shape[0]))
+    if exact_rows is not None and config.exact_name_bonus:
+        for s, rows in enumerate(exact_rows):
+            if rows:
+                rows = list(rows)
+                span_sims[s, rows] = np.minimum(1.0, span_sims[s, rows] + config.exact_name_bonus)
+    return rank_similarities(spans, span_sims, skill_matrix @ text_vector, config)
+
+
+def rank_similarities(spans: list[Span], span_sims: np.ndarray, text_sims: np.ndarray,
+                      config: MatchConfig = MatchConfig()) -> list[Candidate]:
+    """`rank_candidates` from similarities already computed: `span_sims` (spans x skills) and
+    `text_sims` (skills,)."""
+    if text_sims.shape[0] == 0:
+        return []
     candidates: dict[int, Candidate] = {}
     if spans:
-        sims = span_vectors @ skill_matrix.T
-        rows, values = top_n(sims, config.span_top_n)
+        rows, values = top_n(span_sims, config.span_top_n)
         for s, span in enumerate(spans):
             for row, value in zip(rows[s].tolist(), values[s].tolist()):
                 cand = candidates.setdefault(row, Candidate(row=row))

@@ -3,7 +3,7 @@ output records in the production log format."""
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Sequence
@@ -12,6 +12,7 @@ import numpy as np
 
 from .embeddings import TaxonomyIndex, build_index
 from .encoder import Encoder
+from .labels import exact_names
 from .matching import Candidate, MatchConfig, rank_candidates
 from .output_set import select_output
 from .spans import PhraseSpanExtractor, Span, SpanExtractor
@@ -52,6 +53,12 @@ class Pipeline:
         self.config = config or PipelineConfig()
         self.model_version = model_version
 
+    def with_match(self, match: MatchConfig) -> "Pipeline":
+        """The same pipeline (shared encoder, index, span extractor) with other match settings."""
+        config = replace(self.config, match=match)
+        return Pipeline(self.encoder, self.taxonomy, self.index, self.span_extractor, config,
+                        self.model_version)
+
     def candidates(self, text: str) -> tuple[list[Span], list[Candidate]]:
         """Spans of `text` and every candidate skill, best first."""
         spans = self.span_extractor.extract(text)
@@ -59,8 +66,12 @@ class Pipeline:
         # to the text's length
         text_vector = self.encoder.encode([text])[0]
         span_vectors = self.encoder.encode([s.text for s in spans])
+        exact = None
+        if self.config.match.exact_name_bonus:
+            names = exact_names(self.taxonomy)
+            exact = [names.rows(s.text) for s in spans]
         return spans, rank_candidates(spans, span_vectors, text_vector, self.index.matrix,
-                                      self.config.match)
+                                      self.config.match, exact)
 
     def rank(self, text: str, k: int | None = None) -> list[tuple[str, float]]:
         """The `k` best (skill_id, confidence) pairs, whatever their confidence."""

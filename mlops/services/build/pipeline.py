@@ -154,7 +154,7 @@ def _pipeline_config(settings: dict[str, Any] | None, max_text_chars: int) -> Pi
     return PipelineConfig(top_k=settings.get("top_k", 10),
                           min_confidence=settings.get("min_confidence", 0.55),
                           max_text_chars=settings.get("max_text_chars", max_text_chars),
-                          match=MatchConfig(**settings.get("match", {})))
+                          match=MatchConfig.from_settings(settings.get("match", {})))
 
 
 class _Build:
