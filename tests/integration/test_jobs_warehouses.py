@@ -89,7 +89,7 @@ def test_progress_finish_cancel_and_reap(wh):
 
 
 def test_worker_runs_a_job_end_to_end(wh):
-    jobs.register_handler("echo", lambda job, progress: {"echo": job.params["text"]})
+    jobs.register_handler("echo", lambda job, progress, services: {"echo": job.params["text"]})
     try:
         jobs.enqueue(wh, "echo", {"text": "héllo"}, ADMIN)
         job = Worker(wh, "w1", heartbeat_s=0.1, stale_after_s=10).run_once()
