@@ -156,6 +156,14 @@ def test_worker_hands_its_bootstrap_to_every_handler(env, tmp_path):
     assert seen == [services]
 
 
+def test_a_build_job_on_a_worker_without_services_fails_saying_so(env):
+    from mlops.entrypoints.worker import Worker
+
+    jobs.enqueue(env["warehouse"], "build", {"trigger": "manual"}, ADMIN)
+    job = Worker(env["warehouse"], "w1").run_once()
+    assert job.status == "failed" and "a build job runs on the worker's services" in job.error
+
+
 def test_cli_worker_once_on_an_empty_queue_exits_cleanly(env):
     result = _cli(env, "worker", "--once")
     assert (result.returncode, result.stdout.strip()) == (0, "no queued job")

@@ -24,10 +24,13 @@ JOB_KINDS: dict[str, str | None] = {"build": None, "reembed": "skills-update",
                                     "skills-update": "skills-update"}
 
 
-def run_build_job(job: jobs.Job, progress: jobs.Progress, services: "Bootstrap",
+def run_build_job(job: jobs.Job, progress: jobs.Progress, services: "Bootstrap | None",
                   trigger: str | None = None) -> dict[str, Any]:
     """Run a queued build job on the worker's warehouse, store and deploy target; the result
     as a dict. A failed gate raises BuildError (the job fails with the gate's reasons)."""
+    if services is None:
+        raise BuildError("a build job runs on the worker's services: start the worker with "
+                         "Worker(warehouse, services=Bootstrap(...)) (python -m mlops worker does)")
     trigger = trigger or (job.params or {}).get("trigger") or "manual"
     result = run_build(services.settings, services.warehouse, services.store, trigger,
                        progress=progress, deploy_target=services.deploy_target)
