@@ -28,10 +28,10 @@ PAGES = ("review", "monitoring", "models", "uat", "taxonomy", "audit")
 def open_context(home: Path):
     from mlops.config import load_settings
     from mlops.entrypoints.ui import context as ui_context
-    from mlops.services.app_context import AppContext
+    from mlops.bootstrap import Bootstrap
 
     settings = load_settings(env={"SEA_HOME": str(home)}, secrets_path=home / "none.toml")
-    context = AppContext(settings)
+    context = Bootstrap(settings)
     ui_context.OVERRIDE = context
     return context
 

@@ -7,7 +7,7 @@ import streamlit as st
 from mlops.entrypoints.ui.context import app_context
 from mlops.entrypoints.ui.display import date_range, explain, friendly_errors
 from mlops.entrypoints.ui.session import require_page_role
-from mlops.services.app_context import service_module
+from mlops.services import audit
 
 require_page_role("admin")
 ctx = app_context()
@@ -22,7 +22,7 @@ period = cols[2].date_input("Period", (today - timedelta(days=30), today), key="
 limit = cols[3].number_input("At most", 10, 10000, 500, step=100, key="audit_limit")
 start, end = date_range(period, (None, None))
 with friendly_errors("Reading the audit log"):
-    events = service_module("audit").events(
+    events = audit.events(
         ctx.warehouse, actor=actor, action=action,
         since=datetime.combine(start, time.min).isoformat() if start else None,
         until=datetime.combine(end, time.max).isoformat(timespec="seconds") if end else None,

@@ -8,7 +8,8 @@ import streamlit as st
 from mlops.entrypoints.ui.context import app_context
 from mlops.entrypoints.ui.display import date_range, explain, friendly_errors
 from mlops.entrypoints.ui.session import require_page_role
-from mlops.services.app_context import service_module
+from mlops.services import alerts as alert_service
+from mlops.services import monitoring
 
 require_page_role("admin", "stakeholder")
 ctx = app_context()
@@ -16,38 +17,43 @@ st.title("Monitoring")
 explain("Model quality measured against reviewers' confirmed skills, with alerts, usage and the skills most often "
         "corrected (aggregates refresh every minute).")
 
-monitoring = service_module("monitoring")
 METRICS = monitoring.METRICS
 CACHE_TTL_S = 60
 
 
 @st.cache_data(ttl=CACHE_TTL_S, show_spinner="Aggregating in the warehouse…")
-def aggregate(function: str, warehouse_url: str, *args):
-    """A monitoring aggregate, cached for CACHE_TTL_S per warehouse and arguments."""
-    return getattr(monitoring, function)(ctx.warehouse, *args)
+def _cached(name: str, warehouse_url: str, taxonomy_version: str | None, _function, *args):
+    """`_function(warehouse, *args)` (given the taxonomy when `taxonomy_version` is set),
+    cached for CACHE_TTL_S per function `name`, warehouse, taxonomy and arguments."""
+    options = {"taxonomy": ctx.taxonomy} if taxonomy_version else {}
+    return _function(ctx.warehouse, *args, **options)
 
 
-@st.cache_data(ttl=CACHE_TTL_S, show_spinner="Aggregating in the warehouse…")
-def skill_decisions(function: str, warehouse_url: str, taxonomy_version: str, *args):
+def aggregate(function, *args):
+    """A monitoring aggregate, cached (see `_cached`)."""
+    return _cached(function.__qualname__, ctx.settings.warehouse_url, None, function, *args)
+
+
+def skill_decisions(function, *args):
     """Most rejected / added skills, cached like `aggregate` (titles from the taxonomy)."""
-    return getattr(monitoring, function)(ctx.warehouse, *args, taxonomy=ctx.taxonomy)
+    return _cached(function.__qualname__, ctx.settings.warehouse_url, ctx.taxonomy.version,
+                   function, *args)
 
 
-url = ctx.settings.warehouse_url
 today = date.today()
 filters = st.columns([2, 1, 2])
 period = filters[0].date_input("Review period", (today - timedelta(days=30), today), key="mon_period")
 start, end = date_range(period, (today - timedelta(days=30), today))
 granularity = filters[1].selectbox("Per", ["day", "week"], key="mon_granularity")
 with friendly_errors("Loading versions"):
-    known = [r["model_version"] for r in aggregate("version_comparison", url)]
+    known = [r["model_version"] for r in aggregate(monitoring.version_comparison)]
 versions = filters[2].multiselect("Model versions", known, default=known, key="mon_versions")
 
 quality, comparison = [], []
 with friendly_errors("Loading quality"):
-    quality = [r for r in aggregate("quality_over_time", url, granularity, None, start, end)
+    quality = [r for r in aggregate(monitoring.quality_over_time, granularity, None, start, end)
                if r["model_version"] in versions]
-    comparison = aggregate("version_comparison", url, start, end, versions)
+    comparison = aggregate(monitoring.version_comparison, start, end, versions)
 
 st.subheader("Quality over time")
 if not quality:
@@ -83,7 +89,7 @@ else:
 
 st.subheader("Open alerts")
 with friendly_errors("Loading alerts"):
-    alerts = service_module("alerts").open_alerts(ctx.warehouse)
+    alerts = alert_service.open_alerts(ctx.warehouse)
     if alerts:
         st.dataframe(pd.DataFrame(alerts), hide_index=True, width="stretch")
     else:
@@ -91,7 +97,7 @@ with friendly_errors("Loading alerts"):
 
 st.subheader("Usage")
 with friendly_errors("Loading usage"):
-    usage = aggregate("usage", url, start, end)
+    usage = aggregate(monitoring.usage, start, end)
     total = usage["total"]
     cols = st.columns(3)
     cols[0].metric("Requests", f"{total['n_requests']:,}")
@@ -123,8 +129,8 @@ st.subheader("Most corrected skills")
 left, right = st.columns(2)
 with friendly_errors("Loading corrected skills"):
     version = versions[0] if len(versions) == 1 else None
-    rejected = skill_decisions("most_rejected_skills", url, ctx.taxonomy.version, 20, start, end, version)
-    added = skill_decisions("most_added_skills", url, ctx.taxonomy.version, 20, start, end, version)
+    rejected = skill_decisions(monitoring.most_rejected_skills, 20, start, end, version)
+    added = skill_decisions(monitoring.most_added_skills, 20, start, end, version)
     left.markdown("**Most rejected** (the model predicts them wrongly)")
     left.dataframe(pd.DataFrame(rejected), hide_index=True, width="stretch")
     right.markdown("**Most added** (the model misses them)")

@@ -9,7 +9,8 @@ from mlops.entrypoints.ui.display import (escape_markdown_inline, evidence_spans
                                           friendly_errors, highlighted_markdown)
 from mlops.entrypoints.ui.review_state import ACCEPT, REJECT, ReviewItem
 from mlops.entrypoints.ui.session import require_page_role
-from mlops.services.app_context import ServiceUnavailable, service_function
+from mlops.bootstrap import ServiceUnavailable
+from mlops.services.feedback import next_unreviewed, submit_feedback
 from mlops.adapters.inference.base import InferenceError
 from sea_core.validation import ValidationError, validate_text
 
@@ -50,7 +51,7 @@ def extract(text: str) -> None:
 
 
 def take_next() -> None:
-    prediction = service_function("feedback", "next_unreviewed")(ctx.warehouse)
+    prediction = next_unreviewed(ctx.warehouse)
     if prediction is None:
         st.info("The queue is empty: every logged prediction has been reviewed.")
         return
@@ -132,9 +133,8 @@ summary = pd.DataFrame([{"accepted": len(item.accepted), "rejected": len(item.re
 st.dataframe(summary, hide_index=True)
 if st.button("Submit review", type="primary", key="review_submit"):
     with friendly_errors("Saving the review"):
-        submit = service_function("feedback", "submit_feedback")
         try:
-            result = submit(ctx.warehouse, ctx.taxonomy, user, item.request_id,
+            result = submit_feedback(ctx.warehouse, ctx.taxonomy, user, item.request_id,
                             item.accepted, item.rejected, item.added)
         except ValueError as exc:  # FeedbackError: refused, with a reason for the reviewer
             st.error(f"Not saved: {exc}")

@@ -9,7 +9,7 @@ from mlops.entrypoints.ui.context import app_context
 from mlops.entrypoints.ui.display import explain, friendly_errors
 from mlops.entrypoints.ui.jobs_view import show_jobs
 from mlops.entrypoints.ui.session import require_page_role
-from mlops.services.app_context import service_module
+from mlops.services import taxonomy_import as importer
 
 PREVIEW_KEY, RESULT_KEY = "taxonomy_preview", "taxonomy_result"
 user = require_page_role("admin")
@@ -17,7 +17,6 @@ ctx = app_context()
 st.title("Taxonomy")
 explain("Upload an SFw workbook or a skills CSV, check what would change, then import it and watch the skills-update build.")
 
-importer = service_module("taxonomy_import")
 with friendly_errors("Reading the current taxonomy"):
     head = importer.current_version(ctx.warehouse)
     st.caption(f"Current taxonomy in the warehouse: {head['version']} ({head['skill_count']} skills, "

@@ -5,7 +5,8 @@ import streamlit as st
 from mlops.entrypoints.ui.context import app_context
 from mlops.entrypoints.ui.display import explain, friendly_errors
 from mlops.entrypoints.ui.session import require_page_role
-from mlops.services.app_context import service_module
+from mlops.services import release
+from mlops.services import uat_compare as uat
 
 RESULT_KEY = "uat_result"
 user = require_page_role("stakeholder")
@@ -13,8 +14,6 @@ ctx = app_context()
 st.title("UAT")
 explain("Compare the release candidate with the PROD model on recent real texts, then sign it off for UAT or reject it.")
 
-release = service_module("release")
-uat = service_module("uat_compare")
 stages = {}
 with friendly_errors("Reading the registry"):
     stages = release.current_stages(ctx.registry)
@@ -38,8 +37,8 @@ size = st.slider("Recent texts to compare", 5, 100, 20, key="uat_sample")
 if st.button("Compare with PROD", key="uat_compare", type="primary"):
     with friendly_errors("The comparison"), st.spinner("Running both models on recent texts…"):
         texts = uat.recent_texts(ctx.warehouse, size)
-        comparisons = uat.compare(texts, uat.stage_predictor(ctx.settings, stage="prod"),
-                                  uat.stage_predictor(ctx.settings, version=candidate))
+        comparisons = uat.compare(texts, uat.stage_predictor(ctx, stage="prod"),
+                                  uat.stage_predictor(ctx, version=candidate))
         confirmed = uat.confirmed_skills(ctx.warehouse, [c.request_id for c in comparisons])
         st.session_state[RESULT_KEY] = (candidate, comparisons, uat.aggregate(comparisons, confirmed))
 

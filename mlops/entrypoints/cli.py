@@ -1,7 +1,10 @@
 """`python -m mlops ...`: every module in `mlops.entrypoints.commands` adds its sub-commands.
 
 Each command module exposes `register(subparsers)`, adding parsers whose `func(args) -> int`
-is called with the parsed arguments. Errors print one line on stderr and exit non-zero.
+is called with the parsed arguments and `args.services`: the process's composition root
+(`mlops.bootstrap.Bootstrap`, opened lazily, closed after the command). Options named
+`warehouse_url` / `store_url` (`--warehouse URL`, `--store URL`) override those settings.
+Errors print one line on stderr and exit non-zero.
 """
 from __future__ import annotations
 
@@ -10,7 +13,11 @@ import importlib
 import pkgutil
 import sys
 
+from mlops.bootstrap import Bootstrap
 from mlops.entrypoints import commands
+
+#: Command-line options (argparse `dest`s) that override the setting of the same name.
+SETTING_OPTIONS = ("warehouse_url", "store_url")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -26,8 +33,11 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Run one command; returns the exit code."""
     args = build_parser().parse_args(argv)
+    overrides = {name: getattr(args, name, None) for name in SETTING_OPTIONS}
+    args.services = Bootstrap(overrides=overrides)
     try:
-        return int(args.func(args) or 0)
+        with args.services:
+            return int(args.func(args) or 0)
     except KeyboardInterrupt:
         return 130
     except Exception as exc:  # noqa: BLE001 - one readable line instead of a traceback

@@ -7,19 +7,22 @@ with `top_k` (integer >= 0) and `min_confidence` (number in [0, 1]); a bare JSON
 text. Response: the production record for an object (or string), a list of records for a list.
 
 Errors raise `RequestError(status, message, field)`: 415 wrong content type, 400 malformed JSON
-or bad fields, 413 a text or a batch over the limit, 406 an unsupported `Accept`.
+or bad fields, 413 a text or a batch over the limit (a `ValidationError` of a size-limit
+kind), 406 an unsupported `Accept`. Predicting goes through `mlops.services.prediction.predict`,
+the one prediction path.
 """
 from __future__ import annotations
 
 import json
 import math
-import time
 from dataclasses import dataclass, field
 from typing import Any
 
 from sea_core.bundle import load_bundle
 from sea_core.pipeline import Pipeline
 from sea_core.validation import MAX_TEXT_CHARS, ValidationError, validate_request
+
+from mlops.services.prediction import Model, Prediction, PredictionInput, predict, status_for
 
 JSON_TYPE = "application/json"
 OPTION_FIELDS = ("top_k", "min_confidence")
@@ -41,28 +44,11 @@ class RequestError(ValueError):
 
 
 @dataclass
-class InferenceItem:
-    """One text to extract skills from, with its per-request options."""
-
-    text: str
-    top_k: int | None = None
-    min_confidence: float | None = None
-
-
-@dataclass
 class InferenceRequest:
     """A validated request; `single` is False when the body was a list (answer with a list)."""
 
-    items: list[InferenceItem]
+    items: list[PredictionInput]
     single: bool = True
-
-
-@dataclass
-class Prediction:
-    """One item's answer: the production record and how long the model took (ms)."""
-
-    record: dict[str, Any]
-    latency_ms: float
 
 
 @dataclass
@@ -88,9 +74,9 @@ def _media_type(content_type: str | None) -> str:
     return (content_type or "").split(";", 1)[0].strip().lower()
 
 
-def _validation_status(exc: ValidationError) -> int:
-    # sea_core.validation words every size limit "... the limit is N" (texts and batch length).
-    return 413 if "the limit is" in exc.reason else 400
+def request_error(error: ValidationError) -> RequestError:
+    """The RequestError answering a ValidationError (status from its kind)."""
+    return RequestError(status_for(error), str(error), error.field)
 
 
 def _option(item: dict, name: str, where: str) -> Any:
@@ -128,10 +114,10 @@ def parse_request(payload: Any, max_chars: int = MAX_TEXT_CHARS) -> InferenceReq
     try:
         texts = validate_request(payload, max_chars=max_chars)
     except ValidationError as exc:
-        raise RequestError(_validation_status(exc), str(exc), exc.field) from None
+        raise request_error(exc) from None
     if not options:
         options = [{}]
-    return InferenceRequest([InferenceItem(t, **o) for t, o in zip(texts, options)], single)
+    return InferenceRequest([PredictionInput(t, **o) for t, o in zip(texts, options)], single)
 
 
 def input_fn(body: bytes | str, content_type: str | None,
@@ -152,18 +138,20 @@ def input_fn(body: bytes | str, content_type: str | None,
     return parse_request(payload, max_chars)
 
 
-def predict_fn(data: InferenceRequest, model: Pipeline) -> PredictionResult:
-    """Extract skills for each item, timing each."""
-    result = PredictionResult(single=data.single)
-    for index, item in enumerate(data.items):
-        started = time.perf_counter()
-        try:
-            record = model.extract(item.text, top_k=item.top_k, min_confidence=item.min_confidence)
-        except ValidationError as exc:  # the model's own text limit may be lower
-            where = "text" if data.single else f"[{index}].text"
-            raise RequestError(_validation_status(exc), f"{where}: {exc.reason}", where) from None
-        result.predictions.append(Prediction(record, (time.perf_counter() - started) * 1000.0))
-    return result
+def predict_fn(data: InferenceRequest, model: Model) -> PredictionResult:
+    """Extract skills for each item, timing each (unlogged: the SageMaker handler contract;
+    the server passes its prediction log through `predict_logged`)."""
+    return predict_logged(data, model)
+
+
+def predict_logged(data: InferenceRequest, model: Model, **options: Any) -> PredictionResult:
+    """`mlops.services.prediction.predict` on a request (`options`: `stage`, `prediction_log`,
+    `lock`); a text the model refuses is a RequestError (413 for a size limit, else 400)."""
+    try:
+        predictions = predict(model, data.items, single=data.single, **options)
+    except ValidationError as exc:
+        raise request_error(exc) from None
+    return PredictionResult(predictions, single=data.single)
 
 
 def check_accept(accept: str | None) -> None:

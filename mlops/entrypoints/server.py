@@ -15,7 +15,8 @@ connection, HTTP/1.1 keep-alive); inference itself runs one request at a time un
 (the tokenizer is not thread-safe, and torch already uses every core for one batch).
 
 Every prediction served is logged through the `PredictionLog` (stage, latency) before the
-response is sent; see `mlops.services.prediction_log` for who logs what.
+response is sent, by the one prediction path (`mlops.services.prediction.predict`); see
+`mlops.services.prediction_log` for who logs what.
 """
 from __future__ import annotations
 
@@ -26,17 +27,16 @@ import signal
 import socket
 import threading
 import time
-from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 
-from sea_core.pipeline import Pipeline, request_id_for
+from sea_core.pipeline import Pipeline
 
 from mlops.entrypoints.handler import (InferenceRequest, PredictionResult, RequestError,
-                                       check_accept, input_fn, output_fn, predict_fn)
+                                       check_accept, input_fn, output_fn, predict_logged)
 
 if TYPE_CHECKING:
-    from mlops.config import Settings
+    from mlops.bootstrap import Bootstrap
     from mlops.services.prediction_log import PredictionLog
 
 log = logging.getLogger(__name__)
@@ -159,35 +159,17 @@ class InferenceRequestHandler(BaseHTTPRequestHandler):
 
     # -- work ------------------------------------------------------------------------------
     def _predict(self, request: InferenceRequest) -> PredictionResult:
-        started = time.perf_counter()
+        """The one prediction path (`mlops.services.prediction`), one request at a time; a
+        model failure (logged there as an error) is answered 500."""
         try:
-            with self.server.model_lock:
-                result = predict_fn(request, self.server.pipeline)
+            return predict_logged(request, self.server.pipeline, stage=self.server.stage,
+                                  prediction_log=self.server.prediction_log,
+                                  lock=self.server.model_lock)
         except RequestError:
             raise
-        except Exception as exc:  # noqa: BLE001 - report, log, answer 500
+        except Exception as exc:  # noqa: BLE001 - reported and logged; the client gets a 500
             log.exception("inference failed")
-            elapsed = (time.perf_counter() - started) * 1000.0
-            for item in request.items:
-                self._log(self._error_record(item.text), elapsed, "error", f"{type(exc).__name__}: {exc}")
             raise RequestError(500, f"inference failed: {type(exc).__name__}", None) from None
-        for prediction in result.predictions:
-            self._log(prediction.record, prediction.latency_ms)
-        return result
-
-    def _error_record(self, text: str) -> dict[str, Any]:
-        return {"modelVersion": self.server.model_version,
-                "timestamp": datetime.now(timezone.utc).replace(tzinfo=None).isoformat(),
-                "requestId": request_id_for(text), "original_input": text,
-                "skillExtractOutput": []}
-
-    def _log(self, record: dict, latency_ms: float, status: str = "ok", error: str | None = None) -> None:
-        if self.server.prediction_log is None:
-            return
-        try:
-            self.server.prediction_log.log(record, self.server.stage, latency_ms, status, error)
-        except Exception:  # noqa: BLE001 - a logging bug must not fail the request
-            log.exception("could not log prediction %s", record.get("requestId"))
 
     def _read_body(self) -> bytes:
         limit = self.server.max_body_bytes
@@ -286,16 +268,14 @@ def _interrupt(signum: int, frame: Any) -> None:
     raise KeyboardInterrupt
 
 
-def serve(settings: "Settings", stage: str | None = None, version: str | None = None,
+def serve(services: "Bootstrap", stage: str | None = None, version: str | None = None,
           host: str = "0.0.0.0", port: int = DEFAULT_PORT,
           max_body_bytes: int = DEFAULT_MAX_BODY_BYTES, log_predictions: bool = True) -> None:
-    """Load the model of a stage (default prod) or a version, then serve until interrupted."""
-    from mlops.services.model_loading import load_pipeline
-    from mlops.services.prediction_log import open_prediction_log
-
-    pipeline = load_pipeline(settings, stage=stage, version=version)
+    """Load the model of a stage (default prod) or a version, then serve until interrupted;
+    predictions are logged (queue `server-<port>`) unless `log_predictions` is False."""
+    pipeline = services.pipeline(stage=stage, version=version)
     label = stage or ("prod" if version is None else "adhoc")
-    prediction_log = open_prediction_log(settings, name=f"server-{port}") if log_predictions else None
+    prediction_log = services.open_prediction_log(f"server-{port}") if log_predictions else None
     server = make_server(pipeline, host, port, stage=label, prediction_log=prediction_log,
                          max_body_bytes=max_body_bytes)
     if threading.current_thread() is threading.main_thread():
@@ -305,5 +285,3 @@ def serve(settings: "Settings", stage: str | None = None, version: str | None = 
         server.serve_forever()
     finally:
         server.server_close()
-        if prediction_log is not None:
-            prediction_log.close()

@@ -1,6 +1,8 @@
 """The background worker: reap stale jobs, claim the next one, run its handler in-process with a
 heartbeat thread beside it, and record how it ended (succeeded with its result, failed with
-the error text, or left cancelled). `Worker.run_once` does one round; `Worker.run` loops."""
+the error text, or left cancelled). `Worker.run_once` does one round; `Worker.run` loops.
+Each handler gets the worker's composition root (`services`) as its third argument, so a build
+runs on the same warehouse, store and settings as the worker that claimed it."""
 from __future__ import annotations
 
 import os
@@ -9,11 +11,14 @@ import threading
 import traceback
 import uuid
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mlops.adapters.warehouse.base import Warehouse
 from mlops.services import jobs
 from mlops.services.jobs import Job, JobCancelled
+
+if TYPE_CHECKING:
+    from mlops.bootstrap import Bootstrap
 
 DEFAULT_HEARTBEAT_S = 5.0
 DEFAULT_STALE_AFTER_S = 60.0
@@ -26,9 +31,11 @@ def default_worker_id() -> str:
 
 
 class Worker:
-    """Runs queued jobs one at a time in this process."""
+    """Runs queued jobs of `warehouse` one at a time in this process; `services` (the
+    process's Bootstrap, whose warehouse `warehouse` is) is handed to each handler."""
 
     def __init__(self, warehouse: Warehouse, worker_id: str | None = None, *,
+                 services: "Bootstrap | None" = None,
                  heartbeat_s: float = DEFAULT_HEARTBEAT_S,
                  stale_after_s: float = DEFAULT_STALE_AFTER_S,
                  kinds: Sequence[str] | None = None) -> None:
@@ -38,6 +45,7 @@ class Worker:
             raise ValueError(f"stale_after_s ({stale_after_s}) must exceed heartbeat_s "
                              f"({heartbeat_s}), or live jobs would be reaped")
         self.warehouse = warehouse
+        self.services = services
         self.worker_id = worker_id or default_worker_id()
         self.heartbeat_s = heartbeat_s
         self.stale_after_s = stale_after_s
@@ -66,7 +74,7 @@ class Worker:
             def progress(fraction: float, message: str = "") -> None:
                 jobs.report_progress(self.warehouse, job.job_id, fraction, message)
 
-            result: Any = handler(job, progress)
+            result: Any = handler(job, progress, self.services)
             if result is None:
                 result = {}
             if not isinstance(result, dict):

@@ -8,7 +8,8 @@ workers never run the same job. A running job's worker beats its heart (`heartbe
 `report_progress`); `reap_stale` marks a running job whose heartbeat stopped (a killed
 worker) as failed with "worker lost", so no job stays running forever.
 
-Handlers run the work: `register_handler(kind, fn)` where `fn(job, progress) -> dict` and
+Handlers run the work: `register_handler(kind, fn)` where `fn(job, progress, services) -> dict`
+(`services`: the worker's `mlops.bootstrap.Bootstrap`) and
 `progress(fraction, message)` reports progress and raises `JobCancelled` once the job was
 cancelled (or reaped). Modules named in `HANDLER_MODULES` are imported on the first lookup
 of an unknown kind, so that they can register theirs.
@@ -51,13 +52,14 @@ class JobCancelled(Exception):
 
 
 Progress = Callable[[float, str], None]
-Handler = Callable[[Job, Progress], "dict[str, Any] | None"]
+Handler = Callable[[Job, Progress, Any], "dict[str, Any] | None"]  # (job, progress, services)
 _HANDLERS: dict[str, Handler] = {}
 
 
 # -- handlers --------------------------------------------------------------------------------
 def register_handler(kind: str, fn: Handler) -> None:
-    """Make `fn(job, progress) -> result dict` run the jobs of `kind` (replaces an earlier one)."""
+    """Make `fn(job, progress, services) -> result dict` run the jobs of `kind` (replaces an
+    earlier one)."""
     if not isinstance(kind, str) or not kind.strip():
         raise JobError("a job kind must be a non-empty string")
     if not callable(fn):

@@ -124,13 +124,6 @@ def clear_cache() -> None:
         _load_locks.clear()
 
 
-def _open_store(settings: "Settings") -> "ArtifactStore":
-    from mlops.adapters.store import open_store
-
-    return open_store(settings.store_url, endpoint_url=settings.s3_endpoint_url,
-                      region=settings.aws_region)
-
-
 def _load_version(settings: "Settings", store: "ArtifactStore", version: str) -> Pipeline:
     from mlops.versioning import Version
 
@@ -164,7 +157,7 @@ def default_pipeline(settings: "Settings") -> Pipeline:
 
 
 def load_pipeline(settings: "Settings", stage: str | None = None, version: str | None = None,
-                  store: "ArtifactStore | None" = None) -> Pipeline:
+                  *, store: "ArtifactStore") -> Pipeline:
     """The pipeline to serve: an explicit `version` from the registry's store, else the
     stage's (default 'prod') serving folder, else its registry pointer, else, when nothing is
     registered at all, the default pipeline. ModelLoadingError when the stage is empty but
@@ -172,14 +165,13 @@ def load_pipeline(settings: "Settings", stage: str | None = None, version: str |
     if version is not None and stage is not None:
         raise ModelLoadingError("give a stage or a version, not both")
     if version is not None:
-        return _load_version(settings, store or _open_store(settings), version)
+        return _load_version(settings, store, version)
     name = _stage("prod" if stage is None else stage)
     folder = serving_dir(settings, name)
     if is_bundle(folder):
         return _cached(("serving",) + _bundle_stamp(folder), lambda: load_bundle(folder))
     from mlops.services.registry import Registry
 
-    store = store or _open_store(settings)
     registry = Registry(store)
     pointed = registry.stage(name)
     if pointed:

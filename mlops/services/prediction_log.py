@@ -48,9 +48,8 @@ from mlops.services.prediction_delivery import DeliveryThread
 if TYPE_CHECKING:
     from mlops.adapters.store.base import ArtifactStore
     from mlops.adapters.warehouse.base import Warehouse
-    from mlops.config import Settings
 
-__all__ = ["ARCHIVE_PREFIX", "PredictionLog", "logged_rows", "open_prediction_log", "write_prediction"]
+__all__ = ["ARCHIVE_PREFIX", "PredictionLog", "logged_rows", "write_prediction"]
 
 log = logging.getLogger(__name__)
 
@@ -281,14 +280,3 @@ class PredictionLog:
             log.exception("prediction log: final delivery failed; records stay queued")
         self.queue.close()
 
-
-def open_prediction_log(settings: "Settings", name: str = "app", **options: Any) -> PredictionLog:
-    """A PredictionLog on the configured warehouse and store, queueing in
-    `<home>/queue/<name>/` (one name per kind of process: 'app', 'server-8080', ...)."""
-    from mlops.adapters.store import open_store
-    from mlops.adapters.warehouse import open_warehouse
-
-    return PredictionLog(open_warehouse(settings.warehouse_url),
-                         open_store(settings.store_url, endpoint_url=settings.s3_endpoint_url,
-                                    region=settings.aws_region),
-                         Path(settings.home) / "queue" / name, **options)

@@ -3,10 +3,13 @@ skills gained, lost and re-ranked, and both models' metrics on texts reviewers c
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from mlops.adapters.warehouse.repositories import Source, repositories
 from mlops.services.monitoring import METRICS, request_metrics
+
+if TYPE_CHECKING:
+    from mlops.bootstrap import Bootstrap
 
 Predict = Callable[[Sequence[str]], list[dict[str, Any]]]
 OK_STATUS = "ok"
@@ -111,10 +114,18 @@ def aggregate(comparisons: Sequence[TextComparison], confirmed: dict[str, set[st
     return summary
 
 
-def stage_predictor(settings: Any, stage: str | None = None, version: str | None = None) -> Predict:
-    """`texts -> records` with the model of a stage or a registered version, in this process
-    and unlogged (comparisons are not served predictions)."""
-    from mlops.services.model_loading import load_pipeline
+def stage_predictor(services: "Bootstrap", stage: str | None = None,
+                    version: str | None = None) -> Predict:
+    """`texts -> records` with the model of a stage (default prod) or of a registered version.
+    A stage answers through the process's inference client for it (the configured server or
+    endpoint, `inference_url` / `sagemaker_endpoint`, else the model in this process); a
+    version, which no endpoint serves, runs in this process. Both go through the one prediction
+    path, unlogged here: comparisons are not served predictions (a remote server logs what it
+    serves)."""
+    from mlops.adapters.inference.in_process import InProcessInferenceClient
 
-    pipeline = load_pipeline(settings, stage=stage, version=version)
-    return lambda texts: pipeline.extract_batch(list(texts))
+    if stage is not None and version is not None:
+        raise ValueError("give a stage or a version, not both")
+    if version is not None:
+        return InProcessInferenceClient(services.pipeline(version=version)).predict
+    return services.inference(stage or "prod", log=False).predict

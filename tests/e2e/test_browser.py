@@ -32,19 +32,19 @@ def free_port() -> int:
 
 @pytest.fixture(scope="module")
 def app_server(tmp_path_factory, tiny_sentence_encoder_dir):
-    """A running app and an AppContext on the same data folder."""
+    """A running app and a Bootstrap on the same data folder."""
     if not Path(CHROMIUM).exists():
         pytest.skip(f"no chromium at {CHROMIUM}")
     pytest.importorskip("playwright.sync_api")
     from mlops.config import load_settings
-    from mlops.services.app_context import AppContext
+    from mlops.bootstrap import Bootstrap
 
     work = tmp_path_factory.mktemp("e2e")
     env = {**os.environ, "SEA_HOME": str(work / "home"),
            "SEA_TAXONOMY_PATH": str(write_small_taxonomy(work / "skills.csv")),
            "SEA_BASE_MODEL": str(tiny_sentence_encoder_dir), "HF_HUB_OFFLINE": "1",
            "TRANSFORMERS_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
-    context = AppContext(load_settings(env=env, secrets_path=work / "none.toml"))
+    context = Bootstrap(load_settings(env=env, secrets_path=work / "none.toml"))
     create_users(context.warehouse)
     register_bundle(context, "1.0.0", tiny_sentence_encoder_dir, stages=("dev", "uat", "prod"), work=work)
     register_bundle(context, "1.1.0", tiny_sentence_encoder_dir, stages=("dev",), work=work)

@@ -1,9 +1,10 @@
-"""The demo story end to end (`mlops.services.demo.run_demo`) on the tiny encoder and the first
+"""The demo story end to end (`mlops.demo.run_demo`) on the tiny encoder and the first
 300 ESCO skills: users, imports, builds 1.0.0 and 1.0.1, feedback until the Jaccard alert, the
 queued retraining build, releases through UAT to PROD, and a PROD rollback."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -11,10 +12,11 @@ from mlops.adapters.store import open_store
 from mlops.adapters.warehouse import open_warehouse
 from mlops.services.build import load_build_config
 from mlops.services.build.experiments import list_experiments
-from mlops.services.demo import DemoError, run_demo
+from mlops.demo import DEFAULT_BENCHMARK, DemoError, benchmark_files, run_demo
 from mlops.services.registry import Registry
 
 N_SKILLS = 300
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.slow
@@ -27,11 +29,14 @@ def test_demo_story_from_an_empty_folder(tmp_path, tiny_sentence_encoder_dir):
     lines: list[tuple[int, str]] = []
     report = run_demo(home, lambda step, message: lines.append((step, message)), quick=True,
                       build_config=config, taxonomy_limit=N_SKILLS, golden=[],
+                      benchmark_files=benchmark_files(ROOT / DEFAULT_BENCHMARK),
                       min_reviews=20, max_reviews=60)
 
     # every step reported, in order
     assert [s for s, m in lines if m.startswith("== step")] == [1, 2, 3, 4, 5, 6, 7]
     assert report.users == ["ada", "alan", "sam", "rita"]
+    assert len(report.password) >= 12 and report.password != "demo-password-123"
+    assert any(report.password in m for s, m in lines if s == 1)  # printed once, in step 1
     assert report.skills == {"initial": N_SKILLS, "added": 50}
     assert len(report.taxonomy_versions) == 2
 
@@ -45,6 +50,7 @@ def test_demo_story_from_an_empty_folder(tmp_path, tiny_sentence_encoder_dir):
     # feedback on DEV (1.0.1) until the Jaccard alert, which queued the retraining build
     assert report.feedback["model_version"] == "1.0.1"
     assert report.feedback["reviews"] >= 20
+    assert "from the benchmark (house_validation_annotations.csv" in report.feedback["source"]
     assert [a["metric"] for a in report.alerts] == ["jaccard"]
     assert report.alerts[0]["model_version"] == "1.0.1" and report.alerts[0]["job_id"]
     assert report.job["job_id"] == report.alerts[0]["job_id"]

@@ -13,7 +13,7 @@ from streamlit.testing.v1 import AppTest
 
 from mlops.entrypoints.ui import context as ui_context
 from mlops.services import jobs
-from mlops.services.app_context import ServiceUnavailable
+from mlops.bootstrap import ServiceUnavailable
 from mlops.services.identity import PermissionDenied, User
 from tests.fixtures.app_data import (PASSWORD, SAMPLE_TEXT, create_users, fill_predictions,
                                      make_context, register_bundle, write_small_taxonomy)

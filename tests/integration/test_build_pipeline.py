@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from mlops.adapters.store.local import LocalStore
+from mlops.bootstrap import Bootstrap
 from mlops.services.build import BuildError, run_build
 from mlops.services.build.experiments import list_experiments
 from mlops.services.identity import PermissionDenied, User
@@ -289,10 +290,11 @@ def test_reembed_job_handler_runs_a_skills_update(with_champion, tiny_sentence_e
                                        version="t2"), created_at="2026-03-01T00:00:00")
     config = asdict(fast_config(tiny_sentence_encoder_dir))
     (settings.home / "build.json").write_text(json.dumps(config))
-    _point_settings_at(monkeypatch, tmp_path, settings.home)
     handler = jobs.handler_for("reembed")
     reports = []
-    result = handler(jobs.Job("j1", "reembed", "running", params={}), lambda f, m: reports.append(f))
+    services = Bootstrap(settings, warehouse=warehouse, store=store)  # the worker's
+    result = handler(jobs.Job("j1", "reembed", "running", params={}), lambda f, m: reports.append(f),
+                     services)
     assert result["version"] == "1.0.1" and result["bump"] == "patch" and result["encoded_count"] == 1
     assert reports and reports[-1] == 1.0
     assert jobs.handler_for("skills-update") and jobs.handler_for("build")

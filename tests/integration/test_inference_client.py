@@ -10,13 +10,14 @@ import pytest
 
 from sea_core.bundle import load_bundle
 
-from mlops.adapters.inference import InferenceError, open_inference_client
+from mlops.adapters.inference import InferenceError
 from mlops.adapters.inference.base import REMOTE_BATCH
 from mlops.adapters.inference.http import HttpInferenceClient
 from mlops.adapters.inference.in_process import InProcessInferenceClient
 from mlops.adapters.inference.sagemaker import SageMakerInferenceClient
 from mlops.adapters.store.local import LocalStore
 from mlops.adapters.warehouse import open_warehouse
+from mlops.bootstrap import Bootstrap
 from mlops.config import load_settings
 from mlops.services.prediction_log import ARCHIVE_PREFIX, PredictionLog
 
@@ -212,19 +213,34 @@ def test_unreachable_server_is_503():
 
 
 # -- choosing a client from settings -----------------------------------------------------------
-def test_open_inference_client_follows_the_settings(tmp_path, server, bundle, aws_env):
-    http = open_inference_client(settings_with(tmp_path, inference_url=server.url))
+def test_the_bootstrap_picks_the_client_the_settings_name(tmp_path, server, bundle, aws_env):
+    http = Bootstrap(settings_with(tmp_path, inference_url=server.url)).inference()
     assert isinstance(http, HttpInferenceClient) and http.model_version == "2.0.1"
-    sagemaker = open_inference_client(settings_with(tmp_path, sagemaker_endpoint="sea-prod",
-                                                    aws_region="us-east-1"))
+    sagemaker = Bootstrap(settings_with(tmp_path, sagemaker_endpoint="sea-prod",
+                                        aws_region="us-east-1")).inference()
     assert isinstance(sagemaker, SageMakerInferenceClient)
     assert sagemaker.endpoint_name == "sea-prod"
 
-    settings = settings_with(tmp_path)
     import shutil
 
     from mlops.services.model_loading import serving_dir
-    shutil.copytree(bundle, serving_dir(settings, "uat"))
-    local = open_inference_client(settings, stage="uat")
+    services = Bootstrap(settings_with(tmp_path))
+    shutil.copytree(bundle, serving_dir(services.settings, "uat"))
+    local = services.inference("uat")
     assert isinstance(local, InProcessInferenceClient)
     assert local.model_version == "2.0.1" and local.stage == "uat"
+    assert local.prediction_log is services.prediction_log
+    assert services.inference("uat", log=False).prediction_log is None
+    services.close()
+
+
+def test_uat_comparison_of_a_stage_goes_to_the_configured_server(tmp_path, server, pipeline):
+    from mlops.services.uat_compare import stage_predictor
+
+    services = Bootstrap(settings_with(tmp_path, inference_url=server.url))
+    records = stage_predictor(services, stage="prod")(TEXTS)
+    # the server's model (2.0.1), not a default model loaded here (0.0.0)
+    assert [without_time(r) for r in records] == \
+        [without_time(r) for r in InProcessInferenceClient(pipeline).predict(TEXTS)]
+    with pytest.raises(ValueError, match="not both"):
+        stage_predictor(services, stage="prod", version="2.0.1")

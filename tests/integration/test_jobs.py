@@ -23,7 +23,7 @@ def handlers():
     added: list[str] = []
 
     def add(kind, fn):
-        jobs.register_handler(kind, fn)
+        jobs.register_handler(kind, lambda job, progress, services: fn(job, progress))
         added.append(kind)
 
     yield add

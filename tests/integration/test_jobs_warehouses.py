@@ -73,7 +73,7 @@ def test_progress_finish_cancel_and_reap(warehouse):
 
 
 def test_worker_runs_a_job_end_to_end(warehouse):
-    jobs.register_handler("echo", lambda job, progress: {"echo": job.params["text"]})
+    jobs.register_handler("echo", lambda job, progress, services: {"echo": job.params["text"]})
     try:
         jobs.enqueue(warehouse, "echo", {"text": "héllo"}, ADMIN)
         job = Worker(warehouse, "w1", heartbeat_s=0.1, stale_after_s=10).run_once()

@@ -58,25 +58,25 @@ def publish(store, bundles, version, stage=None):
 def test_registry_pointer_is_fetched_and_loaded(settings, store, bundles):
     publish(store, bundles, "1.0.0", "prod")
     publish(store, bundles, "1.1.0", "uat")
-    assert load_pipeline(settings).model_version == "1.0.0"
-    assert load_pipeline(settings, stage="uat").model_version == "1.1.0"
+    assert load_pipeline(settings, store=store).model_version == "1.0.0"
+    assert load_pipeline(settings, store=store, stage="uat").model_version == "1.1.0"
     assert (Path(settings.home) / "cache" / "versions" / "1.1.0" / "pipeline.json").is_file()
 
 
 def test_serving_folder_wins_over_the_registry(settings, store, bundles):
     publish(store, bundles, "1.0.0", "prod")
     shutil.copytree(bundles["1.1.0"], serving_dir(settings, "prod"))
-    assert load_pipeline(settings, stage="prod").model_version == "1.1.0"
+    assert load_pipeline(settings, store=store, stage="prod").model_version == "1.1.0"
 
 
 def test_explicit_version_is_loaded_whatever_the_stages(settings, store, bundles):
     publish(store, bundles, "1.0.0", "prod")
     publish(store, bundles, "1.1.0")
-    assert load_pipeline(settings, version="1.1.0").model_version == "1.1.0"
+    assert load_pipeline(settings, store=store, version="1.1.0").model_version == "1.1.0"
 
 
-def test_fresh_machine_gets_the_default_pipeline(settings):
-    pipeline = load_pipeline(settings, stage="dev")
+def test_fresh_machine_gets_the_default_pipeline(settings, store):
+    pipeline = load_pipeline(settings, store=store, stage="dev")
     assert pipeline.model_version == "0.0.0"
     assert [s.title for s in pipeline.taxonomy] == list(SKILL_TITLES)
     assert pipeline.config.max_text_chars == settings.max_text_chars
@@ -87,11 +87,11 @@ def test_fresh_machine_gets_the_default_pipeline(settings):
 def test_loaded_pipelines_are_reused_and_a_promotion_is_picked_up(settings, store, bundles):
     publish(store, bundles, "1.0.0", "prod")
     with ThreadPoolExecutor(4) as pool:
-        loaded = list(pool.map(lambda _: load_pipeline(settings), range(4)))
+        loaded = list(pool.map(lambda _: load_pipeline(settings, store=store), range(4)))
     assert all(p is loaded[0] for p in loaded)
     publish(store, bundles, "1.1.0")
     Registry(store).set_stage("prod", "1.1.0", who="tester")
-    assert load_pipeline(settings).model_version == "1.1.0"
+    assert load_pipeline(settings, store=store).model_version == "1.1.0"
 
 
 def test_fetch_reuses_a_complete_folder_and_leaves_no_temporary_folders(store, bundles, tmp_path):
@@ -117,7 +117,7 @@ def test_an_incomplete_folder_is_replaced(store, bundles, tmp_path):
 def test_empty_stage_with_registered_versions_is_an_error(settings, store, bundles):
     publish(store, bundles, "1.0.0", "prod")
     with pytest.raises(ModelLoadingError, match="no model is deployed to uat.*1.0.0"):
-        load_pipeline(settings, stage="uat")
+        load_pipeline(settings, store=store, stage="uat")
 
 
 def test_unknown_version_is_an_error_and_leaves_nothing(settings, store, tmp_path):
@@ -134,14 +134,14 @@ def test_a_version_without_pipeline_json_is_not_a_bundle(store, tmp_path):
 
 
 @pytest.mark.parametrize("stage", ["staging", "", "PRODUCTION"])
-def test_unknown_stage_is_an_error(settings, stage):
+def test_unknown_stage_is_an_error(settings, store, stage):
     with pytest.raises(ModelLoadingError, match="unknown stage"):
-        load_pipeline(settings, stage=stage)
+        load_pipeline(settings, store=store, stage=stage)
 
 
-def test_stage_and_version_together_are_refused(settings):
+def test_stage_and_version_together_are_refused(settings, store):
     with pytest.raises(ModelLoadingError, match="not both"):
-        load_pipeline(settings, stage="prod", version="1.0.0")
+        load_pipeline(settings, store=store, stage="prod", version="1.0.0")
 
 
 def test_stage_names_are_case_insensitive(settings):

@@ -135,13 +135,13 @@ def test_bulk_import_of_the_bundled_esco(wh, esco_taxonomy):
 def test_taxonomy_cli_import(tmp_path, monkeypatch, capsys):
     from mlops.entrypoints.cli import main
 
-    from mlops.services.app_context import AppContext
+    from mlops.bootstrap import Bootstrap
     from mlops.services.auth import create_user
     from mlops.services.identity import system_user
 
     monkeypatch.setenv("SEA_HOME", str(tmp_path / "home"))
-    create_user(AppContext().warehouse, "adam", "correct-horse-42", ["admin"], system_user())
-    create_user(AppContext().warehouse, "rita", "correct-horse-42", ["reviewer"], system_user())
+    create_user(Bootstrap().warehouse, "adam", "correct-horse-42", ["admin"], system_user())
+    create_user(Bootstrap().warehouse, "rita", "correct-horse-42", ["reviewer"], system_user())
     path = write_csv(tmp_path / "skills_v2.0.0.csv")
     assert main(["taxonomy", "import", str(path), "--user", "rita"]) == 1
     assert "rita cannot import a taxonomy" in capsys.readouterr().err

@@ -33,13 +33,13 @@ WORKER_SCRIPT = textwrap.dedent('''
         with open(log, "a") as handle:
             handle.write(line + "\\n")
 
-    def sleepy(job, progress):
+    def sleepy(job, progress, services):
         progress(0.1, "started")
         note("started " + job.job_id)
         time.sleep(300)
         return {}
 
-    def count(job, progress):
+    def count(job, progress, services):
         note(job.job_id + " " + name)
         progress(0.5, "half")
         return {"n": job.params["n"], "worker": name}
@@ -135,6 +135,33 @@ def test_cli_worker_once_fails_a_job_of_unknown_kind_with_its_error(env):
     assert f"job {job_id} (no-such-kind) failed" in result.stdout
     assert "no handler registered for job kind 'no-such-kind'" in jobs.get(
         env["warehouse"], job_id).error
+
+
+def test_worker_hands_its_bootstrap_to_every_handler(env, tmp_path):
+    from mlops.bootstrap import Bootstrap
+    from mlops.config import load_settings
+    from mlops.entrypoints.worker import Worker
+
+    settings = load_settings(env={"SEA_HOME": str(tmp_path / "home"), "SEA_WAREHOUSE_URL": env["url"]},
+                             secrets_path=tmp_path / "none.toml")
+    services = Bootstrap(settings, warehouse=env["warehouse"])
+    seen = []
+    jobs.register_handler("spy", lambda job, progress, given: seen.append(given) or {})
+    try:
+        job_id = jobs.enqueue(env["warehouse"], "spy", {}, ADMIN)
+        job = Worker(services.warehouse, "w1", services=services).run_once()
+    finally:
+        jobs.unregister_handler("spy")
+    assert (job.job_id, job.status) == (job_id, "succeeded")
+    assert seen == [services]
+
+
+def test_a_build_job_on_a_worker_without_services_fails_saying_so(env):
+    from mlops.entrypoints.worker import Worker
+
+    jobs.enqueue(env["warehouse"], "build", {"trigger": "manual"}, ADMIN)
+    job = Worker(env["warehouse"], "w1").run_once()
+    assert job.status == "failed" and "a build job runs on the worker's services" in job.error
 
 
 def test_cli_worker_once_on_an_empty_queue_exits_cleanly(env):

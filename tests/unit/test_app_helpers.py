@@ -1,13 +1,12 @@
-"""The app's Streamlit-free helpers: safe text display, the review state, the UAT comparison,
-the model catalogue and the shared AppContext."""
+"""The app's Streamlit-free helpers: safe text display, the review state, the UAT comparison
+and the model catalogue (no warehouse: see tests/integration/test_bootstrap.py)."""
 from __future__ import annotations
 
 import pytest
 
 from mlops.entrypoints.ui.display import escape_markdown_inline, evidence_spans, highlighted_markdown
 from mlops.entrypoints.ui.review_state import ACCEPT, REJECT, ReviewItem, skill_from_record
-from mlops.services.app_context import AppContext, ServiceUnavailable, service_function, service_module
-from mlops.services.uat_compare import aggregate, compare, compare_records, confirmed_skills, recent_texts
+from mlops.services.uat_compare import aggregate, compare, compare_records
 
 
 # -- display -----------------------------------------------------------------------------------
@@ -110,50 +109,6 @@ def test_aggregate_metrics_on_reviewed_texts_only():
     assert aggregate([second], {})["prod"]["jaccard"] is None
 
 
-def test_recent_texts_and_confirmed_skills(tmp_path):
-    from mlops.adapters.warehouse import open_warehouse
-
-    warehouse = open_warehouse(f"sqlite:///{tmp_path / 'w.db'}")
-    warehouse.init_schema()
-    for index, status in enumerate(["ok", "ok", "error"]):
-        warehouse.execute("INSERT INTO prediction_requests (request_id, created_at, original_input, status) "
-                          "VALUES (?, ?, ?, ?)", (f"r{index}", f"2026-01-0{index + 1}T00:00:00", f"text {index}", status))
-    warehouse.execute("INSERT INTO feedback_submissions (request_id, reviewer) VALUES ('r0', 'rita')")
-    warehouse.execute("INSERT INTO feedback (request_id, skill_id, decision) VALUES ('r0', 'a', 'accepted')")
-    warehouse.execute("INSERT INTO feedback (request_id, skill_id, decision) VALUES ('r0', 'b', 'rejected')")
-    assert [r["request_id"] for r in recent_texts(warehouse, 10)] == ["r1", "r0"]
-    assert [r["request_id"] for r in recent_texts(warehouse, 1)] == ["r1"]
-    assert [r["request_id"] for r in recent_texts(warehouse, 10, reviewed_only=True)] == ["r0"]
-    assert confirmed_skills(warehouse, ["r0", "r1"]) == {"r0": {"a"}}
-    assert confirmed_skills(warehouse, []) == {}
-    with pytest.raises(ValueError):
-        recent_texts(warehouse, 0)
-    warehouse.close()
-
-
-# -- AppContext ----------------------------------------------------------------------------------
-def test_service_lookup_reports_missing_services():
-    assert service_module("feedback").__name__ == "mlops.services.feedback"
-    with pytest.raises(ServiceUnavailable, match="mlops.services.no_such_service"):
-        service_module("no_such_service")
-    with pytest.raises(ServiceUnavailable, match="feedback.no_such_function"):
-        service_function("feedback", "no_such_function")
-
-
-def test_app_context_opens_once_and_injects_parts(tmp_path):
-    from mlops.config import load_settings
-
-    settings = load_settings(env={"SEA_HOME": str(tmp_path)}, secrets_path=tmp_path / "none.toml")
-    fake = object()
-    context = AppContext(settings, inference=fake)
-    assert context.warehouse is context.warehouse and context.store is context.store
-    assert context.warehouse.scalar("SELECT COUNT(*) FROM users") == 0  # schema created
-    assert context.inference() is fake and context.inference("uat") is fake
-    context.warm_up()  # nothing to warm with an injected client
-    assert context.model_loading() is False
-    context.close()
-
-
 def test_model_catalog_rows(tmp_path):
     from mlops.adapters.store import open_store
     from mlops.services.model_catalog import experiment_rows, model_card, registry_rows
@@ -172,27 +127,6 @@ def test_model_catalog_rows(tmp_path):
     assert model_card(store, "1.0.0") is None
     store.put_bytes("model_cards/1.0.0.md", "# Card".encode())
     assert model_card(store, "1.0.0") == "# Card"
-
-
-def test_app_context_taxonomy_follows_the_newest_import(tmp_path, monkeypatch):
-    from mlops.config import load_settings
-    from mlops.services import app_context
-    from mlops.services.identity import system_user
-    from mlops.services.taxonomy_import import import_taxonomy
-
-    first = tmp_path / "first.csv"
-    first.write_text("title\nPython programming\nSQL\n", encoding="utf-8")
-    second = tmp_path / "second.csv"
-    second.write_text("title\nPython programming\nSQL\nCloud computing\n", encoding="utf-8")
-    settings = load_settings(env={"SEA_HOME": str(tmp_path / "h"), "SEA_TAXONOMY_PATH": str(first)},
-                             secrets_path=tmp_path / "none.toml")
-    context = AppContext(settings)
-    assert [s.title for s in context.taxonomy] == ["Python programming", "SQL"]  # the configured one
-    import_taxonomy(context.warehouse, second, system_user(), queue_build=False)
-    assert len(context.taxonomy) == 2  # not re-checked yet
-    monkeypatch.setattr(app_context, "TAXONOMY_RECHECK_S", 0.0)
-    assert sorted(s.title for s in context.taxonomy) == ["Cloud computing", "Python programming", "SQL"]
-    context.close()
 
 
 def test_date_range_while_picking():

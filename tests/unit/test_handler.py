@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 
@@ -16,12 +17,14 @@ class FakePipeline:
 
     model_version = "9.9.9"
 
-    def __init__(self, max_chars: int = MAX_TEXT_CHARS) -> None:
+    def __init__(self, max_chars: int = MAX_TEXT_CHARS, pause_s: float = 0.0) -> None:
         self.calls = []
         self.max_chars = max_chars
+        self.pause_s = pause_s
 
     def extract(self, text, top_k=None, min_confidence=None):
         validate_text(text, max_chars=self.max_chars)
+        time.sleep(self.pause_s)
         self.calls.append((text, top_k, min_confidence))
         return {"modelVersion": self.model_version, "requestId": f"id-{text}",
                 "original_input": text, "skillExtractOutput": [], "top_k": top_k}
@@ -42,9 +45,9 @@ def refused(payload, content_type="application/json", **kwargs) -> RequestError:
 def test_single_object_is_one_item_answered_with_one_record():
     request = input_fn(body({"text": "python and sql"}), "application/json")
     assert request.single and [i.text for i in request.items] == ["python and sql"]
-    result = predict_fn(request, FakePipeline())
+    result = predict_fn(request, FakePipeline(pause_s=0.02))
     assert result.body["original_input"] == "python and sql"
-    assert result.predictions[0].latency_ms >= 0
+    assert 20.0 <= result.predictions[0].latency_ms < 10_000.0  # the model's time, in ms
 
 
 def test_list_gets_a_list_in_order_with_per_item_options():
@@ -191,10 +194,16 @@ def test_model_with_a_lower_text_limit_answers_413_naming_the_item():
     assert (info.value.status, info.value.field) == (413, "[1].text")
 
 
-def test_size_limit_wording_of_sea_core_is_what_the_413_mapping_relies_on():
-    with pytest.raises(ValidationError) as info:
-        validate_text("a" * 11, max_chars=10)
-    assert "the limit is" in info.value.reason
+@pytest.mark.parametrize("kind,status", [("too_long", 413), ("too_many", 413), ("empty", 400),
+                                         ("wrong_type", 400)])
+def test_the_status_comes_from_the_error_kind_not_its_wording(kind, status):
+    class Refusing(FakePipeline):
+        def extract(self, text, top_k=None, min_confidence=None):
+            raise ValidationError("text", "the limit is whatever the words say", kind)
+
+    with pytest.raises(RequestError) as info:
+        predict_fn(input_fn(body({"text": "t"}), "application/json"), Refusing())
+    assert (info.value.status, info.value.field) == (status, "text")
 
 
 def test_unicode_text_round_trips():

@@ -10,23 +10,24 @@ def test_single_text_and_object_and_list():
     assert validate_request([{"text": "a"}, {"text": "b", "id": 7}]) == ["a", "b"]
 
 
-@pytest.mark.parametrize("payload,field", [
-    ({"text": {"nested": "x"}}, "text"),
-    ([{"text": "ok"}, {"text": ["nested"]}], "[1].text"),
-    ([{"text": "ok"}, "plain string"], "[1]"),
-    ({"txt": "typo"}, "text"),
-    ({"text": "a", "extra": 1}, "extra"),
-    ([], "request"),
-    (42, "request"),
-    (None, "request"),
-    ({"text": 5}, "text"),
-    ([{"text": "ok"}, {"text": "   "}], "[1].text"),
+@pytest.mark.parametrize("payload,field,kind", [
+    ({"text": {"nested": "x"}}, "text", "wrong_type"),
+    ([{"text": "ok"}, {"text": ["nested"]}], "[1].text", "wrong_type"),
+    ([{"text": "ok"}, "plain string"], "[1]", "wrong_type"),
+    ({"txt": "typo"}, "text", "missing"),
+    ({"text": "a", "extra": 1}, "extra", "unknown_field"),
+    ([], "request", "empty"),
+    (42, "request", "wrong_type"),
+    (None, "request", "wrong_type"),
+    ({"text": 5}, "text", "wrong_type"),
+    ([{"text": "ok"}, {"text": "   "}], "[1].text", "empty"),
 ])
-def test_bad_requests_name_the_field(payload, field):
+def test_bad_requests_name_the_field_and_the_kind(payload, field, kind):
     with pytest.raises(ValidationError) as info:
         validate_request(payload)
-    assert info.value.field == field
+    assert (info.value.field, info.value.kind) == (field, kind)
     assert field in str(info.value)
+    assert not info.value.is_size_limit
 
 
 @pytest.mark.parametrize("text", ["", " ", "\n\t"])
@@ -37,8 +38,9 @@ def test_empty_or_whitespace_text_rejected(text):
 
 def test_length_limit_boundaries():
     assert validate_text("x" * MAX_TEXT_CHARS) == "x" * MAX_TEXT_CHARS
-    with pytest.raises(ValidationError, match=f"{MAX_TEXT_CHARS:,}"):
+    with pytest.raises(ValidationError, match=f"{MAX_TEXT_CHARS:,}") as info:
         validate_text("x" * (MAX_TEXT_CHARS + 1))
+    assert info.value.kind == "too_long" and info.value.is_size_limit
     assert validate_text("x" * (MAX_TEXT_CHARS - 1))
 
 
@@ -48,5 +50,14 @@ def test_million_character_input_rejected_cleanly():
 
 
 def test_batch_size_limit():
-    with pytest.raises(ValidationError, match="limit"):
+    with pytest.raises(ValidationError, match="limit") as info:
         validate_request([{"text": "a"}] * 10_000)
+    assert info.value.kind == "too_many" and info.value.is_size_limit
+
+
+def test_an_error_moved_to_another_field_keeps_its_kind():
+    moved = ValidationError("text", "is empty or only whitespace", "empty").at("[3].text")
+    assert (moved.field, moved.kind, str(moved)) == ("[3].text", "empty",
+                                                     "[3].text: is empty or only whitespace")
+    with pytest.raises(ValueError, match="unknown validation error kind"):
+        ValidationError("text", "bad", "mystery")

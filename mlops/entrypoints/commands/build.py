@@ -23,26 +23,22 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     """Queue or run the build; prints the job id or the result as JSON. Exit 1 when the gate
     failed, 0 when registered or not promoted."""
-    from mlops.services.app_context import AppContext
     from mlops.services.identity import system_user
 
-    context = AppContext()
-    try:
-        if args.queue:
-            from mlops.services import jobs
+    services = args.services
+    if args.queue:
+        from mlops.services import jobs
 
-            job_id = jobs.enqueue(context.warehouse, "build", {"trigger": args.trigger},
-                                  user=system_user())
-            print(json.dumps({"queued": job_id, "kind": "build", "trigger": args.trigger}))
-            return 0
-        from mlops.services.build import load_build_config, run_build
+        job_id = jobs.enqueue(services.warehouse, "build", {"trigger": args.trigger},
+                              user=system_user())
+        print(json.dumps({"queued": job_id, "kind": "build", "trigger": args.trigger}))
+        return 0
+    from mlops.services.build import load_build_config, run_build
 
-        config = load_build_config(args.config) if args.config else None
-        result = run_build(context.settings, context.warehouse, context.store, args.trigger,
-                           progress=lambda f, m: print(f"[{f:5.1%}] {m}", flush=True),
-                           config=config)
-        print(json.dumps({k: v for k, v in result.to_dict().items() if k != "candidates"},
-                         indent=2, default=str))
-        return 1 if result.outcome == "gate-failed" else 0
-    finally:
-        context.close()
+    config = load_build_config(args.config) if args.config else None
+    result = run_build(services.settings, services.warehouse, services.store, args.trigger,
+                       progress=lambda f, m: print(f"[{f:5.1%}] {m}", flush=True),
+                       config=config, deploy_target=services.deploy_target)
+    print(json.dumps({k: v for k, v in result.to_dict().items() if k != "candidates"},
+                     indent=2, default=str))
+    return 1 if result.outcome == "gate-failed" else 0

@@ -3,10 +3,6 @@ from __future__ import annotations
 
 import argparse
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
-
-from mlops.adapters.warehouse import Warehouse
 
 from mlops.services import jobs
 
@@ -29,17 +25,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     cancel.set_defaults(func=run_cancel)
 
 
-@contextmanager
-def _warehouse() -> Iterator[Warehouse]:
-    from mlops.services.app_context import AppContext
-
-    context = AppContext()
-    try:
-        yield context.warehouse
-    finally:
-        context.close()
-
-
 def format_jobs(rows: list[jobs.Job]) -> str:
     """One line per job: id, kind, status, progress, created, message or error."""
     lines = [("job_id", "kind", "status", "progress", "created_at", "message")]
@@ -53,16 +38,15 @@ def format_jobs(rows: list[jobs.Job]) -> str:
 
 def run_list(args: argparse.Namespace) -> int:
     """Print jobs, newest first."""
-    with _warehouse() as warehouse:
-        rows = jobs.list_jobs(warehouse, status=args.status, kind=args.kind, limit=args.limit)
+    rows = jobs.list_jobs(args.services.warehouse, status=args.status, kind=args.kind,
+                          limit=args.limit)
     print(format_jobs(rows) if rows else "no jobs")
     return 0
 
 
 def run_show(args: argparse.Namespace) -> int:
     """Print one job as JSON."""
-    with _warehouse() as warehouse:
-        job = jobs.get(warehouse, args.job_id)
+    job = jobs.get(args.services.warehouse, args.job_id)
     if job is None:
         raise jobs.JobError(f"no job {args.job_id}")
     print(json.dumps(job.to_dict(), indent=2, ensure_ascii=False))
@@ -73,7 +57,7 @@ def run_cancel(args: argparse.Namespace) -> int:
     """Cancel a job as `--user` (role admin)."""
     from mlops.services.release import load_user
 
-    with _warehouse() as warehouse:
-        job = jobs.cancel(warehouse, load_user(warehouse, args.user), args.job_id)
+    warehouse = args.services.warehouse
+    job = jobs.cancel(warehouse, load_user(warehouse, args.user), args.job_id)
     print(f"job {job.job_id} ({job.kind}) cancelled")
     return 0

@@ -15,7 +15,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "monitor", help="check quality alerts and print quality, usage and open alerts")
     parser.add_argument("--json", action="store_true", help="print one JSON document")
-    parser.add_argument("--warehouse", metavar="URL", default=None,
+    parser.add_argument("--warehouse", metavar="URL", dest="warehouse_url", default=None,
                         help="warehouse URL (default: the configured one, mlops.config)")
     parser.add_argument("--days", type=int, default=DAYS,
                         help=f"days of quality and usage to show (default {DAYS})")
@@ -73,17 +73,8 @@ def format_report(state: dict[str, Any]) -> str:
 
 def run(args: argparse.Namespace) -> int:
     """Check alerts and print the state; exit 0 (errors reach the CLI's one-line handler)."""
-    from mlops.adapters.warehouse import open_warehouse
-    from mlops.config import load_settings
-
     if args.days < 1:
         raise ValueError(f"--days must be at least 1, got {args.days}")
-    settings = load_settings()
-    warehouse = open_warehouse(args.warehouse or settings.warehouse_url)
-    try:
-        warehouse.init_schema()
-        state = collect(warehouse, settings, args.days)
-    finally:
-        warehouse.close()
+    state = collect(args.services.warehouse, args.services.settings, args.days)
     print(json.dumps(state, indent=2, default=str) if args.json else format_report(state))
     return 0

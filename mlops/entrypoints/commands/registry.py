@@ -29,15 +29,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def _registry(args: argparse.Namespace) -> Registry:
     """The registry on `--store`, else on the configured store (`mlops.config`)."""
-    from mlops.adapters.store import open_store
+    from mlops.bootstrap import Bootstrap
 
-    if args.store:
-        return Registry(open_store(args.store))
-    from mlops.config import load_settings
-
-    settings = load_settings()
-    return Registry(open_store(settings.store_url, endpoint_url=settings.s3_endpoint_url,
-                               region=settings.aws_region))
+    return Bootstrap(overrides={"store_url": args.store}).registry
 
 
 def _metrics(record: dict) -> str:

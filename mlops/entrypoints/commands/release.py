@@ -55,10 +55,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 @contextmanager
 def _context() -> Iterator[Any]:
-    """The process's `AppContext` (settings, registry, warehouse, deploy target), closed after."""
-    from mlops.services.app_context import AppContext
+    """The process's `Bootstrap` (settings, registry, warehouse, deploy target), closed after."""
+    from mlops.bootstrap import Bootstrap
 
-    context = AppContext()
+    context = Bootstrap()
     try:
         yield context
     finally:

@@ -47,9 +47,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Load the model, then serve until interrupted."""
-    from mlops.config import load_settings
     from mlops.entrypoints.server import serve
 
-    serve(load_settings(), stage=args.stage, version=args.version, host=args.host,
+    serve(args.services, stage=args.stage, version=args.version, host=args.host,
           port=args.port, max_body_bytes=args.max_body_bytes, log_predictions=not args.no_log)
     return 0

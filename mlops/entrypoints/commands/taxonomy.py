@@ -28,10 +28,9 @@ def _summary(counts: dict[str, int]) -> str:
 
 
 def run_preview(args: argparse.Namespace) -> int:
-    from mlops.services.app_context import AppContext
     from mlops.services.taxonomy_import import preview_import
 
-    preview = preview_import(AppContext().warehouse, args.path)
+    preview = preview_import(args.services.warehouse, args.path)
     print(f"{args.path} vs {preview.current_version or 'no imported taxonomy'}: {_summary(preview.counts())}")
     if args.list:
         for row in preview.rows():
@@ -40,12 +39,11 @@ def run_preview(args: argparse.Namespace) -> int:
 
 
 def run_import(args: argparse.Namespace) -> int:
-    from mlops.services.app_context import AppContext
     from mlops.services.auth import get_user
     from mlops.services.identity import system_user
     from mlops.services.taxonomy_import import import_taxonomy
 
-    warehouse = AppContext().warehouse
+    warehouse = args.services.warehouse
     user = system_user()
     if args.user:
         user = get_user(warehouse, args.user)

@@ -32,12 +32,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     passwd.set_defaults(func=run_passwd)
 
 
-def _warehouse():
-    from mlops.services.app_context import AppContext
-
-    return AppContext().warehouse
-
-
 def read_password(from_stdin: bool) -> str:
     """The new password: stdin's first line, or typed twice at a hidden prompt."""
     if from_stdin or not sys.stdin.isatty():
@@ -51,7 +45,7 @@ def read_password(from_stdin: bool) -> str:
 def run_add(args: argparse.Namespace) -> int:
     from mlops.services.auth import create_user
 
-    user = create_user(_warehouse(), args.username, read_password(args.password_stdin),
+    user = create_user(args.services.warehouse, args.username, read_password(args.password_stdin),
                        args.role, actor=system_user())
     print(f"created {user.username} ({', '.join(sorted(user.roles))})")
     return 0
@@ -60,7 +54,7 @@ def run_add(args: argparse.Namespace) -> int:
 def run_list(args: argparse.Namespace) -> int:
     from mlops.services.auth import list_users
 
-    accounts = list_users(_warehouse())
+    accounts = list_users(args.services.warehouse)
     if not accounts:
         print("no accounts; create one with: python -m mlops users add NAME --role admin")
         return 0
@@ -74,7 +68,7 @@ def run_list(args: argparse.Namespace) -> int:
 def run_roles(args: argparse.Namespace) -> int:
     from mlops.services.auth import set_roles
 
-    user = set_roles(_warehouse(), args.username, args.role, actor=system_user())
+    user = set_roles(args.services.warehouse, args.username, args.role, actor=system_user())
     print(f"{user.username}: {', '.join(sorted(user.roles))}")
     return 0
 
@@ -82,6 +76,6 @@ def run_roles(args: argparse.Namespace) -> int:
 def run_passwd(args: argparse.Namespace) -> int:
     from mlops.services.auth import set_password
 
-    set_password(_warehouse(), args.username, read_password(args.password_stdin), actor=system_user())
+    set_password(args.services.warehouse, args.username, read_password(args.password_stdin), actor=system_user())
     print(f"password set for {args.username}")
     return 0

@@ -28,16 +28,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run_worker(args: argparse.Namespace) -> int:
     """Run jobs (one with --once) until interrupted; SIGTERM stops after the current job."""
-    from mlops.services.app_context import AppContext
-
     if args.poll <= 0:
         raise ValueError(f"--poll must be positive, got {args.poll}")
-    context = AppContext()
-    try:
-        return _run(args, Worker(context.warehouse, heartbeat_s=args.heartbeat,
-                                 stale_after_s=args.stale_after, kinds=args.kind))
-    finally:
-        context.close()
+    services = args.services
+    return _run(args, Worker(services.warehouse, services=services, heartbeat_s=args.heartbeat,
+                             stale_after_s=args.stale_after, kinds=args.kind))
 
 
 def _run(args: argparse.Namespace, worker: Worker) -> int:

@@ -9,7 +9,7 @@ from typing import Any, Iterator, Sequence
 
 import streamlit as st
 
-from mlops.services.app_context import ServiceUnavailable
+from mlops.bootstrap import ServiceUnavailable
 from mlops.services.identity import PermissionDenied
 
 log = logging.getLogger("sea.ui")

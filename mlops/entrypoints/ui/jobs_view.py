@@ -4,18 +4,19 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from mlops.services.app_context import AppContext, service_module
+from mlops.bootstrap import Bootstrap
+from mlops.services import jobs as job_service
 
 REFRESH_S = 2.0
 
 
-def show_jobs(ctx: AppContext, kinds: tuple[str, ...] | None = None, limit: int = 10,
+def show_jobs(ctx: Bootstrap, kinds: tuple[str, ...] | None = None, limit: int = 10,
               highlight: str | None = None) -> None:
     """The newest jobs (of `kinds`) with their progress, refreshed every REFRESH_S seconds."""
 
     @st.fragment(run_every=REFRESH_S)
     def _live() -> None:
-        jobs = service_module("jobs").list_jobs(ctx.warehouse, limit=limit * 3 if kinds else limit)
+        jobs = job_service.list_jobs(ctx.warehouse, limit=limit * 3 if kinds else limit)
         if kinds:
             jobs = [job for job in jobs if job.kind in kinds][:limit]
         if not jobs:

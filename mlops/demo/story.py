@@ -1,68 +1,34 @@
 """The end-to-end story on an empty data folder, step by step (`python -m mlops demo`).
 
-1. schema + store, demo users (admins ada and alan, stakeholder sam, reviewer rita);
+1. schema + store, demo users (admins ada and alan, stakeholder sam, reviewer rita) with one
+   freshly generated password, printed once;
 2. the bundled ESCO taxonomy imported into the warehouse;
 3. the first build: 1.0.0, deployed to DEV;
 4. 50 new skills imported, a skills-update build: PATCH 1.0.1 (only the new skills encoded);
-5. reviewer feedback from the development benchmark on DEV predictions until the Jaccard
-   alert fires and queues a performance-drop build;
+5. reviewer feedback from the development benchmark on DEV predictions (through the in-process
+   inference client, so each is logged) until the Jaccard alert fires and queues a
+   performance-drop build;
 6. that build claimed and run: contender against champion, registered or not promoted;
 7. releases: the earlier version, then the newest, DEV -> UAT (sam) -> PROD (alan, ada), then
    PROD rolled back to the earlier one (ada); stage pointers, approval trail and audit log.
 
-`run_demo(home, ...)` drives it and reports every step through a callback; everything it did
-is returned as a `DemoReport`.
+`run_demo(home, ...)` drives it on a `Bootstrap` of its own data folder and reports every step
+through a callback; everything it did is returned as a `DemoReport`.
 """
 from __future__ import annotations
 
-import csv
-import gzip
-import io
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from sea_core.taxonomy import BUNDLED_ESCO
+from mlops.bootstrap import Bootstrap
+from mlops.config import Settings, load_settings
+from mlops.demo.inputs import (N_NEW_SKILLS, DemoError, check_empty, demo_users, esco_rows,
+                               new_password, new_skill_rows, review_items, write_esco_csv)
 
 #: Called with (step number, message) for every line the story reports.
 StepCallback = Callable[[int, str], None]
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
-DEFAULT_BENCHMARK_DIR = PROJECT_ROOT.parent / "shared" / "data" / "benchmark"
-DEMO_PASSWORD = "demo-password-123"
-DEMO_USERS = (("ada", ("admin",)), ("alan", ("admin",)), ("sam", ("stakeholder",)),
-              ("rita", ("reviewer",)))
-N_NEW_SKILLS = 50
-ESCO_HEADER = ("conceptUri", "preferredLabel", "altLabelsAndDescription")
-#: Skills ESCO 1.1.0 does not have, added in step 4 (the first 50 whose titles are free).
-NEW_SKILL_TITLES = (
-    "prompt engineering", "large language model fine-tuning", "retrieval-augmented generation",
-    "vector database administration", "MLOps pipeline design", "model monitoring",
-    "feature store management", "data contract design", "dbt modelling", "Airflow orchestration",
-    "Kubernetes operator development", "Terraform module authoring", "GitOps delivery",
-    "observability engineering", "site reliability budgeting", "chaos engineering",
-    "zero-trust network design", "cloud cost optimisation", "serverless application design",
-    "edge computing deployment", "WebAssembly development", "Rust systems programming",
-    "TypeScript front-end development", "GraphQL API design", "event streaming with Kafka",
-    "data mesh governance", "synthetic data generation", "differential privacy engineering",
-    "responsible AI assessment", "AI model card writing", "explainable AI reporting",
-    "computer vision annotation", "speech recognition tuning", "recommendation system design",
-    "A/B test analysis", "causal inference modelling", "time series forecasting with ML",
-    "graph neural network modelling", "reinforcement learning from human feedback",
-    "quantum algorithm prototyping", "low-code application building", "robotic process automation",
-    "digital twin modelling", "drone flight planning", "EV charging network planning",
-    "carbon accounting for software", "ESG data reporting", "remote team facilitation",
-    "asynchronous collaboration", "accessibility auditing for web", "design token management",
-    "product analytics instrumentation", "growth experimentation",
-)
-#: Built-in reviewer texts used to top up the benchmark (gold: the skills named).
-FALLBACK_TEMPLATES = ("We need someone with solid {a} and {b} experience.",
-                      "The role involves {a}; knowledge of {b} is a plus.",
-                      "Candidates should be able to show {a} as well as {b}.")
-
-
-class DemoError(RuntimeError):
-    """The demo cannot run (e.g. the folder is not empty)."""
 
 
 @dataclass
@@ -70,6 +36,7 @@ class DemoReport:
     """What the story did: versions, counts, metrics, outcomes, pointers and trails."""
 
     home: Path
+    password: str = ""
     users: list[str] = field(default_factory=list)
     taxonomy_versions: list[str] = field(default_factory=list)
     skills: dict[str, int] = field(default_factory=dict)
@@ -85,98 +52,27 @@ class DemoReport:
     timings: dict[str, float] = field(default_factory=dict)
 
 
-# -- inputs ----------------------------------------------------------------------------------
-def esco_rows(limit: int | None = None) -> list[dict[str, str]]:
-    """Rows of the bundled ESCO CSV (the first `limit` when given)."""
-    with gzip.open(BUNDLED_ESCO, "rt", encoding="utf-8-sig", newline="") as handle:
-        rows = list(csv.DictReader(handle))
-    return rows[:limit] if limit else rows
-
-
-def new_skill_rows(existing_titles: set[str], count: int = N_NEW_SKILLS) -> list[dict[str, str]]:
-    """`count` ESCO-format rows for skills whose titles are not in `existing_titles`."""
-    rows = []
-    for title in NEW_SKILL_TITLES:
-        if title.lower() in existing_titles:
-            continue
-        slug = "-".join(title.lower().replace("/", " ").split())
-        rows.append({"conceptUri": f"http://example.org/sea-demo/skill/{slug}",
-                     "preferredLabel": title,
-                     "altLabelsAndDescription": f"{title.lower()} skills "
-                                                f"Apply {title.lower()} in day-to-day work."})
-        if len(rows) == count:
-            return rows
-    raise DemoError(f"only {len(rows)} of the {count} demo skills are new to this taxonomy")
-
-
-def write_esco_csv(path: Path, rows: Sequence[dict[str, str]]) -> Path:
-    """Write rows in the ESCO skills CSV format."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=ESCO_HEADER, extrasaction="ignore")
-    writer.writeheader()
-    writer.writerows(rows)
-    path.write_text(buffer.getvalue(), encoding="utf-8")
-    return path
-
-
-def review_items(taxonomy: Any, count: int, benchmark_files: Sequence[Path] | None = None
-                 ) -> tuple[list[tuple[str, frozenset[str]]], str]:
-    """(sentence, gold skill ids) pairs for the reviewer: the benchmark's sentences whose gold
-    labels are in `taxonomy`, topped up to `count` with built-in texts naming two skills each;
-    with a description of where they came from."""
-    from sea_core.evaluate import load_benchmark
-
-    files = list(benchmark_files) if benchmark_files is not None \
-        else sorted(DEFAULT_BENCHMARK_DIR.glob("*_validation_annotations.csv"))
-    items: list[tuple[str, frozenset[str]]] = []
-    for path in files:
-        items += [(i.sentence, frozenset(i.gold)) for i in load_benchmark(path, taxonomy)
-                  if len(i.sentence) <= 2000]
-    from_benchmark = len(items[:count])
-    skills = list(taxonomy)
-    step = max(1, len(skills) // max(1, 2 * count))
-    index = 0
-    while len(items) < count:
-        a, b = skills[(2 * index * step) % len(skills)], skills[((2 * index + 1) * step) % len(skills)]
-        template = FALLBACK_TEMPLATES[index % len(FALLBACK_TEMPLATES)]
-        items.append((template.format(a=a.title, b=b.title), frozenset({a.skill_id, b.skill_id})))
-        index += 1
-    names = ", ".join(p.name for p in files) or "none found"
-    return items[:count], (f"{from_benchmark} from the benchmark ({names}), "
-                           f"{count - from_benchmark} built-in")
-
-
-def check_empty(home: Path) -> Path:
-    """`home` resolved, created when missing; DemoError when it holds anything."""
-    home = Path(home).expanduser().resolve()
-    if home.exists() and (not home.is_dir() or any(home.iterdir())):
-        raise DemoError(f"{home} is not an empty folder: the demo starts from nothing; "
-                        "give a new or empty folder (--home)")
-    home.mkdir(parents=True, exist_ok=True)
-    return home
-
-
 # -- the story -------------------------------------------------------------------------------
-class _Story:
-    def __init__(self, home: Path, say: StepCallback, quick: bool, build_config: Any,
-                 taxonomy_limit: int | None, benchmark_files: Sequence[Path] | None,
-                 golden: list | None, min_reviews: int, max_reviews: int) -> None:
-        from mlops.adapters.deploy import LocalTarget
-        from mlops.adapters.store import open_store
-        from mlops.adapters.warehouse import open_warehouse
-        from mlops.config import load_settings
-        from mlops.services.registry import Registry
+def demo_settings(home: Path, min_reviews: int) -> Settings:
+    """The settings of a demo in `home`: the embedded defaults there (SQLite, local store),
+    nothing from the environment or a secrets file but the alert's minimum reviews."""
+    env = {"SEA_HOME": str(home), "SEA_ALERT_MIN_REVIEWS": str(min_reviews)}
+    return load_settings(env=env, secrets_path=home / "no-secrets.toml")
 
+
+class _Story:
+    def __init__(self, services: Bootstrap, say: StepCallback, quick: bool, build_config: Any,
+                 taxonomy_limit: int | None, benchmark_files: Sequence[Path],
+                 golden: list | None, max_reviews: int) -> None:
         self.say, self.quick, self.taxonomy_limit = say, quick, taxonomy_limit
         self.benchmark_files, self.golden, self.max_reviews = benchmark_files, golden, max_reviews
-        env = {"SEA_HOME": str(home), "SEA_ALERT_MIN_REVIEWS": str(min_reviews)}
-        self.settings = load_settings(env=env, secrets_path=home / "no-secrets.toml")
+        self.services = services
+        self.settings = services.settings
         self.report = DemoReport(home=self.settings.home)
-        self.warehouse = open_warehouse(self.settings.warehouse_url)
-        self.store = open_store(self.settings.store_url)
-        self.registry = Registry(self.store)
-        self.target = LocalTarget(self.store, self.settings.home)
+        self.warehouse = services.warehouse
+        self.store = services.store
+        self.registry = services.registry
+        self.target = services.deploy_target
         self.config = build_config
         self.users: dict[str, Any] = {}
         self.step_no = 0
@@ -192,16 +88,13 @@ class _Story:
                  ("reviewer feedback until the quality alert fires", self.feedback),
                  ("run the queued retraining build", self.retrain),
                  ("releases: DEV -> UAT -> PROD, then a PROD rollback", self.release))
-        try:
-            for number, (title, fn) in enumerate(steps, start=1):
-                self.step_no = number
-                self.out(f"== step {number}: {title}")
-                started = time.perf_counter()
-                fn()
-                self.report.timings[f"step{number}"] = round(time.perf_counter() - started, 1)
-                self.out(f"   ({self.report.timings[f'step{number}']} s)")
-        finally:
-            self.warehouse.close()
+        for number, (title, fn) in enumerate(steps, start=1):
+            self.step_no = number
+            self.out(f"== step {number}: {title}")
+            started = time.perf_counter()
+            fn()
+            self.report.timings[f"step{number}"] = round(time.perf_counter() - started, 1)
+            self.out(f"   ({self.report.timings[f'step{number}']} s)")
         return self.report
 
     def _build_config(self) -> Any:
@@ -249,16 +142,19 @@ class _Story:
         from mlops.services.auth import create_user
         from mlops.services.identity import system_user
 
-        self.warehouse.init_schema()
-        written = init_store(self.settings.store_url)
+        written = init_store(self.store)  # the warehouse's schema was created on opening it
         self.out(f"   warehouse schema v{current_version(self.warehouse)} at "
                  f"{self.settings.warehouse_url}; store {self.settings.store_url} "
                  f"({len(written)} new keys)")
-        for name, roles in DEMO_USERS:
-            self.users[name] = create_user(self.warehouse, name, DEMO_PASSWORD, roles, system_user())
-            self.report.users.append(name)
-            self.out(f"   user {name}: {', '.join(roles)}")
-        self.out(f"   (demo password for every user: {DEMO_PASSWORD})")
+        self.report.password = new_password()
+        for account in demo_users():
+            self.users[account.username] = create_user(self.warehouse, account.username,
+                                                       self.report.password, account.roles,
+                                                       system_user())
+            self.report.users.append(account.username)
+            self.out(f"   user {account.username}: {', '.join(account.roles)}")
+        self.out(f"   (demo password for every user, generated for this run: "
+                 f"{self.report.password})")
 
     def _import(self, path: Path) -> Any:
         from mlops.services.taxonomy_import import import_taxonomy
@@ -295,36 +191,30 @@ class _Story:
     def feedback(self) -> None:
         from mlops.services.alerts import check_alerts
         from mlops.services.feedback import submit_feedback
-        from mlops.services.model_loading import load_pipeline
-        from mlops.services.prediction_log import open_prediction_log
 
-        pipeline = load_pipeline(self.settings, stage="dev")
+        pipeline = self.services.pipeline(stage="dev")
+        client = self.services.inference("dev")  # in-process: logs each prediction
         items, source = review_items(pipeline.taxonomy, self.max_reviews, self.benchmark_files)
         self.out(f"   model {pipeline.model_version} (DEV); {len(items)} reviewer texts: {source}")
-        plog = open_prediction_log(self.settings, name="demo", background=False)
+        prediction_log = self.services.prediction_log
         reviewed, totals, alerts = 0, [0, 0, 0], []
-        try:
-            for sentence, gold in items:
-                started = time.perf_counter()
-                record = pipeline.extract(sentence)
-                plog.log(record, "dev", (time.perf_counter() - started) * 1000.0)
-                plog.flush()
-                predicted = [s["skill_id"] for s in record["skillExtractOutput"]]
-                summary = submit_feedback(
-                    self.warehouse, pipeline.taxonomy, self.users["rita"], record["requestId"],
-                    accepted=[s for s in predicted if s in gold],
-                    rejected=[s for s in predicted if s not in gold],
-                    added=sorted(gold - set(predicted)))
-                reviewed += 1
-                for i, key in enumerate(("n_predicted", "n_confirmed", "n_overlap")):
-                    totals[i] += summary[key]
-                if reviewed >= self.settings.alert_min_reviews:
-                    alerts = check_alerts(self.warehouse, self.settings, notify=None)
-                    if alerts:
-                        break
-            plog.flush()
-        finally:
-            plog.close()
+        for sentence, gold in items:
+            record = client.predict([sentence])[0]
+            prediction_log.deliver_pending()  # in the warehouse before it is reviewed
+            predicted = [s["skill_id"] for s in record["skillExtractOutput"]]
+            summary = submit_feedback(
+                self.warehouse, pipeline.taxonomy, self.users["rita"], record["requestId"],
+                accepted=[s for s in predicted if s in gold],
+                rejected=[s for s in predicted if s not in gold],
+                added=sorted(gold - set(predicted)))
+            reviewed += 1
+            for i, key in enumerate(("n_predicted", "n_confirmed", "n_overlap")):
+                totals[i] += summary[key]
+            if reviewed >= self.settings.alert_min_reviews:
+                alerts = check_alerts(self.warehouse, self.settings, notify=None)
+                if alerts:
+                    break
+        prediction_log.flush()
         self.report.feedback = {"reviews": reviewed, "predicted": totals[0], "confirmed": totals[1],
                                 "overlap": totals[2], "source": source,
                                 "model_version": pipeline.model_version}
@@ -423,16 +313,18 @@ class _Story:
 
 def run_demo(home: str | Path, say: StepCallback | None = None, *, quick: bool = False,
              build_config: Any = None, taxonomy_limit: int | None = None,
-             benchmark_files: Sequence[Path] | None = None, golden: list | None = None,
+             benchmark_files: Sequence[Path] = (), golden: list | None = None,
              min_reviews: int = 20, max_reviews: int = 200) -> DemoReport:
     """Run the whole story in `home` (new or empty; DemoError otherwise), reporting each line
     through `say(step, message)`. `quick` shrinks training (1 epoch, 1000 pairs) unless a
-    `build_config` is given; `taxonomy_limit` keeps the first N ESCO skills; `benchmark_files`
-    (default: the development benchmark) feed the reviewer; `golden` overrides the gate's
-    golden cases; the alert needs `min_reviews` reviews, at most `max_reviews` are made."""
+    `build_config` is given; `taxonomy_limit` keeps the first N ESCO skills; the reviewer's
+    texts come from `benchmark_files` (see `inputs.benchmark_files`), topped up with built-in
+    ones; `golden` overrides the gate's golden cases; the alert needs `min_reviews` reviews,
+    at most `max_reviews` are made."""
     if min_reviews < 1 or max_reviews < min_reviews:
         raise DemoError(f"need 1 <= min_reviews <= max_reviews, got {min_reviews}, {max_reviews}")
     folder = check_empty(Path(home))
-    story = _Story(folder, say or (lambda step, message: None), quick, build_config,
-                   taxonomy_limit, benchmark_files, golden, min_reviews, max_reviews)
-    return story.run()
+    with Bootstrap(demo_settings(folder, min_reviews)) as services:
+        story = _Story(services, say or (lambda step, message: None), quick, build_config,
+                       taxonomy_limit, benchmark_files, golden, max_reviews)
+        return story.run()
