@@ -25,7 +25,9 @@ import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from mlops.adapters.deploy.local import serving_dir
 from mlops.adapters.store.layout import version_prefix
+from mlops.domain.stages import Stage
 from sea_core.bundle import PIPELINE_FILE, load_bundle
 from sea_core.pipeline import Pipeline, PipelineConfig
 
@@ -34,7 +36,6 @@ if TYPE_CHECKING:
     from mlops.config import Settings
 
 DEFAULT_MODEL_VERSION = "0.0.0"
-STAGES = ("dev", "uat", "prod")
 
 _cache: dict[tuple, Pipeline] = {}
 _cache_lock = threading.Lock()
@@ -43,20 +44,6 @@ _load_locks: dict[tuple, threading.Lock] = {}
 
 class ModelLoadingError(RuntimeError):
     """No model can be loaded for the request; the message says what is missing where."""
-
-
-def _stage(stage: str) -> str:
-    name = stage.strip().lower() if isinstance(stage, str) else stage
-    if name not in STAGES:
-        raise ModelLoadingError(f"unknown stage {stage!r}: expected one of {', '.join(STAGES)}")
-    return name
-
-
-def serving_dir(settings: "Settings", stage: str) -> Path:
-    """The folder a stage is served from on this machine: `<home>/serving/<stage>/`."""
-    return Path(settings.home) / "serving" / _stage(stage)
-
-
 
 
 def is_bundle(folder: Path) -> bool:
@@ -173,8 +160,8 @@ def load_pipeline(settings: "Settings", stage: str | None = None, version: str |
         raise ModelLoadingError("give a stage or a version, not both")
     if version is not None:
         return _load_version(settings, store or _open_store(settings), version)
-    name = _stage("prod" if stage is None else stage)
-    folder = serving_dir(settings, name)
+    name = Stage.PROD if stage is None else Stage.parse(stage, ModelLoadingError)
+    folder = serving_dir(settings.home, name)
     if is_bundle(folder):
         return _cached(("serving",) + _bundle_stamp(folder), lambda: load_bundle(folder))
     from mlops.services.registry import Registry
@@ -184,7 +171,7 @@ def load_pipeline(settings: "Settings", stage: str | None = None, version: str |
     pointed = registry.stage(name)
     if pointed:
         return _load_version(settings, store, pointed)
-    registered = [r["version"] for r in registry.versions()]
+    registered = [entry.version for entry in registry.entries()]
     if registered:
         raise ModelLoadingError(
             f"no model is deployed to {name}: {folder} holds no bundle and the registry's "

@@ -223,8 +223,8 @@ def test_open_inference_client_follows_the_settings(tmp_path, server, bundle, aw
     settings = settings_with(tmp_path)
     import shutil
 
-    from mlops.services.model_loading import serving_dir
-    shutil.copytree(bundle, serving_dir(settings, "uat"))
+    from mlops.adapters.deploy.local import serving_dir
+    shutil.copytree(bundle, serving_dir(settings.home, "uat"))
     local = open_inference_client(settings, stage="uat")
     assert isinstance(local, InProcessInferenceClient)
     assert local.model_version == "2.0.1" and local.stage == "uat"
