@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING
 from mlops.adapters.deploy.local import serving_dir
 from mlops.adapters.store.layout import version_prefix
 from mlops.domain.stages import Stage
-from sea_core.bundle import PIPELINE_FILE, load_bundle
+from sea_core.bundle import PIPELINE_FILE, is_bundle, load_bundle
 from sea_core.pipeline import Pipeline, PipelineConfig
 
 if TYPE_CHECKING:
@@ -44,11 +44,6 @@ _load_locks: dict[tuple, threading.Lock] = {}
 
 class ModelLoadingError(RuntimeError):
     """No model can be loaded for the request; the message says what is missing where."""
-
-
-def is_bundle(folder: Path) -> bool:
-    """Whether a folder holds a bundle (its pipeline.json is the last file written)."""
-    return (Path(folder) / PIPELINE_FILE).is_file()
 
 
 def fetch_version(store: "ArtifactStore", version: str, dest: str | Path) -> Path:
@@ -130,18 +125,18 @@ def _load_version(settings: "Settings", store: "ArtifactStore", version: str) ->
 def default_pipeline(settings: "Settings") -> Pipeline:
     """The pipeline of a fresh machine: base encoder + configured (or bundled ESCO) taxonomy,
     embeddings cached under `<home>/cache/default/`, model version 0.0.0."""
-    key = ("default", str(settings.home), settings.base_model, settings.taxonomy_path,
+    key = ("default", str(settings.home), settings.base_encoder, settings.taxonomy_path,
            settings.max_text_chars)
 
     def load() -> Pipeline:
         from sea_core.encoder import Encoder
         from sea_core.taxonomy import bundled_taxonomy, load_taxonomy
 
-        encoder = Encoder(settings.base_model)
+        encoder = Encoder(settings.base_encoder)
         taxonomy = load_taxonomy(settings.taxonomy_path) if settings.taxonomy_path \
             else bundled_taxonomy()
-        name = re.sub(r"[^A-Za-z0-9._-]+", "_", settings.base_model)[-60:]
-        tag = hashlib.sha256(settings.base_model.encode()).hexdigest()[:8]
+        name = re.sub(r"[^A-Za-z0-9._-]+", "_", settings.base_encoder)[-60:]
+        tag = hashlib.sha256(settings.base_encoder.encode()).hexdigest()[:8]
         cache = Path(settings.home) / "cache" / "default" / f"{name}-{tag}"
         return Pipeline(encoder, taxonomy, embeddings_dir=cache,
                         config=PipelineConfig(max_text_chars=settings.max_text_chars),

@@ -8,6 +8,7 @@ import json
 import pytest
 
 from mlops.adapters.deploy import DeployError, DeployTarget, LocalTarget, bundle_prefix
+from mlops.adapters.deploy.local import DEPLOYMENT_FILE
 from mlops.adapters.store import open_store
 from mlops.adapters.warehouse import open_warehouse
 from mlops.services import audit, release
@@ -423,9 +424,10 @@ def test_full_flow_on_the_local_target_serves_each_stage(registry, warehouse, st
     local = LocalTarget(store, tmp_path / "home")
     to_prod(registry, warehouse, local, "1.1.0")
     to_uat(registry, warehouse, local, "1.2.0")
-    assert local.deployed_version("dev") == "1.2.0"
-    assert local.deployed_version("uat") == "1.2.0"
-    assert local.deployed_version("prod") == "1.1.0"
+    markers = {stage: json.loads((local.serving_dir(stage) / DEPLOYMENT_FILE).read_text())
+               for stage in ("dev", "uat", "prod")}
+    assert {stage: m["version"] for stage, m in markers.items()} == {
+        "dev": "1.2.0", "uat": "1.2.0", "prod": "1.1.0"}
     served = tmp_path / "home" / "serving" / "prod" / "embedding_model" / "weights.bin"
     assert served.read_bytes() == b"1.1.0" * 10
     assert store.get_bytes("prod/embedding_model/weights.bin") == b"1.1.0" * 10

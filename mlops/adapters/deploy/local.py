@@ -15,12 +15,12 @@ from filelock import FileLock
 
 from mlops.adapters.deploy.base import DeployError, DeployTarget
 from mlops.adapters.store.base import ArtifactStore, StoreError
+from mlops.adapters.store.layout import PROD_PREFIX
 from mlops.domain.clock import timestamp
 from mlops.domain.stages import Stage
 
 #: Written into each serving folder (and `prod/`): which version is served, since when.
 DEPLOYMENT_FILE = "deployment.json"
-PROD_PREFIX = "prod"
 SERVING_DIR = "serving"
 
 
@@ -43,13 +43,6 @@ class LocalTarget(DeployTarget):
     def serving_dir(self, stage: Stage | str) -> Path:
         """`<home>/serving/<stage>/`; DeployError for an unknown stage."""
         return serving_dir(self.home, Stage.parse(stage, DeployError))
-
-    def deployed_version(self, stage: str) -> str | None:
-        """The version a stage's folder serves, or None when nothing is deployed there."""
-        marker = self.serving_dir(stage) / DEPLOYMENT_FILE
-        if not marker.is_file():
-            return None
-        return json.loads(marker.read_text(encoding="utf-8")).get("version")
 
     def deploy(self, stage: Stage | str, version: str, bundle_prefix: str) -> dict[str, Any]:
         stage = Stage.parse(stage, DeployError)
