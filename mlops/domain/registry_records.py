@@ -15,6 +15,15 @@ from mlops.domain.clock import parse_timestamp
 from mlops.domain.stages import NOT_SERVABLE, STAGES, ModelStatus, Stage
 
 
+def _text_field(key: str, doc: str) -> Any:
+    """A read-only property: the record's `key` as text (None when absent or null)."""
+    def read(entry: "RegistryEntry") -> str | None:
+        value = entry.record.get(key)
+        return None if value is None else str(value)
+
+    return property(read, doc=doc)
+
+
 @dataclass(frozen=True)
 class RegistryEntry:
     """One registered version: its `version` and its record as stored (without `version`)."""
@@ -32,10 +41,6 @@ class RegistryEntry:
         """The record with its `version`, as a plain JSON-ready dict (a copy)."""
         return {**copy.deepcopy(self.record), "version": self.version}
 
-    def _text(self, key: str) -> str | None:
-        value = self.record.get(key)
-        return None if value is None else str(value)
-
     @property
     def status(self) -> str:
         """`registered`, `failed`, `not-promoted`, `rejected` (or an older record's own word)."""
@@ -51,50 +56,25 @@ class RegistryEntry:
         """When the version was registered (old `dd/mm/YYYY/HHMM` records read too)."""
         return parse_timestamp(self.record.get("timestamp"))
 
-    @property
-    def trigger(self) -> str | None:
-        return self._text("trigger")
-
-    @property
-    def parent_version(self) -> str | None:
-        return self._text("parent_version")
-
-    @property
-    def model_path(self) -> str | None:
-        return self._text("model_path")
-
-    @property
-    def train_data_path(self) -> str | None:
-        return self._text("train_data_path")
-
-    @property
-    def val_data_path(self) -> str | None:
-        return self._text("val_data_path")
-
-    @property
-    def test_data_path(self) -> str | None:
-        return self._text("test_data_path")
-
-    @property
-    def data_version(self) -> str | None:
-        return self._text("data_version")
-
-    @property
-    def data_checksum(self) -> str | None:
-        return self._text("data_checksum")
-
-    @property
-    def requested_by(self) -> str | None:
-        """Who requested the release (set at the UAT sign-off)."""
-        return self._text("requested_by")
+    trigger = _text_field("trigger", "What started the build (`manual`, `skills-update`, ...).")
+    parent_version = _text_field("parent_version", "The champion this version was built from.")
+    model_path = _text_field("model_path", "The store prefix of the version's bundle.")
+    train_data_path = _text_field("train_data_path", "Store key of the training split.")
+    val_data_path = _text_field("val_data_path", "Store key of the validation split.")
+    test_data_path = _text_field("test_data_path", "Store key of the fixed test split.")
+    data_version = _text_field("data_version", "The version of the training data.")
+    data_checksum = _text_field("data_checksum", "The checksum of the training data.")
+    requested_by = _text_field("requested_by", "Who requested the release (the UAT sign-off).")
 
     @property
     def metrics(self) -> dict[str, Any]:
+        """The metrics on the fixed test set (empty when none are recorded)."""
         value = self.record.get("metrics")
         return dict(value) if isinstance(value, dict) else {}
 
     @property
     def hyperparameters(self) -> dict[str, Any]:
+        """What defines the model (base encoder, architecture, loss, training settings)."""
         value = self.record.get("hyperparameters")
         return dict(value) if isinstance(value, dict) else {}
 
