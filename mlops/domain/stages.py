@@ -12,16 +12,21 @@ class Stage(StrEnum):
     PROD = "prod"
 
     @classmethod
-    def parse(cls, value: object) -> "Stage":
-        """The stage named by `value` (any case, surrounding spaces ignored); ValueError naming
-        the accepted stages otherwise."""
+    def parse(cls, value: object, error: type[Exception] = ValueError) -> "Stage":
+        """The stage named by `value` (any case, surrounding spaces ignored); otherwise `error`
+        (ValueError by default; callers pass their own error type) naming the accepted stages."""
         if isinstance(value, Stage):
             return value
         text = value.strip().lower() if isinstance(value, str) else value
         for stage in cls:
             if stage.value == text:
                 return stage
-        raise ValueError(f"unknown stage {value!r}: expected one of {', '.join(s.value for s in cls)}")
+        raise error(f"unknown stage {value!r}: expected one of {', '.join(s.value for s in cls)}")
+
+    @property
+    def label(self) -> str:
+        """The stage as people write it: `DEV`, `UAT`, `PROD`."""
+        return self.value.upper()
 
 
 #: The stages in release order.

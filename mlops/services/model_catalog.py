@@ -3,10 +3,12 @@ model cards, and the build jobs an admin can queue by hand."""
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any
 
 from mlops.adapters.store.base import ArtifactStore, NotFound
-from mlops.services.registry import STAGES, Registry
+from mlops.domain.stages import Stage
+from mlops.services.registry import Registry
 
 #: Builds an admin can queue from the Models page: label -> (job kind, parameters).
 MANUAL_BUILDS: dict[str, tuple[str, dict[str, Any]]] = {
@@ -25,29 +27,43 @@ def _short(value: Any) -> Any:
     return value
 
 
-def registry_rows(registry: Registry) -> list[dict[str, Any]]:
-    """One row per registered version, newest first: stages, the record's main fields, every
-    metric as `metric:<name>` and the hyper-parameters as JSON text."""
-    document = registry.read()
-    pointers = {stage: (document.get(stage) or {}).get("version") for stage in STAGES}
-    rows = []
-    for record in reversed(registry.versions()):
-        version = record["version"]
-        row: dict[str, Any] = {"version": version,
-                               "stages": ", ".join(s.upper() for s in STAGES if pointers[s] == version)}
-        row.update({name: _short(record.get(name)) for name in RECORD_COLUMNS})
-        for name, value in (record.get("metrics") or {}).items():
-            if isinstance(value, (int, float)):
-                row[f"metric:{name}"] = _short(value)
-        row["hyperparameters"] = _short(record.get("hyperparameters") or {})
-        row["approvals"] = len(record.get("approvals") or [])
-        rows.append(row)
-    return rows
+@dataclass(frozen=True)
+class ModelRow:
+    """One registered version as the Models page lists it."""
+
+    version: str
+    stages: tuple[Stage, ...]
+    fields: dict[str, Any]  # RECORD_COLUMNS, as stored
+    metrics: dict[str, float]  # the numeric metrics
+    hyperparameters: dict[str, Any]
+    approvals: int  # decisions in its trail
+
+    def table_row(self) -> dict[str, Any]:
+        """The row for a table: stages as `DEV, PROD`, every metric as `metric:<name>` (rounded
+        to 4 places), the hyper-parameters as JSON text."""
+        row: dict[str, Any] = {"version": self.version,
+                               "stages": ", ".join(s.label for s in self.stages)}
+        row.update({name: _short(value) for name, value in self.fields.items()})
+        row.update({f"metric:{name}": _short(value) for name, value in self.metrics.items()})
+        row["hyperparameters"] = _short(self.hyperparameters)
+        row["approvals"] = self.approvals
+        return row
+
+
+def registry_rows(registry: Registry) -> list[ModelRow]:
+    """One row per registered version, newest first."""
+    pointers = registry.pointers()
+    return [ModelRow(version=entry.version, stages=tuple(pointers.stages_of(entry.version)),
+                     fields={name: entry.record.get(name) for name in RECORD_COLUMNS},
+                     metrics={name: value for name, value in entry.metrics.items()
+                              if isinstance(value, (int, float))},
+                     hyperparameters=entry.hyperparameters, approvals=len(entry.approvals))
+            for entry in reversed(registry.entries())]
 
 
 def experiment_rows(store: ArtifactStore, limit: int = 50) -> list[dict[str, Any]]:
     """Experiment records, newest first, flattened for a table (metrics as `metric:<name>`)."""
-    from mlops.services.build.experiments import list_experiments
+    from mlops.services.build.experiments import list_experiments  # the build package is heavy
 
     rows = []
     for record in list_experiments(store, limit=limit):

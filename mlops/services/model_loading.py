@@ -25,8 +25,10 @@ import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from mlops.adapters.deploy.local import serving_dir
 from mlops.adapters.store.layout import version_prefix
-from sea_core.bundle import PIPELINE_FILE, load_bundle
+from mlops.domain.stages import Stage
+from sea_core.bundle import PIPELINE_FILE, is_bundle, load_bundle
 from sea_core.pipeline import Pipeline, PipelineConfig
 
 if TYPE_CHECKING:
@@ -34,7 +36,6 @@ if TYPE_CHECKING:
     from mlops.config import Settings
 
 DEFAULT_MODEL_VERSION = "0.0.0"
-STAGES = ("dev", "uat", "prod")
 
 _cache: dict[tuple, Pipeline] = {}
 _cache_lock = threading.Lock()
@@ -43,25 +44,6 @@ _load_locks: dict[tuple, threading.Lock] = {}
 
 class ModelLoadingError(RuntimeError):
     """No model can be loaded for the request; the message says what is missing where."""
-
-
-def _stage(stage: str) -> str:
-    name = stage.strip().lower() if isinstance(stage, str) else stage
-    if name not in STAGES:
-        raise ModelLoadingError(f"unknown stage {stage!r}: expected one of {', '.join(STAGES)}")
-    return name
-
-
-def serving_dir(settings: "Settings", stage: str) -> Path:
-    """The folder a stage is served from on this machine: `<home>/serving/<stage>/`."""
-    return Path(settings.home) / "serving" / _stage(stage)
-
-
-
-
-def is_bundle(folder: Path) -> bool:
-    """Whether a folder holds a bundle (its pipeline.json is the last file written)."""
-    return (Path(folder) / PIPELINE_FILE).is_file()
 
 
 def fetch_version(store: "ArtifactStore", version: str, dest: str | Path) -> Path:
@@ -136,18 +118,18 @@ def _load_version(settings: "Settings", store: "ArtifactStore", version: str) ->
 def default_pipeline(settings: "Settings") -> Pipeline:
     """The pipeline of a fresh machine: base encoder + configured (or bundled ESCO) taxonomy,
     embeddings cached under `<home>/cache/default/`, model version 0.0.0."""
-    key = ("default", str(settings.home), settings.base_model, settings.taxonomy_path,
+    key = ("default", str(settings.home), settings.base_encoder, settings.taxonomy_path,
            settings.max_text_chars)
 
     def load() -> Pipeline:
         from sea_core.encoder import Encoder
         from sea_core.taxonomy import bundled_taxonomy, load_taxonomy
 
-        encoder = Encoder(settings.base_model)
+        encoder = Encoder(settings.base_encoder)
         taxonomy = load_taxonomy(settings.taxonomy_path) if settings.taxonomy_path \
             else bundled_taxonomy()
-        name = re.sub(r"[^A-Za-z0-9._-]+", "_", settings.base_model)[-60:]
-        tag = hashlib.sha256(settings.base_model.encode()).hexdigest()[:8]
+        name = re.sub(r"[^A-Za-z0-9._-]+", "_", settings.base_encoder)[-60:]
+        tag = hashlib.sha256(settings.base_encoder.encode()).hexdigest()[:8]
         cache = Path(settings.home) / "cache" / "default" / f"{name}-{tag}"
         return Pipeline(encoder, taxonomy, embeddings_dir=cache,
                         config=PipelineConfig(max_text_chars=settings.max_text_chars),
@@ -166,8 +148,8 @@ def load_pipeline(settings: "Settings", stage: str | None = None, version: str |
         raise ModelLoadingError("give a stage or a version, not both")
     if version is not None:
         return _load_version(settings, store, version)
-    name = _stage("prod" if stage is None else stage)
-    folder = serving_dir(settings, name)
+    name = Stage.PROD if stage is None else Stage.parse(stage, ModelLoadingError)
+    folder = serving_dir(settings.home, name)
     if is_bundle(folder):
         return _cached(("serving",) + _bundle_stamp(folder), lambda: load_bundle(folder))
     from mlops.services.registry import Registry
@@ -176,7 +158,7 @@ def load_pipeline(settings: "Settings", stage: str | None = None, version: str |
     pointed = registry.stage(name)
     if pointed:
         return _load_version(settings, store, pointed)
-    registered = [r["version"] for r in registry.versions()]
+    registered = [entry.version for entry in registry.entries()]
     if registered:
         raise ModelLoadingError(
             f"no model is deployed to {name}: {folder} holds no bundle and the registry's "

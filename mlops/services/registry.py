@@ -16,18 +16,17 @@ import copy
 import random
 import time
 from collections.abc import Callable
-from datetime import datetime, timezone
 from typing import Any
 
 from mlops.adapters.store.base import ArtifactStore, ConflictError, StoreError
+from mlops.domain.clock import utc_now
+from mlops.domain.registry_records import RegistryEntry, StagePointers
+from mlops.domain.stages import STAGES, ModelStatus, Stage
 from mlops.versioning import Version, VersionError
 
 LOGS_KEY = "logs.json"
-#: Stage pointers, lowest to highest.
-STAGES = ("dev", "uat", "prod")
 #: Record fields that only their own methods change (`set_stage`, `record_approval`).
 _PROTECTED = ("version", "approvals")
-_OLD_TIMESTAMP = "%d/%m/%Y/%H%M"  # production's "07/11/2024/1337"
 
 
 class RegistryError(KeyError):
@@ -35,36 +34,6 @@ class RegistryError(KeyError):
 
     def __str__(self) -> str:  # KeyError would show the message in quotes
         return str(self.args[0]) if self.args else ""
-
-
-def utc_now() -> str:
-    """The current time, ISO-8601 UTC (`2026-11-27T05:40:00.123+00:00`)."""
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
-
-
-def parse_timestamp(value: Any) -> datetime | None:
-    """A record timestamp as an aware UTC datetime: ISO-8601 (naive means UTC) or the old
-    production format `dd/mm/YYYY/HHMM`; None when absent or unreadable."""
-    if not isinstance(value, str) or not value.strip():
-        return None
-    text = value.strip()
-    try:
-        parsed = datetime.fromisoformat(text)
-    except ValueError:
-        try:
-            parsed = datetime.strptime(text, _OLD_TIMESTAMP)
-        except ValueError:
-            return None
-    if parsed.tzinfo is None:
-        return parsed.replace(tzinfo=timezone.utc)
-    return parsed.astimezone(timezone.utc)
-
-
-def _stage_name(stage: str) -> str:
-    name = stage.strip().lower() if isinstance(stage, str) else stage
-    if name not in STAGES:
-        raise ValueError(f"unknown stage {stage!r}: expected one of {', '.join(STAGES)}")
-    return name
 
 
 def _version_text(version: str) -> str:
@@ -110,39 +79,49 @@ class Registry:
             if not isinstance(record, dict):
                 raise RegistryError(f"{where} is corrupt: models[{version!r}] must be an object")
         for stage in STAGES:
-            pointer = document.get(stage)
+            pointer = document.get(stage.value)
             if pointer is not None and not isinstance(pointer, dict):
-                raise RegistryError(f"{where} is corrupt: {stage!r} must be an object like "
+                raise RegistryError(f"{where} is corrupt: {stage.value!r} must be an object like "
                                     '{"version": "1.2.3"}')
 
     def read(self) -> dict:
         """The whole document (a copy: changing it changes nothing stored)."""
         return self._load()[0]
 
-    def versions(self) -> list[dict]:
-        """Every registered record with its `version`, oldest version first."""
+    def entries(self) -> list[RegistryEntry]:
+        """Every registered version's entry, oldest version first."""
         models = self.read()["models"]
-        ordered = sorted(models, key=Version.parse)
-        return [{**models[v], "version": v} for v in ordered]
+        return [RegistryEntry(v, models[v]) for v in sorted(models, key=Version.parse)]
 
-    def get(self, version: str) -> dict:
-        """The record of one version (with its `version`); RegistryError when unknown."""
+    def entry(self, version: str) -> RegistryEntry:
+        """One version's entry; RegistryError when unknown."""
         text = _version_text(version)
         models = self.read()["models"]
         if text not in models:
             raise RegistryError(f"version {text} is not registered in {self.key}")
-        return {**models[text], "version": text}
+        return RegistryEntry(text, models[text])
 
-    def stage(self, stage: str) -> str | None:
+    def versions(self) -> list[dict]:
+        """`entries()` as plain dicts (each record with its `version`), oldest first."""
+        return [entry.to_dict() for entry in self.entries()]
+
+    def get(self, version: str) -> dict:
+        """`entry(version)` as a plain dict (the record with its `version`)."""
+        return self.entry(version).to_dict()
+
+    def pointers(self, document: dict | None = None) -> StagePointers:
+        """The stage pointers (of `document` when given, else of the stored document)."""
+        return StagePointers.from_document(self.read() if document is None else document)
+
+    def stage(self, stage: Stage | str) -> str | None:
         """The version a stage ('dev', 'uat', 'prod') points to, or None."""
-        pointer = self.read().get(_stage_name(stage)) or {}
-        return pointer.get("version")
+        name = Stage.parse(stage)
+        return self.pointers().of(name)
 
-    def stages_of(self, version: str, document: dict | None = None) -> list[str]:
+    def stages_of(self, version: str, document: dict | None = None) -> list[Stage]:
         """The stages pointing at a version, lowest first."""
-        document = self.read() if document is None else document
         text = _version_text(version)
-        return [s for s in STAGES if (document.get(s) or {}).get("version") == text]
+        return self.pointers(document).stages_of(text)
 
     def next_version(self, kind: str) -> str:
         """The highest registered version bumped by `kind`; `1.0.0` when none is registered."""
@@ -156,8 +135,8 @@ class Registry:
         """`data_checksum` -> `data_version` over the registered records (the memory that
         `mlops.datasets.data_version` needs)."""
         known: dict[str, str] = {}
-        for record in self.versions():
-            checksum, version = record.get("data_checksum"), record.get("data_version")
+        for entry in self.entries():
+            checksum, version = entry.record.get("data_checksum"), entry.record.get("data_version")
             if isinstance(checksum, str) and isinstance(version, str):
                 known.setdefault(checksum, version)
         return known
@@ -205,7 +184,7 @@ class Registry:
             raise ValueError(f"record version {record['version']!r} differs from {text}")
         entry = {k: copy.deepcopy(v) for k, v in record.items() if k != "version"}
         entry.setdefault("timestamp", utc_now())
-        entry.setdefault("status", "registered")
+        entry.setdefault("status", ModelStatus.REGISTERED.value)
         entry.setdefault("approvals", [])
 
         def add(document: dict) -> None:
@@ -237,7 +216,7 @@ class Registry:
             raise ValueError("an approval needs who made it (a non-empty name)")
         if not isinstance(decision, str) or not decision.strip():
             raise ValueError("an approval needs a decision (e.g. 'approved', 'rejected')")
-        held = [s for s in self.stages_of(version, document) if s != stage]
+        held = [s.value for s in self.stages_of(version, document) if s != stage]
         return {"who": who.strip(), "when": utc_now(), "from": held[-1] if held else None,
                 "to": stage, "decision": decision.strip(), "comment": comment or "",
                 "previous_version": (document.get(stage) or {}).get("version")}
@@ -247,7 +226,7 @@ class Registry:
         """Point a stage at a registered version and append the decision to its `approvals`
         (`from`: the highest other stage holding it, `to`: the stage, `previous_version`: what
         the stage pointed at). Unknown keys of the stage entry are kept."""
-        name, text = _stage_name(stage), _version_text(version)
+        name, text = Stage.parse(stage).value, _version_text(version)
 
         def move(document: dict) -> None:
             record = document["models"].get(text)
@@ -264,7 +243,7 @@ class Registry:
                         comment: str = "") -> None:
         """Append a decision about moving a version to a stage (e.g. a rejection, a sign-off
         awaiting the next approver) without moving any stage pointer."""
-        name, text = _stage_name(to_stage), _version_text(version)
+        name, text = Stage.parse(to_stage).value, _version_text(version)
 
         def note(document: dict) -> None:
             record = document["models"].get(text)

@@ -10,6 +10,7 @@
 - `reject`: a stakeholder (UAT) or an admin (UAT or PROD) rejects a candidate; its status
   becomes `rejected` and it cannot be promoted again.
 - `rollback_prod`: an admin points PROD back at an earlier, releasable version.
+- `apply`: one of these by its `ReleaseAction` (what the CLI and the Models page call).
 
 Every transition deploys through a `DeployTarget`, then is appended to the version's
 `approvals` trail in the registry (who, when, from, to, decision, comment) and to the
@@ -17,32 +18,39 @@ warehouse audit log. Invalid transitions raise `ReleaseError`; wrong roles `Perm
 """
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Any
 
 from mlops.adapters.deploy.base import DeployError, DeployTarget, bundle_prefix
 from mlops.adapters.warehouse.base import Warehouse
+from mlops.domain.registry_records import RegistryEntry
+from mlops.domain.stages import ModelStatus, Stage
 from mlops.services import audit
+from mlops.services.auth import get_user
 from mlops.services.identity import PermissionDenied, User, require_role, system_user
 from mlops.services.registry import Registry, RegistryError
 from mlops.versioning import Version, VersionError
-
-RELEASABLE = "registered"
-REJECTED = "rejected"
-#: Statuses that never leave the registry for a stage.
-BLOCKED_STATUSES = ("failed", "not-promoted", REJECTED)
-_STAGE_LABEL = {"dev": "DEV", "uat": "UAT", "prod": "PROD"}
 
 
 class ReleaseError(RuntimeError):
     """A transition that the release flow does not allow; the message says why and what to do."""
 
 
+class ReleaseAction(StrEnum):
+    """A release decision; values are the `python -m mlops release` sub-command names."""
+
+    DEPLOY_DEV = "deploy-dev"
+    PROMOTE_UAT = "promote"
+    APPROVE_PROD = "approve"
+    REJECT_UAT = "reject-uat"
+    REJECT_PROD = "reject-prod"
+    ROLLBACK_PROD = "rollback"
+
+
 # -- users -----------------------------------------------------------------------------------
 def load_user(warehouse: Warehouse, username: str) -> User:
     """The enabled `User` named `username` (the auth service's `users` table lookup);
     PermissionDenied when unknown or disabled."""
-    from mlops.services.auth import get_user
-
     name = (username or "").strip()
     if not name:
         raise PermissionDenied("a user name is needed (--user NAME)")
@@ -61,9 +69,9 @@ def _version(version: str) -> str:
         raise ReleaseError(f"invalid version {version!r}: {exc}") from None
 
 
-def _record(registry: Registry, version: str) -> dict:
+def _record(registry: Registry, version: str) -> RegistryEntry:
     try:
-        return registry.get(version)
+        return registry.entry(version)
     except RegistryError:
         raise ReleaseError(f"{version} is not a registered version") from None
 
@@ -78,35 +86,36 @@ def _comment(comment: str | None, action: str) -> str:
 def _where(registry: Registry, version: str) -> str:
     """`in DEV and UAT`, or `in no stage`."""
     stages = registry.stages_of(version)
-    return "in " + (" and ".join(_STAGE_LABEL[s] for s in stages) if stages else "no stage")
+    return "in " + (" and ".join(s.label for s in stages) if stages else "no stage")
 
 
-def _check_releasable(record: dict, version: str, action: str) -> None:
-    status = record.get("status", RELEASABLE)
-    if status != RELEASABLE:
+def _check_releasable(record: RegistryEntry, version: str, action: str) -> None:
+    status = record.status
+    if status != ModelStatus.REGISTERED:
         raise ReleaseError(f"{version} cannot {action}: its status is {status!r}"
                            + (" (rejected versions are never promoted again)"
-                              if status == REJECTED else " (only registered versions are)"))
+                              if status == ModelStatus.REJECTED
+                              else " (only registered versions are)"))
 
 
-def _deploy(warehouse: Warehouse, target: DeployTarget, stage: str, version: str,
+def _deploy(warehouse: Warehouse, target: DeployTarget, stage: Stage, version: str,
             user: User) -> dict[str, Any]:
     try:
         return target.deploy(stage, version, bundle_prefix(version))
     except DeployError as exc:
         with warehouse.transaction() as session:
             audit.record(session, user.username, "release.deploy_failed", f"model:{version}",
-                         {"stage": stage, "error": str(exc)})
-        raise ReleaseError(f"deploying {version} to {_STAGE_LABEL[stage]} failed: {exc}") from exc
+                         {"stage": stage.value, "error": str(exc)})
+        raise ReleaseError(f"deploying {version} to {stage.label} failed: {exc}") from exc
 
 
-def _transition(registry: Registry, warehouse: Warehouse, *, stage: str, version: str,
+def _transition(registry: Registry, warehouse: Warehouse, *, stage: Stage, version: str,
                 user: User, decision: str, comment: str, action: str,
                 deployment: dict[str, Any] | None) -> dict[str, Any]:
     """Move the stage pointer (appending to the approvals trail) and write the audit row."""
     previous = registry.stage(stage)
     registry.set_stage(stage, version, who=user.username, comment=comment, decision=decision)
-    details = {"stage": stage, "previous_version": previous, "decision": decision,
+    details = {"stage": stage.value, "previous_version": previous, "decision": decision,
                "comment": comment, "deployment": deployment}
     with warehouse.transaction() as session:
         audit.record(session, user.username, action, f"model:{version}", details)
@@ -122,8 +131,8 @@ def deploy_dev(registry: Registry, warehouse: Warehouse, target: DeployTarget, v
     require_role(user, "system", "admin", action="deploy to DEV")
     version = _version(version)
     _check_releasable(_record(registry, version), version, "be deployed to DEV")
-    deployment = _deploy(warehouse, target, "dev", version, user)
-    return _transition(registry, warehouse, stage="dev", version=version, user=user,
+    deployment = _deploy(warehouse, target, Stage.DEV, version, user)
+    return _transition(registry, warehouse, stage=Stage.DEV, version=version, user=user,
                        decision="deployed", comment=(comment or "").strip() or "registered build",
                        action="release.deploy_dev", deployment=deployment)
 
@@ -137,24 +146,24 @@ def promote_to_uat(registry: Registry, warehouse: Warehouse, target: DeployTarge
     comment = _comment(comment, "a UAT sign-off")
     record = _record(registry, version)
     _check_releasable(record, version, "go to UAT")
-    if registry.stage("uat") == version:
+    if registry.stage(Stage.UAT) == version:
         raise ReleaseError(f"{version} is already in UAT")
-    if registry.stage("dev") != version:
+    if registry.stage(Stage.DEV) != version:
         raise ReleaseError(f"{version} is {_where(registry, version)}, not DEV: only the version "
-                           f"in DEV ({registry.stage('dev') or 'none'}) can go to UAT")
-    deployment = _deploy(warehouse, target, "uat", version, user)
+                           f"in DEV ({registry.stage(Stage.DEV) or 'none'}) can go to UAT")
+    deployment = _deploy(warehouse, target, Stage.UAT, version, user)
     registry.update_record(version, requested_by=user.username)
-    return _transition(registry, warehouse, stage="uat", version=version, user=user,
+    return _transition(registry, warehouse, stage=Stage.UAT, version=version, user=user,
                        decision="signed-off", comment=comment, action="release.promote_uat",
                        deployment=deployment)
 
 
-def requested_by(record: dict) -> str | None:
+def requested_by(record: RegistryEntry) -> str | None:
     """Who requested a version's release: its UAT sign-off user."""
-    if record.get("requested_by"):
-        return record["requested_by"]
-    for entry in reversed(record.get("approvals") or []):
-        if entry.get("to") == "uat" and entry.get("decision") == "signed-off":
+    if record.requested_by:
+        return record.requested_by
+    for entry in reversed(record.approvals):
+        if entry.get("to") == Stage.UAT and entry.get("decision") == "signed-off":
             return entry.get("who")
     return None
 
@@ -168,56 +177,57 @@ def approve_prod(registry: Registry, warehouse: Warehouse, target: DeployTarget,
     comment = _comment(comment, "a PROD approval")
     record = _record(registry, version)
     _check_releasable(record, version, "go to PROD")
-    if registry.stage("prod") == version:
+    if registry.stage(Stage.PROD) == version:
         raise ReleaseError(f"{version} is already in PROD")
-    if registry.stage("uat") != version:
+    if registry.stage(Stage.UAT) != version:
         raise ReleaseError(f"{version} is {_where(registry, version)}, not UAT: sign-off in UAT "
-                           f"first (UAT holds {registry.stage('uat') or 'nothing'})")
+                           f"first (UAT holds {registry.stage(Stage.UAT) or 'nothing'})")
     requester = requested_by(record)
     if approver_must_differ and requester == user.username:
         raise PermissionDenied(f"{user.username} requested the release of {version} and cannot "
                                "also approve it for PROD: another admin must approve "
                                "(approver_must_differ)")
-    deployment = _deploy(warehouse, target, "prod", version, user)
-    return _transition(registry, warehouse, stage="prod", version=version, user=user,
+    deployment = _deploy(warehouse, target, Stage.PROD, version, user)
+    return _transition(registry, warehouse, stage=Stage.PROD, version=version, user=user,
                        decision="approved", comment=comment, action="release.approve_prod",
                        deployment={**(deployment or {}), "requested_by": requester})
 
 
 def reject(registry: Registry, warehouse: Warehouse, version: str, *, user: User, comment: str,
-           stage: str = "uat") -> dict[str, Any]:
+           stage: Stage | str = Stage.UAT) -> dict[str, Any]:
     """Reject a candidate for `stage`: 'uat' (stakeholder or admin; the version in DEV or UAT)
     or 'prod' (admin; the version in UAT). Its status becomes `rejected`."""
-    if stage not in ("uat", "prod"):
-        raise ReleaseError(f"a rejection is for stage 'uat' or 'prod', not {stage!r}")
-    roles = ("stakeholder", "admin") if stage == "uat" else ("admin",)
-    require_role(user, *roles, action=f"reject a release for {_STAGE_LABEL[stage]}")
+    stage = Stage.parse(stage, ReleaseError)
+    if stage is Stage.DEV:
+        raise ReleaseError(f"a rejection is for stage 'uat' or 'prod', not {stage.value!r}")
+    roles = ("stakeholder", "admin") if stage is Stage.UAT else ("admin",)
+    require_role(user, *roles, action=f"reject a release for {stage.label}")
     version = _version(version)
     comment = _comment(comment, "a rejection")
     record = _record(registry, version)
-    if record.get("status") == REJECTED:
+    if record.status == ModelStatus.REJECTED:
         raise ReleaseError(f"{version} is already rejected")
     stages = registry.stages_of(version)
-    if "prod" in stages:
+    if Stage.PROD in stages:
         raise ReleaseError(f"{version} is in PROD: roll back instead of rejecting it")
-    allowed = ("dev", "uat") if stage == "uat" else ("uat",)
+    allowed = (Stage.DEV, Stage.UAT) if stage is Stage.UAT else (Stage.UAT,)
     if not set(stages) & set(allowed):
         raise ReleaseError(f"{version} is {_where(registry, version)}: only a version in "
-                           f"{' or '.join(_STAGE_LABEL[s] for s in allowed)} can be rejected "
-                           f"for {_STAGE_LABEL[stage]}")
+                           f"{' or '.join(s.label for s in allowed)} can be rejected "
+                           f"for {stage.label}")
     registry.record_approval(version, to_stage=stage, who=user.username, decision="rejected",
                              comment=comment)
-    registry.update_record(version, status=REJECTED)
-    details = {"stage": stage, "decision": "rejected", "comment": comment,
-               "previous_status": record.get("status")}
+    registry.update_record(version, status=ModelStatus.REJECTED.value)
+    details = {"stage": stage.value, "decision": "rejected", "comment": comment,
+               "previous_status": record.record.get("status")}
     with warehouse.transaction() as session:
         audit.record(session, user.username, "release.reject", f"model:{version}", details)
     return {"version": version, **details}
 
 
-def _approved_for_prod(record: dict) -> bool:
-    return any(e.get("to") == "prod" and e.get("decision") in ("approved", "rolled-back")
-               for e in record.get("approvals") or [])
+def _approved_for_prod(record: RegistryEntry) -> bool:
+    return any(e.get("to") == Stage.PROD and e.get("decision") in ("approved", "rolled-back")
+               for e in record.approvals)
 
 
 def rollback_prod(registry: Registry, warehouse: Warehouse, target: DeployTarget, to_version: str,
@@ -227,7 +237,7 @@ def rollback_prod(registry: Registry, warehouse: Warehouse, target: DeployTarget
     require_role(user, "admin", action="roll back PROD")
     version = _version(to_version)
     comment = _comment(comment, "a rollback")
-    current = registry.stage("prod")
+    current = registry.stage(Stage.PROD)
     if current is None:
         raise ReleaseError("nothing is in PROD: there is nothing to roll back")
     record = _record(registry, version)
@@ -236,32 +246,70 @@ def rollback_prod(registry: Registry, warehouse: Warehouse, target: DeployTarget
     if Version.parse(version) > Version.parse(current):
         raise ReleaseError(f"{version} is newer than PROD ({current}): a rollback goes to an "
                            "earlier version; release newer ones through DEV and UAT")
-    status = record.get("status", RELEASABLE)
-    if status in BLOCKED_STATUSES or not (status == RELEASABLE or _approved_for_prod(record)):
+    status = record.status
+    if not record.servable or not (status == ModelStatus.REGISTERED or _approved_for_prod(record)):
         raise ReleaseError(f"cannot roll back to {version}: its status is {status!r}")
-    deployment = _deploy(warehouse, target, "prod", version, user)
-    return _transition(registry, warehouse, stage="prod", version=version, user=user,
+    deployment = _deploy(warehouse, target, Stage.PROD, version, user)
+    return _transition(registry, warehouse, stage=Stage.PROD, version=version, user=user,
                        decision="rolled-back", comment=comment, action="release.rollback_prod",
                        deployment=deployment)
 
 
+# -- one entry point -------------------------------------------------------------------------
+def apply(registry: Registry, warehouse: Warehouse, target: DeployTarget, action: ReleaseAction,
+          version: str, *, user: User | None, comment: str = "",
+          approver_must_differ: bool = True) -> dict[str, Any]:
+    """Carry out one release `action` on `version` by `user` (None: the system user, DEV only)
+    with `comment`; the outcome of the transition function it runs."""
+    action = ReleaseAction(action)
+    if action is ReleaseAction.DEPLOY_DEV:
+        return deploy_dev(registry, warehouse, target, version, user=user, comment=comment)
+    if user is None:
+        raise PermissionDenied(f"{action.value} needs a user (--user NAME)")
+    if action is ReleaseAction.PROMOTE_UAT:
+        return promote_to_uat(registry, warehouse, target, version, user=user, comment=comment)
+    if action is ReleaseAction.APPROVE_PROD:
+        return approve_prod(registry, warehouse, target, version, user=user, comment=comment,
+                            approver_must_differ=approver_must_differ)
+    if action in (ReleaseAction.REJECT_UAT, ReleaseAction.REJECT_PROD):
+        stage = Stage.UAT if action is ReleaseAction.REJECT_UAT else Stage.PROD
+        return reject(registry, warehouse, version, user=user, comment=comment, stage=stage)
+    return rollback_prod(registry, warehouse, target, version, user=user, comment=comment)
+
+
+def eligible_versions(registry: Registry, action: ReleaseAction) -> list[str]:
+    """The versions `action` can name now, newest first (the transition functions still check
+    every rule): DEV takes any version, PROD approval and its rejection the one in UAT, a UAT
+    sign-off or rejection the one in DEV, a rollback any version other than PROD's."""
+    pointers = registry.pointers()
+    newest_first = [entry.version for entry in reversed(registry.entries())]
+    action = ReleaseAction(action)
+    if action is ReleaseAction.DEPLOY_DEV:
+        return newest_first
+    if action is ReleaseAction.ROLLBACK_PROD:
+        return [v for v in newest_first if v != pointers.prod]
+    pointed = pointers.dev if action in (ReleaseAction.PROMOTE_UAT, ReleaseAction.REJECT_UAT) \
+        else pointers.uat
+    return [pointed] if pointed else []
+
+
 # -- reading ---------------------------------------------------------------------------------
-def current_stages(registry: Registry) -> dict[str, str | None]:
-    """`{"dev": v, "uat": v, "prod": v}` (None where a stage is empty)."""
-    document = registry.read()
-    return {stage: (document.get(stage) or {}).get("version") for stage in ("dev", "uat", "prod")}
+def current_stages(registry: Registry) -> dict[Stage, str | None]:
+    """`{"dev": v, "uat": v, "prod": v}` (None where a stage is empty; keys are `Stage`s)."""
+    return registry.pointers().as_dict()
 
 
 def stage_history(registry: Registry, version: str | None = None,
-                  stage: str | None = None) -> list[dict[str, Any]]:
+                  stage: Stage | str | None = None) -> list[dict[str, Any]]:
     """Every approvals-trail entry (with its `version`), oldest first; optionally of one
     version and/or for one target stage (`to`)."""
     wanted = _version(version) if version is not None else None
+    to = Stage.parse(stage, ReleaseError) if stage is not None else None
     entries = []
-    for record in registry.versions():
-        if wanted is not None and record["version"] != wanted:
+    for record in registry.entries():
+        if wanted is not None and record.version != wanted:
             continue
-        for entry in record.get("approvals") or []:
-            if stage is None or entry.get("to") == stage:
-                entries.append({"version": record["version"], **entry})
+        for entry in record.approvals:
+            if to is None or entry.get("to") == to:
+                entries.append({"version": record.version, **entry})
     return sorted(entries, key=lambda e: (str(e.get("when") or ""), e["version"]))

@@ -17,6 +17,7 @@ from mlops.services.build.experiments import list_experiments
 from mlops.services.identity import PermissionDenied, User
 from mlops.services.registry import Registry
 from sea_core.bundle import load_bundle
+from sea_core.pipeline import DEFAULT_MIN_CONFIDENCE
 from sea_core.taxonomy import Taxonomy
 from tests.unit.build_support import (environment, fast_config, new_skill, small_taxonomy,
                                       write_taxonomy)
@@ -77,6 +78,7 @@ def test_initial_build_registers_1_0_0_with_every_record(champion_home):
     pipeline = load_bundle(folder)
     assert pipeline.model_version == "1.0.0" and len(pipeline.taxonomy) == N_SKILLS
     assert pipeline.index.encoded_count == 0  # sealed: the saved embeddings are reused
+    assert pipeline.config.min_confidence == DEFAULT_MIN_CONFIDENCE  # sea_core's default served
     # model card, experiment, DEV deployment, progress
     card = store.get_bytes("model_cards/1.0.0.md").decode()
     assert "# SEA skills-matching model 1.0.0" in card and "## Responsible-AI notes" in card

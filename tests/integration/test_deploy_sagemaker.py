@@ -17,6 +17,7 @@ moto = pytest.importorskip("moto")
 from mlops.adapters.deploy import DeployError, bundle_prefix  # noqa: E402
 from mlops.adapters.deploy.sagemaker import (DEFAULT_CONFIG_DIR, DeployConfigError,  # noqa: E402
                                              SageMakerTarget, load_endpoint_settings)
+from mlops.domain.stages import STAGES  # noqa: E402
 
 ROLE = "arn:aws:iam::123456789012:role/sea-sagemaker"
 IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/sea:latest"
@@ -133,7 +134,7 @@ def test_second_deploy_updates_the_endpoint_instead_of_recreating_it(sagemaker, 
 def test_each_stage_has_its_own_endpoint(sagemaker):
     session, client, _ = sagemaker
     target = SageMakerTarget(session, ROLE, IMAGE, ROOT)
-    for stage in ("dev", "uat", "prod"):
+    for stage in STAGES:
         target.deploy(stage, "1.2.0", bundle_prefix("1.2.0"))
     names = sorted(e["EndpointName"] for e in client.list_endpoints()["Endpoints"])
     assert names == ["sea-dev", "sea-prod", "sea-uat"]
@@ -164,10 +165,13 @@ def test_sagemaker_needs_an_s3_artifact_root(sagemaker):
 
 # -- config files ----------------------------------------------------------------------------
 def test_repository_configs_are_valid_for_every_stage():
-    for stage in ("dev", "uat", "prod"):
+    expected = {"dev": (1, "ml.m5.large", 100), "uat": (1, "ml.m5.xlarge", 100),
+                "prod": (1, "ml.g4dn.xlarge", 80)}
+    for stage in STAGES:
         settings = load_endpoint_settings(DEFAULT_CONFIG_DIR, stage)
-        assert settings.stage == stage and settings.instance_count >= 1
-        assert settings.instance_type.startswith("ml.")
+        assert settings.stage is stage and settings.enable_data_capture
+        assert (settings.instance_count, settings.instance_type,
+                settings.sampling_percentage) == expected[stage]
 
 
 @pytest.mark.parametrize("overrides,message", [

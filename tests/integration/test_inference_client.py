@@ -223,9 +223,9 @@ def test_the_bootstrap_picks_the_client_the_settings_name(tmp_path, server, bund
 
     import shutil
 
-    from mlops.services.model_loading import serving_dir
+    from mlops.adapters.deploy.local import serving_dir
     services = Bootstrap(settings_with(tmp_path))
-    shutil.copytree(bundle, serving_dir(services.settings, "uat"))
+    shutil.copytree(bundle, serving_dir(services.settings.home, "uat"))
     local = services.inference("uat")
     assert isinstance(local, InProcessInferenceClient)
     assert local.model_version == "2.0.1" and local.stage == "uat"

@@ -12,7 +12,8 @@ from mlops.adapters.store import open_store
 from mlops.config import load_settings
 from mlops.services import model_loading
 from mlops.adapters.store.layout import version_prefix
-from mlops.services.model_loading import ModelLoadingError, fetch_version, load_pipeline, serving_dir
+from mlops.adapters.deploy.local import serving_dir
+from mlops.services.model_loading import ModelLoadingError, fetch_version, load_pipeline
 from mlops.services.registry import Registry
 
 from tests.integration.serving_support import SKILL_TITLES, make_bundle
@@ -65,7 +66,7 @@ def test_registry_pointer_is_fetched_and_loaded(settings, store, bundles):
 
 def test_serving_folder_wins_over_the_registry(settings, store, bundles):
     publish(store, bundles, "1.0.0", "prod")
-    shutil.copytree(bundles["1.1.0"], serving_dir(settings, "prod"))
+    shutil.copytree(bundles["1.1.0"], serving_dir(settings.home, "prod"))
     assert load_pipeline(settings, store=store, stage="prod").model_version == "1.1.0"
 
 
@@ -145,4 +146,4 @@ def test_stage_and_version_together_are_refused(settings, store):
 
 
 def test_stage_names_are_case_insensitive(settings):
-    assert serving_dir(settings, "PROD") == Path(settings.home) / "serving" / "prod"
+    assert serving_dir(settings.home, "PROD") == Path(settings.home) / "serving" / "prod"

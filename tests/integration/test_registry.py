@@ -15,8 +15,10 @@ import pytest
 from mlops.adapters.store import ConflictError
 from mlops.adapters.store.local import LocalStore
 from mlops.entrypoints.cli import main as cli_main
-from mlops.services.registry import (LOGS_KEY, Registry, RegistryError, parse_timestamp,
-                                     utc_now)
+from mlops.domain.clock import parse_timestamp, timestamp, utc_now
+from mlops.domain.registry_records import RegistryEntry
+from mlops.domain.stages import Stage
+from mlops.services.registry import LOGS_KEY, Registry, RegistryError
 from mlops.versioning import VersionError
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -124,6 +126,7 @@ def test_register_and_get(registry):
     stamp = parse_timestamp(record["timestamp"])
     assert stamp.tzinfo is not None and stamp.utcoffset().total_seconds() == 0
     assert abs((datetime.now(timezone.utc) - stamp).total_seconds()) < 300
+    assert record["timestamp"] == timestamp(stamp)  # the one backend format (ms, Z)
     assert "version" not in registry.read()["models"]["1.0.0"]  # the key is the version
 
 
@@ -181,6 +184,31 @@ def test_production_document_reads_without_loss(production):
     assert production.stage("prod") == "1.18.0"
     assert [r["version"] for r in production.versions()] == ["1.17.0", "1.18.0"]
     assert production.next_version("minor") == "1.19.0"
+
+
+def test_production_entries_are_typed_and_round_trip_unchanged(production):
+    entries = production.entries()
+    assert [e.version for e in entries] == ["1.17.0", "1.18.0"]
+    for entry in entries:
+        assert entry.to_dict() == {**PRODUCTION_LOGS["models"][entry.version],
+                                   "version": entry.version}
+        assert RegistryEntry.from_dict(entry.to_dict()) == entry
+    old = production.entry("1.17.0")
+    assert old.timestamp == datetime(2024, 11, 7, 13, 37, tzinfo=timezone.utc)
+    assert old.status == "registered" and old.servable  # no status: registered
+    assert old.metrics["cosine_f1"] == PRODUCTION_LOGS["models"]["1.17.0"]["metrics"]["cosine_f1"]
+    assert old.data_checksum == "2hajk1456hkjb2hlawd" and old.parent_version is None
+    assert production.entry("1.18.0").record["legacy_note"] == "kept as is"
+    pointers = production.pointers()
+    assert (pointers.dev, pointers.uat, pointers.prod) == (None, None, "1.18.0")
+    assert pointers.stages_of("1.18.0") == [Stage.PROD]
+
+
+def test_rejected_entries_are_not_servable(registry):
+    registry.register("1.0.0", _record(status="rejected"))
+    assert not registry.entry("1.0.0").servable
+    with pytest.raises(RegistryError, match="not registered"):
+        registry.entry("2.0.0")
 
 
 def test_unknown_keys_and_old_timestamps_survive_writes(production):

@@ -120,7 +120,7 @@ def test_model_catalog_rows(tmp_path):
     registry.register("1.0.0", {"metrics": {"cosine_f1": 0.81234567, "note": "x"}, "hyperparameters": {"lr": 1e-5}})
     registry.register("1.1.0", {"trigger": "quality"})
     registry.set_stage("prod", "1.0.0", who="adam")
-    rows = registry_rows(registry)
+    rows = [row.table_row() for row in registry_rows(registry)]
     assert [r["version"] for r in rows] == ["1.1.0", "1.0.0"]
     assert rows[1]["stages"] == "PROD" and rows[1]["metric:cosine_f1"] == 0.8123
     assert "metric:note" not in rows[1] and rows[1]["hyperparameters"] == '{"lr": 1e-05}'

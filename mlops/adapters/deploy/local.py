@@ -8,18 +8,26 @@ import json
 import os
 import shutil
 import uuid
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from filelock import FileLock
 
-from mlops.adapters.deploy.base import DeployError, DeployTarget, check_stage
+from mlops.adapters.deploy.base import DeployError, DeployTarget
 from mlops.adapters.store.base import ArtifactStore, StoreError
+from mlops.adapters.store.layout import PROD_PREFIX
+from mlops.domain.clock import timestamp
+from mlops.domain.stages import Stage
 
 #: Written into each serving folder (and `prod/`): which version is served, since when.
 DEPLOYMENT_FILE = "deployment.json"
-PROD_PREFIX = "prod"
+SERVING_DIR = "serving"
+
+
+def serving_dir(home: str | Path, stage: Stage | str) -> Path:
+    """The folder a stage is served from on this machine: `<home>/serving/<stage>/` (the one
+    definition; ValueError for an unknown stage)."""
+    return Path(home) / SERVING_DIR / Stage.parse(stage).value
 
 
 class LocalTarget(DeployTarget):
@@ -29,40 +37,35 @@ class LocalTarget(DeployTarget):
 
     def __init__(self, store: ArtifactStore, home: str | Path) -> None:
         self.store = store
-        self.root = Path(home) / "serving"
+        self.home = Path(home)
+        self.root = self.home / SERVING_DIR
 
-    def serving_dir(self, stage: str) -> Path:
-        """`<home>/serving/<stage>/`."""
-        return self.root / check_stage(stage)
+    def serving_dir(self, stage: Stage | str) -> Path:
+        """`<home>/serving/<stage>/`; DeployError for an unknown stage."""
+        return serving_dir(self.home, Stage.parse(stage, DeployError))
 
-    def deployed_version(self, stage: str) -> str | None:
-        """The version a stage's folder serves, or None when nothing is deployed there."""
-        marker = self.serving_dir(stage) / DEPLOYMENT_FILE
-        if not marker.is_file():
-            return None
-        return json.loads(marker.read_text(encoding="utf-8")).get("version")
-
-    def deploy(self, stage: str, version: str, bundle_prefix: str) -> dict[str, Any]:
+    def deploy(self, stage: Stage | str, version: str, bundle_prefix: str) -> dict[str, Any]:
+        stage = Stage.parse(stage, DeployError)
         target = self.serving_dir(stage)
         self.root.mkdir(parents=True, exist_ok=True)
-        marker = {"stage": stage, "version": version, "bundle": bundle_prefix,
-                  "deployed_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+        marker = {"stage": stage.value, "version": version, "bundle": bundle_prefix,
+                  "deployed_at": timestamp()}
         with FileLock(str(self.root / f".{stage}.lock"), timeout=600):
             staging = self.root / f".incoming-{stage}-{uuid.uuid4().hex[:8]}"
             try:
                 count = self.store.get_dir(bundle_prefix, staging)
                 if count == 0:
-                    raise DeployError(f"cannot deploy {version} to {stage.upper()}: no bundle "
+                    raise DeployError(f"cannot deploy {version} to {stage.label}: no bundle "
                                       f"under {bundle_prefix} in {self.store.url}")
                 (staging / DEPLOYMENT_FILE).write_text(json.dumps(marker, indent=2),
                                                        encoding="utf-8")
-                mirrored = self._mirror_prod(staging) if stage == "prod" else None
+                mirrored = self._mirror_prod(staging) if stage is Stage.PROD else None
                 self._swap(staging, target)
             except StoreError as exc:
-                raise DeployError(f"cannot deploy {version} to {stage.upper()}: {exc}") from exc
+                raise DeployError(f"cannot deploy {version} to {stage.label}: {exc}") from exc
             finally:
                 shutil.rmtree(staging, ignore_errors=True)
-        return {"target": self.name, "stage": stage, "version": version, "path": str(target),
+        return {"target": self.name, "stage": stage.value, "version": version, "path": str(target),
                 "files": count, "mirror": mirrored}
 
     def _swap(self, staging: Path, target: Path) -> None:

@@ -16,7 +16,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from mlops.adapters.deploy.base import DeployError, DeployTarget, check_stage
+from mlops.adapters.deploy.base import DeployError, DeployTarget
+from mlops.domain.stages import Stage
 
 REQUIRED_KEYS = ("StageName", "EndpointInstanceCount", "EndpointInstanceType",
                  "SamplingPercentage", "EnableDataCapture")
@@ -33,16 +34,16 @@ class DeployConfigError(DeployError):
 class EndpointSettings:
     """A stage's endpoint parameters, read from its config file."""
 
-    stage: str
+    stage: Stage
     instance_count: int
     instance_type: str
     sampling_percentage: int
     enable_data_capture: bool
 
 
-def config_path(config_dir: str | Path, stage: str) -> Path:
+def config_path(config_dir: str | Path, stage: Stage | str) -> Path:
     """`<config_dir>/<stage>-config.json`."""
-    return Path(config_dir) / f"{check_stage(stage)}-config.json"
+    return Path(config_dir) / f"{Stage.parse(stage, DeployError).value}-config.json"
 
 
 def _integer(path: Path, key: str, raw: Any, low: int, high: int | None) -> int:
@@ -69,13 +70,14 @@ def _boolean(path: Path, key: str, raw: Any) -> bool:
     raise DeployConfigError(f"{path}: Parameters.{key} must be true or false, got {raw!r}")
 
 
-def load_endpoint_settings(config_dir: str | Path, stage: str) -> EndpointSettings:
+def load_endpoint_settings(config_dir: str | Path, stage: Stage | str) -> EndpointSettings:
     """Read and check a stage's config file; DeployConfigError names the file and the key."""
+    stage = Stage.parse(stage, DeployError)
     path = config_path(config_dir, stage)
     try:
         document = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise DeployConfigError(f"{path}: deployment config for {stage.upper()} not found") from None
+        raise DeployConfigError(f"{path}: deployment config for {stage.label} not found") from None
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise DeployConfigError(f"{path}: not readable as JSON: {exc}") from None
     params = document.get("Parameters") if isinstance(document, dict) else None
@@ -85,9 +87,9 @@ def load_endpoint_settings(config_dir: str | Path, stage: str) -> EndpointSettin
     if missing:
         raise DeployConfigError(f"{path}: Parameters.{missing[0]} is missing "
                                 f"(required: {', '.join(REQUIRED_KEYS)})")
-    if str(params["StageName"]).strip().lower() != stage:
+    if str(params["StageName"]).strip().lower() != stage.value:
         raise DeployConfigError(f"{path}: Parameters.StageName is {params['StageName']!r}, "
-                                f"expected {stage!r}")
+                                f"expected {stage.value!r}")
     instance_type = params["EndpointInstanceType"]
     if not isinstance(instance_type, str) or not re.fullmatch(r"ml\.[a-z0-9]+\.[a-z0-9]+",
                                                               instance_type.strip()):
@@ -126,9 +128,9 @@ class SageMakerTarget(DeployTarget):
         self.config_dir = Path(config_dir)
         self.name_prefix = name_prefix
 
-    def endpoint_name(self, stage: str) -> str:
+    def endpoint_name(self, stage: Stage | str) -> str:
         """The stage's endpoint name (`sea-prod`)."""
-        return _resource_name(self.name_prefix, check_stage(stage))
+        return _resource_name(self.name_prefix, Stage.parse(stage, DeployError).value)
 
     def _endpoint_exists(self, name: str) -> bool:
         from botocore.exceptions import ClientError
@@ -142,10 +144,11 @@ class SageMakerTarget(DeployTarget):
                 return False
             raise
 
-    def deploy(self, stage: str, version: str, bundle_prefix: str) -> dict[str, Any]:
+    def deploy(self, stage: Stage | str, version: str, bundle_prefix: str) -> dict[str, Any]:
         from botocore.exceptions import BotoCoreError, ClientError
 
-        settings = load_endpoint_settings(self.config_dir, check_stage(stage))
+        stage = Stage.parse(stage, DeployError)
+        settings = load_endpoint_settings(self.config_dir, stage)
         stamp = datetime.now(timezone.utc).strftime("%Y%m%d%H%M%S%f")
         model_name = _resource_name(self.name_prefix, stage, version, stamp)
         config_name = _resource_name(self.name_prefix, stage, version, "cfg", stamp)
@@ -168,7 +171,7 @@ class SageMakerTarget(DeployTarget):
                     "Image": self.image_uri,
                     "ModelDataSource": {"S3DataSource": {
                         "S3Uri": model_url, "S3DataType": "S3Prefix", "CompressionType": "None"}},
-                    "Environment": {"SEA_MODEL_VERSION": version, "SEA_STAGE": stage}})
+                    "Environment": {"SEA_MODEL_VERSION": version, "SEA_STAGE": stage.value}})
             self.client.create_endpoint_config(**config)
             if self._endpoint_exists(endpoint):
                 self.client.update_endpoint(EndpointName=endpoint, EndpointConfigName=config_name)
@@ -177,9 +180,9 @@ class SageMakerTarget(DeployTarget):
                 self.client.create_endpoint(EndpointName=endpoint, EndpointConfigName=config_name)
                 action = "created"
         except (ClientError, BotoCoreError) as exc:
-            raise DeployError(f"SageMaker deployment of {version} to {stage.upper()} "
+            raise DeployError(f"SageMaker deployment of {version} to {stage.label} "
                               f"(endpoint {endpoint}) failed: {exc}") from exc
-        return {"target": self.name, "stage": stage, "version": version, "endpoint": endpoint,
+        return {"target": self.name, "stage": stage.value, "version": version, "endpoint": endpoint,
                 "endpoint_config": config_name, "model": model_name, "model_data": model_url,
                 "instance_type": settings.instance_type,
                 "instance_count": settings.instance_count, "action": action}

@@ -4,6 +4,8 @@ from __future__ import annotations
 from mlops.versioning import Version
 
 VERSIONS_PREFIX = "finetuned_models/mlops/versions"
+#: What the PROD endpoint serves: a copy of the PROD version's bundle.
+PROD_PREFIX = "prod"
 
 
 def version_prefix(version: str) -> str:

@@ -4,7 +4,8 @@ from __future__ import annotations
 import argparse
 import json
 
-from mlops.services.registry import STAGES, Registry, parse_timestamp
+from mlops.domain.registry_records import RegistryEntry, StagePointers
+from mlops.services.registry import Registry
 
 #: Metrics shown by `registry list`, in this order, when a record has them.
 PRIMARY_METRICS = ("cosine_accuracy", "cosine_f1")
@@ -14,7 +15,7 @@ _COLUMNS = ("version", "stages", "status", "trigger", "metrics", "data", "timest
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add `registry list` and `registry show VERSION`."""
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--store", metavar="URL", default=None,
+    common.add_argument("--store", metavar="URL", dest="store_url", default=None,
                         help="artifact store URL (file:///abs/path or s3://bucket/prefix); "
                              "default: the configured store (mlops.config)")
     parser = subparsers.add_parser("registry", help="read the model registry (logs.json)")
@@ -29,15 +30,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def _registry(args: argparse.Namespace) -> Registry:
     """The registry on `--store`, else on the configured store (`mlops.config`)."""
-    from mlops.bootstrap import Bootstrap
-
-    return Bootstrap(overrides={"store_url": args.store}).registry
+    return args.services.registry
 
 
-def _metrics(record: dict) -> str:
-    metrics = record.get("metrics")
-    if not isinstance(metrics, dict):
-        return ""
+def _metrics(entry: RegistryEntry) -> str:
+    metrics = entry.metrics
     names = [m for m in PRIMARY_METRICS if m in metrics] or list(metrics)[:2]
     parts = []
     for name in names:
@@ -46,22 +43,23 @@ def _metrics(record: dict) -> str:
     return " ".join(parts)
 
 
-def _timestamp(value: object) -> str:
-    parsed = parse_timestamp(value)
+def _timestamp(entry: RegistryEntry) -> str:
+    parsed = entry.timestamp
     if parsed is None:
+        value = entry.record.get("timestamp")
         return "" if value is None else str(value)
     return parsed.isoformat(timespec="seconds")
 
 
-def format_table(document: dict, records: list[dict]) -> str:
+def format_table(pointers: StagePointers, entries: list[RegistryEntry]) -> str:
     """The `registry list` table: version, stages, status, trigger, metrics, data version,
     timestamp (ISO-8601 UTC; old `dd/mm/YYYY/HHMM` stamps are converted for display)."""
     rows = [_COLUMNS]
-    for record in records:
-        stages = [s for s in STAGES if (document.get(s) or {}).get("version") == record["version"]]
-        rows.append((record["version"], ",".join(stages) or "-", str(record.get("status", "")),
-                     str(record.get("trigger", "")), _metrics(record),
-                     str(record.get("data_version", "")), _timestamp(record.get("timestamp"))))
+    for entry in entries:
+        stages = pointers.stages_of(entry.version)
+        rows.append((entry.version, ",".join(stages) or "-", str(entry.record.get("status", "")),
+                     str(entry.record.get("trigger", "")), _metrics(entry),
+                     str(entry.record.get("data_version", "")), _timestamp(entry)))
     widths = [max(len(row[i]) for row in rows) for i in range(len(_COLUMNS))]
     return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip()
                      for row in rows)
@@ -71,11 +69,11 @@ def run_list(args: argparse.Namespace) -> int:
     """Print every registered version, oldest first."""
     registry = _registry(args)
     document = registry.read()
-    records = registry.versions()
-    if not records:
+    entries = registry.entries()
+    if not entries:
         print(f"no versions registered in {registry.store.url}/{registry.key}")
         return 0
-    print(format_table(document, records))
+    print(format_table(registry.pointers(document), entries))
     return 0
 
 
@@ -83,7 +81,7 @@ def run_show(args: argparse.Namespace) -> int:
     """Print one version's record as JSON (with the stages pointing at it)."""
     registry = _registry(args)
     document = registry.read()
-    record = registry.get(args.version)
-    record["stages"] = registry.stages_of(record["version"], document)
-    print(json.dumps(record, indent=2, ensure_ascii=False))
+    entry = registry.entry(args.version)
+    shown = {**entry.to_dict(), "stages": registry.pointers(document).stages_of(entry.version)}
+    print(json.dumps(shown, indent=2, ensure_ascii=False))
     return 0

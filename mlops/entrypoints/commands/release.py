@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import argparse
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
+from mlops.domain.stages import STAGES, Stage
 from mlops.services import release
+from mlops.services.release import ReleaseAction
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -26,43 +26,32 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     parser = subparsers.add_parser("release", help="promote, approve, reject or roll back versions")
     actions = parser.add_subparsers(dest="release_command", required=True)
-    actions.add_parser("promote", parents=[who, where],
+    actions.add_parser(ReleaseAction.PROMOTE_UAT.value, parents=[who, where],
                        help="stakeholder sign-off: the DEV version goes to UAT"
-                       ).set_defaults(func=run_promote)
-    actions.add_parser("approve", parents=[who, where],
+                       ).set_defaults(func=run_action, action=ReleaseAction.PROMOTE_UAT)
+    actions.add_parser(ReleaseAction.APPROVE_PROD.value, parents=[who, where],
                        help="admin approval: the UAT version goes to PROD"
-                       ).set_defaults(func=run_approve)
+                       ).set_defaults(func=run_action, action=ReleaseAction.APPROVE_PROD)
     rejecting = actions.add_parser("reject", parents=[who],
                                    help="reject a candidate (its status becomes rejected)")
-    rejecting.add_argument("--stage", choices=("uat", "prod"), default="uat",
+    rejecting.add_argument("--stage", choices=(Stage.UAT.value, Stage.PROD.value),
+                           default=Stage.UAT.value,
                            help="the stage it was a candidate for (default uat)")
-    rejecting.set_defaults(func=run_reject)
-    actions.add_parser("rollback", parents=[who, where],
+    rejecting.set_defaults(func=run_action, action=None, target="local")  # deploys nothing
+    actions.add_parser(ReleaseAction.ROLLBACK_PROD.value, parents=[who, where],
                        help="admin: point PROD back at an earlier version"
-                       ).set_defaults(func=run_rollback)
-    dev = actions.add_parser("deploy-dev", parents=[where],
+                       ).set_defaults(func=run_action, action=ReleaseAction.ROLLBACK_PROD)
+    dev = actions.add_parser(ReleaseAction.DEPLOY_DEV.value, parents=[where],
                              help="deploy a registered version to DEV (system or admin)")
     dev.add_argument("version")
     dev.add_argument("--user", default=None, help="an admin (default: the system user)")
     dev.add_argument("--comment", default="")
-    dev.set_defaults(func=run_deploy_dev)
+    dev.set_defaults(func=run_action, action=ReleaseAction.DEPLOY_DEV)
     actions.add_parser("status", help="the version in each stage").set_defaults(func=run_status)
     history = actions.add_parser("history", help="the approval trail, oldest first")
     history.add_argument("--version", default=None)
-    history.add_argument("--stage", choices=("dev", "uat", "prod"), default=None)
+    history.add_argument("--stage", choices=[s.value for s in STAGES], default=None)
     history.set_defaults(func=run_history)
-
-
-@contextmanager
-def _context() -> Iterator[Any]:
-    """The process's `Bootstrap` (settings, registry, warehouse, deploy target), closed after."""
-    from mlops.bootstrap import Bootstrap
-
-    context = Bootstrap()
-    try:
-        yield context
-    finally:
-        context.close()
 
 
 def _target(args: argparse.Namespace, context: Any) -> Any:
@@ -84,53 +73,33 @@ def _print(outcome: dict) -> int:
     return 0
 
 
-def run_promote(args: argparse.Namespace) -> int:
-    with _context() as ctx:
-        return _print(release.promote_to_uat(
-            ctx.registry, ctx.warehouse, _target(args, ctx), args.version,
-            user=release.load_user(ctx.warehouse, args.user), comment=args.comment))
+def _action(args: argparse.Namespace) -> ReleaseAction:
+    if args.action is not None:
+        return args.action
+    return ReleaseAction.REJECT_UAT if args.stage == Stage.UAT else ReleaseAction.REJECT_PROD
 
 
-def run_approve(args: argparse.Namespace) -> int:
-    with _context() as ctx:
-        return _print(release.approve_prod(
-            ctx.registry, ctx.warehouse, _target(args, ctx), args.version,
-            user=release.load_user(ctx.warehouse, args.user), comment=args.comment,
-            approver_must_differ=ctx.settings.approver_must_differ))
-
-
-def run_reject(args: argparse.Namespace) -> int:
-    with _context() as ctx:
-        return _print(release.reject(ctx.registry, ctx.warehouse, args.version,
-                                     user=release.load_user(ctx.warehouse, args.user),
-                                     comment=args.comment, stage=args.stage))
-
-
-def run_rollback(args: argparse.Namespace) -> int:
-    with _context() as ctx:
-        return _print(release.rollback_prod(
-            ctx.registry, ctx.warehouse, _target(args, ctx), args.version,
-            user=release.load_user(ctx.warehouse, args.user), comment=args.comment))
-
-
-def run_deploy_dev(args: argparse.Namespace) -> int:
-    with _context() as ctx:
-        user = release.load_user(ctx.warehouse, args.user) if args.user else None
-        return _print(release.deploy_dev(ctx.registry, ctx.warehouse, _target(args, ctx),
-                                         args.version, user=user, comment=args.comment))
+def run_action(args: argparse.Namespace) -> int:
+    """Run one release decision (`release.apply`) and print its outcome as JSON."""
+    action = _action(args)
+    ctx = args.services
+    user = release.load_user(ctx.warehouse, args.user) if args.user else None
+    return _print(release.apply(ctx.registry, ctx.warehouse, _target(args, ctx), action,
+                                args.version, user=user, comment=args.comment,
+                                approver_must_differ=ctx.settings.approver_must_differ))
 
 
 def run_status(args: argparse.Namespace) -> int:
-    with _context() as ctx:
-        stages = release.current_stages(ctx.registry)
+    ctx = args.services
+    stages = release.current_stages(ctx.registry)
     for stage, version in stages.items():
-        print(f"{stage.upper():5} {version or '-'}")
+        print(f"{stage.label:5} {version or '-'}")
     return 0
 
 
 def run_history(args: argparse.Namespace) -> int:
-    with _context() as ctx:
-        entries = release.stage_history(ctx.registry, version=args.version, stage=args.stage)
+    ctx = args.services
+    entries = release.stage_history(ctx.registry, version=args.version, stage=args.stage)
     if not entries:
         print("no release decisions recorded")
         return 0

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from mlops.domain.stages import STAGES
 from mlops.entrypoints.server import DEFAULT_MAX_BODY_BYTES, DEFAULT_PORT
-from mlops.services.model_loading import STAGES
 
 
 def _port(text: str) -> int:
@@ -32,7 +32,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     """Add `serve`."""
     parser = subparsers.add_parser("serve", help="serve a model over HTTP (/ping, /invocations)")
     which = parser.add_mutually_exclusive_group()
-    which.add_argument("--stage", choices=STAGES, default=None,
+    which.add_argument("--stage", choices=[s.value for s in STAGES], default=None,
                        help="serve the model deployed to this stage (default: prod)")
     which.add_argument("--version", default=None, help="serve this registered version X.Y.Z")
     parser.add_argument("--host", default="0.0.0.0", help="address to listen on (default 0.0.0.0)")

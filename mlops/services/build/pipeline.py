@@ -19,7 +19,6 @@ upload succeeded (an upload failure registers nothing). Every attempt writes an 
 """
 from __future__ import annotations
 
-import json
 import shutil
 import tempfile
 import time
@@ -27,17 +26,22 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from mlops.adapters.store.layout import version_prefix
+from mlops.adapters.deploy.local import LocalTarget
 from mlops.adapters.store.base import ArtifactStore
+from mlops.adapters.store.layout import version_prefix
 from mlops.adapters.warehouse.base import Warehouse
 from mlops.datasets import data_checksum, data_version
-from mlops.services import audit
+from mlops.domain.clock import utc_now
+from mlops.domain.registry_records import RegistryEntry
+from mlops.domain.stages import ModelStatus, Stage
+from mlops.services import audit, release
 from mlops.services.identity import User, require_role, system_user
-from mlops.services.registry import Registry, utc_now
+from mlops.services.registry import Registry
 from mlops.versioning import Version
-from sea_core.bundle import (EMBEDDING_MODEL_DIR, PIPELINE_FILE, TAXONOMY_FILE, load_bundle,
-                             read_pipeline_settings, read_taxonomy, save_bundle)
-from sea_core.embeddings import META_FILE, build_index
+from sea_core.bundle import (EMBEDDING_MODEL_DIR, TAXONOMY_FILE, is_bundle, load_bundle,
+                             pipeline_config, read_pipeline_settings, read_taxonomy, save_bundle,
+                             seal_bundle, update_pipeline_settings)
+from sea_core.embeddings import build_index
 from sea_core.encoder import Encoder
 from sea_core.matching import MatchConfig
 from sea_core.pipeline import PipelineConfig
@@ -52,8 +56,6 @@ from .model_card import model_card_key, render_model_card
 from .train import fine_tune
 
 TRIGGERS = ("code-change", "skills-update", "performance-drop", "manual")
-#: Registry statuses that never make a version the champion.
-NOT_CHAMPION = ("failed", "not-promoted", "rejected")
 Progress = Callable[[float, str], None]
 
 
@@ -89,15 +91,13 @@ class BuildResult:
         return asdict(self)
 
 
-
-
-def champion_record(registry: Registry) -> dict[str, Any] | None:
+def champion_record(registry: Registry) -> RegistryEntry | None:
     """The champion: highest registered version whose status allows serving; None when none."""
-    eligible = [r for r in registry.versions() if r.get("status", "registered") not in NOT_CHAMPION]
+    eligible = [entry for entry in registry.entries() if entry.servable]
     return eligible[-1] if eligible else None
 
 
-def bump_kind(trigger: str, champion: dict[str, Any] | None, config: BuildConfig,
+def bump_kind(trigger: str, champion: RegistryEntry | None, config: BuildConfig,
               base_encoder: str | None = None) -> str:
     """'initial' (nothing registered), 'patch' (skills update), 'major' (encoder, architecture or
     loss differs from the champion's recorded hyper-parameters) or 'minor' (retrained weights)."""
@@ -108,53 +108,26 @@ def bump_kind(trigger: str, champion: dict[str, Any] | None, config: BuildConfig
     return "major" if is_major_change(champion, config, base_encoder) else "minor"
 
 
-def is_major_change(champion: dict[str, Any], config: BuildConfig, base_encoder: str | None = None) -> bool:
+def is_major_change(champion: RegistryEntry, config: BuildConfig,
+                    base_encoder: str | None = None) -> bool:
     """True when `base_encoder` (default: the config's), the architecture or the loss differs from
     what the champion recorded; keys the champion did not record count as unchanged."""
-    recorded = champion.get("hyperparameters") or {}
+    recorded = champion.hyperparameters
     wanted = config.hyperparameters(base_encoder)
     return any(key in recorded and recorded[key] != wanted[key] for key in MAJOR_KEYS)
 
 
-def seal_bundle(folder: Path) -> Encoder:
-    """Key the bundle's saved embeddings to the bundle's own encoder folder, so that loading the
-    bundle (and a later skills update from it) reuses them instead of re-encoding everything.
-
-    `save_bundle` records the fingerprint of the encoder it was given (its source folder); the
-    fingerprint of `embedding_model/` itself differs (other files, and it counts
-    `embeddings_meta.json`). The meta keeps its size when only the 16-hex fingerprint changes, so
-    the fingerprint computed before rewriting stays valid after. Returns the loaded encoder."""
-    model_dir = folder / EMBEDDING_MODEL_DIR
-    meta_path = model_dir / META_FILE
-    for _ in range(3):
-        encoder = Encoder(model_dir)
-        meta = json.loads(meta_path.read_text(encoding="utf-8"))
-        if meta.get("encoder") == encoder.fingerprint:
-            return encoder
-        before = meta_path.stat().st_size
-        meta["encoder"] = encoder.fingerprint
-        meta_path.write_text(json.dumps(meta), encoding="utf-8")
-        settings = read_pipeline_settings(folder)
-        settings["encoder_fingerprint"] = encoder.fingerprint
-        (folder / PIPELINE_FILE).write_text(json.dumps(settings, indent=2), encoding="utf-8")
-        if meta_path.stat().st_size == before:
-            return encoder
-    raise BuildError(f"cannot key the embeddings of {folder} to its encoder")
-
-
-def _set_bundle_version(folder: Path, version: str) -> None:
-    settings = read_pipeline_settings(folder)
-    settings["model_version"] = version
-    (folder / PIPELINE_FILE).write_text(json.dumps(settings, indent=2), encoding="utf-8")
-
-
-def _pipeline_config(settings: dict[str, Any] | None, max_text_chars: int) -> PipelineConfig:
-    if not settings:
-        return PipelineConfig(max_text_chars=max_text_chars)
-    return PipelineConfig(top_k=settings.get("top_k", 10),
-                          min_confidence=settings.get("min_confidence", 0.55),
-                          max_text_chars=settings.get("max_text_chars", max_text_chars),
-                          match=MatchConfig.from_settings(settings.get("match", {})))
+def candidate_pipeline_config(champion_settings: dict[str, Any] | None, config: BuildConfig,
+                              max_text_chars: int) -> PipelineConfig:
+    """The pipeline settings of a candidate bundle: the build config's `pipeline` keys over the
+    champion's pipeline.json settings (when there is a champion) over sea_core's defaults, with
+    `max_text_chars` from the settings unless one of those sets it. `match` merges key by key."""
+    old = champion_settings or {}
+    # no champion: today's matcher; else the champion's recorded one (old knobs stay off)
+    base_match = old.get("match") if champion_settings else asdict(MatchConfig())
+    match = {**(base_match or {}), **(config.pipeline.get("match") or {})}
+    return pipeline_config({"max_text_chars": max_text_chars, **old, **config.pipeline,
+                            "match": match})
 
 
 class _Build:
@@ -163,14 +136,14 @@ class _Build:
     def __init__(self, settings: Any, warehouse: Warehouse | None, store: ArtifactStore,
                  trigger: str, user: User, progress: Progress, config: BuildConfig,
                  deploy_target: Any, golden: list[GoldenCase] | None, work: Path) -> None:
+        config = config.resolved(settings)
         self.settings, self.warehouse, self.store = settings, warehouse, store
         self.trigger, self.user, self.progress, self.config = trigger, user, progress, config
         self.deploy_target, self.work = deploy_target, work
         self.registry = Registry(store)
         self.golden = load_golden(config.gate.golden_dir or None) if golden is None else golden
-        self.primary = config.primary_metric or settings.primary_metric
-        margin = config.promotion_margin
-        self.margin = float(settings.promotion_margin if margin is None else margin)
+        self.primary: str = config.primary_metric or settings.primary_metric
+        self.margin = float(config.promotion_margin or 0.0)
         self.timings: dict[str, float] = {}
         self.experiment_id, self.experiment_key = new_experiment_id()
         self.experiment: dict[str, Any] = {
@@ -186,16 +159,16 @@ class _Build:
     def _step(self, fraction: float, message: str) -> None:
         self.progress(max(0.0, min(1.0, fraction)), message)
 
-    def _fetch_champion(self, champion: dict[str, Any]) -> Path:
+    def _fetch_champion(self, champion: RegistryEntry) -> Path:
         """Download the champion's bundle (its record's `model_path`, else the standard prefix)."""
         folder = self.work / "champion"
-        prefixes = dict.fromkeys(p.rstrip("/") for p in (str(champion.get("model_path") or ""),
-                                                         version_prefix(champion["version"])) if p)
+        prefixes = dict.fromkeys(p.rstrip("/") for p in (champion.model_path or "",
+                                                         version_prefix(champion.version)) if p)
         for prefix in prefixes:
-            if self.store.get_dir(prefix, folder) and (folder / PIPELINE_FILE).exists():
+            if self.store.get_dir(prefix, folder) and is_bundle(folder):
                 return folder
             shutil.rmtree(folder, ignore_errors=True)
-        raise BuildError(f"champion {champion['version']} has no bundle under "
+        raise BuildError(f"champion {champion.version} has no bundle under "
                          f"{' or '.join(p + '/' for p in prefixes)} in {self.store.url}")
 
     def _evaluate(self, folder: Path, test: list[dict], taxonomy: Taxonomy) -> tuple[Any, dict]:
@@ -214,7 +187,7 @@ class _Build:
                 shutil.rmtree(folder / EMBEDDING_MODEL_DIR)
         old = read_pipeline_settings(champion_dir) if champion_dir is not None else None
         save_bundle(folder, encoder, taxonomy, index, "0.0.0",
-                    _pipeline_config(old, self.settings.max_text_chars),
+                    candidate_pipeline_config(old, self.config, self.settings.max_text_chars),
                     (old or {}).get("span_extractor"))
         seal_bundle(folder)
         return folder
@@ -241,7 +214,7 @@ class _Build:
         diff = old_taxonomy.diff(taxonomy) if old_taxonomy is not None else \
             {"added": list(taxonomy), "changed": [], "removed": []}
         bump = bump_kind(self.trigger, champion, cfg)
-        exp.update(bump=bump, parent_version=champion["version"] if champion else None,
+        exp.update(bump=bump, parent_version=champion.version if champion else None,
                    taxonomy={"version": taxonomy.version, "checksum": taxonomy.checksum,
                              "source": tax_source, "skills": len(taxonomy),
                              **{k: len(v) for k, v in diff.items()}})
@@ -249,17 +222,17 @@ class _Build:
 
         started = time.perf_counter()
         self._step(0.06, "loading training pairs and the fixed test set")
-        test_key = (champion or {}).get("test_data_path")
+        test_key = champion.test_data_path if champion else None
         if bump == "patch" and test_key and self.store.exists(test_key):
             # same weights: no training data needed, only the champion's fixed test set
-            found = build_data.PairSet([], f"champion {champion['version']} (no training)")
+            found = build_data.PairSet([], f"champion {champion.version} (no training)")
         else:
             found = build_data.load_pairs(self.warehouse, taxonomy, cfg)
         pairs, source = found.pairs, found.source
         splits = build_data.split_pairs(pairs, self.store, cfg, test_key)
         if bump == "patch":
-            train_key, val_key = champion.get("train_data_path"), champion.get("val_data_path")
-            checksum, dversion = champion.get("data_checksum"), champion.get("data_version")
+            train_key, val_key = champion.train_data_path, champion.val_data_path
+            checksum, dversion = champion.data_checksum, champion.data_version
         else:
             train_key, _ = build_data.save_pairs(self.store, "train", splits.train)
             val_key, _ = build_data.save_pairs(self.store, "val", splits.val)
@@ -326,14 +299,14 @@ class _Build:
         self._step(1.0, f"registered {version}")
         return result
 
-    def _candidates(self, bump: str, champion: dict | None, champion_dir: Path | None,
+    def _candidates(self, bump: str, champion: RegistryEntry | None, champion_dir: Path | None,
                     taxonomy: Taxonomy, splits: build_data.Splits) -> list[dict[str, Any]]:
         """Build and evaluate every candidate bundle."""
         cfg = self.config
         if bump == "patch":
             started = time.perf_counter()
             self._step(0.2, "re-embedding new and changed skills with the champion's encoder")
-            hyper = champion.get("hyperparameters") or cfg.hyperparameters()
+            hyper = champion.hyperparameters or cfg.hyperparameters()
             folder = self.work / "candidate-0"
             shutil.copytree(champion_dir, folder)
             encoder = Encoder(folder / EMBEDDING_MODEL_DIR)
@@ -342,7 +315,7 @@ class _Build:
                                     0.2 + 0.4 * done / max(1, total), f"encoded {done}/{total} skills"))
             self._candidate_bundle("candidate-0", encoder, taxonomy, index, champion_dir)
             self._timed("embed", started)
-            specs = [(hyper.get("base_encoder", cfg.base_encoder), f"champion {champion['version']}",
+            specs = [(hyper.get("base_encoder", cfg.base_encoder), f"champion {champion.version}",
                       folder, index.encoded_count, None, hyper)]
         else:
             specs = []
@@ -351,7 +324,7 @@ class _Build:
                 lo, hi = 0.1 + 0.6 * i / len(todo), 0.1 + 0.6 * (i + 1) / len(todo)
                 from_champion = champion_dir is not None and not is_major_change(champion, cfg, spec)
                 start = champion_dir / EMBEDDING_MODEL_DIR if from_champion else spec
-                label = f"champion {champion['version']} weights" if from_champion else "base encoder"
+                label = f"champion {champion.version} weights" if from_champion else "base encoder"
                 summary = None
                 started = time.perf_counter()
                 if bump == "initial":
@@ -383,15 +356,15 @@ class _Build:
                         "hyperparameters": hyper, "chosen": False})
         return out
 
-    def _compare(self, bump: str, champion: dict | None, champion_dir: Path | None,
+    def _compare(self, bump: str, champion: RegistryEntry | None, champion_dir: Path | None,
                  old_taxonomy: Taxonomy | None, test: list[dict], best: dict) -> dict[str, Any]:
         """The champion–contender decision with both sides' metrics."""
         if champion is None:
             return {"promoted": True, "champion_version": None, "champion_metrics": {},
                     "reason": "first version: no champion to beat"}
         contender = best["metrics"]
-        recorded = champion.get("metrics") or {}
-        if champion.get("test_data_path") == self.experiment["data"]["test_data_path"] \
+        recorded = champion.metrics
+        if champion.test_data_path == self.experiment["data"]["test_data_path"] \
                 and set(contender) <= set(recorded):
             # same bundle, same fixed test set, same taxonomy: its recorded metrics stand
             champ, source = {k: recorded[k] for k in contender}, "registry record"
@@ -400,7 +373,7 @@ class _Build:
             source = "re-evaluated on the test set"
         deltas = {k: round(contender[k] - champ[k], 6) for k in contender
                   if isinstance(champ.get(k), (int, float))}
-        base = {"champion_version": champion["version"], "champion_metrics": champ,
+        base = {"champion_version": champion.version, "champion_metrics": champ,
                 "champion_metrics_source": source, "deltas": deltas,
                 "primary_metric": self.primary, "margin": self.margin}
         if bump == "patch":
@@ -423,13 +396,13 @@ class _Build:
             version = str(Version.parse(version).bump(kind))
         raise BuildError(f"no free version prefix after {version}")
 
-    def _register(self, version: str, best: dict, champion: dict | None, taxonomy: Taxonomy,
+    def _register(self, version: str, best: dict, champion: RegistryEntry | None, taxonomy: Taxonomy,
                   exp: dict) -> str:
         """Upload the bundle, then register it, then write its model card."""
         started = time.perf_counter()
         self._step(0.9, f"uploading {version}")
         folder: Path = best["folder"]
-        _set_bundle_version(folder, version)
+        update_pipeline_settings(folder, model_version=version)
         prefix = version_prefix(version)
         try:
             self.store.put_dir(prefix, folder)
@@ -449,8 +422,9 @@ class _Build:
                   "timestamp": utc_now(), "taxonomy_version": taxonomy.version,
                   "taxonomy_checksum": taxonomy.checksum,
                   "hyperparameters": best["hyperparameters"],
-                  "parent_version": champion["version"] if champion else None,
-                  "trigger": self.trigger, "status": "registered", "bump": exp["bump"],
+                  "parent_version": champion.version if champion else None,
+                  "trigger": self.trigger, "status": ModelStatus.REGISTERED.value,
+                  "bump": exp["bump"],
                   "experiment": self.experiment_key, "model_card": model_card_key(version),
                   "encoded_count": best["encoded_count"]}
         self.registry.register(version, record)
@@ -463,26 +437,20 @@ class _Build:
         return version
 
     def _deploy_dev(self, version: str) -> dict[str, Any]:
-        """`mlops.services.release.deploy_dev` when installed, else the registry's dev pointer."""
-        try:
-            from mlops.services import release
-        except ImportError:
-            release = None  # type: ignore[assignment]
-        if release is None or self.warehouse is None:
-            self.registry.set_stage("dev", version, who=system_user().username,
-                                    comment="automatic DEV pointer after registration (release "
-                                            "service not available)", decision="deployed")
-            return {"stage": "dev", "version": version, "via": "registry pointer only"}
-        target = self.deploy_target
-        if target is None:
-            from mlops.adapters.deploy.local import LocalTarget
-
-            target = LocalTarget(self.store, self.settings.home)
+        """`release.deploy_dev` (the build's deploy target, else the local serving folders);
+        without a warehouse (no audit log) only the registry's DEV pointer moves."""
+        if self.warehouse is None:
+            self.registry.set_stage(Stage.DEV, version, who=system_user().username,
+                                    comment="automatic DEV pointer after registration (no "
+                                            "warehouse for the release audit)", decision="deployed")
+            return {"stage": Stage.DEV.value, "version": version, "via": "registry pointer only"}
+        target = self.deploy_target or LocalTarget(self.store, self.settings.home)
         try:
             return release.deploy_dev(self.registry, self.warehouse, target, version,
                                       user=system_user(), comment=f"build {self.experiment_id}")
         except Exception as exc:  # noqa: BLE001 - the version stays registered; report the failure
-            return {"stage": "dev", "version": version, "error": f"{type(exc).__name__}: {exc}"}
+            return {"stage": Stage.DEV.value, "version": version,
+                    "error": f"{type(exc).__name__}: {exc}"}
 
     def _audit(self, action: str, version: str, details: dict[str, Any]) -> None:
         if self.warehouse is None:
