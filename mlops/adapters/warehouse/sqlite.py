@@ -59,6 +59,10 @@ class SQLiteWarehouse(PooledWarehouse):
                     "`with warehouse.transaction() as tx:` write through `tx`, not `warehouse`)")
         return ""
 
+    def _is_data_error(self, exc: Exception) -> bool:
+        return super()._is_data_error(exc) or isinstance(exc, (sqlite3.DataError,
+                                                               sqlite3.IntegrityError))
+
     def _is_disconnect(self, exc: Exception) -> bool:
         return isinstance(exc, sqlite3.ProgrammingError) and "closed" in str(exc).lower()
 
