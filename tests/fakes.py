@@ -287,6 +287,13 @@ class MemoryUsers(UserRepository):
     def set_failures(self, username: str, failed_logins: int, locked_until: str | None) -> None:
         self._set(username, failed_logins=failed_logins, locked_until=locked_until)
 
+    def add_failure(self, username: str) -> int:
+        user = self.state.users.get(username)
+        if user is None:
+            return 0
+        self._set(username, failed_logins=user.failed_logins + 1)
+        return user.failed_logins + 1
+
 
 class MemoryMonitoring(MonitoringQueries):
     """Quality aggregates computed from the stored submissions with `request_metrics`; the

@@ -109,7 +109,7 @@ def enqueue(source: Source, kind: str, params: dict[str, Any] | None = None,
     only the keys in `dedupe_on`), no new job is added and the queued job's id is returned.
     `message` replaces the job's first message (default "queued by <user>").
     """
-    user = require_role(user, "admin", "system", action=f"queue a {kind!r} job")
+    user = require_role(user, "admin", "system", action=f"queue a {kind!r} job", source=source)
     if not isinstance(kind, str) or not kind.strip():
         raise JobError("a job kind must be a non-empty string")
     kind = kind.strip()
@@ -180,7 +180,7 @@ def fail(source: Source, job_id: str, error: str) -> bool:
 def cancel(source: Source, user: User, job_id: str) -> Job:
     """Cancel a queued or running job (role admin); a running job stops at its next progress
     report. JobError when the job is unknown or already finished."""
-    require_role(user, "admin", action=f"cancel job {job_id}")
+    user = require_role(user, "admin", action=f"cancel job {job_id}", source=source)
     repos = repositories(source)
     with repos.transaction() as tx:
         job = tx.jobs.get(job_id)

@@ -500,7 +500,7 @@ def run_build(settings: Any, warehouse: Warehouse | None, store: ArtifactStore, 
     registered / not-promoted / gate-failed; raises BuildError (or the underlying error) when the
     build cannot complete. An experiment record is written in every case."""
     user = system_user() if user is None else user
-    require_role(user, "admin", "system", action="run a model build")
+    user = require_role(user, "admin", "system", action="run a model build", source=warehouse)
     if trigger not in TRIGGERS:
         raise BuildError(f"unknown trigger {trigger!r}: use one of {', '.join(TRIGGERS)}")
     if config is None:
