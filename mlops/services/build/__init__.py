@@ -21,13 +21,14 @@ JOB_KINDS: dict[str, str | None] = {"build": None, "reembed": "skills-update",
 def run_build_job(job: Any, progress: Any, trigger: str | None = None) -> dict[str, Any]:
     """Run a queued build job with the process's settings; the result as a dict. A failed gate
     raises BuildError (the job fails with the gate's reasons)."""
+    from mlops.services import jobs
     from mlops.services.app_context import AppContext
 
     trigger = trigger or (job.params or {}).get("trigger") or "manual"
     context = AppContext()
     try:
         result = run_build(context.settings, context.warehouse, context.store, trigger,
-                           progress=progress)
+                           progress=progress, scratch=jobs.scratch_dir(job.job_id))
     finally:
         context.close()
     if result.outcome == "gate-failed":
