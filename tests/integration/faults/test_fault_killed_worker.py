@@ -16,6 +16,7 @@ import pytest
 from mlops.adapters.warehouse import open_warehouse
 from mlops.services import audit, jobs
 from mlops.services.identity import User
+from tests.integration.test_worker import _wait_for
 
 pytestmark = pytest.mark.fault
 
@@ -41,15 +42,6 @@ WORKER_SCRIPT = textwrap.dedent('''
     jobs.register_handler("sleepy", sleepy)
     Worker(open_warehouse(url), name, heartbeat_s=0.2, stale_after_s=1.0).run_once()
 ''')
-
-
-def _wait_for(predicate, what, timeout_s=60.0):
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"gave up waiting for {what}")
 
 
 def test_a_job_of_killed_workers_is_retried_then_failed_and_cleaned_up(tmp_path):
