@@ -50,9 +50,11 @@ class MemoryAudit(AuditRepository):
     def add(self, event: AuditEvent) -> None:
         self.state.audit.append(event)
 
-    def events(self, actor=None, action=None, since=None, until=None, limit=500) -> list[AuditEvent]:
+    def events(self, actor=None, action=None, since=None, until=None, limit=500,
+               target=None) -> list[AuditEvent]:
         rows = [e for e in self.state.audit
                 if (not actor or e.actor == actor) and (not action or e.action == action)
+                and (not target or e.target == target)
                 and (not since or e.at >= since) and (not until or e.at <= until)]
         rows.sort(key=lambda e: e.event_id)
         rows.sort(key=lambda e: e.at, reverse=True)
@@ -172,6 +174,13 @@ class MemoryJobs(JobRepository):
         return self._change(job_id, [RUNNING], status=FAILED, error=error, finished_at=now,
                             message="failed")
 
+    def requeue(self, job_id: str, seen: str | None, error: str, message: str) -> bool:
+        job = self.state.jobs.get(job_id)
+        if job is None or job.heartbeat_at not in (seen, None):
+            return False
+        return self._change(job_id, [RUNNING], status=QUEUED, error=error, message=message,
+                            progress=0.0, worker=None, started_at=None, heartbeat_at=None)
+
 
 class MemoryPredictions(PredictionRepository):
     def __init__(self, state: State) -> None:
@@ -286,6 +295,13 @@ class MemoryUsers(UserRepository):
 
     def set_failures(self, username: str, failed_logins: int, locked_until: str | None) -> None:
         self._set(username, failed_logins=failed_logins, locked_until=locked_until)
+
+    def add_failure(self, username: str) -> int:
+        user = self.state.users.get(username)
+        if user is None:
+            return 0
+        self._set(username, failed_logins=user.failed_logins + 1)
+        return user.failed_logins + 1
 
 
 class MemoryMonitoring(MonitoringQueries):

@@ -5,6 +5,10 @@ the machine, until it is acknowledged. Safe across threads and processes.
 Items belong to a topic (e.g. `warehouse`, `archive`) and are read oldest first; a consumer
 `peek`s, delivers, then `ack`s, so delivery is at-least-once and consumers make it exactly-once
 by delivering idempotently (keyed writes, deterministic object names).
+
+An item its consumer cannot deliver (the destination refuses it) is `bury`-ed: moved, with the
+reason, to the same file's dead letters, where it blocks nothing; `dead_letters` lists them and
+`revive` puts them back at the end of their topic (e.g. after the cause was fixed).
 """
 from __future__ import annotations
 
@@ -12,9 +16,10 @@ import sqlite3
 import threading
 import time
 import uuid
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Callable, Iterable, Iterator, Sequence
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS items (
@@ -27,7 +32,17 @@ CREATE TABLE IF NOT EXISTS items (
 );
 CREATE INDEX IF NOT EXISTS ix_items_topic ON items (topic, seq);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS dead_letters (
+    seq INTEGER PRIMARY KEY,
+    topic TEXT NOT NULL,
+    payload TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    attempts INTEGER NOT NULL,
+    reason TEXT NOT NULL,
+    buried_at REAL NOT NULL
+);
 """
+MAX_ERROR_CHARS = 2000
 
 
 class QueueError(RuntimeError):
@@ -44,6 +59,19 @@ class QueueItem:
     created_at: float
     attempts: int
     last_error: str | None
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    """An item taken out of its topic because it could not be delivered, with the reason."""
+
+    seq: int
+    topic: str
+    payload: str
+    created_at: float
+    attempts: int
+    reason: str
+    buried_at: float
 
 
 class DurableQueue:
@@ -76,18 +104,27 @@ class DurableQueue:
         return connection
 
     def _write(self, sql: str, rows: Sequence[Sequence]) -> list[int]:
+        return self._write_all([(sql, row) for row in rows])
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        """This thread's connection inside one write transaction (QueueError on failure)."""
         connection = self._connection()
         try:
             connection.execute("BEGIN IMMEDIATE")
-            ids = []
-            for row in rows:
-                ids.append(connection.execute(sql, row).lastrowid)
+            yield connection
             connection.execute("COMMIT")
-            return ids
-        except sqlite3.Error as exc:
+        except BaseException as exc:
             if connection.in_transaction:
                 connection.execute("ROLLBACK")
-            raise QueueError(f"cannot write to the queue {self.path}: {exc}") from exc
+            if isinstance(exc, sqlite3.Error):
+                raise QueueError(f"cannot write to the queue {self.path}: {exc}") from exc
+            raise
+
+    def _write_all(self, statements: Sequence[tuple[str, Sequence]]) -> list[int]:
+        """Run (sql, params) statements in one transaction; their lastrowids."""
+        with self._transaction() as connection:
+            return [connection.execute(sql, row).lastrowid for sql, row in statements]
 
     def put_many(self, entries: Iterable[tuple[str, str]]) -> list[int]:
         """Append (topic, payload) entries in one durable transaction; returns their seqs."""
@@ -110,10 +147,53 @@ class DurableQueue:
         """Remove delivered items."""
         self._write("DELETE FROM items WHERE seq = ?", [(seq,) for seq in seqs])
 
-    def failed(self, seq: int, error: str) -> None:
-        """Record a failed delivery attempt of an item (it stays queued)."""
+    def failed(self, seq: int, error: str) -> int:
+        """Record a failed delivery attempt of an item (it stays queued); returns its attempts
+        so far (0 when the item is gone)."""
         self._write("UPDATE items SET attempts = attempts + 1, last_error = ? WHERE seq = ?",
-                    [(error[:2000], seq)])
+                    [(error[:MAX_ERROR_CHARS], seq)])
+        row = self._connection().execute("SELECT attempts FROM items WHERE seq = ?",
+                                         (seq,)).fetchone()
+        return 0 if row is None else int(row[0])
+
+    def bury(self, seq: int, reason: str) -> None:
+        """Move an item to the dead letters with the reason (one transaction; no-op when gone)."""
+        self._write_all([
+            ("INSERT OR REPLACE INTO dead_letters (seq, topic, payload, created_at, attempts, "
+             "reason, buried_at) SELECT seq, topic, payload, created_at, attempts, ?, ? "
+             "FROM items WHERE seq = ?", (reason[:MAX_ERROR_CHARS], time.time(), seq)),
+            ("DELETE FROM items WHERE seq = ?", (seq,))])
+
+    def dead_letters(self, topic: str | None = None, limit: int = 100) -> list[DeadLetter]:
+        """Dead letters (of one topic, or all), oldest first."""
+        where, args = ("WHERE topic = ? ", (topic,)) if topic is not None else ("", ())
+        rows = self._connection().execute(
+            "SELECT seq, topic, payload, created_at, attempts, reason, buried_at FROM dead_letters "
+            f"{where}ORDER BY seq LIMIT ?", (*args, int(limit))).fetchall()
+        return [DeadLetter(*row) for row in rows]
+
+    def dead_count(self, topic: str | None = None) -> int:
+        """How many dead letters (of one topic, or all)."""
+        if topic is None:
+            return int(self._connection().execute("SELECT COUNT(*) FROM dead_letters").fetchone()[0])
+        return int(self._connection().execute(
+            "SELECT COUNT(*) FROM dead_letters WHERE topic = ?", (topic,)).fetchone()[0])
+
+    def revive(self, seqs: Iterable[int], payload_of: Callable[[str], str] = str) -> list[int]:
+        """Put dead letters back at the end of their topic (attempts reset), each payload
+        passed through `payload_of` (e.g. to repair it); returns their new seqs."""
+        revived: list[int] = []
+        with self._transaction() as connection:
+            for seq in seqs:
+                row = connection.execute("SELECT topic, payload, created_at FROM dead_letters "
+                                         "WHERE seq = ?", (seq,)).fetchone()
+                if row is None:
+                    continue
+                revived.append(connection.execute(
+                    "INSERT INTO items (topic, payload, created_at) VALUES (?, ?, ?)",
+                    (row[0], payload_of(row[1]), row[2])).lastrowid)
+                connection.execute("DELETE FROM dead_letters WHERE seq = ?", (seq,))
+        return revived
 
     def count(self, topic: str | None = None) -> int:
         """Unacknowledged items (of one topic, or all)."""

@@ -88,6 +88,7 @@ class Worker:
         finally:
             beating.set()
             thread.join()
+            jobs.remove_scratch(job.job_id)
         jobs.finish(self.warehouse, job.job_id, result)
 
     @staticmethod

@@ -118,7 +118,7 @@ def open_alerts(warehouse: Source) -> list[dict[str, Any]]:
 def acknowledge(warehouse: Source, user: User | None, alert_id: str) -> dict[str, Any]:
     """Mark an alert acknowledged (admin only; audited); acknowledging twice changes nothing.
     A metric still below its threshold raises a new alert on a later check."""
-    admin = require_role(user, "admin", action="acknowledge alerts").username
+    admin = require_role(user, "admin", action="acknowledge alerts", source=warehouse).username
     with repositories(warehouse).transaction() as tx:
         row = tx.alerts.get(alert_id)
         if row is None:

@@ -4,6 +4,13 @@ from an OIDC identity (email or group claims) to SEA roles.
 Stored hash format: `scrypt$<n>$<r>$<p>$<salt b64>$<hash b64>`. After `FREE_ATTEMPTS` wrong
 passwords in a row an account is locked for a time that doubles with each further failure
 (`BACKOFF_BASE_S`, at most `BACKOFF_MAX_S`); a successful sign-in resets the count.
+
+Each sign-in first claims its attempt, in one transaction holding the `users` lock: it counts
+the attempt (in the store, not read and written back) and, when that attempt would reach the
+lock, already sets the lock. Only then is the password checked; a right one clears the count
+and the lock again. So guesses in parallel cannot beat the lock: however many arrive at once,
+exactly `FREE_ATTEMPTS` passwords are checked before it holds. A disabled account answers
+"wrong username or password" whatever the password, and never signs in.
 """
 from __future__ import annotations
 
@@ -18,9 +25,9 @@ from typing import Any, Iterable, Mapping
 
 from mlops.adapters.warehouse.repositories import Source, repositories
 from mlops.adapters.warehouse.users import StoredUser
-from mlops.domain.clock import parse_timestamp, timestamp, utc
+from mlops.domain.clock import timestamp, utc
 from mlops.services import audit
-from mlops.services.identity import ROLES, User, require_role
+from mlops.services.identity import ACCOUNT, OIDC, ROLES, User, require_role
 
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 2 ** 15, 8, 1
 SCRYPT_MAXMEM = 64 * 1024 * 1024
@@ -33,6 +40,8 @@ FREE_ATTEMPTS = 3
 BACKOFF_BASE_S = 2
 BACKOFF_MAX_S = 15 * 60
 ADMIN_ROLES = ("admin", "system")
+#: The table whose write lock serialises sign-in attempts and admin-count checks.
+LOCK = "users"
 
 
 class AuthError(ValueError):
@@ -129,7 +138,7 @@ def _account(user: StoredUser) -> Account:
 def create_user(warehouse: Source, username: str, password: str, roles: Iterable[str],
                 actor: User) -> User:
     """Create a local account (actor: an admin, or the system user for the first admin)."""
-    require_role(actor, *ADMIN_ROLES, action="create users")
+    actor = require_role(actor, *ADMIN_ROLES, action="create users", source=warehouse)
     username, password, chosen = _check_username(username), _check_password(password), _check_roles(roles)
     password_hash = hash_password(password)
     with repositories(warehouse).transaction() as tx:
@@ -137,15 +146,15 @@ def create_user(warehouse: Source, username: str, password: str, roles: Iterable
             raise AuthError(f"user {username!r} already exists")
         tx.users.add(StoredUser(username, password_hash, frozenset(chosen), timestamp()))
         audit.record(tx, actor.username, "user.create", username, {"roles": chosen})
-    return User(username, frozenset(chosen))
+    return User(username, frozenset(chosen), ACCOUNT)
 
 
 def get_user(warehouse: Source, username: str) -> User | None:
-    """The enabled user with this name, or None."""
+    """The enabled, unlocked user with this name, or None."""
     stored = repositories(warehouse).users.get(username) if isinstance(username, str) else None
-    if stored is None or stored.disabled:
+    if stored is None or stored.disabled or stored.is_locked():
         return None
-    return User(stored.username, stored.roles)
+    return User(stored.username, stored.roles, ACCOUNT)
 
 
 def list_users(warehouse: Source) -> list[Account]:
@@ -153,26 +162,42 @@ def list_users(warehouse: Source) -> list[Account]:
     return [_account(user) for user in repositories(warehouse).users.all()]
 
 
-def _existing(tx: Any, username: str) -> None:
-    if tx.users.get(username) is None:
+def _existing(tx: Any, username: str) -> StoredUser:
+    stored = tx.users.get(username)
+    if stored is None:
         raise AuthError(f"no user {username!r}")
+    return stored
+
+
+def _keep_an_admin(tx: Any, stored: StoredUser, roles: Iterable[str]) -> None:
+    """Refuse new roles that leave no enabled admin account (e.g. the last admin removing
+    their own admin role)."""
+    if "admin" not in stored.roles or stored.disabled or "admin" in roles:
+        return
+    others = [u for u in tx.users.all()
+              if u.username != stored.username and "admin" in u.roles and not u.disabled]
+    if not others:
+        raise AuthError(f"{stored.username} is the last enabled admin: make another admin "
+                        "first")
 
 
 def set_roles(warehouse: Source, username: str, roles: Iterable[str], actor: User) -> User:
     """Replace a user's roles (admin only)."""
-    require_role(actor, *ADMIN_ROLES, action="change roles")
+    actor = require_role(actor, *ADMIN_ROLES, action="change roles", source=warehouse)
     chosen = _check_roles(roles)
-    with repositories(warehouse).transaction() as tx:
-        _existing(tx, username)
+    with repositories(warehouse).transaction(LOCK) as tx:
+        stored = _existing(tx, username)
+        _keep_an_admin(tx, stored, chosen)
         tx.users.set_roles(username, chosen)
         audit.record(tx, actor.username, "user.set_roles", username, {"roles": chosen})
-    return User(username, frozenset(chosen))
+    return User(username, frozenset(chosen), ACCOUNT)
 
 
 def set_password(warehouse: Source, username: str, password: str, actor: User) -> None:
     """Set a new password (admin, or the user themself) and unlock the account."""
     if actor.username != username:
-        require_role(actor, *ADMIN_ROLES, action="change another user's password")
+        actor = require_role(actor, *ADMIN_ROLES, action="change another user's password",
+                             source=warehouse)
     password_hash = hash_password(_check_password(password))
     with repositories(warehouse).transaction() as tx:
         _existing(tx, username)
@@ -182,7 +207,7 @@ def set_password(warehouse: Source, username: str, password: str, actor: User) -
 
 def set_disabled(warehouse: Source, username: str, disabled: bool, actor: User) -> None:
     """Disable (or enable again) an account (admin only)."""
-    require_role(actor, *ADMIN_ROLES, action="disable users")
+    actor = require_role(actor, *ADMIN_ROLES, action="disable users", source=warehouse)
     with repositories(warehouse).transaction() as tx:
         _existing(tx, username)
         tx.users.set_disabled(username, disabled)
@@ -198,8 +223,9 @@ def lock_seconds(failed_logins: int) -> int:
 
 def authenticate(warehouse: Source, username: str, password: str,
                  now: datetime | None = None) -> User:
-    """The user when the password is right; AuthError (same message for an unknown name and a
-    wrong password) or AccountLocked while the account is locked (the password is not checked)."""
+    """The user when the password is right; AuthError (same message for an unknown name, a
+    wrong password and a disabled account) or AccountLocked while the account is locked (the
+    password is not checked). See the module doc for how attempts are counted."""
     now = utc(now)
     generic = AuthError("wrong username or password")
     if not isinstance(username, str) or not isinstance(password, str) or not username or not password:
@@ -207,28 +233,28 @@ def authenticate(warehouse: Source, username: str, password: str,
     if len(password) > MAX_PASSWORD_CHARS or not USERNAME_PATTERN.match(username):
         raise generic
     repos = repositories(warehouse)
-    stored = repos.users.get(username)
-    if stored is None:
-        _burn_time(password)
+    with repos.transaction(LOCK) as tx:  # claim this attempt before checking the password
+        stored = tx.users.get(username)
+        if stored is not None and stored.is_locked(now):
+            raise AccountLocked(username, max(1, int(stored.locked_for_s(now) + 0.999)))
+        failures = 0
+        if stored is not None and not stored.disabled:
+            failures = tx.users.add_failure(username)
+            wait = lock_seconds(failures)
+            if wait:
+                tx.users.set_failures(username, failures, timestamp(now + timedelta(seconds=wait)))
+    if stored is None or stored.disabled:
+        verify_password(password, stored.password_hash) if stored else _burn_time(password)
         raise generic
-    until = parse_timestamp(stored.locked_until)
-    if until is not None and utc(until) > now:
-        raise AccountLocked(username, max(1, int((utc(until) - now).total_seconds() + 0.999)))
-    if not verify_password(password, stored.password_hash):
-        failures = stored.failed_logins + 1
-        wait = lock_seconds(failures)
-        with repos.transaction() as tx:
-            tx.users.set_failures(username, failures,
-                                  timestamp(now + timedelta(seconds=wait)) if wait else None)
-            audit.record(tx, username, "user.login_failed", username, {"failed_logins": failures})
-        if wait:
-            raise AccountLocked(username, wait)
-        raise generic
-    if stored.disabled:
-        raise AuthError(f"the account {username!r} is disabled")
-    if stored.failed_logins or stored.locked_until:
+    if verify_password(password, stored.password_hash):
         repos.users.set_failures(username, 0, None)
-    return User(stored.username, stored.roles)
+        return User(stored.username, stored.roles, ACCOUNT)
+    with repos.transaction() as tx:
+        audit.record(tx, username, "user.login_failed", username, {"failed_logins": failures})
+    wait = lock_seconds(failures)
+    if wait:
+        raise AccountLocked(username, wait)
+    raise generic
 
 
 # -- OIDC --------------------------------------------------------------------------------------
@@ -263,4 +289,4 @@ def user_from_oidc(claims: Mapping[str, Any], mapping: Mapping[str, Any]) -> Use
     for key, granted in (mapping.get("groups") or {}).items():
         if key in groups:
             grant(granted)
-    return User(username, frozenset(roles))
+    return User(username, frozenset(roles), OIDC)

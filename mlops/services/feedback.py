@@ -150,7 +150,7 @@ def submit_feedback(warehouse: Source, taxonomy: Any, user: User | None, request
     request, skill not in the taxonomy, contradictory or foreign decisions, no decision) or when
     the warehouse fails (then nothing is saved).
     """
-    reviewer = require_role(user, "reviewer", action="submit feedback").username
+    reviewer = require_role(user, "reviewer", action="submit feedback", source=warehouse).username
     if not isinstance(request_id, str) or not request_id.strip():
         raise FeedbackError("a request id is needed to submit feedback")
     accepted_ids, rejected_ids = _ids(ACCEPTED, accepted), _ids(REJECTED, rejected)

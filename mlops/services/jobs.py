@@ -5,8 +5,14 @@ Life of a job: `queued` -> `running` (claimed by one worker) -> `succeeded` | `f
 returns the queued job instead of adding another (`enqueue`). Claiming is
 a conditional update (only of a job still `queued`) whose row count says who won, so two
 workers never run the same job. A running job's worker beats its heart (`heartbeat`,
-`report_progress`); `reap_stale` marks a running job whose heartbeat stopped (a killed
-worker) as failed with "worker lost", so no job stays running forever.
+`report_progress`); `reap_stale` takes back a running job whose heartbeat stopped (a killed
+worker): it is queued again for another worker, up to `MAX_ATTEMPTS` runs in all, then failed
+with "worker lost" and the attempts, so no job stays running forever. Each loss is an audit
+event (`job.reap`), which is also what counts the attempts.
+
+Each running job has a scratch folder, `scratch_dir(job_id)` (under the system temp folder),
+for its temporary files: the worker removes it when the job ends, and the reaper when it takes
+back a lost job (on the worker's machine), so a killed worker leaves nothing behind.
 
 Handlers run the work: `register_handler(kind, fn)` where `fn(job, progress, services) -> dict`
 (`services`: the worker's `mlops.bootstrap.Bootstrap`) and
@@ -17,10 +23,13 @@ of an unknown kind, so that they can register theirs.
 from __future__ import annotations
 
 import importlib
+import shutil
+import tempfile
 import time
 import uuid
 from collections.abc import Callable, Sequence
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from mlops.adapters.warehouse.jobs import CANCELLED, FAILED, QUEUED, RUNNING, SUCCEEDED, Job
@@ -32,11 +41,16 @@ from mlops.services.identity import User, require_role
 __all__ = ["CANCELLED", "FAILED", "FINAL_STATUSES", "QUEUED", "RUNNING", "STATUSES", "SUCCEEDED",
            "Job", "JobCancelled", "JobError", "cancel", "claim_next", "enqueue", "fail", "finish",
            "get", "handler_for", "heartbeat", "list_jobs", "reap_stale",
-           "register_handler", "report_progress", "unregister_handler"]
+           "register_handler", "remove_scratch", "report_progress", "scratch_dir",
+           "unregister_handler"]
 
 STATUSES = (QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELLED)
 FINAL_STATUSES = (SUCCEEDED, FAILED, CANCELLED)
 WORKER_LOST = "worker lost"
+#: Runs of one job in all (the first and the retries) before a lost job is failed.
+MAX_ATTEMPTS = 3
+REAP_ACTION = "job.reap"
+SCRATCH_FOLDER = "sea-jobs"
 #: The table whose write lock serialises check-and-insert of queued jobs.
 LOCK = "jobs"
 #: Modules imported on the first lookup of an unregistered kind; each registers its handlers.
@@ -111,7 +125,7 @@ def enqueue(source: Source, kind: str, params: dict[str, Any] | None = None,
     only the keys in `dedupe_on`), no new job is added and the queued job's id is returned.
     `message` replaces the job's first message (default "queued by <user>").
     """
-    user = require_role(user, "admin", "system", action=f"queue a {kind!r} job")
+    user = require_role(user, "admin", "system", action=f"queue a {kind!r} job", source=source)
     if not isinstance(kind, str) or not kind.strip():
         raise JobError("a job kind must be a non-empty string")
     kind = kind.strip()
@@ -182,7 +196,7 @@ def fail(source: Source, job_id: str, error: str) -> bool:
 def cancel(source: Source, user: User, job_id: str) -> Job:
     """Cancel a queued or running job (role admin); a running job stops at its next progress
     report. JobError when the job is unknown or already finished."""
-    require_role(user, "admin", action=f"cancel job {job_id}")
+    user = require_role(user, "admin", action=f"cancel job {job_id}", source=source)
     repos = repositories(source)
     with repos.transaction() as tx:
         job = tx.jobs.get(job_id)
@@ -199,22 +213,57 @@ def cancel(source: Source, user: User, job_id: str) -> Job:
     return cancelled
 
 
-def reap_stale(source: Source, older_than_s: float) -> list[str]:
-    """Mark failed ("worker lost") every running job whose last heartbeat is more than
-    `older_than_s` seconds old; returns their ids."""
+def reap_stale(source: Source, older_than_s: float, max_attempts: int = MAX_ATTEMPTS) -> list[str]:
+    """Take back every running job whose last heartbeat is more than `older_than_s` seconds
+    old: queued again while it ran fewer than `max_attempts` times, else failed ("worker
+    lost ... attempt n of n"); its scratch folder is removed. Returns their ids."""
     if older_than_s < 0:
         raise JobError(f"older_than_s must be at least 0, got {older_than_s}")
+    if max_attempts < 1:
+        raise JobError(f"max_attempts must be at least 1, got {max_attempts}")
     repos = repositories(source)
     cutoff = timestamp(utc() - timedelta(seconds=older_than_s))
     reaped = []
     for job in repos.jobs.stale(cutoff):
         seen = job.heartbeat_at or job.started_at
-        error = f"{WORKER_LOST}: no heartbeat from worker {job.worker} since {seen}"
-        with repos.transaction() as tx:
-            if tx.jobs.reap(job.job_id, seen, error, timestamp()):
-                audit.record(tx, "system", "job.reap", job.job_id, {"error": error})
+        reason = f"{WORKER_LOST}: no heartbeat from worker {job.worker} since {seen}"
+        with repos.transaction(LOCK) as tx:
+            attempt = 1 + len(tx.audit.events(action=REAP_ACTION, target=job.job_id,
+                                              limit=max_attempts))
+            if attempt < max_attempts:
+                outcome = "retried"
+                changed = tx.jobs.requeue(job.job_id, seen, reason,
+                                          f"queued again after attempt {attempt} of "
+                                          f"{max_attempts} ({WORKER_LOST})")
+            else:
+                outcome = "failed"
+                changed = tx.jobs.reap(job.job_id, seen, f"{reason} (attempt {attempt} of "
+                                       f"{max_attempts}, no retry left)", timestamp())
+            if changed:
+                audit.record(tx, "system", REAP_ACTION, job.job_id,
+                             {"error": reason, "attempt": attempt, "outcome": outcome})
                 reaped.append(job.job_id)
+        if job.job_id in reaped:
+            remove_scratch(job.job_id)
     return reaped
+
+
+def _scratch_path(job_id: str) -> Path:
+    if not isinstance(job_id, str) or not job_id or "/" in job_id or job_id in (".", ".."):
+        raise JobError(f"not a job id: {job_id!r}")
+    return Path(tempfile.gettempdir()) / SCRATCH_FOLDER / job_id
+
+
+def scratch_dir(job_id: str) -> Path:
+    """The job's scratch folder for temporary files (created; removed when the job ends)."""
+    folder = _scratch_path(job_id)
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def remove_scratch(job_id: str) -> None:
+    """Remove the job's scratch folder, when there is one on this machine."""
+    shutil.rmtree(_scratch_path(job_id), ignore_errors=True)
 
 
 # -- reading ---------------------------------------------------------------------------------

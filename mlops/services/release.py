@@ -128,7 +128,7 @@ def deploy_dev(registry: Registry, warehouse: Warehouse, target: DeployTarget, v
     """Deploy a registered version to DEV (automatic after registration: the system user; an
     admin may redeploy). Refused for failed, not-promoted or rejected versions."""
     user = system_user() if user is None else user
-    require_role(user, "system", "admin", action="deploy to DEV")
+    user = require_role(user, "system", "admin", action="deploy to DEV", source=warehouse)
     version = _version(version)
     _check_releasable(_record(registry, version), version, "be deployed to DEV")
     deployment = _deploy(warehouse, target, Stage.DEV, version, user)
@@ -141,7 +141,7 @@ def promote_to_uat(registry: Registry, warehouse: Warehouse, target: DeployTarge
                    *, user: User, comment: str) -> dict[str, Any]:
     """A stakeholder's sign-off: the version currently in DEV goes to UAT; the stakeholder
     becomes the release's `requested_by`."""
-    require_role(user, "stakeholder", action="sign off a release to UAT")
+    user = require_role(user, "stakeholder", action="sign off a release to UAT", source=warehouse)
     version = _version(version)
     comment = _comment(comment, "a UAT sign-off")
     record = _record(registry, version)
@@ -172,7 +172,7 @@ def approve_prod(registry: Registry, warehouse: Warehouse, target: DeployTarget,
                  *, user: User, comment: str, approver_must_differ: bool = True) -> dict[str, Any]:
     """An admin's approval: the version currently in UAT goes to PROD. With
     `approver_must_differ`, the admin cannot be the one who requested the release."""
-    require_role(user, "admin", action="approve a release to PROD")
+    user = require_role(user, "admin", action="approve a release to PROD", source=warehouse)
     version = _version(version)
     comment = _comment(comment, "a PROD approval")
     record = _record(registry, version)
@@ -201,7 +201,8 @@ def reject(registry: Registry, warehouse: Warehouse, version: str, *, user: User
     if stage is Stage.DEV:
         raise ReleaseError(f"a rejection is for stage 'uat' or 'prod', not {stage.value!r}")
     roles = ("stakeholder", "admin") if stage is Stage.UAT else ("admin",)
-    require_role(user, *roles, action=f"reject a release for {stage.label}")
+    user = require_role(user, *roles, action=f"reject a release for {stage.label}",
+                        source=warehouse)
     version = _version(version)
     comment = _comment(comment, "a rejection")
     record = _record(registry, version)
@@ -234,7 +235,7 @@ def rollback_prod(registry: Registry, warehouse: Warehouse, target: DeployTarget
                   *, user: User, comment: str) -> dict[str, Any]:
     """An admin points PROD back at an earlier version (registered, or approved before; never
     failed, not-promoted or rejected)."""
-    require_role(user, "admin", action="roll back PROD")
+    user = require_role(user, "admin", action="roll back PROD", source=warehouse)
     version = _version(to_version)
     comment = _comment(comment, "a rollback")
     current = registry.stage(Stage.PROD)

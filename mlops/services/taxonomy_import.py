@@ -108,7 +108,7 @@ def import_taxonomy(warehouse: Source, path: str | Path, user: User, *,
 
     Raises TaxonomyImportError when the file is identical to the current taxonomy,
     TaxonomyError when it cannot be read, PermissionDenied without the admin role."""
-    require_role(user, "admin", "system", action="import a taxonomy")
+    user = require_role(user, "admin", "system", action="import a taxonomy", source=warehouse)
     preview = preview_import(warehouse, path)
     if not preview.has_changes:
         raise TaxonomyImportError(f"nothing to import: the file is identical to taxonomy version "

@@ -246,7 +246,7 @@ def test_reap_fails_running_jobs_with_an_old_heartbeat(wh):
     jobs.claim_next(wh, "dead-worker")
     jobs.claim_next(wh, "live-worker")
     _age_heartbeat(wh, lost, 120)
-    assert jobs.reap_stale(wh, 60) == [lost]
+    assert jobs.reap_stale(wh, 60, max_attempts=1) == [lost]  # no retry left: failed
     job = jobs.get(wh, lost)
     assert job.status == "failed"
     assert job.error.startswith("worker lost") and "dead-worker" in job.error

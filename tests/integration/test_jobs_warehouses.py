@@ -65,7 +65,7 @@ def test_progress_finish_cancel_and_reap(warehouse):
     old = (datetime.now(timezone.utc) - timedelta(minutes=5)).replace(tzinfo=None)
     warehouse.execute("UPDATE jobs SET heartbeat_at = ? WHERE job_id = ?",
                (old.isoformat(timespec="microseconds"), lost))
-    assert jobs.reap_stale(warehouse, 60) == [lost]
+    assert jobs.reap_stale(warehouse, 60, max_attempts=1) == [lost]  # no retry left: failed
     states = {j.job_id: (j.status, j.result) for j in jobs.list_jobs(warehouse)}
     assert states == {done: ("succeeded", {"ok": True}), cancelled: ("cancelled", None),
                       lost: ("failed", None)}

@@ -398,3 +398,21 @@ def test_threads_do_not_share_queue_connections(tmp_path):
     for thread in threads:
         thread.join()
     assert errors == [] and queue.count("t") == 20
+
+
+def test_closing_twice_delivers_once(tmp_path):
+    """The CLI's composition root closes what a command opened: a log closed by the command and
+    again by the root must not deliver (and count a refusal) a second time."""
+    from mlops.adapters.store.local import LocalStore
+    from mlops.adapters.warehouse import open_warehouse
+    from mlops.services.prediction_log import PredictionLog
+
+    warehouse = open_warehouse(f"sqlite:///{tmp_path / 'sea.db'}")
+    warehouse.init_schema()
+    log = PredictionLog(warehouse, LocalStore(tmp_path / "store"), tmp_path / "queue",
+                        background=False)
+    calls = []
+    log.deliver_pending = lambda: calls.append("deliver")  # type: ignore[method-assign]
+    log.close()
+    log.close()
+    assert calls == ["deliver"]

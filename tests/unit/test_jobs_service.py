@@ -98,6 +98,40 @@ def test_reap_fails_only_jobs_whose_heartbeat_is_older_than_the_limit(repos):
     assert jobs.get(repos, alive).status == "running"
     with pytest.raises(JobError, match="at least 0"):
         jobs.reap_stale(repos, -1)
+    with pytest.raises(JobError, match="max_attempts must be at least 1"):
+        jobs.reap_stale(repos, 60, max_attempts=0)
+
+
+def test_a_lost_job_is_queued_again_until_its_last_attempt_then_failed(repos):
+    job_id = jobs.enqueue(repos, "build", {}, ADMIN)
+    seen = []
+    for attempt in range(1, jobs.MAX_ATTEMPTS + 1):
+        assert jobs.claim_next(repos, f"w{attempt}").job_id == job_id
+        old = repos.state.jobs[job_id]
+        repos.state.jobs[job_id] = type(old)(**{**old.__dict__, "heartbeat_at": timestamp(
+            utc() - timedelta(seconds=120))})
+        assert jobs.reap_stale(repos, 60) == [job_id]
+        job = jobs.get(repos, job_id)
+        seen.append(job.status)
+        assert f"w{attempt}" in job.error
+    assert seen == ["queued"] * (jobs.MAX_ATTEMPTS - 1) + ["failed"]
+    assert job.worker == f"w{jobs.MAX_ATTEMPTS}" and "no retry left" in job.error
+    assert jobs.claim_next(repos, "w-late") is None
+
+
+def test_a_reaped_jobs_scratch_folder_is_removed(repos, tmp_path, monkeypatch):
+    monkeypatch.setattr("tempfile.tempdir", str(tmp_path))
+    job_id = jobs.enqueue(repos, "build", {}, ADMIN)
+    jobs.claim_next(repos, "w")
+    (jobs.scratch_dir(job_id) / "partial").write_text("x")
+    assert (tmp_path / jobs.SCRATCH_FOLDER / job_id / "partial").is_file()
+    old = repos.state.jobs[job_id]
+    repos.state.jobs[job_id] = type(old)(**{**old.__dict__, "heartbeat_at": timestamp(
+        utc() - timedelta(seconds=120))})
+    jobs.reap_stale(repos, 60)
+    assert not (tmp_path / jobs.SCRATCH_FOLDER / job_id).exists()
+    with pytest.raises(JobError, match="not a job id"):
+        jobs.scratch_dir("../etc")
 
 
 def test_list_jobs_validates_its_filters(repos):

@@ -35,9 +35,10 @@ class AuditRepository(ABC):
 
     @abstractmethod
     def events(self, actor: str | None = None, action: str | None = None, since: str | None = None,
-               until: str | None = None, limit: int = 500) -> list[AuditEvent]:
-        """Events newest first (`at`, then `event_id`), filtered by actor, action and the
-        inclusive time range (timestamp strings)."""
+               until: str | None = None, limit: int = 500,
+               target: str | None = None) -> list[AuditEvent]:
+        """Events newest first (`at`, then `event_id`), filtered by actor, action, target and
+        the inclusive time range (timestamp strings)."""
 
 
 class SqlAuditRepository(AuditRepository):
@@ -53,10 +54,11 @@ class SqlAuditRepository(AuditRepository):
              json.dumps(event.details or {}, sort_keys=True)))
 
     def events(self, actor: str | None = None, action: str | None = None, since: str | None = None,
-               until: str | None = None, limit: int = 500) -> list[AuditEvent]:
+               until: str | None = None, limit: int = 500,
+               target: str | None = None) -> list[AuditEvent]:
         where, params = [], []
         for column, op, value in (("actor", "=", actor), ("action", "=", action),
-                                  ("at", ">=", since), ("at", "<=", until)):
+                                  ("target", "=", target), ("at", ">=", since), ("at", "<=", until)):
             if value:
                 where.append(f"{column} {op} ?")
                 params.append(value)

@@ -95,6 +95,11 @@ class JobRepository(ABC):
     def reap(self, job_id: str, seen: str | None, error: str, now: str) -> bool:
         """running -> failed, unless the job beat its heart since `seen`."""
 
+    @abstractmethod
+    def requeue(self, job_id: str, seen: str | None, error: str, message: str) -> bool:
+        """running -> queued again (no worker, no progress; `error` says why), unless the job
+        beat its heart since `seen`."""
+
 
 def _job(row: dict[str, Any]) -> Job:
     return Job(job_id=row["job_id"], kind=row["kind"], status=row["status"],
@@ -202,3 +207,10 @@ class SqlJobRepository(JobRepository):
             "UPDATE jobs SET status = ?, error = ?, finished_at = ?, message = ? "
             "WHERE job_id = ? AND status = ? AND (heartbeat_at = ? OR heartbeat_at IS NULL)",
             (FAILED, error, now, "failed", job_id, RUNNING, seen)) == 1
+
+    def requeue(self, job_id: str, seen: str | None, error: str, message: str) -> bool:
+        return self.db.execute(
+            "UPDATE jobs SET status = ?, error = ?, message = ?, progress = ?, worker = NULL, "
+            "started_at = NULL, heartbeat_at = NULL "
+            "WHERE job_id = ? AND status = ? AND (heartbeat_at = ? OR heartbeat_at IS NULL)",
+            (QUEUED, error, message, 0.0, job_id, RUNNING, seen)) == 1

@@ -5,7 +5,9 @@ Each public call borrows a connection from the pool (or opens one), runs, and gi
 `transaction()` holds one connection for the whole block. A connection that failed with a
 connection-level error is thrown away, so the next call opens a fresh one (reconnect). Reads
 outside a transaction are retried once on a fresh connection; writes never are (they may have
-run), they raise `ConnectionLost`.
+run), they raise `ConnectionLost`. A statement refused because of the values it carries (a
+data or integrity error, text the driver cannot encode) raises `DataRejected`: sending the same
+values again fails again, while any other `WarehouseError` may pass on a later try.
 """
 from __future__ import annotations
 
@@ -22,6 +24,11 @@ from mlops.adapters.warehouse.base import Session, Warehouse, WarehouseError
 
 class ConnectionLost(WarehouseError):
     """The connection broke during a call (server restart, network); the next call reconnects."""
+
+
+class DataRejected(WarehouseError):
+    """The warehouse refused a statement because of its values (e.g. U+0000 in PostgreSQL text,
+    a number out of range); the same values will be refused again."""
 
 
 _INSERT_VALUES = re.compile(
@@ -75,7 +82,8 @@ class PooledSession(Session):
                 f"lost the connection to {self._warehouse.describe()} while running "
                 f"`{_short(sql)}`: {exc}; the next call reconnects"
             )
-        return WarehouseError(
+        kind = DataRejected if self._warehouse._is_data_error(exc) else WarehouseError
+        return kind(
             f"{self._warehouse.describe()}: `{_short(sql)}` failed: {exc}{self._warehouse._hint(exc)}"
         )
 
@@ -144,6 +152,11 @@ class PooledWarehouse(Warehouse):
     def _insert_batches(self, connection: Any, head: str, row_sql: str,
                         rows: Iterable[Sequence[Any]], batch_size: int) -> int:
         """Insert rows in batches (no per-row round trips); returns the row count."""
+
+    def _is_data_error(self, exc: Exception) -> bool:
+        """True when the error is about the statement's values (see `DataRejected`); by
+        default: text the driver cannot encode, a number it cannot convert."""
+        return isinstance(exc, (UnicodeError, OverflowError))
 
     def _cursor(self, connection: Any) -> Any:
         return connection.cursor()

@@ -167,6 +167,11 @@ class RedshiftWarehouse(PooledWarehouse):
         code = _sqlstate(exc)
         return code.startswith("08") or code in ("57P01", "57P02", "57P03")
 
+    def _is_data_error(self, exc: Exception) -> bool:
+        # SQLSTATE class 22 (data exception: bad encoding such as 0x00, value too long or out of
+        # range) and 23 (integrity constraint violation).
+        return super()._is_data_error(exc) or _sqlstate(exc)[:2] in ("22", "23")
+
     # -- server facts --------------------------------------------------------------------------
     def server_version(self) -> str:
         """The server's `version()` string (connects if needed)."""

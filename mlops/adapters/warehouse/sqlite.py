@@ -1,8 +1,13 @@
 """The embedded warehouse: one SQLite file (stdlib `sqlite3`), WAL mode, safe across threads
-and processes (pooled connections, busy timeout, `BEGIN IMMEDIATE` for transactions)."""
+and processes (pooled connections, busy timeout, `BEGIN IMMEDIATE` for transactions).
+
+A missing file is a new warehouse; an existing 0-byte file is refused (SQLite would take it for
+an empty database, hiding a truncated one), unless it grows within `EMPTY_GRACE_S` (another
+process creating it at that moment)."""
 from __future__ import annotations
 
 import sqlite3
+import time
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
@@ -10,6 +15,7 @@ from mlops.adapters.warehouse.base import WarehouseError
 from mlops.adapters.warehouse.pooled import PooledWarehouse, chunks
 
 BUSY_TIMEOUT_S = 30.0
+EMPTY_GRACE_S = 2.0
 
 
 def sqlite_path(url: str) -> Path:
@@ -31,6 +37,7 @@ class SQLiteWarehouse(PooledWarehouse):
     def __init__(self, path: str | Path) -> None:
         super().__init__()
         self.path = Path(path)
+        self._file_checked = False
 
     @classmethod
     def from_url(cls, url: str) -> "SQLiteWarehouse":
@@ -40,7 +47,21 @@ class SQLiteWarehouse(PooledWarehouse):
     def describe(self) -> str:
         return f"SQLite warehouse {self.path}"
 
+    def _check_not_empty(self) -> None:
+        """Refuse an existing 0-byte file (once per warehouse object)."""
+        deadline = time.monotonic() + EMPTY_GRACE_S
+        while self.path.is_file() and self.path.stat().st_size == 0:
+            if time.monotonic() >= deadline:
+                raise WarehouseError(
+                    f"{self.describe()} is an empty (0-byte) file, not a SQLite database: it "
+                    "may have been truncated. Restore it from a backup, or delete it to start "
+                    "a new, empty warehouse")
+            time.sleep(0.05)
+        self._file_checked = True
+
     def _connect(self) -> sqlite3.Connection:
+        if not self._file_checked:
+            self._check_not_empty()
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             connection = sqlite3.connect(
@@ -58,6 +79,10 @@ class SQLiteWarehouse(PooledWarehouse):
             return (f" (another connection held the write lock for {BUSY_TIMEOUT_S:.0f} s; inside "
                     "`with warehouse.transaction() as tx:` write through `tx`, not `warehouse`)")
         return ""
+
+    def _is_data_error(self, exc: Exception) -> bool:
+        return super()._is_data_error(exc) or isinstance(exc, (sqlite3.DataError,
+                                                               sqlite3.IntegrityError))
 
     def _is_disconnect(self, exc: Exception) -> bool:
         return isinstance(exc, sqlite3.ProgrammingError) and "closed" in str(exc).lower()

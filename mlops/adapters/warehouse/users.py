@@ -4,9 +4,11 @@ from __future__ import annotations
 import json
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Mapping
 
 from mlops.adapters.warehouse.base import Session
+from mlops.domain.clock import parse_timestamp, utc
 
 
 @dataclass(frozen=True)
@@ -20,6 +22,15 @@ class StoredUser:
     disabled: bool = False
     failed_logins: int = 0
     locked_until: str | None = None
+
+    def locked_for_s(self, now: datetime | None = None) -> float:
+        """Seconds the sign-in lock still holds at `now` (0 when not locked)."""
+        until = parse_timestamp(self.locked_until)
+        return 0.0 if until is None else max(0.0, (utc(until) - utc(now)).total_seconds())
+
+    def is_locked(self, now: datetime | None = None) -> bool:
+        """True while the sign-in lock holds."""
+        return self.locked_for_s(now) > 0
 
 
 class UserRepository(ABC):
@@ -52,6 +63,12 @@ class UserRepository(ABC):
     @abstractmethod
     def set_failures(self, username: str, failed_logins: int, locked_until: str | None) -> None:
         """The wrong-password count and the lock's end (None: not locked)."""
+
+    @abstractmethod
+    def add_failure(self, username: str) -> int:
+        """Add one to the wrong-password count (the increment is done by the store, not read
+        and written back); returns the new count. Call it inside a transaction holding the
+        `users` lock, with the read that decided it."""
 
 
 def _roles_of(raw: Any) -> frozenset[str]:
@@ -104,3 +121,11 @@ class SqlUserRepository(UserRepository):
     def set_failures(self, username: str, failed_logins: int, locked_until: str | None) -> None:
         self.db.execute("UPDATE users SET failed_logins = ?, locked_until = ? WHERE username = ?",
                         (failed_logins, locked_until, username))
+
+    def add_failure(self, username: str) -> int:
+        # No RETURNING (Redshift has none): the increment and the read back share the caller's
+        # locked transaction.
+        self.db.execute("UPDATE users SET failed_logins = COALESCE(failed_logins, 0) + 1 "
+                        "WHERE username = ?", (username,))
+        return int(self.db.scalar("SELECT failed_logins FROM users WHERE username = ?",
+                                  (username,)) or 0)

@@ -33,7 +33,8 @@ def run_build_job(job: jobs.Job, progress: jobs.Progress, services: "Bootstrap |
                          "Worker(warehouse, services=Bootstrap(...)) (python -m mlops worker does)")
     trigger = trigger or (job.params or {}).get("trigger") or "manual"
     result = run_build(services.settings, services.warehouse, services.store, trigger,
-                       progress=progress, deploy_target=services.deploy_target)
+                       progress=progress, deploy_target=services.deploy_target,
+                       scratch=jobs.scratch_dir(job.job_id))
     if result.outcome == "gate-failed":
         raise BuildError("test gate failed: " + "; ".join(result.gate.get("reasons", [])))
     return {k: v for k, v in result.to_dict().items() if k not in ("candidates",)}

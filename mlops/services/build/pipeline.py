@@ -463,19 +463,20 @@ class _Build:
 def run_build(settings: Any, warehouse: Warehouse | None, store: ArtifactStore, trigger: str,
               user: User | None = None, progress: Progress | None = None, *,
               config: BuildConfig | None = None, deploy_target: Any = None,
-              golden: list[GoldenCase] | None = None) -> BuildResult:
-    """Run one model build now (role admin or system). Returns the result for the outcomes
+              golden: list[GoldenCase] | None = None, scratch: Path | None = None) -> BuildResult:
+    """Run one model build now (role admin or system); temporary files go under `scratch`
+    (default: the system temp folder). Returns the result for the outcomes
     registered / not-promoted / gate-failed; raises BuildError (or the underlying error) when the
     build cannot complete. An experiment record is written in every case."""
     user = system_user() if user is None else user
-    require_role(user, "admin", "system", action="run a model build")
+    user = require_role(user, "admin", "system", action="run a model build", source=warehouse)
     if trigger not in TRIGGERS:
         raise BuildError(f"unknown trigger {trigger!r}: use one of {', '.join(TRIGGERS)}")
     if config is None:
         home = Path(settings.home)
         path = next((p for p in (home / "build.toml", home / "build.json") if p.is_file()), None)
         config = load_build_config(path)
-    with tempfile.TemporaryDirectory(prefix="sea-build-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="sea-build-", dir=scratch) as tmp:
         build = _Build(settings, warehouse, store, trigger, user, progress or (lambda f, m: None),
                        config, deploy_target, golden, Path(tmp))
         return build.run()
