@@ -28,16 +28,16 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from machine import machine_info  # noqa: E402
-from mlops.adapters.store import open_store  # noqa: E402
-from mlops.adapters.warehouse import open_warehouse  # noqa: E402
-from mlops.config import load_settings  # noqa: E402
-from mlops.services.build import load_build_config, run_build  # noqa: E402
-from mlops.services.build.data import taxonomy_pairs  # noqa: E402
-from mlops.services.build.train import fine_tune  # noqa: E402
-from sea_core.embeddings import build_index  # noqa: E402
-from sea_core.encoder import Encoder  # noqa: E402
-from sea_core.taxonomy import Taxonomy, bundled_taxonomy  # noqa: E402
+from machine import machine_info
+from mlops.adapters.store import open_store
+from mlops.adapters.warehouse import open_warehouse
+from mlops.config import load_settings
+from mlops.services.build import load_build_config, run_build
+from mlops.services.build.data import taxonomy_pairs
+from mlops.services.build.train import fine_tune
+from sea_core.embeddings import build_index
+from sea_core.encoder import Encoder
+from sea_core.taxonomy import Taxonomy, bundled_taxonomy
 
 STEPS = ("embed", "initial", "patch", "train", "retrain")
 

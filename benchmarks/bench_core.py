@@ -18,13 +18,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import psutil  # noqa: E402
-from machine import machine_info  # noqa: E402
+import psutil
+from machine import machine_info
 
-from sea_core.embeddings import build_index  # noqa: E402
-from sea_core.encoder import Encoder  # noqa: E402
-from sea_core.pipeline import Pipeline  # noqa: E402
-from sea_core.taxonomy import Taxonomy, bundled_taxonomy  # noqa: E402
+from sea_core.embeddings import build_index
+from sea_core.encoder import Encoder
+from sea_core.pipeline import Pipeline
+from sea_core.taxonomy import Taxonomy, bundled_taxonomy
 
 JOB_250_WORDS = (
     "We are hiring a Data Scientist with a focus on computer vision to develop models that extract "

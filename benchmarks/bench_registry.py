@@ -17,10 +17,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from machine import machine_info  # noqa: E402
-from mlops.adapters.store.base import ArtifactStore  # noqa: E402
-from mlops.adapters.store.local import LocalStore  # noqa: E402
-from mlops.services.registry import Registry  # noqa: E402
+from machine import machine_info
+from mlops.adapters.store.base import ArtifactStore
+from mlops.adapters.store.local import LocalStore
+from mlops.services.registry import Registry
 
 
 

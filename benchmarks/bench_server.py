@@ -30,10 +30,10 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 # server-vs-in-process comparison in noise. Override by setting it yourself.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
-import requests  # noqa: E402
+import requests
 
-from machine import machine_info  # noqa: E402
-from mlops.entrypoints.server import make_server, start_in_thread  # noqa: E402
+from machine import machine_info
+from mlops.entrypoints.server import make_server, start_in_thread
 
 TEMPLATES = (
     "We are looking for a data analyst with strong SQL and Python skills, experience with "

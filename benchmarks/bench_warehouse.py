@@ -25,9 +25,9 @@ from typing import Iterator
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-import psutil  # noqa: E402
+import psutil
 
-from mlops.adapters.warehouse import open_warehouse  # noqa: E402
+from mlops.adapters.warehouse import open_warehouse
 
 PREDICTION_SKILLS = (
     "INSERT INTO prediction_skills (request_id, rank, skill_id, skill_title, skill_type, confidence, "

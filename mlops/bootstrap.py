@@ -201,7 +201,7 @@ class Bootstrap:
             # model_loading caches pipelines, so re-opening per call is cheap and picks up
             # a promotion at once.
             pipeline = self.pipeline(stage=stage)
-        except Exception as exc:  # noqa: BLE001 - any start-up failure is "not available"
+        except Exception as exc:  # any start-up failure is "not available"
             raise ServiceUnavailable(f"the {stage} model could not be loaded: {exc}") from exc
         return InProcessInferenceClient(pipeline, stage, self.prediction_log if log else None)
 
@@ -219,7 +219,7 @@ class Bootstrap:
     def _warm(self, stage: str) -> None:
         try:
             self.inference(stage, log=False)
-        except Exception:  # noqa: BLE001 - the page reports the error on first use
+        except Exception:  # the page reports the error on first use
             pass
 
     def model_loading(self, stage: str = "prod") -> bool:

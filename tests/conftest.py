@@ -16,7 +16,7 @@ pytest_plugins = [
 # -- the shared warehouse fixtures ---------------------------------------------------------------
 import pytest  # noqa: E402 - after the environment defaults above
 
-from mlops.adapters.warehouse import open_warehouse  # noqa: E402
+from mlops.adapters.warehouse import open_warehouse  # noqa: E402 - after the environment defaults above
 
 
 def _opened(url: str):

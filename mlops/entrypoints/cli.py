@@ -40,6 +40,6 @@ def main(argv: list[str] | None = None) -> int:
             return int(args.func(args) or 0)
     except KeyboardInterrupt:
         return 130
-    except Exception as exc:  # noqa: BLE001 - one readable line instead of a traceback
+    except Exception as exc:  # one readable line instead of a traceback
         print(f"error: {exc}", file=sys.stderr)
         return 1

@@ -89,7 +89,7 @@ class InferenceRequestHandler(BaseHTTPRequestHandler):
         super().setup()
         self._unread_body = False
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+    def log_message(self, format: str, *args: Any) -> None:  # the stdlib signature (its `format` name)
         log.debug("%s %s", self.address_string(), format % args)
 
     # -- responses -------------------------------------------------------------------------
@@ -123,14 +123,14 @@ class InferenceRequestHandler(BaseHTTPRequestHandler):
             headers={"x-amzn-ErrorType": "ModelError:"})
 
     # -- routes ----------------------------------------------------------------------------
-    def do_GET(self) -> None:  # noqa: N802 - stdlib naming
+    def do_GET(self) -> None:  # BaseHTTPRequestHandler names its methods do_<VERB>
         if self.path.split("?", 1)[0] == "/ping":
             self._send_json(200, {"status": "ok", "model_version": self.server.model_version,
                                   "stage": self.server.stage})
         else:
             self._send_json(404, {"error": f"no such resource {self.path}", "field": "path"})
 
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         path = self.path.split("?", 1)[0]
         sagemaker = SAGEMAKER_PATH.match(path) is not None
         if path != "/invocations" and not sagemaker:
@@ -148,7 +148,7 @@ class InferenceRequestHandler(BaseHTTPRequestHandler):
         except RequestError as error:
             self._send_error(error, sagemaker)
             return
-        except Exception:  # noqa: BLE001 - never drop a connection without an answer
+        except Exception:  # never drop a connection without an answer
             log.exception("unexpected failure serving %s", path)
             self.close_connection = True
             self._send_error(RequestError(500, "internal server error"), sagemaker)
@@ -167,7 +167,7 @@ class InferenceRequestHandler(BaseHTTPRequestHandler):
                                   lock=self.server.model_lock)
         except RequestError:
             raise
-        except Exception as exc:  # noqa: BLE001 - reported and logged; the client gets a 500
+        except Exception as exc:  # reported and logged; the client gets a 500
             log.exception("inference failed")
             raise RequestError(500, f"inference failed: {type(exc).__name__}", None) from None
 

@@ -182,7 +182,7 @@ def load_token_classifier(label: str, spec: ModelSpec, device: str = "cpu") -> _
     try:
         tokenizer = AutoTokenizer.from_pretrained(resolved)
         model = AutoModelForTokenClassification.from_pretrained(resolved)
-    except Exception as exc:  # noqa: BLE001 - hub/IO errors come in many types
+    except Exception as exc:  # hub/IO errors come in many types
         offline = " (offline: HF_HUB_OFFLINE is set and the model is not cached)" \
             if os.environ.get("HF_HUB_OFFLINE") in ("1", "true", "True", "yes") else ""
         raise SpanModelError(f"cannot load token-classification model {label!r} from "

@@ -101,7 +101,7 @@ def load_sfw_workbook(path: str | Path, version: str | None = None, *,
 
     try:
         workbook = load_workbook(path, read_only=True, data_only=True)
-    except Exception as exc:  # noqa: BLE001 - zip/XML/openpyxl errors come in many types
+    except Exception as exc:  # zip/XML/openpyxl errors come in many types
         raise TaxonomyError(f"not a readable Excel workbook ({type(exc).__name__}: {exc})",
                             file=str(path)) from exc
     try:
@@ -130,7 +130,7 @@ def _sheet_rows(workbook, wanted: str, path: Path, required: bool) -> list[Row] 
     try:
         return [(number, tuple(values)) for number, values in
                 enumerate(workbook[name].iter_rows(values_only=True), start=1)]
-    except Exception as exc:  # noqa: BLE001 - a corrupt sheet fails while it is read
+    except Exception as exc:  # a corrupt sheet fails while it is read
         raise TaxonomyError(f"cannot read the sheet ({type(exc).__name__}: {exc})",
                             file=str(path), sheet=name) from exc
 

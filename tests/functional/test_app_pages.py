@@ -229,7 +229,8 @@ def test_review_failed_save_is_a_message(ctx, users, monkeypatch):
     at.button(key="review_submit").click().run()
     assert any("Not saved" in e for e in texts(at.error)) and not at.exception
     assert ctx.warehouse.scalar("SELECT COUNT(*) FROM feedback") == 0
-    assert at.session_state["review_item"] is not None  # the choices are kept for a retry
+    kept = at.session_state["review_item"]  # the choices are kept for a retry
+    assert kept.accepted == [kept.skills[0]["skill_id"]] and kept.rejected == []
 
 
 def test_review_takes_the_next_text_from_the_queue(ctx, users):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from mlops.adapters.warehouse import WarehouseError
 from mlops.bootstrap import Bootstrap, ServiceUnavailable
 from mlops.config import load_settings
 from mlops.services.uat_compare import confirmed_skills, recent_texts
@@ -57,8 +58,8 @@ def test_prediction_logs_queue_by_name_and_close_with_the_bootstrap(tmp_path):
     warehouse = services.warehouse
     services.close()
     assert server_log.pending()["archive"] == 0  # flushed on close
-    with pytest.raises(Exception):
-        warehouse.scalar("SELECT 1")  # closed
+    with pytest.raises(WarehouseError, match="is closed"):
+        warehouse.scalar("SELECT 1")
 
 
 def test_a_model_that_cannot_load_is_service_unavailable(tmp_path):

@@ -14,10 +14,10 @@ import pytest
 boto3 = pytest.importorskip("boto3")
 moto = pytest.importorskip("moto")
 
-from mlops.adapters.deploy import DeployError, bundle_prefix  # noqa: E402
-from mlops.adapters.deploy.sagemaker import (DEFAULT_CONFIG_DIR, DeployConfigError,  # noqa: E402
+from mlops.adapters.deploy import DeployError, bundle_prefix  # noqa: E402 - after importorskip
+from mlops.adapters.deploy.sagemaker import (DEFAULT_CONFIG_DIR, DeployConfigError,  # noqa: E402 - after importorskip
                                              SageMakerTarget, load_endpoint_settings)
-from mlops.domain.stages import STAGES  # noqa: E402
+from mlops.domain.stages import STAGES  # noqa: E402 - after importorskip
 
 ROLE = "arn:aws:iam::123456789012:role/sea-sagemaker"
 IMAGE = "123456789012.dkr.ecr.us-east-1.amazonaws.com/sea:latest"

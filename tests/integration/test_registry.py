@@ -400,7 +400,7 @@ def test_sixteen_threads_register_and_none_is_lost(store):
         try:
             barrier.wait()
             Registry(store).register(f"1.{i}.0", _record(trigger=f"writer-{i}"))
-        except BaseException as exc:  # noqa: BLE001 - reported below
+        except BaseException as exc:  # reported below
             errors.append(exc)
 
     threads = [threading.Thread(target=writer, args=(i,)) for i in range(16)]

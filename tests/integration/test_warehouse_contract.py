@@ -55,7 +55,7 @@ def test_init_schema_concurrently_from_separate_connections(warehouse_url):
         try:
             barrier.wait(10)
             warehouse.init_schema()
-        except BaseException as exc:  # noqa: BLE001 - collected and asserted below
+        except BaseException as exc:  # collected and asserted below
             errors.append(exc)
 
     threads = [threading.Thread(target=run, args=(w,)) for w in warehouses]
@@ -227,7 +227,7 @@ def test_many_threads_share_one_warehouse(warehouse):
                 with warehouse.transaction() as tx:
                     insert_feedback(tx, f"t{n}-{i}")
                 assert warehouse.scalar("SELECT COUNT(*) FROM feedback WHERE request_id = ?", (f"t{n}-{i}",)) == 1
-        except BaseException as exc:  # noqa: BLE001
+        except BaseException as exc:
             errors.append(exc)
 
     threads = [threading.Thread(target=work, args=(n,)) for n in range(6)]

@@ -1,10 +1,10 @@
 """Contrastive fine-tuning (sea_core.finetune): the training rows built from reviews and the
-taxonomy, the batches (no duplicate positive, one width per batch), and a seeded run of the tiny
-encoder."""
+taxonomy and the batches (no duplicate positive, one width per batch). Runs of the tiny encoder
+are in tests/functional/test_finetune_training.py."""
 import pytest
 
 from sea_core.finetune import (FineTuneParams, ReviewedText, TrainExample, contrastive_batches,
-                               fine_tune_contrastive, review_examples, taxonomy_examples)
+                               review_examples, taxonomy_examples)
 from sea_core.taxonomy import Skill, Taxonomy
 
 SKILLS = [Skill("python", alt_labels=("python programming",)), Skill("data analysis",
@@ -48,30 +48,12 @@ def test_batches_never_repeat_a_positive_and_keep_one_width():
     assert batches == contrastive_batches(examples, batch_size=4, max_steps=20, seed=3)
 
 
-def test_a_seeded_run_trains_saves_and_records_its_hyperparameters(tiny_sentence_encoder_dir, tmp_path):
-    reviews = [ReviewedText("python and sql", (PY, SQL), rejected=(WELD,)),
-               ReviewedText("accounting team", (ACC,), rejected=(DA,))]
-    params = FineTuneParams(max_steps=3, batch_size=4, taxonomy_pairs=5, device="cpu")
-    result = fine_tune_contrastive(tiny_sentence_encoder_dir, reviews, TAX, tmp_path / "m", params)
-    assert result.steps == 3 and (tmp_path / "m" / "config.json").exists()
-    assert result.review_examples == 3 and result.hard_negatives == 3
-    assert result.hyperparameters["max_steps"] == 3 and result.hyperparameters["seed"] == 42
-    again = fine_tune_contrastive(tiny_sentence_encoder_dir, reviews, TAX, tmp_path / "m2", params)
-    assert again.final_loss == pytest.approx(result.final_loss, rel=1e-5)
-
-
 # -- negative path ----------------------------------------------------------------------------
 @pytest.mark.parametrize("values", [{"max_steps": 0}, {"batch_size": 1}, {"taxonomy_pairs": -1},
                                     {"review_repeats": 0}])
 def test_invalid_params_are_rejected(values):
     with pytest.raises(ValueError):
         FineTuneParams(**values)
-
-
-def test_no_data_is_a_clear_error(tiny_sentence_encoder_dir, tmp_path):
-    with pytest.raises(ValueError, match="too little training data"):
-        fine_tune_contrastive(tiny_sentence_encoder_dir, [], TAX, tmp_path / "m",
-                              FineTuneParams(taxonomy_pairs=0))
 
 
 # -- edge cases -------------------------------------------------------------------------------

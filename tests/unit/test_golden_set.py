@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from sea_core.golden import GoldenText, load_golden_set
+from sea_core.golden import load_golden_set
 from sea_core.taxonomy import bundled_taxonomy
 
 
@@ -17,7 +17,7 @@ def test_the_shipped_set_has_twenty_job_and_course_texts_of_30_to_300_words(gold
     assert len(golden) >= 20
     assert {g.kind for g in golden} == {"job", "course"}
     for item in golden:
-        assert isinstance(item, GoldenText)
+        assert item.name and item.expected, item.name  # named, with the titles it must yield
         assert 30 <= len(item.text.split()) <= 300, item.name
 
 

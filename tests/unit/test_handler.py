@@ -79,16 +79,6 @@ def test_accept_wildcards_and_missing_accept_give_json():
         assert output_fn(result, accept)[1] == "application/json"
 
 
-def test_model_fn_loads_a_bundle(tmp_path, tiny_sentence_encoder_dir):
-    from mlops.entrypoints.handler import model_fn
-    from tests.integration.serving_support import make_bundle
-
-    make_bundle(tmp_path / "b", tiny_sentence_encoder_dir, "4.5.6")
-    model = model_fn(str(tmp_path / "b"))
-    assert model.model_version == "4.5.6"
-    assert len(model.taxonomy) == 10
-
-
 # -- negative path -----------------------------------------------------------------------------
 @pytest.mark.parametrize("content_type", [None, "", "text/plain", "application/x-www-form-urlencoded"])
 def test_wrong_content_type_is_415(content_type):

@@ -73,7 +73,7 @@ def friendly_errors(action: str) -> Iterator[None]:
         st.error(f"Not allowed: {exc}")
     except ServiceUnavailable as exc:
         st.warning(f"Service not available: {exc}")
-    except Exception as exc:  # noqa: BLE001 - the user sees one line, the log has the rest
+    except Exception as exc:  # the user sees one line, the log has the rest
         log.exception("%s failed", action)
         st.error(f"{action} failed: {exc}")
 

@@ -48,7 +48,7 @@ def oidc_configured() -> bool:
     """Whether an `[auth]` section (Streamlit's OIDC sign-in) is in the secrets."""
     try:
         return "auth" in st.secrets
-    except Exception:  # noqa: BLE001 - no or unreadable secrets file: no OIDC
+    except Exception:  # no or unreadable secrets file: no OIDC
         return False
 
 
@@ -56,7 +56,7 @@ def _role_mapping() -> dict[str, Any]:
     try:
         section = st.secrets.get("sea_roles", {})
         return section.to_dict() if hasattr(section, "to_dict") else dict(section)
-    except Exception:  # noqa: BLE001
+    except Exception:
         return {}
 
 
@@ -77,7 +77,7 @@ def sign_out(notice: str | None = None) -> None:
     if method == "oidc":
         try:
             st.logout()
-        except Exception:  # noqa: BLE001 - not configured: the local session is gone anyway
+        except Exception:  # not configured: the local session is gone anyway
             pass
 
 
@@ -89,7 +89,7 @@ def _oidc_user() -> User | None:
         if not info.get("is_logged_in"):
             return None
         claims = info.to_dict()
-    except Exception:  # noqa: BLE001
+    except Exception:
         return None
     from mlops.services.auth import AuthError, user_from_oidc
 
