@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from mlops.adapters.warehouse.feedback import Submission
+from mlops.adapters.warehouse.feedback import Score, Submission
 from mlops.adapters.warehouse.predictions import LoggedRequest, LoggedSkill
 from mlops.domain.clock import day_of, timestamp, week_of
 from tests.unit.monitoring_rows import T0
@@ -22,6 +22,8 @@ def logged(repos, request_id: str, skills: list[str], *, model_version: str = "1
 
 def submitted(repos, request_id: str, n_predicted: int, n_confirmed: int, n_overlap: int, *,
               model_version: str = "1.0.0", at: datetime = T0) -> None:
-    """A submission with the given counts (for metric-only tests)."""
-    repos.feedback.replace(Submission(request_id, "rita", model_version, timestamp(at), day_of(at),
-                                      week_of(at), n_predicted, n_confirmed, n_overlap))
+    """A review with the given counts and its prediction's score (for metric-only tests)."""
+    head = (timestamp(at), day_of(at), week_of(at))
+    repos.feedback.replace(
+        Submission(request_id, "rita", model_version, *head, n_predicted, n_confirmed, n_overlap),
+        [Score(request_id, model_version, "rita", *head, n_predicted, n_confirmed, n_overlap)])
