@@ -367,7 +367,8 @@ class MemoryMonitoring(MonitoringQueries):
             key = (getattr(s, bucket) if bucket else None, s.model_version)
             groups.setdefault(key, []).append(s)
         rows = []
-        for (value, version), scores in sorted(groups.items(), key=lambda kv: (kv[0][0] or "", kv[0][1] or "")):
+        for (value, version), scores in sorted(groups.items(),
+                                               key=lambda kv: (kv[0][0] or "", kv[0][1] or "")):
             head = {"bucket": value} if bucket else {"first_day": min(s.day for s in scores),
                                                      "last_day": max(s.day for s in scores)}
             rows.append(self._aggregate(scores, model_version=version, **head))

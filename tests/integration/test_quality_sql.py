@@ -21,7 +21,7 @@ def test_every_metric_expression_equals_count_scores_on_every_small_case(warehou
                            "FROM prediction_scores ORDER BY request_id")
     assert [(r["n_predicted"], r["n_confirmed"], r["n_overlap"]) for r in rows] == CASES
     assert len(CASES) == 30 and set(METRIC_SQL) == set(SET_METRICS)
-    for row, case in zip(rows, CASES):
+    for row, case in zip(rows, CASES, strict=True):
         expected = count_scores(*case).as_dict()
         for metric in SET_METRICS:
             assert float(row[metric]) == pytest.approx(expected[metric], abs=1e-12), (case, metric)

@@ -66,7 +66,8 @@ def test_a_new_database_gets_the_latest_version_in_one_step(tmp_path):
 
 def test_version_1_is_upgraded_keeping_rows_and_swapping_indexes(v1):
     v1.init_schema()
-    assert [r["version"] for r in v1.query("SELECT version FROM schema_version ORDER BY version")] == [1, 2, 3]
+    versions = v1.query("SELECT version FROM schema_version ORDER BY version")
+    assert [r["version"] for r in versions] == [1, 2, 3]
     assert indexes(v1) == {ix for ix, _, _ in schema.INDEXES}
     assert indexes(v1) >= {"ix_prediction_requests_usage", "ix_feedback_decision", "ix_feedback_skill",
                            "ix_feedback_submissions_review", "ix_prediction_scores_quality"}
@@ -115,8 +116,9 @@ def v2(warehouse_url):
     wh.execute("INSERT INTO feedback_submissions (request_id, reviewer, model_version, submitted_at, "
                "day, week, n_predicted, n_confirmed, n_overlap) VALUES ('r1', 'rita', '1.0.0', "
                "'2026-11-02T12:00:00.000Z', '2026-11-02', '2026-W45', 2, 3, 1)")
-    wh.execute("INSERT INTO feedback (request_id, skill_id, decision, reviewer, reviewed_at, day, week) "
-               "VALUES ('r1', 's0', 'accepted', 'rita', '2026-11-02T12:00:00.000Z', '2026-11-02', '2026-W45')")
+    wh.execute("INSERT INTO feedback (request_id, skill_id, decision, reviewer, reviewed_at, day, "
+               "week) VALUES ('r1', 's0', 'accepted', 'rita', '2026-11-02T12:00:00.000Z', "
+               "'2026-11-02', '2026-W45')")
     yield wh
     wh.close()
 
