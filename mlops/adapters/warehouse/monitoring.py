@@ -202,40 +202,37 @@ class SqlMonitoringQueries(MonitoringQueries):
 
     # -- reviewers ---------------------------------------------------------------------------------
     def agreement(self, start_day: str | None, end_day: str | None) -> list[PairAgreement]:
-        """One CTE: the texts with two reviews or more, their pairs of reviews (index-only on
-        `ix_feedback_submissions_review`), the confirmed skills both share (`ix_feedback_review`),
-        and the Jaccard of each pair by `METRIC_SQL` (A as "predicted", B as "confirmed")."""
-        where, params = _day_filters(start_day, end_day, "p.day")
+        """One query: the texts with two reviews or more, their pairs of reviews in the period
+        (index-only on `ix_feedback_submissions_review`), the confirmed skills each pair shares
+        (one grouped pass of point look-ups on `ix_feedback_review`), the Jaccard of each pair by
+        `METRIC_SQL` (A as "predicted", B as "confirmed"), then everyone's and each reviewer's
+        mean."""
+        where, params = _day_filters(start_day, end_day, "later_day")
         confirming = ", ".join(f"'{d}'" for d in CONFIRMING)
-        scored = (
+        rows = self.db.query(
             "WITH multi AS (SELECT request_id FROM feedback_submissions GROUP BY request_id "
             "HAVING COUNT(*) > 1), "
-            "pairs AS (SELECT a.request_id, a.reviewer AS reviewer_a, b.reviewer AS reviewer_b, "
-            "a.n_confirmed AS n_a, b.n_confirmed AS n_b, "
-            "CASE WHEN a.day > b.day THEN a.day ELSE b.day END AS day FROM multi m "
+            "pairs AS (SELECT * FROM (SELECT a.request_id, a.reviewer AS reviewer_a, "
+            "b.reviewer AS reviewer_b, a.n_confirmed AS n_a, b.n_confirmed AS n_b, "
+            "CASE WHEN a.day > b.day THEN a.day ELSE b.day END AS later_day FROM multi m "
             "JOIN feedback_submissions a ON a.request_id = m.request_id "
-            "JOIN feedback_submissions b ON b.request_id = a.request_id AND a.reviewer < b.reviewer), "
-            "shared AS (SELECT fa.request_id, fa.reviewer AS reviewer_a, fb.reviewer AS reviewer_b, "
-            "COUNT(*) AS n_both FROM multi m JOIN feedback fa ON fa.request_id = m.request_id "
-            "JOIN feedback fb ON fb.request_id = fa.request_id AND fb.skill_id = fa.skill_id "
-            f"AND fa.reviewer < fb.reviewer WHERE fa.decision IN ({confirming}) "
-            f"AND fb.decision IN ({confirming}) GROUP BY fa.request_id, fa.reviewer, fb.reviewer), "
-            "scored AS (SELECT request_id, reviewer_a, reviewer_b, "
-            f"{METRIC_SQL['jaccard']} AS jaccard FROM (SELECT p.request_id, p.reviewer_a, "
-            "p.reviewer_b, p.n_a AS n_predicted, p.n_b AS n_confirmed, "
-            "COALESCE(s.n_both, 0) AS n_overlap FROM pairs p LEFT JOIN shared s "
-            "ON s.request_id = p.request_id AND s.reviewer_a = p.reviewer_a "
-            f"AND s.reviewer_b = p.reviewer_b{_where(where)}) counted) ")
-        overall = self.db.query_one(
-            scored + "SELECT COUNT(DISTINCT request_id) AS n_texts, COUNT(*) AS n_pairs, "
-            "AVG(jaccard) AS jaccard FROM scored", params)
-        per_reviewer = self.db.query(
-            scored + "SELECT reviewer, COUNT(DISTINCT request_id) AS n_texts, COUNT(*) AS n_pairs, "
-            "AVG(jaccard) AS jaccard FROM (SELECT request_id, reviewer_a AS reviewer, jaccard "
-            "FROM scored UNION ALL SELECT request_id, reviewer_b, jaccard FROM scored) sides "
-            "GROUP BY reviewer ORDER BY reviewer", params)
-        return [_agreement(None, overall or {})] + [_agreement(row["reviewer"], row)
-                                                    for row in per_reviewer]
+            "JOIN feedback_submissions b ON b.request_id = a.request_id AND a.reviewer < b.reviewer"
+            f") dated{_where(where)}), "
+            f"scored AS (SELECT request_id, reviewer_a, reviewer_b, {METRIC_SQL['jaccard']} AS jaccard "
+            "FROM (SELECT p.request_id, p.reviewer_a, p.reviewer_b, p.n_a AS n_predicted, "
+            "p.n_b AS n_confirmed, COUNT(fb.skill_id) AS n_overlap FROM pairs p "
+            "LEFT JOIN feedback fa ON fa.request_id = p.request_id AND fa.reviewer = p.reviewer_a "
+            f"AND fa.decision IN ({confirming}) "
+            "LEFT JOIN feedback fb ON fb.request_id = p.request_id AND fb.reviewer = p.reviewer_b "
+            f"AND fb.skill_id = fa.skill_id AND fb.decision IN ({confirming}) "
+            "GROUP BY p.request_id, p.reviewer_a, p.reviewer_b, p.n_a, p.n_b) counted) "
+            "SELECT 0 AS part, NULL AS reviewer, COUNT(DISTINCT request_id) AS n_texts, "
+            "COUNT(*) AS n_pairs, AVG(jaccard) AS jaccard FROM scored "
+            "UNION ALL SELECT 1 AS part, reviewer, COUNT(DISTINCT request_id) AS n_texts, "
+            "COUNT(*) AS n_pairs, AVG(jaccard) AS jaccard FROM (SELECT request_id, "
+            "reviewer_a AS reviewer, jaccard FROM scored UNION ALL SELECT request_id, reviewer_b, "
+            "jaccard FROM scored) sides GROUP BY reviewer ORDER BY part, reviewer", params)
+        return [_agreement(row["reviewer"], row) for row in rows]
 
     def reviewer_days(self, start_day: str | None, end_day: str | None) -> list[ReviewerDay]:
         where, params = _day_filters(start_day, end_day)
