@@ -8,8 +8,9 @@ Run: `.venv/bin/python benchmarks/bench_dashboard.py [--requests 200000] [--skil
       [--sqlite-file PATH]`
 Defaults: 200,000 requests x 5 skills = 1,000,000 prediction skill rows; 50,000 reviews x 4
 decisions = 200,000 feedback rows. Full size: `--requests 1000000 --submissions 200000 --skills 1`
-(the monitoring queries never read prediction_skills). Target: under 1 s per query. The schema's
-own indexes are used (`init_schema()`; version 2 added the dashboard ones), then ANALYZE.
+(the monitoring queries never read prediction_skills). One reviewed text in ten has a second
+reviewer (agreement). Target: under 1 s per query. The schema's own indexes are used
+(`init_schema()`), then ANALYZE.
 """
 from __future__ import annotations
 
@@ -32,7 +33,7 @@ from mlops.adapters.warehouse import open_warehouse  # noqa: E402
 from mlops.adapters.warehouse.base import Warehouse  # noqa: E402
 from mlops.services import monitoring  # noqa: E402
 from mlops.domain.clock import day_of, timestamp, week_of  # noqa: E402
-from mlops.services.feedback import next_unreviewed  # noqa: E402
+from mlops.services.feedback import OLDEST, next_unreviewed  # noqa: E402
 
 START = datetime(2026, 8, 1)
 VERSIONS = ("1.0.0", "1.1.0", "1.2.0")
@@ -44,43 +45,51 @@ def _moment(i: int, n: int, days: int) -> datetime:
     return START + timedelta(seconds=int(i * days * 86400 / n))
 
 
+def _version(i: int, n: int) -> str:
+    return VERSIONS[(i * len(VERSIONS)) // n]
+
+
 def request_rows(n: int, days: int, rng: random.Random) -> Iterator[tuple]:
     for i in range(n):
         at = _moment(i, n, days)
         chars = int(rng.lognormvariate(6, 1.0)) % 25000
         status = "error" if rng.random() < 0.01 else "ok"
-        yield (f"r{i:08d}", VERSIONS[(i * len(VERSIONS)) // n], "prod" if i % 10 else "uat",
+        yield (f"r{i:08d}", _version(i, n), "prod" if i % 10 else "uat",
                timestamp(at), day_of(at), week_of(at), "x" * min(chars, 64), chars,
-               rng.uniform(5, 400), status, None if status == "ok" else "boom")
+               rng.uniform(5, 400), status, None if status == "ok" else "boom", rng.uniform(0.45, 1.0))
 
 
 def skill_rows(n: int, per_request: int, rng: random.Random) -> Iterator[tuple]:
     for i in range(n):
         for rank in range(1, per_request + 1):
             skill = rng.randrange(N_SKILLS)
-            yield (f"r{i:08d}", rank, f"s{skill:05d}", f"skill {skill}", "skill",
+            yield (f"r{i:08d}", _version(i, n), rank, f"s{skill:05d}", f"skill {skill}", "skill",
                    rng.random(), f"phrase {skill}", 1, "[]", None)
 
 
 def feedback_rows(n_requests: int, n_submissions: int, per_submission: int, days: int,
                   rng: random.Random) -> tuple[list[tuple], list[tuple]]:
+    """Reviews (one in ten texts gets a second reviewer, deciding on the same skills) and their
+    decisions; each review's counts double as its prediction's score."""
     submissions, feedback = [], []
     step = max(1, n_requests // n_submissions)
     for k in range(n_submissions):
         i = k * step
-        at = _moment(i, n_requests, days) + timedelta(minutes=30)
-        stamp, day, week = timestamp(at), day_of(at), week_of(at)
-        decisions = []
-        for _ in range(per_submission):
-            roll = rng.random()
-            decisions.append("accepted" if roll < 0.5 else "rejected" if roll < 0.8 else "added")
-        n_acc = decisions.count("accepted")
-        n_add = decisions.count("added")
-        submissions.append((f"r{i:08d}", f"reviewer{k % 30}", VERSIONS[(i * len(VERSIONS)) // n_requests],
-                            stamp, day, week, 5, n_acc + n_add, n_acc))
-        for j, decision in enumerate(decisions):
-            feedback.append((f"r{i:08d}", f"s{rng.randrange(N_SKILLS):05d}", decision,
-                             f"reviewer{k % 30}", stamp, day, week))
+        skills = [f"s{rng.randrange(N_SKILLS):05d}" for _ in range(per_submission)]
+        for extra in range(2 if k % 10 == 0 else 1):
+            at = _moment(i, n_requests, days) + timedelta(minutes=30 + 60 * extra)
+            stamp, day, week = timestamp(at), day_of(at), week_of(at)
+            reviewer = f"reviewer{(k + extra) % 30}"
+            decisions = []
+            for _ in range(per_submission):
+                roll = rng.random()
+                decisions.append("accepted" if roll < 0.5 else "rejected" if roll < 0.8 else "added")
+            n_acc = decisions.count("accepted")
+            n_add = decisions.count("added")
+            submissions.append((f"r{i:08d}", reviewer, _version(i, n_requests), stamp, day, week, 5,
+                                n_acc + n_add, n_acc))
+            for skill, decision in zip(skills, decisions):
+                feedback.append((f"r{i:08d}", skill, decision, reviewer, stamp, day, week))
     return submissions, feedback
 
 
@@ -90,16 +99,19 @@ def fill(wh: Warehouse, args: argparse.Namespace) -> float:
     began = time.perf_counter()
     wh.executemany(
         "INSERT INTO prediction_requests (request_id, model_version, stage, created_at, day, week, "
-        "original_input, input_chars, latency_ms, status, error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "original_input, input_chars, latency_ms, status, error, lowest_confidence) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         request_rows(args.requests, args.days, rng))
     wh.executemany(
-        "INSERT INTO prediction_skills (request_id, rank, skill_id, skill_title, skill_type, confidence, "
-        "phrase, occurrence, tags, proficiency_level) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO prediction_skills (request_id, model_version, rank, skill_id, skill_title, "
+        "skill_type, confidence, phrase, occurrence, tags, proficiency_level) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         skill_rows(args.requests, args.skills, rng))
     submissions, feedback = feedback_rows(args.requests, args.submissions, args.feedback, args.days, rng)
-    wh.executemany(
-        "INSERT INTO feedback_submissions (request_id, reviewer, model_version, submitted_at, day, week, "
-        "n_predicted, n_confirmed, n_overlap) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", submissions)
+    for table, stamp in (("feedback_submissions", "submitted_at"), ("prediction_scores", "scored_at")):
+        wh.executemany(
+            f"INSERT INTO {table} (request_id, reviewer, model_version, {stamp}, day, week, "
+            "n_predicted, n_confirmed, n_overlap) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", submissions)
     wh.executemany(
         "INSERT INTO feedback (request_id, skill_id, decision, reviewer, reviewed_at, day, week) "
         "VALUES (?, ?, ?, ?, ?, ?, ?)", feedback)
@@ -124,6 +136,10 @@ def queries(days: int) -> dict[str, Callable[[Warehouse], Any]]:
         "most rejected (30 d, version)": lambda wh: monitoring.most_rejected_skills(
             wh, limit=20, start=last30[0], end=last30[1], model_version=VERSIONS[-1]),
         "review queue: next unreviewed": lambda wh: [next_unreviewed(wh, stage="prod")],
+        "review queue: oldest first": lambda wh: [next_unreviewed(wh, stage="prod", order=OLDEST)],
+        "reviewer agreement (all)": lambda wh: monitoring.reviewer_agreement(wh).reviewers,
+        "reviewer agreement (30 d)": lambda wh: monitoring.reviewer_agreement(wh, *last30).reviewers,
+        "reviewer activity (30 d)": lambda wh: monitoring.reviewer_activity(wh, *last30).daily,
     }
 
 

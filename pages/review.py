@@ -135,7 +135,8 @@ if st.button("Submit review", type="primary", key="review_submit"):
     with friendly_errors("Saving the review"):
         try:
             result = submit_feedback(ctx.warehouse, ctx.taxonomy, user, item.request_id,
-                            item.accepted, item.rejected, item.added)
+                                     item.accepted, item.rejected, item.added,
+                                     model_version=item.model_version or None)
         except ValueError as exc:  # FeedbackError: refused, with a reason for the reviewer
             st.error(f"Not saved: {exc}")
         else:

@@ -13,11 +13,15 @@ from typing import Any, Iterable, Iterator
 
 from mlops.adapters.warehouse.alerts import AlertRepository
 from mlops.adapters.warehouse.audit import AuditEvent, AuditRepository
-from mlops.adapters.warehouse.feedback import CONFIRMING, FeedbackRepository, Submission
+from mlops.adapters.warehouse.feedback import (CONFIRMING, FeedbackRepository, Score, Submission,
+                                               majority)
 from mlops.adapters.warehouse.jobs import (CANCELLED, FAILED, QUEUED, RUNNING, SUCCEEDED, Job,
                                            JobRepository)
-from mlops.adapters.warehouse.monitoring import METRIC_SQL, MonitoringQueries, UsageGroup
-from mlops.adapters.warehouse.predictions import LoggedRequest, LoggedSkill, PredictionRepository
+from mlops.adapters.warehouse.monitoring import (METRIC_SQL, MonitoringQueries, PairAgreement,
+                                                 ReviewerDay, UsageGroup)
+from mlops.adapters.warehouse.predictions import (LEAST_SURE, QUEUE_ORDERS, LoggedRequest,
+                                                  LoggedSkill, PredictionRepository,
+                                                  lowest_confidence)
 from mlops.adapters.warehouse.repositories import Repositories
 from mlops.adapters.warehouse.taxonomy import PendingUpdate, TaxonomyRepository
 from mlops.adapters.warehouse.training_pairs import FeedbackExample, TrainingPairRepository
@@ -32,10 +36,13 @@ class State:
 
     audit: list[AuditEvent] = field(default_factory=list)
     alerts: dict[str, dict[str, Any]] = field(default_factory=dict)
-    submissions: dict[str, Submission] = field(default_factory=dict)
+    #: reviews by (request id, reviewer); scores by (request id, model version, reviewer)
+    submissions: dict[tuple[str, str], Submission] = field(default_factory=dict)
+    scores: dict[tuple[str, str | None, str], Score] = field(default_factory=dict)
     jobs: dict[str, Job] = field(default_factory=dict)
-    requests: dict[str, LoggedRequest] = field(default_factory=dict)
-    skills: dict[str, list[LoggedSkill]] = field(default_factory=dict)
+    #: predictions by (request id, model version)
+    requests: dict[tuple[str, str], LoggedRequest] = field(default_factory=dict)
+    skills: dict[tuple[str, str], list[LoggedSkill]] = field(default_factory=dict)
     versions: list[dict[str, Any]] = field(default_factory=list)
     taxonomy_skills: dict[str, list[Skill]] = field(default_factory=dict)
     pending_updates: list[PendingUpdate] = field(default_factory=list)
@@ -90,25 +97,50 @@ class MemoryFeedback(FeedbackRepository):
     def __init__(self, state: State) -> None:
         self.state = state
 
-    def submission(self, request_id: str) -> Submission | None:
-        found = self.state.submissions.get(request_id)
-        if found is None:
-            return None
-        return replace(found, accepted=tuple(sorted(found.accepted)),
-                       rejected=tuple(sorted(found.rejected)), added=tuple(sorted(found.added)))
+    def _of(self, request_id: str, reviewer: str | None = None) -> list[Submission]:
+        found = [s for (rid, who), s in sorted(self.state.submissions.items())
+                 if rid == request_id and (reviewer is None or who == reviewer)]
+        return [replace(s, accepted=tuple(sorted(s.accepted)), rejected=tuple(sorted(s.rejected)),
+                        added=tuple(sorted(s.added))) for s in found]
 
-    def count(self, request_id: str) -> int:
-        return int(request_id in self.state.submissions)
+    def submission(self, request_id: str, reviewer: str | None = None) -> Submission | None:
+        found = sorted(self._of(request_id, reviewer), key=lambda s: s.submitted_at, reverse=True)
+        return found[0] if found else None
 
-    def replace(self, submission: Submission) -> None:
-        self.state.submissions[submission.request_id] = submission
+    def reviews(self, request_id: str) -> list[Submission]:
+        return self._of(request_id)
+
+    def count(self, request_id: str, reviewer: str | None = None) -> int:
+        return len(self._of(request_id, reviewer))
+
+    def replace(self, submission: Submission, scores: Sequence[Score] = ()) -> None:
+        key = (submission.request_id, submission.reviewer)
+        self.state.submissions[key] = submission
+        for k in [k for k in self.state.scores if (k[0], k[2]) == key]:
+            del self.state.scores[k]
+        self._add(scores)
+
+    def replace_scores(self, request_id: str, model_version: str | None,
+                       scores: Sequence[Score]) -> None:
+        for k in [k for k in self.state.scores if k[:2] == (request_id, model_version)]:
+            del self.state.scores[k]
+        self._add(scores)
+
+    def _add(self, scores: Sequence[Score]) -> None:
+        for score in scores:
+            self.state.scores[(score.request_id, score.model_version, score.reviewer)] = score
 
     def confirmed(self, request_ids: Sequence[str]) -> dict[str, set[str]]:
         out = {}
         for request_id in request_ids:
-            found = self.state.submissions.get(request_id)
-            if found is not None:
-                out[request_id] = {s for s, d in found.decisions() if d in CONFIRMING}
+            reviews = self._of(request_id)
+            if reviews:
+                votes: dict[str, int] = {}
+                for review in reviews:
+                    for skill_id, decision in review.decisions():
+                        if decision in CONFIRMING:
+                            votes[skill_id] = votes.get(skill_id, 0) + 1
+                out[request_id] = majority(votes, len(reviews))
         return out
 
 
@@ -185,27 +217,51 @@ class MemoryJobs(JobRepository):
 class MemoryPredictions(PredictionRepository):
     def __init__(self, state: State) -> None:
         self.state = state
+        #: lowest confidence per prediction, as the SQL repository stores it
+        self.lowest: dict[tuple[str, str], float | None] = {}
 
     def replace(self, request: LoggedRequest, skills: Sequence[LoggedSkill]) -> None:
-        self.state.requests[request.request_id] = request
-        self.state.skills[request.request_id] = list(skills)
+        key = (request.request_id, request.model_version)
+        self.state.requests[key] = request
+        self.state.skills[key] = list(skills)
+        self.lowest[key] = lowest_confidence(skills)
 
-    def latest(self, request_id: str) -> LoggedRequest | None:
-        return self.state.requests.get(request_id)
+    def latest(self, request_id: str, model_version: str | None = None) -> LoggedRequest | None:
+        found = sorted((r for (rid, version), r in self.state.requests.items() if rid == request_id
+                        and (model_version is None or version == model_version)),
+                       key=lambda r: (r.created_at, r.model_version), reverse=True)
+        return found[0] if found else None
 
-    def skills(self, request_id: str) -> list[LoggedSkill]:
-        return sorted(self.state.skills.get(request_id, []), key=lambda s: (s.rank, s.skill_id))
+    def versions(self, request_id: str) -> list[str]:
+        return sorted(version for rid, version in self.state.requests if rid == request_id)
 
-    def oldest_unreviewed(self, status: str, stage: str | None = None) -> str | None:
-        waiting = sorted((r.created_at, r.request_id) for r in self.state.requests.values()
-                         if r.status == status and (stage is None or r.stage == stage)
-                         and r.request_id not in self.state.submissions)
-        return waiting[0][1] if waiting else None
+    def skills(self, request_id: str, model_version: str) -> list[LoggedSkill]:
+        return sorted(self.state.skills.get((request_id, model_version), []),
+                      key=lambda s: (s.rank, s.skill_id))
+
+    def _reviewed(self, request_id: str) -> bool:
+        return any(rid == request_id for rid, _ in self.state.submissions)
+
+    def unreviewed(self, status: str, stage: str | None = None,
+                   order: str = LEAST_SURE) -> tuple[str, str] | None:
+        if order not in QUEUE_ORDERS:
+            raise ValueError(f"order must be one of {', '.join(QUEUE_ORDERS)}, got {order!r}")
+        waiting = []
+        for key, r in self.state.requests.items():
+            if r.status == status and (stage is None or r.stage == stage) and not self._reviewed(key[0]):
+                lowest = self.lowest.get(key)
+                sure = (lowest is None, lowest or 0.0) if order == LEAST_SURE else (False, 0.0)
+                waiting.append((*sure, r.created_at, *key))
+        return tuple(min(waiting)[-2:]) if waiting else None  # type: ignore[return-value]
 
     def recent_texts(self, limit: int, status: str, reviewed_only: bool = False) -> list[dict[str, Any]]:
+        newest: dict[str, LoggedRequest] = {}
+        for (request_id, _), r in self.state.requests.items():
+            if r.status == status and (not reviewed_only or self._reviewed(request_id)):
+                if request_id not in newest or r.created_at > newest[request_id].created_at:
+                    newest[request_id] = r
         rows = [{"request_id": r.request_id, "created_at": r.created_at, "text": r.original_input}
-                for r in self.state.requests.values() if r.status == status
-                and (not reviewed_only or r.request_id in self.state.submissions)]
+                for r in newest.values()]
         rows.sort(key=lambda r: r["request_id"])
         rows.sort(key=lambda r: r["created_at"], reverse=True)
         return rows[:limit]
@@ -238,11 +294,12 @@ class MemoryTrainingPairs(TrainingPairRepository):
 
     def feedback_examples(self, since: str | None = None) -> list[FeedbackExample]:
         out = []
-        for request_id, sub in self.state.submissions.items():
+        for (request_id, _), sub in self.state.submissions.items():
             if since is not None and sub.submitted_at < since:
                 continue
-            request = self.state.requests.get(request_id)
-            skills = {s.skill_id: s for s in self.state.skills.get(request_id, [])}
+            key = (request_id, sub.model_version)  # the prediction the reviewer saw
+            request = self.state.requests.get(key)  # type: ignore[arg-type]
+            skills = {s.skill_id: s for s in self.state.skills.get(key, [])}  # type: ignore[arg-type]
             for skill_id, decision in sub.decisions():
                 skill = skills.get(skill_id)
                 out.append(FeedbackExample(request_id, skill_id, decision,
@@ -305,38 +362,70 @@ class MemoryUsers(UserRepository):
 
 
 class MemoryMonitoring(MonitoringQueries):
-    """Quality aggregates computed from the stored submissions with `request_metrics`; the
-    usage and error-analysis aggregates are SQL-only (tested against real warehouses)."""
+    """Quality aggregates computed from the stored scores with `request_metrics`, and the
+    reviewers' aggregates from the stored reviews; the usage and error-analysis aggregates are
+    SQL-only (tested against real warehouses)."""
 
     def __init__(self, state: State) -> None:
         self.state = state
 
-    def _aggregate(self, subs: list[Submission], **head: Any) -> dict[str, Any]:
-        values = [request_metrics(s.n_predicted, s.n_confirmed, s.n_overlap) for s in subs]
-        return {**head, "n_reviews": len(subs),
+    def _aggregate(self, scores: list[Score], **head: Any) -> dict[str, Any]:
+        values = [request_metrics(s.n_predicted, s.n_confirmed, s.n_overlap) for s in scores]
+        return {**head, "n_reviews": len(scores),
                 **{m: sum(v[m] for v in values) / len(values) for m in METRIC_SQL}}
 
     def quality(self, bucket, start_day, end_day, model_versions=None) -> list[dict[str, Any]]:
-        groups: dict[tuple, list[Submission]] = {}
-        for s in self.state.submissions.values():
+        groups: dict[tuple, list[Score]] = {}
+        for s in self.state.scores.values():
             if (start_day and s.day < start_day) or (end_day and s.day > end_day) or (
                     model_versions is not None and s.model_version not in model_versions):
                 continue
             key = (getattr(s, bucket) if bucket else None, s.model_version)
             groups.setdefault(key, []).append(s)
         rows = []
-        for (value, version), subs in sorted(groups.items(), key=lambda kv: (kv[0][0] or "", kv[0][1] or "")):
-            head = {"bucket": value} if bucket else {"first_day": min(s.day for s in subs),
-                                                     "last_day": max(s.day for s in subs)}
-            rows.append(self._aggregate(subs, model_version=version, **head))
+        for (value, version), scores in sorted(groups.items(),
+                                               key=lambda kv: (kv[0][0] or "", kv[0][1] or "")):
+            head = {"bucket": value} if bucket else {"first_day": min(s.day for s in scores),
+                                                     "last_day": max(s.day for s in scores)}
+            rows.append(self._aggregate(scores, model_version=version, **head))
         return rows
 
     def window_quality(self, since: str, until: str) -> list[dict[str, Any]]:
-        groups: dict[Any, list[Submission]] = {}
-        for s in self.state.submissions.values():
-            if since <= s.submitted_at <= until:
+        groups: dict[Any, list[Score]] = {}
+        for s in self.state.scores.values():
+            if since <= s.scored_at <= until:
                 groups.setdefault(s.model_version, []).append(s)
         return [self._aggregate(groups[v], model_version=v) for v in sorted(groups, key=str)]
+
+    def agreement(self, start_day, end_day) -> list[PairAgreement]:
+        by_text: dict[str, list[Submission]] = {}
+        for (request_id, _), review in sorted(self.state.submissions.items()):
+            by_text.setdefault(request_id, []).append(review)
+        pairs = []  # (request id, reviewer a, reviewer b, jaccard)
+        for request_id, reviews in by_text.items():
+            for i, a in enumerate(reviews):
+                for b in reviews[i + 1:]:
+                    day = max(a.day, b.day)
+                    if (start_day and day < start_day) or (end_day and day > end_day):
+                        continue
+                    set_a, set_b = ({s for s, d in r.decisions() if d in CONFIRMING} for r in (a, b))
+                    jaccard = request_metrics(len(set_a), len(set_b), len(set_a & set_b))["jaccard"]
+                    pairs.append((request_id, a.reviewer, b.reviewer, jaccard))
+
+        def summary(reviewer, rows) -> PairAgreement:
+            return PairAgreement(reviewer, len({r[0] for r in rows}), len(rows),
+                                 sum(r[3] for r in rows) / len(rows) if rows else None)
+
+        names = sorted({name for p in pairs for name in p[1:3]})
+        return [summary(None, pairs)] + [summary(n, [p for p in pairs if n in p[1:3]]) for n in names]
+
+    def reviewer_days(self, start_day, end_day) -> list[ReviewerDay]:
+        groups: dict[tuple[str, str], list[Submission]] = {}
+        for s in self.state.submissions.values():
+            if not ((start_day and s.day < start_day) or (end_day and s.day > end_day)):
+                groups.setdefault((s.day, s.reviewer), []).append(s)
+        return [ReviewerDay(day, reviewer, len(subs), sum(s.n_confirmed for s in subs))
+                for (day, reviewer), subs in sorted(groups.items())]
 
     def skill_decisions(self, ranked_by, limit, start_day, end_day, model_version) -> list[dict[str, Any]]:
         raise NotImplementedError("error analysis is SQL-only: see tests/integration/test_monitoring.py")

@@ -1,27 +1,30 @@
-"""Live model quality and usage, aggregated inside the warehouse (its `MonitoringQueries`:
-never every row in Python), for the dashboards, the `monitor` command and the alerts.
+"""Live model quality, reviewers and usage, aggregated inside the warehouse (its
+`MonitoringQueries`: never every row in Python), for the dashboards, the `monitor` command and
+the alerts.
 
-Quality compares, per reviewed request, the predicted skill set P with the confirmed set C
-(accepted + added), from the counts `feedback_submissions` keeps (|P|, |C|, |P ∩ C|):
+Quality compares every prediction of a reviewed text (one per model version that served it)
+with every review of the text: per (prediction, review) the predicted set P against the
+reviewer's confirmed set C (accepted + added), from the counts `prediction_scores` keeps (|P|,
+|C|, |P ∩ C|), with the metrics and empty-set convention of `sea_core.quality` (THE definition;
+the warehouse's `METRIC_SQL` is its SQL form). Bucket values are the means of the per-pair
+values, dated by the later of the prediction and the review.
 
-- jaccard   = |P∩C| / |P∪C|;  1.0 when both sets are empty
-- precision = |P∩C| / |P|;    when P is empty: 1.0 if C is empty too, else 0.0
-- recall    = |P∩C| / |C|;    when C is empty: 1.0 if P is empty too, else 0.0
-- f1        = 2|P∩C| / (|P| + |C|);  1.0 when both sets are empty
-
-So agreeing that a text has no skills scores 1 on every metric, and exactly one empty set
-scores 0 on every metric. Bucket values are the means of the per-request values.
+Reviewers: agreement is the mean Jaccard between the confirmed sets of two reviewers of the same
+text (over every such pair; both empty agree), overall and per reviewer; activity counts each
+reviewer's reviews per day.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from mlops.adapters.warehouse.monitoring import METRIC_SQL, UsageGroup
+from mlops.adapters.warehouse.monitoring import PairAgreement, ReviewerDay, UsageGroup
 from mlops.adapters.warehouse.repositories import Source, repositories
 from mlops.domain.clock import day_bound
+from sea_core.quality import SET_METRICS, count_scores
 
-METRICS = tuple(METRIC_SQL)  # jaccard, precision, recall, f1
+METRICS = SET_METRICS  # jaccard, precision, recall, f1
 GRANULARITIES = ("day", "week")
 #: Input length buckets (characters): [lower, upper) pairs; the last one is open-ended.
 INPUT_LENGTH_EDGES = (0, 100, 250, 500, 1000, 2000, 5000, 10000, 20000)
@@ -30,18 +33,8 @@ Day = date | datetime | str | None
 
 
 def request_metrics(n_predicted: int, n_confirmed: int, n_overlap: int) -> dict[str, float]:
-    """The four metrics of one reviewed request (the same definitions as the warehouse's
-    `METRIC_SQL`)."""
-    if not 0 <= n_overlap <= min(n_predicted, n_confirmed):
-        raise ValueError(f"overlap {n_overlap} must be between 0 and min({n_predicted}, {n_confirmed})")
-    union = n_predicted + n_confirmed - n_overlap
-    both_empty = 1.0 if union == 0 else 0.0
-    return {
-        "jaccard": n_overlap / union if union else 1.0,
-        "precision": n_overlap / n_predicted if n_predicted else both_empty,
-        "recall": n_overlap / n_confirmed if n_confirmed else both_empty,
-        "f1": 2 * n_overlap / (n_predicted + n_confirmed) if n_predicted + n_confirmed else 1.0,
-    }
+    """The four metrics of one reviewed request: `sea_core.quality.count_scores` as a dict."""
+    return count_scores(n_predicted, n_confirmed, n_overlap).as_dict()
 
 
 # -- quality ---------------------------------------------------------------------------------------
@@ -67,9 +60,45 @@ def version_comparison(warehouse: Source, start: Day = None, end: Day = None,
 
 
 def window_quality(warehouse: Source, since: str, until: str) -> list[dict[str, Any]]:
-    """Mean metrics and `n_reviews` per model version for submissions with `since <=
-    submitted_at <= until` (timestamps): the alerts' rolling window."""
+    """Mean metrics and `n_reviews` per model version for scores with `since <= scored_at <=
+    until` (timestamps): the alerts' rolling window."""
     return repositories(warehouse).monitoring.window_quality(since, until)
+
+
+# -- reviewers -------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Agreement:
+    """Inter-reviewer agreement over a period: everyone's (`overall`) and each reviewer's."""
+
+    overall: PairAgreement
+    reviewers: tuple[PairAgreement, ...]
+
+
+@dataclass(frozen=True)
+class ReviewerActivity:
+    """Reviews per day and reviewer (`daily`, by day then reviewer) and per reviewer over the
+    period (`totals`: reviewer -> reviews, by reviewer)."""
+
+    daily: tuple[ReviewerDay, ...]
+    totals: dict[str, int]
+
+
+def reviewer_agreement(warehouse: Source, start: Day = None, end: Day = None) -> Agreement:
+    """Mean Jaccard between the confirmed sets of different reviewers of the same text, over
+    the pairs whose later review falls between the inclusive days `start` and `end`; `jaccard`
+    is None where there is no pair (fewer than two reviewers per text)."""
+    overall, *reviewers = repositories(warehouse).monitoring.agreement(day_bound(start), day_bound(end))
+    return Agreement(overall, tuple(reviewers))
+
+
+def reviewer_activity(warehouse: Source, start: Day = None, end: Day = None) -> ReviewerActivity:
+    """How many texts each reviewer reviewed, per review day and in all, between the inclusive
+    days `start` and `end` (a reviewer's re-submission counts once: it replaced their review)."""
+    daily = repositories(warehouse).monitoring.reviewer_days(day_bound(start), day_bound(end))
+    totals: dict[str, int] = {}
+    for row in daily:
+        totals[row.reviewer] = totals.get(row.reviewer, 0) + row.n_reviews
+    return ReviewerActivity(tuple(daily), dict(sorted(totals.items())))
 
 
 # -- error analysis --------------------------------------------------------------------------------

@@ -6,7 +6,8 @@ Who logs (so that each prediction is logged exactly once, whatever served it):
 - the in-process inference client logs the predictions it makes, in the calling process;
 - the HTTP and SageMaker inference clients never log (the server behind them did).
 Callers of `InferenceClient.predict` therefore never call `PredictionLog.log` themselves.
-Logging the same `requestId` again replaces its rows, so a retried log never duplicates.
+Logging the same `requestId` again with the same `modelVersion` replaces its rows, so a retried
+log never duplicates; another version's prediction of the same text is kept beside it.
 
 `PredictionLog.log` first appends the record to a local durable queue
 (`mlops.adapters.durable_queue`, one SQLite file in `queue_dir`, fsynced), then delivers what
@@ -57,6 +58,7 @@ from mlops.adapters.warehouse.predictions import LoggedRequest, LoggedSkill
 from mlops.adapters.warehouse.repositories import Source, repositories
 from mlops.domain.clock import day_of, timestamp, week_of
 from mlops.adapters.durable_queue import DeadLetter, DurableQueue, QueueError, QueueItem
+from mlops.services import feedback
 from mlops.services.prediction_archive import (ARCHIVE_PREFIX, JsonlArchiver, archive_day,
                                                record_time)
 from mlops.services.prediction_delivery import DeliveryThread
@@ -126,13 +128,14 @@ def logged_rows(entry: dict[str, Any]) -> tuple[LoggedRequest, list[LoggedSkill]
 
 
 def write_prediction(source: Source, entry: dict[str, Any]) -> None:
-    """Replace one request's rows, in one transaction."""
+    """Replace one prediction's rows and scores (`feedback.score_prediction`), in one transaction."""
     _write_rows(source, *logged_rows(entry))
 
 
 def _write_rows(source: Source, request: LoggedRequest, skills: list[LoggedSkill]) -> None:
-    with repositories(source).transaction() as tx:
+    with repositories(source).transaction(feedback.LOCK) as tx:
         tx.predictions.replace(request, skills)
+        feedback.score_prediction(tx, request, skills)
 
 
 class PredictionLog:

@@ -31,9 +31,11 @@ def test_request_metrics_definitions(counts, expected):
     assert tuple(values[m] for m in monitoring.METRICS) == pytest.approx(expected)
 
 
-@pytest.mark.parametrize("counts", [(1, 1, 2), (2, 1, -1), (0, 0, 1)])
-def test_request_metrics_rejects_impossible_overlap(counts):
-    with pytest.raises(ValueError, match="overlap"):
+@pytest.mark.parametrize("counts, message", [((1, 1, 2), "overlap 2 must be between"),
+                                             ((2, 1, -1), "counts must be >= 0"),
+                                             ((0, 0, 1), "overlap 1 must be between")])
+def test_request_metrics_rejects_impossible_overlap(counts, message):
+    with pytest.raises(ValueError, match=message):
         monitoring.request_metrics(*counts)
 
 
@@ -330,5 +332,5 @@ def test_quality_and_alert_window_read_only_covering_indexes(wh, monkeypatch):
     monkeypatch.undo()
     assert sum(r["n_reviews"] for r in quality) == 12 and sum(r["n_reviews"] for r in window) == 6
     (quality_sql, quality_params), (window_sql, window_params) = seen
-    assert "COVERING INDEX ix_feedback_submissions_quality" in _plan(wh, quality_sql, quality_params)
-    assert "COVERING INDEX ix_feedback_submissions_window" in _plan(wh, window_sql, window_params)
+    assert "COVERING INDEX ix_prediction_scores_quality" in _plan(wh, quality_sql, quality_params)
+    assert "COVERING INDEX ix_prediction_scores_window" in _plan(wh, window_sql, window_params)

@@ -9,6 +9,7 @@ from datetime import timedelta
 import pytest
 
 from mlops.adapters.warehouse import open_warehouse
+from mlops.domain.clock import day_of, timestamp, week_of
 from mlops.services import alerts, monitoring
 from mlops.services.feedback import FeedbackError, submit_feedback
 from mlops.services.training_data import build_training_pairs, load_training_pairs
@@ -190,20 +191,22 @@ def test_schema_version_1_upgrades_to_the_dashboard_indexes(fresh_redshift_url):
     retired ones) on the next init_schema, rows kept; the dashboard answers are unchanged."""
     from mlops.adapters.warehouse import schema
 
+    from tests.integration.test_schema_migration import create_old
+
     wh = open_warehouse(fresh_redshift_url)
-    for name, columns in schema.TABLES.items():
-        wh.execute(f"CREATE TABLE {name} ({', '.join(columns)})")
+    create_old(wh, 1)
     for ix, table, cols in (("ix_prediction_requests_day", "prediction_requests", "day, model_version"),
                             ("ix_feedback_submissions_request", "feedback_submissions", "request_id")):
         wh.execute(f"CREATE INDEX {ix} ON {table} ({cols})")
-    wh.execute(schema.CREATE_VERSION_TABLE)
-    wh.execute("INSERT INTO schema_version (version, applied_at) VALUES (1, '2026-11-01T00:00:00')")
-    for i, latency in enumerate([5.0, 1.0, 3.0]):
-        log_prediction(wh, f"r{i}", [], latency_ms=latency)
+    wh.executemany(  # version 1 columns only
+        "INSERT INTO prediction_requests (request_id, model_version, stage, created_at, day, week, "
+        "input_chars, latency_ms, status) VALUES (?, '1.0.0', 'prod', ?, ?, ?, 10, ?, 'ok')",
+        [(f"r{i}", timestamp(T0), day_of(T0), week_of(T0), latency)
+         for i, latency in enumerate([5.0, 1.0, 3.0])])
     wh.init_schema()
     names = {r["indexname"] for r in wh.query("SELECT indexname FROM pg_indexes WHERE indexname LIKE 'ix_%'")}
     assert names == {ix for ix, _, _ in schema.INDEXES}
-    assert [r["version"] for r in wh.query("SELECT version FROM schema_version ORDER BY version")] == [1, 2]
+    assert [r["version"] for r in wh.query("SELECT version FROM schema_version ORDER BY version")] == [1, 2, 3]
     [row] = monitoring.usage(wh, T0, T0)["daily"]
     assert (row["n_requests"], row["latency_p50_ms"], row["latency_p95_ms"]) == (3, 3.0, pytest.approx(4.8))
     wh.close()

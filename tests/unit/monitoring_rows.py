@@ -28,31 +28,38 @@ def log_prediction(wh, request_id: str, skills: list[str], *, model_version: str
                    taxonomy: Taxonomy | None = None) -> None:
     """One logged request and its predicted skills (ranked in the given order)."""
     text = text if text is not None else f"text of {request_id}"
+    confidences = [0.9 - rank / 100 for rank in range(1, len(skills) + 1)]
     wh.execute(
         "INSERT INTO prediction_requests (request_id, model_version, stage, created_at, day, week, "
-        "original_input, input_chars, latency_ms, status, error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "original_input, input_chars, latency_ms, status, error, lowest_confidence) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (request_id, model_version, stage, timestamp(at), day_of(at), week_of(at), text, len(text),
-         latency_ms, status, None if status == "ok" else "boom"))
+         latency_ms, status, None if status == "ok" else "boom", min(confidences, default=None)))
     rows = []
     for rank, skill_id in enumerate(skills, start=1):
         skill = taxonomy.get(skill_id) if taxonomy is not None else None
-        rows.append((request_id, rank, skill_id, skill.title if skill else f"title {skill_id}",
-                     "skill", 0.9 - rank / 100, f"phrase {skill_id} in {request_id}", 1, "[]", None))
+        rows.append((request_id, model_version, rank, skill_id,
+                     skill.title if skill else f"title {skill_id}", "skill", confidences[rank - 1],
+                     f"phrase {skill_id} in {request_id}", 1, "[]", None))
     if rows:
         wh.executemany(
-            "INSERT INTO prediction_skills (request_id, rank, skill_id, skill_title, skill_type, "
-            "confidence, phrase, occurrence, tags, proficiency_level) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            rows)
+            "INSERT INTO prediction_skills (request_id, model_version, rank, skill_id, skill_title, "
+            "skill_type, confidence, phrase, occurrence, tags, proficiency_level) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
 
 
 def add_submission(wh, request_id: str, n_predicted: int, n_confirmed: int, n_overlap: int, *,
                    model_version: str = "1.0.0", at: datetime = T0, reviewer: str = "rita") -> None:
-    """A `feedback_submissions` row with the given counts (for metric-only tests)."""
+    """A review (`feedback_submissions`) with the given counts and its prediction's score
+    (`prediction_scores`), for metric-only tests."""
+    row = (request_id, reviewer, model_version, timestamp(at), day_of(at), week_of(at),
+           n_predicted, n_confirmed, n_overlap)
     wh.execute(
         "INSERT INTO feedback_submissions (request_id, reviewer, model_version, submitted_at, day, "
-        "week, n_predicted, n_confirmed, n_overlap) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (request_id, reviewer, model_version, timestamp(at), day_of(at), week_of(at),
-         n_predicted, n_confirmed, n_overlap))
+        "week, n_predicted, n_confirmed, n_overlap) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", row)
+    wh.execute(
+        "INSERT INTO prediction_scores (request_id, reviewer, model_version, scored_at, day, "
+        "week, n_predicted, n_confirmed, n_overlap) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", row)
 
 
 @dataclass

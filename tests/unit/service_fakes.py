@@ -3,9 +3,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from mlops.adapters.warehouse.feedback import Submission
+from mlops.adapters.warehouse.feedback import Score, Submission
 from mlops.adapters.warehouse.predictions import LoggedRequest, LoggedSkill
 from mlops.domain.clock import day_of, timestamp, week_of
+from mlops.services.prediction_log import write_prediction
+from sea_core.pipeline import request_id_for
 from tests.unit.monitoring_rows import T0
 
 
@@ -22,6 +24,21 @@ def logged(repos, request_id: str, skills: list[str], *, model_version: str = "1
 
 def submitted(repos, request_id: str, n_predicted: int, n_confirmed: int, n_overlap: int, *,
               model_version: str = "1.0.0", at: datetime = T0) -> None:
-    """A submission with the given counts (for metric-only tests)."""
-    repos.feedback.replace(Submission(request_id, "rita", model_version, timestamp(at), day_of(at),
-                                      week_of(at), n_predicted, n_confirmed, n_overlap))
+    """A review with the given counts and its prediction's score (for metric-only tests)."""
+    head = (timestamp(at), day_of(at), week_of(at))
+    repos.feedback.replace(
+        Submission(request_id, "rita", model_version, *head, n_predicted, n_confirmed, n_overlap),
+        [Score(request_id, model_version, "rita", *head, n_predicted, n_confirmed, n_overlap)])
+
+
+def served(source, text: str, version: str, skills: dict[str, float], *, at: datetime = T0,
+           stage: str = "prod", status: str = "ok") -> str:
+    """Log one prediction in the production log format through the prediction log's writer (a
+    warehouse or in-memory repositories); returns its requestId."""
+    record = {"modelVersion": version, "timestamp": at.isoformat(), "requestId": request_id_for(text),
+              "original_input": text,
+              "skillExtractOutput": [{"skill_id": s, "skillTitle": f"skill {s}", "confidenceScore": c,
+                                      "phrase": f"phrase {s}", "skillTags": []} for s, c in skills.items()]}
+    write_prediction(source, {"record": record, "stage": stage, "latency_ms": 5.0, "status": status,
+                          "error": None if status == "ok" else "boom"})
+    return record["requestId"]

@@ -23,9 +23,10 @@ def test_request_metrics(counts, expected):
     assert tuple(monitoring.request_metrics(*counts)[m] for m in monitoring.METRICS) == pytest.approx(expected)
 
 
-@pytest.mark.parametrize("counts", [(1, 1, 2), (2, 2, -1)])
-def test_request_metrics_refuse_an_impossible_overlap(counts):
-    with pytest.raises(ValueError, match="overlap"):
+@pytest.mark.parametrize("counts, message", [((1, 1, 2), "overlap 2 must be between 0 and min"),
+                                             ((2, 2, -1), "counts must be >= 0")])
+def test_request_metrics_refuse_an_impossible_overlap(counts, message):
+    with pytest.raises(ValueError, match=message):
         monitoring.request_metrics(*counts)
 
 

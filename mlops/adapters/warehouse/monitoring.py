@@ -1,7 +1,11 @@
-"""The monitoring queries: quality, error analysis and usage aggregated inside the warehouse
-(SQL GROUP BY, never every row in Python), over `feedback_submissions`, `feedback` and
-`prediction_requests`. The metric definitions are those of `mlops.services.monitoring`
-(`request_metrics`), written as portable SQL."""
+"""The monitoring queries: quality, reviewers, error analysis and usage aggregated inside the
+warehouse (SQL GROUP BY, never every row in Python), over `prediction_scores`,
+`feedback_submissions`, `feedback` and `prediction_requests`.
+
+`METRIC_SQL` is the SQL form of `sea_core.quality` (THE definition of the set metrics, with its
+empty-set convention): the same four expressions over the counts |P|, |C|, |P∩C|, in SQL that
+Redshift, PostgreSQL and SQLite accept; a test checks they equal `sea_core.quality.count_scores`
+on every small case."""
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
@@ -9,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 from mlops.adapters.warehouse.base import Session
+from mlops.adapters.warehouse.feedback import CONFIRMING
 
 DECISION_COUNTS = ("accepted", "rejected", "added")
 #: `prediction_requests.status` values that count as failed requests.
@@ -19,7 +24,8 @@ def _ratio(numerator: str, denominator: str) -> str:
     return f"CAST({numerator} AS DOUBLE PRECISION) / ({denominator})"
 
 
-#: Per-request metric expressions over `n_predicted`, `n_confirmed`, `n_overlap` (portable SQL).
+#: Per-request metric expressions over `n_predicted`, `n_confirmed`, `n_overlap` (portable SQL):
+#: `sea_core.quality.count_scores`, metric by metric.
 METRIC_SQL: dict[str, str] = {
     "jaccard": (
         "CASE WHEN n_predicted + n_confirmed - n_overlap = 0 THEN 1.0 "
@@ -56,10 +62,34 @@ class UsageGroup:
     latency: dict[int, float] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class PairAgreement:
+    """Agreement between the reviewers of the same texts: `n_pairs` pairs of reviews (two
+    reviewers of one text) over `n_texts` texts, and the mean Jaccard of their confirmed sets
+    (None without pairs); `reviewer` None for everyone, else the pairs that reviewer is in."""
+
+    reviewer: str | None
+    n_texts: int
+    n_pairs: int
+    jaccard: float | None
+
+
+@dataclass(frozen=True)
+class ReviewerDay:
+    """One reviewer's reviews of one day: `n_reviews` texts reviewed, `n_confirmed` skills
+    confirmed in them."""
+
+    day: str
+    reviewer: str
+    n_reviews: int
+    n_confirmed: int
+
+
 class MonitoringQueries(ABC):
     """The aggregates the dashboards, the `monitor` command and the alerts read. Day bounds are
-    inclusive `YYYY-MM-DD` strings (None: unbounded); quality rows carry `n_reviews` and the
-    mean of each metric of `METRIC_SQL` under its name (None when no rows)."""
+    inclusive `YYYY-MM-DD` strings (None: unbounded); quality rows carry `n_reviews` (scored
+    (prediction, review) pairs) and the mean of each metric of `METRIC_SQL` under its name
+    (None when no rows)."""
 
     @abstractmethod
     def quality(self, bucket: str | None, start_day: str | None, end_day: str | None,
@@ -69,7 +99,16 @@ class MonitoringQueries(ABC):
 
     @abstractmethod
     def window_quality(self, since: str, until: str) -> list[dict[str, Any]]:
-        """Per model version, over submissions with `since <= submitted_at <= until`."""
+        """Per model version, over scores with `since <= scored_at <= until`."""
+
+    @abstractmethod
+    def agreement(self, start_day: str | None, end_day: str | None) -> list[PairAgreement]:
+        """Everyone's agreement first, then each reviewer's (by name), over the pairs of reviews
+        of one text whose later review falls in the period."""
+
+    @abstractmethod
+    def reviewer_days(self, start_day: str | None, end_day: str | None) -> list[ReviewerDay]:
+        """Per review day and reviewer, in that order."""
 
     @abstractmethod
     def skill_decisions(self, ranked_by: str, limit: int, start_day: str | None,
@@ -115,6 +154,12 @@ def _metric_row(row: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _agreement(reviewer: str | None, row: dict[str, Any]) -> PairAgreement:
+    value = row.get("jaccard")
+    return PairAgreement(reviewer, int(row.get("n_texts") or 0), int(row.get("n_pairs") or 0),
+                         None if value is None else float(value))
+
+
 def interpolate(low: float, high: float | None, n: int, percent: int) -> float:
     """PERCENTILE_CONT's linear interpolation between the values at 0-based ranks
     floor((n-1)p) and the next one."""
@@ -140,20 +185,63 @@ class SqlMonitoringQueries(MonitoringQueries):
             params.extend(model_versions)
         if bucket is None:
             sql = ("SELECT model_version, COUNT(*) AS n_reviews, MIN(day) AS first_day, "
-                   f"MAX(day) AS last_day, {mean_metrics_sql()} FROM feedback_submissions"
+                   f"MAX(day) AS last_day, {mean_metrics_sql()} FROM prediction_scores"
                    f"{_where(where)} GROUP BY model_version ORDER BY model_version")
         else:
             sql = (f"SELECT {bucket} AS bucket, model_version, COUNT(*) AS n_reviews, "
-                   f"{mean_metrics_sql()} FROM feedback_submissions{_where(where)} "
+                   f"{mean_metrics_sql()} FROM prediction_scores{_where(where)} "
                    f"GROUP BY {bucket}, model_version ORDER BY {bucket}, model_version")
         return [_metric_row(row) for row in self.db.query(sql, params)]
 
     def window_quality(self, since: str, until: str) -> list[dict[str, Any]]:
         rows = self.db.query(
             f"SELECT model_version, COUNT(*) AS n_reviews, {mean_metrics_sql()} "
-            "FROM feedback_submissions WHERE submitted_at >= ? AND submitted_at <= ? "
+            "FROM prediction_scores WHERE scored_at >= ? AND scored_at <= ? "
             "GROUP BY model_version ORDER BY model_version", (since, until))
         return [_metric_row(row) for row in rows]
+
+    # -- reviewers ---------------------------------------------------------------------------------
+    def agreement(self, start_day: str | None, end_day: str | None) -> list[PairAgreement]:
+        """One query: the texts with two reviews or more, their pairs of reviews in the period
+        (index-only on `ix_feedback_submissions_review`), the confirmed skills each pair shares
+        (one grouped pass of point look-ups on `ix_feedback_review`), the Jaccard of each pair by
+        `METRIC_SQL` (A as "predicted", B as "confirmed"), then everyone's and each reviewer's
+        mean."""
+        where, params = _day_filters(start_day, end_day, "later_day")
+        confirming = ", ".join(f"'{d}'" for d in CONFIRMING)
+        rows = self.db.query(
+            "WITH multi AS (SELECT request_id FROM feedback_submissions GROUP BY request_id "
+            "HAVING COUNT(*) > 1), "
+            "pairs AS (SELECT * FROM (SELECT a.request_id, a.reviewer AS reviewer_a, "
+            "b.reviewer AS reviewer_b, a.n_confirmed AS n_a, b.n_confirmed AS n_b, "
+            "CASE WHEN a.day > b.day THEN a.day ELSE b.day END AS later_day FROM multi m "
+            "JOIN feedback_submissions a ON a.request_id = m.request_id "
+            "JOIN feedback_submissions b ON b.request_id = a.request_id AND a.reviewer < b.reviewer"
+            f") dated{_where(where)}), "
+            f"scored AS (SELECT request_id, reviewer_a, reviewer_b, {METRIC_SQL['jaccard']} AS jaccard "
+            "FROM (SELECT p.request_id, p.reviewer_a, p.reviewer_b, p.n_a AS n_predicted, "
+            "p.n_b AS n_confirmed, COUNT(fb.skill_id) AS n_overlap FROM pairs p "
+            "LEFT JOIN feedback fa ON fa.request_id = p.request_id AND fa.reviewer = p.reviewer_a "
+            f"AND fa.decision IN ({confirming}) "
+            "LEFT JOIN feedback fb ON fb.request_id = p.request_id AND fb.reviewer = p.reviewer_b "
+            f"AND fb.skill_id = fa.skill_id AND fb.decision IN ({confirming}) "
+            "GROUP BY p.request_id, p.reviewer_a, p.reviewer_b, p.n_a, p.n_b) counted) "
+            "SELECT 0 AS part, NULL AS reviewer, COUNT(DISTINCT request_id) AS n_texts, "
+            "COUNT(*) AS n_pairs, AVG(jaccard) AS jaccard FROM scored "
+            "UNION ALL SELECT 1 AS part, reviewer, COUNT(DISTINCT request_id) AS n_texts, "
+            "COUNT(*) AS n_pairs, AVG(jaccard) AS jaccard FROM (SELECT request_id, "
+            "reviewer_a AS reviewer, jaccard FROM scored UNION ALL SELECT request_id, reviewer_b, "
+            "jaccard FROM scored) sides GROUP BY reviewer ORDER BY part, reviewer", params)
+        return [_agreement(row["reviewer"], row) for row in rows]
+
+    def reviewer_days(self, start_day: str | None, end_day: str | None) -> list[ReviewerDay]:
+        where, params = _day_filters(start_day, end_day)
+        rows = self.db.query(
+            "SELECT day, reviewer, COUNT(*) AS n_reviews, SUM(n_confirmed) AS n_confirmed "
+            f"FROM feedback_submissions{_where(where)} GROUP BY day, reviewer "
+            "ORDER BY day, reviewer", params)
+        return [ReviewerDay(row["day"], row["reviewer"], int(row["n_reviews"]),
+                            int(row["n_confirmed"] or 0)) for row in rows]
 
     # -- error analysis ----------------------------------------------------------------------------
     def skill_decisions(self, ranked_by: str, limit: int, start_day: str | None,
@@ -161,7 +249,8 @@ class SqlMonitoringQueries(MonitoringQueries):
         where, params = _day_filters(start_day, end_day, "f.day")
         source = "feedback f"
         if model_version is not None:
-            source += " JOIN feedback_submissions s ON s.request_id = f.request_id"
+            source += (" JOIN feedback_submissions s ON s.request_id = f.request_id "
+                       "AND s.reviewer = f.reviewer")
             where.append("s.model_version = ?")
             params.append(model_version)
         top = self.db.query(

@@ -1,6 +1,7 @@
-"""The predictions' repository: one row per logged request (`prediction_requests`) and one per
-predicted skill (`prediction_skills`). A request id is a stable hash of the input, so the same
-text logged again replaces its rows."""
+"""The predictions' repository: one row per logged prediction (`prediction_requests`) and one per
+predicted skill (`prediction_skills`). A prediction is identified by (request id, model
+version): the request id is a stable hash of the input text, so the same text served again by
+the same version replaces its rows, and served by another version is a second prediction."""
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
@@ -68,26 +69,47 @@ def clip(name: str, value: Any) -> Any:
     return value if len(data) <= limit else data[:limit].decode("utf-8", "ignore")
 
 
+#: Review queue orders (`PredictionRepository.unreviewed`).
+LEAST_SURE, OLDEST = "least_sure", "oldest"
+QUEUE_ORDERS = (LEAST_SURE, OLDEST)
+
+
+def lowest_confidence(skills: Sequence[LoggedSkill]) -> float | None:
+    """The lowest confidence among a prediction's skills (None without any): stored with the
+    prediction, it orders the review queue (`PredictionRepository.unreviewed`)."""
+    values = [float(s.confidence) for s in skills if s.confidence is not None]
+    return min(values) if values else None
+
+
 class PredictionRepository(ABC):
     """Where logged predictions are stored."""
 
     @abstractmethod
     def replace(self, request: LoggedRequest, skills: Sequence[LoggedSkill]) -> None:
-        """Store a request and its skills in place of any earlier rows of its request id
-        (call inside a transaction); over-long texts are cut to their column's limit."""
+        """Store a prediction and its skills in place of any earlier rows of its (request id,
+        model version), with its `lowest_confidence` (call inside a transaction); over-long
+        texts are cut to their column's limit."""
 
     @abstractmethod
-    def latest(self, request_id: str) -> LoggedRequest | None:
-        """The newest logged request with this id, or None."""
+    def latest(self, request_id: str, model_version: str | None = None) -> LoggedRequest | None:
+        """The newest logged prediction of the request id (of `model_version` when given), or
+        None."""
 
     @abstractmethod
-    def skills(self, request_id: str) -> list[LoggedSkill]:
-        """Every predicted skill row of the request id, by rank then skill id."""
+    def versions(self, request_id: str) -> list[str]:
+        """The model versions that predicted the request id, in version order."""
 
     @abstractmethod
-    def oldest_unreviewed(self, status: str, stage: str | None = None) -> str | None:
-        """The id of the oldest request of `status` (and `stage`) without a feedback
-        submission (by `created_at`, then request id); None when there is none."""
+    def skills(self, request_id: str, model_version: str) -> list[LoggedSkill]:
+        """Every predicted skill row of one prediction, by rank then skill id."""
+
+    @abstractmethod
+    def unreviewed(self, status: str, stage: str | None = None,
+                   order: str = LEAST_SURE) -> tuple[str, str] | None:
+        """(request id, model version) of the first prediction of `status` (and `stage`) whose
+        text has no review, or None. `order` LEAST_SURE: lowest `lowest_confidence` first,
+        predictions without skills after those with; OLDEST: by `created_at`. Ties: older
+        first, then request id, then model version."""
 
     @abstractmethod
     def recent_texts(self, limit: int, status: str, reviewed_only: bool = False) -> list[dict[str, Any]]:
@@ -110,44 +132,65 @@ class SqlPredictionRepository(PredictionRepository):
         self.db = db
 
     def replace(self, request: LoggedRequest, skills: Sequence[LoggedSkill]) -> None:
-        request_id = clip("request_id", request.request_id)
-        self.db.execute("DELETE FROM prediction_skills WHERE request_id = ?", (request_id,))
-        self.db.execute("DELETE FROM prediction_requests WHERE request_id = ?", (request_id,))
+        key = (clip("request_id", request.request_id), clip("model_version", request.model_version))
+        for table in ("prediction_skills", "prediction_requests"):
+            self.db.execute(f"DELETE FROM {table} WHERE request_id = ? AND model_version = ?", key)
         values = asdict(request)
         self.db.execute(
-            f"INSERT INTO prediction_requests ({', '.join(REQUEST_FIELDS)}) "
-            f"VALUES ({_marks(len(REQUEST_FIELDS))})",
-            tuple(clip(name, values[name]) for name in REQUEST_FIELDS))
+            f"INSERT INTO prediction_requests ({', '.join(REQUEST_FIELDS)}, lowest_confidence) "
+            f"VALUES ({_marks(len(REQUEST_FIELDS) + 1)})",
+            (*(clip(name, values[name]) for name in REQUEST_FIELDS), lowest_confidence(skills)))
         if skills:
-            rows = [(request_id, *(clip(name, value) for name, value in asdict(skill).items()))
+            rows = [(*key, *(clip(name, value) for name, value in asdict(skill).items()))
                     for skill in skills]
             self.db.executemany(
-                f"INSERT INTO prediction_skills (request_id, {', '.join(SKILL_FIELDS)}) "
-                f"VALUES ({_marks(len(SKILL_FIELDS) + 1)})", rows)
+                f"INSERT INTO prediction_skills (request_id, model_version, {', '.join(SKILL_FIELDS)}) "
+                f"VALUES ({_marks(len(SKILL_FIELDS) + 2)})", rows)
 
-    def latest(self, request_id: str) -> LoggedRequest | None:
+    def latest(self, request_id: str, model_version: str | None = None) -> LoggedRequest | None:
+        where, params = "request_id = ?", [request_id]
+        if model_version is not None:
+            where += " AND model_version = ?"
+            params.append(model_version)
         row = self.db.query_one(
-            f"SELECT {', '.join(REQUEST_FIELDS)} FROM prediction_requests WHERE request_id = ? "
-            "ORDER BY created_at DESC LIMIT 1", (request_id,))
+            f"SELECT {', '.join(REQUEST_FIELDS)} FROM prediction_requests WHERE {where} "
+            "ORDER BY created_at DESC, model_version DESC LIMIT 1", params)
         return None if row is None else _request(row)
 
-    def skills(self, request_id: str) -> list[LoggedSkill]:
+    def versions(self, request_id: str) -> list[str]:
+        rows = self.db.query("SELECT DISTINCT model_version FROM prediction_requests "
+                             "WHERE request_id = ? ORDER BY model_version", (request_id,))
+        return [row["model_version"] for row in rows]
+
+    def skills(self, request_id: str, model_version: str) -> list[LoggedSkill]:
         rows = self.db.query(
             f"SELECT {', '.join(SKILL_FIELDS)} FROM prediction_skills WHERE request_id = ? "
-            "ORDER BY rank, skill_id", (request_id,))
+            "AND model_version = ? ORDER BY rank, skill_id", (request_id, model_version))
         return [LoggedSkill(**row) for row in rows]
 
-    def oldest_unreviewed(self, status: str, stage: str | None = None) -> str | None:
+    def unreviewed(self, status: str, stage: str | None = None,
+                   order: str = LEAST_SURE) -> tuple[str, str] | None:
+        if order not in QUEUE_ORDERS:
+            raise ValueError(f"order must be one of {', '.join(QUEUE_ORDERS)}, got {order!r}")
         where = ["r.status = ?", "NOT EXISTS (SELECT 1 FROM feedback_submissions s "
                                  "WHERE s.request_id = r.request_id)"]
         params: list[Any] = [status]
         if stage is not None:
             where.append("r.stage = ?")
             params.append(stage)
-        row = self.db.query_one(
-            f"SELECT r.request_id FROM prediction_requests r WHERE {' AND '.join(where)} "
-            "ORDER BY r.created_at, r.request_id LIMIT 1", params)
-        return None if row is None else row["request_id"]
+        # NULLs sort first on SQLite and last on PostgreSQL/Redshift: the predictions without
+        # skills are a second walk rather than a CASE, so each walk reads an index in order
+        walks = ([("r.lowest_confidence IS NOT NULL", "r.lowest_confidence, "),
+                  ("r.lowest_confidence IS NULL", "")] if order == LEAST_SURE else [(None, "")])
+        for condition, sort in walks:
+            clauses = where + ([condition] if condition else [])
+            row = self.db.query_one(
+                f"SELECT r.request_id, r.model_version FROM prediction_requests r "
+                f"WHERE {' AND '.join(clauses)} "
+                f"ORDER BY {sort}r.created_at, r.request_id, r.model_version LIMIT 1", params)
+            if row is not None:
+                return row["request_id"], row["model_version"]
+        return None
 
     def recent_texts(self, limit: int, status: str, reviewed_only: bool = False) -> list[dict[str, Any]]:
         where = "r.status = ?"

@@ -6,6 +6,12 @@ Conventions: ids are client-generated strings; timestamps are ISO-8601 UTC strin
 INTEGER 0/1. Primary keys are declared only on uuid-style ids (Redshift does not enforce them,
 PostgreSQL and SQLite do): `prediction_requests.request_id` is a stable hash of the input, so it is
 indexed, not unique.
+
+Keys (kept by the repositories, not declared): a prediction is (`request_id`, `model_version`)
+in `prediction_requests` and `prediction_skills` (the same text served by two versions is two
+predictions); a review is (`request_id`, `reviewer`) in `feedback_submissions` and `feedback`
+(every reviewer's review of a text is kept); `prediction_scores` holds one row per (prediction,
+review) of the same text: the counts monitoring averages.
 """
 from __future__ import annotations
 
@@ -49,11 +55,13 @@ TABLES: dict[str, tuple[str, ...]] = {
         f"request_id {ID} NOT NULL", "model_version VARCHAR(64)", "stage VARCHAR(16)",
         f"created_at {TS}", f"day {DAY}", f"week {WEEK}", f"original_input {LONG}",
         "input_chars INTEGER", f"latency_ms {REAL}", "status VARCHAR(32)", f"error {LONG}",
+        f"lowest_confidence {REAL}",
     ),
     "prediction_skills": (
         f"request_id {ID} NOT NULL", "rank INTEGER", f"skill_id {ID}", "skill_title VARCHAR(1024)",
         "skill_type VARCHAR(64)", f"confidence {REAL}", "phrase VARCHAR(4096)",
         "occurrence INTEGER", f"tags {LONG}", "proficiency_level VARCHAR(64)",
+        "model_version VARCHAR(64)",
     ),
     "feedback": (
         f"request_id {ID} NOT NULL", f"skill_id {ID} NOT NULL", "decision VARCHAR(16)",
@@ -62,6 +70,11 @@ TABLES: dict[str, tuple[str, ...]] = {
     "feedback_submissions": (
         f"request_id {ID} NOT NULL", "reviewer VARCHAR(256)", "model_version VARCHAR(64)",
         f"submitted_at {TS}", f"day {DAY}", f"week {WEEK}", "n_predicted INTEGER",
+        "n_confirmed INTEGER", "n_overlap INTEGER",
+    ),
+    "prediction_scores": (
+        f"request_id {ID} NOT NULL", "model_version VARCHAR(64)", "reviewer VARCHAR(256)",
+        f"scored_at {TS}", f"day {DAY}", f"week {WEEK}", "n_predicted INTEGER",
         "n_confirmed INTEGER", "n_overlap INTEGER",
     ),
     "alerts": (
@@ -90,23 +103,31 @@ INDEXES: tuple[tuple[str, str, str], ...] = (
     ("ix_taxonomy_skills_skill", "taxonomy_skills", "skill_id"),
     ("ix_pending_updates_status", "pending_skill_updates", "status, created_at"),
     ("ix_training_pairs_version", "training_pairs", "data_version"),
-    ("ix_prediction_requests_id", "prediction_requests", "request_id"),
+    ("ix_prediction_requests_key", "prediction_requests", "request_id, model_version"),
     # covers the dashboard's usage aggregates (index-only, in GROUP BY order) and its percentile
     # look-ups (day, model_version, stage, then latency order)
     ("ix_prediction_requests_usage", "prediction_requests",
      "day, model_version, stage, latency_ms, status, input_chars"),
-    ("ix_prediction_skills_request", "prediction_skills", "request_id"),
-    ("ix_feedback_request", "feedback", "request_id"),
+    # the review queue, least sure first and oldest first (walked in order, LIMIT 1)
+    ("ix_prediction_requests_queue", "prediction_requests",
+     "status, lowest_confidence, created_at, request_id"),
+    ("ix_prediction_requests_oldest", "prediction_requests", "status, created_at, request_id"),
+    ("ix_prediction_skills_key", "prediction_skills", "request_id, model_version"),
+    ("ix_feedback_review", "feedback", "request_id, reviewer, decision, skill_id"),
     ("ix_feedback_day", "feedback", "day"),
     # most rejected / added skills: the ranking (by decision) and the per-skill counts
     ("ix_feedback_decision", "feedback", "decision, skill_id, day, request_id"),
     ("ix_feedback_skill", "feedback", "skill_id, decision, day, request_id"),
-    ("ix_feedback_submissions_version", "feedback_submissions", "request_id, model_version"),
-    # quality over time / per version (by day) and the alerts' window (by submitted_at): index-only
-    ("ix_feedback_submissions_quality", "feedback_submissions",
+    # one review per (text, reviewer); agreement reads the reviewers of each text index-only
+    ("ix_feedback_submissions_review", "feedback_submissions",
+     "request_id, reviewer, model_version, n_confirmed, day"),
+    ("ix_feedback_submissions_reviewer", "feedback_submissions", "day, reviewer"),
+    # quality over time / per version (by day) and the alerts' window (by scored_at): index-only
+    ("ix_prediction_scores_quality", "prediction_scores",
      "day, model_version, n_predicted, n_confirmed, n_overlap"),
-    ("ix_feedback_submissions_window", "feedback_submissions",
-     "submitted_at, model_version, n_predicted, n_confirmed, n_overlap"),
+    ("ix_prediction_scores_window", "prediction_scores",
+     "scored_at, model_version, n_predicted, n_confirmed, n_overlap"),
+    ("ix_prediction_scores_key", "prediction_scores", "request_id, model_version, reviewer"),
     ("ix_alerts_status", "alerts", "status, created_at"),
     ("ix_jobs_status", "jobs", "status, created_at"),
     ("ix_audit_log_at", "audit_log", "at"),
@@ -118,9 +139,35 @@ CREATE_VERSION_TABLE = (
 )
 
 
-#: Indexes a later version replaced (a wider index with the same leading columns took over).
-RETIRED_INDEXES: tuple[str, ...] = ("ix_prediction_requests_day", "ix_feedback_submissions_request",
-                                    "ix_feedback_submissions_day")
+#: Indexes a later version replaced (a wider index with the same leading columns took over, or
+#: the table it served is no longer read that way).
+RETIRED_INDEXES: tuple[str, ...] = (
+    "ix_prediction_requests_day", "ix_feedback_submissions_request", "ix_feedback_submissions_day",
+    # version 3: predictions keyed by (request id, model version), reviews by (request id,
+    # reviewer), quality read from prediction_scores
+    "ix_prediction_requests_id", "ix_prediction_skills_request", "ix_feedback_request",
+    "ix_feedback_submissions_version", "ix_feedback_submissions_quality",
+    "ix_feedback_submissions_window",
+)
+
+#: Version 3 (history and agreement): predictions keyed by (request id, model version), every
+#: reviewer's review kept, one score row per (prediction, review). Plain statements that Redshift,
+#: PostgreSQL and SQLite (>= 3.33, for UPDATE ... FROM) accept; they run once, under the lock,
+#: in the upgrade's transaction, and keep every row: the version 2 data has one prediction per
+#: request id and one review per request, so each review's counts are its prediction's score.
+V3_STATEMENTS: tuple[str, ...] = (
+    f"ALTER TABLE prediction_requests ADD COLUMN lowest_confidence {REAL}",
+    "ALTER TABLE prediction_skills ADD COLUMN model_version VARCHAR(64)",
+    "UPDATE prediction_skills SET model_version = prediction_requests.model_version "
+    "FROM prediction_requests WHERE prediction_requests.request_id = prediction_skills.request_id",
+    "UPDATE prediction_requests SET lowest_confidence = m.lowest FROM (SELECT request_id, "
+    "MIN(confidence) AS lowest FROM prediction_skills GROUP BY request_id) m "
+    "WHERE m.request_id = prediction_requests.request_id",
+    f"CREATE TABLE IF NOT EXISTS prediction_scores ({', '.join(TABLES['prediction_scores'])})",
+    "INSERT INTO prediction_scores (request_id, model_version, reviewer, scored_at, day, week, "
+    "n_predicted, n_confirmed, n_overlap) SELECT request_id, model_version, reviewer, "
+    "submitted_at, day, week, n_predicted, n_confirmed, n_overlap FROM feedback_submissions",
+)
 
 
 def _index_statements() -> list[str]:
@@ -134,13 +181,15 @@ def create_statements(with_indexes: bool) -> list[str]:
 
 
 def migrations(with_indexes: bool) -> list[tuple[int, list[str]]]:
-    """(version, statements) that upgrade a database from the version before, in order; each
-    statement is idempotent (IF [NOT] EXISTS). Version 1 was the first schema (a database with
-    none gets `create_statements` at once); 2 added the dashboard indexes (usage, most
-    rejected/added skills) and dropped the narrower ones they replace."""
+    """(version, statements) that upgrade a database from the version before, in order. Version
+    1 was the first schema (a database with none gets `create_statements` at once); 2 added the
+    dashboard indexes (usage, most rejected/added skills); 3 is `V3_STATEMENTS` (history and
+    agreement). The index statements (idempotent: IF [NOT] EXISTS) bring the indexes to
+    `INDEXES` and drop the `RETIRED_INDEXES`; they come last, in the newest step, after every
+    column they cover exists."""
     indexes = (_index_statements() + [f"DROP INDEX IF EXISTS {ix}" for ix in RETIRED_INDEXES]
                if with_indexes else [])
-    return [(2, indexes)]
+    return [(2, []), (3, [*V3_STATEMENTS, *indexes])]
 
 
 LATEST_VERSION = max(version for version, _ in migrations(False))

@@ -62,9 +62,12 @@ class SqlTrainingPairRepository(TrainingPairRepository):
             params.append(since)
         rows = self.db.query(
             "SELECT f.request_id, f.skill_id, f.decision, ps.phrase, ps.skill_title, r.original_input "
-            "FROM feedback f "
-            "LEFT JOIN prediction_skills ps ON ps.request_id = f.request_id AND ps.skill_id = f.skill_id "
-            f"LEFT JOIN prediction_requests r ON r.request_id = f.request_id{where}", params)
+            "FROM feedback f JOIN feedback_submissions s ON s.request_id = f.request_id "
+            "AND s.reviewer = f.reviewer "  # the prediction the reviewer saw: (request, version)
+            "LEFT JOIN prediction_skills ps ON ps.request_id = f.request_id "
+            "AND ps.model_version = s.model_version AND ps.skill_id = f.skill_id "
+            "LEFT JOIN prediction_requests r ON r.request_id = f.request_id "
+            f"AND r.model_version = s.model_version{where}", params)
         return [FeedbackExample(**row) for row in rows]
 
     def data_versions(self) -> list[str]:
