@@ -30,8 +30,10 @@ MIN_EXAMPLES = 5
 FIT_METRIC = "jaccard"
 #: Folds of the inner cross-validation (fewer when there are fewer examples).
 INNER_FOLDS = 5
-#: Mean hold-out Jaccard gain over the shipped rule that fitting must show to be kept.
-MIN_GAIN = 0.01
+#: Mean hold-out Jaccard gain over the shipped rule that fitting must show to be kept (about
+#: the standard error of a mean Jaccard over a hundred texts; on the dev benchmark the inner
+#: gain of fitting reached +0.015 once, and that rule lost on the outer hold-out).
+MIN_GAIN = 0.02
 
 
 @dataclass(frozen=True)
