@@ -2,7 +2,7 @@
 (numbers printed, nothing asserted).
 
     HF_HUB_OFFLINE=1 nice -n 10 .venv/bin/python benchmarks/bench_learning.py [--folds 5]
-        [--steps 120] [--retrain-folds N] [--pool-top 20]
+        [--steps 120] [--retrain-folds N] [--pool-top 20] [--no-retrain]
 
 Each sentence of `../shared/data/benchmark/*_validation_annotations.csv` falls in fold
 sha256(sentence) mod k. Per fold, the other folds are the reviewed texts (confirmed = gold
