@@ -2,7 +2,7 @@
 (numbers printed, nothing asserted).
 
     HF_HUB_OFFLINE=1 nice -n 10 .venv/bin/python benchmarks/bench_learning.py [--folds 5]
-        [--steps 120] [--retrain-folds N] [--pool-top 20]
+        [--steps 120] [--retrain-folds N] [--pool-top 20] [--no-retrain]
 
 Each sentence of `../shared/data/benchmark/*_validation_annotations.csv` falls in fold
 sha256(sentence) mod k. Per fold, the other folds are the reviewed texts (confirmed = gold
@@ -156,6 +156,8 @@ def main() -> None:
     parser.add_argument("--pool-top", type=int, default=20,
                         help="pool of skills the retrained model ranks (0 = whole taxonomy)")
     parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--no-retrain", action="store_true",
+                        help="score the shipped and calibrated rules only (no fine-tuning)")
     args = parser.parse_args()
     CACHE.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
@@ -182,7 +184,7 @@ def main() -> None:
         return request_scores([ids[i] for i in order], chosen, item.gold)
 
     pool_taxonomy = taxonomy
-    if args.pool_top:
+    if args.pool_top and not args.no_retrain:
         gold = set().union(*(i.gold for i in items), *(e for _, e in golden))
         pool_path = CACHE / f"pool-{args.pool_top}.pkl"
         if not pool_path.exists():
@@ -195,7 +197,7 @@ def main() -> None:
 
     results: dict[str, list[list[dict[str, float]]]] = {v: [] for v in VARIANTS}
     recalls: dict[str, list[float]] = {v: [] for v in VARIANTS[:3]}
-    retrain_folds = args.retrain_folds or args.folds
+    retrain_folds = 0 if args.no_retrain else (args.retrain_folds or args.folds)
     for fold in range(args.folds):
         held = [i for i in items if fold_of(i.sentence, args.folds) == fold]
         train = [i for i in items if fold_of(i.sentence, args.folds) != fold]
@@ -207,7 +209,7 @@ def main() -> None:
         recalls["calibrated"].append(golden_recall(fitted.rule, ranked, golden, champion.index.matrix, ids))
         line = (f"fold {fold}: {len(train)} train / {len(held)} held-out; calibrated rule "
                 f"{fitted.rule.to_dict()} (train Jaccard {fitted.default_score:.3f} -> "
-                f"{fitted.fitted_score:.3f})")
+                f"{fitted.fitted_score:.3f}; {fitted.reason})")
         if fold < retrain_folds:
             params = FineTuneParams(max_steps=args.steps, batch_size=args.batch_size)
             model_dir = CACHE / f"model-f{fold}of{args.folds}-s{args.steps}-b{args.batch_size}"

@@ -49,7 +49,7 @@ class Settings:
     sagemaker_endpoint: str | None = None
     approver_must_differ: bool = True
     session_ttl_minutes: int = 480
-    primary_metric: str = "cosine_f1"
+    primary_metric: str = "jaccard"
     promotion_margin: float = 0.0
 
 

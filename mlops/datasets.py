@@ -20,6 +20,9 @@ from typing import Any
 from mlops.adapters.store.base import ArtifactStore
 from mlops.versioning import Version
 
+#: Where data set snapshots live in the artifact store.
+DATASETS_PREFIX = "datasets"
+
 
 def _canonical_row(row: Any) -> bytes:
     """A row as canonical JSON: mappings with sorted keys, sequences as lists."""
@@ -150,3 +153,14 @@ def read_csv_dataset(store: ArtifactStore, key: str, header: bool = True) -> lis
     """The rows of a CSV object: dicts of strings (`header=True`) or lists of strings."""
     text = store.get_bytes(key).decode("utf-8")
     return list(_parse_csv(io.StringIO(text, newline=""), has_header=header))
+
+
+def store_dataset_snapshot(store: ArtifactStore, name: str, rows: Sequence[Mapping[str, str]],
+                           fieldnames: Sequence[str]) -> tuple[str, str]:
+    """Store a data set snapshot once per content as `datasets/<name>/<checksum>.csv` (the
+    checksum of `data_checksum` over the rows, cells as strings); returns (key, checksum)."""
+    checksum = data_checksum(rows)
+    key = f"{DATASETS_PREFIX}/{name}/{checksum}.csv"
+    if not store.exists(key):
+        write_csv_dataset(store, key, rows, fieldnames=fieldnames)
+    return key, checksum

@@ -27,6 +27,7 @@ from typing import Any, Mapping
 from .embeddings import META_FILE, TaxonomyIndex, build_index
 from .encoder import Encoder
 from .matching import MatchConfig
+from .output_set import OutputRule
 from .pipeline import Pipeline, PipelineConfig
 from .spans import PhraseSpanExtractor, SpanExtractor, TokenClassifierSpanExtractor
 from .taxonomy import Skill, Taxonomy
@@ -87,6 +88,8 @@ def save_bundle(folder: str | Path, encoder: Encoder, taxonomy: Taxonomy,
            "match": asdict(config.match), "span_extractor": span_extractor or {"kind": "phrases"},
            "encoder_fingerprint": index.encoder_fingerprint,
            "taxonomy_version": taxonomy.version, "taxonomy_checksum": taxonomy.checksum}
+    if config.output_rule is not None:
+        doc["output_rule"] = config.output_rule.to_dict()
     _write_pipeline_settings(folder, doc)
     return folder
 
@@ -119,15 +122,18 @@ def update_pipeline_settings(folder: str | Path, **changes: Any) -> dict[str, An
 
 def pipeline_config(settings: Mapping[str, Any]) -> PipelineConfig:
     """The `PipelineConfig` that pipeline.json settings describe (other keys are ignored); absent
-    keys take PipelineConfig's defaults. A recorded `match` table keeps the matcher it was built
+    keys take PipelineConfig's defaults (no `output_rule`: the rule of `min_confidence`,
+    `match.relative_margin` and `top_k`). A recorded `match` table keeps the matcher it was built
     with (`MatchConfig.from_settings`: a knob it predates is off); no `match` table means today's
     matcher."""
     try:
         values = {key: settings[key] for key in PIPELINE_CONFIG_KEYS if key in settings}
         match = values.get("match") or {}
         values["match"] = MatchConfig.from_settings(match) if match else MatchConfig()
+        rule = values.get("output_rule")
+        values["output_rule"] = OutputRule.from_dict(rule) if isinstance(rule, Mapping) else rule
         return PipelineConfig(**values)
-    except TypeError as exc:
+    except (TypeError, ValueError) as exc:
         raise BundleError(f"invalid pipeline settings: {exc}") from exc
 
 

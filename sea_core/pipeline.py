@@ -14,7 +14,7 @@ from .embeddings import TaxonomyIndex, build_index
 from .encoder import Encoder
 from .labels import exact_names
 from .matching import Candidate, MatchConfig, rank_candidates
-from .output_set import select_output
+from .output_set import OutputRule, Suggestion
 from .spans import PhraseSpanExtractor, Span, SpanExtractor
 from .taxonomy import Taxonomy
 from .validation import MAX_TEXT_CHARS, validate_text
@@ -36,6 +36,15 @@ class PipelineConfig:
     min_confidence: float = DEFAULT_MIN_CONFIDENCE
     max_text_chars: int = MAX_TEXT_CHARS
     match: MatchConfig = field(default_factory=MatchConfig)
+    #: The served output rule (a build's calibrated one); None: the rule of `min_confidence`,
+    #: `match.relative_margin` and `top_k` (what bundles without one served).
+    output_rule: OutputRule | None = None
+
+    @property
+    def rule(self) -> OutputRule:
+        """The output rule this configuration serves."""
+        return self.output_rule or OutputRule(self.min_confidence, self.match.relative_margin,
+                                              self.top_k)
 
 
 class Pipeline:
@@ -81,40 +90,52 @@ class Pipeline:
 
     def extract(self, text: str, top_k: int | None = None,
                 min_confidence: float | None = None) -> dict[str, Any]:
-        """One production log record for `text`: the output set of `select_output` (confidence
-        >= `min_confidence`, inclusive, and near the best of its sentence; with
-        `min_confidence` 0 simply the `top_k` best), sorted by confidence."""
+        """One production log record for `text`: the suggestions of the served output rule
+        (`PipelineConfig.rule`; `top_k` / `min_confidence` override its cap / threshold, and
+        `min_confidence` 0 gives simply the `top_k` best), best first; a skill whose folded
+        near-duplicates the rule kept lists them as `alternatives`."""
         text = validate_text(text, max_chars=self.config.max_text_chars)
-        top_k = self.config.top_k if top_k is None else top_k
-        threshold = self.config.min_confidence if min_confidence is None else min_confidence
-        if top_k < 0:
+        if top_k is not None and top_k < 0:
             raise ValueError(f"top_k must be >= 0, got {top_k}")
         _, cands = self.candidates(text)
-        chosen = self.select(text, cands, top_k, threshold)
+        chosen = self.suggestions(text, cands, top_k, min_confidence)
         return {
             "modelVersion": self.model_version,
             "timestamp": datetime.now(timezone.utc).replace(tzinfo=None).isoformat(),
             "requestId": request_id_for(text),
             "original_input": text,
-            "skillExtractOutput": [self._skill_record(c) for c in chosen],
+            "skillExtractOutput": [self._skill_record(s.candidate, s.alternatives) for s in chosen],
         }
+
+    def rule_for(self, top_k: int | None = None,
+                 min_confidence: float | None = None) -> OutputRule:
+        """The served rule with the cap and threshold overridden where given."""
+        rule = self.config.rule
+        if top_k is not None:
+            rule = replace(rule, max_skills=top_k)
+        if min_confidence is not None:
+            rule = replace(rule, min_confidence=min_confidence)
+        return rule
+
+    def suggestions(self, text: str, cands: list[Candidate], top_k: int | None = None,
+                    min_confidence: float | None = None) -> list[Suggestion]:
+        """The output set among `cands` with folded alternatives (`output_set.OutputRule`)."""
+        return self.rule_for(top_k, min_confidence).apply(cands, text, self.index.matrix)
 
     def select(self, text: str, cands: list[Candidate], top_k: int | None = None,
                min_confidence: float | None = None) -> list[Candidate]:
-        """The output set among `cands` (see `output_set.select_output`)."""
-        return select_output(cands, text,
-                             self.config.min_confidence if min_confidence is None else min_confidence,
-                             self.config.top_k if top_k is None else top_k,
-                             self.config.match.relative_margin)
+        """The output set among `cands`, without alternatives (see `suggestions`)."""
+        return [s.candidate for s in self.suggestions(text, cands, top_k, min_confidence)]
 
     def extract_batch(self, texts: Sequence[str], top_k: int | None = None,
                       min_confidence: float | None = None) -> list[dict[str, Any]]:
         """`extract` for each text, in order."""
         return [self.extract(t, top_k, min_confidence) for t in texts]
 
-    def _skill_record(self, cand: Candidate) -> dict[str, Any]:
+    def _skill_record(self, cand: Candidate,
+                      alternatives: Sequence[Candidate] = ()) -> dict[str, Any]:
         skill = self.taxonomy[cand.row]
-        return {
+        record = {
             "skill_id": skill.skill_id,
             "skillTitle": skill.title,
             "skillType": skill.skill_type,
@@ -126,6 +147,11 @@ class Pipeline:
             "phraseEnd": cand.phrase_end,
             "skillOccurrence": int(cand.occurrence),
         }
+        if alternatives:
+            record["alternatives"] = [
+                {"skill_id": self.taxonomy[a.row].skill_id, "skillTitle": self.taxonomy[a.row].title,
+                 "confidenceScore": round(float(a.confidence), 6)} for a in alternatives]
+        return record
 
     def embed_text(self, text: str) -> np.ndarray:
         """The whole text's unit vector (used by the plain bi-encoder baseline)."""

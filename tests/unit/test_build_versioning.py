@@ -28,20 +28,31 @@ def test_retraining_triggers_are_minor(trigger):
 
 
 @pytest.mark.parametrize("change", [{"base_encoder": "another-encoder"},
-                                    {"architecture": "cross-encoder"},
-                                    {"loss": "ContrastiveLoss"}])
-def test_encoder_architecture_or_loss_change_is_major(change):
+                                    {"architecture": "cross-encoder"}])
+def test_encoder_or_architecture_change_is_major(change):
     config = load_build_config(**{"base_encoder": CONFIG.base_encoder, **change})
     assert bump_kind("manual", CHAMPION, config) == "major"
 
 
+def test_a_champion_trained_with_another_loss_makes_a_major_retrain():
+    """Champions trained before the one contrastive trainer recorded CosineSimilarityLoss."""
+    older = RegistryEntry("1.2.0", {"hyperparameters": {**CONFIG.hyperparameters(),
+                                                        "loss": "CosineSimilarityLoss"}})
+    assert CONFIG.loss == "MultipleNegativesRankingLoss"
+    assert bump_kind("manual", older, CONFIG) == "major"
+
+
 def test_other_hyperparameters_stay_minor():
-    config = load_build_config(base_encoder=CONFIG.base_encoder, epochs=5, learning_rate=1e-4)
+    config = load_build_config(base_encoder=CONFIG.base_encoder, max_steps=5, learning_rate=1e-4)
     assert bump_kind("manual", CHAMPION, config) == "minor"
 
 
+def test_calibration_is_a_patch():
+    assert bump_kind("calibrate", CHAMPION, load_build_config(base_encoder="other")) == "patch"
+
+
 def test_champion_without_recorded_hyperparameters_counts_as_unchanged():
-    assert bump_kind("manual", RegistryEntry("1.18.0"), load_build_config(loss="ContrastiveLoss")) == "minor"
+    assert bump_kind("manual", RegistryEntry("1.18.0"), load_build_config(base_encoder="x")) == "minor"
 
 
 def test_major_change_is_judged_per_candidate_encoder():

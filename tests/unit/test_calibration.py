@@ -90,3 +90,24 @@ def test_the_grid_holds_every_combination():
     grid = RuleGrid(min_confidence=(0.4, 0.5), relative_margin=(0.0, 0.1, 1.0), max_skills=(1, 3),
                     min_skills=(0,), fold_similarity=(0.0, 0.8))
     assert len(grid.rules()) == len(set(grid.rules())) == 2 * 3 * 2 * 1 * 2
+
+
+def test_a_gain_that_one_text_alone_shows_keeps_the_shipped_rule():
+    """Fitting must pay on texts it was not fitted on (inner cross-validation): a rule that
+    helps a single text beats the shipped rule on all the texts, but never on held-out ones."""
+    texts = [example([0.70, 0.40], [0], text=f"plain {i}") for i in range(9)]
+    lucky = example([0.70, 0.68, 0.66], [0], text="lucky")
+    fitted = fit_output_rule(texts + [lucky], IDS)
+    assert not fitted.fell_back and fitted.rule == SHIPPED_RULE
+    assert fitted.cv_gain == pytest.approx(0.0) and "cross-validation" in fitted.reason
+    assert rule_score(OutputRule(max_skills=1), texts + [lucky], IDS) > fitted.default_score
+
+
+def test_inner_folds_are_balanced_and_follow_the_text():
+    from sea_core.calibration import inner_folds
+
+    many = [example([0.5], [0], text=f"text {i}") for i in range(12)]
+    folds = inner_folds(many, 5)
+    assert sorted(folds.tolist()) == [0, 0, 0, 1, 1, 1, 2, 2, 3, 3, 4, 4]
+    assert inner_folds(list(reversed(many)), 5).tolist() == list(reversed(folds.tolist()))
+    assert inner_folds(many[:2], 5).tolist() in ([0, 1], [1, 0])

@@ -40,7 +40,7 @@ def test_defaults_with_nothing_set(tmp_path, no_secrets, monkeypatch):
     assert s.webhook_url is None and s.inference_url is None and s.sagemaker_endpoint is None
     assert s.approver_must_differ is True
     assert s.session_ttl_minutes == 480
-    assert s.primary_metric == "cosine_f1"
+    assert s.primary_metric == "jaccard"  # what production monitors (issue 10)
     assert s.promotion_margin == 0.0
 
 

@@ -1,11 +1,12 @@
-"""`python -m mlops build --trigger code-change|skills-update|performance-drop|manual [--queue]`:
-run a model build now, or queue it as a background job."""
+"""`python -m mlops build --trigger code-change|skills-update|performance-drop|manual|calibrate
+[--queue]`: run a model build now, or queue it as a background job (`calibrate`: the champion's
+weights with a refitted output rule, a PATCH version)."""
 from __future__ import annotations
 
 import argparse
 import json
 
-TRIGGERS = ("code-change", "skills-update", "performance-drop", "manual")
+TRIGGERS = ("code-change", "skills-update", "performance-drop", "manual", "calibrate")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

@@ -1,5 +1,6 @@
-"""Build configuration: encoder(s), architecture, loss, hyper-parameters, split, promotion rule
-and test-gate thresholds.
+"""Build configuration: encoder(s), architecture, loss, fine-tuning hyper-parameters
+(`sea_core.finetune.FineTuneParams`), pair split, reviewed hold-out, promotion rule and
+test-gate thresholds.
 
 Defaults live in `defaults.json` beside this module; a JSON or TOML file (e.g. `<home>/build.toml`)
 and keyword overrides are merged over them, key by key (the `gate` and `pipeline` tables too).
@@ -23,8 +24,9 @@ if TYPE_CHECKING:
     from mlops.config import Settings
 
 DEFAULTS_PATH = Path(__file__).with_name("defaults.json")
-#: The losses the trainer knows; MultipleNegativesRankingLoss trains on positive pairs only.
-LOSSES = ("CosineSimilarityLoss", "ContrastiveLoss", "MultipleNegativesRankingLoss")
+#: The loss of the one trainer (`sea_core.finetune`: in-batch and reviewers' hard negatives).
+#: Champions trained before recorded "CosineSimilarityLoss"; retraining them is a MAJOR change.
+LOSSES = ("MultipleNegativesRankingLoss",)
 #: Configuration keys whose change (versus the champion's record) makes a MAJOR version.
 MAJOR_KEYS = ("base_encoder", "architecture", "loss")
 
@@ -55,18 +57,23 @@ class BuildConfig:
     base_encoder: str | None = None  # None: Settings.base_encoder
     candidate_encoders: tuple[str, ...] = ()
     architecture: str = "bi-encoder-mean-pooling+phrase-spans"
-    loss: str = "CosineSimilarityLoss"
-    epochs: int = 1
-    batch_size: int = 16
-    learning_rate: float = 2e-5
+    loss: str = "MultipleNegativesRankingLoss"
+    max_steps: int = 150
+    batch_size: int = 32
+    learning_rate: float = 3e-5
     warmup_ratio: float = 0.1
     weight_decay: float = 0.01
+    loss_scale: float = 20.0
+    taxonomy_pairs: int = 2000
+    review_repeats: int = 2
     seed: int = 42
     max_train_pairs: int = 20000
     max_test_pairs: int = 2000
     val_fraction: float = 0.1
     test_fraction: float = 0.1
     negatives_per_positive: int = 1
+    holdout_fraction: float = 0.25
+    min_reviewed: int = 30
     primary_metric: str | None = None
     promotion_margin: float | None = None
     ranking_top_k: int = 10
@@ -92,7 +99,8 @@ class BuildConfig:
         """What the registry records as `hyperparameters` for a model trained from `base_encoder`."""
         data = asdict(self)
         for key in ("candidate_encoders", "gate", "primary_metric", "promotion_margin", "device",
-                    "max_test_pairs", "ranking_top_k", "pipeline"):
+                    "max_test_pairs", "ranking_top_k", "pipeline", "holdout_fraction",
+                    "min_reviewed"):
             data.pop(key)
         data["base_encoder"] = base_encoder or self.base_encoder
         return data
@@ -122,12 +130,16 @@ def _read_file(path: Path) -> dict[str, Any]:
 def _check(config: BuildConfig) -> BuildConfig:
     if config.loss not in LOSSES:
         raise BuildConfigError(f"loss: unknown {config.loss!r}; use one of {', '.join(LOSSES)}")
-    for name in ("epochs", "batch_size", "max_train_pairs", "max_test_pairs", "ranking_top_k"):
+    for name in ("max_steps", "batch_size", "max_train_pairs", "max_test_pairs", "ranking_top_k",
+                 "review_repeats", "min_reviewed"):
         if not isinstance(getattr(config, name), int) or getattr(config, name) < 1:
             raise BuildConfigError(f"{name}: must be a whole number >= 1, got {getattr(config, name)!r}")
     if config.batch_size < 2:
         raise BuildConfigError("batch_size: must be at least 2")
-    for name in ("val_fraction", "test_fraction"):
+    if not isinstance(config.taxonomy_pairs, int) or config.taxonomy_pairs < 0:
+        raise BuildConfigError(f"taxonomy_pairs: must be a whole number >= 0, "
+                               f"got {config.taxonomy_pairs!r}")
+    for name in ("val_fraction", "test_fraction", "holdout_fraction"):
         value = getattr(config, name)
         if not isinstance(value, (int, float)) or not 0.0 < value < 0.5:
             raise BuildConfigError(f"{name}: must be between 0 and 0.5 (exclusive), got {value!r}")

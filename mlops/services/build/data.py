@@ -14,7 +14,7 @@ from typing import Any
 
 from mlops.adapters.store.base import ArtifactStore
 from mlops.adapters.warehouse.base import Warehouse
-from mlops.datasets import data_checksum, read_csv_dataset, write_csv_dataset
+from mlops.datasets import data_checksum, read_csv_dataset, store_dataset_snapshot
 from mlops.services import training_data
 from mlops.services.taxonomy_import import current_taxonomy
 from mlops.services.taxonomy_pairs import normalise_pairs as _normalise
@@ -27,7 +27,6 @@ __all__ = ["BuildDataError", "PairSet", "Splits", "load_pairs", "pair_key", "rea
            "resolve_taxonomy", "save_pairs", "split_pairs", "taxonomy_pairs"]
 
 PAIR_FIELDS = ("anchor", "candidate", "label")
-DATASETS_PREFIX = "datasets"
 
 
 class BuildDataError(RuntimeError):
@@ -94,12 +93,7 @@ def _as_rows(pairs: list[dict[str, Any]]) -> list[dict[str, str]]:
 
 def save_pairs(store: ArtifactStore, name: str, pairs: list[dict[str, Any]]) -> tuple[str, str]:
     """Store pairs as `datasets/<name>/<checksum>.csv` (once per content); returns (key, checksum)."""
-    rows = _as_rows(pairs)
-    checksum = data_checksum(rows)
-    key = f"{DATASETS_PREFIX}/{name}/{checksum}.csv"
-    if not store.exists(key):
-        write_csv_dataset(store, key, rows, fieldnames=PAIR_FIELDS)
-    return key, checksum
+    return store_dataset_snapshot(store, name, _as_rows(pairs), PAIR_FIELDS)
 
 
 def read_pairs(store: ArtifactStore, key: str) -> list[dict[str, Any]]:

@@ -1,24 +1,25 @@
 """Model metrics of a build: pair metrics on the fixed test set (sentence-transformers'
-`BinaryClassificationEvaluator`, cosine) and ranking metrics of the whole pipeline (MRR,
-R-Precision@5) on the dev benchmark, or on the golden job descriptions when the benchmark is
-absent or none of its labels is in the taxonomy."""
+`BinaryClassificationEvaluator`, cosine; recorded, as the production team's records have them)
+and the task metrics of the whole pipeline on the build's evaluation set (`reviews.EvaluationSet`:
+the reviewed hold-out, else the shipped golden set), as `sea_core.quality` defines them: MRR and
+R-Precision@5 of the ranking, Jaccard, precision, recall and F1 of the served output set. Nothing
+here reads `../shared`.
+"""
 from __future__ import annotations
 
-import glob
 from pathlib import Path
 from typing import Any, Sequence
 
-from sea_core.evaluate import BenchmarkItem, evaluate, load_benchmark
+from sea_core.evaluate import BenchmarkItem, score
 from sea_core.pipeline import Pipeline
-from sea_core.taxonomy import Taxonomy
+from sea_core.quality import RANKING_METRICS, SET_METRICS
 
 #: The pair metrics recorded (names as the evaluator reports them, with similarity "cosine").
 PAIR_METRICS = ("cosine_accuracy", "cosine_accuracy_threshold", "cosine_f1", "cosine_precision",
                 "cosine_recall")
-#: The ranking metrics recorded.
-RANKING_METRICS = ("mrr", "r_precision@5")
+#: The task metrics recorded (ranking, then output set).
+TASK_METRICS = RANKING_METRICS + SET_METRICS
 PROJECT_ROOT = Path(__file__).resolve().parents[3]
-BENCHMARK_GLOB = "*_validation_annotations.csv"
 
 
 def pair_metrics(model: Any, pairs: Sequence[dict[str, Any]]) -> dict[str, float]:
@@ -36,38 +37,25 @@ def pair_metrics(model: Any, pairs: Sequence[dict[str, Any]]) -> dict[str, float
     return {name: round(float(scores[name]), 6) for name in PAIR_METRICS}
 
 
-def benchmark_files(root: str | Path | None = None) -> list[Path]:
-    """The dev benchmark CSVs (`../shared/data/benchmark/*_validation_annotations.csv` relative
-    to the project root), sorted; empty when absent."""
-    root = Path(root) if root is not None else PROJECT_ROOT
-    folder = root.parent / "shared" / "data" / "benchmark"
-    return sorted(Path(p) for p in glob.glob(str(folder / BENCHMARK_GLOB)))
-
-
-def ranking_items(taxonomy: Taxonomy, golden: Sequence[Any] = (),
-                  files: Sequence[Path] | None = None) -> tuple[list[BenchmarkItem], str]:
-    """The ranking test set and its name: the benchmark sentences whose gold labels are in the
-    taxonomy, else the golden job descriptions (`golden` cases with `.text` and `.expected`)."""
-    files = benchmark_files() if files is None else files
-    items: list[BenchmarkItem] = []
-    for path in files:
-        items.extend(load_benchmark(path, taxonomy))
-    if items:
-        return items, "benchmark:" + ",".join(p.name for p in files)
-    by_title = {s.title.lower(): s.skill_id for s in taxonomy}
-    for case in golden:
-        gold = frozenset(by_title[t.lower()] for t in case.expected if t.lower() in by_title)
-        if gold:
-            items.append(BenchmarkItem(case.text, gold))
-    return items, "golden"
-
-
-def ranking_metrics(pipeline: Pipeline, items: Sequence[BenchmarkItem], k: int = 10) -> dict[str, float]:
-    """MRR and R-Precision@5 of the pipeline's top-k ranking (empty when there are no items)."""
+def task_metrics(pipeline: Pipeline, items: Sequence[BenchmarkItem], k: int = 10) -> dict[str, float]:
+    """Means over `items` of the ranking metrics of the pipeline's top-`k` candidates and the set
+    metrics of its served output set (`Pipeline.select`), plus `evaluation_texts`; empty when
+    there are no items."""
     if not items:
         return {}
-    scores = evaluate(pipeline, items, k=k)["pipeline"]
-    return {name: float(scores[name]) for name in RANKING_METRICS}
+    cache: dict[str, tuple[list[str], list[str]]] = {}
+    ids = pipeline.index.skill_ids
+
+    def run(text: str) -> tuple[list[str], list[str]]:
+        if text not in cache:
+            _, cands = pipeline.candidates(text)
+            cache[text] = ([ids[c.row] for c in cands[:k]],
+                           [ids[c.row] for c in pipeline.select(text, cands)])
+        return cache[text]
+
+    scores = score(items, lambda t: run(t)[0], lambda t: run(t)[1])
+    return {name: float(scores[name]) for name in TASK_METRICS} | \
+        {"evaluation_texts": int(scores["sentences"])}
 
 
 def primary_value(metrics: dict[str, Any], name: str) -> float:

@@ -1,6 +1,6 @@
 """The model card of a registered version (`model_cards/<version>.md`): intended use, training
-data and version, metrics against the champion, why this candidate was chosen, known
-limitations and responsible-AI notes."""
+data and version, the evaluation set, metrics against the champion, the served output rule and
+its calibration, why this candidate was chosen, known limitations and responsible-AI notes."""
 from __future__ import annotations
 
 from typing import Any
@@ -38,6 +38,15 @@ def render_model_card(version: str, record: dict[str, Any], experiment: dict[str
     hyper_lines = "\n".join(f"- {k}: {v}" for k, v in sorted(hyper.items()))
     comparison = experiment.get("comparison") or {}
     why = comparison.get("reason", "")
+    evaluation = experiment.get("evaluation") or {}
+    calibration = record.get("calibration") or {}
+    rule = ", ".join(f"{k} {v}" for k, v in (record.get("output_rule") or {}).items()) or "—"
+    training = next((c.get("training") for c in candidates if c.get("chosen")), None) or {}
+    trained_on = (f"fine-tuned {training.get('steps')} steps on {training.get('reviewed_texts')} "
+                  f"reviewed texts ({training.get('review_examples')} review rows, "
+                  f"{training.get('hard_negatives')} with a rejected skill as hard negative) + "
+                  f"{training.get('taxonomy_examples')} taxonomy self-supervision rows"
+                  if training else "not retrained (weights of the base encoder or the champion)")
     return f"""# SEA skills-matching model {version}
 
 ## Intended use
@@ -56,10 +65,22 @@ automated decisions about individual people (hiring, pay, eligibility).
 - train `{record.get('train_data_path') or '—'}`, validation `{record.get('val_data_path') or '—'}`, fixed test set `{record.get('test_data_path') or '—'}`
 - taxonomy: {experiment.get('taxonomy', {}).get('skills', '')} skills from {experiment.get('taxonomy', {}).get('source', '')}; skills re-encoded this build: {experiment.get('encoded_count')}
 
+- encoder: {trained_on}
+
+## Evaluation set
+{evaluation.get('set', '—')}: {evaluation.get('reason', '')}; reviewed snapshot `{evaluation.get('key') or '—'}`
+({evaluation.get('train', 0)} training / {evaluation.get('holdout', 0)} hold-out texts)
+
 ## Hyper-parameters
 {hyper_lines}
 
-## Metrics (fixed test set and ranking benchmark) versus the champion
+## Output rule (served)
+{rule}
+
+Calibration on the reviewed training slice: {calibration.get('reason', '—')}
+(mean Jaccard {_fmt(calibration.get('default_score'))} with the previous rule, {_fmt(calibration.get('fitted_score'))} with this one, over {calibration.get('n_examples', 0)} texts).
+
+## Metrics (fixed test pairs; task metrics on the evaluation set) versus the champion
 | metric | this version | champion {champion.get('version') or '(none)'} |
 |---|---|---|
 {rows}
@@ -76,7 +97,8 @@ Primary metric `{primary}`, promotion margin {experiment.get('promotion_margin')
 - English only; skills absent from the taxonomy cannot be suggested, and recently added skills
   have no feedback history.
 - Pair metrics come from taxonomy labels and reviewer feedback, which under-represent informal
-  wording; ranking metrics come from a small annotated benchmark (or the golden texts).
+  wording; task metrics come from the reviewed hold-out (or the shipped golden texts), which
+  is small while few texts are reviewed.
 - Confidence scores are similarity scores, not calibrated probabilities.
 
 ## Responsible-AI notes

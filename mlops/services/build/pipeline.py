@@ -5,14 +5,26 @@ Version rules (`mlops.versioning`):
 - nothing registered yet: the base encoder(s) packaged untrained as 1.0.0 (still gated, recorded);
 - `skills-update`: PATCH — the champion's weights, the taxonomy re-embedded reusing the
   champion's `embeddings.npy` (only new or changed skills are encoded);
-- `code-change`, `performance-drop`, `manual`: retrain -> MINOR, or MAJOR when the contender's
-  base encoder, architecture or loss differs from the champion's recorded hyper-parameters.
+- `calibrate`: PATCH — the champion's weights, only the output rule refitted;
+- `code-change`, `performance-drop`, `manual`: retrain (`train.fine_tune` on the reviewed
+  training slice) -> MINOR, or MAJOR when the contender's base encoder, architecture or loss
+  differs from the champion's recorded hyper-parameters.
+
+Reviewer ground truth decides (`reviews`): the reviewed texts are split by a hash of the request
+id into a training slice and a hold-out. Every candidate's output rule is fitted on the training
+slice (`sea_core.calibration.fit_output_rule`) and stored in its bundle's pipeline.json (so it is
+served), the experiment record, the registry record and the model card. Champion and contender
+are scored on the same evaluation set, the reviewed hold-out (the shipped golden set below
+`min_reviewed` reviewed texts), with `sea_core.quality`'s metrics; pair metrics on the fixed
+test set stay recorded. The primary metric defaults to `jaccard` (what production monitors);
+when the evaluation set is empty (no golden skill in this taxonomy) it is `cosine_f1`, and the
+record says so.
 
 The champion is the highest registered version whose status is not failed / not-promoted /
-rejected. Promotion rule: a retrained contender is registered only when its primary metric beats
-the champion's strictly and by at least the margin. A skills-update build keeps the champion's
-weights, so its pair metrics equal the champion's; it is compared on the ranking metrics for the
-record but registered whenever the gate passes (it adds skills the champion cannot serve).
+rejected. Promotion rule: a retrained or recalibrated contender is registered only when its
+primary metric beats the champion's strictly and by at least the margin. A skills-update build
+is compared for the record but registered whenever the gate passes (it adds skills the champion
+cannot serve).
 
 Files before records: the bundle is uploaded first; the registry entry is written only after the
 upload succeeded (an upload failure registers nothing). Every attempt writes an experiment record.
@@ -22,7 +34,7 @@ from __future__ import annotations
 import shutil
 import tempfile
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Callable
 
@@ -41,21 +53,27 @@ from mlops.versioning import Version
 from sea_core.bundle import (EMBEDDING_MODEL_DIR, TAXONOMY_FILE, is_bundle, load_bundle,
                              pipeline_config, read_pipeline_settings, read_taxonomy, save_bundle,
                              seal_bundle, update_pipeline_settings)
+from sea_core.calibration import fit_output_rule
 from sea_core.embeddings import build_index
 from sea_core.encoder import Encoder
 from sea_core.matching import MatchConfig
-from sea_core.pipeline import PipelineConfig
+from sea_core.pipeline import Pipeline, PipelineConfig
 from sea_core.taxonomy import Taxonomy
 
 from . import data as build_data
 from .config import MAJOR_KEYS, BuildConfig, load_build_config
-from .evaluate import pair_metrics, primary_value, ranking_items, ranking_metrics
+from . import reviews as build_reviews
+from .evaluate import TASK_METRICS, pair_metrics, primary_value, task_metrics
 from .experiments import new_experiment_id, write_experiment
 from .gate import GoldenCase, load_golden, run_gate
 from .model_card import model_card_key, render_model_card
 from .train import fine_tune
 
-TRIGGERS = ("code-change", "skills-update", "performance-drop", "manual")
+TRIGGERS = ("code-change", "skills-update", "performance-drop", "manual", "calibrate")
+#: Triggers that keep the champion's weights (a PATCH version).
+SAME_WEIGHTS = ("skills-update", "calibrate")
+#: The primary metric when the evaluation set is empty.
+FALLBACK_PRIMARY = "cosine_f1"
 Progress = Callable[[float, str], None]
 
 
@@ -99,11 +117,12 @@ def champion_record(registry: Registry) -> RegistryEntry | None:
 
 def bump_kind(trigger: str, champion: RegistryEntry | None, config: BuildConfig,
               base_encoder: str | None = None) -> str:
-    """'initial' (nothing registered), 'patch' (skills update), 'major' (encoder, architecture or
-    loss differs from the champion's recorded hyper-parameters) or 'minor' (retrained weights)."""
+    """'initial' (nothing registered), 'patch' (skills update or calibration: same weights),
+    'major' (encoder, architecture or loss differs from the champion's recorded
+    hyper-parameters) or 'minor' (retrained weights)."""
     if champion is None:
         return "initial"
-    if trigger == "skills-update":
+    if trigger in SAME_WEIGHTS:
         return "patch"
     return "major" if is_major_change(champion, config, base_encoder) else "minor"
 
@@ -145,6 +164,8 @@ class _Build:
         self.primary: str = config.primary_metric or settings.primary_metric
         self.margin = float(config.promotion_margin or 0.0)
         self.timings: dict[str, float] = {}
+        self.split = build_reviews.ReviewedSplit((), ())
+        self.evaluation = build_reviews.EvaluationSet(build_reviews.GOLDEN_SET, (), "not chosen yet")
         self.experiment_id, self.experiment_key = new_experiment_id()
         self.experiment: dict[str, Any] = {
             "id": self.experiment_id, "key": self.experiment_key, "started_at": utc_now(),
@@ -171,12 +192,23 @@ class _Build:
         raise BuildError(f"champion {champion.version} has no bundle under "
                          f"{' or '.join(p + '/' for p in prefixes)} in {self.store.url}")
 
-    def _evaluate(self, folder: Path, test: list[dict], taxonomy: Taxonomy) -> tuple[Any, dict]:
+    def _score(self, pipeline: Pipeline, test: list[dict]) -> dict[str, Any]:
+        """Pair metrics on the fixed test set and task metrics on the evaluation set."""
+        metrics: dict[str, Any] = pair_metrics(pipeline.encoder.model, test)
+        metrics.update(task_metrics(pipeline, self.evaluation.items, self.config.ranking_top_k))
+        return metrics
+
+    def _calibrate(self, folder: Path) -> tuple[Pipeline, dict[str, Any]]:
+        """Fit the candidate's output rule on the reviewed training slice (starting from the
+        rule its bundle serves) and store it in the bundle; the pipeline serving it and the
+        calibration record."""
         pipeline = load_bundle(folder)
-        metrics = pair_metrics(pipeline.encoder.model, test)
-        items, _ = ranking_items(taxonomy, self.golden)
-        metrics.update(ranking_metrics(pipeline, items, self.config.ranking_top_k))
-        return pipeline, metrics
+        examples = build_reviews.calibration_examples(pipeline, self.split.train)
+        fitted = fit_output_rule(examples, pipeline.index.skill_ids, pipeline.index.matrix,
+                                 default=pipeline.config.rule)
+        update_pipeline_settings(folder, output_rule=fitted.rule.to_dict())
+        pipeline.config = replace(pipeline.config, output_rule=fitted.rule)
+        return pipeline, fitted.to_dict()
 
     def _candidate_bundle(self, name: str, encoder: Encoder, taxonomy: Taxonomy,
                           index: Any, champion_dir: Path | None) -> Path:
@@ -245,6 +277,16 @@ class _Build:
                        "test_data_path": splits.test_key, "test_created": splits.test_created,
                        "data_version": dversion, "data_checksum": checksum,
                        "test_checksum": splits.test_checksum}
+        reviewed = build_reviews.reviewed_requests(self.warehouse, taxonomy) \
+            if self.warehouse is not None else []
+        self.split = build_reviews.split_reviewed(reviewed, cfg.holdout_fraction)
+        self.evaluation = build_reviews.evaluation_set(self.split, taxonomy, self.store,
+                                                       cfg.min_reviewed)
+        exp["evaluation"] = self.evaluation.to_dict()
+        if not self.evaluation.items and self.primary in TASK_METRICS:
+            exp["primary_metric_note"] = (f"{self.primary} needs an evaluation set and this "
+                                          f"taxonomy has none: compared on {FALLBACK_PRIMARY}")
+            self.primary = exp["primary_metric"] = FALLBACK_PRIMARY
         self._timed("data", started)
 
         candidates = self._candidates(bump, champion, champion_dir, taxonomy, splits)
@@ -254,6 +296,8 @@ class _Build:
                              for c in candidates]
         exp["hyperparameters"] = best["hyperparameters"]
         exp["metrics"] = best["metrics"]
+        exp["calibration"] = best["calibration"]
+        exp["output_rule"] = best["calibration"]["rule"]
         exp["encoded_count"] = best["encoded_count"]
         if bump != "initial":
             bump = "patch" if bump == "patch" else \
@@ -262,7 +306,7 @@ class _Build:
 
         started = time.perf_counter()
         self._step(0.8, "comparing with the champion")
-        comparison = self._compare(bump, champion, champion_dir, old_taxonomy, splits.test, best)
+        comparison = self._compare(bump, champion, champion_dir, splits.test, best)
         exp["champion"] = {"version": comparison.get("champion_version"),
                            "metrics": comparison.pop("champion_metrics", {})}
         exp["comparison"] = comparison
@@ -331,9 +375,10 @@ class _Build:
                     self._step(lo, f"packaging base encoder {spec}")
                     model_path: str | Path = spec
                 else:
-                    self._step(lo, f"fine-tuning {spec} ({label}) on {len(splits.train)} pairs")
+                    self._step(lo, f"fine-tuning {spec} ({label}) on {len(self.split.train)} "
+                               "reviewed texts + taxonomy self-supervision")
                     model_path = self.work / f"trained-{i}"
-                    summary = fine_tune(start, splits.train, cfg, model_path,
+                    summary = fine_tune(start, self.split.train, taxonomy, cfg, model_path,
                                         lambda f, m: self._step(lo + (hi - lo) * 0.7 * f, m))
                 self._timed("train", started)
                 started = time.perf_counter()
@@ -348,35 +393,40 @@ class _Build:
         out = []
         for i, (spec, label, folder, encoded, summary, hyper) in enumerate(specs):
             started = time.perf_counter()
-            self._step(0.7 + 0.1 * i / len(specs), f"evaluating candidate {i + 1}/{len(specs)}")
-            pipeline, metrics = self._evaluate(folder, splits.test, taxonomy)
+            self._step(0.7 + 0.1 * i / len(specs), f"calibrating and evaluating candidate "
+                       f"{i + 1}/{len(specs)} ({self.evaluation.name})")
+            pipeline, calibration = self._calibrate(folder)
+            metrics = self._score(pipeline, splits.test)
             self._timed("evaluate", started)
             out.append({"encoder": spec, "start": label, "folder": folder, "pipeline": pipeline,
-                        "metrics": metrics, "training": summary, "encoded_count": encoded,
-                        "hyperparameters": hyper, "chosen": False})
+                        "metrics": metrics, "calibration": calibration, "training": summary,
+                        "encoded_count": encoded, "hyperparameters": hyper, "chosen": False})
         return out
 
     def _compare(self, bump: str, champion: RegistryEntry | None, champion_dir: Path | None,
-                 old_taxonomy: Taxonomy | None, test: list[dict], best: dict) -> dict[str, Any]:
-        """The champion–contender decision with both sides' metrics."""
+                 test: list[dict], best: dict) -> dict[str, Any]:
+        """The champion–contender decision with both sides' metrics, on the same test set and
+        evaluation set (the champion serving its own output rule)."""
         if champion is None:
             return {"promoted": True, "champion_version": None, "champion_metrics": {},
                     "reason": "first version: no champion to beat"}
         contender = best["metrics"]
         recorded = champion.metrics
+        same_evaluation = (champion.record.get("evaluation") or {}).get("items_checksum") == \
+            self.experiment["evaluation"]["items_checksum"]
         if champion.test_data_path == self.experiment["data"]["test_data_path"] \
-                and set(contender) <= set(recorded):
-            # same bundle, same fixed test set, same taxonomy: its recorded metrics stand
+                and same_evaluation and set(contender) <= set(recorded):
+            # same bundle, same fixed test set, same evaluation set: its recorded metrics stand
             champ, source = {k: recorded[k] for k in contender}, "registry record"
         else:
-            _, champ = self._evaluate(champion_dir, test, old_taxonomy)
-            source = "re-evaluated on the test set"
+            champ = self._score(load_bundle(champion_dir), test)
+            source = f"re-evaluated on the test set and the {self.evaluation.name} set"
         deltas = {k: round(contender[k] - champ[k], 6) for k in contender
                   if isinstance(champ.get(k), (int, float))}
         base = {"champion_version": champion.version, "champion_metrics": champ,
                 "champion_metrics_source": source, "deltas": deltas,
                 "primary_metric": self.primary, "margin": self.margin}
-        if bump == "patch":
+        if self.trigger == "skills-update":
             return {**base, "promoted": True,
                     "reason": "skills update: the champion's weights with new or changed skills; "
                               "registered when the gate passes (ranking deltas recorded)"}
@@ -425,6 +475,9 @@ class _Build:
                   "parent_version": champion.version if champion else None,
                   "trigger": self.trigger, "status": ModelStatus.REGISTERED.value,
                   "bump": exp["bump"],
+                  "output_rule": best["calibration"]["rule"], "calibration": best["calibration"],
+                  "evaluation": exp["evaluation"],
+                  "evaluation_data_path": exp["evaluation"]["key"],
                   "experiment": self.experiment_key, "model_card": model_card_key(version),
                   "encoded_count": best["encoded_count"]}
         self.registry.register(version, record)

@@ -1,0 +1,68 @@
+"""The served output rule: `PipelineConfig.output_rule` from pipeline.json, the rule equivalent
+to an old bundle's settings, and the pipeline applying it (folded alternatives in the record)."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from sea_core.bundle import BundleError, pipeline_config
+from sea_core.matching import Candidate, MatchConfig
+from sea_core.output_set import SHIPPED_RULE, OutputRule
+from sea_core.pipeline import Pipeline, PipelineConfig
+from sea_core.taxonomy import Skill, Taxonomy
+
+
+def test_an_old_bundle_serves_the_rule_of_its_settings():
+    config = pipeline_config({"top_k": 4, "min_confidence": 0.5, "match": {"relative_margin": 0.1}})
+    assert config.output_rule is None
+    assert config.rule == OutputRule(min_confidence=0.5, relative_margin=0.1, max_skills=4)
+    assert pipeline_config({}).rule == SHIPPED_RULE
+
+
+def test_a_recorded_rule_is_served():
+    rule = OutputRule(0.6, 0.02, 3, 1, 0.85)
+    config = pipeline_config({"top_k": 10, "output_rule": rule.to_dict()})
+    assert config.output_rule == rule and config.rule == rule
+
+
+def test_a_bad_recorded_rule_is_a_bundle_error():
+    with pytest.raises(BundleError, match="output rule"):
+        pipeline_config({"output_rule": {"threshold": 0.5}})
+
+
+class _Encoder:
+    """Stands in for the encoder: every text the same unit vector."""
+
+    fingerprint = "fake"
+    path = "fake"
+
+    def encode(self, texts):
+        return np.tile(np.array([1.0, 0.0, 0.0]), (len(texts), 1))
+
+
+class _Index:
+    def __init__(self, taxonomy):
+        self.skill_ids = taxonomy.skill_ids
+        self.matrix = np.array([[1.0, 0.0, 0.0], [0.99, 0.141, 0.0], [0.0, 1.0, 0.0]])
+
+
+def _pipeline(rule: OutputRule | None) -> Pipeline:
+    taxonomy = Taxonomy([Skill(title=t, skill_type="skill", source="test")
+                         for t in ("data analysis", "analyse data", "gardening")], version="t")
+    config = PipelineConfig(match=MatchConfig(), output_rule=rule)
+    return Pipeline(_Encoder(), taxonomy, _Index(taxonomy), config=config)
+
+
+def test_the_pipeline_cuts_with_the_served_rule_and_reports_folded_alternatives():
+    cands = [Candidate(row=0, confidence=0.9, phrase="data", phrase_start=0, phrase_end=4),
+             Candidate(row=1, confidence=0.89, phrase="data", phrase_start=0, phrase_end=4),
+             Candidate(row=2, confidence=0.5, phrase="data", phrase_start=0, phrase_end=4)]
+    plain = _pipeline(None)
+    assert [c.row for c in plain.select("data", cands)] == [0, 1]  # the shipped rule's margin
+    folding = _pipeline(OutputRule(0.45, 0.06, 10, 0, 0.9))
+    (only,) = folding.suggestions("data", cands)
+    assert only.candidate.row == 0 and [a.row for a in only.alternatives] == [1]
+    record = folding._skill_record(only.candidate, only.alternatives)
+    assert [a["skillTitle"] for a in record["alternatives"]] == ["analyse data"]
+    assert [c.row for c in folding.select("data", cands, top_k=0)] == []
+    assert [c.row for c in folding.select("data", cands, min_confidence=0)] == [0, 2]
