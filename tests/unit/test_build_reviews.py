@@ -24,11 +24,11 @@ SKILLS = list(TAXONOMY)
 def review(repos: MemoryRepositories, text: str, accepted=(), rejected=(), added=()) -> str:
     """Log a prediction of `accepted` + `rejected` for `text` and a submission deciding them."""
     rid = request_id_for(text)
-    repos.state.requests[rid] = LoggedRequest(rid, "1.0.0", "dev", "2026-01-01T00:00:00",
+    repos.state.requests[(rid, "1.0.0")] = LoggedRequest(rid, "1.0.0", "dev", "2026-01-01T00:00:00",
                                               "2026-01-01", "2026-W01", text, len(text), 1.0, "ok")
-    repos.state.skills[rid] = [LoggedSkill(i, s.skill_id, s.title, "skill", 0.6, s.title, 1, "[]",
+    repos.state.skills[(rid, "1.0.0")] = [LoggedSkill(i, s.skill_id, s.title, "skill", 0.6, s.title, 1, "[]",
                                            None) for i, s in enumerate([*accepted, *rejected])]
-    repos.state.submissions[rid] = Submission(
+    repos.state.submissions[(rid, "rita")] = Submission(
         rid, "rita", "1.0.0", "2026-01-02T00:00:00", "2026-01-02", "2026-W01",
         len(accepted) + len(rejected), len(accepted) + len(added), len(accepted),
         tuple(s.skill_id for s in accepted), tuple(s.skill_id for s in rejected),
