@@ -18,8 +18,8 @@ import argparse
 import json
 import os
 import random
-import subprocess
 import statistics
+import subprocess
 import sys
 import tempfile
 import time

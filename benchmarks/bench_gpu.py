@@ -55,8 +55,13 @@ def retraining_time(model_path: str, pairs: int, batch_size: int) -> None:
     from sentence_transformers import SentenceTransformer
     from sentence_transformers.sentence_transformer import losses
 
-    from sea_core.finetune import (FineTuneParams, contrastive_batches, run_training,
-                                   seed_everything, taxonomy_examples)
+    from sea_core.finetune import (
+        FineTuneParams,
+        contrastive_batches,
+        run_training,
+        seed_everything,
+        taxonomy_examples,
+    )
     from sea_core.taxonomy import bundled_taxonomy
 
     params = FineTuneParams(batch_size=batch_size)

@@ -138,7 +138,7 @@ def export_transformer(model: Any, path: Path) -> None:
             self.inner = auto_model
 
         def forward(self, *tensors: torch.Tensor) -> torch.Tensor:
-            return self.inner(**dict(zip(names, tensors))).last_hidden_state
+            return self.inner(**dict(zip(names, tensors, strict=True))).last_hidden_state
 
     sample = model.tokenizer(["an example", "a longer example sentence"], padding=True,
                              return_tensors="pt")
@@ -214,7 +214,7 @@ class OnnxEncoder:
                 pooled = (tokens * mask).sum(axis=1) / np.maximum(mask.sum(axis=1), 1e-9)
             norms = np.linalg.norm(pooled, axis=1, keepdims=True)
             pooled = pooled / np.where(norms == 0, 1.0, norms)
-            for row, index in zip(pooled, chunk):
+            for row, index in zip(pooled, chunk, strict=True):
                 rows[index] = row
         return np.asarray(rows, dtype=np.float32)
 

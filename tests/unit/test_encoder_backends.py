@@ -5,8 +5,15 @@ import shutil
 import numpy as np
 import pytest
 
-from sea_core.backends import (MODEL_FILES, ONNX, PROBE_TEXTS, BackendError, agreement,
-                               check_backend, meta_path)
+from sea_core.backends import (
+    MODEL_FILES,
+    ONNX,
+    PROBE_TEXTS,
+    BackendError,
+    agreement,
+    check_backend,
+    meta_path,
+)
 from sea_core.bundle import load_bundle, read_pipeline_settings, save_bundle
 from sea_core.encoder import Encoder, weights_fingerprint
 from sea_core.taxonomy import Skill, Taxonomy
