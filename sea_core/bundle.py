@@ -79,6 +79,7 @@ def save_bundle(folder: str | Path, encoder: Encoder, taxonomy: Taxonomy,
         if model_dir.exists():
             shutil.rmtree(model_dir)
         encoder.model.save(str(model_dir))
+    encoder.save_export(model_dir)
     index = index or build_index(encoder, taxonomy)
     index.save(model_dir)
     save_taxonomy(taxonomy, folder / TAXONOMY_FILE)
@@ -86,7 +87,7 @@ def save_bundle(folder: str | Path, encoder: Encoder, taxonomy: Taxonomy,
     doc = {"model_version": model_version, "top_k": config.top_k,
            "min_confidence": config.min_confidence, "max_text_chars": config.max_text_chars,
            "match": asdict(config.match), "span_extractor": span_extractor or {"kind": "phrases"},
-           "encoder_fingerprint": index.encoder_fingerprint,
+           "encoder_fingerprint": index.encoder_fingerprint, "encoder_backend": encoder.backend,
            "taxonomy_version": taxonomy.version, "taxonomy_checksum": taxonomy.checksum}
     if config.output_rule is not None:
         doc["output_rule"] = config.output_rule.to_dict()
@@ -181,7 +182,8 @@ def load_bundle(folder: str | Path, device: str | None = None) -> Pipeline:
         if not (folder / part).exists():
             raise BundleError(f"model bundle {folder} has no {part}")
     settings = read_pipeline_settings(folder)
-    encoder = Encoder(folder / EMBEDDING_MODEL_DIR, device=device)
+    encoder = Encoder(folder / EMBEDDING_MODEL_DIR, device=device,
+                      backend=settings.get("encoder_backend", "torch"))
     taxonomy = read_taxonomy(folder / TAXONOMY_FILE)
     index = build_index(encoder, taxonomy, folder / EMBEDDING_MODEL_DIR)
     return Pipeline(encoder, taxonomy, index,

@@ -11,7 +11,8 @@ import sys
 from pathlib import Path
 from typing import Iterator, TextIO
 
-from .encoder import DEFAULT_MODEL, Encoder, EncoderError
+from .backends import BACKENDS, DEFAULT_BACKEND, EXPORT_DIR, BackendError
+from .encoder import DEFAULT_MODEL, Encoder, EncoderError, resolve_model_path, weights_fingerprint
 from .pipeline import DEFAULT_MIN_CONFIDENCE, DEFAULT_TOP_K, Pipeline
 from .taxonomy import TaxonomyError, bundled_taxonomy
 from .validation import ValidationError, validate_request
@@ -28,19 +29,33 @@ def cache_root() -> Path:
     return Path(os.environ.get("SEA_HOME", ".sea")) / "cache"
 
 
-def build_pipeline(model: str, taxonomy_path: str | None, bundle: str | None = None) -> Pipeline:
-    """A pipeline from a bundle folder, or from an encoder spec and a taxonomy file (bundled ESCO
-    by default) with embeddings cached per encoder under `cache_root()`."""
+def load_encoder(model: str, backend: str = DEFAULT_BACKEND) -> Encoder:
+    """The encoder `model` with `backend`; an ONNX export of an encoder that is not a bundle's
+    is made and kept under `cache_root()/onnx/<fingerprint>`."""
+    if backend == DEFAULT_BACKEND:
+        return Encoder(model)
+    path = resolve_model_path(model)
+    return Encoder(model, backend=backend,
+                   export_dir=cache_root() / EXPORT_DIR / weights_fingerprint(path, model))
+
+
+def build_pipeline(model: str, taxonomy_path: str | None, bundle: str | None = None,
+                   backend: str | None = None) -> Pipeline:
+    """A pipeline from a bundle folder (with the backend it names), or from an encoder spec and
+    a taxonomy file (bundled ESCO by default) with embeddings cached per encoder under
+    `cache_root()`."""
     if bundle:
         from .bundle import load_bundle
 
+        if backend:
+            raise CliError("--backend is for --model: a bundle names its own encoder backend")
         return load_bundle(bundle)
     from .taxonomy.loading import load_taxonomy
 
     taxonomy = load_taxonomy(taxonomy_path) if taxonomy_path else bundled_taxonomy()
     if len(taxonomy) == 0:
         raise CliError("the taxonomy has no skills")
-    encoder = Encoder(model)
+    encoder = load_encoder(model, backend or DEFAULT_BACKEND)
     return Pipeline(encoder, taxonomy, embeddings_dir=cache_root() / "embeddings" / encoder.fingerprint)
 
 
@@ -80,7 +95,7 @@ def cmd_extract(args: argparse.Namespace) -> int:
     inputs = list(read_inputs(args))  # validate everything before loading models or writing
     if not inputs:
         raise CliError(f"{args.input}: no texts")
-    pipeline = build_pipeline(args.model, args.taxonomy, args.bundle)
+    pipeline = build_pipeline(args.model, args.taxonomy, args.bundle, args.backend)
     to_stdout = args.output in (None, "-")
     out: TextIO = sys.stdout if to_stdout else open(args.output, "w", encoding="utf-8")
     try:
@@ -99,7 +114,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
     if not Path(args.data).is_file():
         raise CliError(f"--data {args.data}: no such file")
-    pipeline = build_pipeline(args.model, args.taxonomy, args.bundle)
+    pipeline = build_pipeline(args.model, args.taxonomy, args.bundle, args.backend)
     items = load_benchmark(args.data, pipeline.taxonomy)
     if not items:
         raise CliError(f"{args.data}: no sentence has a gold label in the taxonomy")
@@ -112,8 +127,19 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 def cmd_prebuild(args: argparse.Namespace) -> int:
     """Encode the bundled taxonomy from scratch and ship the result as prebuilt embeddings, with
-    the cut alternative labels of its joined runs."""
+    the cut alternative labels of its joined runs; with an ONNX `--backend`, instead make (or
+    check) the encoder's verified export for that backend under `cache_root()`."""
     import numpy as np
+
+    if args.backend != DEFAULT_BACKEND:
+        encoder = load_encoder(args.model, args.backend)
+        agreement = encoder.agreement
+        if agreement is None:
+            raise CliError(f"{args.backend} is not an export backend")
+        print(f"{args.backend} export of {args.model} in {encoder.export_dir}: agrees with fp32 "
+              f"on {agreement.probes} probes, mean cosine {agreement.mean_cosine:.4f}, worst "
+              f"{agreement.min_cosine:.4f}", file=sys.stderr)
+        return 0
 
     from .embeddings import PREBUILT_ROOT, build_index
     from .labels import PREBUILT_LABELS, write_prebuilt_labels
@@ -141,6 +167,8 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--model", default=DEFAULT_MODEL,
                        help=f"encoder: local folder, hub id or bundled package (default {DEFAULT_MODEL})")
         p.add_argument("--bundle", help="a model bundle folder (overrides --model and --taxonomy)")
+        p.add_argument("--backend", choices=BACKENDS,
+                       help=f"encoder backend for --model (default {DEFAULT_BACKEND})")
 
     ex = sub.add_parser("extract", help="extract skills from texts")
     ex.add_argument("--text", help="one text")
@@ -159,6 +187,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     pb = sub.add_parser("prebuild", help="re-encode the bundled taxonomy into sea_core/data/prebuilt")
     pb.add_argument("--model", default=DEFAULT_MODEL, help="encoder (default: the bundled one)")
+    pb.add_argument("--backend", choices=BACKENDS, default=DEFAULT_BACKEND,
+                    help="onnx / onnx-int8: make the verified export of --model for that "
+                         "backend instead of the taxonomy embeddings")
     pb.set_defaults(func=cmd_prebuild)
     return parser
 
@@ -168,6 +199,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (CliError, ValidationError, TaxonomyError, EncoderError, OSError) as exc:
+    except (CliError, ValidationError, TaxonomyError, EncoderError, BackendError,
+            OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

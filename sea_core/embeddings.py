@@ -61,9 +61,11 @@ def _atomic_write(path: Path, write: Callable) -> None:
 
 
 def encode_skills(encoder: Encoder, parts: list[list[tuple[str, float]]]) -> np.ndarray:
-    """One unit vector per skill: the weighted sum of its parts' embeddings, re-normalised."""
+    """One unit vector per skill: the weighted sum of its parts' embeddings, re-normalised.
+    Always the fp32 model: the rows are keyed by the weights' fingerprint, whatever backend
+    serves the queries."""
     flat = [text for skill_parts in parts for text, _ in skill_parts]
-    vectors = encoder.encode(flat, batch_size=128)
+    vectors = encoder.encode(flat, batch_size=128, fp32=True)
     out = np.zeros((len(parts), encoder.dimension), dtype=np.float32)
     row = 0
     for i, skill_parts in enumerate(parts):

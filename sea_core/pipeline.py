@@ -10,6 +10,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from .embedding_cache import EmbeddingCache
 from .embeddings import TaxonomyIndex, build_index
 from .encoder import Encoder
 from .labels import exact_names
@@ -26,6 +27,15 @@ DEFAULT_MIN_CONFIDENCE = 0.45
 def request_id_for(text: str) -> str:
     """Stable request id: sha256 of the input text (same input, same id)."""
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class EmbeddedText:
+    """A text's spans with its own vector and one vector per span (rows in span order)."""
+
+    spans: list[Span]
+    text_vector: np.ndarray
+    span_vectors: np.ndarray
 
 
 @dataclass
@@ -48,11 +58,14 @@ class PipelineConfig:
 
 
 class Pipeline:
-    """Extracts taxonomy skills from texts with one encoder, one span extractor and one taxonomy."""
+    """Extracts taxonomy skills from texts with one encoder, one span extractor and one taxonomy.
+    Phrase embeddings go through `phrase_cache` (a bounded LRU keyed by the encoder's backend
+    and weights; a fresh default-sized one when not given, `EmbeddingCache(0)` for none)."""
 
     def __init__(self, encoder: Encoder, taxonomy: Taxonomy, index: TaxonomyIndex | None = None,
                  span_extractor: SpanExtractor | None = None, config: PipelineConfig | None = None,
-                 model_version: str = "0.0.0", embeddings_dir: str | Path | None = None) -> None:
+                 model_version: str = "0.0.0", embeddings_dir: str | Path | None = None,
+                 phrase_cache: EmbeddingCache | None = None) -> None:
         self.encoder = encoder
         self.taxonomy = taxonomy
         self.index = index or build_index(encoder, taxonomy, embeddings_dir)
@@ -61,20 +74,37 @@ class Pipeline:
         self.span_extractor = span_extractor or PhraseSpanExtractor()
         self.config = config or PipelineConfig()
         self.model_version = model_version
+        self.phrase_cache = EmbeddingCache() if phrase_cache is None else phrase_cache
 
     def with_match(self, match: MatchConfig) -> "Pipeline":
         """The same pipeline (shared encoder, index, span extractor) with other match settings."""
         config = replace(self.config, match=match)
         return Pipeline(self.encoder, self.taxonomy, self.index, self.span_extractor, config,
-                        self.model_version)
+                        self.model_version, phrase_cache=self.phrase_cache)
 
-    def candidates(self, text: str) -> tuple[list[Span], list[Candidate]]:
-        """Spans of `text` and every candidate skill, best first."""
-        spans = self.span_extractor.extract(text)
-        # the text apart from its phrases: in one batch the short phrases would all be padded
-        # to the text's length
-        text_vector = self.encoder.encode([text])[0]
-        span_vectors = self.encoder.encode([s.text for s in spans])
+    def embed_batch(self, texts: Sequence[str]) -> list[EmbeddedText]:
+        """Spans and vectors of each text. Each distinct phrase of the whole batch is encoded
+        once (and not at all when cached), the phrases apart from the texts: in one batch the
+        short phrases would all be padded to the texts' length."""
+        span_lists = [self.span_extractor.extract(text) for text in texts]
+        distinct_texts = list(dict.fromkeys(texts))
+        text_rows = dict(zip(distinct_texts, self.encoder.encode(distinct_texts), strict=True))
+        phrases = list(dict.fromkeys(s.text for spans in span_lists for s in spans))
+        phrase_rows = dict(zip(phrases, self.phrase_cache.embed(self.encoder.cache_key, phrases,
+                                                                self.encoder.encode), strict=True))
+        empty = np.zeros((0, self.encoder.dimension), dtype=np.float32)
+        return [EmbeddedText(spans, text_rows[text],
+                             np.asarray([phrase_rows[s.text] for s in spans], dtype=np.float32)
+                             if spans else empty)
+                for text, spans in zip(texts, span_lists, strict=True)]
+
+    def candidates(self, text: str, embedded: EmbeddedText | None = None
+                   ) -> tuple[list[Span], list[Candidate]]:
+        """Spans of `text` and every candidate skill, best first (`embedded`: the text's
+        `embed_batch` result, when already computed)."""
+        embedded = embedded or self.embed_batch([text])[0]
+        spans, text_vector, span_vectors = embedded.spans, embedded.text_vector, \
+            embedded.span_vectors
         exact = None
         if self.config.match.exact_name_bonus:
             names = exact_names(self.taxonomy)
@@ -94,10 +124,14 @@ class Pipeline:
         (`PipelineConfig.rule`; `top_k` / `min_confidence` override its cap / threshold, and
         `min_confidence` 0 gives simply the `top_k` best), best first; a skill whose folded
         near-duplicates the rule kept lists them as `alternatives`."""
-        text = validate_text(text, max_chars=self.config.max_text_chars)
+        return self._extract(validate_text(text, max_chars=self.config.max_text_chars), None,
+                             top_k, min_confidence)
+
+    def _extract(self, text: str, embedded: EmbeddedText | None, top_k: int | None,
+                 min_confidence: float | None) -> dict[str, Any]:
         if top_k is not None and top_k < 0:
             raise ValueError(f"top_k must be >= 0, got {top_k}")
-        _, cands = self.candidates(text)
+        _, cands = self.candidates(text, embedded)
         chosen = self.suggestions(text, cands, top_k, min_confidence)
         return {
             "modelVersion": self.model_version,
@@ -129,8 +163,11 @@ class Pipeline:
 
     def extract_batch(self, texts: Sequence[str], top_k: int | None = None,
                       min_confidence: float | None = None) -> list[dict[str, Any]]:
-        """`extract` for each text, in order."""
-        return [self.extract(t, top_k, min_confidence) for t in texts]
+        """`extract` for each text, in order; the batch's phrases are embedded together (see
+        `embed_batch`)."""
+        texts = [validate_text(t, max_chars=self.config.max_text_chars) for t in texts]
+        return [self._extract(text, embedded, top_k, min_confidence)
+                for text, embedded in zip(texts, self.embed_batch(texts), strict=True)]
 
     def _skill_record(self, cand: Candidate,
                       alternatives: Sequence[Candidate] = ()) -> dict[str, Any]:

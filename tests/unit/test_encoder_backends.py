@@ -1,0 +1,163 @@
+"""Encoder backends: selection, the ONNX export and its fp32-agreement check (tiny encoder)."""
+import json
+import shutil
+
+import numpy as np
+import pytest
+
+from sea_core.backends import (
+    MODEL_FILES,
+    ONNX,
+    PROBE_TEXTS,
+    BackendError,
+    agreement,
+    check_backend,
+    meta_path,
+)
+from sea_core.bundle import load_bundle, read_pipeline_settings, save_bundle
+from sea_core.encoder import Encoder, weights_fingerprint
+from sea_core.taxonomy import Skill, Taxonomy
+
+
+@pytest.fixture(scope="module")
+def onnx_encoder(tiny_sentence_encoder_dir, tmp_path_factory):
+    return Encoder(tiny_sentence_encoder_dir, backend=ONNX,
+                   export_dir=tmp_path_factory.mktemp("export"))
+
+
+@pytest.fixture(scope="module")
+def torch_encoder(tiny_sentence_encoder_dir):
+    return Encoder(tiny_sentence_encoder_dir)
+
+
+@pytest.fixture(scope="module")
+def other_model_dir(tiny_sentence_encoder_dir, tmp_path_factory):
+    """The tiny encoder with other weights (a model whose export must not be taken for it)."""
+    import torch
+    from sentence_transformers import SentenceTransformer
+
+    model = SentenceTransformer(str(tiny_sentence_encoder_dir), device="cpu")
+    with torch.no_grad(), torch.random.fork_rng():
+        torch.manual_seed(1)
+        for parameter in model.parameters():
+            parameter.add_(torch.randn_like(parameter))
+    folder = tmp_path_factory.mktemp("other") / "other_encoder"
+    model.save(str(folder))
+    return folder
+
+
+def test_unknown_backend_is_refused_with_the_known_ones(tiny_sentence_encoder_dir):
+    with pytest.raises(BackendError, match="onnx-int8"):
+        Encoder(tiny_sentence_encoder_dir, backend="tensorrt")
+    assert check_backend("onnx-int8") == "onnx-int8"
+
+
+def test_torch_is_the_default_backend(torch_encoder):
+    assert torch_encoder.backend == "torch"
+    assert torch_encoder.export_dir is None and torch_encoder.agreement is None
+
+
+def test_onnx_backend_agrees_with_fp32_and_keeps_the_weights_fingerprint(onnx_encoder,
+                                                                        torch_encoder):
+    texts = ["python and sql", "data analysis", "a much longer sentence about welding work"]
+    cosines = np.sum(onnx_encoder.encode(texts) * torch_encoder.encode(texts), axis=1)
+    assert cosines.min() > 0.999
+    assert onnx_encoder.agreement.mean_cosine >= 0.99
+    assert onnx_encoder.agreement.probes == len(PROBE_TEXTS)
+    assert onnx_encoder.fingerprint == torch_encoder.fingerprint
+    assert onnx_encoder.cache_key != torch_encoder.cache_key
+    record = json.loads(meta_path(onnx_encoder.export_dir, ONNX).read_text())
+    assert record["source_fingerprint"] == torch_encoder.fingerprint and record["backend"] == ONNX
+
+
+def test_fp32_flag_runs_the_sentence_transformers_model(onnx_encoder, torch_encoder):
+    texts = ["python", "welding"]
+    assert np.array_equal(onnx_encoder.encode(texts, fp32=True), torch_encoder.encode(texts))
+
+
+def test_onnx_encode_keeps_order_and_handles_empty(onnx_encoder):
+    texts = ["a very long text " * 5, "py", "medium text here"]
+    rows = onnx_encoder.encode(texts)
+    singles = np.vstack([onnx_encoder.encode([t]) for t in texts])
+    assert np.allclose(rows, singles, atol=1e-5)
+    assert np.allclose(np.linalg.norm(rows, axis=1), 1.0, atol=1e-5)
+    assert onnx_encoder.encode([]).shape == (0, onnx_encoder.dimension)
+
+
+def test_existing_export_is_reused(onnx_encoder, tiny_sentence_encoder_dir):
+    path = onnx_encoder.export_dir / MODEL_FILES[ONNX]
+    before = path.stat().st_mtime_ns
+    again = Encoder(tiny_sentence_encoder_dir, backend=ONNX, export_dir=onnx_encoder.export_dir)
+    assert path.stat().st_mtime_ns == before
+    assert again.agreement == onnx_encoder.agreement
+
+
+def test_corrupted_export_is_refused(onnx_encoder, tiny_sentence_encoder_dir, tmp_path):
+    folder = tmp_path / "export"
+    shutil.copytree(onnx_encoder.export_dir, folder)
+    (folder / MODEL_FILES[ONNX]).write_bytes(b"not an onnx model")
+    with pytest.raises(BackendError, match="cannot load the ONNX export"):
+        Encoder(tiny_sentence_encoder_dir, backend=ONNX, export_dir=folder)
+
+
+def test_export_of_other_weights_is_refused(onnx_encoder, tiny_sentence_encoder_dir, tmp_path):
+    folder = tmp_path / "export"
+    shutil.copytree(onnx_encoder.export_dir, folder)
+    record = json.loads(meta_path(folder, ONNX).read_text())
+    meta_path(folder, ONNX).write_text(json.dumps(record | {"source_fingerprint": "0" * 16}))
+    with pytest.raises(BackendError, match="is for backend 'onnx' of encoder '0000"):
+        Encoder(tiny_sentence_encoder_dir, backend=ONNX, export_dir=folder)
+
+
+def test_mismatched_export_with_a_forged_record_fails_the_agreement_check(
+        other_model_dir, tiny_sentence_encoder_dir, torch_encoder, tmp_path):
+    other = Encoder(other_model_dir, backend=ONNX, export_dir=tmp_path / "other")
+    folder = tmp_path / "forged"
+    shutil.copytree(other.export_dir, folder)
+    record = json.loads(meta_path(folder, ONNX).read_text())
+    meta_path(folder, ONNX).write_text(json.dumps(
+        record | {"source_fingerprint": torch_encoder.fingerprint}))
+    with pytest.raises(BackendError, match="disagrees with the fp32 model"):
+        Encoder(tiny_sentence_encoder_dir, backend=ONNX, export_dir=folder)
+
+
+def test_missing_export_is_an_error_when_exporting_is_not_allowed(torch_encoder, tmp_path):
+    from sea_core.backends import load_export
+
+    with pytest.raises(BackendError, match="prebuild --backend onnx"):
+        load_export(torch_encoder.model, ONNX, torch_encoder.fingerprint, tmp_path,
+                    torch_encoder.encode, export_if_missing=False)
+
+
+def test_agreement_summary_boundaries():
+    rows = np.eye(3, dtype=np.float32)
+    assert agreement(rows, rows).ok
+    assert agreement(rows, rows).min_cosine == 1.0
+    flipped = rows.copy()
+    flipped[0] = -flipped[0]
+    result = agreement(rows, flipped)
+    assert not result.ok and result.min_cosine == -1.0
+    assert not agreement(rows, rows[:2]).ok  # shapes differ
+
+
+def test_bundle_records_and_serves_its_backend(onnx_encoder, tmp_path):
+    taxonomy = Taxonomy([Skill("python"), Skill("welding"), Skill("data analysis")])
+    folder = save_bundle(tmp_path / "bundle", onnx_encoder, taxonomy, model_version="1.0.0")
+    assert read_pipeline_settings(folder)["encoder_backend"] == ONNX
+    model_dir = folder / "embedding_model"
+    assert (model_dir / "onnx" / MODEL_FILES[ONNX]).is_file()
+    assert weights_fingerprint(model_dir) == Encoder(model_dir).fingerprint
+    pipeline = load_bundle(folder)
+    assert pipeline.encoder.backend == ONNX
+    assert pipeline.encoder.export_dir == model_dir / "onnx"
+    assert pipeline.rank("python and welding", k=3)
+
+
+def test_export_folder_does_not_change_the_weights_fingerprint(tiny_sentence_encoder_dir,
+                                                               tmp_path):
+    folder = tmp_path / "model"
+    shutil.copytree(tiny_sentence_encoder_dir, folder)
+    before = weights_fingerprint(folder)
+    (folder / "onnx").mkdir()
+    (folder / "onnx" / "model.onnx.json").write_text("{}")
+    assert weights_fingerprint(folder) == before
