@@ -3,6 +3,7 @@
 ```
 <folder>/
   embedding_model/        sentence-transformers files + embeddings.npy + embeddings_meta.json
+                          (+ label_vectors_<key>.npy when the re-ranker weighs label vectors)
   taxonomy.json           the taxonomy the embeddings belong to (version, skills)
   pipeline.json           model version, pipeline/match settings, span extractor spec
 ```
@@ -13,6 +14,7 @@ relative to the bundle folder (e.g. `span_models/skill`) or absolute.
 from __future__ import annotations
 
 import json
+import logging
 import shutil
 from dataclasses import asdict
 from pathlib import Path
@@ -20,10 +22,14 @@ from typing import Any
 
 from .embeddings import TaxonomyIndex, build_index
 from .encoder import Encoder
+from .labels import label_vectors
 from .matching import MatchConfig
 from .pipeline import Pipeline, PipelineConfig
+from .reranker import needs_label_vectors
 from .spans import PhraseSpanExtractor, SpanExtractor, TokenClassifierSpanExtractor
 from .taxonomy import Skill, Taxonomy
+
+log = logging.getLogger(__name__)
 
 EMBEDDING_MODEL_DIR = "embedding_model"
 TAXONOMY_FILE = "taxonomy.json"
@@ -67,6 +73,9 @@ def save_bundle(folder: str | Path, encoder: Encoder, taxonomy: Taxonomy,
     index.save(model_dir)
     save_taxonomy(taxonomy, folder / TAXONOMY_FILE)
     config = config or PipelineConfig()
+    if needs_label_vectors(config.match.rerank):
+        label_vectors(encoder, taxonomy, model_dir, progress=lambda done, total: log.info(
+            "encoded %d/%d skill names", done, total))
     doc = {"model_version": model_version, "top_k": config.top_k,
            "min_confidence": config.min_confidence, "max_text_chars": config.max_text_chars,
            "match": asdict(config.match), "span_extractor": span_extractor or {"kind": "phrases"},
@@ -113,4 +122,5 @@ def load_bundle(folder: str | Path, device: str | None = None) -> Pipeline:
                             match=MatchConfig.from_settings(settings.get("match", {})))
     return Pipeline(encoder, taxonomy, index,
                     span_extractor_from_spec(settings.get("span_extractor", {}), folder),
-                    config, model_version=settings.get("model_version", "0.0.0"))
+                    config, model_version=settings.get("model_version", "0.0.0"),
+                    embeddings_dir=folder / EMBEDDING_MODEL_DIR)

@@ -68,7 +68,7 @@ def evaluate(pipeline: Pipeline, items: Sequence[BenchmarkItem], k: int = 10,
              baseline_cache: str | Path | None = None,
              compare_previous: bool = False) -> dict[str, dict]:
     """Scores of the pipeline, with `compare_previous` of the same pipeline with the previous
-    matcher (the knobs of `matching.LEGACY_SETTINGS` off; only when it differs), and of the
+    matcher (`matching.previous_matcher`: its newest knobs off; only when it differs), and of the
     plain bi-encoder baseline (the sentence embedded whole, ranked against the preferred labels
     alone) on the same items."""
     ids = pipeline.index.skill_ids
