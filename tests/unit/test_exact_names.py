@@ -7,8 +7,7 @@ import pytest
 
 from sea_core.evaluate import BenchmarkItem, evaluate
 from sea_core.labels import ExactNames, name_key, skill_names, write_prebuilt_labels
-from sea_core.matching import (LEGACY_SETTINGS, MatchConfig, RerankSettings, previous_matcher,
-                               rank_candidates)
+from sea_core.matching import MatchConfig, previous_matcher, rank_candidates
 from sea_core.pipeline import Pipeline
 from sea_core.spans import Span
 from sea_core.taxonomy import Skill, Taxonomy
@@ -140,12 +139,11 @@ def test_exact_name_bonus_is_capped_and_off_when_zero():
 
 def test_bundle_settings_without_the_knob_keep_the_old_matcher():
     assert MatchConfig.from_settings({}).exact_name_bonus == 0.0
-    assert MatchConfig.from_settings({"span_top_n": 7}) == MatchConfig(span_top_n=7, **LEGACY_SETTINGS)
+    assert MatchConfig.from_settings({"span_top_n": 7}) == MatchConfig(span_top_n=7, exact_name_bonus=0.0)
     current = MatchConfig()
     assert current.exact_name_bonus > 0
     assert MatchConfig.from_settings(asdict(current)) == current
-    assert previous_matcher(previous_matcher(current)) == MatchConfig(**LEGACY_SETTINGS)
-    assert previous_matcher(MatchConfig(**LEGACY_SETTINGS)) == MatchConfig(**LEGACY_SETTINGS)
+    assert previous_matcher(current) == MatchConfig(exact_name_bonus=0.0)
 
 
 # --- pipeline and evaluation --------------------------------------------------------------
@@ -156,15 +154,15 @@ def test_pipeline_uses_exact_names_and_evaluate_reports_previous_matcher(tiny_se
     taxonomy = Taxonomy([Skill("sql", alt_labels=("structured query language",)),
                          Skill("python"), Skill("welding")])
     pipeline = Pipeline(Encoder(tiny_sentence_encoder_dir), taxonomy)
-    bonus_only = MatchConfig(exact_name_bonus=0.3, rerank=RerankSettings())
-    ranked = pipeline.with_match(bonus_only).rank("structured query language", k=1)
+    ranked = pipeline.with_match(MatchConfig(exact_name_bonus=0.3)).rank("structured query language", k=1)
     assert ranked[0][0] == taxonomy[0].skill_id
     items = [BenchmarkItem("we write sql", frozenset({taxonomy[0].skill_id}))]
     result = evaluate(pipeline, items, compare_previous=True)
-    assert set(result) == {"pipeline", "previous_pipeline", "bi_encoder_baseline"}
+    assert set(result) == {"pipeline", "previous_pipeline", "reranked_pipeline", "bi_encoder_baseline"}
     assert set(evaluate(pipeline, items)) == {"pipeline", "bi_encoder_baseline"}  # builds: no extra cost
-    legacy = pipeline.with_match(MatchConfig(**LEGACY_SETTINGS))
-    assert set(evaluate(legacy, items, compare_previous=True)) == {"pipeline", "bi_encoder_baseline"}
+    legacy = pipeline.with_match(previous_matcher(pipeline.config.match))
+    assert set(evaluate(legacy, items, compare_previous=True)) == {"pipeline", "reranked_pipeline",
+                                                                   "bi_encoder_baseline"}
 
 
 def test_cli_evaluate_reports_the_previous_matcher(tmp_path, capsys, monkeypatch, tiny_sentence_encoder_dir):

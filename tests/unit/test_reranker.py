@@ -8,7 +8,7 @@ import pytest
 from sea_core.labels import exact_names, label_vectors, skill_names
 from sea_core.lexical import BM25
 from sea_core.matching import (Candidate, MatchConfig, RerankSettings, previous_matcher,
-                               shipped_reranker)
+                               dev_reranker)
 from sea_core.pipeline import Pipeline
 from sea_core.reranker import (FEATURES, RerankContext, candidate_features, needs_label_vectors,
                                rescore)
@@ -150,11 +150,12 @@ def test_rerank_settings_round_trip_and_old_settings_keep_the_matcher():
     assert previous_matcher(config) == replace(config, rerank=RerankSettings())
 
 
-def test_new_pipelines_ship_the_reranker_without_label_vectors():
-    shipped = MatchConfig().rerank
-    assert shipped == shipped_reranker() and shipped.depth > 0
-    assert shipped.features == FEATURES and not needs_label_vectors(shipped)
-    assert previous_matcher(MatchConfig()) == replace(MatchConfig(), rerank=RerankSettings())
+def test_the_dev_reranker_is_opt_in_and_needs_no_label_vectors():
+    assert MatchConfig().rerank == RerankSettings()
+    found = dev_reranker()
+    assert found.depth > 0 and found.features == FEATURES and not needs_label_vectors(found)
+    opted = replace(MatchConfig(), rerank=found)
+    assert previous_matcher(opted) == MatchConfig()
 
 
 def test_pipeline_reranks_and_caches_label_vectors(tmp_path, tiny_sentence_encoder_dir):
