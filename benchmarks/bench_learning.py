@@ -27,7 +27,6 @@ approximation, printed with the results). Models and encodings are cached under
 from __future__ import annotations
 
 import argparse
-import csv
 import hashlib
 import os
 import pickle

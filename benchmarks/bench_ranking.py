@@ -11,16 +11,23 @@ MRR, R-Precision@5, F1 and Jaccard of the output set, the knob chosen most often
 matching time per 250-word text on top of the shared encoding time.
 
 Label vectors (one per skill name, ~90k) take minutes to encode on two cores; they are cached
-under `--cache` and skipped with `--no-label-vectors`.
+under `--cache` (with the encoded sentences) and skipped with `--no-label-vectors`.
+
+Re-ranker variants (`sea_core.reranker`) re-score the shipped matcher's candidates; their weights
+come from the other dev folds, from the taxonomy's own queries (alternative labels and
+description sentences: then every dev sentence is held out), or both.
 """
 from __future__ import annotations
 
 import argparse
+import hashlib
+import json
+import pickle
 import statistics
 import sys
 import time
 from collections import Counter
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Callable
 
@@ -30,28 +37,25 @@ import numpy as np  # noqa: E402
 from bench_core import JOB_250_WORDS  # noqa: E402
 from machine import machine_info  # noqa: E402
 
-from sea_core.evaluate import (labels_only, load_benchmark, r_precision_at,  # noqa: E402
-                               reciprocal_rank, set_scores)
 from sea_core.embeddings import build_index  # noqa: E402
 from sea_core.encoder import Encoder  # noqa: E402
-from sea_core.labels import exact_names, name_key, skill_names  # noqa: E402
-from sea_core.matching import MatchConfig, previous_matcher, rank_similarities  # noqa: E402
-from sea_core.pipeline import Pipeline  # noqa: E402
-from sea_core.spans import Span  # noqa: E402
+from sea_core.evaluate import labels_only, load_benchmark  # noqa: E402
+from sea_core.labels import LabelVectors, exact_names, label_vectors, name_key, skill_names  # noqa: E402
+from sea_core.lexical import BM25  # noqa: E402
+from sea_core.matching import (LEGACY_SETTINGS, Candidate, MatchConfig, RerankSettings,  # noqa: E402
+                               rank_similarities)
+from sea_core.pipeline import EncodedText, Pipeline  # noqa: E402
+from sea_core.quality import r_precision_at, reciprocal_rank, set_scores  # noqa: E402
+from sea_core.reranker import FEATURES, LABEL_FEATURES, RerankContext, candidate_features, rescore  # noqa: E402
+from sea_core.reranker_fit import (Group, fit_pairwise, taxonomy_queries,  # noqa: E402
+                                   without_label_features)
 from sea_core.taxonomy import bundled_taxonomy  # noqa: E402
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "benchmark"
 SETS = ("tech", "house")
 
 
-@dataclass
-class Encoded:
-    """One text's spans and vectors, computed once and shared by every variant."""
-
-    text: str
-    spans: list[Span]
-    span_vectors: np.ndarray
-    text_vector: np.ndarray
+Encoded = EncodedText  # one text's spans and vectors, computed once and shared by every variant
 
 
 @dataclass
@@ -60,8 +64,7 @@ class Context:
 
     pipeline: Pipeline
     titles: np.ndarray                 # title-only skill vectors (the plain bi-encoder)
-    label_vectors: np.ndarray | None   # one row per skill name
-    label_starts: np.ndarray | None    # first name row of each skill
+    labels: LabelVectors | None        # one row per skill name
     lexicon: "Lexicon"
 
 
@@ -118,8 +121,8 @@ class Lexicon:
 
 
 def label_max(ctx: Context, queries: np.ndarray) -> np.ndarray:
-    sims = queries @ ctx.label_vectors.T
-    return np.maximum.reduceat(sims, ctx.label_starts, axis=1)
+    sims = queries @ ctx.labels.vectors.T.astype(np.float32)
+    return np.maximum.reduceat(sims, ctx.labels.starts, axis=1)
 
 
 def single_vector(ctx: Context, enc: Encoded, _: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
@@ -173,31 +176,36 @@ VARIANTS = [
 ]
 
 
-def encode_set(pipeline: Pipeline, sentences: list[str]) -> list[Encoded]:
-    out = []
-    for text in sentences:
-        spans = pipeline.span_extractor.extract(text)
-        out.append(Encoded(text, spans, pipeline.encoder.encode([s.text for s in spans]),
-                           pipeline.encoder.encode([text])[0]))
-    return out
-
-
-def label_vectors(encoder: Encoder, names: list[list[str]], cache: Path) -> tuple[np.ndarray, np.ndarray]:
-    flat = [n for skill in names for n in skill]
-    starts = np.cumsum([0] + [len(skill) for skill in names[:-1]])
-    path = cache / f"label_vectors_{encoder.fingerprint}_{len(flat)}.npy"
+def encode_set(pipeline: Pipeline, sentences: list[str], cache: Path | None = None) -> list[Encoded]:
+    """Each sentence encoded as `Pipeline.encode` does, batched across sentences (the same
+    vectors up to float rounding, far fewer calls); with `cache`, kept there per (encoder,
+    sentences)."""
+    if cache is None:
+        spans = [pipeline.span_extractor.extract(text) for text in sentences]
+        texts = pipeline.encoder.encode(sentences, batch_size=128)
+        phrases = pipeline.encoder.encode([s.text for ss in spans for s in ss], batch_size=256)
+        bounds = np.cumsum([0] + [len(ss) for ss in spans])
+        return [Encoded(text, ss, phrases[bounds[i]:bounds[i + 1]], texts[i])
+                for i, (text, ss) in enumerate(zip(sentences, spans))]
+    key = hashlib.sha256(json.dumps([pipeline.encoder.fingerprint, sentences]).encode())
+    path = cache / f"encoded_{key.hexdigest()[:16]}.pkl"
     if path.exists():
-        return np.load(path).astype(np.float32), starts
-    print(f"encoding {len(flat)} skill names (cached in {path}) ...", file=sys.stderr)
-    order = np.argsort([len(t) for t in flat])
-    vectors = np.zeros((len(flat), encoder.dimension), np.float32)
-    for offset in range(0, len(flat), 8192):
-        idx = order[offset:offset + 8192]
-        vectors[idx] = encoder.encode([flat[i] for i in idx], batch_size=256)
-        print(f"  {min(offset + 8192, len(flat))}/{len(flat)}", file=sys.stderr)
+        with path.open("rb") as handle:
+            return pickle.load(handle)
+    encoded = encode_set(pipeline, sentences)
     cache.mkdir(parents=True, exist_ok=True)
-    np.save(path, vectors.astype(np.float16))
-    return vectors, starts
+    with path.open("wb") as handle:
+        pickle.dump(encoded, handle)
+    return encoded
+
+
+def sentence_scores(ctx: Context, enc: Encoded, cands: list[Candidate],
+                    gold: frozenset[int]) -> tuple[float, float, float, float]:
+    """Reciprocal rank, R-P@5 of the first 10, F1 and Jaccard of the output set."""
+    ranking = [c.row for c in cands[:10]]
+    sets = set_scores([c.row for c in ctx.pipeline.select(enc.text, cands)], gold)
+    return (reciprocal_rank(ranking, gold), r_precision_at(ranking, gold, 5), sets.f1,
+            sets.jaccard)
 
 
 def per_sentence(ctx: Context, variant: Variant, knob: float, encoded: list[Encoded],
@@ -207,11 +215,7 @@ def per_sentence(ctx: Context, variant: Variant, knob: float, encoded: list[Enco
     for i, (enc, gold) in enumerate(zip(encoded, golds)):
         span_sims, text_sims = variant.scorer(ctx, enc, knob)
         cands = rank_similarities(enc.spans, span_sims, text_sims, config)
-        ranking = [c.row for c in cands[:10]]
-        chosen = [c.row for c in ctx.pipeline.select(enc.text, cands)]
-        sets = set_scores(chosen, gold)
-        out[i] = (reciprocal_rank(ranking, gold), r_precision_at(ranking, gold, 5),
-                  sets["f1"], sets["jaccard"])
+        out[i] = sentence_scores(ctx, enc, cands, gold)
     return out
 
 
@@ -253,33 +257,136 @@ def baseline_scores(ctx: Context, encoded: list[Encoded], golds: list[frozenset[
     return out
 
 
+RerankData = list[tuple[list[Candidate], Group]]  # per text: candidates (best first), features
+
+
+def rerank_data(ctx: Context, rctx: RerankContext, encoded: list[Encoded],
+                golds: list[frozenset[int]], hidden: list[str] | None = None) -> RerankData:
+    """Each text's candidates under the shipped matcher without re-ranker, and their features."""
+    out = []
+    for i, (enc, gold) in enumerate(zip(encoded, golds)):
+        cands = ctx.pipeline.rank_encoded(enc, hidden[i] if hidden else None)
+        head = cands[:RERANK_DEPTH]
+        features = candidate_features(rctx, enc.text, enc.spans, enc.span_vectors,
+                                      enc.text_vector, head, hidden[i] if hidden else None)
+        out.append((cands, Group(features, np.array([c.row in gold for c in head]))))
+    return out
+
+
+def rerank_scores(ctx: Context, settings: RerankSettings | None, data: RerankData,
+                  encoded: list[Encoded], golds: list[frozenset[int]]) -> np.ndarray:
+    """(texts, 4) scores of the candidates re-scored by `settings` (None: as they are)."""
+    return np.array([sentence_scores(ctx, enc, rescore(settings, cands, group.features)
+                                     if settings else cands, gold)
+                     for (cands, group), enc, gold in zip(data, encoded, golds)])
+
+
+@dataclass(frozen=True)
+class RerankVariant:
+    name: str
+    features: tuple[str, ...]
+    dev_folds: bool        # train on the other dev folds
+    taxonomy: bool         # train on the taxonomy's own queries
+    depth: int = 30
+    l2s: tuple[float, ...] = (1e-3, 1e-2, 1e-1)
+    written: bool = False  # what `--write-reranker` writes (sea_core/data/reranker.json)
+
+
+RERANK_DEPTH = 50  # features are computed this deep; each variant re-scores its own depth
+RERANK_VARIANTS = [
+    RerankVariant("re-ranker: k-fold on dev, all features", FEATURES, True, False),
+    RerankVariant("re-ranker: k-fold on dev, all features, d 20", FEATURES, True, False, 20),
+    RerankVariant("re-ranker: k-fold on dev, no label vectors", without_label_features(), True,
+                  False),
+    RerankVariant("re-ranker: k-fold on dev, no label vec., d 20 *", without_label_features(),
+                  True, False, 20, written=True),
+    RerankVariant("re-ranker: taxonomy only (all dev held out)", FEATURES, False, True,
+                  l2s=(1e-1,)),
+    RerankVariant("re-ranker: taxonomy only, no label vectors", without_label_features(), False,
+                  True, l2s=(1e-1,)),
+    RerankVariant("re-ranker: taxonomy + dev folds", FEATURES, True, True),
+]
+
+
+def run_rerank_variant(ctx: Context, variant: RerankVariant, data: dict[str, RerankData],
+                       taxonomy_groups: list[Group], encoded: dict[str, list[Encoded]],
+                       golds: dict[str, list[frozenset[int]]], folds: int
+                       ) -> tuple[dict[str, np.ndarray], float, RerankSettings]:
+    """Held-out scores of a variant (each dev sentence scored by weights fitted without its
+    fold; the l2 chosen as in `held_out`), the l2 chosen most often, and the weights fitted on
+    everything the variant may train on (what would ship)."""
+    rng = np.random.default_rng(0)
+    assign = {name: rng.permutation(len(data[name])) % folds for name in SETS}
+    extra = taxonomy_groups if variant.taxonomy else []
+    scores: dict[float, dict[str, np.ndarray]] = {}
+    for l2 in variant.l2s:
+        scores[l2] = {name: np.zeros((len(data[name]), 4)) for name in SETS}
+        for fold in range(folds if variant.dev_folds else 1):
+            train = list(extra) + [g for name in SETS for i, (_, g) in enumerate(data[name])
+                                   if variant.dev_folds and assign[name][i] != fold]
+            settings = fit_pairwise(train, variant.depth, l2, variant.features)
+            for name in SETS:
+                held = assign[name] == fold if variant.dev_folds else np.ones(len(data[name]), bool)
+                scores[l2][name][held] = rerank_scores(ctx, settings, data[name], encoded[name],
+                                                       golds[name])[held]
+    result, chosen = held_out(scores, folds)
+    l2 = chosen.most_common(1)[0][0]
+    everything = list(extra) + ([g for name in SETS for _, g in data[name]]
+                                if variant.dev_folds else [])
+    return result, l2, fit_pairwise(everything, variant.depth, l2, variant.features)
+
+
+def time_rerank(ctx: Context, rctx: RerankContext, settings: RerankSettings, enc: Encoded,
+                repeats: int = 5) -> float:
+    """Milliseconds to rank, compute features and re-score one encoded text."""
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        cands = ctx.pipeline.rank_encoded(enc)
+        head = cands[:settings.depth]
+        rescore(settings, cands, candidate_features(rctx, enc.text, enc.spans, enc.span_vectors,
+                                                    enc.text_vector, head))
+        times.append(time.perf_counter() - start)
+    return 1000 * statistics.median(times)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--cache", type=Path, default=Path(".sea/cache/bench_ranking"))
     parser.add_argument("--no-label-vectors", action="store_true")
+    parser.add_argument("--taxonomy-queries", type=int, default=1000,
+                        help="self-supervised queries of each kind (labels, description sentences)")
+    parser.add_argument("--only-rerank", action="store_true", help="skip the matcher variants")
+    parser.add_argument("--write-reranker", type=Path,
+                        help="write the shipped re-ranker variant's settings (JSON) here")
     args = parser.parse_args()
     print(machine_info())
     taxonomy = bundled_taxonomy()
     encoder = Encoder()
+    shipped = MatchConfig()
     pipeline = Pipeline(encoder, taxonomy, embeddings_dir=args.cache / "embeddings")
-    config = previous_matcher(pipeline.config.match)  # variants add their own change to v1
+    pipeline = pipeline.with_match(replace(shipped, rerank=RerankSettings()))
+    config = replace(shipped, **LEGACY_SETTINGS)  # matcher variants add their own change to v1
     titles = build_index(encoder, labels_only(taxonomy), args.cache / "titles", use_prebuilt=False).matrix
     names = skill_names(taxonomy)
-    vectors = starts = None
+    labels = None
     if not args.no_label_vectors:
-        vectors, starts = label_vectors(encoder, names, args.cache)
-    ctx = Context(pipeline, titles, vectors, starts, Lexicon(names))
+        labels = label_vectors(encoder, taxonomy, args.cache, progress=lambda done, total: print(
+            f"  {done}/{total} skill names encoded", file=sys.stderr))
+        labels = replace(labels, vectors=labels.vectors.astype(np.float32))
+    ctx = Context(pipeline, titles, labels, Lexicon(names))
+    rctx = RerankContext(names, exact_names(taxonomy), BM25.build(names), labels)
     row_of = {sid: r for r, sid in enumerate(taxonomy.skill_ids)}
     encoded, golds = {}, {}
     for name in SETS:
         items = load_benchmark(DATA / f"{name}_validation_annotations.csv", taxonomy)
-        encoded[name] = encode_set(pipeline, [it.sentence for it in items])
+        encoded[name] = encode_set(pipeline, [it.sentence for it in items], args.cache)
         golds[name] = [frozenset(row_of[g] for g in it.gold) for it in items]
-    job = encode_set(pipeline, [JOB_250_WORDS])[0]
+    job = pipeline.encode(JOB_250_WORDS)
     start = time.perf_counter()
     for _ in range(3):
-        encode_set(pipeline, [JOB_250_WORDS])
+        pipeline.encode(JOB_250_WORDS)
     encode_ms = 1000 * (time.perf_counter() - start) / 3
     print(f"\nheld-out scores, {args.folds}-fold within the development split "
           f"({', '.join(f'{n}: {len(encoded[n])} sentences' for n in SETS)}); "
@@ -291,8 +398,8 @@ def main() -> None:
     print(f"{'plain bi-encoder (sentence vs titles)':48s} {'-':>6s} " + " ".join(
         f"{base[n][:, 0].mean():11.3f} {base[n][:, 1].mean():11.3f} {'-':>11s} {'-':>11s}"
         for n in SETS))
-    for variant in VARIANTS:
-        if variant.needs_labels and vectors is None:
+    for variant in [] if args.only_rerank else VARIANTS:
+        if variant.needs_labels and labels is None:
             print(f"{variant.name:48s} (skipped: --no-label-vectors)")
             continue
         scores = {knob: {name: per_sentence(ctx, variant, knob, encoded[name], golds[name], config)
@@ -302,8 +409,31 @@ def main() -> None:
         ms = time_variant(ctx, variant, knob, job, config)
         print(f"{variant.name:48s} {knob:6.3f} " + " ".join(
             " ".join(f"{v:11.3f}" for v in result[n].mean(axis=0)) for n in SETS) + f"  {ms:8.1f}")
-    kept = replace(config, exact_name_bonus=pipeline.config.match.exact_name_bonus)
-    print(f"\nshipped matcher: {kept}")
+    data = {name: rerank_data(ctx, rctx, encoded[name], golds[name]) for name in SETS}
+    plain = {name: rerank_scores(ctx, None, data[name], encoded[name], golds[name]) for name in SETS}
+    print(f"{'shipped matcher, no re-ranker (exact bonus)':48s} {'-':>6s} " + " ".join(
+        " ".join(f"{v:11.3f}" for v in plain[n].mean(axis=0)) for n in SETS))
+    queries = taxonomy_queries(taxonomy, names, args.taxonomy_queries)
+    q_encoded = encode_set(pipeline, [q.text for q in queries], args.cache)
+    q_data = rerank_data(ctx, rctx, q_encoded, [frozenset([q.row]) for q in queries],
+                         [q.hidden_name for q in queries])
+    q_groups = [group for _, group in q_data]
+    kept: tuple[str, RerankSettings] | None = None
+    for variant in RERANK_VARIANTS:
+        if labels is None and LABEL_FEATURES & set(variant.features):
+            print(f"{variant.name:48s} (skipped: --no-label-vectors)")
+            continue
+        result, l2, settings = run_rerank_variant(ctx, variant, data, q_groups, encoded, golds,
+                                                  args.folds)
+        ms = time_rerank(ctx, rctx, settings, job)
+        print(f"{variant.name:48s} {l2:6.3f} " + " ".join(
+            " ".join(f"{v:11.3f}" for v in result[n].mean(axis=0)) for n in SETS) + f"  {ms:8.1f}")
+        if variant.written:
+            kept = (variant.name, settings)
+    print(f"\n* best held-out MRR: sea_core/data/reranker.json (opt-in); shipped matcher: {shipped}")
+    if args.write_reranker and kept:
+        args.write_reranker.write_text(json.dumps(asdict(kept[1]), indent=1) + "\n")
+        print(f"wrote {kept[0]!r} (fitted on all dev sentences) to {args.write_reranker}")
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
 ```
 <folder>/
   embedding_model/        sentence-transformers files + embeddings.npy + embeddings_meta.json
+                          (+ label_vectors_<key>.npy when the re-ranker weighs label vectors)
   taxonomy.json           the taxonomy the embeddings belong to (version, skills)
   pipeline.json           model version, pipeline/match settings, span extractor spec
 ```
@@ -17,6 +18,7 @@ absent from it take `PipelineConfig`'s defaults (`pipeline_config`).
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shutil
 import uuid
@@ -26,11 +28,15 @@ from typing import Any, Mapping
 
 from .embeddings import META_FILE, TaxonomyIndex, build_index
 from .encoder import Encoder
+from .labels import label_vectors
 from .matching import MatchConfig
 from .output_set import OutputRule
 from .pipeline import Pipeline, PipelineConfig
+from .reranker import needs_label_vectors
 from .spans import PhraseSpanExtractor, SpanExtractor, TokenClassifierSpanExtractor
 from .taxonomy import Skill, Taxonomy
+
+log = logging.getLogger(__name__)
 
 EMBEDDING_MODEL_DIR = "embedding_model"
 TAXONOMY_FILE = "taxonomy.json"
@@ -84,6 +90,9 @@ def save_bundle(folder: str | Path, encoder: Encoder, taxonomy: Taxonomy,
     index.save(model_dir)
     save_taxonomy(taxonomy, folder / TAXONOMY_FILE)
     config = config or PipelineConfig()
+    if needs_label_vectors(config.match.rerank):
+        label_vectors(encoder, taxonomy, model_dir, progress=lambda done, total: log.info(
+            "encoded %d/%d skill names", done, total))
     doc = {"model_version": model_version, "top_k": config.top_k,
            "min_confidence": config.min_confidence, "max_text_chars": config.max_text_chars,
            "match": asdict(config.match), "span_extractor": span_extractor or {"kind": "phrases"},
@@ -188,4 +197,5 @@ def load_bundle(folder: str | Path, device: str | None = None) -> Pipeline:
     index = build_index(encoder, taxonomy, folder / EMBEDDING_MODEL_DIR)
     return Pipeline(encoder, taxonomy, index,
                     span_extractor_from_spec(settings.get("span_extractor", {}), folder),
-                    pipeline_config(settings), model_version=settings.get("model_version", "0.0.0"))
+                    pipeline_config(settings), model_version=settings.get("model_version", "0.0.0"),
+                    embeddings_dir=folder / EMBEDDING_MODEL_DIR)

@@ -6,14 +6,14 @@ from __future__ import annotations
 
 import csv
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable, Sequence
 
 import numpy as np
 
 from .embeddings import build_index
-from .matching import previous_matcher
+from .matching import dev_reranker, previous_matcher
 from .pipeline import Pipeline
 from .quality import RANKING_METRICS, SET_METRICS, mean_scores, request_scores
 from .taxonomy import Skill, Taxonomy
@@ -68,7 +68,9 @@ def evaluate(pipeline: Pipeline, items: Sequence[BenchmarkItem], k: int = 10,
              baseline_cache: str | Path | None = None,
              compare_previous: bool = False) -> dict[str, dict]:
     """Scores of the pipeline, with `compare_previous` of the same pipeline with the previous
-    matcher (the knobs of `matching.LEGACY_SETTINGS` off; only when it differs), and of the
+    matcher (`matching.previous_matcher`: its newest knobs off; only when it differs) and, when
+    the pipeline has no re-ranker, with the opt-in `matching.dev_reranker` (fitted on the dev
+    split: in-sample there; `benchmarks/bench_ranking.py` has its held-out scores), and of the
     plain bi-encoder baseline (the sentence embedded whole, ranked against the preferred labels
     alone) on the same items."""
     ids = pipeline.index.skill_ids
@@ -97,6 +99,9 @@ def evaluate(pipeline: Pipeline, items: Sequence[BenchmarkItem], k: int = 10,
     previous = previous_matcher(pipeline.config.match)
     if compare_previous and previous != pipeline.config.match:
         result["previous_pipeline"] = system(pipeline.with_match(previous))
+    if compare_previous and not pipeline.config.match.rerank.depth:
+        result["reranked_pipeline"] = system(pipeline.with_match(
+            replace(pipeline.config.match, rerank=dev_reranker())))
     result["bi_encoder_baseline"] = score(
         items, lambda s: baseline(s)[0],
         lambda s: baseline(s)[0][:1] if baseline(s)[1] >= BASELINE_SET_THRESHOLD else [])

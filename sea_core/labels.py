@@ -11,17 +11,23 @@ plain CSV) keep their labels apart and need no cutting.
 from __future__ import annotations
 
 import gzip
+import hashlib
 import json
 import re
 import threading
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import TYPE_CHECKING, Callable, Sequence
+
+import numpy as np
 
 from .embeddings import PREBUILT_ROOT
 from .taxonomy import Skill, Taxonomy
 from .taxonomy.label_split import BoundaryModel, LabelSplitter
+
+if TYPE_CHECKING:
+    from .encoder import Encoder
 
 PREBUILT_LABELS = PREBUILT_ROOT / "esco_alt_labels.json.gz"  # joined run -> its labels
 JOINED_LABEL_SOURCES = frozenset({"esco"})  # sources whose alt labels are one joined run
@@ -156,3 +162,55 @@ def write_prebuilt_labels(taxonomy: Taxonomy, path: Path = PREBUILT_LABELS) -> i
     with gzip.open(path, "wt", encoding="utf-8", compresslevel=9) as handle:
         json.dump(cuts, handle, ensure_ascii=False, sort_keys=True)
     return len(cuts)
+
+
+#: Cached label vectors: `label_vectors_<key>.npy`, key = hash of encoder, taxonomy and names
+#: (no metadata file: a .json beside the model's files would change the encoder fingerprint).
+LABEL_VECTORS_GLOB = "label_vectors_*.npy"
+
+
+@dataclass(frozen=True)
+class LabelVectors:
+    """One unit vector per skill name (`skill_names` order, flattened): rows
+    `starts[r]:starts[r + 1]` are skill r's names, title first."""
+
+    vectors: np.ndarray   # (names, dim), float16 at rest, float32 products
+    starts: np.ndarray    # (skills,) first name row of each skill
+    counts: np.ndarray    # (skills,) number of names of each skill
+
+
+def label_vectors(encoder: "Encoder", taxonomy: Taxonomy, cache_dir: str | Path | None = None,
+                  progress: Callable[[int, int], None] | None = None,
+                  batch_size: int = 256) -> LabelVectors:
+    """`LabelVectors` of the taxonomy's names, encoded once per (encoder, taxonomy) and kept as
+    float16 `label_vectors_<key>.npy` in `cache_dir` (reloaded when encoder, taxonomy and names
+    match; `progress(done, total)` while encoding)."""
+    names = skill_names(taxonomy)
+    counts = np.asarray([len(n) for n in names], np.int64)
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
+    flat = [name for skill in names for name in skill]
+    key = hashlib.sha256(json.dumps([encoder.fingerprint, taxonomy.checksum, flat]).encode())
+    path = Path(cache_dir) / f"label_vectors_{key.hexdigest()[:16]}.npy" if cache_dir else None
+    if path is not None and path.exists():
+        try:
+            vectors = np.load(path)
+            if vectors.shape == (len(flat), encoder.dimension):
+                return LabelVectors(vectors, starts, counts)
+        except (OSError, ValueError):
+            pass
+    order = np.argsort([len(t) for t in flat], kind="stable")  # similar lengths pad little
+    vectors = np.zeros((len(flat), encoder.dimension), np.float16)
+    chunk = 16 * batch_size
+    for offset in range(0, len(flat), chunk):
+        idx = order[offset:offset + chunk]
+        vectors[idx] = encoder.encode([flat[i] for i in idx], batch_size=batch_size)
+        if progress:
+            progress(min(offset + chunk, len(flat)), len(flat))
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        for stale in path.parent.glob(LABEL_VECTORS_GLOB):
+            stale.unlink()
+        tmp = path.with_suffix(".tmp.npy")
+        np.save(tmp, vectors)
+        tmp.replace(path)
+    return LabelVectors(vectors, starts, counts)

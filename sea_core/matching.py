@@ -2,7 +2,10 @@
 skill's relevance to the whole text."""
 from __future__ import annotations
 
+import functools
+import json
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Sequence
 
 import numpy as np
@@ -10,6 +13,35 @@ import numpy as np
 from .spans import Span
 
 FULL_TEXT_PHRASE = "full text"
+
+
+@dataclass(frozen=True)
+class RerankSettings:
+    """A learned linear re-ranker (`sea_core.reranker`): one weight per feature name; the first
+    `depth` candidates are re-ordered by the weighted sum of their features. `depth` 0 = off."""
+
+    features: tuple[str, ...] = ()
+    weights: tuple[float, ...] = ()
+    depth: int = 0
+
+    @classmethod
+    def from_dict(cls, data: dict | None) -> "RerankSettings":
+        """Inverse of `dataclasses.asdict` (JSON lists become tuples); None = off."""
+        data = dict(data or {})
+        return cls(tuple(data.get("features", ())), tuple(float(w) for w in data.get("weights", ())),
+                   int(data.get("depth", 0)))
+
+
+#: The best re-ranker found (written by `benchmarks/bench_ranking.py --write-reranker`: the
+#: variant with the best held-out MRR, fitted on the whole dev split). Opt-in, not the default:
+#: it drops expected skills of the functional job texts (see the README's quality section).
+DEV_RERANKER_FILE = Path(__file__).resolve().parent / "data" / "reranker.json"
+
+
+@functools.cache
+def dev_reranker() -> RerankSettings:
+    """The settings of `DEV_RERANKER_FILE`."""
+    return RerankSettings.from_dict(json.loads(DEV_RERANKER_FILE.read_text(encoding="utf-8")))
 
 
 @dataclass(frozen=True)
@@ -23,21 +55,31 @@ class MatchConfig:
     max_occurrence_bonus: float = 0.06
     relative_margin: float = 0.06  # output set: within this of the best skill of the same sentence
     exact_name_bonus: float = 0.025  # added to a span's similarity to a skill it names exactly
+    rerank: RerankSettings = field(default_factory=RerankSettings)  # learned re-ranker (off)
 
     @classmethod
     def from_settings(cls, settings: dict) -> "MatchConfig":
         """The config a bundle's `match` settings describe. A setting the bundle predates takes
         the value that reproduces the matcher it was built with (e.g. no exact-name bonus)."""
-        return cls(**{**LEGACY_SETTINGS, **settings})
+        merged = {**LEGACY_SETTINGS, **settings}
+        merged["rerank"] = RerankSettings.from_dict(settings.get("rerank")) \
+            if not isinstance(merged["rerank"], RerankSettings) else merged["rerank"]
+        return cls(**merged)
 
 
+# The knobs each matcher generation added, oldest first, with the value that turns each off.
+MATCHER_GENERATIONS: tuple[dict, ...] = ({"exact_name_bonus": 0.0}, {"rerank": RerankSettings()})
 # What bundles written before a knob existed were built with.
-LEGACY_SETTINGS = {"exact_name_bonus": 0.0}
+LEGACY_SETTINGS: dict = {k: v for generation in MATCHER_GENERATIONS for k, v in generation.items()}
 
 
 def previous_matcher(config: MatchConfig) -> MatchConfig:
-    """`config` with the knobs added since the first bundle format off (the matcher before)."""
-    return replace(config, **LEGACY_SETTINGS)
+    """`config` with the knobs of its newest generation in use turned off (the matcher before
+    it); `config` itself when it uses none."""
+    for generation in reversed(MATCHER_GENERATIONS):
+        if any(getattr(config, knob) != off for knob, off in generation.items()):
+            return replace(config, **generation)
+    return config
 
 
 @dataclass

@@ -3,6 +3,7 @@ output records in the production log format."""
 from __future__ import annotations
 
 import hashlib
+import logging
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
@@ -13,12 +14,16 @@ import numpy as np
 from .embedding_cache import EmbeddingCache
 from .embeddings import TaxonomyIndex, build_index
 from .encoder import Encoder
-from .labels import exact_names
+from .labels import exact_names, label_vectors, name_key
 from .matching import Candidate, MatchConfig, rank_candidates
 from .output_set import OutputRule, Suggestion
+from .reranker import (RerankContext, candidate_features, needs_label_vectors, rescore,
+                       taxonomy_context)
 from .spans import PhraseSpanExtractor, Span, SpanExtractor
 from .taxonomy import Taxonomy
 from .validation import MAX_TEXT_CHARS, validate_text
+
+log = logging.getLogger(__name__)
 
 DEFAULT_TOP_K = 10
 DEFAULT_MIN_CONFIDENCE = 0.45
@@ -30,12 +35,18 @@ def request_id_for(text: str) -> str:
 
 
 @dataclass(frozen=True)
-class EmbeddedText:
-    """A text's spans with its own vector and one vector per span (rows in span order)."""
+class EncodedText:
+    """A text's spans and the unit vectors of its spans (rows in span order) and of the whole
+    text."""
 
+    text: str
     spans: list[Span]
-    text_vector: np.ndarray
     span_vectors: np.ndarray
+    text_vector: np.ndarray
+
+
+def _log_progress(done: int, total: int) -> None:
+    log.info("encoded %d/%d skill names", done, total)
 
 
 @dataclass
@@ -75,14 +86,21 @@ class Pipeline:
         self.config = config or PipelineConfig()
         self.model_version = model_version
         self.phrase_cache = EmbeddingCache() if phrase_cache is None else phrase_cache
+        self.embeddings_dir = Path(embeddings_dir) if embeddings_dir else None
+        self._rerank_context: RerankContext | None = None
 
     def with_match(self, match: MatchConfig) -> "Pipeline":
         """The same pipeline (shared encoder, index, span extractor) with other match settings."""
         config = replace(self.config, match=match)
-        return Pipeline(self.encoder, self.taxonomy, self.index, self.span_extractor, config,
-                        self.model_version, phrase_cache=self.phrase_cache)
+        other = Pipeline(self.encoder, self.taxonomy, self.index, self.span_extractor, config,
+                         self.model_version, self.embeddings_dir, phrase_cache=self.phrase_cache)
+        shared = self._rerank_context
+        if shared is not None and (shared.label_vectors is not None
+                                   or not needs_label_vectors(match.rerank)):
+            other._rerank_context = shared
+        return other
 
-    def embed_batch(self, texts: Sequence[str]) -> list[EmbeddedText]:
+    def embed_batch(self, texts: Sequence[str]) -> list[EncodedText]:
         """Spans and vectors of each text. Each distinct phrase of the whole batch is encoded
         once (and not at all when cached), the phrases apart from the texts: in one batch the
         short phrases would all be padded to the texts' length."""
@@ -93,24 +111,55 @@ class Pipeline:
         phrase_rows = dict(zip(phrases, self.phrase_cache.embed(self.encoder.cache_key, phrases,
                                                                 self.encoder.encode), strict=True))
         empty = np.zeros((0, self.encoder.dimension), dtype=np.float32)
-        return [EmbeddedText(spans, text_rows[text],
-                             np.asarray([phrase_rows[s.text] for s in spans], dtype=np.float32)
-                             if spans else empty)
+        return [EncodedText(text, spans,
+                            np.asarray([phrase_rows[s.text] for s in spans], dtype=np.float32)
+                            if spans else empty, text_rows[text])
                 for text, spans in zip(texts, span_lists, strict=True)]
 
-    def candidates(self, text: str, embedded: EmbeddedText | None = None
+    def encode(self, text: str) -> EncodedText:
+        """The spans of `text` and the vectors of its spans and of the whole text."""
+        return self.embed_batch([text])[0]
+
+    def candidates(self, text: str, embedded: EncodedText | None = None
                    ) -> tuple[list[Span], list[Candidate]]:
         """Spans of `text` and every candidate skill, best first (`embedded`: the text's
         `embed_batch` result, when already computed)."""
-        embedded = embedded or self.embed_batch([text])[0]
-        spans, text_vector, span_vectors = embedded.spans, embedded.text_vector, \
-            embedded.span_vectors
+        encoded = embedded or self.encode(text)
+        return encoded.spans, self.rank_encoded(encoded)
+
+    def rank_encoded(self, encoded: EncodedText, hidden_name: str | None = None
+                     ) -> list[Candidate]:
+        """Every candidate skill of an encoded text, best first (re-ranked when the match
+        settings carry a re-ranker). `hidden_name` (self-supervised training only) is no
+        skill's name here: neither the exact-name bonus nor the features see it."""
+        match = self.config.match
         exact = None
-        if self.config.match.exact_name_bonus:
+        if match.exact_name_bonus:
             names = exact_names(self.taxonomy)
-            exact = [names.rows(s.text) for s in spans]
-        return spans, rank_candidates(spans, span_vectors, text_vector, self.index.matrix,
-                                      self.config.match, exact)
+            hidden = name_key(hidden_name) if hidden_name else None
+            exact = [() if hidden is not None and name_key(s.text) == hidden else names.rows(s.text)
+                     for s in encoded.spans]
+        cands = rank_candidates(encoded.spans, encoded.span_vectors, encoded.text_vector,
+                                self.index.matrix, match, exact)
+        if not match.rerank.depth:
+            return cands
+        features = candidate_features(self.rerank_context(), encoded.text, encoded.spans,
+                                      encoded.span_vectors, encoded.text_vector,
+                                      cands[:match.rerank.depth], hidden_name)
+        return rescore(match.rerank, cands, features)
+
+    def rerank_context(self) -> RerankContext:
+        """The re-ranker's view of the taxonomy, built once (label vectors only when the
+        re-ranker weighs them: cached in `embeddings_dir`, computed in minutes otherwise)."""
+        if self._rerank_context is None:
+            context = taxonomy_context(self.taxonomy)
+            if needs_label_vectors(self.config.match.rerank):
+                log.info("label vectors of %s for the re-ranker (cached in %s)",
+                         self.taxonomy.name or "the taxonomy", self.embeddings_dir)
+                context = replace(context, label_vectors=label_vectors(
+                    self.encoder, self.taxonomy, self.embeddings_dir, progress=_log_progress))
+            self._rerank_context = context
+        return self._rerank_context
 
     def rank(self, text: str, k: int | None = None) -> list[tuple[str, float]]:
         """The `k` best (skill_id, confidence) pairs, whatever their confidence."""
@@ -127,7 +176,7 @@ class Pipeline:
         return self._extract(validate_text(text, max_chars=self.config.max_text_chars), None,
                              top_k, min_confidence)
 
-    def _extract(self, text: str, embedded: EmbeddedText | None, top_k: int | None,
+    def _extract(self, text: str, embedded: EncodedText | None, top_k: int | None,
                  min_confidence: float | None) -> dict[str, Any]:
         if top_k is not None and top_k < 0:
             raise ValueError(f"top_k must be >= 0, got {top_k}")
