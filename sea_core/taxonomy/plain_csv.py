@@ -5,6 +5,7 @@ Columns (headers matched ignoring case, spaces and underscores; other columns ar
 `description`, `alt_labels`, `tags`, `proficiency_levels` (these three `;`-separated),
 `sector`, `category`, `code`, `source` (default `csv`).
 """
+
 from __future__ import annotations
 
 import csv
@@ -12,14 +13,21 @@ import io
 from pathlib import Path
 
 from .errors import TaxonomyError
-from .esco import version_from_name, read_text
+from .esco import read_text, version_from_name
 from .model import SKILL_TYPES, Skill, Taxonomy
 from .reading import cell_text, match_columns, require_file, split_list
 
 PLAIN_COLUMNS: dict[str, tuple[str, ...]] = {
-    "title": ("title",), "type": ("type", "skill_type"), "description": ("description",),
-    "alt_labels": ("alt_labels",), "tags": ("tags",), "proficiency_levels": ("proficiency_levels",),
-    "sector": ("sector",), "category": ("category",), "code": ("code",), "source": ("source",),
+    "title": ("title",),
+    "type": ("type", "skill_type"),
+    "description": ("description",),
+    "alt_labels": ("alt_labels",),
+    "tags": ("tags",),
+    "proficiency_levels": ("proficiency_levels",),
+    "sector": ("sector",),
+    "category": ("category",),
+    "code": ("code",),
+    "source": ("source",),
 }
 LIST_FIELDS = ("alt_labels", "tags", "proficiency_levels")
 DEFAULT_SOURCE = "csv"
@@ -39,8 +47,7 @@ def load_plain_csv(path: str | Path, version: str | None = None) -> Taxonomy:
     header = rows[0]
     columns = match_columns(header, PLAIN_COLUMNS)
     if "title" not in columns:
-        raise TaxonomyError(f"missing column 'title'; found {header}", file=file, row=1,
-                            column="title")
+        raise TaxonomyError(f"missing column 'title'; found {header}", file=file, row=1, column="title")
     skills: list[Skill] = []
     seen: dict[str, int] = {}
     for number, values in enumerate(rows[1:], start=2):
@@ -56,15 +63,24 @@ def load_plain_csv(path: str | Path, version: str | None = None) -> Taxonomy:
             raise TaxonomyError("empty title", file=file, row=number, column="title")
         skill_type = cell("type").lower() or "skill"
         if skill_type not in SKILL_TYPES:
-            raise TaxonomyError(f"type {skill_type!r} is not one of {', '.join(SKILL_TYPES)}",
-                                file=file, row=number, column="type")
+            raise TaxonomyError(
+                f"type {skill_type!r} is not one of {', '.join(SKILL_TYPES)}",
+                file=file,
+                row=number,
+                column="type",
+            )
         fields = {name: cell(name) for name in ("description", "sector", "category", "code")}
         lists = {name: split_list(cell(name)) for name in LIST_FIELDS}
-        skill = Skill(title=title, skill_type=skill_type, source=cell("source") or DEFAULT_SOURCE,
-                      **fields, **lists)
+        skill = Skill(
+            title=title, skill_type=skill_type, source=cell("source") or DEFAULT_SOURCE, **fields, **lists
+        )
         if skill.skill_id in seen:
-            raise TaxonomyError(f"duplicate skill {title!r} (same type, code and source as row "
-                                f"{seen[skill.skill_id]})", file=file, row=number, column="title")
+            raise TaxonomyError(
+                f"duplicate skill {title!r} (same type, code and source as row {seen[skill.skill_id]})",
+                file=file,
+                row=number,
+                column="title",
+            )
         seen[skill.skill_id] = number
         skills.append(skill)
     if not skills:
