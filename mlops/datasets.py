@@ -111,7 +111,6 @@ def write_csv_dataset(
     Rows are streamed through a temporary file, never held in memory.
     """
     header = [str(name) for name in fieldnames] if fieldnames is not None else None
-    has_header = header is not None
     fd, tmp_name = tempfile.mkstemp(suffix=".csv")
     try:
         with os.fdopen(fd, "w", newline="", encoding="utf-8") as handle:
@@ -119,19 +118,19 @@ def write_csv_dataset(
             first = True
             for row in rows:
                 if first and header is None and isinstance(row, Mapping):
-                    header, has_header = [str(name) for name in row], True
-                if first and has_header:
+                    header = [str(name) for name in row]
+                if first and header is not None:
                     writer.writerow(header)
                 writer.writerow(_cells(row, header))
                 first = False
-            if first and has_header:
+            if first and header is not None:
                 writer.writerow(header)
         count = 0
         with open(tmp_name, newline="", encoding="utf-8") as handle:
 
             def counted() -> Iterator[Mapping | Sequence]:
                 nonlocal count
-                for parsed in _parse_csv(handle, has_header):
+                for parsed in _parse_csv(handle, header is not None):
                     count += 1
                     yield parsed
 

@@ -128,8 +128,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         baseline_cache=cache_root() / "embeddings" / f"{pipeline.encoder.fingerprint}-labels",
         compare_previous=True,
     )
-    result["data"] = str(args.data)
-    print(json.dumps(result, indent=2))
+    print(json.dumps({**result, "data": str(args.data)}, indent=2))
     return 0
 
 

@@ -98,7 +98,7 @@ def candidate_features(
     if not rows:
         return out
     hidden = name_key(hidden_name) if hidden_name else None
-    exact = set()
+    exact: set[int] = set()
     for span in spans:
         if hidden is None or name_key(span.text) != hidden:
             exact.update(context.exact.rows(span.text))

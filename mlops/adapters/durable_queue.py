@@ -50,6 +50,13 @@ class QueueError(RuntimeError):
     """The queue file cannot be opened or written; the message names it."""
 
 
+def _inserted_seq(rowid: int | None) -> int:
+    """The seq of an item an INSERT just added (sqlite3 reports None only for no insert)."""
+    if rowid is None:
+        raise QueueError("the queue did not report the seq of an inserted item")
+    return rowid
+
+
 @dataclass(frozen=True)
 class QueueItem:
     """One queued item."""
@@ -107,7 +114,7 @@ class DurableQueue:
             self._local.connection = connection
         return connection
 
-    def _write(self, sql: str, rows: Sequence[Sequence]) -> list[int]:
+    def _write(self, sql: str, rows: Sequence[Sequence]) -> list[int | None]:
         return self._write_all([(sql, row) for row in rows])
 
     @contextmanager
@@ -125,18 +132,20 @@ class DurableQueue:
                 raise QueueError(f"cannot write to the queue {self.path}: {exc}") from exc
             raise
 
-    def _write_all(self, statements: Sequence[tuple[str, Sequence]]) -> list[int]:
-        """Run (sql, params) statements in one transaction; their lastrowids."""
+    def _write_all(self, statements: Sequence[tuple[str, Sequence]]) -> list[int | None]:
+        """Run (sql, params) statements in one transaction; their lastrowids (None for a
+        statement that inserted no row)."""
         with self._transaction() as connection:
             return [connection.execute(sql, row).lastrowid for sql, row in statements]
 
     def put_many(self, entries: Iterable[tuple[str, str]]) -> list[int]:
         """Append (topic, payload) entries in one durable transaction; returns their seqs."""
         now = time.time()
-        return self._write(
+        rowids = self._write(
             "INSERT INTO items (topic, payload, created_at) VALUES (?, ?, ?)",
             [(topic, payload, now) for topic, payload in entries],
         )
+        return [_inserted_seq(rowid) for rowid in rowids]
 
     def put(self, topic: str, payload: str) -> int:
         """Append one item; returns its seq."""
@@ -219,10 +228,12 @@ class DurableQueue:
                 if row is None:
                     continue
                 revived.append(
-                    connection.execute(
-                        "INSERT INTO items (topic, payload, created_at) VALUES (?, ?, ?)",
-                        (row[0], payload_of(row[1]), row[2]),
-                    ).lastrowid
+                    _inserted_seq(
+                        connection.execute(
+                            "INSERT INTO items (topic, payload, created_at) VALUES (?, ?, ?)",
+                            (row[0], payload_of(row[1]), row[2]),
+                        ).lastrowid
+                    )
                 )
                 connection.execute("DELETE FROM dead_letters WHERE seq = ?", (seq,))
         return revived

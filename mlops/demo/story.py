@@ -40,6 +40,7 @@ from mlops.demo.inputs import (
     review_items,
     write_esco_csv,
 )
+from mlops.domain.stages import Stage
 
 #: Called with (step number, message) for every line the story reports.
 StepCallback = Callable[[int, str], None]
@@ -60,7 +61,7 @@ class DemoReport:
     job: dict[str, Any] = field(default_factory=dict)
     releases: list[dict[str, Any]] = field(default_factory=list)
     rollback: dict[str, Any] | None = None
-    stages: dict[str, str | None] = field(default_factory=dict)
+    stages: dict[Stage, str | None] = field(default_factory=dict)
     approvals: list[dict[str, Any]] = field(default_factory=list)
     audit: list[dict[str, Any]] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
@@ -250,7 +251,8 @@ class _Story:
         items, source = review_items(pipeline.taxonomy, self.max_reviews, self.benchmark_files)
         self.out(f"   model {pipeline.model_version} (DEV); {len(items)} reviewer texts: {source}")
         prediction_log = self.services.prediction_log
-        reviewed, totals, alerts = 0, [0, 0, 0], []
+        reviewed, totals = 0, [0, 0, 0]
+        alerts: list[dict[str, Any]] = []
         for sentence, gold in items:
             record = client.predict([sentence])[0]
             prediction_log.deliver_pending()  # in the warehouse before it is reviewed
@@ -319,11 +321,14 @@ class _Story:
             job.job_id,
             {"outcome": result.outcome, "version": result.version, "experiment": result.experiment_key},
         )
+        finished = jobs.get(self.warehouse, job.job_id)
+        if finished is None:
+            raise DemoError(f"the build job {job.job_id} vanished from the warehouse")
         self.report.job = {
             "job_id": job.job_id,
             "trigger": trigger,
             "outcome": result.outcome,
-            "status": jobs.get(self.warehouse, job.job_id).status,
+            "status": finished.status,
         }
         comparison = result.comparison
         built = self.report.builds[-1]

@@ -84,6 +84,8 @@ class InferenceServer(ThreadingHTTPServer):
     @property
     def url(self) -> str:
         host, port = self.server_address[:2]
+        if not isinstance(host, str):  # the stubs allow bytes; a bound socket's name is a str
+            host = bytes(host).decode()
         return f"http://{host}:{port}"
 
     @property
@@ -99,8 +101,9 @@ class InferenceRequestHandler(BaseHTTPRequestHandler):
     server: InferenceServer
 
     def setup(self) -> None:
-        self.timeout = self.server.request_timeout_s
         super().setup()
+        # what a `timeout` class attribute would do in `StreamRequestHandler.setup`, per server
+        self.connection.settimeout(self.server.request_timeout_s)
         self._unread_body = False
 
     def log_message(self, format: str, *args: Any) -> None:  # the stdlib signature (its `format` name)

@@ -253,7 +253,8 @@ class Registry:
                 raise RegistryError(f"version {text} is not registered in {self.key}")
             entry = self._approval(document, text, name, who, decision, comment)
             record.setdefault("approvals", []).append(entry)
-            pointer = document.get(name) if isinstance(document.get(name), dict) else {}
+            current = document.get(name)
+            pointer = current if isinstance(current, dict) else {}
             document[name] = {**pointer, "version": text}
 
         self.update(move)

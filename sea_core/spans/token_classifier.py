@@ -216,8 +216,9 @@ def load_token_classifier(label: str, spec: ModelSpec, device: str = "cpu") -> _
     if not getattr(tokenizer, "is_fast", False):
         raise SpanModelError(f"model {str(spec)!r} has no fast tokenizer (offsets are needed)")
     id2label = model.config.id2label
-    tags = [_bio_tag(str(id2label[i])) for i in range(len(id2label))]
-    if None in tags or "B" not in tags:
+    found = [_bio_tag(str(id2label[i])) for i in range(len(id2label))]
+    tags = [tag for tag in found if tag is not None]
+    if len(tags) != len(found) or "B" not in tags:
         raise SpanModelError(f"model {str(spec)!r} labels {dict(id2label)} are not BIO tags")
     probe = tokenizer("a", add_special_tokens=True, return_special_tokens_mask=True)
     content = [i for i, special in enumerate(probe["special_tokens_mask"]) if not special]
@@ -317,6 +318,7 @@ def _decode(text: str, words: list[_Word], best: list, model: _LoadedModel) -> l
             close()
             current, scores = [position, position], [score]
         elif tag == "I":
+            assert current is not None  # an "I" with no open span took the branch above
             current[1] = position
             scores.append(score)
         else:

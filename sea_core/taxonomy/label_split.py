@@ -37,7 +37,10 @@ class BoundaryModel:
     @classmethod
     def estimate(cls, labels: Iterable[Sequence[str]]) -> BoundaryModel:
         """Rates counted on lower-cased labels (each a sequence of words)."""
-        first, last, seen, lengths = Counter(), Counter(), Counter(), Counter()
+        first: Counter[str] = Counter()
+        last: Counter[str] = Counter()
+        seen: Counter[str] = Counter()
+        lengths: Counter[int] = Counter()
         count = 0
         for label in labels:
             if not label:

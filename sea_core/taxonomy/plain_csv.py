@@ -29,7 +29,6 @@ PLAIN_COLUMNS: dict[str, tuple[str, ...]] = {
     "code": ("code",),
     "source": ("source",),
 }
-LIST_FIELDS = ("alt_labels", "tags", "proficiency_levels")
 DEFAULT_SOURCE = "csv"
 
 
@@ -69,10 +68,17 @@ def load_plain_csv(path: str | Path, version: str | None = None) -> Taxonomy:
                 row=number,
                 column="type",
             )
-        fields = {name: cell(name) for name in ("description", "sector", "category", "code")}
-        lists = {name: split_list(cell(name)) for name in LIST_FIELDS}
         skill = Skill(
-            title=title, skill_type=skill_type, source=cell("source") or DEFAULT_SOURCE, **fields, **lists
+            title=title,
+            skill_type=skill_type,
+            description=cell("description"),
+            alt_labels=split_list(cell("alt_labels")),
+            tags=split_list(cell("tags")),
+            proficiency_levels=split_list(cell("proficiency_levels")),
+            sector=cell("sector"),
+            category=cell("category"),
+            source=cell("source") or DEFAULT_SOURCE,
+            code=cell("code"),
         )
         if skill.skill_id in seen:
             raise TaxonomyError(

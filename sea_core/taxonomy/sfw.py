@@ -51,6 +51,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Literal, overload
 
 from .errors import TaxonomyError
 from .esco import version_from_name
@@ -124,6 +125,10 @@ def load_sfw_workbook(
     return Taxonomy(result, version=version or version_from_name(path.name), name=path.stem)
 
 
+@overload
+def _sheet_rows(workbook, wanted: str, path: Path, required: Literal[True]) -> list[Row]: ...
+@overload
+def _sheet_rows(workbook, wanted: str, path: Path, required: bool) -> list[Row] | None: ...
 def _sheet_rows(workbook, wanted: str, path: Path, required: bool) -> list[Row] | None:
     """All rows of the sheet named `wanted` (name matched loosely) as (row number, values);
     None when the sheet is absent and not required."""

@@ -69,7 +69,7 @@ class LocalStore(ArtifactStore):
     def _path(self, key: str) -> Path:
         return self.root / validate_key(key)
 
-    def _write_atomic(self, key: str, fill: Callable[[BinaryIO], None]) -> None:
+    def _write_atomic(self, key: str, fill: Callable[[BinaryIO], object]) -> None:
         target = self._path(key)
         fd, tmp_name = tempfile.mkstemp(dir=self._tmp, prefix="put-")
         try:

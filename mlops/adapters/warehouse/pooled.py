@@ -168,7 +168,8 @@ class PooledWarehouse(Warehouse):
         """Extra advice appended to an error message (empty by default)."""
         return ""
 
-    def _adapt_params(self, params: Sequence[Any]) -> Sequence[Any]:
+    def _adapt_params(self, params: Sequence[Any]) -> Sequence[Any] | None:
+        """The statement's parameters as the driver takes them (None: the driver wants none)."""
         return tuple(params)
 
     # -- the pool ------------------------------------------------------------------------------

@@ -151,7 +151,10 @@ class RedshiftWarehouse(PooledWarehouse):
             try:
                 cursor = connection.cursor()
                 cursor.execute("SELECT version()")
-                self._server_version = str(cursor.fetchone()[0])
+                row = cursor.fetchone()
+                if row is None:
+                    raise WarehouseError("SELECT version() returned no row")
+                self._server_version = str(row[0])
             except Exception as exc:  # noqa: BLE001
                 self._close_quietly(connection)
                 raise WarehouseError(f"cannot query {self.describe()}: {exc}") from None

@@ -50,9 +50,10 @@ def run_import(args: argparse.Namespace) -> int:
     warehouse = args.services.warehouse
     user = system_user()
     if args.user:
-        user = get_user(warehouse, args.user)
-        if user is None:
+        account = get_user(warehouse, args.user)
+        if account is None:
             raise ValueError(f"no enabled account {args.user!r}")
+        user = account
     result = import_taxonomy(warehouse, args.path, user, queue_build=not args.no_build)
     print(f"imported taxonomy {result.version} ({_summary(result.counts)})")
     if result.job_id:

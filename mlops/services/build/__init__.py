@@ -7,6 +7,7 @@ root (`mlops.bootstrap.Bootstrap`), the third argument every job handler gets.
 
 from __future__ import annotations
 
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from mlops.services import jobs
@@ -65,6 +66,4 @@ def run_build_job(
 
 
 for _kind, _trigger in JOB_KINDS.items():
-    jobs.register_handler(
-        _kind, lambda job, progress, services, _t=_trigger: run_build_job(job, progress, services, _t)
-    )
+    jobs.register_handler(_kind, partial(run_build_job, trigger=_trigger))

@@ -139,6 +139,13 @@ def bump_kind(
     return "major" if is_major_change(champion, config, base_encoder) else "minor"
 
 
+def _champion_for(bump: str, champion: RegistryEntry | None) -> RegistryEntry:
+    """The champion a non-initial build works from (`bump_kind` says 'initial' without one)."""
+    if champion is None:
+        raise BuildError(f"a {bump} build needs a registered champion")
+    return champion
+
+
 def is_major_change(champion: RegistryEntry, config: BuildConfig, base_encoder: str | None = None) -> bool:
     """True when `base_encoder` (default: the config's), the architecture or the loss differs from
     what the champion recorded; keys the champion did not record count as unchanged."""
@@ -306,14 +313,15 @@ class _Build:
         test_key = champion.test_data_path if champion else None
         if bump == "patch" and test_key and self.store.exists(test_key):
             # same weights: no training data needed, only the champion's fixed test set
-            found = build_data.PairSet([], f"champion {champion.version} (no training)")
+            found = build_data.PairSet([], f"champion {_champion_for(bump, champion).version} (no training)")
         else:
             found = build_data.load_pairs(self.warehouse, taxonomy, cfg)
         pairs, source = found.pairs, found.source
         splits = build_data.split_pairs(pairs, self.store, cfg, test_key)
         if bump == "patch":
-            train_key, val_key = champion.train_data_path, champion.val_data_path
-            checksum, dversion = champion.data_checksum, champion.data_version
+            parent = _champion_for(bump, champion)
+            train_key, val_key = parent.train_data_path, parent.val_data_path
+            checksum, dversion = parent.data_checksum, parent.data_version
         else:
             train_key, _ = build_data.save_pairs(self.store, "train", splits.train)
             val_key, _ = build_data.save_pairs(self.store, "val", splits.val)
@@ -364,7 +372,11 @@ class _Build:
             bump = (
                 "patch"
                 if bump == "patch"
-                else ("major" if is_major_change(champion, cfg, best["encoder"]) else "minor")
+                else (
+                    "major"
+                    if is_major_change(_champion_for(bump, champion), cfg, best["encoder"])
+                    else "minor"
+                )
             )
             exp["bump"] = bump
 
@@ -430,7 +442,11 @@ class _Build:
     ) -> list[dict[str, Any]]:
         """Build and evaluate every candidate bundle."""
         cfg = self.config
+        specs: list[tuple[str | None, str, Path, int, dict[str, Any] | None, dict[str, Any]]]
         if bump == "patch":
+            champion = _champion_for(bump, champion)
+            if champion_dir is None:
+                raise BuildError(f"a patch build needs the bundle of champion {champion.version}")
             started = time.perf_counter()
             self._step(0.2, "re-embedding new and changed skills with the champion's encoder")
             hyper = champion.hyperparameters or cfg.hyperparameters()
@@ -462,9 +478,14 @@ class _Build:
             todo = cfg.candidates
             for i, spec in enumerate(todo):
                 lo, hi = 0.1 + 0.6 * i / len(todo), 0.1 + 0.6 * (i + 1) / len(todo)
-                from_champion = champion_dir is not None and not is_major_change(champion, cfg, spec)
-                start = champion_dir / EMBEDDING_MODEL_DIR if from_champion else spec
-                label = f"champion {champion.version} weights" if from_champion else "base encoder"
+                start: str | Path = spec
+                label = "base encoder"
+                if (
+                    champion is not None
+                    and champion_dir is not None
+                    and not is_major_change(champion, cfg, spec)
+                ):
+                    start, label = champion_dir / EMBEDDING_MODEL_DIR, f"champion {champion.version} weights"
                 summary = None
                 started = time.perf_counter()
                 if bump == "initial":
@@ -494,7 +515,7 @@ class _Build:
                 self._timed("embed", started)
                 specs.append((spec, label, folder, index.encoded_count, summary, cfg.hyperparameters(spec)))
         out = []
-        for i, (spec, label, folder, encoded, summary, hyper) in enumerate(specs):
+        for i, (base, label, folder, encoded, summary, hyper) in enumerate(specs):
             started = time.perf_counter()
             self._step(
                 0.7 + 0.1 * i / len(specs),
@@ -505,7 +526,7 @@ class _Build:
             self._timed("evaluate", started)
             out.append(
                 {
-                    "encoder": spec,
+                    "encoder": base,
                     "start": label,
                     "folder": folder,
                     "pipeline": pipeline,
@@ -549,6 +570,8 @@ class _Build:
             # same bundle, same fixed test set, same evaluation set: its recorded metrics stand
             champ, source = {k: recorded[k] for k in contender}, "registry record"
         else:
+            if champion_dir is None:
+                raise BuildError(f"champion {champion.version}: its bundle was not fetched")
             champ = self._score(load_bundle(champion_dir), test)
             source = f"re-evaluated on the test set and the {self.evaluation.name} set"
         deltas = {

@@ -180,32 +180,36 @@ def evaluation_set(
     """The reviewed hold-out when there are at least `min_reviewed` reviewed texts and the
     hold-out confirms some skill, else the golden set; the snapshot is stored when there are
     reviews and a store."""
-    key = checksum = None
+    key: str | None = None
+    checksum: str | None = None
     if split.size and store is not None:
         key, checksum = store_dataset_snapshot(store, "reviewed", snapshot_rows(split), REVIEWED_FIELDS)
-    counts = {
-        "reviewed": split.size,
-        "train": len(split.train),
-        "holdout": len(split.holdout),
-        "key": key,
-        "checksum": checksum,
-    }
+
+    def with_counts(name: str, items: tuple[BenchmarkItem, ...], reason: str) -> EvaluationSet:
+        return EvaluationSet(
+            name,
+            items,
+            reason,
+            reviewed=split.size,
+            train=len(split.train),
+            holdout=len(split.holdout),
+            key=key,
+            checksum=checksum,
+        )
+
     if split.size >= min_reviewed and any(r.confirmed for r in split.holdout):
         items = tuple(BenchmarkItem(r.text, r.confirmed) for r in split.holdout)
-        return EvaluationSet(
+        return with_counts(
             REVIEWED_SET,
             items,
             f"{len(items)} reviewed hold-out texts ({split.size} reviewed, minimum {min_reviewed})",
-            **counts,
         )
     why = (
         f"{split.size} reviewed text(s), fewer than {min_reviewed}"
         if split.size < min_reviewed
         else "no confirmed skill in the reviewed hold-out"
     )
-    return EvaluationSet(
-        GOLDEN_SET, tuple(golden_items(taxonomy)), f"{why}: the shipped golden set", **counts
-    )
+    return with_counts(GOLDEN_SET, tuple(golden_items(taxonomy)), f"{why}: the shipped golden set")
 
 
 def calibration_examples(pipeline: Pipeline, reviews: Sequence[ReviewedRequest]) -> list[ReviewedExample]:
