@@ -1,12 +1,12 @@
 """SEA: the Streamlit app (`streamlit run app.py`). Signs users in and shows each user only
 the pages their roles open; the pages live in `pages/`."""
+
 import streamlit as st
 
 from mlops.config import SettingsError
 from mlops.entrypoints.ui.session import NOTICE_KEY, current_user, navigation_pages
 
-st.set_page_config(page_title="SEA skills extraction", page_icon=":material/psychology:",
-                   layout="wide")
+st.set_page_config(page_title="SEA skills extraction", page_icon=":material/psychology:", layout="wide")
 
 try:
     user = current_user()

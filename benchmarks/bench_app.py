@@ -5,6 +5,7 @@ SQLite warehouse holding many logged predictions and reviews, and the time from 
 Run: `.venv/bin/python benchmarks/bench_app.py [--requests 1000000] [--reviews 200000]
 [--repeat 3] [--skip-extract] [--home DIR]` (the warehouse is filled once per --home and reused).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -18,17 +19,17 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from machine import machine_info
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 PAGES = ("review", "monitoring", "models", "uat", "taxonomy", "audit")
 
 
-
 def open_context(home: Path):
+    from mlops.bootstrap import Bootstrap
     from mlops.config import load_settings
     from mlops.entrypoints.ui import context as ui_context
-    from mlops.bootstrap import Bootstrap
 
     settings = load_settings(env={"SEA_HOME": str(home)}, secrets_path=home / "none.toml")
     context = Bootstrap(settings)
@@ -81,8 +82,10 @@ def time_pages(context, repeat: int) -> dict[str, list[float]]:
 
 def time_extract(context, repeat: int) -> tuple[float, list[float]]:
     """(first click incl. model load, later clicks) in seconds, default encoder over ESCO."""
-    text = ("We are looking for a data analyst experienced in SQL, Python and statistical "
-            "modelling, with strong communication skills and stakeholder management.")
+    text = (
+        "We are looking for a data analyst experienced in SQL, Python and statistical "
+        "modelling, with strong communication skills and stakeholder management."
+    )
     samples = []
     for index in range(repeat + 1):
         at = app_as("rita", context).run()
@@ -101,25 +104,33 @@ def main() -> int:
     parser.add_argument("--reviews", type=int, default=200_000)
     parser.add_argument("--repeat", type=int, default=3, help="renders per page (at least 1)")
     parser.add_argument("--skip-extract", action="store_true")
-    parser.add_argument("--home", type=Path, default=None,
-                        help="data folder to fill once and reuse (default: a new temporary one)")
+    parser.add_argument(
+        "--home",
+        type=Path,
+        default=None,
+        help="data folder to fill once and reuse (default: a new temporary one)",
+    )
     args = parser.parse_args()
     home = args.home or Path(tempfile.mkdtemp(prefix="sea-bench-app-"))
     print(f"machine: {machine_info()}")
     print(f"command: {' '.join([Path(sys.executable).name] + sys.argv)}")
     context = open_context(home)
     filled = fill(context, args.requests, args.reviews)
-    counts = {t: context.warehouse.scalar(f"SELECT COUNT(*) FROM {t}")
-              for t in ("prediction_requests", "prediction_skills", "feedback_submissions", "feedback")}
+    counts = {
+        t: context.warehouse.scalar(f"SELECT COUNT(*) FROM {t}")
+        for t in ("prediction_requests", "prediction_skills", "feedback_submissions", "feedback")
+    }
     print(f"warehouse: SQLite at {home} holding {counts} (filled in {filled:.0f} s)")
     if not args.skip_extract:  # first, so that the model is loaded before pages are timed
         first, later = time_extract(context, args.repeat)
         print("extract -> skills shown (default encoder, bundled ESCO, in-process; seconds):")
         print(f"  first click (loads the model; embeds ESCO unless cached): {first:.2f}")
         print(f"  later clicks: median {statistics.median(later):.3f}, max {max(later):.3f}")
-    print(f"time to first render per page (AppTest; seconds: the first run, then the median of "
-          f"{args.repeat - 1} more; monitoring caches its aggregates for 60 s, so only its first run "
-          "queries the warehouse):")
+    print(
+        f"time to first render per page (AppTest; seconds: the first run, then the median of "
+        f"{args.repeat - 1} more; monitoring caches its aggregates for 60 s, so only its first run "
+        "queries the warehouse):"
+    )
     for page, samples in time_pages(context, args.repeat).items():
         later = f"{statistics.median(samples[1:]):7.3f}" if len(samples) > 1 else "    n/a"
         print(f"  {page:<11} first {samples[0]:7.3f}   later {later}")

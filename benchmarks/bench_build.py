@@ -13,6 +13,7 @@ Steps (pick with --steps, default all):
 Run: `.venv/bin/python benchmarks/bench_build.py [--steps embed,initial,patch,train,retrain]
       [--pairs 2000] [--build-pairs 2000] [--taxonomy-size 0 (= all)] [--device cpu|cuda]`
 """
+
 from __future__ import annotations
 
 import argparse
@@ -29,6 +30,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from machine import machine_info
+
 from mlops.adapters.store import open_store
 from mlops.adapters.warehouse import open_warehouse
 from mlops.config import load_settings
@@ -42,7 +44,6 @@ from sea_core.taxonomy import Taxonomy, bundled_taxonomy
 STEPS = ("embed", "initial", "patch", "train", "retrain")
 
 
-
 HELD_OUT = 50  # real ESCO skills left out of the first build and added by the skills update
 
 
@@ -52,26 +53,41 @@ def _taxonomies(size: int) -> tuple[Taxonomy, Taxonomy]:
     skills = skills[:size] if size else skills
     held = set(range(0, len(skills), max(1, len(skills) // HELD_OUT))[:HELD_OUT])
     first = [s for i, s in enumerate(skills) if i not in held]
-    return Taxonomy(first, version="bench-1", name="esco"), Taxonomy(skills, version="bench-2",
-                                                                      name="esco")
+    return Taxonomy(first, version="bench-1", name="esco"), Taxonomy(skills, version="bench-2", name="esco")
 
 
 def _write_taxonomy(warehouse, taxonomy: Taxonomy, created_at: str) -> None:
     import json
 
     with warehouse.transaction() as session:
-        session.execute("INSERT INTO taxonomy_versions (version, name, checksum, skill_count, "
-                        "created_at, created_by) VALUES (?, ?, ?, ?, ?, ?)",
-                        (taxonomy.version, taxonomy.name, taxonomy.checksum, len(taxonomy),
-                         created_at, "bench"))
+        session.execute(
+            "INSERT INTO taxonomy_versions (version, name, checksum, skill_count, "
+            "created_at, created_by) VALUES (?, ?, ?, ?, ?, ?)",
+            (taxonomy.version, taxonomy.name, taxonomy.checksum, len(taxonomy), created_at, "bench"),
+        )
         session.executemany(
             "INSERT INTO taxonomy_skills (taxonomy_version, skill_id, title, skill_type, "
             "description, alt_labels, tags, proficiency_levels, sector, category, source, code, "
             "content_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [(taxonomy.version, s.skill_id, s.title, s.skill_type, s.description,
-              json.dumps(list(s.alt_labels)), json.dumps(list(s.tags)),
-              json.dumps(list(s.proficiency_levels)), s.sector, s.category, s.source, s.code,
-              s.content_hash()) for s in taxonomy])
+            [
+                (
+                    taxonomy.version,
+                    s.skill_id,
+                    s.title,
+                    s.skill_type,
+                    s.description,
+                    json.dumps(list(s.alt_labels)),
+                    json.dumps(list(s.tags)),
+                    json.dumps(list(s.proficiency_levels)),
+                    s.sector,
+                    s.category,
+                    s.source,
+                    s.code,
+                    s.content_hash(),
+                )
+                for s in taxonomy
+            ],
+        )
 
 
 def _line(name: str, seconds: float, extra: str = "") -> None:
@@ -93,16 +109,18 @@ def main() -> int:
     from sea_core.encoder import pick_device
 
     device = pick_device(args.device)
-    print(f"machine: {machine_info(with_torch=True)}; device {device}; load average "
-          f"{', '.join(f'{x:.1f}' for x in os.getloadavg())}")
+    print(
+        f"machine: {machine_info(with_torch=True)}; device {device}; load average "
+        f"{', '.join(f'{x:.1f}' for x in os.getloadavg())}"
+    )
     print("command:", " ".join([Path(sys.executable).name, *sys.argv]))
     taxonomy, updated = _taxonomies(args.taxonomy_size)
-    print(f"taxonomy: {len(taxonomy)} ESCO skills (+{len(updated) - len(taxonomy)} in the update)",
-          flush=True)
+    print(
+        f"taxonomy: {len(taxonomy)} ESCO skills (+{len(updated) - len(taxonomy)} in the update)", flush=True
+    )
     work = Path(tempfile.mkdtemp(prefix="bench-build-"))
     try:
-        settings = load_settings(env={"SEA_HOME": str(work / "home")},
-                                 secrets_path=work / "none.toml")
+        settings = load_settings(env={"SEA_HOME": str(work / "home")}, secrets_path=work / "none.toml")
         settings.home.mkdir(parents=True)
         warehouse = open_warehouse(settings.warehouse_url)
         warehouse.init_schema()
@@ -114,36 +132,49 @@ def main() -> int:
         if "embed" in steps:
             started = time.perf_counter()
             index = build_index(encoder, taxonomy, use_prebuilt=False)
-            _line("embed full taxonomy (no cache, no prebuilt)", time.perf_counter() - started,
-                  f"{index.encoded_count} skills encoded")
+            _line(
+                "embed full taxonomy (no cache, no prebuilt)",
+                time.perf_counter() - started,
+                f"{index.encoded_count} skills encoded",
+            )
         if "initial" in steps or "patch" in steps or "retrain" in steps:
             started = time.perf_counter()
             result = run_build(settings, warehouse, store, "manual", config=config)
-            _line("initial build end to end (1.0.0)", time.perf_counter() - started,
-                  f"{result.outcome} {result.version}; timings {result.timings}")
+            _line(
+                "initial build end to end (1.0.0)",
+                time.perf_counter() - started,
+                f"{result.outcome} {result.version}; timings {result.timings}",
+            )
         if "patch" in steps:
             _write_taxonomy(warehouse, updated, "2026-02-01T00:00:00")
             started = time.perf_counter()
             result = run_build(settings, warehouse, store, "skills-update", config=config)
-            _line(f"skills update, {len(updated) - len(taxonomy)} added ESCO skills", time.perf_counter() - started,
-                  f"{result.outcome} {result.version}; encoded {result.encoded_count}; "
-                  f"timings {result.timings}")
+            _line(
+                f"skills update, {len(updated) - len(taxonomy)} added ESCO skills",
+                time.perf_counter() - started,
+                f"{result.outcome} {result.version}; encoded {result.encoded_count}; "
+                f"timings {result.timings}",
+            )
         if "train" in steps:
             for n in [int(x) for x in args.pairs.split(",") if x.strip()]:
                 pairs = taxonomy_pairs(bundled_taxonomy(), config.seed, n)
                 out = work / f"trained-{n}"
                 summary = fine_tune(encoder.path, pairs, config, out)
-                _line(f"fine-tune default encoder, {len(pairs)} pairs", summary["seconds"],
-                      f"{summary['steps']} steps, batch {config.batch_size}, device "
-                      f"{summary['device']}, final loss {summary['final_loss']:.4f}")
+                _line(
+                    f"fine-tune default encoder, {len(pairs)} pairs",
+                    summary["seconds"],
+                    f"{summary['steps']} steps, batch {config.batch_size}, device "
+                    f"{summary['device']}, final loss {summary['final_loss']:.4f}",
+                )
                 shutil.rmtree(out, ignore_errors=True)
         if "retrain" in steps:
             started = time.perf_counter()
             result = run_build(settings, warehouse, store, "performance-drop", config=config)
-            _line(f"retraining build end to end ({args.build_pairs} pairs)",
-                  time.perf_counter() - started,
-                  f"{result.outcome} {result.version or result.candidate_version}; "
-                  f"timings {result.timings}")
+            _line(
+                f"retraining build end to end ({args.build_pairs} pairs)",
+                time.perf_counter() - started,
+                f"{result.outcome} {result.version or result.candidate_version}; timings {result.timings}",
+            )
         warehouse.close()
     finally:
         shutil.rmtree(work, ignore_errors=True)

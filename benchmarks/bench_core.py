@@ -12,6 +12,7 @@ whole text once) measured in the same process, batch throughput over distinct 25
 made of development-benchmark sentences (phrase cache empty at the start), peak memory, and
 development-benchmark MRR and F1 for the same matcher, side by side.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -39,8 +40,9 @@ from sea_core.evaluate import evaluate, load_benchmark
 from sea_core.pipeline import Pipeline
 from sea_core.taxonomy import Taxonomy, bundled_taxonomy
 
-BENCHMARK_DIR = Path(os.environ.get("SEA_BENCHMARK_DIR", Path(__file__).resolve().parents[2]
-                                    / "shared" / "data" / "benchmark"))
+BENCHMARK_DIR = Path(
+    os.environ.get("SEA_BENCHMARK_DIR", Path(__file__).resolve().parents[2] / "shared" / "data" / "benchmark")
+)
 DEV_SPLITS = ("tech", "house")
 
 JOB_250_WORDS = (
@@ -79,8 +81,12 @@ def dev_path(split: str) -> Path:
 def distinct_texts(taxonomy: Taxonomy, words: int = 250) -> list[str]:
     """Texts of about `words` words made of development-benchmark sentences, each sentence in
     one text only (phrases repeat across texts only as they do in the sentences)."""
-    sentences = [item.sentence for split in DEV_SPLITS if dev_path(split).is_file()
-                 for item in load_benchmark(dev_path(split), taxonomy)]
+    sentences = [
+        item.sentence
+        for split in DEV_SPLITS
+        if dev_path(split).is_file()
+        for item in load_benchmark(dev_path(split), taxonomy)
+    ]
     random.Random(0).shuffle(sentences)
     texts, current = [], []
     for sentence in sentences:
@@ -121,19 +127,29 @@ def measure_backend(backend: str, repeats: int) -> dict:
     quality = {}
     for split in DEV_SPLITS:
         if dev_path(split).is_file():
-            scores = evaluate(uncached, load_benchmark(dev_path(split), taxonomy),
-                              baseline_cache=cache_root() / "embeddings"
-                              / f"{encoder.fingerprint}-labels")["pipeline"]
+            scores = evaluate(
+                uncached,
+                load_benchmark(dev_path(split), taxonomy),
+                baseline_cache=cache_root() / "embeddings" / f"{encoder.fingerprint}-labels",
+            )["pipeline"]
             quality[split] = {"mrr": scores["mrr"], "f1": scores["f1"]}
     median, raw_median = statistics.median(times), statistics.median(raw_times)
-    return {"backend": backend, "spans": len(uncached.span_extractor.extract(JOB_250_WORDS)),
-            "median_ms": median * 1000, "p95_ms": percentile(times, 0.95) * 1000,
-            "cached_median_ms": statistics.median(cached_times) * 1000,
-            "raw_median_ms": raw_median * 1000, "ratio": median / raw_median,
-            "texts": len(texts), "words": sum(len(t.split()) for t in texts) / max(1, len(texts)),
-            "throughput": len(texts) / elapsed, "hit_rate": batch.phrase_cache.stats().hit_rate,
-            "peak_mib": peak_rss_mib(psutil.Process()), "quality": quality,
-            "agreement": encoder.agreement.mean_cosine if encoder.agreement else 1.0}
+    return {
+        "backend": backend,
+        "spans": len(uncached.span_extractor.extract(JOB_250_WORDS)),
+        "median_ms": median * 1000,
+        "p95_ms": percentile(times, 0.95) * 1000,
+        "cached_median_ms": statistics.median(cached_times) * 1000,
+        "raw_median_ms": raw_median * 1000,
+        "ratio": median / raw_median,
+        "texts": len(texts),
+        "words": sum(len(t.split()) for t in texts) / max(1, len(texts)),
+        "throughput": len(texts) / elapsed,
+        "hit_rate": batch.phrase_cache.stats().hit_rate,
+        "peak_mib": peak_rss_mib(psutil.Process()),
+        "quality": quality,
+        "agreement": encoder.agreement.mean_cosine if encoder.agreement else 1.0,
+    }
 
 
 def taxonomy_timings(cold_skills: int) -> None:
@@ -144,9 +160,14 @@ def taxonomy_timings(cold_skills: int) -> None:
         start = time.perf_counter()
         build_index(encoder, cold_taxonomy, cold_cache, use_prebuilt=False)
         cold = time.perf_counter() - start
-    print(f"taxonomy embedding cold (no cache, no prebuilt), {len(cold_taxonomy):,} skills: {cold:.1f} s"
-          + (f" (~{cold * len(taxonomy) / len(cold_taxonomy):.0f} s for all {len(taxonomy):,})"
-             if len(cold_taxonomy) < len(taxonomy) else ""))
+    print(
+        f"taxonomy embedding cold (no cache, no prebuilt), {len(cold_taxonomy):,} skills: {cold:.1f} s"
+        + (
+            f" (~{cold * len(taxonomy) / len(cold_taxonomy):.0f} s for all {len(taxonomy):,})"
+            if len(cold_taxonomy) < len(taxonomy)
+            else ""
+        )
+    )
     with tempfile.TemporaryDirectory() as cache:
         start = time.perf_counter()
         build_index(encoder, taxonomy, cache)
@@ -154,46 +175,63 @@ def taxonomy_timings(cold_skills: int) -> None:
         start = time.perf_counter()
         build_index(encoder, taxonomy, cache)
         reload = time.perf_counter() - start
-    print(f"taxonomy embedding, {len(taxonomy):,} skills, first start from the shipped prebuilt "
-          f"rows: {first:.2f} s; reload from embeddings.npy: {reload:.3f} s")
+    print(
+        f"taxonomy embedding, {len(taxonomy):,} skills, first start from the shipped prebuilt "
+        f"rows: {first:.2f} s; reload from embeddings.npy: {reload:.3f} s"
+    )
 
 
 def print_table(rows: list[dict]) -> None:
     first = rows[0]
-    print(f"250-word text: {len(JOB_250_WORDS.split())} words, {first['spans']} spans; batch: "
-          f"{first['texts']} distinct texts of ~{first['words']:.0f} words")
+    print(
+        f"250-word text: {len(JOB_250_WORDS.split())} words, {first['spans']} spans; batch: "
+        f"{first['texts']} distinct texts of ~{first['words']:.0f} words"
+    )
     splits = [s for s in DEV_SPLITS if s in first["quality"]]
-    header = (f"{'backend':<10} {'median':>7} {'p95':>7} {'cached':>7} {'raw enc':>7} "
-              f"{'ratio':>6} {'texts/s':>7} {'hits':>5} {'peak MiB':>8} {'cos':>6}"
-              + "".join(f" {s + ' MRR':>9} {s + ' F1':>8}" for s in splits))
+    header = (
+        f"{'backend':<10} {'median':>7} {'p95':>7} {'cached':>7} {'raw enc':>7} "
+        f"{'ratio':>6} {'texts/s':>7} {'hits':>5} {'peak MiB':>8} {'cos':>6}"
+        + "".join(f" {s + ' MRR':>9} {s + ' F1':>8}" for s in splits)
+    )
     print(header)
     for row in rows:
-        print(f"{row['backend']:<10} {row['median_ms']:>5.0f}ms {row['p95_ms']:>5.0f}ms "
-              f"{row['cached_median_ms']:>5.0f}ms {row['raw_median_ms']:>5.0f}ms "
-              f"{row['ratio']:>5.2f}x {row['throughput']:>7.1f} {row['hit_rate']:>5.0%} "
-              f"{row['peak_mib']:>8.0f} {row['agreement']:>6.4f}"
-              + "".join(f" {row['quality'][s]['mrr']:>9.4f} {row['quality'][s]['f1']:>8.4f}"
-                        for s in splits))
+        print(
+            f"{row['backend']:<10} {row['median_ms']:>5.0f}ms {row['p95_ms']:>5.0f}ms "
+            f"{row['cached_median_ms']:>5.0f}ms {row['raw_median_ms']:>5.0f}ms "
+            f"{row['ratio']:>5.2f}x {row['throughput']:>7.1f} {row['hit_rate']:>5.0%} "
+            f"{row['peak_mib']:>8.0f} {row['agreement']:>6.4f}"
+            + "".join(f" {row['quality'][s]['mrr']:>9.4f} {row['quality'][s]['f1']:>8.4f}" for s in splits)
+        )
     base = next((r for r in rows if r["backend"] == "torch"), None)
     if base:
         for row in rows:
             if row is not base:
-                deltas = ", ".join(f"{s} MRR {row['quality'][s]['mrr'] - base['quality'][s]['mrr']:+.4f} "
-                                   f"F1 {row['quality'][s]['f1'] - base['quality'][s]['f1']:+.4f}"
-                                   for s in splits)
-                print(f"{row['backend']} vs torch fp32: {deltas}; "
-                      f"{base['median_ms'] / row['median_ms']:.2f}x faster per text")
-    print("columns: median/p95 = pipeline without phrase cache; cached = the same text again "
-          "with the phrase cache; raw enc = sentence-transformers, batch of one, whole text once; "
-          "ratio = median / raw enc; hits = phrase-cache hit rate over the batch")
+                deltas = ", ".join(
+                    f"{s} MRR {row['quality'][s]['mrr'] - base['quality'][s]['mrr']:+.4f} "
+                    f"F1 {row['quality'][s]['f1'] - base['quality'][s]['f1']:+.4f}"
+                    for s in splits
+                )
+                print(
+                    f"{row['backend']} vs torch fp32: {deltas}; "
+                    f"{base['median_ms'] / row['median_ms']:.2f}x faster per text"
+                )
+    print(
+        "columns: median/p95 = pipeline without phrase cache; cached = the same text again "
+        "with the phrase cache; raw enc = sentence-transformers, batch of one, whole text once; "
+        "ratio = median / raw enc; hits = phrase-cache hit rate over the batch"
+    )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--repeats", type=int, default=30)
     parser.add_argument("--backends", default=",".join(BACKENDS))
-    parser.add_argument("--cold-skills", type=int, default=0,
-                        help="encode only the first N skills cold (0 = all 13,896; -1 = skip)")
+    parser.add_argument(
+        "--cold-skills",
+        type=int,
+        default=0,
+        help="encode only the first N skills cold (0 = all 13,896; -1 = skip)",
+    )
     parser.add_argument("--measure", help=argparse.SUPPRESS)  # one backend, JSON out (internal)
     args = parser.parse_args()
     if args.measure:
@@ -205,9 +243,12 @@ def main() -> None:
         taxonomy_timings(args.cold_skills)
     rows = []
     for backend in args.backends.split(","):
-        out = subprocess.run([sys.executable, __file__, "--measure", backend,
-                              "--repeats", str(args.repeats)], check=True, text=True,
-                             stdout=subprocess.PIPE).stdout
+        out = subprocess.run(
+            [sys.executable, __file__, "--measure", backend, "--repeats", str(args.repeats)],
+            check=True,
+            text=True,
+            stdout=subprocess.PIPE,
+        ).stdout
         rows.append(json.loads(out.strip().splitlines()[-1]))
     print_table(rows)
     print(f"load average at the end {os.getloadavg()[0]:.1f}")

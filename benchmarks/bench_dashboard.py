@@ -12,6 +12,7 @@ decisions = 200,000 feedback rows. Full size: `--requests 1000000 --submissions 
 reviewer (agreement). Target: under 1 s per query. The schema's own indexes are used
 (`init_schema()`), then ANALYZE.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -21,24 +22,25 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from machine import machine_info  # noqa: E402
+
 from mlops.adapters.warehouse import open_warehouse  # noqa: E402
 from mlops.adapters.warehouse.base import Warehouse  # noqa: E402
-from mlops.services import monitoring  # noqa: E402
 from mlops.domain.clock import day_of, timestamp, week_of  # noqa: E402
+from mlops.services import monitoring  # noqa: E402
 from mlops.services.feedback import OLDEST, next_unreviewed  # noqa: E402
 
 START = datetime(2026, 8, 1)
 VERSIONS = ("1.0.0", "1.1.0", "1.2.0")
 N_SKILLS = 5000
-
 
 
 def _moment(i: int, n: int, days: int) -> datetime:
@@ -54,21 +56,44 @@ def request_rows(n: int, days: int, rng: random.Random) -> Iterator[tuple]:
         at = _moment(i, n, days)
         chars = int(rng.lognormvariate(6, 1.0)) % 25000
         status = "error" if rng.random() < 0.01 else "ok"
-        yield (f"r{i:08d}", _version(i, n), "prod" if i % 10 else "uat",
-               timestamp(at), day_of(at), week_of(at), "x" * min(chars, 64), chars,
-               rng.uniform(5, 400), status, None if status == "ok" else "boom", rng.uniform(0.45, 1.0))
+        yield (
+            f"r{i:08d}",
+            _version(i, n),
+            "prod" if i % 10 else "uat",
+            timestamp(at),
+            day_of(at),
+            week_of(at),
+            "x" * min(chars, 64),
+            chars,
+            rng.uniform(5, 400),
+            status,
+            None if status == "ok" else "boom",
+            rng.uniform(0.45, 1.0),
+        )
 
 
 def skill_rows(n: int, per_request: int, rng: random.Random) -> Iterator[tuple]:
     for i in range(n):
         for rank in range(1, per_request + 1):
             skill = rng.randrange(N_SKILLS)
-            yield (f"r{i:08d}", _version(i, n), rank, f"s{skill:05d}", f"skill {skill}", "skill",
-                   rng.random(), f"phrase {skill}", 1, "[]", None)
+            yield (
+                f"r{i:08d}",
+                _version(i, n),
+                rank,
+                f"s{skill:05d}",
+                f"skill {skill}",
+                "skill",
+                rng.random(),
+                f"phrase {skill}",
+                1,
+                "[]",
+                None,
+            )
 
 
-def feedback_rows(n_requests: int, n_submissions: int, per_submission: int, days: int,
-                  rng: random.Random) -> tuple[list[tuple], list[tuple]]:
+def feedback_rows(
+    n_requests: int, n_submissions: int, per_submission: int, days: int, rng: random.Random
+) -> tuple[list[tuple], list[tuple]]:
     """Reviews (one in ten texts gets a second reviewer, deciding on the same skills) and their
     decisions; each review's counts double as its prediction's score."""
     submissions, feedback = [], []
@@ -86,8 +111,9 @@ def feedback_rows(n_requests: int, n_submissions: int, per_submission: int, days
                 decisions.append("accepted" if roll < 0.5 else "rejected" if roll < 0.8 else "added")
             n_acc = decisions.count("accepted")
             n_add = decisions.count("added")
-            submissions.append((f"r{i:08d}", reviewer, _version(i, n_requests), stamp, day, week, 5,
-                                n_acc + n_add, n_acc))
+            submissions.append(
+                (f"r{i:08d}", reviewer, _version(i, n_requests), stamp, day, week, 5, n_acc + n_add, n_acc)
+            )
             for skill, decision in zip(skills, decisions):
                 feedback.append((f"r{i:08d}", skill, decision, reviewer, stamp, day, week))
     return submissions, feedback
@@ -101,20 +127,26 @@ def fill(wh: Warehouse, args: argparse.Namespace) -> float:
         "INSERT INTO prediction_requests (request_id, model_version, stage, created_at, day, week, "
         "original_input, input_chars, latency_ms, status, error, lowest_confidence) "
         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        request_rows(args.requests, args.days, rng))
+        request_rows(args.requests, args.days, rng),
+    )
     wh.executemany(
         "INSERT INTO prediction_skills (request_id, model_version, rank, skill_id, skill_title, "
         "skill_type, confidence, phrase, occurrence, tags, proficiency_level) "
         "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        skill_rows(args.requests, args.skills, rng))
+        skill_rows(args.requests, args.skills, rng),
+    )
     submissions, feedback = feedback_rows(args.requests, args.submissions, args.feedback, args.days, rng)
     for table, stamp in (("feedback_submissions", "submitted_at"), ("prediction_scores", "scored_at")):
         wh.executemany(
             f"INSERT INTO {table} (request_id, reviewer, model_version, {stamp}, day, week, "
-            "n_predicted, n_confirmed, n_overlap) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", submissions)
+            "n_predicted, n_confirmed, n_overlap) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            submissions,
+        )
     wh.executemany(
         "INSERT INTO feedback (request_id, skill_id, decision, reviewer, reviewed_at, day, week) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?)", feedback)
+        "VALUES (?, ?, ?, ?, ?, ?, ?)",
+        feedback,
+    )
     wh.execute("ANALYZE")
     return time.perf_counter() - began
 
@@ -126,15 +158,20 @@ def queries(days: int) -> dict[str, Callable[[Warehouse], Any]]:
     return {
         "quality per day (all)": lambda wh: monitoring.quality_over_time(wh, "day"),
         "quality per week (all)": lambda wh: monitoring.quality_over_time(wh, "week"),
-        "quality per day (30 d)": lambda wh: monitoring.quality_over_time(wh, "day", start=last30[0], end=last30[1]),
+        "quality per day (30 d)": lambda wh: monitoring.quality_over_time(
+            wh, "day", start=last30[0], end=last30[1]
+        ),
         "version comparison (all)": lambda wh: monitoring.version_comparison(wh),
-        "alert window (7 d)": lambda wh: monitoring.window_quality(wh, timestamp(last7[0]), timestamp(last7[1])),
+        "alert window (7 d)": lambda wh: monitoring.window_quality(
+            wh, timestamp(last7[0]), timestamp(last7[1])
+        ),
         "usage (30 d)": lambda wh: monitoring.usage(wh, *last30),
         "usage (all)": lambda wh: monitoring.usage(wh, START, end),
         "most rejected (all)": lambda wh: monitoring.most_rejected_skills(wh, limit=20),
         "most added (all)": lambda wh: monitoring.most_added_skills(wh, limit=20),
         "most rejected (30 d, version)": lambda wh: monitoring.most_rejected_skills(
-            wh, limit=20, start=last30[0], end=last30[1], model_version=VERSIONS[-1]),
+            wh, limit=20, start=last30[0], end=last30[1], model_version=VERSIONS[-1]
+        ),
         "review queue: next unreviewed": lambda wh: [next_unreviewed(wh, stage="prod")],
         "review queue: oldest first": lambda wh: [next_unreviewed(wh, stage="prod", order=OLDEST)],
         "reviewer agreement (all)": lambda wh: monitoring.reviewer_agreement(wh).reviewers,
@@ -173,8 +210,9 @@ def run_sqlite(args: argparse.Namespace) -> None:
         have = int(wh.scalar("SELECT COUNT(*) FROM prediction_requests") or 0)
         fill_s = 0.0 if have == args.requests else fill(wh, args) if have == 0 else None
         if fill_s is None:
-            raise SystemExit(f"{args.sqlite_file} holds {have:,} requests, not {args.requests:,}: "
-                             "use another file")
+            raise SystemExit(
+                f"{args.sqlite_file} holds {have:,} requests, not {args.requests:,}: use another file"
+            )
         report(f"SQLite ({args.sqlite_file})", fill_s, time_queries(wh, args.days, args.repeat))
         wh.close()
         return
@@ -199,8 +237,11 @@ def run_postgres(args: argparse.Namespace) -> None:
         wh = open_warehouse(server.url())
         wh.init_schema()
         fill_s = fill(wh, args)
-        report("PostgreSQL (Redshift stand-in, via pgbouncer + redshift_connector)", fill_s,
-               time_queries(wh, args.days, args.repeat))
+        report(
+            "PostgreSQL (Redshift stand-in, via pgbouncer + redshift_connector)",
+            fill_s,
+            time_queries(wh, args.days, args.repeat),
+        )
         wh.close()
     finally:
         server.shutdown()
@@ -215,14 +256,20 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=90)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--backends", default="sqlite,postgres")
-    parser.add_argument("--sqlite-file", type=Path, default=None,
-                        help="SQLite file to fill once and reuse (default: a new temporary one)")
+    parser.add_argument(
+        "--sqlite-file",
+        type=Path,
+        default=None,
+        help="SQLite file to fill once and reuse (default: a new temporary one)",
+    )
     args = parser.parse_args()
     print("machine:", machine_info())
     print("command:", " ".join([Path(sys.executable).name, *sys.argv]))
-    print(f"data: {args.requests:,} requests, {args.requests * args.skills:,} prediction skill rows, "
-          f"{args.submissions:,} reviews, {args.submissions * args.feedback:,} feedback rows, "
-          f"{args.days} days")
+    print(
+        f"data: {args.requests:,} requests, {args.requests * args.skills:,} prediction skill rows, "
+        f"{args.submissions:,} reviews, {args.submissions * args.feedback:,} feedback rows, "
+        f"{args.days} days"
+    )
     print("load average (1, 5, 15 min) before:", " ".join(f"{v:.2f}" for v in os.getloadavg()))
     for backend in args.backends.split(","):
         {"sqlite": run_sqlite, "postgres": run_postgres}[backend.strip()](args)

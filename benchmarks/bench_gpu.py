@@ -5,6 +5,7 @@ exits 0.
 
     HF_HUB_OFFLINE=1 .venv/bin/python benchmarks/bench_gpu.py [--texts 20000] [--pairs 20000]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -22,8 +23,7 @@ def skill_texts(n: int) -> list[str]:
     length so that each batch pads to its own longest text."""
     from sea_core.taxonomy import bundled_taxonomy
 
-    texts = [text for skill in bundled_taxonomy() for text in (skill.title, skill.description)
-             if text]
+    texts = [text for skill in bundled_taxonomy() for text in (skill.title, skill.description) if text]
     return sorted(texts[:n], key=len)
 
 
@@ -38,13 +38,14 @@ def encode_throughput(model_path: str, texts: list[str], batch_size: int) -> Non
         torch.cuda.synchronize()
         torch.cuda.reset_peak_memory_stats()
         start = time.perf_counter()
-        model.encode(texts, batch_size=batch_size, convert_to_numpy=True,
-                     normalize_embeddings=True)
+        model.encode(texts, batch_size=batch_size, convert_to_numpy=True, normalize_embeddings=True)
         torch.cuda.synchronize()
         elapsed = time.perf_counter() - start
-        print(f"encode {str(dtype).removeprefix('torch.'):>8}: {len(texts) / elapsed:8.0f} texts/s "
-              f"({len(texts):,} texts, batch {batch_size}, {elapsed:.2f} s, peak GPU memory "
-              f"{torch.cuda.max_memory_allocated() / 2**20:.0f} MiB)")
+        print(
+            f"encode {str(dtype).removeprefix('torch.'):>8}: {len(texts) / elapsed:8.0f} texts/s "
+            f"({len(texts):,} texts, batch {batch_size}, {elapsed:.2f} s, peak GPU memory "
+            f"{torch.cuda.max_memory_allocated() / 2**20:.0f} MiB)"
+        )
         del model
         torch.cuda.empty_cache()
 
@@ -68,21 +69,23 @@ def retraining_time(model_path: str, pairs: int, batch_size: int) -> None:
     seed_everything(params.seed)
     examples = taxonomy_examples(bundled_taxonomy(), pairs, params.seed)
     while len(examples) < pairs:  # the taxonomy has fewer eligible skills: repeat the draw
-        examples += taxonomy_examples(bundled_taxonomy(), pairs - len(examples),
-                                      params.seed + len(examples))
+        examples += taxonomy_examples(bundled_taxonomy(), pairs - len(examples), params.seed + len(examples))
     batches = contrastive_batches(examples, batch_size, max(1, pairs // batch_size), params.seed)
     model = SentenceTransformer(model_path, device="cuda")
     loss_model = losses.MultipleNegativesRankingLoss(model, scale=params.scale)
     torch.cuda.synchronize()
     start = time.perf_counter()
-    summary = run_training(model, loss_model, batches, params.learning_rate, params.warmup_ratio,
-                           params.weight_decay)
+    summary = run_training(
+        model, loss_model, batches, params.learning_rate, params.warmup_ratio, params.weight_decay
+    )
     torch.cuda.synchronize()
     elapsed = time.perf_counter() - start
     trained = sum(len(b) for b in batches)
-    print(f"retraining: {trained:,} pairs in {summary['steps']} steps of {batch_size}: "
-          f"{elapsed:.1f} s ({trained / elapsed:.0f} pairs/s, final loss "
-          f"{summary['final_loss']:.4f})")
+    print(
+        f"retraining: {trained:,} pairs in {summary['steps']} steps of {batch_size}: "
+        f"{elapsed:.1f} s ({trained / elapsed:.0f} pairs/s, final loss "
+        f"{summary['final_loss']:.4f})"
+    )
 
 
 def main() -> int:

@@ -24,6 +24,7 @@ the retrained model meets fewer distractors than it would on the whole taxonomy 
 approximation, printed with the results). Models and encodings are cached under
 /tmp/wt-learn-cache.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -112,20 +113,31 @@ def output_ids(rule: OutputRule, ranked: Ranked, vectors: np.ndarray, ids: list[
     return [ids[c.row] for c in rule.select(ranked.candidates, ranked.text, vectors)]
 
 
-def score_rows(rule: OutputRule, ranked: dict[str, Ranked], items: list[BenchmarkItem],
-               vectors: np.ndarray, ids: list[str]) -> list[dict[str, float]]:
-    return [request_scores(list(ranked[i.sentence].ids[:RANK_K]),
-                           output_ids(rule, ranked[i.sentence], vectors, ids), i.gold)
-            for i in items]
+def score_rows(
+    rule: OutputRule,
+    ranked: dict[str, Ranked],
+    items: list[BenchmarkItem],
+    vectors: np.ndarray,
+    ids: list[str],
+) -> list[dict[str, float]]:
+    return [
+        request_scores(
+            list(ranked[i.sentence].ids[:RANK_K]), output_ids(rule, ranked[i.sentence], vectors, ids), i.gold
+        )
+        for i in items
+    ]
 
 
-def calibrate(ranked: dict[str, Ranked], items: list[BenchmarkItem], vectors: np.ndarray,
-              ids: list[str]) -> Calibration:
+def calibrate(
+    ranked: dict[str, Ranked], items: list[BenchmarkItem], vectors: np.ndarray, ids: list[str]
+) -> Calibration:
     examples = [ReviewedExample(i.sentence, ranked[i.sentence].candidates, i.gold) for i in items]
     return fit_output_rule(examples, ids, vectors)
 
 
-def reviews_of(items: list[BenchmarkItem], ranked: dict[str, Ranked], pipeline: Pipeline) -> list[ReviewedText]:
+def reviews_of(
+    items: list[BenchmarkItem], ranked: dict[str, Ranked], pipeline: Pipeline
+) -> list[ReviewedText]:
     """Simulated reviews: gold confirmed (with the champion's evidence phrase where it suggested
     the skill), the shipped rule's other suggestions rejected."""
     ids = pipeline.index.skill_ids
@@ -139,10 +151,16 @@ def reviews_of(items: list[BenchmarkItem], ranked: dict[str, Ranked], pipeline: 
     return out
 
 
-def golden_recall(rule: OutputRule, ranked: dict[str, Ranked], golden: list[tuple[str, frozenset]],
-                  vectors: np.ndarray, ids: list[str]) -> float:
-    values = [set_scores(output_ids(rule, ranked[text], vectors, ids), expected).recall
-              for text, expected in golden]
+def golden_recall(
+    rule: OutputRule,
+    ranked: dict[str, Ranked],
+    golden: list[tuple[str, frozenset]],
+    vectors: np.ndarray,
+    ids: list[str],
+) -> float:
+    values = [
+        set_scores(output_ids(rule, ranked[text], vectors, ids), expected).recall for text, expected in golden
+    ]
     return sum(values) / len(values) if values else 0.0
 
 
@@ -150,13 +168,21 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--steps", type=int, default=120, help="fine-tuning steps per fold")
-    parser.add_argument("--retrain-folds", type=int, default=0,
-                        help="retrain only on the first N folds (0 = all)")
-    parser.add_argument("--pool-top", type=int, default=20,
-                        help="pool of skills the retrained model ranks (0 = whole taxonomy)")
+    parser.add_argument(
+        "--retrain-folds", type=int, default=0, help="retrain only on the first N folds (0 = all)"
+    )
+    parser.add_argument(
+        "--pool-top",
+        type=int,
+        default=20,
+        help="pool of skills the retrained model ranks (0 = whole taxonomy)",
+    )
     parser.add_argument("--batch-size", type=int, default=32)
-    parser.add_argument("--no-retrain", action="store_true",
-                        help="score the shipped and calibrated rules only (no fine-tuning)")
+    parser.add_argument(
+        "--no-retrain",
+        action="store_true",
+        help="score the shipped and calibrated rules only (no fine-tuning)",
+    )
     args = parser.parse_args()
     CACHE.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
@@ -173,8 +199,9 @@ def main() -> None:
     ranked = run_pipeline(champion, texts, f"champion-{encoder.fingerprint}")
     print(f"{len(items)} benchmark sentences, {len(golden)} golden texts, {args.folds} folds")
 
-    label_matrix = build_index(encoder, labels_only(taxonomy), CACHE / f"labels-{encoder.fingerprint}",
-                               use_prebuilt=False).matrix
+    label_matrix = build_index(
+        encoder, labels_only(taxonomy), CACHE / f"labels-{encoder.fingerprint}", use_prebuilt=False
+    ).matrix
 
     def bi_encoder_row(item: BenchmarkItem) -> dict[str, float]:
         sims = label_matrix @ champion.embed_text(item.sentence)
@@ -189,10 +216,11 @@ def main() -> None:
         if not pool_path.exists():
             pool_path.write_bytes(pickle.dumps(skill_pool(champion, texts, gold, args.pool_top)))
         pool_rows = pickle.loads(pool_path.read_bytes())
-        pool_taxonomy = Taxonomy([taxonomy[r] for r in pool_rows], version=taxonomy.version,
-                                 name="pool")
-        print(f"retrained model ranks a pool of {len(pool_taxonomy):,} of {len(taxonomy):,} skills "
-              f"(champion's top {args.pool_top} per phrase/text + gold)")
+        pool_taxonomy = Taxonomy([taxonomy[r] for r in pool_rows], version=taxonomy.version, name="pool")
+        print(
+            f"retrained model ranks a pool of {len(pool_taxonomy):,} of {len(taxonomy):,} skills "
+            f"(champion's top {args.pool_top} per phrase/text + gold)"
+        )
 
     results: dict[str, list[list[dict[str, float]]]] = {v: [] for v in VARIANTS}
     recalls: dict[str, list[float]] = {v: [] for v in VARIANTS[:3]}
@@ -206,35 +234,48 @@ def main() -> None:
         results["bi-encoder"].append([bi_encoder_row(i) for i in held])
         recalls["shipped"].append(golden_recall(SHIPPED_RULE, ranked, golden, champion.index.matrix, ids))
         recalls["calibrated"].append(golden_recall(fitted.rule, ranked, golden, champion.index.matrix, ids))
-        line = (f"fold {fold}: {len(train)} train / {len(held)} held-out; calibrated rule "
-                f"{fitted.rule.to_dict()} (train Jaccard {fitted.default_score:.3f} -> "
-                f"{fitted.fitted_score:.3f}; {fitted.reason})")
+        line = (
+            f"fold {fold}: {len(train)} train / {len(held)} held-out; calibrated rule "
+            f"{fitted.rule.to_dict()} (train Jaccard {fitted.default_score:.3f} -> "
+            f"{fitted.fitted_score:.3f}; {fitted.reason})"
+        )
         if fold < retrain_folds:
             params = FineTuneParams(max_steps=args.steps, batch_size=args.batch_size)
             model_dir = CACHE / f"model-f{fold}of{args.folds}-s{args.steps}-b{args.batch_size}"
             if not (model_dir / "config.json").exists():
-                result = fine_tune_contrastive(encoder.path, reviews_of(train, ranked, champion),
-                                               taxonomy, model_dir, params)
-                line += (f"; fine-tuned {result.steps} steps in {result.seconds:.0f} s "
-                         f"({result.review_examples} review + {result.taxonomy_examples} taxonomy "
-                         f"rows, {result.hard_negatives} with a hard negative)")
+                result = fine_tune_contrastive(
+                    encoder.path, reviews_of(train, ranked, champion), taxonomy, model_dir, params
+                )
+                line += (
+                    f"; fine-tuned {result.steps} steps in {result.seconds:.0f} s "
+                    f"({result.review_examples} review + {result.taxonomy_examples} taxonomy "
+                    f"rows, {result.hard_negatives} with a hard negative)"
+                )
             tuned = Encoder(model_dir)
-            index = build_index(tuned, pool_taxonomy, CACHE / f"index-{tuned.fingerprint}-{len(pool_taxonomy)}",
-                                use_prebuilt=False)
+            index = build_index(
+                tuned,
+                pool_taxonomy,
+                CACHE / f"index-{tuned.fingerprint}-{len(pool_taxonomy)}",
+                use_prebuilt=False,
+            )
             retrained = Pipeline(tuned, pool_taxonomy, index)
             tuned_ranked = run_pipeline(retrained, texts, f"ranked-{tuned.fingerprint}-{len(pool_taxonomy)}")
             tuned_ids = retrained.index.skill_ids
             tuned_fit = calibrate(tuned_ranked, train, index.matrix, tuned_ids)
             results["retrained+calibrated"].append(
-                score_rows(tuned_fit.rule, tuned_ranked, held, index.matrix, tuned_ids))
+                score_rows(tuned_fit.rule, tuned_ranked, held, index.matrix, tuned_ids)
+            )
             recalls["retrained+calibrated"].append(
-                golden_recall(tuned_fit.rule, tuned_ranked, golden, index.matrix, tuned_ids))
+                golden_recall(tuned_fit.rule, tuned_ranked, golden, index.matrix, tuned_ids)
+            )
             line += f"; retrained rule {tuned_fit.rule.to_dict()}"
         print(line, flush=True)
 
-    print(f"\nhold-out means over {args.folds} folds (each fold's mean over its sentences, then "
-          "the mean over folds; retrained: over the first "
-          f"{min(retrain_folds, args.folds)} folds)")
+    print(
+        f"\nhold-out means over {args.folds} folds (each fold's mean over its sentences, then "
+        "the mean over folds; retrained: over the first "
+        f"{min(retrain_folds, args.folds)} folds)"
+    )
     print("| variant | " + " | ".join(COLUMNS) + " | golden recall |")
     print("|---" * (len(COLUMNS) + 2) + "|")
     summary = {}
@@ -245,16 +286,24 @@ def main() -> None:
         summary[variant] = mean_scores(per_fold)
         recall = recalls.get(variant)
         cells = " | ".join(f"{summary[variant][c]:.3f}" for c in COLUMNS)
-        print(f"| {variant} | {cells} | {sum(recall) / len(recall):.3f} |" if recall
-              else f"| {variant} | {cells} | - |")
+        print(
+            f"| {variant} | {cells} | {sum(recall) / len(recall):.3f} |"
+            if recall
+            else f"| {variant} | {cells} | - |"
+        )
     if "retrained+calibrated" in summary:
         same = [mean_scores(rows) for rows in results["shipped"][:retrain_folds]]
         base = mean_scores(same)
         gain = {c: summary["retrained+calibrated"][c] - base[c] for c in ("mrr", "jaccard")}
-        print(f"\nretrained+calibrated vs champion (shipped) on the same folds: MRR "
-              f"{gain['mrr']:+.3f} (target +0.03), Jaccard {gain['jaccard']:+.3f} (target +0.05)")
-    worse = [f for f, (a, b) in enumerate(zip(results["shipped"], results["calibrated"]))
-             if mean_scores(b)["jaccard"] < mean_scores(a)["jaccard"] - 1e-9]
+        print(
+            f"\nretrained+calibrated vs champion (shipped) on the same folds: MRR "
+            f"{gain['mrr']:+.3f} (target +0.03), Jaccard {gain['jaccard']:+.3f} (target +0.05)"
+        )
+    worse = [
+        f
+        for f, (a, b) in enumerate(zip(results["shipped"], results["calibrated"]))
+        if mean_scores(b)["jaccard"] < mean_scores(a)["jaccard"] - 1e-9
+    ]
     print(f"calibrated below shipped (hold-out Jaccard) on folds: {worse or 'none'}")
     print(f"total {time.perf_counter() - started:.0f} s")
 

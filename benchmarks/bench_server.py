@@ -9,6 +9,7 @@ warehouse + local store in a temp folder) to the server, as in production.
 
 Run: `.venv/bin/python benchmarks/bench_server.py [--requests 96] [--skills 0] [--log]`
 """
+
 from __future__ import annotations
 
 import argparse
@@ -31,8 +32,8 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 import requests
-
 from machine import machine_info
+
 from mlops.entrypoints.server import make_server, start_in_thread
 
 TEMPLATES = (
@@ -49,7 +50,6 @@ TEMPLATES = (
 )
 
 
-
 def texts(n: int) -> list[str]:
     return [TEMPLATES[i % len(TEMPLATES)].format(i=i) for i in range(n)]
 
@@ -57,14 +57,14 @@ def texts(n: int) -> list[str]:
 def summary(latencies: list[float], wall: float) -> dict[str, float]:
     ordered = sorted(latencies)
     p95 = ordered[min(len(ordered) - 1, max(0, round(0.95 * len(ordered)) - 1))]
-    return {"rps": len(ordered) / wall, "median_ms": statistics.median(ordered) * 1000,
-            "p95_ms": p95 * 1000}
+    return {"rps": len(ordered) / wall, "median_ms": statistics.median(ordered) * 1000, "p95_ms": p95 * 1000}
 
 
 def bench_in_process(pipeline, inputs: list[str]) -> dict[str, float]:
     """`extract` in a loop, on a worker thread like the server's (and Streamlit's script
     thread): on an oversubscribed machine torch/BLAS calls from the main thread were several
     times slower, which would flatter the server."""
+
     def loop() -> dict[str, float]:
         latencies = []
         started = time.perf_counter()
@@ -101,8 +101,7 @@ def bench_server(url: str, inputs: list[str], clients: int) -> dict[str, float]:
 
 
 def row(label: str, result: dict[str, float]) -> None:
-    print(f"{label:<22}{result['rps']:>8.2f}{result['median_ms']:>11.1f}{result['p95_ms']:>9.1f}",
-          flush=True)
+    print(f"{label:<22}{result['rps']:>8.2f}{result['median_ms']:>11.1f}{result['p95_ms']:>9.1f}", flush=True)
 
 
 def load_pipeline(skills: int):
@@ -149,8 +148,9 @@ def main() -> int:
 
         warehouse = open_warehouse(f"sqlite:///{workdir.name}/wh.db")
         warehouse.init_schema()
-        prediction_log = PredictionLog(warehouse, LocalStore(Path(workdir.name) / "store"),
-                                       Path(workdir.name) / "queue")
+        prediction_log = PredictionLog(
+            warehouse, LocalStore(Path(workdir.name) / "store"), Path(workdir.name) / "queue"
+        )
     server = make_server(pipeline, "127.0.0.1", 0, prediction_log=prediction_log)
     start_in_thread(server)
     try:
@@ -169,8 +169,10 @@ def main() -> int:
     print(f"\nin-process mean: {base:.2f} req/s")
     for clients, result in results.items():
         print(f"ratio server/in-process at {clients:>2} client(s): {result['rps'] / base:.2f}")
-    print("\nratio = server requests/s / in-process requests/s; latency at 16 clients includes "
-          "queueing (inference runs one request at a time).")
+    print(
+        "\nratio = server requests/s / in-process requests/s; latency at 16 clients includes "
+        "queueing (inference runs one request at a time)."
+    )
     return 0
 
 

@@ -10,17 +10,18 @@ insert (psutil, sampled every 20 ms; tracemalloc would slow the pure-Python driv
 machine and the command. PostgreSQL is the test stand-in
 (tests/fixtures/postgres.py: fsync off), so its numbers show client + protocol cost, not disk.
 """
+
 from __future__ import annotations
 
 import argparse
 import os
 import platform
-import threading
 import sys
 import tempfile
+import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -41,21 +42,36 @@ FEEDBACK = (
 
 def prediction_rows(n: int) -> Iterator[tuple]:
     for i in range(n):
-        yield (f"req-{i // 10:09d}", i % 10, f"skill-{i % 5000:05d}", f"Skill title {i % 5000}",
-               "hard" if i % 3 else "soft", (i % 1000) / 1000, f"phrase number {i}", 1 + i % 3,
-               '["tag-a", "tag-b"]')
+        yield (
+            f"req-{i // 10:09d}",
+            i % 10,
+            f"skill-{i % 5000:05d}",
+            f"Skill title {i % 5000}",
+            "hard" if i % 3 else "soft",
+            (i % 1000) / 1000,
+            f"phrase number {i}",
+            1 + i % 3,
+            '["tag-a", "tag-b"]',
+        )
 
 
 def feedback_rows(n: int) -> Iterator[tuple]:
     for i in range(n):
-        yield (f"req-{i // 5:09d}", f"skill-{i % 5000:05d}", ("accepted", "rejected", "added")[i % 3],
-               f"reviewer-{i % 17}", "2026-11-27T06:00:00+00:00", "2026-11-27", "2026-W48")
+        yield (
+            f"req-{i // 5:09d}",
+            f"skill-{i % 5000:05d}",
+            ("accepted", "rejected", "added")[i % 3],
+            f"reviewer-{i % 17}",
+            "2026-11-27T06:00:00+00:00",
+            "2026-11-27",
+            "2026-W48",
+        )
 
 
 class PeakRss:
     """The highest RSS of this process while the block runs (sampled in a thread)."""
 
-    def __enter__(self) -> "PeakRss":
+    def __enter__(self) -> PeakRss:
         self._process = psutil.Process()
         self.start = self.peak = self._process.memory_info().rss
         self._done = threading.Event()
@@ -76,28 +92,36 @@ class PeakRss:
 def run(name: str, url: str, n_predictions: int, n_feedback: int) -> None:
     warehouse = open_warehouse(url)
     warehouse.init_schema()
-    for table, sql, rows, n in (("prediction_skills", PREDICTION_SKILLS, prediction_rows, n_predictions),
-                                ("feedback", FEEDBACK, feedback_rows, n_feedback)):
+    for table, sql, rows, n in (
+        ("prediction_skills", PREDICTION_SKILLS, prediction_rows, n_predictions),
+        ("feedback", FEEDBACK, feedback_rows, n_feedback),
+    ):
         with PeakRss() as memory:
             started = time.perf_counter()
             inserted = warehouse.executemany(sql, rows(n))
             seconds = time.perf_counter() - started
         assert inserted == n == warehouse.scalar(f"SELECT COUNT(*) FROM {table}")
-        print(f"{name:<10} {table:<18} {n:>10,} rows {seconds:8.2f} s {n / seconds:>10,.0f} rows/s "
-              f"peak RSS {memory.peak / 2**20:7.1f} MiB (+{(memory.peak - memory.start) / 2**20:.1f} MiB)",
-              flush=True)
+        print(
+            f"{name:<10} {table:<18} {n:>10,} rows {seconds:8.2f} s {n / seconds:>10,.0f} rows/s "
+            f"peak RSS {memory.peak / 2**20:7.1f} MiB (+{(memory.peak - memory.start) / 2**20:.1f} MiB)",
+            flush=True,
+        )
     warehouse.close()
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rows", type=int, default=1_000_000, help="prediction_skills rows (feedback: rows/5)")
+    parser.add_argument(
+        "--rows", type=int, default=1_000_000, help="prediction_skills rows (feedback: rows/5)"
+    )
     parser.add_argument("--only", choices=("sqlite", "postgres"), default=None)
     args = parser.parse_args()
     n_feedback = max(1, args.rows // 5)
     print(f"command: {' '.join([Path(sys.executable).name, *sys.argv])}")
-    print(f"machine: {platform.platform()}, python {platform.python_version()}, "
-          f"{os.cpu_count()} CPUs, {platform.processor() or platform.machine()}")
+    print(
+        f"machine: {platform.platform()}, python {platform.python_version()}, "
+        f"{os.cpu_count()} CPUs, {platform.processor() or platform.machine()}"
+    )
     with tempfile.TemporaryDirectory() as tmp:
         if args.only in (None, "sqlite"):
             run("sqlite", f"sqlite:///{tmp}/bench.db", args.rows, n_feedback)

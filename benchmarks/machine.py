@@ -1,4 +1,5 @@
 """The machine line every benchmark prints with its numbers."""
+
 from __future__ import annotations
 
 import os

@@ -1,4 +1,5 @@
 """Container health check: healthy when the app (8501) or the inference server (8080) answers."""
+
 import sys
 import urllib.request
 

@@ -1,4 +1,5 @@
 """`python -m mlops`."""
+
 import sys
 
 from mlops.entrypoints.cli import main

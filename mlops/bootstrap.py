@@ -12,6 +12,7 @@ settings.
 `ServiceUnavailable` marks a part that cannot start (a model that does not load, ...); callers
 show its message instead of a traceback.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -24,15 +25,14 @@ from typing import TYPE_CHECKING, Any
 from mlops.config import Settings, load_settings
 
 if TYPE_CHECKING:
-    from sea_core.pipeline import Pipeline
-    from sea_core.taxonomy import Taxonomy
-
     from mlops.adapters.deploy.base import DeployTarget
     from mlops.adapters.inference.base import InferenceClient
     from mlops.adapters.store.base import ArtifactStore
     from mlops.adapters.warehouse.base import Warehouse
     from mlops.services.prediction_log import PredictionLog
     from mlops.services.registry import Registry
+    from sea_core.pipeline import Pipeline
+    from sea_core.taxonomy import Taxonomy
 
 #: Seconds between checks for a newer taxonomy import.
 TAXONOMY_RECHECK_S = 30.0
@@ -47,8 +47,9 @@ class ServiceUnavailable(RuntimeError):
 class Bootstrap:
     """Lazily opened, thread-safe adapters and services for one settings object."""
 
-    def __init__(self, settings: Settings | None = None, *,
-                 overrides: Mapping[str, Any] | None = None, **parts: Any) -> None:
+    def __init__(
+        self, settings: Settings | None = None, *, overrides: Mapping[str, Any] | None = None, **parts: Any
+    ) -> None:
         """`settings` default to `load_settings()` (read on first use); `overrides` replace
         settings fields (e.g. `{"warehouse_url": ...}` from a command-line option; None values
         are ignored). `parts` pre-set resources by name (`warehouse`, `store`, `registry`,
@@ -88,6 +89,7 @@ class Bootstrap:
     @property
     def warehouse(self) -> Warehouse:
         """The warehouse, its schema created or upgraded on first use."""
+
         def make() -> Warehouse:
             from mlops.adapters.warehouse import open_warehouse
 
@@ -95,16 +97,22 @@ class Bootstrap:
             warehouse = open_warehouse(self.settings.warehouse_url)
             warehouse.init_schema()
             return warehouse
+
         return self._get("warehouse", make)
 
     @property
     def store(self) -> ArtifactStore:
         """The artifact store."""
+
         def make() -> ArtifactStore:
             from mlops.adapters.store import open_store
 
-            return open_store(self.settings.store_url, endpoint_url=self.settings.s3_endpoint_url,
-                              region=self.settings.aws_region)
+            return open_store(
+                self.settings.store_url,
+                endpoint_url=self.settings.s3_endpoint_url,
+                region=self.settings.aws_region,
+            )
+
         return self._get("store", make)
 
     @property
@@ -118,10 +126,12 @@ class Bootstrap:
     def deploy_target(self) -> DeployTarget:
         """Where releases deploy by default: the local serving folders (PROD mirrored to the
         store's `prod/`); SageMaker deployments go through `python -m mlops release`."""
+
         def make() -> DeployTarget:
             from mlops.adapters.deploy import LocalTarget
 
             return LocalTarget(self.store, self.settings.home)
+
         return self._get("deploy_target", make)
 
     @property
@@ -132,16 +142,17 @@ class Bootstrap:
         constructor is kept as it is."""
         with self._lock:
             if self._fixed_taxonomy or (
-                    "taxonomy" in self._parts
-                    and time.monotonic() - self._taxonomy_checked < TAXONOMY_RECHECK_S):
+                "taxonomy" in self._parts and time.monotonic() - self._taxonomy_checked < TAXONOMY_RECHECK_S
+            ):
                 return self._parts["taxonomy"]
             from mlops.services.taxonomy_import import current_taxonomy, current_version
 
             head = current_version(self.warehouse)
             key = head["version"] if head else ""
             if "taxonomy" not in self._parts or self._parts.get("taxonomy_key") != key:
-                self._parts["taxonomy"] = current_taxonomy(self.warehouse) if head \
-                    else self._configured_taxonomy()
+                self._parts["taxonomy"] = (
+                    current_taxonomy(self.warehouse) if head else self._configured_taxonomy()
+                )
                 self._parts["taxonomy_key"] = key
             self._taxonomy_checked = time.monotonic()
             return self._parts["taxonomy"]
@@ -159,8 +170,9 @@ class Bootstrap:
         `options` go to `PredictionLog` (e.g. `background=False`)."""
         from mlops.services.prediction_log import PredictionLog
 
-        prediction_log = PredictionLog(self.warehouse, self.store,
-                                       Path(self.settings.home) / "queue" / queue, **options)
+        prediction_log = PredictionLog(
+            self.warehouse, self.store, Path(self.settings.home) / "queue" / queue, **options
+        )
         with self._lock:
             self._opened_logs.append(prediction_log)
         return prediction_log
@@ -211,8 +223,7 @@ class Bootstrap:
         with self._lock:
             if f"warmup:{stage}" in self._parts or "inference" in self._parts:
                 return
-            thread = threading.Thread(target=self._warm, args=(stage,), daemon=True,
-                                      name=f"warm-up-{stage}")
+            thread = threading.Thread(target=self._warm, args=(stage,), daemon=True, name=f"warm-up-{stage}")
             self._parts[f"warmup:{stage}"] = thread
         thread.start()
 

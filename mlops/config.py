@@ -7,14 +7,16 @@ metric thresholds are `SEA_THRESHOLD_<METRIC>` / `threshold_<metric>` (e.g. `SEA
 when the new one is not set in the same place (`OLD_NAMES`).
 Every problem raises `SettingsError` naming the setting; secrets never appear in messages.
 """
+
 from __future__ import annotations
 
 import math
 import os
 import tomllib
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any
 from urllib.parse import urlsplit
 
 ENV_PREFIX = "SEA_"
@@ -139,7 +141,7 @@ def _warehouse_url(name: str, raw: Any) -> str:
                 f"({scheme}://user:password@host:port/database), got {_masked(value)!r}"
             )
         try:
-            parts.port
+            _ = parts.port  # urlsplit validates the port only when it is read
         except ValueError:
             raise SettingsError(f"{name}: bad port in {_masked(value)!r}") from None
         if not parts.hostname or not parts.path.strip("/"):
@@ -162,7 +164,9 @@ def _store_url(name: str, raw: Any) -> str:
         if not parts.netloc:
             raise SettingsError(f"{name}: s3 URLs need a bucket (s3://bucket/prefix), got {value!r}")
         return value
-    raise SettingsError(f"{name}: unknown URL scheme {parts.scheme!r}; use file:///abs/path or s3://bucket/prefix")
+    raise SettingsError(
+        f"{name}: unknown URL scheme {parts.scheme!r}; use file:///abs/path or s3://bucket/prefix"
+    )
 
 
 PARSERS: dict[str, Callable[[str, Any], Any]] = {
@@ -219,7 +223,7 @@ def _collect(env: Mapping[str, str], secrets: Mapping[str, Any], secrets_path: P
     from_env: dict[str, Any] = {}
     for key, value in env.items():
         if key.startswith(ENV_PREFIX):
-            name = key[len(ENV_PREFIX):].lower()
+            name = key[len(ENV_PREFIX) :].lower()
             if name in PARSERS or name in OLD_NAMES or name.startswith(THRESHOLD_PREFIX):
                 from_env[name] = value
     return {**_current_names(from_secrets), **_current_names(from_env)}
@@ -236,7 +240,7 @@ def load_settings(env: Mapping[str, str] | None = None, secrets_path: Path | Non
     thresholds = dict(DEFAULT_THRESHOLDS)
     for name, value in raw.items():
         if name.startswith(THRESHOLD_PREFIX):
-            metric = name[len(THRESHOLD_PREFIX):]
+            metric = name[len(THRESHOLD_PREFIX) :]
             if not metric:
                 raise SettingsError(f"{name}: name the metric, e.g. threshold_jaccard")
             thresholds[metric] = _fraction(name, value)

@@ -5,6 +5,7 @@ checksum) always gets the version it was first given; new content gets the highe
 version bumped (minor by default; `1.0.0` for the first data set). The registry's records
 (`data_checksum` -> `data_version`) are the memory of which content got which version.
 """
+
 from __future__ import annotations
 
 import csv
@@ -33,8 +34,7 @@ def _canonical_row(row: Any) -> bytes:
     else:
         raise TypeError(f"a data row must be a mapping or a sequence, got {type(row).__name__}")
     try:
-        text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
-                          allow_nan=False)
+        text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
     except (TypeError, ValueError) as exc:
         raise TypeError(f"data row {row!r} is not JSON-serialisable: {exc}") from exc
     return text.encode("utf-8")
@@ -56,8 +56,7 @@ def data_checksum(rows: Iterable[Mapping | Sequence], ordered: bool = False) -> 
     return digest.hexdigest()
 
 
-def data_version(checksum: str, known: Mapping[str, str] | None = None,
-                 kind: str = "minor") -> str:
+def data_version(checksum: str, known: Mapping[str, str] | None = None, kind: str = "minor") -> str:
     """The data version for content with this checksum.
 
     `known` maps checksums to the data versions already given (e.g. from the registry).
@@ -97,8 +96,12 @@ def _cells(row: Any, header: list[str] | None) -> list[str]:
     return ["" if cell is None else str(cell) for cell in cells]
 
 
-def write_csv_dataset(store: ArtifactStore, key: str, rows: Iterable[Mapping | Sequence],
-                      fieldnames: Sequence[str] | None = None) -> tuple[str, int]:
+def write_csv_dataset(
+    store: ArtifactStore,
+    key: str,
+    rows: Iterable[Mapping | Sequence],
+    fieldnames: Sequence[str] | None = None,
+) -> tuple[str, int]:
     """Write rows as a CSV object under `key`; returns (checksum, number of data rows).
 
     With `fieldnames`, or when the first row is a mapping (its keys then name the columns),
@@ -108,7 +111,6 @@ def write_csv_dataset(store: ArtifactStore, key: str, rows: Iterable[Mapping | S
     Rows are streamed through a temporary file, never held in memory.
     """
     header = [str(name) for name in fieldnames] if fieldnames is not None else None
-    has_header = header is not None
     fd, tmp_name = tempfile.mkstemp(suffix=".csv")
     try:
         with os.fdopen(fd, "w", newline="", encoding="utf-8") as handle:
@@ -116,20 +118,22 @@ def write_csv_dataset(store: ArtifactStore, key: str, rows: Iterable[Mapping | S
             first = True
             for row in rows:
                 if first and header is None and isinstance(row, Mapping):
-                    header, has_header = [str(name) for name in row], True
-                if first and has_header:
+                    header = [str(name) for name in row]
+                if first and header is not None:
                     writer.writerow(header)
                 writer.writerow(_cells(row, header))
                 first = False
-            if first and has_header:
+            if first and header is not None:
                 writer.writerow(header)
         count = 0
         with open(tmp_name, newline="", encoding="utf-8") as handle:
+
             def counted() -> Iterator[Mapping | Sequence]:
                 nonlocal count
-                for parsed in _parse_csv(handle, has_header):
+                for parsed in _parse_csv(handle, header is not None):
                     count += 1
                     yield parsed
+
             checksum = data_checksum(counted())
         store.put_file(key, tmp_name)
     finally:
@@ -155,8 +159,9 @@ def read_csv_dataset(store: ArtifactStore, key: str, header: bool = True) -> lis
     return list(_parse_csv(io.StringIO(text, newline=""), has_header=header))
 
 
-def store_dataset_snapshot(store: ArtifactStore, name: str, rows: Sequence[Mapping[str, str]],
-                           fieldnames: Sequence[str]) -> tuple[str, str]:
+def store_dataset_snapshot(
+    store: ArtifactStore, name: str, rows: Sequence[Mapping[str, str]], fieldnames: Sequence[str]
+) -> tuple[str, str]:
     """Store a data set snapshot once per content as `datasets/<name>/<checksum>.csv` (the
     checksum of `data_checksum` over the rows, cells as strings); returns (key, checksum)."""
     checksum = data_checksum(rows)

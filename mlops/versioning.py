@@ -4,6 +4,7 @@ X (major): encoder, architecture or loss change; Y (minor): retrained weights;
 Z (patch): data update (taxonomy ingestion, re-embedding) or bug fix. Bumping a part resets
 the parts below it (1.2.9 -> minor -> 1.3.0); parts are unbounded integers.
 """
+
 from __future__ import annotations
 
 import re
@@ -42,19 +43,19 @@ class Version:
                 raise VersionError(f"version {name} must be a non-negative integer, got {value!r}")
 
     @classmethod
-    def parse(cls, text: object) -> "Version":
+    def parse(cls, text: object) -> Version:
         """Parse `"X.Y.Z"` (surrounding whitespace ignored); VersionError otherwise."""
         if not isinstance(text, str):
-            raise VersionError(
-                f"a version must be a string like '1.2.3', got {type(text).__name__} {text!r}")
+            raise VersionError(f"a version must be a string like '1.2.3', got {type(text).__name__} {text!r}")
         match = _PATTERN.fullmatch(text.strip())
         if match is None:
             raise VersionError(
                 f"invalid version {text!r}: expected three non-negative integers without "
-                "leading zeros, as in '1.2.3'")
+                "leading zeros, as in '1.2.3'"
+            )
         return cls(*(int(part) for part in match.groups()))
 
-    def bump(self, kind: str) -> "Version":
+    def bump(self, kind: str) -> Version:
         """The next version of that kind ('major', 'minor' or 'patch'); lower parts reset."""
         if kind == "major":
             return Version(self.major + 1, 0, 0)

@@ -1,4 +1,5 @@
 """Audit (admin): who did what, when; filterable."""
+
 from datetime import date, datetime, time, timedelta
 
 import pandas as pd
@@ -23,10 +24,13 @@ limit = cols[3].number_input("At most", 10, 10000, 500, step=100, key="audit_lim
 start, end = date_range(period, (None, None))
 with friendly_errors("Reading the audit log"):
     events = audit.events(
-        ctx.warehouse, actor=actor, action=action,
+        ctx.warehouse,
+        actor=actor,
+        action=action,
         since=datetime.combine(start, time.min).isoformat() if start else None,
         until=datetime.combine(end, time.max).isoformat(timespec="seconds") if end else None,
-        limit=int(limit))
+        limit=int(limit),
+    )
     if events:
         frame = pd.DataFrame(events)
         frame["details"] = frame["details"].map(lambda d: ", ".join(f"{k}={v}" for k, v in sorted(d.items())))

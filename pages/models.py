@@ -1,4 +1,5 @@
 """Models (admin): the registry, experiments, model cards, manual builds and release actions."""
+
 import pandas as pd
 import streamlit as st
 
@@ -7,7 +8,8 @@ from mlops.entrypoints.ui.context import app_context
 from mlops.entrypoints.ui.display import explain, friendly_errors
 from mlops.entrypoints.ui.jobs_view import show_jobs
 from mlops.entrypoints.ui.session import require_page_role
-from mlops.services import jobs, model_catalog as catalog, release
+from mlops.services import jobs, release
+from mlops.services import model_catalog as catalog
 from mlops.services.release import ReleaseAction
 
 PENDING_KEY = "models_pending_action"
@@ -51,8 +53,13 @@ cols = st.columns(len(catalog.MANUAL_BUILDS))
 for col, (label, (kind, params)) in zip(cols, catalog.MANUAL_BUILDS.items()):
     if col.button(label, key=f"models_build_{kind}"):
         with friendly_errors("Queueing the build"):
-            job_id = jobs.enqueue(ctx.warehouse, kind, dict(params, requested_by=user.username),
-                                  user=user, dedupe_on=("trigger",))
+            job_id = jobs.enqueue(
+                ctx.warehouse,
+                kind,
+                dict(params, requested_by=user.username),
+                user=user,
+                dedupe_on=("trigger",),
+            )
             st.session_state["models_last_job"] = job_id
             st.success(f"Queued {kind} job {job_id[:12]}.")
 with friendly_errors("Reading jobs"):
@@ -78,22 +85,37 @@ if pending is None:
         if st.form_submit_button("Continue…"):
             allowed = release.eligible_versions(ctx.registry, ACTIONS[label])
             if version not in allowed:
-                st.error(f"{label}: choose {', '.join(allowed) if allowed else 'a version (none is eligible now)'}.")
+                st.error(
+                    f"{label}: choose {', '.join(allowed) if allowed else 'a version (none is eligible now)'}."
+                )
             elif not comment.strip():
                 st.error("Give a comment: it goes into the approval trail.")
             else:
-                st.session_state[PENDING_KEY] = {"label": label, "version": version, "comment": comment.strip()}
+                st.session_state[PENDING_KEY] = {
+                    "label": label,
+                    "version": version,
+                    "comment": comment.strip(),
+                }
                 st.rerun()
 else:
-    st.warning(f"Confirm: **{pending['label']}** version **{pending['version']}** "
-               f"with the comment: {pending['comment']!r}")
+    st.warning(
+        f"Confirm: **{pending['label']}** version **{pending['version']}** "
+        f"with the comment: {pending['comment']!r}"
+    )
     yes, no = st.columns(2)
     if yes.button("Confirm", type="primary", key="models_confirm"):
         st.session_state.pop(PENDING_KEY, None)
         with friendly_errors(pending["label"]):
-            result = release.apply(ctx.registry, ctx.warehouse, ctx.deploy_target, ACTIONS[pending["label"]],
-                                   pending["version"], user=user, comment=pending["comment"],
-                                   approver_must_differ=ctx.settings.approver_must_differ)
+            result = release.apply(
+                ctx.registry,
+                ctx.warehouse,
+                ctx.deploy_target,
+                ACTIONS[pending["label"]],
+                pending["version"],
+                user=user,
+                comment=pending["comment"],
+                approver_must_differ=ctx.settings.approver_must_differ,
+            )
             st.success(f"Done: {pending['label']} {pending['version']}.")
             st.json(result, expanded=False)
     if no.button("Cancel", key="models_cancel"):

@@ -1,4 +1,5 @@
 """Monitoring (admin, stakeholder): live quality from reviews, alerts, usage, error analysis."""
+
 from datetime import date, timedelta
 
 import pandas as pd
@@ -14,8 +15,10 @@ from mlops.services import monitoring
 require_page_role("admin", "stakeholder")
 ctx = app_context()
 st.title("Monitoring")
-explain("Model quality measured against reviewers' confirmed skills, with alerts, usage and the skills most often "
-        "corrected (aggregates refresh every minute).")
+explain(
+    "Model quality measured against reviewers' confirmed skills, with alerts, usage and the skills most often "
+    "corrected (aggregates refresh every minute)."
+)
 
 METRICS = monitoring.METRICS
 CACHE_TTL_S = 60
@@ -36,8 +39,7 @@ def aggregate(function, *args):
 
 def skill_decisions(function, *args):
     """Most rejected / added skills, cached like `aggregate` (titles from the taxonomy)."""
-    return _cached(function.__qualname__, ctx.settings.warehouse_url, ctx.taxonomy.version,
-                   function, *args)
+    return _cached(function.__qualname__, ctx.settings.warehouse_url, ctx.taxonomy.version, function, *args)
 
 
 today = date.today()
@@ -51,8 +53,11 @@ versions = filters[2].multiselect("Model versions", known, default=known, key="m
 
 quality, comparison = [], []
 with friendly_errors("Loading quality"):
-    quality = [r for r in aggregate(monitoring.quality_over_time, granularity, None, start, end)
-               if r["model_version"] in versions]
+    quality = [
+        r
+        for r in aggregate(monitoring.quality_over_time, granularity, None, start, end)
+        if r["model_version"] in versions
+    ]
     comparison = aggregate(monitoring.version_comparison, start, end, versions)
 
 st.subheader("Quality over time")
@@ -64,20 +69,31 @@ else:
     figure = go.Figure()
     for version, rows in frame.groupby("model_version"):
         for metric in metrics:
-            figure.add_trace(go.Scatter(x=rows["bucket"], y=rows[metric], mode="lines+markers",
-                                        name=f"{metric} · {version}",
-                                        customdata=rows["n_reviews"],
-                                        hovertemplate="%{y:.3f} (%{customdata} reviews)"))
+            figure.add_trace(
+                go.Scatter(
+                    x=rows["bucket"],
+                    y=rows[metric],
+                    mode="lines+markers",
+                    name=f"{metric} · {version}",
+                    customdata=rows["n_reviews"],
+                    hovertemplate="%{y:.3f} (%{customdata} reviews)",
+                )
+            )
     for metric, threshold in ctx.settings.thresholds.items():
         if metric in metrics:
-            figure.add_hline(y=threshold, line_dash="dash", line_color="red",
-                             annotation_text=f"{metric} alert threshold {threshold:.2f}")
+            figure.add_hline(
+                y=threshold,
+                line_dash="dash",
+                line_color="red",
+                annotation_text=f"{metric} alert threshold {threshold:.2f}",
+            )
     first_bucket = frame.groupby("model_version")["bucket"].min()
     for version, bucket in first_bucket.items():
         figure.add_vline(x=bucket, line_dash="dot", line_color="grey")
         figure.add_annotation(x=bucket, y=1.04, text=f"v{version}", showarrow=False, yref="paper")
-    figure.update_layout(yaxis_range=[0, 1.05], height=420, legend_title_text="metric · version",
-                         margin=dict(t=40, b=20))
+    figure.update_layout(
+        yaxis_range=[0, 1.05], height=420, legend_title_text="metric · version", margin=dict(t=40, b=20)
+    )
     figure.update_xaxes(type="category", categoryorder="category ascending", title=granularity)
     st.plotly_chart(figure, width="stretch", key="mon_quality_chart")
 
@@ -107,16 +123,27 @@ with friendly_errors("Loading usage"):
     if not daily.empty:
         daily = daily[daily["model_version"].isin(versions)] if versions else daily
         per_day = daily.groupby("day", as_index=False).agg(
-            requests=("n_requests", "sum"), errors=("n_errors", "sum"),
-            latency_p50_ms=("latency_p50_ms", "mean"), latency_p95_ms=("latency_p95_ms", "mean"),
-            mean_input_chars=("mean_input_chars", "mean"))
+            requests=("n_requests", "sum"),
+            errors=("n_errors", "sum"),
+            latency_p50_ms=("latency_p50_ms", "mean"),
+            latency_p95_ms=("latency_p95_ms", "mean"),
+            mean_input_chars=("mean_input_chars", "mean"),
+        )
         left, right = st.columns(2)
-        requests = go.Figure([go.Bar(x=per_day["day"], y=per_day["requests"], name="requests"),
-                              go.Bar(x=per_day["day"], y=per_day["errors"], name="errors")])
+        requests = go.Figure(
+            [
+                go.Bar(x=per_day["day"], y=per_day["requests"], name="requests"),
+                go.Bar(x=per_day["day"], y=per_day["errors"], name="errors"),
+            ]
+        )
         requests.update_layout(title="Requests per day", height=300, margin=dict(t=40, b=20))
         left.plotly_chart(requests, width="stretch", key="mon_requests_chart")
-        latency = go.Figure([go.Scatter(x=per_day["day"], y=per_day[c], name=c, mode="lines")
-                             for c in ("latency_p50_ms", "latency_p95_ms")])
+        latency = go.Figure(
+            [
+                go.Scatter(x=per_day["day"], y=per_day[c], name=c, mode="lines")
+                for c in ("latency_p50_ms", "latency_p95_ms")
+            ]
+        )
         latency.update_layout(title="Latency (ms)", height=300, margin=dict(t=40, b=20))
         right.plotly_chart(latency, width="stretch", key="mon_latency_chart")
     lengths = pd.DataFrame(usage["input_lengths"])

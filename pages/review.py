@@ -1,17 +1,23 @@
 """Review (reviewer): extract skills from a text, accept or reject each, add missed ones, submit."""
+
 import time
 
 import pandas as pd
 import streamlit as st
 
+from mlops.adapters.inference.base import InferenceError
+from mlops.bootstrap import ServiceUnavailable
 from mlops.entrypoints.ui.context import app_context
-from mlops.entrypoints.ui.display import (escape_markdown_inline, evidence_spans, explain,
-                                          friendly_errors, highlighted_markdown)
+from mlops.entrypoints.ui.display import (
+    escape_markdown_inline,
+    evidence_spans,
+    explain,
+    friendly_errors,
+    highlighted_markdown,
+)
 from mlops.entrypoints.ui.review_state import ACCEPT, REJECT, ReviewItem
 from mlops.entrypoints.ui.session import require_page_role
-from mlops.bootstrap import ServiceUnavailable
 from mlops.services.feedback import next_unreviewed, submit_feedback
-from mlops.adapters.inference.base import InferenceError
 from sea_core.validation import ValidationError, validate_text
 
 ITEM_KEY, DONE_KEY = "review_item", "review_done"
@@ -60,13 +66,19 @@ def take_next() -> None:
 
 done = st.session_state.get(DONE_KEY)
 if done:
-    st.success(f"Saved: {done['n_confirmed']} confirmed skill(s) for request {done['request_id'][:12]}… "
-               f"(Jaccard {done.get('jaccard', 0):.2f}).")
+    st.success(
+        f"Saved: {done['n_confirmed']} confirmed skill(s) for request {done['request_id'][:12]}… "
+        f"(Jaccard {done.get('jaccard', 0):.2f})."
+    )
 
 source = st.radio("Text", ["Paste a text", "Next from the queue"], horizontal=True, key="review_source")
 if source == "Paste a text":
-    text = st.text_area("Job or course description", height=180, key="review_text",
-                        help=f"At most {ctx.settings.max_text_chars:,} characters.")
+    text = st.text_area(
+        "Job or course description",
+        height=180,
+        key="review_text",
+        help=f"At most {ctx.settings.max_text_chars:,} characters.",
+    )
     ctx.warm_up("prod")
     if ctx.model_loading("prod"):
         st.info("The model is still loading; the first extraction may take a little longer.")
@@ -84,28 +96,44 @@ if item is None:
 
 st.divider()
 st.subheader("Text")
-st.caption(f"Request {item.request_id[:12]}… · model {item.model_version or 'unknown'}"
-           + (f" · {st.session_state['review_latency_ms']:.0f} ms"
-              if st.session_state.get("review_latency_ms") else ""))
+st.caption(
+    f"Request {item.request_id[:12]}… · model {item.model_version or 'unknown'}"
+    + (
+        f" · {st.session_state['review_latency_ms']:.0f} ms"
+        if st.session_state.get("review_latency_ms")
+        else ""
+    )
+)
 st.markdown(highlighted_markdown(item.text, evidence_spans(item.text, item.skills)))
 
 st.subheader(f"Skills found ({len(item.skills)})")
 if not item.skills:
-    st.info("The model found no skills in this text. Add any that apply, or submit to confirm there are none.")
+    st.info(
+        "The model found no skills in this text. Add any that apply, or submit to confirm there are none."
+    )
 labels = {ACCEPT: "Accept", REJECT: "Reject"}
 for index, skill in enumerate(item.skills):
     with st.container(border=True):
         left, right = st.columns([3, 2])
         left.markdown(f"**{index + 1}. {escape_markdown_inline(skill['title'])}**")
-        left.caption(escape_markdown_inline(
-            f"{skill['type'] or 'skill'} · confidence {skill['confidence']:.2f}"
-            + (f" · tags: {', '.join(skill['tags'])}" if skill["tags"] else "")))
+        left.caption(
+            escape_markdown_inline(
+                f"{skill['type'] or 'skill'} · confidence {skill['confidence']:.2f}"
+                + (f" · tags: {', '.join(skill['tags'])}" if skill["tags"] else "")
+            )
+        )
         if skill["phrase"]:
             left.text(f"Evidence: “{skill['phrase']}”")
         current = item.decisions.get(skill["skill_id"])
-        choice = right.radio("Decision", [ACCEPT, REJECT], format_func=labels.get, horizontal=True,
-                             index=None if current is None else [ACCEPT, REJECT].index(current),
-                             key=f"decision_{item.request_id[:16]}_{index}", label_visibility="collapsed")
+        choice = right.radio(
+            "Decision",
+            [ACCEPT, REJECT],
+            format_func=labels.get,
+            horizontal=True,
+            index=None if current is None else [ACCEPT, REJECT].index(current),
+            key=f"decision_{item.request_id[:16]}_{index}",
+            label_visibility="collapsed",
+        )
         item.decide(skill["skill_id"], choice)
 
 st.subheader("Add a missed skill")
@@ -114,8 +142,12 @@ matches = ctx.taxonomy.search(query, limit=15) if query.strip() else []
 if query.strip() and not matches:
     st.caption("No skill matches that search.")
 if matches:
-    pick = st.selectbox("Matching skills", [s.skill_id for s in matches], key="review_pick",
-                        format_func=lambda sid: f"{ctx.taxonomy.get(sid).title} ({ctx.taxonomy.get(sid).skill_type})")
+    pick = st.selectbox(
+        "Matching skills",
+        [s.skill_id for s in matches],
+        key="review_pick",
+        format_func=lambda sid: f"{ctx.taxonomy.get(sid).title} ({ctx.taxonomy.get(sid).skill_type})",
+    )
     if st.button("Add skill", key="review_add"):
         if not item.add(pick):
             st.info("That skill is already in the list.")
@@ -128,15 +160,30 @@ for skill_id in list(item.added):
         st.rerun()
 
 st.divider()
-summary = pd.DataFrame([{"accepted": len(item.accepted), "rejected": len(item.rejected),
-                         "undecided": item.undecided, "added": len(item.added)}])
+summary = pd.DataFrame(
+    [
+        {
+            "accepted": len(item.accepted),
+            "rejected": len(item.rejected),
+            "undecided": item.undecided,
+            "added": len(item.added),
+        }
+    ]
+)
 st.dataframe(summary, hide_index=True)
 if st.button("Submit review", type="primary", key="review_submit"):
     with friendly_errors("Saving the review"):
         try:
-            result = submit_feedback(ctx.warehouse, ctx.taxonomy, user, item.request_id,
-                                     item.accepted, item.rejected, item.added,
-                                     model_version=item.model_version or None)
+            result = submit_feedback(
+                ctx.warehouse,
+                ctx.taxonomy,
+                user,
+                item.request_id,
+                item.accepted,
+                item.rejected,
+                item.added,
+                model_version=item.model_version or None,
+            )
         except ValueError as exc:  # FeedbackError: refused, with a reason for the reviewer
             st.error(f"Not saved: {exc}")
         else:

@@ -1,4 +1,5 @@
 """Sign in with a local account (or the organisation's identity provider when configured)."""
+
 import streamlit as st
 
 from mlops.entrypoints.ui.context import app_context

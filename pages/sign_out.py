@@ -1,4 +1,5 @@
 """Sign out of SEA."""
+
 import streamlit as st
 
 from mlops.entrypoints.ui.display import explain

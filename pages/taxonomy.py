@@ -1,4 +1,5 @@
 """Taxonomy (admin): upload a workbook or CSV, preview the difference, import, watch the build."""
+
 import tempfile
 from pathlib import Path
 
@@ -15,13 +16,18 @@ PREVIEW_KEY, RESULT_KEY = "taxonomy_preview", "taxonomy_result"
 user = require_page_role("admin")
 ctx = app_context()
 st.title("Taxonomy")
-explain("Upload an SFw workbook or a skills CSV, check what would change, then import it and watch the skills-update build.")
+explain(
+    "Upload an SFw workbook or a skills CSV, check what would change, then import it and watch the skills-update build."
+)
 
 with friendly_errors("Reading the current taxonomy"):
     head = importer.current_version(ctx.warehouse)
-    st.caption(f"Current taxonomy in the warehouse: {head['version']} ({head['skill_count']} skills, "
-               f"imported {head['created_at']} by {head['created_by']})" if head
-               else "No taxonomy imported into the warehouse yet (the app uses the configured one).")
+    st.caption(
+        f"Current taxonomy in the warehouse: {head['version']} ({head['skill_count']} skills, "
+        f"imported {head['created_at']} by {head['created_by']})"
+        if head
+        else "No taxonomy imported into the warehouse yet (the app uses the configured one)."
+    )
 
 upload = st.file_uploader("Taxonomy file", type=["xlsx", "xlsm", "csv", "gz"], key="taxonomy_upload")
 if upload is not None and st.button("Preview changes", key="taxonomy_preview_button"):
@@ -56,12 +62,15 @@ if pending:
 
 result = st.session_state.get(RESULT_KEY)
 if result:
-    st.success(f"Imported taxonomy version {result.version}: {result.counts['added']} added, "
-               f"{result.counts['changed']} changed, {result.counts['removed']} removed.")
+    st.success(
+        f"Imported taxonomy version {result.version}: {result.counts['added']} added, "
+        f"{result.counts['changed']} changed, {result.counts['removed']} removed."
+    )
     if result.job_error:
         st.warning(result.job_error)
 
 st.subheader("Import and skills-update jobs")
 with friendly_errors("Reading jobs"):
-    show_jobs(ctx, kinds=("skills-update", "taxonomy-import"), limit=5,
-              highlight=result.job_id if result else None)
+    show_jobs(
+        ctx, kinds=("skills-update", "taxonomy-import"), limit=5, highlight=result.job_id if result else None
+    )

@@ -1,4 +1,5 @@
 """UAT (stakeholder): compare the release candidate with PROD on recent texts; sign off or reject."""
+
 import pandas as pd
 import streamlit as st
 
@@ -12,7 +13,9 @@ RESULT_KEY = "uat_result"
 user = require_page_role("stakeholder")
 ctx = app_context()
 st.title("UAT")
-explain("Compare the release candidate with the PROD model on recent real texts, then sign it off for UAT or reject it.")
+explain(
+    "Compare the release candidate with the PROD model on recent real texts, then sign it off for UAT or reject it."
+)
 
 stages = {}
 with friendly_errors("Reading the registry"):
@@ -37,8 +40,9 @@ size = st.slider("Recent texts to compare", 5, 100, 20, key="uat_sample")
 if st.button("Compare with PROD", key="uat_compare", type="primary"):
     with friendly_errors("The comparison"), st.spinner("Running both models on recent texts…"):
         texts = uat.recent_texts(ctx.warehouse, size)
-        comparisons = uat.compare(texts, uat.stage_predictor(ctx, stage="prod"),
-                                  uat.stage_predictor(ctx, version=candidate))
+        comparisons = uat.compare(
+            texts, uat.stage_predictor(ctx, stage="prod"), uat.stage_predictor(ctx, version=candidate)
+        )
         confirmed = uat.confirmed_skills(ctx.warehouse, [c.request_id for c in comparisons])
         st.session_state[RESULT_KEY] = (candidate, comparisons, uat.aggregate(comparisons, confirmed))
 
@@ -52,9 +56,15 @@ if result and result[0] == candidate:
     cols[3].metric("Re-ranked", summary["reranked"])
     if summary["n_reviewed"]:
         st.markdown(f"**Against reviewers' confirmed skills** ({summary['n_reviewed']} reviewed texts)")
-        st.dataframe(pd.DataFrame([{"model": f"PROD ({prod or 'default'})", **summary["prod"]},
-                                   {"model": f"candidate ({candidate})", **summary["candidate"]}]),
-                     hide_index=True)
+        st.dataframe(
+            pd.DataFrame(
+                [
+                    {"model": f"PROD ({prod or 'default'})", **summary["prod"]},
+                    {"model": f"candidate ({candidate})", **summary["candidate"]},
+                ]
+            ),
+            hide_index=True,
+        )
     else:
         st.caption("None of these texts has been reviewed yet: no metrics against confirmed skills.")
     if not comparisons:
@@ -73,8 +83,9 @@ with st.form("uat_decision"):
 if sign_off or reject:
     with friendly_errors("Recording the decision"):
         if sign_off:
-            release.promote_to_uat(ctx.registry, ctx.warehouse, ctx.deploy_target, candidate,
-                                   user=user, comment=comment)
+            release.promote_to_uat(
+                ctx.registry, ctx.warehouse, ctx.deploy_target, candidate, user=user, comment=comment
+            )
             st.success(f"Signed off: {candidate} is in UAT and waits for an admin's PROD approval.")
         else:
             release.reject(ctx.registry, ctx.warehouse, candidate, user=user, comment=comment, stage="uat")

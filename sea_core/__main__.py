@@ -1,4 +1,5 @@
 """`python -m sea_core`."""
+
 import sys
 
 from sea_core.cli import main

@@ -13,6 +13,7 @@ An export is used only when it belongs to the same weights (the encoder fingerpr
 with the fp32 model on `PROBE_TEXTS`: mean cosine >= `MIN_MEAN_COSINE` and no probe below
 `MIN_PROBE_COSINE`; otherwise it is refused with `BackendError`.
 """
+
 from __future__ import annotations
 
 import json
@@ -21,9 +22,10 @@ import os
 import shutil
 import tempfile
 import warnings
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -39,9 +41,18 @@ MIN_PROBE_COSINE = 0.95
 
 # Probe set of the fp32-agreement check: skill names, job-ad phrases and sentences, one long text.
 PROBE_TEXTS = (
-    "python", "SQL", "Git", "project management", "machine learning", "data visualisation",
-    "customer service", "financial reporting", "teamwork", "forklift operation",
-    "build data pipelines with Spark", "deploy models to the cloud",
+    "python",
+    "SQL",
+    "Git",
+    "project management",
+    "machine learning",
+    "data visualisation",
+    "customer service",
+    "financial reporting",
+    "teamwork",
+    "forklift operation",
+    "build data pipelines with Spark",
+    "deploy models to the cloud",
     "communicate results to non-technical stakeholders",
     "knowledge of statistics, experimental design and A/B testing",
     "Prepare monthly management accounts and reconcile the general ledger.",
@@ -87,8 +98,7 @@ def agreement(reference: np.ndarray, candidate: np.ndarray) -> Agreement:
     if reference.shape != candidate.shape or reference.shape[0] == 0:
         return Agreement(0.0, 0.0, int(reference.shape[0]))
     cosines = np.sum(reference * candidate, axis=1)
-    return Agreement(round(float(cosines.mean()), 5), round(float(cosines.min()), 5),
-                     int(len(cosines)))
+    return Agreement(round(float(cosines.mean()), 5), round(float(cosines.min()), 5), int(len(cosines)))
 
 
 def default_export_dir(model_path: str, fingerprint: str) -> Path:
@@ -96,8 +106,9 @@ def default_export_dir(model_path: str, fingerprint: str) -> Path:
     own (writable, not an installed package), else `~/.cache/sea/onnx/<fingerprint>`."""
     folder = Path(model_path)
     own = folder / EXPORT_DIR
-    if own.is_dir() or (folder.is_dir() and os.access(folder, os.W_OK)
-                        and "site-packages" not in folder.parts):
+    if own.is_dir() or (
+        folder.is_dir() and os.access(folder, os.W_OK) and "site-packages" not in folder.parts
+    ):
         return own
     return Path.home() / ".cache" / "sea" / EXPORT_DIR / fingerprint
 
@@ -108,8 +119,10 @@ def _sentence_parts(model: Any) -> tuple[Any, str]:
     modules = list(model)
     kinds = [type(m).__name__ for m in modules]
     if kinds[:2] != ["Transformer", "Pooling"] or any(k != "Normalize" for k in kinds[2:]):
-        raise BackendError(f"cannot export a sentence encoder made of {kinds}: only "
-                           "Transformer + Pooling (+ Normalize) is supported")
+        raise BackendError(
+            f"cannot export a sentence encoder made of {kinds}: only "
+            "Transformer + Pooling (+ Normalize) is supported"
+        )
     pooling = getattr(modules[1], "pooling_mode", None)
     if pooling is None:  # older sentence-transformers name the mode with flags
         pooling = "cls" if getattr(modules[1], "pooling_mode_cls_token", False) else "mean"
@@ -140,17 +153,23 @@ def export_transformer(model: Any, path: Path) -> None:
         def forward(self, *tensors: torch.Tensor) -> torch.Tensor:
             return self.inner(**dict(zip(names, tensors, strict=True))).last_hidden_state
 
-    sample = model.tokenizer(["an example", "a longer example sentence"], padding=True,
-                             return_tensors="pt")
+    sample = model.tokenizer(["an example", "a longer example sentence"], padding=True, return_tensors="pt")
     axes = {name: {0: "batch", 1: "sequence"} for name in names + ["token_embeddings"]}
     was_training = auto_model.training
     auto_model.eval()
     try:
         with warnings.catch_warnings(), torch.no_grad():
             warnings.simplefilter("ignore")
-            torch.onnx.export(TokenEmbeddings().cpu(), tuple(sample[n].cpu() for n in names),
-                              str(path), input_names=names, output_names=["token_embeddings"],
-                              dynamic_axes=axes, opset_version=17, dynamo=False)
+            torch.onnx.export(
+                TokenEmbeddings().cpu(),
+                tuple(sample[n].cpu() for n in names),
+                str(path),
+                input_names=names,
+                output_names=["token_embeddings"],
+                dynamic_axes=axes,
+                opset_version=17,
+                dynamo=False,
+            )
     finally:
         auto_model.train(was_training)
 
@@ -161,12 +180,20 @@ def quantize_int8(source: Path, target: Path) -> None:
     import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    keep = [node.name for node in onnx.load(str(source), load_external_data=False).graph.node
-            if node.op_type == "MatMul" and "/output/dense/" in node.name
-            and "attention" not in node.name]
+    keep = [
+        node.name
+        for node in onnx.load(str(source), load_external_data=False).graph.node
+        if node.op_type == "MatMul" and "/output/dense/" in node.name and "attention" not in node.name
+    ]
     logging.getLogger().setLevel(max(logging.getLogger().level, logging.ERROR))
-    quantize_dynamic(str(source), str(target), weight_type=QuantType.QInt8, per_channel=True,
-                     op_types_to_quantize=["MatMul"], nodes_to_exclude=keep)
+    quantize_dynamic(
+        str(source),
+        str(target),
+        weight_type=QuantType.QInt8,
+        per_channel=True,
+        op_types_to_quantize=["MatMul"],
+        nodes_to_exclude=keep,
+    )
 
 
 class OnnxEncoder:
@@ -187,24 +214,31 @@ class OnnxEncoder:
         options.inter_op_num_threads = 1
         options.log_severity_level = 3
         try:
-            self.session = ort.InferenceSession(str(path), options,
-                                                providers=["CPUExecutionProvider"])
+            self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         except Exception as exc:  # noqa: BLE001 - ORT raises its own exception types
-            raise BackendError(f"cannot load the ONNX export {path} (corrupted? delete its "
-                               f"folder and export again): {exc}") from exc
+            raise BackendError(
+                f"cannot load the ONNX export {path} (corrupted? delete its folder and export again): {exc}"
+            ) from exc
         expected = {i.name for i in self.session.get_inputs()}
         if expected != set(self.input_names):
-            raise BackendError(f"the ONNX export {path} takes inputs {sorted(expected)}, the "
-                               f"model's tokenizer gives {self.input_names}: not this model's export")
+            raise BackendError(
+                f"the ONNX export {path} takes inputs {sorted(expected)}, the "
+                f"model's tokenizer gives {self.input_names}: not this model's export"
+            )
 
     def encode(self, texts: Sequence[str], batch_size: int = 64) -> np.ndarray:
         """(n, dim) float32 unit rows, in the order of `texts`."""
         order = np.argsort([len(t) for t in texts], kind="stable")
         rows: list[np.ndarray] = [np.empty(0)] * len(texts)
         for offset in range(0, len(texts), batch_size):
-            chunk = order[offset:offset + batch_size]
-            batch = self.tokenizer([texts[i] for i in chunk], padding=True, truncation=True,
-                                   max_length=self.max_length, return_tensors="np")
+            chunk = order[offset : offset + batch_size]
+            batch = self.tokenizer(
+                [texts[i] for i in chunk],
+                padding=True,
+                truncation=True,
+                max_length=self.max_length,
+                return_tensors="np",
+            )
             feed = {name: batch[name].astype(np.int64) for name in self.input_names}
             tokens = self.session.run(None, feed)[0]
             if self.pooling == "cls":
@@ -235,8 +269,9 @@ def read_export_meta(folder: Path, backend: str) -> dict[str, Any] | None:
         raise BackendError(f"unreadable {path}: {exc}") from exc
 
 
-def make_export(model: Any, backend: str, fingerprint: str, folder: Path,
-                reference: Callable[[Sequence[str]], np.ndarray]) -> Agreement:
+def make_export(
+    model: Any, backend: str, fingerprint: str, folder: Path, reference: Callable[[Sequence[str]], np.ndarray]
+) -> Agreement:
     """Export `model` for `backend` into `folder` (replacing that backend's files there) and
     record its agreement with `reference` (the fp32 model); BackendError, and nothing written,
     when the export disagrees."""
@@ -248,8 +283,9 @@ def make_export(model: Any, backend: str, fingerprint: str, folder: Path,
         export_transformer(model, work / MODEL_FILES[ONNX])
         if backend == ONNX_INT8:
             quantize_int8(work / MODEL_FILES[ONNX], work / MODEL_FILES[ONNX_INT8])
-        result = agreement(reference(PROBE_TEXTS),
-                           OnnxEncoder(work / MODEL_FILES[backend], model).encode(PROBE_TEXTS))
+        result = agreement(
+            reference(PROBE_TEXTS), OnnxEncoder(work / MODEL_FILES[backend], model).encode(PROBE_TEXTS)
+        )
         if not result.ok:
             raise BackendError(disagreement(backend, result))
         meta = {"backend": backend, "source_fingerprint": fingerprint} | asdict(result)
@@ -262,14 +298,21 @@ def make_export(model: Any, backend: str, fingerprint: str, folder: Path,
 
 def disagreement(backend: str, result: Agreement) -> str:
     """The refusal message of an export that does not agree with the fp32 model."""
-    return (f"the {backend} export disagrees with the fp32 model on {result.probes} probe texts: "
-            f"mean cosine {result.mean_cosine:.4f} (needs >= {MIN_MEAN_COSINE}), worst "
-            f"{result.min_cosine:.4f} (needs >= {MIN_PROBE_COSINE}); refusing to use it")
+    return (
+        f"the {backend} export disagrees with the fp32 model on {result.probes} probe texts: "
+        f"mean cosine {result.mean_cosine:.4f} (needs >= {MIN_MEAN_COSINE}), worst "
+        f"{result.min_cosine:.4f} (needs >= {MIN_PROBE_COSINE}); refusing to use it"
+    )
 
 
-def load_export(model: Any, backend: str, fingerprint: str, folder: Path,
-                reference: Callable[[Sequence[str]], np.ndarray],
-                export_if_missing: bool = True) -> tuple[OnnxEncoder, Agreement]:
+def load_export(
+    model: Any,
+    backend: str,
+    fingerprint: str,
+    folder: Path,
+    reference: Callable[[Sequence[str]], np.ndarray],
+    export_if_missing: bool = True,
+) -> tuple[OnnxEncoder, Agreement]:
     """The verified export of `model` for `backend` in `folder`, made there first when absent
     (with `export_if_missing`). BackendError when it was made from other weights or for another
     backend, cannot be loaded, or disagrees with `reference` on the probe set."""
@@ -277,15 +320,19 @@ def load_export(model: Any, backend: str, fingerprint: str, folder: Path,
     meta = read_export_meta(folder, backend)
     if meta is None:
         if not export_if_missing:
-            raise BackendError(f"no {backend} export in {folder}: run `python -m sea_core "
-                               f"prebuild --backend {backend}` or rebuild the bundle")
+            raise BackendError(
+                f"no {backend} export in {folder}: run `python -m sea_core "
+                f"prebuild --backend {backend}` or rebuild the bundle"
+            )
         make_export(model, backend, fingerprint, folder, reference)
         meta = read_export_meta(folder, backend) or {}
     if meta.get("backend") != backend or meta.get("source_fingerprint") != fingerprint:
-        raise BackendError(f"the export in {folder} is for backend {meta.get('backend')!r} of "
-                           f"encoder {meta.get('source_fingerprint')!r}, not {backend!r} of "
-                           f"{fingerprint!r}: delete {meta_path(folder, backend).name} and "
-                           "export again")
+        raise BackendError(
+            f"the export in {folder} is for backend {meta.get('backend')!r} of "
+            f"encoder {meta.get('source_fingerprint')!r}, not {backend!r} of "
+            f"{fingerprint!r}: delete {meta_path(folder, backend).name} and "
+            "export again"
+        )
     path = folder / MODEL_FILES[backend]
     if not path.is_file():
         raise BackendError(f"the export in {folder} has no {MODEL_FILES[backend]}")

@@ -15,6 +15,7 @@ This module is the only writer of pipeline.json (`save_bundle`, `update_pipeline
 pipeline.json is written last, so a folder holding one is a whole bundle (`is_bundle`). Settings
 absent from it take `PipelineConfig`'s defaults (`pipeline_config`).
 """
+
 from __future__ import annotations
 
 import json
@@ -22,9 +23,10 @@ import logging
 import os
 import shutil
 import uuid
+from collections.abc import Mapping
 from dataclasses import asdict, fields
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from .embeddings import META_FILE, TaxonomyIndex, build_index
 from .encoder import Encoder
@@ -58,8 +60,12 @@ def is_bundle(folder: str | Path) -> bool:
 
 def save_taxonomy(taxonomy: Taxonomy, path: str | Path) -> None:
     """Write a taxonomy as JSON (version, name, skills)."""
-    doc = {"version": taxonomy.version, "name": taxonomy.name, "checksum": taxonomy.checksum,
-           "skills": [s.to_dict() for s in taxonomy]}
+    doc = {
+        "version": taxonomy.version,
+        "name": taxonomy.name,
+        "checksum": taxonomy.checksum,
+        "skills": [s.to_dict() for s in taxonomy],
+    }
     Path(path).write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
 
 
@@ -67,16 +73,24 @@ def read_taxonomy(path: str | Path) -> Taxonomy:
     """Inverse of `save_taxonomy`."""
     try:
         doc = json.loads(Path(path).read_text(encoding="utf-8"))
-        return Taxonomy((Skill.from_dict(s) for s in doc["skills"]), version=doc.get("version", ""),
-                        name=doc.get("name", ""))
+        return Taxonomy(
+            (Skill.from_dict(s) for s in doc["skills"]),
+            version=doc.get("version", ""),
+            name=doc.get("name", ""),
+        )
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise BundleError(f"cannot read taxonomy {path}: {exc}") from exc
 
 
-def save_bundle(folder: str | Path, encoder: Encoder, taxonomy: Taxonomy,
-                index: TaxonomyIndex | None = None, model_version: str = "0.0.0",
-                config: PipelineConfig | None = None,
-                span_extractor: dict[str, Any] | None = None) -> Path:
+def save_bundle(
+    folder: str | Path,
+    encoder: Encoder,
+    taxonomy: Taxonomy,
+    index: TaxonomyIndex | None = None,
+    model_version: str = "0.0.0",
+    config: PipelineConfig | None = None,
+    span_extractor: dict[str, Any] | None = None,
+) -> Path:
     """Write a bundle: the encoder's files, the taxonomy embeddings (computed if not given),
     the taxonomy and the pipeline settings."""
     folder = Path(folder)
@@ -91,13 +105,24 @@ def save_bundle(folder: str | Path, encoder: Encoder, taxonomy: Taxonomy,
     save_taxonomy(taxonomy, folder / TAXONOMY_FILE)
     config = config or PipelineConfig()
     if needs_label_vectors(config.match.rerank):
-        label_vectors(encoder, taxonomy, model_dir, progress=lambda done, total: log.info(
-            "encoded %d/%d skill names", done, total))
-    doc = {"model_version": model_version, "top_k": config.top_k,
-           "min_confidence": config.min_confidence, "max_text_chars": config.max_text_chars,
-           "match": asdict(config.match), "span_extractor": span_extractor or {"kind": "phrases"},
-           "encoder_fingerprint": index.encoder_fingerprint, "encoder_backend": encoder.backend,
-           "taxonomy_version": taxonomy.version, "taxonomy_checksum": taxonomy.checksum}
+        label_vectors(
+            encoder,
+            taxonomy,
+            model_dir,
+            progress=lambda done, total: log.info("encoded %d/%d skill names", done, total),
+        )
+    doc = {
+        "model_version": model_version,
+        "top_k": config.top_k,
+        "min_confidence": config.min_confidence,
+        "max_text_chars": config.max_text_chars,
+        "match": asdict(config.match),
+        "span_extractor": span_extractor or {"kind": "phrases"},
+        "encoder_fingerprint": index.encoder_fingerprint,
+        "encoder_backend": encoder.backend,
+        "taxonomy_version": taxonomy.version,
+        "taxonomy_checksum": taxonomy.checksum,
+    }
     if config.output_rule is not None:
         doc["output_rule"] = config.output_rule.to_dict()
     _write_pipeline_settings(folder, doc)
@@ -178,8 +203,10 @@ def span_extractor_from_spec(spec: dict[str, Any], folder: Path) -> SpanExtracto
     if kind == "phrases":
         return PhraseSpanExtractor(**{k: v for k, v in spec.items() if k != "kind"})
     if kind == "token_classifier":
-        models = {label: str(folder / p) if not Path(p).is_absolute() else p
-                  for label, p in spec.get("models", {}).items()}
+        models = {
+            label: str(folder / p) if not Path(p).is_absolute() else p
+            for label, p in spec.get("models", {}).items()
+        }
         return TokenClassifierSpanExtractor(models, chunk_size=spec.get("chunk_size", 128))
     raise BundleError(f"unknown span extractor kind {kind!r} in {folder / PIPELINE_FILE}")
 
@@ -191,11 +218,17 @@ def load_bundle(folder: str | Path, device: str | None = None) -> Pipeline:
         if not (folder / part).exists():
             raise BundleError(f"model bundle {folder} has no {part}")
     settings = read_pipeline_settings(folder)
-    encoder = Encoder(folder / EMBEDDING_MODEL_DIR, device=device,
-                      backend=settings.get("encoder_backend", "torch"))
+    encoder = Encoder(
+        folder / EMBEDDING_MODEL_DIR, device=device, backend=settings.get("encoder_backend", "torch")
+    )
     taxonomy = read_taxonomy(folder / TAXONOMY_FILE)
     index = build_index(encoder, taxonomy, folder / EMBEDDING_MODEL_DIR)
-    return Pipeline(encoder, taxonomy, index,
-                    span_extractor_from_spec(settings.get("span_extractor", {}), folder),
-                    pipeline_config(settings), model_version=settings.get("model_version", "0.0.0"),
-                    embeddings_dir=folder / EMBEDDING_MODEL_DIR)
+    return Pipeline(
+        encoder,
+        taxonomy,
+        index,
+        span_extractor_from_spec(settings.get("span_extractor", {}), folder),
+        pipeline_config(settings),
+        model_version=settings.get("model_version", "0.0.0"),
+        embeddings_dir=folder / EMBEDDING_MODEL_DIR,
+    )

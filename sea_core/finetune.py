@@ -13,14 +13,16 @@ sentence-transformers 6.2's `fit`/`SentenceTransformerTrainer` need `datasets` a
 `accelerate`, which SEA does not install, so this is the loop `old_fit` runs (AdamW without
 decay on biases and LayerNorm, linear warm-up schedule, gradient clipping at 1.0) written out.
 """
+
 from __future__ import annotations
 
 import random
 import re
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 from .encoder import pick_device, resolve_model_path
 from .matching import FULL_TEXT_PHRASE
@@ -50,16 +52,17 @@ class FineTuneParams:
     learning_rate: float = 3e-5
     warmup_ratio: float = 0.1
     weight_decay: float = 0.01
-    scale: float = 20.0            # MultipleNegativesRankingLoss scale (1 / temperature)
+    scale: float = 20.0  # MultipleNegativesRankingLoss scale (1 / temperature)
     seed: int = 42
-    taxonomy_pairs: int = 2000     # self-supervision pairs sampled from the taxonomy
-    review_repeats: int = 2        # each review pair appears this many times per pass
+    taxonomy_pairs: int = 2000  # self-supervision pairs sampled from the taxonomy
+    review_repeats: int = 2  # each review pair appears this many times per pass
     device: str | None = None
 
     def __post_init__(self) -> None:
         if self.max_steps < 1 or self.batch_size < 2:
-            raise ValueError(f"max_steps must be >= 1 and batch_size >= 2, got {self.max_steps}, "
-                             f"{self.batch_size}")
+            raise ValueError(
+                f"max_steps must be >= 1 and batch_size >= 2, got {self.max_steps}, {self.batch_size}"
+            )
         if self.taxonomy_pairs < 0 or self.review_repeats < 1:
             raise ValueError("taxonomy_pairs must be >= 0 and review_repeats >= 1")
 
@@ -90,10 +93,12 @@ class FineTuneResult:
     @property
     def hyperparameters(self) -> dict[str, Any]:
         """The settings and data sizes, for the registry and the model card."""
-        return asdict(self.params) | {"loss": "MultipleNegativesRankingLoss+hard-negatives",
-                                      "review_examples": self.review_examples,
-                                      "taxonomy_examples": self.taxonomy_examples,
-                                      "hard_negatives": self.hard_negatives}
+        return asdict(self.params) | {
+            "loss": "MultipleNegativesRankingLoss+hard-negatives",
+            "review_examples": self.review_examples,
+            "taxonomy_examples": self.taxonomy_examples,
+            "hard_negatives": self.hard_negatives,
+        }
 
 
 def seed_everything(seed: int) -> None:
@@ -122,8 +127,7 @@ def review_examples(reviews: Sequence[ReviewedText], taxonomy: Taxonomy) -> list
             if skill is None:
                 continue
             phrase = phrases.get(sid, "")
-            anchors = [review.text] + ([phrase] if phrase not in ("", review.text, FULL_TEXT_PHRASE)
-                                       else [])
+            anchors = [review.text] + ([phrase] if phrase not in ("", review.text, FULL_TEXT_PHRASE) else [])
             for anchor in anchors:
                 negative = negatives[position % len(negatives)] if negatives else None
                 position += 1
@@ -148,8 +152,9 @@ def taxonomy_examples(taxonomy: Taxonomy, n: int, seed: int) -> list[TrainExampl
     return out
 
 
-def contrastive_batches(examples: Sequence[TrainExample], batch_size: int, max_steps: int,
-                        seed: int) -> list[list[TrainExample]]:
+def contrastive_batches(
+    examples: Sequence[TrainExample], batch_size: int, max_steps: int, seed: int
+) -> list[list[TrainExample]]:
     """Up to `max_steps` batches, passes over the shuffled examples repeated as needed: each
     batch holds rows with the same number of texts and never the same positive twice; batches
     of one row are dropped."""
@@ -179,9 +184,16 @@ def contrastive_batches(examples: Sequence[TrainExample], batch_size: int, max_s
     return batches[:max_steps]
 
 
-def run_training(model: Any, loss_model: Any, batches: Sequence[Sequence[TrainExample]],
-                 learning_rate: float, warmup_ratio: float, weight_decay: float,
-                 progress: Progress | None = None, epochs: int = 1) -> dict[str, Any]:
+def run_training(
+    model: Any,
+    loss_model: Any,
+    batches: Sequence[Sequence[TrainExample]],
+    learning_rate: float,
+    warmup_ratio: float,
+    weight_decay: float,
+    progress: Progress | None = None,
+    epochs: int = 1,
+) -> dict[str, Any]:
     """Train `loss_model` (wrapping the SentenceTransformer `model`) on `batches` in order, one
     optimiser step each; returns `steps` and `final_loss`. Progress every 10 steps and at the
     end, naming the epoch when the batches span `epochs` passes."""
@@ -193,18 +205,26 @@ def run_training(model: Any, loss_model: Any, batches: Sequence[Sequence[TrainEx
     no_decay = ("bias", "LayerNorm.bias", "LayerNorm.weight")
     named = list(loss_model.named_parameters())
     optimizer = torch.optim.AdamW(
-        [{"params": [p for n, p in named if not any(nd in n for nd in no_decay)],
-          "weight_decay": weight_decay},
-         {"params": [p for n, p in named if any(nd in n for nd in no_decay)], "weight_decay": 0.0}],
-        lr=learning_rate)
-    scheduler = get_linear_schedule_with_warmup(optimizer, int(total_steps * warmup_ratio),
-                                                max(1, total_steps))
+        [
+            {
+                "params": [p for n, p in named if not any(nd in n for nd in no_decay)],
+                "weight_decay": weight_decay,
+            },
+            {"params": [p for n, p in named if any(nd in n for nd in no_decay)], "weight_decay": 0.0},
+        ],
+        lr=learning_rate,
+    )
+    scheduler = get_linear_schedule_with_warmup(
+        optimizer, int(total_steps * warmup_ratio), max(1, total_steps)
+    )
     step, last_loss = 0, float("nan")
     loss_model.to(model.device)
     loss_model.train()
     for batch in batches:
-        features = [batch_to_device(model.preprocess([row.texts[column] for row in batch]),
-                                    model.device) for column in range(len(batch[0].texts))]
+        features = [
+            batch_to_device(model.preprocess([row.texts[column] for row in batch]), model.device)
+            for column in range(len(batch[0].texts))
+        ]
         labels = torch.tensor([float(row.label) for row in batch], device=model.device)
         value = loss_model(features, labels)
         value.backward()
@@ -216,15 +236,21 @@ def run_training(model: Any, loss_model: Any, batches: Sequence[Sequence[TrainEx
         last_loss = float(value.detach().cpu())
         if progress and (step % 10 == 0 or step == total_steps):
             epoch = min(epochs, (step - 1) * epochs // max(1, total_steps) + 1)
-            progress(step / total_steps, f"epoch {epoch}/{epochs}, step {step}/{total_steps}, "
-                     f"loss {last_loss:.4f}")
+            progress(
+                step / total_steps, f"epoch {epoch}/{epochs}, step {step}/{total_steps}, loss {last_loss:.4f}"
+            )
     model.eval()
     return {"steps": step, "final_loss": last_loss}
 
 
-def fine_tune_contrastive(start: str | Path, reviews: Sequence[ReviewedText], taxonomy: Taxonomy,
-                          output_dir: str | Path, params: FineTuneParams = FineTuneParams(),
-                          progress: Progress | None = None) -> FineTuneResult:
+def fine_tune_contrastive(
+    start: str | Path,
+    reviews: Sequence[ReviewedText],
+    taxonomy: Taxonomy,
+    output_dir: str | Path,
+    params: FineTuneParams = FineTuneParams(),
+    progress: Progress | None = None,
+) -> FineTuneResult:
     """Fine-tune the encoder at `start` (a folder or bundled-encoder name) on `reviews` plus
     taxonomy self-supervision and save it to `output_dir`. ValueError when there are fewer
     than two distinct positives to train on (e.g. no reviews and no taxonomy pairs)."""
@@ -238,16 +264,26 @@ def fine_tune_contrastive(start: str | Path, reviews: Sequence[ReviewedText], ta
     examples = reviewed * params.review_repeats + self_supervised
     batches = contrastive_batches(examples, params.batch_size, params.max_steps, params.seed)
     if not batches:
-        raise ValueError(f"too little training data: {len(reviewed)} review and "
-                         f"{len(self_supervised)} taxonomy example(s) give no batch of two "
-                         "distinct skills")
+        raise ValueError(
+            f"too little training data: {len(reviewed)} review and "
+            f"{len(self_supervised)} taxonomy example(s) give no batch of two "
+            "distinct skills"
+        )
     model = SentenceTransformer(resolve_model_path(start), device=pick_device(params.device))
     loss_model = losses.MultipleNegativesRankingLoss(model, scale=params.scale)
-    summary = run_training(model, loss_model, batches, params.learning_rate, params.warmup_ratio,
-                           params.weight_decay, progress)
+    summary = run_training(
+        model, loss_model, batches, params.learning_rate, params.warmup_ratio, params.weight_decay, progress
+    )
     Path(output_dir).mkdir(parents=True, exist_ok=True)
     model.save(str(output_dir))
-    return FineTuneResult(str(output_dir), params, summary["steps"], len(reviewed),
-                          len(self_supervised), sum(len(e.texts) == 3 for e in reviewed),
-                          summary["final_loss"], round(time.perf_counter() - started, 3),
-                          str(model.device))
+    return FineTuneResult(
+        str(output_dir),
+        params,
+        summary["steps"],
+        len(reviewed),
+        len(self_supervised),
+        sum(len(e.texts) == 3 for e in reviewed),
+        summary["final_loss"],
+        round(time.perf_counter() - started, 3),
+        str(model.device),
+    )

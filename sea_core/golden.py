@@ -3,6 +3,7 @@ texts, written for the project, with the ESCO skills (by preferred label) a revi
 confirm. Builds use it as the evaluation set when too few texts are reviewed; benchmarks report
 recall on it. One JSON object per line: `{"name", "kind": "job"|"course", "text", "expected"}`.
 """
+
 from __future__ import annotations
 
 import json
@@ -44,17 +45,21 @@ def load_golden_set(folder: str | Path = GOLDEN_DIR) -> list[GoldenText]:
             where = f"{path.name}:{number}"
             try:
                 doc = json.loads(line)
-                item = GoldenText(str(doc["name"]), str(doc["kind"]), doc["text"],
-                                  tuple(doc["expected"]))
+                item = GoldenText(str(doc["name"]), str(doc["kind"]), doc["text"], tuple(doc["expected"]))
             except (ValueError, KeyError, TypeError) as exc:
-                raise ValueError(f"golden set {where}: needs name, kind, text, expected: {exc}") \
-                    from exc
+                raise ValueError(f"golden set {where}: needs name, kind, text, expected: {exc}") from exc
             if item.kind not in KINDS:
                 raise ValueError(f"golden set {where}: kind must be one of {KINDS}, got {item.kind!r}")
-            if not isinstance(item.text, str) or not item.text.strip() or not item.expected \
-                    or not all(isinstance(t, str) and t.strip() for t in item.expected):
-                raise ValueError(f"golden set {where}: text must be non-empty and expected a "
-                                 "non-empty list of skill titles")
+            if (
+                not isinstance(item.text, str)
+                or not item.text.strip()
+                or not item.expected
+                or not all(isinstance(t, str) and t.strip() for t in item.expected)
+            ):
+                raise ValueError(
+                    f"golden set {where}: text must be non-empty and expected a "
+                    "non-empty list of skill titles"
+                )
             if item.name in seen:
                 raise ValueError(f"golden set {where}: duplicate name {item.name!r}")
             seen.add(item.name)

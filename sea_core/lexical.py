@@ -1,12 +1,13 @@
 """BM25 over each skill's names (title and alternative labels as one document), scored only for
 the few skills a re-ranker looks at: exact tool names ("SQL", "Kafka") are where dense
 similarity is weakest and word overlap strongest."""
+
 from __future__ import annotations
 
 import math
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 from .labels import name_key
 
@@ -23,7 +24,7 @@ class BM25:
     b: float = 0.75
 
     @classmethod
-    def build(cls, names: Sequence[Sequence[str]], k1: float = 1.2, b: float = 0.75) -> "BM25":
+    def build(cls, names: Sequence[Sequence[str]], k1: float = 1.2, b: float = 0.75) -> BM25:
         """The index of `labels.skill_names` output (row r owns names[r])."""
         documents = tuple(Counter(w for name in skill for w in name_key(name)) for skill in names)
         lengths = tuple(sum(d.values()) for d in documents)
@@ -43,8 +44,10 @@ class BM25:
         out = []
         for query, row in zip(queries, rows):
             words = keys.setdefault(query, name_key(query))
-            doc, norm = self.documents[row], 1 - self.b + self.b * self.lengths[row] / \
-                (self.average_length or 1.0)
+            doc, norm = (
+                self.documents[row],
+                1 - self.b + self.b * self.lengths[row] / (self.average_length or 1.0),
+            )
             total = 0.0
             for word in words:
                 tf = doc.get(word, 0)

@@ -1,12 +1,13 @@
 """Matching spans to the taxonomy by cosine similarity, aggregating per skill, re-ranking by the
 skill's relevance to the whole text."""
+
 from __future__ import annotations
 
 import functools
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
@@ -25,11 +26,14 @@ class RerankSettings:
     depth: int = 0
 
     @classmethod
-    def from_dict(cls, data: dict | None) -> "RerankSettings":
+    def from_dict(cls, data: dict | None) -> RerankSettings:
         """Inverse of `dataclasses.asdict` (JSON lists become tuples); None = off."""
         data = dict(data or {})
-        return cls(tuple(data.get("features", ())), tuple(float(w) for w in data.get("weights", ())),
-                   int(data.get("depth", 0)))
+        return cls(
+            tuple(data.get("features", ())),
+            tuple(float(w) for w in data.get("weights", ())),
+            int(data.get("depth", 0)),
+        )
 
 
 #: The best re-ranker found (written by `benchmarks/bench_ranking.py --write-reranker`: the
@@ -48,9 +52,9 @@ def dev_reranker() -> RerankSettings:
 class MatchConfig:
     """Knobs of matching and re-ranking (defaults tuned on the development benchmark)."""
 
-    span_top_n: int = 5           # taxonomy candidates kept per span
-    text_top_n: int = 10          # candidates taken from the whole text's own embedding
-    span_weight: float = 0.5      # confidence = w * best span similarity + (1 - w) * text relevance
+    span_top_n: int = 5  # taxonomy candidates kept per span
+    text_top_n: int = 10  # candidates taken from the whole text's own embedding
+    span_weight: float = 0.5  # confidence = w * best span similarity + (1 - w) * text relevance
     occurrence_bonus: float = 0.02  # added per extra span that supports the same skill (capped)
     max_occurrence_bonus: float = 0.06
     relative_margin: float = 0.06  # output set: within this of the best skill of the same sentence
@@ -58,12 +62,15 @@ class MatchConfig:
     rerank: RerankSettings = field(default_factory=RerankSettings)  # learned re-ranker (off)
 
     @classmethod
-    def from_settings(cls, settings: dict) -> "MatchConfig":
+    def from_settings(cls, settings: dict) -> MatchConfig:
         """The config a bundle's `match` settings describe. A setting the bundle predates takes
         the value that reproduces the matcher it was built with (e.g. no exact-name bonus)."""
         merged = {**LEGACY_SETTINGS, **settings}
-        merged["rerank"] = RerankSettings.from_dict(settings.get("rerank")) \
-            if not isinstance(merged["rerank"], RerankSettings) else merged["rerank"]
+        merged["rerank"] = (
+            RerankSettings.from_dict(settings.get("rerank"))
+            if not isinstance(merged["rerank"], RerankSettings)
+            else merged["rerank"]
+        )
         return cls(**merged)
 
 
@@ -109,9 +116,14 @@ def top_n(similarities: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
     return np.take_along_axis(part, order, axis=1), np.take_along_axis(values, order, axis=1)
 
 
-def rank_candidates(spans: list[Span], span_vectors: np.ndarray, text_vector: np.ndarray,
-                    skill_matrix: np.ndarray, config: MatchConfig = MatchConfig(),
-                    exact_rows: Sequence[Sequence[int]] | None = None) -> list[Candidate]:
+def rank_candidates(
+    spans: list[Span],
+    span_vectors: np.ndarray,
+    text_vector: np.ndarray,
+    skill_matrix: np.ndarray,
+    config: MatchConfig = MatchConfig(),
+    exact_rows: Sequence[Sequence[int]] | None = None,
+) -> list[Candidate]:
     """Candidates from every span's nearest skills and from the whole text's nearest skills,
     scored by `config` and sorted by confidence (ties by row for determinism). `exact_rows[s]`
     are the skills span `s` names exactly: their similarity to it gets `exact_name_bonus`."""
@@ -126,8 +138,9 @@ def rank_candidates(spans: list[Span], span_vectors: np.ndarray, text_vector: np
     return rank_similarities(spans, span_sims, skill_matrix @ text_vector, config)
 
 
-def rank_similarities(spans: list[Span], span_sims: np.ndarray, text_sims: np.ndarray,
-                      config: MatchConfig = MatchConfig()) -> list[Candidate]:
+def rank_similarities(
+    spans: list[Span], span_sims: np.ndarray, text_sims: np.ndarray, config: MatchConfig = MatchConfig()
+) -> list[Candidate]:
     """`rank_candidates` from similarities already computed: `span_sims` (spans x skills) and
     `text_sims` (skills,)."""
     if text_sims.shape[0] == 0:
@@ -149,9 +162,9 @@ def rank_similarities(spans: list[Span], span_sims: np.ndarray, text_sims: np.nd
     for cand in candidates.values():
         cand.text_similarity = float(text_sims[cand.row])
         span_part = cand.span_similarity if cand.supporting else cand.text_similarity
-        bonus = min(config.max_occurrence_bonus,
-                    config.occurrence_bonus * max(0, cand.occurrence - 1))
-        cand.confidence = float(config.span_weight * span_part
-                                + (1 - config.span_weight) * cand.text_similarity + bonus)
+        bonus = min(config.max_occurrence_bonus, config.occurrence_bonus * max(0, cand.occurrence - 1))
+        cand.confidence = float(
+            config.span_weight * span_part + (1 - config.span_weight) * cand.text_similarity + bonus
+        )
         cand.occurrence = max(cand.occurrence, 1)
     return sorted(candidates.values(), key=lambda c: (-c.confidence, c.row))

@@ -13,12 +13,14 @@ An `OutputRule` keeps, best first:
 The shipped rule (`SHIPPED_RULE`) is the pipeline's defaults without folding; `calibration`
 fits one on reviewed texts.
 """
+
 from __future__ import annotations
 
 import bisect
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, fields
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -54,8 +56,9 @@ class OutputRule:
 
     def __post_init__(self) -> None:
         if self.max_skills < 0 or self.min_skills < 0:
-            raise ValueError(f"max_skills and min_skills must be >= 0, got {self.max_skills}, "
-                             f"{self.min_skills}")
+            raise ValueError(
+                f"max_skills and min_skills must be >= 0, got {self.max_skills}, {self.min_skills}"
+            )
         if self.relative_margin < 0:
             raise ValueError(f"relative_margin must be >= 0, got {self.relative_margin}")
         if not 0.0 <= self.fold_similarity <= 1.0:
@@ -66,7 +69,7 @@ class OutputRule:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "OutputRule":
+    def from_dict(cls, data: Mapping[str, Any]) -> OutputRule:
         """Inverse of `to_dict`; missing keys take the defaults, unknown keys are errors."""
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(data) - known)
@@ -74,29 +77,31 @@ class OutputRule:
             raise ValueError(f"unknown output rule setting(s) {unknown}; known: {sorted(known)}")
         return cls(**dict(data))
 
-    def apply(self, candidates: Sequence[Candidate], text: str,
-              skill_vectors: np.ndarray | None = None) -> list[Suggestion]:
+    def apply(
+        self, candidates: Sequence[Candidate], text: str, skill_vectors: np.ndarray | None = None
+    ) -> list[Suggestion]:
         """The suggestions for `text` among its `candidates` (sorted best first). Folding needs
         the skill vectors (rows as in `Candidate.row`) and is skipped without them."""
         return self.cut(prepare(candidates, text, skill_vectors, self.fold_similarity))
 
-    def cut(self, ranking: "PreparedRanking") -> list[Suggestion]:
+    def cut(self, ranking: PreparedRanking) -> list[Suggestion]:
         """Steps 2 and 3 of the rule (floor, threshold and margin, cap) on a prepared ranking."""
         if self.min_confidence <= 0:
-            return list(ranking.suggestions[:self.max_skills])
+            return list(ranking.suggestions[: self.max_skills])
         chosen = []
-        for position, (suggestion, reference) in enumerate(zip(ranking.suggestions,
-                                                               ranking.references)):
+        for position, (suggestion, reference) in enumerate(zip(ranking.suggestions, ranking.references)):
             confidence = suggestion.candidate.confidence
-            if position < self.min_skills or (confidence >= self.min_confidence
-                                              and confidence >= reference - self.relative_margin):
+            if position < self.min_skills or (
+                confidence >= self.min_confidence and confidence >= reference - self.relative_margin
+            ):
                 chosen.append(suggestion)
                 if len(chosen) == self.max_skills:
                     break
-        return chosen[:self.max_skills]
+        return chosen[: self.max_skills]
 
-    def select(self, candidates: Sequence[Candidate], text: str,
-               skill_vectors: np.ndarray | None = None) -> list[Candidate]:
+    def select(
+        self, candidates: Sequence[Candidate], text: str, skill_vectors: np.ndarray | None = None
+    ) -> list[Candidate]:
         """The chosen candidates of `apply`, without their alternatives."""
         return [s.candidate for s in self.apply(candidates, text, skill_vectors)]
 
@@ -110,12 +115,19 @@ class PreparedRanking:
     references: tuple[float, ...]
 
 
-def prepare(candidates: Sequence[Candidate], text: str, skill_vectors: np.ndarray | None = None,
-            fold_similarity: float = 0.0) -> PreparedRanking:
+def prepare(
+    candidates: Sequence[Candidate],
+    text: str,
+    skill_vectors: np.ndarray | None = None,
+    fold_similarity: float = 0.0,
+) -> PreparedRanking:
     """Step 1 of the rule: fold near-duplicates (when `fold_similarity` > 0 and the vectors are
     given) and find each suggestion's margin reference."""
-    suggestions = fold_near_duplicates(candidates, skill_vectors, fold_similarity) \
-        if fold_similarity > 0 and skill_vectors is not None else [Suggestion(c) for c in candidates]
+    suggestions = (
+        fold_near_duplicates(candidates, skill_vectors, fold_similarity)
+        if fold_similarity > 0 and skill_vectors is not None
+        else [Suggestion(c) for c in candidates]
+    )
     starts = sentence_starts(text)
     best: dict[int, float] = {}
     for cand in candidates:
@@ -137,8 +149,9 @@ def _group(starts: list[int], cand: Candidate) -> int:
 SHIPPED_RULE = OutputRule()
 
 
-def fold_near_duplicates(candidates: Sequence[Candidate], skill_vectors: np.ndarray,
-                         min_similarity: float) -> list[Suggestion]:
+def fold_near_duplicates(
+    candidates: Sequence[Candidate], skill_vectors: np.ndarray, min_similarity: float
+) -> list[Suggestion]:
     """Candidates (best first) grouped into suggestions: a candidate whose evidence phrase is the
     same as a better one's (same offsets) and whose skill vector has cosine >= `min_similarity`
     with that one's is folded into it as an alternative (at most `MAX_ALTERNATIVES` kept)."""
@@ -146,8 +159,9 @@ def fold_near_duplicates(candidates: Sequence[Candidate], skill_vectors: np.ndar
     for cand in candidates:
         for position, suggestion in enumerate(kept):
             head = suggestion.candidate
-            if (head.phrase_start, head.phrase_end) == (cand.phrase_start, cand.phrase_end) and \
-                    float(skill_vectors[head.row] @ skill_vectors[cand.row]) >= min_similarity:
+            if (head.phrase_start, head.phrase_end) == (cand.phrase_start, cand.phrase_end) and float(
+                skill_vectors[head.row] @ skill_vectors[cand.row]
+            ) >= min_similarity:
                 if len(suggestion.alternatives) < MAX_ALTERNATIVES:
                     kept[position] = Suggestion(head, suggestion.alternatives + (cand,))
                 break
@@ -156,8 +170,9 @@ def fold_near_duplicates(candidates: Sequence[Candidate], skill_vectors: np.ndar
     return kept
 
 
-def select_output(candidates: list[Candidate], text: str, min_confidence: float, top_k: int,
-                  relative_margin: float) -> list[Candidate]:
+def select_output(
+    candidates: list[Candidate], text: str, min_confidence: float, top_k: int, relative_margin: float
+) -> list[Candidate]:
     """The output set of the rule (`min_confidence`, `relative_margin`, cap `top_k`), no floor
     and no folding: the pipeline's historical signature."""
     return OutputRule(min_confidence, relative_margin, top_k).select(candidates, text)

@@ -1,13 +1,15 @@
 """The Skills Extraction Algorithm end to end: spans -> embeddings -> matching -> re-ranking ->
 output records in the production log format."""
+
 from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -17,8 +19,7 @@ from .encoder import Encoder
 from .labels import exact_names, label_vectors, name_key
 from .matching import Candidate, MatchConfig, rank_candidates
 from .output_set import OutputRule, Suggestion
-from .reranker import (RerankContext, candidate_features, needs_label_vectors, rescore,
-                       taxonomy_context)
+from .reranker import RerankContext, candidate_features, needs_label_vectors, rescore, taxonomy_context
 from .spans import PhraseSpanExtractor, Span, SpanExtractor
 from .taxonomy import Taxonomy
 from .validation import MAX_TEXT_CHARS, validate_text
@@ -64,8 +65,7 @@ class PipelineConfig:
     @property
     def rule(self) -> OutputRule:
         """The output rule this configuration serves."""
-        return self.output_rule or OutputRule(self.min_confidence, self.match.relative_margin,
-                                              self.top_k)
+        return self.output_rule or OutputRule(self.min_confidence, self.match.relative_margin, self.top_k)
 
 
 class Pipeline:
@@ -73,10 +73,17 @@ class Pipeline:
     Phrase embeddings go through `phrase_cache` (a bounded LRU keyed by the encoder's backend
     and weights; a fresh default-sized one when not given, `EmbeddingCache(0)` for none)."""
 
-    def __init__(self, encoder: Encoder, taxonomy: Taxonomy, index: TaxonomyIndex | None = None,
-                 span_extractor: SpanExtractor | None = None, config: PipelineConfig | None = None,
-                 model_version: str = "0.0.0", embeddings_dir: str | Path | None = None,
-                 phrase_cache: EmbeddingCache | None = None) -> None:
+    def __init__(
+        self,
+        encoder: Encoder,
+        taxonomy: Taxonomy,
+        index: TaxonomyIndex | None = None,
+        span_extractor: SpanExtractor | None = None,
+        config: PipelineConfig | None = None,
+        model_version: str = "0.0.0",
+        embeddings_dir: str | Path | None = None,
+        phrase_cache: EmbeddingCache | None = None,
+    ) -> None:
         self.encoder = encoder
         self.taxonomy = taxonomy
         self.index = index or build_index(encoder, taxonomy, embeddings_dir)
@@ -89,14 +96,21 @@ class Pipeline:
         self.embeddings_dir = Path(embeddings_dir) if embeddings_dir else None
         self._rerank_context: RerankContext | None = None
 
-    def with_match(self, match: MatchConfig) -> "Pipeline":
+    def with_match(self, match: MatchConfig) -> Pipeline:
         """The same pipeline (shared encoder, index, span extractor) with other match settings."""
         config = replace(self.config, match=match)
-        other = Pipeline(self.encoder, self.taxonomy, self.index, self.span_extractor, config,
-                         self.model_version, self.embeddings_dir, phrase_cache=self.phrase_cache)
+        other = Pipeline(
+            self.encoder,
+            self.taxonomy,
+            self.index,
+            self.span_extractor,
+            config,
+            self.model_version,
+            self.embeddings_dir,
+            phrase_cache=self.phrase_cache,
+        )
         shared = self._rerank_context
-        if shared is not None and (shared.label_vectors is not None
-                                   or not needs_label_vectors(match.rerank)):
+        if shared is not None and (shared.label_vectors is not None or not needs_label_vectors(match.rerank)):
             other._rerank_context = shared
         return other
 
@@ -108,27 +122,37 @@ class Pipeline:
         distinct_texts = list(dict.fromkeys(texts))
         text_rows = dict(zip(distinct_texts, self.encoder.encode(distinct_texts), strict=True))
         phrases = list(dict.fromkeys(s.text for spans in span_lists for s in spans))
-        phrase_rows = dict(zip(phrases, self.phrase_cache.embed(self.encoder.cache_key, phrases,
-                                                                self.encoder.encode), strict=True))
+        phrase_rows = dict(
+            zip(
+                phrases,
+                self.phrase_cache.embed(self.encoder.cache_key, phrases, self.encoder.encode),
+                strict=True,
+            )
+        )
         empty = np.zeros((0, self.encoder.dimension), dtype=np.float32)
-        return [EncodedText(text, spans,
-                            np.asarray([phrase_rows[s.text] for s in spans], dtype=np.float32)
-                            if spans else empty, text_rows[text])
-                for text, spans in zip(texts, span_lists, strict=True)]
+        return [
+            EncodedText(
+                text,
+                spans,
+                np.asarray([phrase_rows[s.text] for s in spans], dtype=np.float32) if spans else empty,
+                text_rows[text],
+            )
+            for text, spans in zip(texts, span_lists, strict=True)
+        ]
 
     def encode(self, text: str) -> EncodedText:
         """The spans of `text` and the vectors of its spans and of the whole text."""
         return self.embed_batch([text])[0]
 
-    def candidates(self, text: str, embedded: EncodedText | None = None
-                   ) -> tuple[list[Span], list[Candidate]]:
+    def candidates(
+        self, text: str, embedded: EncodedText | None = None
+    ) -> tuple[list[Span], list[Candidate]]:
         """Spans of `text` and every candidate skill, best first (`embedded`: the text's
         `embed_batch` result, when already computed)."""
         encoded = embedded or self.encode(text)
         return encoded.spans, self.rank_encoded(encoded)
 
-    def rank_encoded(self, encoded: EncodedText, hidden_name: str | None = None
-                     ) -> list[Candidate]:
+    def rank_encoded(self, encoded: EncodedText, hidden_name: str | None = None) -> list[Candidate]:
         """Every candidate skill of an encoded text, best first (re-ranked when the match
         settings carry a re-ranker). `hidden_name` (self-supervised training only) is no
         skill's name here: neither the exact-name bonus nor the features see it."""
@@ -137,15 +161,24 @@ class Pipeline:
         if match.exact_name_bonus:
             names = exact_names(self.taxonomy)
             hidden = name_key(hidden_name) if hidden_name else None
-            exact = [() if hidden is not None and name_key(s.text) == hidden else names.rows(s.text)
-                     for s in encoded.spans]
-        cands = rank_candidates(encoded.spans, encoded.span_vectors, encoded.text_vector,
-                                self.index.matrix, match, exact)
+            exact = [
+                () if hidden is not None and name_key(s.text) == hidden else names.rows(s.text)
+                for s in encoded.spans
+            ]
+        cands = rank_candidates(
+            encoded.spans, encoded.span_vectors, encoded.text_vector, self.index.matrix, match, exact
+        )
         if not match.rerank.depth:
             return cands
-        features = candidate_features(self.rerank_context(), encoded.text, encoded.spans,
-                                      encoded.span_vectors, encoded.text_vector,
-                                      cands[:match.rerank.depth], hidden_name)
+        features = candidate_features(
+            self.rerank_context(),
+            encoded.text,
+            encoded.spans,
+            encoded.span_vectors,
+            encoded.text_vector,
+            cands[: match.rerank.depth],
+            hidden_name,
+        )
         return rescore(match.rerank, cands, features)
 
     def rerank_context(self) -> RerankContext:
@@ -154,10 +187,17 @@ class Pipeline:
         if self._rerank_context is None:
             context = taxonomy_context(self.taxonomy)
             if needs_label_vectors(self.config.match.rerank):
-                log.info("label vectors of %s for the re-ranker (cached in %s)",
-                         self.taxonomy.name or "the taxonomy", self.embeddings_dir)
-                context = replace(context, label_vectors=label_vectors(
-                    self.encoder, self.taxonomy, self.embeddings_dir, progress=_log_progress))
+                log.info(
+                    "label vectors of %s for the re-ranker (cached in %s)",
+                    self.taxonomy.name or "the taxonomy",
+                    self.embeddings_dir,
+                )
+                context = replace(
+                    context,
+                    label_vectors=label_vectors(
+                        self.encoder, self.taxonomy, self.embeddings_dir, progress=_log_progress
+                    ),
+                )
             self._rerank_context = context
         return self._rerank_context
 
@@ -167,31 +207,33 @@ class Pipeline:
         ids = self.index.skill_ids
         return [(ids[c.row], c.confidence) for c in cands[: k or self.config.top_k]]
 
-    def extract(self, text: str, top_k: int | None = None,
-                min_confidence: float | None = None) -> dict[str, Any]:
+    def extract(
+        self, text: str, top_k: int | None = None, min_confidence: float | None = None
+    ) -> dict[str, Any]:
         """One production log record for `text`: the suggestions of the served output rule
         (`PipelineConfig.rule`; `top_k` / `min_confidence` override its cap / threshold, and
         `min_confidence` 0 gives simply the `top_k` best), best first; a skill whose folded
         near-duplicates the rule kept lists them as `alternatives`."""
-        return self._extract(validate_text(text, max_chars=self.config.max_text_chars), None,
-                             top_k, min_confidence)
+        return self._extract(
+            validate_text(text, max_chars=self.config.max_text_chars), None, top_k, min_confidence
+        )
 
-    def _extract(self, text: str, embedded: EncodedText | None, top_k: int | None,
-                 min_confidence: float | None) -> dict[str, Any]:
+    def _extract(
+        self, text: str, embedded: EncodedText | None, top_k: int | None, min_confidence: float | None
+    ) -> dict[str, Any]:
         if top_k is not None and top_k < 0:
             raise ValueError(f"top_k must be >= 0, got {top_k}")
         _, cands = self.candidates(text, embedded)
         chosen = self.suggestions(text, cands, top_k, min_confidence)
         return {
             "modelVersion": self.model_version,
-            "timestamp": datetime.now(timezone.utc).replace(tzinfo=None).isoformat(),
+            "timestamp": datetime.now(UTC).replace(tzinfo=None).isoformat(),
             "requestId": request_id_for(text),
             "original_input": text,
             "skillExtractOutput": [self._skill_record(s.candidate, s.alternatives) for s in chosen],
         }
 
-    def rule_for(self, top_k: int | None = None,
-                 min_confidence: float | None = None) -> OutputRule:
+    def rule_for(self, top_k: int | None = None, min_confidence: float | None = None) -> OutputRule:
         """The served rule with the cap and threshold overridden where given."""
         rule = self.config.rule
         if top_k is not None:
@@ -200,26 +242,30 @@ class Pipeline:
             rule = replace(rule, min_confidence=min_confidence)
         return rule
 
-    def suggestions(self, text: str, cands: list[Candidate], top_k: int | None = None,
-                    min_confidence: float | None = None) -> list[Suggestion]:
+    def suggestions(
+        self, text: str, cands: list[Candidate], top_k: int | None = None, min_confidence: float | None = None
+    ) -> list[Suggestion]:
         """The output set among `cands` with folded alternatives (`output_set.OutputRule`)."""
         return self.rule_for(top_k, min_confidence).apply(cands, text, self.index.matrix)
 
-    def select(self, text: str, cands: list[Candidate], top_k: int | None = None,
-               min_confidence: float | None = None) -> list[Candidate]:
+    def select(
+        self, text: str, cands: list[Candidate], top_k: int | None = None, min_confidence: float | None = None
+    ) -> list[Candidate]:
         """The output set among `cands`, without alternatives (see `suggestions`)."""
         return [s.candidate for s in self.suggestions(text, cands, top_k, min_confidence)]
 
-    def extract_batch(self, texts: Sequence[str], top_k: int | None = None,
-                      min_confidence: float | None = None) -> list[dict[str, Any]]:
+    def extract_batch(
+        self, texts: Sequence[str], top_k: int | None = None, min_confidence: float | None = None
+    ) -> list[dict[str, Any]]:
         """`extract` for each text, in order; the batch's phrases are embedded together (see
         `embed_batch`)."""
         texts = [validate_text(t, max_chars=self.config.max_text_chars) for t in texts]
-        return [self._extract(text, embedded, top_k, min_confidence)
-                for text, embedded in zip(texts, self.embed_batch(texts), strict=True)]
+        return [
+            self._extract(text, embedded, top_k, min_confidence)
+            for text, embedded in zip(texts, self.embed_batch(texts), strict=True)
+        ]
 
-    def _skill_record(self, cand: Candidate,
-                      alternatives: Sequence[Candidate] = ()) -> dict[str, Any]:
+    def _skill_record(self, cand: Candidate, alternatives: Sequence[Candidate] = ()) -> dict[str, Any]:
         skill = self.taxonomy[cand.row]
         record = {
             "skill_id": skill.skill_id,
@@ -235,8 +281,13 @@ class Pipeline:
         }
         if alternatives:
             record["alternatives"] = [
-                {"skill_id": self.taxonomy[a.row].skill_id, "skillTitle": self.taxonomy[a.row].title,
-                 "confidenceScore": round(float(a.confidence), 6)} for a in alternatives]
+                {
+                    "skill_id": self.taxonomy[a.row].skill_id,
+                    "skillTitle": self.taxonomy[a.row].title,
+                    "confidenceScore": round(float(a.confidence), 6),
+                }
+                for a in alternatives
+            ]
         return record
 
     def embed_text(self, text: str) -> np.ndarray:

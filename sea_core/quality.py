@@ -20,10 +20,11 @@ Per ranking (best first) against the relevant set R:
 An aggregate over requests is the MEAN OF THE PER-REQUEST VALUES (macro average), which is what
 the dashboards show; MRR is the mean reciprocal rank. Pooled (micro) counts are never reported.
 """
+
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
-from typing import Iterable, Mapping, Sequence
 
 #: The per-request set metrics, in report order.
 SET_METRICS = ("jaccard", "precision", "recall", "f1")
@@ -52,8 +53,7 @@ def count_scores(n_predicted: int, n_confirmed: int, n_overlap: int) -> SetScore
     if min(n_predicted, n_confirmed, n_overlap) < 0:
         raise ValueError(f"counts must be >= 0, got ({n_predicted}, {n_confirmed}, {n_overlap})")
     if n_overlap > min(n_predicted, n_confirmed):
-        raise ValueError(f"overlap {n_overlap} must be between 0 and "
-                         f"min({n_predicted}, {n_confirmed})")
+        raise ValueError(f"overlap {n_overlap} must be between 0 and min({n_predicted}, {n_confirmed})")
     union = n_predicted + n_confirmed - n_overlap
     both_empty = 1.0 if union == 0 else 0.0
     return SetScores(
@@ -93,12 +93,15 @@ def r_precision_at(ranking: Sequence[str], relevant: Iterable[str], k: int = R_P
 def ranking_scores(ranking: Sequence[str], relevant: Iterable[str]) -> dict[str, float]:
     """`{"mrr": reciprocal rank, "r_precision@5": R-Precision@5}` of one ranking."""
     relevant = set(relevant)
-    return {"mrr": reciprocal_rank(ranking, relevant),
-            "r_precision@5": r_precision_at(ranking, relevant, R_PRECISION_K)}
+    return {
+        "mrr": reciprocal_rank(ranking, relevant),
+        "r_precision@5": r_precision_at(ranking, relevant, R_PRECISION_K),
+    }
 
 
-def request_scores(ranking: Sequence[str], predicted: Iterable[str],
-                   confirmed: Iterable[str]) -> dict[str, float]:
+def request_scores(
+    ranking: Sequence[str], predicted: Iterable[str], confirmed: Iterable[str]
+) -> dict[str, float]:
     """Ranking and set metrics of one request: `RANKING_METRICS` + `SET_METRICS` keys."""
     confirmed = set(confirmed)
     return ranking_scores(ranking, confirmed) | set_scores(predicted, confirmed).as_dict()

@@ -10,12 +10,13 @@ takes the i-th best confidence before, so the output-set thresholds (tuned on th
 confidences) keep their meaning and a text gets as many suggestions as before. Candidates past
 `depth` are untouched.
 """
+
 from __future__ import annotations
 
 import math
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import Sequence
 
 import numpy as np
 
@@ -26,10 +27,25 @@ from .spans import Span
 from .taxonomy import Taxonomy
 
 #: Feature names, in column order of `candidate_features`.
-FEATURES = ("confidence", "span_similarity", "text_similarity", "has_span", "inverse_rank",
-            "log_occurrence", "log_support", "exact_name", "label_max", "label_max_text",
-            "title_max", "log_names", "bm25_phrase", "bm25_text", "title_overlap",
-            "title_in_text", "phrase_coverage")
+FEATURES = (
+    "confidence",
+    "span_similarity",
+    "text_similarity",
+    "has_span",
+    "inverse_rank",
+    "log_occurrence",
+    "log_support",
+    "exact_name",
+    "label_max",
+    "label_max_text",
+    "title_max",
+    "log_names",
+    "bm25_phrase",
+    "bm25_text",
+    "title_overlap",
+    "title_in_text",
+    "phrase_coverage",
+)
 #: Features that need the names' vectors (`LabelVectors`).
 LABEL_FEATURES = frozenset({"label_max", "label_max_text", "title_max"})
 
@@ -65,10 +81,15 @@ def taxonomy_context(taxonomy: Taxonomy) -> RerankContext:
     return context
 
 
-def candidate_features(context: RerankContext, text: str, spans: Sequence[Span],
-                       span_vectors: np.ndarray, text_vector: np.ndarray,
-                       candidates: Sequence[Candidate], hidden_name: str | None = None
-                       ) -> np.ndarray:
+def candidate_features(
+    context: RerankContext,
+    text: str,
+    spans: Sequence[Span],
+    span_vectors: np.ndarray,
+    text_vector: np.ndarray,
+    candidates: Sequence[Candidate],
+    hidden_name: str | None = None,
+) -> np.ndarray:
     """(len(candidates), len(FEATURES)) features of `candidates` (best first). `hidden_name`
     (self-supervised training only) is treated as no skill's name: the query that *is* a name
     must not find it by its own label."""
@@ -77,7 +98,7 @@ def candidate_features(context: RerankContext, text: str, spans: Sequence[Span],
     if not rows:
         return out
     hidden = name_key(hidden_name) if hidden_name else None
-    exact = set()
+    exact: set[int] = set()
     for span in spans:
         if hidden is None or name_key(span.text) != hidden:
             exact.update(context.exact.rows(span.text))
@@ -88,23 +109,27 @@ def candidate_features(context: RerankContext, text: str, spans: Sequence[Span],
         title = name_key(names[0])
         phrase = name_key(cand.phrase) if cand.supporting else frozenset()
         document = context.bm25.documents[cand.row]
-        out[i, :8] = (cand.confidence, cand.span_similarity if cand.supporting else 0.0,
-                      cand.text_similarity, 1.0 if cand.supporting else 0.0, 1.0 / (1 + i),
-                      math.log(max(cand.occurrence, 1)), math.log1p(len(cand.supporting)),
-                      1.0 if cand.row in exact else 0.0)
+        out[i, :8] = (
+            cand.confidence,
+            cand.span_similarity if cand.supporting else 0.0,
+            cand.text_similarity,
+            1.0 if cand.supporting else 0.0,
+            1.0 / (1 + i),
+            math.log(max(cand.occurrence, 1)),
+            math.log1p(len(cand.supporting)),
+            1.0 if cand.row in exact else 0.0,
+        )
         out[i, 11] = math.log(len(names))
         out[i, 14] = len(phrase & title) / len(title) if title else 0.0
         out[i, 15] = len(text_words & title) / len(title) if title else 0.0
         out[i, 16] = len([w for w in phrase if w in document]) / len(phrase) if phrase else 0.0
-    out[:, 12] = context.bm25.pair_scores([c.phrase if c.supporting else "" for c in candidates],
-                                          rows)
+    out[:, 12] = context.bm25.pair_scores([c.phrase if c.supporting else "" for c in candidates], rows)
     out[:, 13] = context.bm25.scores(text, rows)
     if labels is not None:
-        queries = np.vstack([span_vectors, text_vector[None, :]]) if len(spans) else \
-            text_vector[None, :]
+        queries = np.vstack([span_vectors, text_vector[None, :]]) if len(spans) else text_vector[None, :]
         for i, row in enumerate(rows):
             start, count = int(labels.starts[row]), int(labels.counts[row])
-            block = labels.vectors[start:start + count].astype(np.float32)
+            block = labels.vectors[start : start + count].astype(np.float32)
             if hidden is not None:
                 keep = [j for j, n in enumerate(context.names[row]) if name_key(n) != hidden]
                 block = block[keep]
@@ -113,8 +138,7 @@ def candidate_features(context: RerankContext, text: str, spans: Sequence[Span],
             sims = queries @ block.T
             out[i, 8] = sims[:-1].max() if len(spans) else 0.0
             out[i, 9] = sims[-1].max()
-            out[i, 10] = sims[:-1, 0].max() if len(spans) and (hidden is None or 0 in keep) \
-                else 0.0
+            out[i, 10] = sims[:-1, 0].max() if len(spans) and (hidden is None or 0 in keep) else 0.0
     return out
 
 
@@ -123,19 +147,20 @@ def needs_label_vectors(settings: RerankSettings) -> bool:
     return any(w and f in LABEL_FEATURES for f, w in zip(settings.features, settings.weights))
 
 
-def rescore(settings: RerankSettings, candidates: Sequence[Candidate],
-            features: np.ndarray) -> list[Candidate]:
+def rescore(
+    settings: RerankSettings, candidates: Sequence[Candidate], features: np.ndarray
+) -> list[Candidate]:
     """`candidates` (best first) with the first `settings.depth` re-ordered by their score and
     given the confidences of the old order (module docstring); `features` are those of the first
     `depth` (`candidate_features` column order)."""
-    if settings.features != FEATURES[:len(settings.features)] or \
-            len(settings.weights) != len(settings.features):
+    if settings.features != FEATURES[: len(settings.features)] or len(settings.weights) != len(
+        settings.features
+    ):
         raise ValueError(f"re-ranker features {settings.features} do not match {FEATURES}")
-    head = list(candidates[:settings.depth])
+    head = list(candidates[: settings.depth])
     weights = np.zeros(len(FEATURES), np.float64)
-    weights[:len(settings.weights)] = settings.weights
-    scores = features[:len(head)].astype(np.float64) @ weights
+    weights[: len(settings.weights)] = settings.weights
+    scores = features[: len(head)].astype(np.float64) @ weights
     order = sorted(range(len(head)), key=lambda i: (-scores[i], i))
-    reordered = [replace(head[i], confidence=head[position].confidence)
-                 for position, i in enumerate(order)]
-    return reordered + list(candidates[settings.depth:])
+    reordered = [replace(head[i], confidence=head[position].confidence) for position, i in enumerate(order)]
+    return reordered + list(candidates[settings.depth :])

@@ -2,12 +2,13 @@
 candidate features with relevance labels, and the self-supervised groups the taxonomy itself
 gives (an alternative label or a description sentence as the text, its skill as the answer).
 """
+
 from __future__ import annotations
 
 import random
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 
@@ -22,12 +23,17 @@ _SENTENCE = re.compile(r"(?<=[.!?])\s+")
 class Group:
     """One text's candidate features (best first) and which candidates are relevant."""
 
-    features: np.ndarray   # (candidates, len(FEATURES))
-    relevant: np.ndarray   # (candidates,) bool
+    features: np.ndarray  # (candidates, len(FEATURES))
+    relevant: np.ndarray  # (candidates,) bool
 
 
-def fit_pairwise(groups: Sequence[Group], depth: int, l2: float = 1e-3,
-                 features: Sequence[str] = FEATURES, iterations: int = 25) -> RerankSettings:
+def fit_pairwise(
+    groups: Sequence[Group],
+    depth: int,
+    l2: float = 1e-3,
+    features: Sequence[str] = FEATURES,
+    iterations: int = 25,
+) -> RerankSettings:
     """Settings that order each group's relevant candidates above the others (within the first
     `depth`), using only `features` (others get weight 0); `l2` shrinks the standardised
     weights (the mean pair loss is minimised)."""
@@ -39,8 +45,7 @@ def fit_pairwise(groups: Sequence[Group], depth: int, l2: float = 1e-3,
         if rel.any() and not rel.all():
             diffs.append((x[rel][:, None, :] - x[~rel][None, :, :]).reshape(-1, x.shape[1]))
     if not diffs:
-        return RerankSettings(FEATURES, tuple(1.0 if f == "confidence" else 0.0 for f in FEATURES),
-                              depth)
+        return RerankSettings(FEATURES, tuple(1.0 if f == "confidence" else 0.0 for f in FEATURES), depth)
     pairs = np.concatenate(diffs).astype(np.float64)
     columns = np.concatenate([[conf], np.flatnonzero(used)])
     x = pairs[:, columns]
@@ -78,8 +83,9 @@ class TaxonomyQuery:
     hidden_name: str = ""
 
 
-def taxonomy_queries(taxonomy: Taxonomy, names: Sequence[Sequence[str]], per_kind: int,
-                     seed: int = 0) -> list[TaxonomyQuery]:
+def taxonomy_queries(
+    taxonomy: Taxonomy, names: Sequence[Sequence[str]], per_kind: int, seed: int = 0
+) -> list[TaxonomyQuery]:
     """`per_kind` alternative labels and `per_kind` description sentences of random skills."""
     rng = random.Random(seed)
     with_labels = [r for r, n in enumerate(names) if len(n) > 1]

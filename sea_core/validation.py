@@ -4,6 +4,7 @@ Every refusal is a `ValidationError` naming the offending field and saying what 
 problem it is (`ValidationError.kind`, one of `KINDS`), so callers decide from the kind, never
 from the message (e.g. the inference server answers 413 for `SIZE_LIMIT_KINDS`, 400 otherwise).
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -11,11 +12,11 @@ from typing import Any
 MAX_TEXT_CHARS = 20_000  # about 3,000 words: longer than any job or course description we serve
 MAX_BATCH_ITEMS = 256
 
-WRONG_TYPE = "wrong_type"      # not a string / object / list where one is expected
-EMPTY = "empty"                # a blank text, or an empty list of texts
-TOO_LONG = "too_long"          # a text over the character limit
-TOO_MANY = "too_many"          # a batch over the item limit
-MISSING = "missing"            # a required field is absent
+WRONG_TYPE = "wrong_type"  # not a string / object / list where one is expected
+EMPTY = "empty"  # a blank text, or an empty list of texts
+TOO_LONG = "too_long"  # a text over the character limit
+TOO_MANY = "too_many"  # a batch over the item limit
+MISSING = "missing"  # a required field is absent
 UNKNOWN_FIELD = "unknown_field"  # a field the request does not accept
 KINDS = (WRONG_TYPE, EMPTY, TOO_LONG, TOO_MANY, MISSING, UNKNOWN_FIELD)
 #: Kinds that mean "too large" rather than "malformed".
@@ -51,13 +52,13 @@ def validate_text(text: Any, field: str = "text", max_chars: int = MAX_TEXT_CHAR
     if not text.strip():
         raise ValidationError(field, "is empty or only whitespace", EMPTY)
     if len(text) > max_chars:
-        raise ValidationError(field, f"is {len(text):,} characters; the limit is {max_chars:,}",
-                              TOO_LONG)
+        raise ValidationError(field, f"is {len(text):,} characters; the limit is {max_chars:,}", TOO_LONG)
     return text
 
 
-def validate_request(payload: Any, max_chars: int = MAX_TEXT_CHARS,
-                     max_items: int = MAX_BATCH_ITEMS) -> list[str]:
+def validate_request(
+    payload: Any, max_chars: int = MAX_TEXT_CHARS, max_items: int = MAX_BATCH_ITEMS
+) -> list[str]:
     """The texts of a request: a string, `{"text": str}`, or a list of `{"text": str}` objects.
     Nested objects, wrong types and bad texts raise ValidationError naming the field/item."""
     if isinstance(payload, str):
@@ -68,25 +69,28 @@ def validate_request(payload: Any, max_chars: int = MAX_TEXT_CHARS,
         if not payload:
             raise ValidationError("request", "the list of texts is empty", EMPTY)
         if len(payload) > max_items:
-            raise ValidationError("request", f"has {len(payload)} items; the limit is {max_items}",
-                                  TOO_MANY)
+            raise ValidationError("request", f"has {len(payload)} items; the limit is {max_items}", TOO_MANY)
         return [_validate_item(item, f"[{i}]", max_chars) for i, item in enumerate(payload)]
-    raise ValidationError("request", "must be a text, an object {\"text\": ...} or a list of such "
-                          f"objects, got {type(payload).__name__}", WRONG_TYPE)
+    raise ValidationError(
+        "request",
+        f'must be a text, an object {{"text": ...}} or a list of such objects, got {type(payload).__name__}',
+        WRONG_TYPE,
+    )
 
 
 def _validate_item(item: Any, where: str, max_chars: int) -> str:
     prefix = f"{where}." if where else ""
     if not isinstance(item, dict):
-        raise ValidationError(where or "request",
-                              f"must be an object {{\"text\": ...}}, got {type(item).__name__}",
-                              WRONG_TYPE)
+        raise ValidationError(
+            where or "request", f'must be an object {{"text": ...}}, got {type(item).__name__}', WRONG_TYPE
+        )
     if "text" not in item:
         raise ValidationError(f"{prefix}text", "is missing", MISSING)
     unknown = sorted(set(item) - {"text", "id"})
     if unknown:
-        raise ValidationError(f"{prefix}{unknown[0]}", "is not an accepted field (only `text`, `id`)",
-                              UNKNOWN_FIELD)
+        raise ValidationError(
+            f"{prefix}{unknown[0]}", "is not an accepted field (only `text`, `id`)", UNKNOWN_FIELD
+        )
     if isinstance(item["text"], (dict, list)):
         raise ValidationError(f"{prefix}text", "must be a string, not nested JSON", WRONG_TYPE)
     return validate_text(item["text"], f"{prefix}text", max_chars)

@@ -1,4 +1,5 @@
 """Shared test set-up: offline model hubs, shared fixtures from tests/fixtures."""
+
 import os
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")

@@ -2,26 +2,35 @@
 unit tests of the services: the same contracts as the SQL implementations (orderings, status
 conditions), no database. `MemoryRepositories.transaction()` serialises callers and rolls every
 repository back when the block raises."""
+
 from __future__ import annotations
 
 import copy
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
-from typing import Any, Iterable, Iterator
+from typing import Any
 
 from mlops.adapters.warehouse.alerts import AlertRepository
 from mlops.adapters.warehouse.audit import AuditEvent, AuditRepository
-from mlops.adapters.warehouse.feedback import (CONFIRMING, FeedbackRepository, Score, Submission,
-                                               majority)
-from mlops.adapters.warehouse.jobs import (CANCELLED, FAILED, QUEUED, RUNNING, SUCCEEDED, Job,
-                                           JobRepository)
-from mlops.adapters.warehouse.monitoring import (METRIC_SQL, MonitoringQueries, PairAgreement,
-                                                 ReviewerDay, UsageGroup)
-from mlops.adapters.warehouse.predictions import (LEAST_SURE, QUEUE_ORDERS, LoggedRequest,
-                                                  LoggedSkill, PredictionRepository,
-                                                  lowest_confidence)
+from mlops.adapters.warehouse.feedback import CONFIRMING, FeedbackRepository, Score, Submission, majority
+from mlops.adapters.warehouse.jobs import CANCELLED, FAILED, QUEUED, RUNNING, SUCCEEDED, Job, JobRepository
+from mlops.adapters.warehouse.monitoring import (
+    METRIC_SQL,
+    MonitoringQueries,
+    PairAgreement,
+    ReviewerDay,
+    UsageGroup,
+)
+from mlops.adapters.warehouse.predictions import (
+    LEAST_SURE,
+    QUEUE_ORDERS,
+    LoggedRequest,
+    LoggedSkill,
+    PredictionRepository,
+    lowest_confidence,
+)
 from mlops.adapters.warehouse.repositories import Repositories
 from mlops.adapters.warehouse.taxonomy import PendingUpdate, TaxonomyRepository
 from mlops.adapters.warehouse.training_pairs import FeedbackExample, TrainingPairRepository
@@ -57,12 +66,18 @@ class MemoryAudit(AuditRepository):
     def add(self, event: AuditEvent) -> None:
         self.state.audit.append(event)
 
-    def events(self, actor=None, action=None, since=None, until=None, limit=500,
-               target=None) -> list[AuditEvent]:
-        rows = [e for e in self.state.audit
-                if (not actor or e.actor == actor) and (not action or e.action == action)
-                and (not target or e.target == target)
-                and (not since or e.at >= since) and (not until or e.at <= until)]
+    def events(
+        self, actor=None, action=None, since=None, until=None, limit=500, target=None
+    ) -> list[AuditEvent]:
+        rows = [
+            e
+            for e in self.state.audit
+            if (not actor or e.actor == actor)
+            and (not action or e.action == action)
+            and (not target or e.target == target)
+            and (not since or e.at >= since)
+            and (not until or e.at <= until)
+        ]
         rows.sort(key=lambda e: e.event_id)
         rows.sort(key=lambda e: e.at, reverse=True)
         return rows[:limit]
@@ -80,13 +95,17 @@ class MemoryAlerts(AlertRepository):
         return None if found is None else dict(found)
 
     def with_status(self, status: str) -> list[dict[str, Any]]:
-        rows = sorted((dict(a) for a in self.state.alerts.values() if a["status"] == status),
-                      key=lambda a: a["alert_id"])
+        rows = sorted(
+            (dict(a) for a in self.state.alerts.values() if a["status"] == status),
+            key=lambda a: a["alert_id"],
+        )
         return sorted(rows, key=lambda a: a["created_at"], reverse=True)
 
     def exists(self, metric: str, model_version: str, status: str) -> bool:
-        return any((a["metric"], a["model_version"], a["status"]) == (metric, model_version, status)
-                   for a in self.state.alerts.values())
+        return any(
+            (a["metric"], a["model_version"], a["status"]) == (metric, model_version, status)
+            for a in self.state.alerts.values()
+        )
 
     def set_status(self, alert_id: str, status: str) -> None:
         if alert_id in self.state.alerts:
@@ -98,10 +117,20 @@ class MemoryFeedback(FeedbackRepository):
         self.state = state
 
     def _of(self, request_id: str, reviewer: str | None = None) -> list[Submission]:
-        found = [s for (rid, who), s in sorted(self.state.submissions.items())
-                 if rid == request_id and (reviewer is None or who == reviewer)]
-        return [replace(s, accepted=tuple(sorted(s.accepted)), rejected=tuple(sorted(s.rejected)),
-                        added=tuple(sorted(s.added))) for s in found]
+        found = [
+            s
+            for (rid, who), s in sorted(self.state.submissions.items())
+            if rid == request_id and (reviewer is None or who == reviewer)
+        ]
+        return [
+            replace(
+                s,
+                accepted=tuple(sorted(s.accepted)),
+                rejected=tuple(sorted(s.rejected)),
+                added=tuple(sorted(s.added)),
+            )
+            for s in found
+        ]
 
     def submission(self, request_id: str, reviewer: str | None = None) -> Submission | None:
         found = sorted(self._of(request_id, reviewer), key=lambda s: s.submitted_at, reverse=True)
@@ -120,8 +149,7 @@ class MemoryFeedback(FeedbackRepository):
             del self.state.scores[k]
         self._add(scores)
 
-    def replace_scores(self, request_id: str, model_version: str | None,
-                       scores: Sequence[Score]) -> None:
+    def replace_scores(self, request_id: str, model_version: str | None, scores: Sequence[Score]) -> None:
         for k in [k for k in self.state.scores if k[:2] == (request_id, model_version)]:
             del self.state.scores[k]
         self._add(scores)
@@ -162,8 +190,11 @@ class MemoryJobs(JobRepository):
         return copy.deepcopy(self.state.jobs.get(job_id))
 
     def recent(self, status=None, kind=None, limit=100) -> list[Job]:
-        rows = [j for j in self.state.jobs.values()
-                if (status is None or j.status == status) and (kind is None or j.kind == kind)]
+        rows = [
+            j
+            for j in self.state.jobs.values()
+            if (status is None or j.status == status) and (kind is None or j.kind == kind)
+        ]
         rows.sort(key=lambda j: (j.created_at or "", j.job_id), reverse=True)
         return copy.deepcopy(rows[:limit])
 
@@ -173,8 +204,15 @@ class MemoryJobs(JobRepository):
         return copy.deepcopy(rows if limit is None else rows[:limit])
 
     def claim(self, job_id: str, worker: str, now: str) -> bool:
-        return self._change(job_id, [QUEUED], status=RUNNING, started_at=now, heartbeat_at=now,
-                            worker=worker, message=f"started by {worker}")
+        return self._change(
+            job_id,
+            [QUEUED],
+            status=RUNNING,
+            started_at=now,
+            heartbeat_at=now,
+            worker=worker,
+            message=f"started by {worker}",
+        )
 
     def heartbeat(self, job_id: str, now: str) -> bool:
         return self._change(job_id, [RUNNING], heartbeat_at=now)
@@ -183,35 +221,59 @@ class MemoryJobs(JobRepository):
         return self._change(job_id, [RUNNING], progress=fraction, message=message, heartbeat_at=now)
 
     def finish(self, job_id: str, result: dict[str, Any], now: str) -> bool:
-        return self._change(job_id, [RUNNING], status=SUCCEEDED, progress=1.0,
-                            result=copy.deepcopy(result), finished_at=now, heartbeat_at=now,
-                            message="done")
+        return self._change(
+            job_id,
+            [RUNNING],
+            status=SUCCEEDED,
+            progress=1.0,
+            result=copy.deepcopy(result),
+            finished_at=now,
+            heartbeat_at=now,
+            message="done",
+        )
 
     def fail(self, job_id: str, error: str, now: str) -> bool:
-        return self._change(job_id, [RUNNING], status=FAILED, error=error, finished_at=now,
-                            heartbeat_at=now, message="failed")
+        return self._change(
+            job_id, [RUNNING], status=FAILED, error=error, finished_at=now, heartbeat_at=now, message="failed"
+        )
 
     def cancel(self, job_id: str, was: str, message: str, now: str) -> bool:
         return self._change(job_id, [was], status=CANCELLED, finished_at=now, message=message)
 
     def stale(self, cutoff: str) -> list[Job]:
-        return copy.deepcopy([j for j in self.state.jobs.values() if j.status == RUNNING and (
-            (j.heartbeat_at is not None and j.heartbeat_at < cutoff)
-            or (j.heartbeat_at is None and (j.started_at or "") < cutoff))])
+        return copy.deepcopy(
+            [
+                j
+                for j in self.state.jobs.values()
+                if j.status == RUNNING
+                and (
+                    (j.heartbeat_at is not None and j.heartbeat_at < cutoff)
+                    or (j.heartbeat_at is None and (j.started_at or "") < cutoff)
+                )
+            ]
+        )
 
     def reap(self, job_id: str, seen: str | None, error: str, now: str) -> bool:
         job = self.state.jobs.get(job_id)
         if job is None or job.heartbeat_at not in (seen, None):
             return False
-        return self._change(job_id, [RUNNING], status=FAILED, error=error, finished_at=now,
-                            message="failed")
+        return self._change(job_id, [RUNNING], status=FAILED, error=error, finished_at=now, message="failed")
 
     def requeue(self, job_id: str, seen: str | None, error: str, message: str) -> bool:
         job = self.state.jobs.get(job_id)
         if job is None or job.heartbeat_at not in (seen, None):
             return False
-        return self._change(job_id, [RUNNING], status=QUEUED, error=error, message=message,
-                            progress=0.0, worker=None, started_at=None, heartbeat_at=None)
+        return self._change(
+            job_id,
+            [RUNNING],
+            status=QUEUED,
+            error=error,
+            message=message,
+            progress=0.0,
+            worker=None,
+            started_at=None,
+            heartbeat_at=None,
+        )
 
 
 class MemoryPredictions(PredictionRepository):
@@ -227,23 +289,31 @@ class MemoryPredictions(PredictionRepository):
         self.lowest[key] = lowest_confidence(skills)
 
     def latest(self, request_id: str, model_version: str | None = None) -> LoggedRequest | None:
-        found = sorted((r for (rid, version), r in self.state.requests.items() if rid == request_id
-                        and (model_version is None or version == model_version)),
-                       key=lambda r: (r.created_at, r.model_version), reverse=True)
+        found = sorted(
+            (
+                r
+                for (rid, version), r in self.state.requests.items()
+                if rid == request_id and (model_version is None or version == model_version)
+            ),
+            key=lambda r: (r.created_at, r.model_version),
+            reverse=True,
+        )
         return found[0] if found else None
 
     def versions(self, request_id: str) -> list[str]:
         return sorted(version for rid, version in self.state.requests if rid == request_id)
 
     def skills(self, request_id: str, model_version: str) -> list[LoggedSkill]:
-        return sorted(self.state.skills.get((request_id, model_version), []),
-                      key=lambda s: (s.rank, s.skill_id))
+        return sorted(
+            self.state.skills.get((request_id, model_version), []), key=lambda s: (s.rank, s.skill_id)
+        )
 
     def _reviewed(self, request_id: str) -> bool:
         return any(rid == request_id for rid, _ in self.state.submissions)
 
-    def unreviewed(self, status: str, stage: str | None = None,
-                   order: str = LEAST_SURE) -> tuple[str, str] | None:
+    def unreviewed(
+        self, status: str, stage: str | None = None, order: str = LEAST_SURE
+    ) -> tuple[str, str] | None:
         if order not in QUEUE_ORDERS:
             raise ValueError(f"order must be one of {', '.join(QUEUE_ORDERS)}, got {order!r}")
         waiting = []
@@ -260,8 +330,10 @@ class MemoryPredictions(PredictionRepository):
             if r.status == status and (not reviewed_only or self._reviewed(request_id)):
                 if request_id not in newest or r.created_at > newest[request_id].created_at:
                     newest[request_id] = r
-        rows = [{"request_id": r.request_id, "created_at": r.created_at, "text": r.original_input}
-                for r in newest.values()]
+        rows = [
+            {"request_id": r.request_id, "created_at": r.created_at, "text": r.original_input}
+            for r in newest.values()
+        ]
         rows.sort(key=lambda r: r["request_id"])
         rows.sort(key=lambda r: r["created_at"], reverse=True)
         return rows[:limit]
@@ -281,8 +353,9 @@ class MemoryTaxonomy(TaxonomyRepository):
     def skills(self, version: str) -> list[Skill]:
         return sorted(self.state.taxonomy_skills.get(version, []), key=lambda s: (s.title, s.skill_id))
 
-    def add_version(self, version: dict[str, Any], skills: Iterable[Skill],
-                    updates: list[PendingUpdate]) -> None:
+    def add_version(
+        self, version: dict[str, Any], skills: Iterable[Skill], updates: list[PendingUpdate]
+    ) -> None:
         self.state.versions.append(dict(version))
         self.state.taxonomy_skills[version["version"]] = list(skills)
         self.state.pending_updates.extend(updates)
@@ -302,10 +375,16 @@ class MemoryTrainingPairs(TrainingPairRepository):
             skills = {s.skill_id: s for s in self.state.skills.get(key, [])}  # type: ignore[arg-type]
             for skill_id, decision in sub.decisions():
                 skill = skills.get(skill_id)
-                out.append(FeedbackExample(request_id, skill_id, decision,
-                                           skill.phrase if skill else None,
-                                           skill.skill_title if skill else None,
-                                           request.original_input if request else None))
+                out.append(
+                    FeedbackExample(
+                        request_id,
+                        skill_id,
+                        decision,
+                        skill.phrase if skill else None,
+                        skill.skill_title if skill else None,
+                        request.original_input if request else None,
+                    )
+                )
         return out
 
     def data_versions(self) -> list[str]:
@@ -371,22 +450,32 @@ class MemoryMonitoring(MonitoringQueries):
 
     def _aggregate(self, scores: list[Score], **head: Any) -> dict[str, Any]:
         values = [request_metrics(s.n_predicted, s.n_confirmed, s.n_overlap) for s in scores]
-        return {**head, "n_reviews": len(scores),
-                **{m: sum(v[m] for v in values) / len(values) for m in METRIC_SQL}}
+        return {
+            **head,
+            "n_reviews": len(scores),
+            **{m: sum(v[m] for v in values) / len(values) for m in METRIC_SQL},
+        }
 
     def quality(self, bucket, start_day, end_day, model_versions=None) -> list[dict[str, Any]]:
         groups: dict[tuple, list[Score]] = {}
         for s in self.state.scores.values():
-            if (start_day and s.day < start_day) or (end_day and s.day > end_day) or (
-                    model_versions is not None and s.model_version not in model_versions):
+            if (
+                (start_day and s.day < start_day)
+                or (end_day and s.day > end_day)
+                or (model_versions is not None and s.model_version not in model_versions)
+            ):
                 continue
             key = (getattr(s, bucket) if bucket else None, s.model_version)
             groups.setdefault(key, []).append(s)
         rows = []
-        for (value, version), scores in sorted(groups.items(),
-                                               key=lambda kv: (kv[0][0] or "", kv[0][1] or "")):
-            head = {"bucket": value} if bucket else {"first_day": min(s.day for s in scores),
-                                                     "last_day": max(s.day for s in scores)}
+        for (value, version), scores in sorted(
+            groups.items(), key=lambda kv: (kv[0][0] or "", kv[0][1] or "")
+        ):
+            head = (
+                {"bucket": value}
+                if bucket
+                else {"first_day": min(s.day for s in scores), "last_day": max(s.day for s in scores)}
+            )
             rows.append(self._aggregate(scores, model_version=version, **head))
         return rows
 
@@ -404,7 +493,7 @@ class MemoryMonitoring(MonitoringQueries):
         pairs = []  # (request id, reviewer a, reviewer b, jaccard)
         for request_id, reviews in by_text.items():
             for i, a in enumerate(reviews):
-                for b in reviews[i + 1:]:
+                for b in reviews[i + 1 :]:
                     day = max(a.day, b.day)
                     if (start_day and day < start_day) or (end_day and day > end_day):
                         continue
@@ -413,8 +502,12 @@ class MemoryMonitoring(MonitoringQueries):
                     pairs.append((request_id, a.reviewer, b.reviewer, jaccard))
 
         def summary(reviewer, rows) -> PairAgreement:
-            return PairAgreement(reviewer, len({r[0] for r in rows}), len(rows),
-                                 sum(r[3] for r in rows) / len(rows) if rows else None)
+            return PairAgreement(
+                reviewer,
+                len({r[0] for r in rows}),
+                len(rows),
+                sum(r[3] for r in rows) / len(rows) if rows else None,
+            )
 
         names = sorted({name for p in pairs for name in p[1:3]})
         return [summary(None, pairs)] + [summary(n, [p for p in pairs if n in p[1:3]]) for n in names]
@@ -424,8 +517,10 @@ class MemoryMonitoring(MonitoringQueries):
         for s in self.state.submissions.values():
             if not ((start_day and s.day < start_day) or (end_day and s.day > end_day)):
                 groups.setdefault((s.day, s.reviewer), []).append(s)
-        return [ReviewerDay(day, reviewer, len(subs), sum(s.n_confirmed for s in subs))
-                for (day, reviewer), subs in sorted(groups.items())]
+        return [
+            ReviewerDay(day, reviewer, len(subs), sum(s.n_confirmed for s in subs))
+            for (day, reviewer), subs in sorted(groups.items())
+        ]
 
     def skill_decisions(self, ranked_by, limit, start_day, end_day, model_version) -> list[dict[str, Any]]:
         raise NotImplementedError("error analysis is SQL-only: see tests/integration/test_monitoring.py")
@@ -454,7 +549,7 @@ class MemoryRepositories(Repositories):
         self.locks_taken: list[tuple[str, ...]] = []
 
     @contextmanager
-    def transaction(self, *locks: str) -> Iterator["MemoryRepositories"]:
+    def transaction(self, *locks: str) -> Iterator[MemoryRepositories]:
         with self._lock:
             if self._depth == 0:
                 self.locks_taken.append(locks)

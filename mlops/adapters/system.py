@@ -1,4 +1,5 @@
 """The machine the process runs on: CPU and memory, via psutil."""
+
 from __future__ import annotations
 
 import os

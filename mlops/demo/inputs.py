@@ -1,6 +1,7 @@
 """The demo's inputs: its users, the bundled ESCO rows, the new skills of the taxonomy update
 and the reviewer's texts (the development benchmark, topped up with built-in ones). The fixed
 data lives as files in `mlops/demo/data/`."""
+
 from __future__ import annotations
 
 import csv
@@ -8,9 +9,10 @@ import gzip
 import io
 import json
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from sea_core.taxonomy import BUNDLED_ESCO
 
@@ -67,10 +69,14 @@ def new_skill_rows(existing_titles: set[str], count: int = N_NEW_SKILLS) -> list
         if title.lower() in existing_titles:
             continue
         slug = "-".join(title.lower().replace("/", " ").split())
-        rows.append({"conceptUri": f"http://example.org/sea-demo/skill/{slug}",
-                     "preferredLabel": title,
-                     "altLabelsAndDescription": f"{title.lower()} skills "
-                                                f"Apply {title.lower()} in day-to-day work."})
+        rows.append(
+            {
+                "conceptUri": f"http://example.org/sea-demo/skill/{slug}",
+                "preferredLabel": title,
+                "altLabelsAndDescription": f"{title.lower()} skills "
+                f"Apply {title.lower()} in day-to-day work.",
+            }
+        )
         if len(rows) == count:
             return rows
     raise DemoError(f"only {len(rows)} of the {count} demo skills are new to this taxonomy")
@@ -93,14 +99,17 @@ def benchmark_files(path: Path) -> list[Path]:
     path = Path(path)
     files = [path] if path.is_file() else sorted(path.glob(BENCHMARK_PATTERN)) if path.is_dir() else []
     if not files:
-        raise DemoError(f"no benchmark at {path}: give --benchmark PATH, a folder of "
-                        f"{BENCHMARK_PATTERN} files or one such file (default {DEFAULT_BENCHMARK}, "
-                        "relative to the working directory)")
+        raise DemoError(
+            f"no benchmark at {path}: give --benchmark PATH, a folder of "
+            f"{BENCHMARK_PATTERN} files or one such file (default {DEFAULT_BENCHMARK}, "
+            "relative to the working directory)"
+        )
     return files
 
 
-def review_items(taxonomy: Any, count: int, files: Sequence[Path] = ()
-                 ) -> tuple[list[tuple[str, frozenset[str]]], str]:
+def review_items(
+    taxonomy: Any, count: int, files: Sequence[Path] = ()
+) -> tuple[list[tuple[str, frozenset[str]]], str]:
     """(sentence, gold skill ids) pairs for the reviewer: the sentences of the benchmark `files`
     whose gold labels are in `taxonomy`, topped up to `count` with built-in texts
     (`data/review_templates.json`) naming two skills each; with a description of where they
@@ -109,8 +118,11 @@ def review_items(taxonomy: Any, count: int, files: Sequence[Path] = ()
 
     items: list[tuple[str, frozenset[str]]] = []
     for path in files:
-        items += [(i.sentence, frozenset(i.gold)) for i in load_benchmark(path, taxonomy)
-                  if len(i.sentence) <= MAX_REVIEW_CHARS]
+        items += [
+            (i.sentence, frozenset(i.gold))
+            for i in load_benchmark(path, taxonomy)
+            if len(i.sentence) <= MAX_REVIEW_CHARS
+        ]
     from_benchmark = len(items[:count])
     templates = _data("review_templates.json")
     skills = list(taxonomy)
@@ -122,15 +134,18 @@ def review_items(taxonomy: Any, count: int, files: Sequence[Path] = ()
         items.append((template.format(a=a.title, b=b.title), frozenset({a.skill_id, b.skill_id})))
         index += 1
     names = ", ".join(p.name for p in files) or "none given"
-    return items[:count], (f"{from_benchmark} from the benchmark ({names}), "
-                           f"{count - from_benchmark} built-in")
+    return items[:count], (
+        f"{from_benchmark} from the benchmark ({names}), {count - from_benchmark} built-in"
+    )
 
 
 def check_empty(home: Path) -> Path:
     """`home` resolved, created when missing; DemoError when it holds anything."""
     home = Path(home).expanduser().resolve()
     if home.exists() and (not home.is_dir() or any(home.iterdir())):
-        raise DemoError(f"{home} is not an empty folder: the demo starts from nothing; "
-                        "give a new or empty folder (--home)")
+        raise DemoError(
+            f"{home} is not an empty folder: the demo starts from nothing; "
+            "give a new or empty folder (--home)"
+        )
     home.mkdir(parents=True, exist_ok=True)
     return home

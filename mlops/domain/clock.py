@@ -6,10 +6,10 @@ It is fixed-width, so timestamps compare correctly as text in SQL. Warehouse row
 (`YYYY-MM-DD`) and ISO `week` (`YYYY-Www`) beside it, so bucketing needs no dialect-specific
 date functions. `parse_timestamp` reads this format, any ISO-8601 string and the production
 team's old `dd/mm/YYYY/HHMM` records."""
+
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
-
+from datetime import UTC, date, datetime
 
 _OLD_TIMESTAMP = "%d/%m/%Y/%H%M"
 
@@ -18,9 +18,9 @@ def utc(moment: datetime | None = None) -> datetime:
     """`moment` (default: now) as a naive UTC datetime to the millisecond; aware datetimes are
     converted, naive ones are taken as UTC."""
     if moment is None:
-        moment = datetime.now(timezone.utc)
+        moment = datetime.now(UTC)
     if moment.tzinfo is not None:
-        moment = moment.astimezone(timezone.utc).replace(tzinfo=None)
+        moment = moment.astimezone(UTC).replace(tzinfo=None)
     return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
 
 
@@ -48,8 +48,8 @@ def parse_timestamp(value: object) -> datetime | None:
         except ValueError:
             return None
     if parsed.tzinfo is None:
-        return parsed.replace(tzinfo=timezone.utc)
-    return parsed.astimezone(timezone.utc)
+        return parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)
 
 
 def day_of(moment: date) -> str:

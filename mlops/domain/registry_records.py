@@ -4,12 +4,14 @@ and the stage pointers (`StagePointers`).
 A record is kept exactly as stored (`RegistryEntry.record`: every key, unknown ones included), so
 production-shaped records round-trip unchanged; the properties read the fields the backend uses,
 with the defaults old records need (no `status` means registered)."""
+
 from __future__ import annotations
 
 import copy
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Mapping
+from typing import Any
 
 from mlops.domain.clock import parse_timestamp
 from mlops.domain.stages import NOT_SERVABLE, STAGES, ModelStatus, Stage
@@ -17,7 +19,8 @@ from mlops.domain.stages import NOT_SERVABLE, STAGES, ModelStatus, Stage
 
 def _text_field(key: str, doc: str) -> Any:
     """A read-only property: the record's `key` as text (None when absent or null)."""
-    def read(entry: "RegistryEntry") -> str | None:
+
+    def read(entry: RegistryEntry) -> str | None:
         value = entry.record.get(key)
         return None if value is None else str(value)
 
@@ -32,7 +35,7 @@ class RegistryEntry:
     record: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "RegistryEntry":
+    def from_dict(cls, data: Mapping[str, Any]) -> RegistryEntry:
         """An entry from `{**record, "version": v}` (the shape `to_dict` returns)."""
         record = {k: copy.deepcopy(v) for k, v in data.items() if k != "version"}
         return cls(str(data["version"]), record)
@@ -94,8 +97,9 @@ class StagePointers:
     prod: str | None = None
 
     @classmethod
-    def from_document(cls, document: Mapping[str, Any]) -> "StagePointers":
+    def from_document(cls, document: Mapping[str, Any]) -> StagePointers:
         """The pointers of a registry document (`{"prod": {"version": "1.18.0"}, ...}`)."""
+
         def pointed(stage: Stage) -> str | None:
             pointer = document.get(stage.value)
             version = pointer.get("version") if isinstance(pointer, dict) else None

@@ -1,4 +1,5 @@
 """Release stages and model statuses: the one definition every module uses."""
+
 from __future__ import annotations
 
 from enum import StrEnum
@@ -12,7 +13,7 @@ class Stage(StrEnum):
     PROD = "prod"
 
     @classmethod
-    def parse(cls, value: object, error: type[Exception] = ValueError) -> "Stage":
+    def parse(cls, value: object, error: type[Exception] = ValueError) -> Stage:
         """The stage named by `value` (any case, surrounding spaces ignored); otherwise `error`
         (ValueError by default; callers pass their own error type) naming the accepted stages."""
         if isinstance(value, Stage):
@@ -44,4 +45,5 @@ class ModelStatus(StrEnum):
 
 #: Statuses of versions that can never be the champion or be promoted.
 NOT_SERVABLE: frozenset[ModelStatus] = frozenset(
-    {ModelStatus.FAILED, ModelStatus.NOT_PROMOTED, ModelStatus.REJECTED})
+    {ModelStatus.FAILED, ModelStatus.NOT_PROMOTED, ModelStatus.REJECTED}
+)

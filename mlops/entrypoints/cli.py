@@ -6,6 +6,7 @@ is called with the parsed arguments and `args.services`: the process's compositi
 `warehouse_url` / `store_url` (`--warehouse URL`, `--store URL`) override those settings.
 Errors print one line on stderr and exit non-zero.
 """
+
 from __future__ import annotations
 
 import argparse

@@ -11,6 +11,7 @@ or bad fields, 413 a text or a batch over the limit (a `ValidationError` of a si
 kind), 406 an unsupported `Accept`. Predicting goes through `mlops.services.prediction.predict`,
 the one prediction path.
 """
+
 from __future__ import annotations
 
 import json
@@ -18,11 +19,10 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from mlops.services.prediction import Model, Prediction, PredictionInput, predict, status_for
 from sea_core.bundle import load_bundle
 from sea_core.pipeline import Pipeline
 from sea_core.validation import MAX_TEXT_CHARS, ValidationError, validate_request
-
-from mlops.services.prediction import Model, Prediction, PredictionInput, predict, status_for
 
 JSON_TYPE = "application/json"
 OPTION_FIELDS = ("top_k", "min_confidence")
@@ -90,8 +90,12 @@ def _option(item: dict, name: str, where: str) -> Any:
         if not 0 <= value <= MAX_TOP_K:
             raise RequestError(400, f"{label}: must be between 0 and {MAX_TOP_K}, got {value}", label)
         return value
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or math.isnan(value) \
-            or not 0.0 <= value <= 1.0:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or math.isnan(value)
+        or not 0.0 <= value <= 1.0
+    ):
         raise RequestError(400, f"{label}: must be a number between 0 and 1, got {value!r}", label)
     return float(value)
 
@@ -120,12 +124,14 @@ def parse_request(payload: Any, max_chars: int = MAX_TEXT_CHARS) -> InferenceReq
     return InferenceRequest([PredictionInput(t, **o) for t, o in zip(texts, options)], single)
 
 
-def input_fn(body: bytes | str, content_type: str | None,
-             max_chars: int = MAX_TEXT_CHARS) -> InferenceRequest:
+def input_fn(
+    body: bytes | str, content_type: str | None, max_chars: int = MAX_TEXT_CHARS
+) -> InferenceRequest:
     """Decode and validate a request body."""
     if _media_type(content_type) != JSON_TYPE:
-        raise RequestError(415, f"content type must be {JSON_TYPE}, got {content_type or 'none'!r}",
-                           "Content-Type")
+        raise RequestError(
+            415, f"content type must be {JSON_TYPE}, got {content_type or 'none'!r}", "Content-Type"
+        )
     if isinstance(body, (bytes, bytearray)):
         try:
             body = bytes(body).decode("utf-8")

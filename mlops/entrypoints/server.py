@@ -18,6 +18,7 @@ Every prediction served is logged through the `PredictionLog` (stage, latency) b
 response is sent, by the one prediction path (`mlops.services.prediction.predict`); see
 `mlops.services.prediction_log` for who logs what.
 """
+
 from __future__ import annotations
 
 import json
@@ -30,10 +31,16 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 
+from mlops.entrypoints.handler import (
+    InferenceRequest,
+    PredictionResult,
+    RequestError,
+    check_accept,
+    input_fn,
+    output_fn,
+    predict_logged,
+)
 from sea_core.pipeline import Pipeline
-
-from mlops.entrypoints.handler import (InferenceRequest, PredictionResult, RequestError,
-                                       check_accept, input_fn, output_fn, predict_logged)
 
 if TYPE_CHECKING:
     from mlops.bootstrap import Bootstrap
@@ -54,9 +61,16 @@ class InferenceServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
 
-    def __init__(self, address: tuple[str, int], pipeline: Pipeline, *, stage: str = "prod",
-                 prediction_log: "PredictionLog | None" = None,
-                 max_body_bytes: int = DEFAULT_MAX_BODY_BYTES, request_timeout_s: float = 60.0) -> None:
+    def __init__(
+        self,
+        address: tuple[str, int],
+        pipeline: Pipeline,
+        *,
+        stage: str = "prod",
+        prediction_log: PredictionLog | None = None,
+        max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+        request_timeout_s: float = 60.0,
+    ) -> None:
         if max_body_bytes < 1:
             raise ValueError(f"max_body_bytes must be at least 1, got {max_body_bytes}")
         self.pipeline = pipeline
@@ -70,6 +84,8 @@ class InferenceServer(ThreadingHTTPServer):
     @property
     def url(self) -> str:
         host, port = self.server_address[:2]
+        if not isinstance(host, str):  # the stubs allow bytes; a bound socket's name is a str
+            host = bytes(host).decode()
         return f"http://{host}:{port}"
 
     @property
@@ -85,16 +101,22 @@ class InferenceRequestHandler(BaseHTTPRequestHandler):
     server: InferenceServer
 
     def setup(self) -> None:
-        self.timeout = self.server.request_timeout_s
         super().setup()
+        # what a `timeout` class attribute would do in `StreamRequestHandler.setup`, per server
+        self.connection.settimeout(self.server.request_timeout_s)
         self._unread_body = False
 
     def log_message(self, format: str, *args: Any) -> None:  # the stdlib signature (its `format` name)
         log.debug("%s %s", self.address_string(), format % args)
 
     # -- responses -------------------------------------------------------------------------
-    def _send(self, status: int, body: bytes, content_type: str = "application/json",
-              headers: dict[str, str] | None = None) -> None:
+    def _send(
+        self,
+        status: int,
+        body: bytes,
+        content_type: str = "application/json",
+        headers: dict[str, str] | None = None,
+    ) -> None:
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
@@ -107,8 +129,7 @@ class InferenceRequestHandler(BaseHTTPRequestHandler):
         self.wfile.write(body)
 
     def _send_json(self, status: int, document: Any, headers: dict[str, str] | None = None) -> None:
-        self._send(status, json.dumps(document, ensure_ascii=False).encode("utf-8"),
-                   headers=headers)
+        self._send(status, json.dumps(document, ensure_ascii=False).encode("utf-8"), headers=headers)
 
     def _send_error(self, error: RequestError, sagemaker: bool) -> None:
         if not sagemaker:
@@ -116,17 +137,25 @@ class InferenceRequestHandler(BaseHTTPRequestHandler):
             return
         original = json.dumps(error.to_dict(), ensure_ascii=False)
         kind = "CLIENT_ERROR_FROM_MODEL" if error.status < 500 else "SERVER_ERROR_FROM_MODEL"
-        self._send_json(424, {
-            "ErrorCode": kind, "OriginalStatusCode": error.status, "OriginalMessage": original,
-            "LogStreamArn": "", "message": f"Received {'client' if error.status < 500 else 'server'}"
-            f" error ({error.status}) from primary with message \"{original}\"."},
-            headers={"x-amzn-ErrorType": "ModelError:"})
+        self._send_json(
+            424,
+            {
+                "ErrorCode": kind,
+                "OriginalStatusCode": error.status,
+                "OriginalMessage": original,
+                "LogStreamArn": "",
+                "message": f"Received {'client' if error.status < 500 else 'server'}"
+                f' error ({error.status}) from primary with message "{original}".',
+            },
+            headers={"x-amzn-ErrorType": "ModelError:"},
+        )
 
     # -- routes ----------------------------------------------------------------------------
     def do_GET(self) -> None:  # BaseHTTPRequestHandler names its methods do_<VERB>
         if self.path.split("?", 1)[0] == "/ping":
-            self._send_json(200, {"status": "ok", "model_version": self.server.model_version,
-                                  "stage": self.server.stage})
+            self._send_json(
+                200, {"status": "ok", "model_version": self.server.model_version, "stage": self.server.stage}
+            )
         else:
             self._send_json(404, {"error": f"no such resource {self.path}", "field": "path"})
 
@@ -141,8 +170,9 @@ class InferenceRequestHandler(BaseHTTPRequestHandler):
         try:
             body = self._read_body()
             check_accept(self.headers.get("Accept"))  # before predicting (and logging)
-            request = input_fn(body, self.headers.get("Content-Type"),
-                               max_chars=self.server.pipeline.config.max_text_chars)
+            request = input_fn(
+                body, self.headers.get("Content-Type"), max_chars=self.server.pipeline.config.max_text_chars
+            )
             result = self._predict(request)
             payload, content_type = output_fn(result, self.headers.get("Accept"))
         except RequestError as error:
@@ -153,8 +183,11 @@ class InferenceRequestHandler(BaseHTTPRequestHandler):
             self.close_connection = True
             self._send_error(RequestError(500, "internal server error"), sagemaker)
             return
-        headers = {"X-Amzn-SageMaker-Custom-Attributes":
-                   f"model_version={self.server.model_version}"} if sagemaker else None
+        headers = (
+            {"X-Amzn-SageMaker-Custom-Attributes": f"model_version={self.server.model_version}"}
+            if sagemaker
+            else None
+        )
         self._send(200, payload, content_type, headers)
 
     # -- work ------------------------------------------------------------------------------
@@ -162,9 +195,13 @@ class InferenceRequestHandler(BaseHTTPRequestHandler):
         """The one prediction path (`mlops.services.prediction`), one request at a time; a
         model failure (logged there as an error) is answered 500."""
         try:
-            return predict_logged(request, self.server.pipeline, stage=self.server.stage,
-                                  prediction_log=self.server.prediction_log,
-                                  lock=self.server.model_lock)
+            return predict_logged(
+                request,
+                self.server.pipeline,
+                stage=self.server.stage,
+                prediction_log=self.server.prediction_log,
+                lock=self.server.model_lock,
+            )
         except RequestError:
             raise
         except Exception as exc:  # reported and logged; the client gets a 500
@@ -177,22 +214,25 @@ class InferenceRequestHandler(BaseHTTPRequestHandler):
         if encoding:
             if encoding != "chunked":
                 self._unread_body = self.close_connection = True
-                raise RequestError(501, f"transfer encoding {encoding!r} is not supported",
-                                   "Transfer-Encoding")
+                raise RequestError(
+                    501, f"transfer encoding {encoding!r} is not supported", "Transfer-Encoding"
+                )
             return self._read_chunked(limit)
         length_text = self.headers.get("Content-Length")
         if length_text is None:
             self.close_connection = True
-            raise RequestError(411, "a Content-Length (or chunked transfer encoding) is required",
-                               "Content-Length")
+            raise RequestError(
+                411, "a Content-Length (or chunked transfer encoding) is required", "Content-Length"
+            )
         try:
             length = int(length_text)
             if length < 0:
                 raise ValueError
         except ValueError:
             self._unread_body = self.close_connection = True
-            raise RequestError(400, f"Content-Length {length_text!r} is not a byte count",
-                               "Content-Length") from None
+            raise RequestError(
+                400, f"Content-Length {length_text!r} is not a byte count", "Content-Length"
+            ) from None
         if length > limit:
             self._unread_body = self.close_connection = True
             raise RequestError(413, f"body is {length:,} bytes; the limit is {limit:,}", "body")
@@ -249,12 +289,19 @@ class InferenceRequestHandler(BaseHTTPRequestHandler):
             pass
 
 
-def make_server(pipeline: Pipeline, host: str = "127.0.0.1", port: int = DEFAULT_PORT, *,
-                stage: str = "prod", prediction_log: "PredictionLog | None" = None,
-                max_body_bytes: int = DEFAULT_MAX_BODY_BYTES) -> InferenceServer:
+def make_server(
+    pipeline: Pipeline,
+    host: str = "127.0.0.1",
+    port: int = DEFAULT_PORT,
+    *,
+    stage: str = "prod",
+    prediction_log: PredictionLog | None = None,
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+) -> InferenceServer:
     """A bound server (port 0: a free port) for a loaded pipeline; call `serve_forever()`."""
-    return InferenceServer((host, port), pipeline, stage=stage, prediction_log=prediction_log,
-                           max_body_bytes=max_body_bytes)
+    return InferenceServer(
+        (host, port), pipeline, stage=stage, prediction_log=prediction_log, max_body_bytes=max_body_bytes
+    )
 
 
 def start_in_thread(server: InferenceServer) -> threading.Thread:
@@ -268,16 +315,23 @@ def _interrupt(signum: int, frame: Any) -> None:
     raise KeyboardInterrupt
 
 
-def serve(services: "Bootstrap", stage: str | None = None, version: str | None = None,
-          host: str = "0.0.0.0", port: int = DEFAULT_PORT,
-          max_body_bytes: int = DEFAULT_MAX_BODY_BYTES, log_predictions: bool = True) -> None:
+def serve(
+    services: Bootstrap,
+    stage: str | None = None,
+    version: str | None = None,
+    host: str = "0.0.0.0",
+    port: int = DEFAULT_PORT,
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+    log_predictions: bool = True,
+) -> None:
     """Load the model of a stage (default prod) or a version, then serve until interrupted;
     predictions are logged (queue `server-<port>`) unless `log_predictions` is False."""
     pipeline = services.pipeline(stage=stage, version=version)
     label = stage or ("prod" if version is None else "adhoc")
     prediction_log = services.open_prediction_log(f"server-{port}") if log_predictions else None
-    server = make_server(pipeline, host, port, stage=label, prediction_log=prediction_log,
-                         max_body_bytes=max_body_bytes)
+    server = make_server(
+        pipeline, host, port, stage=label, prediction_log=prediction_log, max_body_bytes=max_body_bytes
+    )
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, _interrupt)  # stop like Ctrl-C: the log gets flushed
     print(f"serving model {pipeline.model_version} ({label}) on {server.url}", flush=True)

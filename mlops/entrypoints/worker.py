@@ -3,6 +3,7 @@ heartbeat thread beside it, and record how it ended (succeeded with its result, 
 the error text, or left cancelled). `Worker.run_once` does one round; `Worker.run` loops.
 Each handler gets the worker's composition root (`services`) as its third argument, so a build
 runs on the same warehouse, store and settings as the worker that claimed it."""
+
 from __future__ import annotations
 
 import os
@@ -34,16 +35,23 @@ class Worker:
     """Runs queued jobs of `warehouse` one at a time in this process; `services` (the
     process's Bootstrap, whose warehouse `warehouse` is) is handed to each handler."""
 
-    def __init__(self, warehouse: Warehouse, worker_id: str | None = None, *,
-                 services: "Bootstrap | None" = None,
-                 heartbeat_s: float = DEFAULT_HEARTBEAT_S,
-                 stale_after_s: float = DEFAULT_STALE_AFTER_S,
-                 kinds: Sequence[str] | None = None) -> None:
+    def __init__(
+        self,
+        warehouse: Warehouse,
+        worker_id: str | None = None,
+        *,
+        services: Bootstrap | None = None,
+        heartbeat_s: float = DEFAULT_HEARTBEAT_S,
+        stale_after_s: float = DEFAULT_STALE_AFTER_S,
+        kinds: Sequence[str] | None = None,
+    ) -> None:
         if heartbeat_s <= 0:
             raise ValueError(f"heartbeat_s must be positive, got {heartbeat_s}")
         if stale_after_s <= heartbeat_s:
-            raise ValueError(f"stale_after_s ({stale_after_s}) must exceed heartbeat_s "
-                             f"({heartbeat_s}), or live jobs would be reaped")
+            raise ValueError(
+                f"stale_after_s ({stale_after_s}) must exceed heartbeat_s "
+                f"({heartbeat_s}), or live jobs would be reaped"
+            )
         self.warehouse = warehouse
         self.services = services
         self.worker_id = worker_id or default_worker_id()
@@ -65,8 +73,9 @@ class Worker:
     def execute(self, job: Job) -> None:
         """Run a claimed job's handler with a heartbeat thread; record success or failure."""
         beating = threading.Event()
-        thread = threading.Thread(target=self._beat, args=(job.job_id, beating),
-                                  name=f"heartbeat-{job.job_id[:8]}", daemon=True)
+        thread = threading.Thread(
+            target=self._beat, args=(job.job_id, beating), name=f"heartbeat-{job.job_id[:8]}", daemon=True
+        )
         thread.start()
         try:
             handler = jobs.handler_for(job.kind)
@@ -78,8 +87,7 @@ class Worker:
             if result is None:
                 result = {}
             if not isinstance(result, dict):
-                raise TypeError(f"the {job.kind!r} handler returned {type(result).__name__}, "
-                                "not a dict")
+                raise TypeError(f"the {job.kind!r} handler returned {type(result).__name__}, not a dict")
         except JobCancelled:
             return  # cancelled or reaped meanwhile: that status stands
         except Exception as exc:  # noqa: BLE001 - any handler failure fails the job, with its text

@@ -9,14 +9,16 @@ alert for that metric and model version exists. The check and the inserts run in
 (cron overlaps) never duplicate an alert or a queued build. The webhook is posted after the
 commit; a failing webhook is logged and never stops monitoring.
 """
+
 from __future__ import annotations
 
 import json
 import logging
 import urllib.request
 import uuid
+from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any, Callable
+from typing import Any
 
 from mlops.adapters.warehouse.repositories import Repositories, Source, repositories
 from mlops.domain.clock import timestamp, utc
@@ -40,8 +42,11 @@ class AlertError(ValueError):
 def post_webhook(url: str, payload: dict[str, Any], timeout: float = WEBHOOK_TIMEOUT_S) -> None:
     """POST `payload` as JSON; raises on a connection failure, a timeout or a non-2xx status."""
     request = urllib.request.Request(
-        url, data=json.dumps(payload, sort_keys=True).encode("utf-8"), method="POST",
-        headers={"Content-Type": "application/json", "User-Agent": "sea-monitor"})
+        url,
+        data=json.dumps(payload, sort_keys=True).encode("utf-8"),
+        method="POST",
+        headers={"Content-Type": "application/json", "User-Agent": "sea-monitor"},
+    )
     with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - configured URL
         if not 200 <= response.status < 300:
             raise OSError(f"webhook answered HTTP {response.status}")
@@ -52,12 +57,17 @@ def queue_build(tx: Repositories, actor: User, params: dict[str, Any]) -> str | 
     is already queued (one pending at a time); returns the new job id or None."""
     if tx.jobs.queued([BUILD_KIND]):
         return None
-    return jobs.enqueue(tx, BUILD_KIND, params, actor,
-                        message=f"queued by {actor.username}: quality below threshold")
+    return jobs.enqueue(
+        tx, BUILD_KIND, params, actor, message=f"queued by {actor.username}: quality below threshold"
+    )
 
 
-def check_alerts(warehouse: Source, settings: Any, now: datetime | None = None,
-                 notify: Callable[[str, dict[str, Any]], Any] | None = post_webhook) -> list[dict[str, Any]]:
+def check_alerts(
+    warehouse: Source,
+    settings: Any,
+    now: datetime | None = None,
+    notify: Callable[[str, dict[str, Any]], Any] | None = post_webhook,
+) -> list[dict[str, Any]]:
     """Raise the alerts due now; returns the new ones (each with `job_id`: the build it queued,
     or None when a build was already queued). Idempotent and safe to run concurrently."""
     end = utc(now)
@@ -84,18 +94,30 @@ def check_alerts(warehouse: Source, settings: Any, now: datetime | None = None,
                 if tx.alerts.exists(metric, row["model_version"], OPEN):
                     continue
                 alert = {
-                    "alert_id": uuid.uuid4().hex, "metric": metric, "value": value,
-                    "threshold": threshold, "window_start": window_start, "window_end": window_end,
-                    "n_reviews": row["n_reviews"], "model_version": row["model_version"],
-                    "status": OPEN, "created_at": window_end,
-                    "message": (f"{metric} of model {row['model_version']} is {value:.3f}, below "
-                                f"{threshold:.2f}, over {row['n_reviews']} reviews in the last "
-                                f"{settings.alert_window_days} days"),
+                    "alert_id": uuid.uuid4().hex,
+                    "metric": metric,
+                    "value": value,
+                    "threshold": threshold,
+                    "window_start": window_start,
+                    "window_end": window_end,
+                    "n_reviews": row["n_reviews"],
+                    "model_version": row["model_version"],
+                    "status": OPEN,
+                    "created_at": window_end,
+                    "message": (
+                        f"{metric} of model {row['model_version']} is {value:.3f}, below "
+                        f"{threshold:.2f}, over {row['n_reviews']} reviews in the last "
+                        f"{settings.alert_window_days} days"
+                    ),
                 }
                 tx.alerts.add(alert)
-                audit.record(tx, actor, "alert.raise", alert["alert_id"],
-                             {k: alert[k] for k in ("metric", "value", "threshold", "n_reviews",
-                                                    "model_version")})
+                audit.record(
+                    tx,
+                    actor,
+                    "alert.raise",
+                    alert["alert_id"],
+                    {k: alert[k] for k in ("metric", "value", "threshold", "n_reviews", "model_version")},
+                )
                 alert["job_id"] = queue_build(tx, system, {"trigger": BUILD_TRIGGER})
                 new.append(alert)
     if new and settings.webhook_url and notify is not None:
@@ -103,8 +125,9 @@ def check_alerts(warehouse: Source, settings: Any, now: datetime | None = None,
             try:
                 notify(settings.webhook_url, {"event": "sea.alert", **alert})
             except Exception as exc:  # noqa: BLE001 - a webhook failure must not stop monitoring
-                log.warning("alert webhook %s failed for alert %s: %s",
-                            settings.webhook_url, alert["alert_id"], exc)
+                log.warning(
+                    "alert webhook %s failed for alert %s: %s", settings.webhook_url, alert["alert_id"], exc
+                )
     for alert in new:
         log.warning("ALERT %s", alert["message"])
     return new
@@ -125,7 +148,12 @@ def acknowledge(warehouse: Source, user: User | None, alert_id: str) -> dict[str
             raise AlertError(f"unknown alert {alert_id}")
         if row["status"] != ACKNOWLEDGED:
             tx.alerts.set_status(alert_id, ACKNOWLEDGED)
-            audit.record(tx, admin, "alert.acknowledge", alert_id,
-                         {"metric": row["metric"], "model_version": row["model_version"]})
+            audit.record(
+                tx,
+                admin,
+                "alert.acknowledge",
+                alert_id,
+                {"metric": row["metric"], "model_version": row["model_version"]},
+            )
             row["status"] = ACKNOWLEDGED
     return row

@@ -12,6 +12,7 @@ and the lock again. So guesses in parallel cannot beat the lock: however many ar
 exactly `FREE_ATTEMPTS` passwords are checked before it holds. A disabled account answers
 "wrong username or password" whatever the password, and never signs in.
 """
+
 from __future__ import annotations
 
 import base64
@@ -19,9 +20,10 @@ import hashlib
 import hmac
 import re
 import secrets
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from mlops.adapters.warehouse.repositories import Source, repositories
 from mlops.adapters.warehouse.users import StoredUser
@@ -29,7 +31,7 @@ from mlops.domain.clock import timestamp, utc
 from mlops.services import audit
 from mlops.services.identity import ACCOUNT, OIDC, ROLES, User, require_role
 
-SCRYPT_N, SCRYPT_R, SCRYPT_P = 2 ** 15, 8, 1
+SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**15, 8, 1
 SCRYPT_MAXMEM = 64 * 1024 * 1024
 SALT_BYTES = 16
 HASH_BYTES = 32
@@ -60,10 +62,25 @@ class AccountLocked(AuthError):
 def hash_password(password: str) -> str:
     """A salted scrypt hash of `password` in the stored format."""
     salt = secrets.token_bytes(SALT_BYTES)
-    digest = hashlib.scrypt(password.encode("utf-8"), salt=salt, n=SCRYPT_N, r=SCRYPT_R,
-                            p=SCRYPT_P, maxmem=SCRYPT_MAXMEM, dklen=HASH_BYTES)
-    return "$".join(["scrypt", str(SCRYPT_N), str(SCRYPT_R), str(SCRYPT_P),
-                     base64.b64encode(salt).decode(), base64.b64encode(digest).decode()])
+    digest = hashlib.scrypt(
+        password.encode("utf-8"),
+        salt=salt,
+        n=SCRYPT_N,
+        r=SCRYPT_R,
+        p=SCRYPT_P,
+        maxmem=SCRYPT_MAXMEM,
+        dklen=HASH_BYTES,
+    )
+    return "$".join(
+        [
+            "scrypt",
+            str(SCRYPT_N),
+            str(SCRYPT_R),
+            str(SCRYPT_P),
+            base64.b64encode(salt).decode(),
+            base64.b64encode(digest).decode(),
+        ]
+    )
 
 
 def verify_password(password: str, stored: str) -> bool:
@@ -73,8 +90,15 @@ def verify_password(password: str, stored: str) -> bool:
         if scheme != "scrypt":
             return False
         salt_bytes, expected_bytes = base64.b64decode(salt), base64.b64decode(expected)
-        digest = hashlib.scrypt(password.encode("utf-8"), salt=salt_bytes, n=int(n), r=int(r),
-                                p=int(p), maxmem=SCRYPT_MAXMEM, dklen=len(expected_bytes))
+        digest = hashlib.scrypt(
+            password.encode("utf-8"),
+            salt=salt_bytes,
+            n=int(n),
+            r=int(r),
+            p=int(p),
+            maxmem=SCRYPT_MAXMEM,
+            dklen=len(expected_bytes),
+        )
     except (ValueError, TypeError, AttributeError):
         return False
     return hmac.compare_digest(digest, expected_bytes)
@@ -94,8 +118,9 @@ def _burn_time(password: str) -> None:
 # -- validation --------------------------------------------------------------------------------
 def _check_username(username: str) -> str:
     if not isinstance(username, str) or not USERNAME_PATTERN.match(username):
-        raise AuthError("username: 1-128 characters from letters, digits and _.@+- "
-                        "(starting with a letter or digit)")
+        raise AuthError(
+            "username: 1-128 characters from letters, digits and _.@+- (starting with a letter or digit)"
+        )
     return username
 
 
@@ -131,12 +156,12 @@ class Account:
 
 
 def _account(user: StoredUser) -> Account:
-    return Account(user.username, user.roles, user.created_at, user.disabled, user.failed_logins,
-                   user.locked_until)
+    return Account(
+        user.username, user.roles, user.created_at, user.disabled, user.failed_logins, user.locked_until
+    )
 
 
-def create_user(warehouse: Source, username: str, password: str, roles: Iterable[str],
-                actor: User) -> User:
+def create_user(warehouse: Source, username: str, password: str, roles: Iterable[str], actor: User) -> User:
     """Create a local account (actor: an admin, or the system user for the first admin)."""
     actor = require_role(actor, *ADMIN_ROLES, action="create users", source=warehouse)
     username, password, chosen = _check_username(username), _check_password(password), _check_roles(roles)
@@ -174,11 +199,11 @@ def _keep_an_admin(tx: Any, stored: StoredUser, roles: Iterable[str]) -> None:
     their own admin role)."""
     if "admin" not in stored.roles or stored.disabled or "admin" in roles:
         return
-    others = [u for u in tx.users.all()
-              if u.username != stored.username and "admin" in u.roles and not u.disabled]
+    others = [
+        u for u in tx.users.all() if u.username != stored.username and "admin" in u.roles and not u.disabled
+    ]
     if not others:
-        raise AuthError(f"{stored.username} is the last enabled admin: make another admin "
-                        "first")
+        raise AuthError(f"{stored.username} is the last enabled admin: make another admin first")
 
 
 def set_roles(warehouse: Source, username: str, roles: Iterable[str], actor: User) -> User:
@@ -196,8 +221,7 @@ def set_roles(warehouse: Source, username: str, roles: Iterable[str], actor: Use
 def set_password(warehouse: Source, username: str, password: str, actor: User) -> None:
     """Set a new password (admin, or the user themself) and unlock the account."""
     if actor.username != username:
-        actor = require_role(actor, *ADMIN_ROLES, action="change another user's password",
-                             source=warehouse)
+        actor = require_role(actor, *ADMIN_ROLES, action="change another user's password", source=warehouse)
     password_hash = hash_password(_check_password(password))
     with repositories(warehouse).transaction() as tx:
         _existing(tx, username)
@@ -221,8 +245,7 @@ def lock_seconds(failed_logins: int) -> int:
     return min(BACKOFF_BASE_S * 2 ** (failed_logins - FREE_ATTEMPTS), BACKOFF_MAX_S)
 
 
-def authenticate(warehouse: Source, username: str, password: str,
-                 now: datetime | None = None) -> User:
+def authenticate(warehouse: Source, username: str, password: str, now: datetime | None = None) -> User:
     """The user when the password is right; AuthError (same message for an unknown name, a
     wrong password and a disabled account) or AccountLocked while the account is locked (the
     password is not checked). See the module doc for how attempts are counted."""

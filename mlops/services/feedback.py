@@ -26,26 +26,45 @@ one nearest the threshold, the decision the model is least sure of and a review 
 Predictions without suggestions come after those with; ties and the `oldest` order go by the
 time the prediction was logged.
 """
+
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 from mlops.adapters.warehouse.base import WarehouseError
-from mlops.adapters.warehouse.feedback import (ACCEPTED, ADDED, CONFIRMING, DECISIONS, REJECTED,
-                                               Score, Submission)
-from mlops.adapters.warehouse.predictions import (LEAST_SURE, OLDEST, QUEUE_ORDERS, LoggedRequest,
-                                                  LoggedSkill)
+from mlops.adapters.warehouse.feedback import (
+    ACCEPTED,
+    ADDED,
+    CONFIRMING,
+    DECISIONS,
+    REJECTED,
+    Score,
+    Submission,
+)
+from mlops.adapters.warehouse.predictions import LEAST_SURE, OLDEST, QUEUE_ORDERS, LoggedRequest, LoggedSkill
 from mlops.adapters.warehouse.repositories import Repositories, Source, repositories
 from mlops.domain.clock import day_of, timestamp, utc, week_of
 from mlops.services import audit
 from mlops.services.identity import User, require_role
 from mlops.services.monitoring import request_metrics
 
-__all__ = ["ACCEPTED", "ADDED", "DECISIONS", "LEAST_SURE", "OLDEST", "QUEUE_ORDERS", "REJECTED",
-           "FeedbackError", "get_prediction", "next_unreviewed", "score_prediction",
-           "submit_feedback"]
+__all__ = [
+    "ACCEPTED",
+    "ADDED",
+    "DECISIONS",
+    "LEAST_SURE",
+    "OLDEST",
+    "QUEUE_ORDERS",
+    "REJECTED",
+    "FeedbackError",
+    "get_prediction",
+    "next_unreviewed",
+    "score_prediction",
+    "submit_feedback",
+]
 
 log = logging.getLogger(__name__)
 
@@ -87,14 +106,20 @@ def _predicted_skills(repos: Repositories, request: LoggedRequest) -> list[Logge
 def _feedback(submission: Submission | None) -> dict[str, Any] | None:
     if submission is None:
         return None
-    return {"reviewer": submission.reviewer, "model_version": submission.model_version,
-            "submitted_at": submission.submitted_at, "n_predicted": submission.n_predicted,
-            "n_confirmed": submission.n_confirmed, "n_overlap": submission.n_overlap,
-            **{decision: list(getattr(submission, decision)) for decision in DECISIONS}}
+    return {
+        "reviewer": submission.reviewer,
+        "model_version": submission.model_version,
+        "submitted_at": submission.submitted_at,
+        "n_predicted": submission.n_predicted,
+        "n_confirmed": submission.n_confirmed,
+        "n_overlap": submission.n_overlap,
+        **{decision: list(getattr(submission, decision)) for decision in DECISIONS},
+    }
 
 
-def get_prediction(warehouse: Source, request_id: str,
-                   model_version: str | None = None) -> dict[str, Any] | None:
+def get_prediction(
+    warehouse: Source, request_id: str, model_version: str | None = None
+) -> dict[str, Any] | None:
     """The newest logged prediction of a request id (of `model_version` when given) with its
     `skills` (best rank first), the text's newest review as `feedback` (None when unreviewed)
     and `n_reviews`; None when there is no such prediction."""
@@ -102,14 +127,17 @@ def get_prediction(warehouse: Source, request_id: str,
     request = repos.predictions.latest(request_id, model_version)
     if request is None:
         return None
-    return {**request.to_dict(),
-            "skills": [skill.to_dict() for skill in _predicted_skills(repos, request)],
-            "feedback": _feedback(repos.feedback.submission(request_id)),
-            "n_reviews": repos.feedback.count(request_id)}
+    return {
+        **request.to_dict(),
+        "skills": [skill.to_dict() for skill in _predicted_skills(repos, request)],
+        "feedback": _feedback(repos.feedback.submission(request_id)),
+        "n_reviews": repos.feedback.count(request_id),
+    }
 
 
-def next_unreviewed(warehouse: Source, stage: str | None = None,
-                    order: str = LEAST_SURE) -> dict[str, Any] | None:
+def next_unreviewed(
+    warehouse: Source, stage: str | None = None, order: str = LEAST_SURE
+) -> dict[str, Any] | None:
     """The next successful prediction of a text nobody has reviewed yet (optionally of one
     stage), as `get_prediction` gives it; None when the queue is empty. `order`: LEAST_SURE
     (default: the rule of the module docstring) or OLDEST (first logged first)."""
@@ -130,12 +158,20 @@ def _score(request: LoggedRequest, predicted: set[str], review: Submission) -> S
     else:
         stamp, day, week = review.submitted_at, review.day, review.week
     confirmed = _confirmed(review)
-    return Score(request.request_id, request.model_version, review.reviewer, stamp, day, week,
-                 len(predicted), len(confirmed), len(predicted & confirmed))
+    return Score(
+        request.request_id,
+        request.model_version,
+        review.reviewer,
+        stamp,
+        day,
+        week,
+        len(predicted),
+        len(confirmed),
+        len(predicted & confirmed),
+    )
 
 
-def score_prediction(repos: Repositories, request: LoggedRequest,
-                     skills: Sequence[LoggedSkill]) -> int:
+def score_prediction(repos: Repositories, request: LoggedRequest, skills: Sequence[LoggedSkill]) -> int:
     """Score a logged prediction against every review of its text, in place of its earlier
     scores (inside the caller's transaction, which holds `LOCK`); a failed request gets none.
     Returns the number of scores."""
@@ -157,8 +193,9 @@ def _review_scores(repos: Repositories, review: Submission) -> list[Score]:
     return scores
 
 
-def _check_decisions(taxonomy: Any, predicted: set[str], accepted: list[str], rejected: list[str],
-                     added: list[str]) -> None:
+def _check_decisions(
+    taxonomy: Any, predicted: set[str], accepted: list[str], rejected: list[str], added: list[str]
+) -> None:
     for name, ids in ((ACCEPTED, accepted), (REJECTED, rejected), (ADDED, added)):
         unknown = [s for s in ids if s not in taxonomy]
         if unknown:
@@ -172,39 +209,74 @@ def _check_decisions(taxonomy: Any, predicted: set[str], accepted: list[str], re
     for name, ids in ((ACCEPTED, accepted), (REJECTED, rejected)):
         foreign = [s for s in ids if s not in predicted]
         if foreign:
-            raise FeedbackError(f"{name} skill(s) were not predicted for this request "
-                                f"(add them instead): {', '.join(foreign)}")
+            raise FeedbackError(
+                f"{name} skill(s) were not predicted for this request "
+                f"(add them instead): {', '.join(foreign)}"
+            )
     if predicted and not (accepted or rejected or added):
         raise FeedbackError("no decision: accept, reject or add at least one skill before submitting")
 
 
-def _submission(request_id: str, reviewer: str, model_version: str | None, moment: datetime,
-                predicted: set[str], accepted: list[str], rejected: list[str],
-                added: list[str]) -> Submission:
+def _submission(
+    request_id: str,
+    reviewer: str,
+    model_version: str | None,
+    moment: datetime,
+    predicted: set[str],
+    accepted: list[str],
+    rejected: list[str],
+    added: list[str],
+) -> Submission:
     """The submission of checked decisions: an "added" skill the model predicted counts as
     accepted; the counts are |predicted|, |confirmed| and their overlap."""
     accepted = accepted + [s for s in added if s in predicted and s not in accepted]
     added = [s for s in added if s not in predicted]
     confirmed = set(accepted) | set(added)
-    return Submission(request_id, reviewer, model_version, timestamp(moment), day_of(moment),
-                      week_of(moment), len(predicted), len(confirmed), len(predicted & confirmed),
-                      tuple(accepted), tuple(rejected), tuple(added))
+    return Submission(
+        request_id,
+        reviewer,
+        model_version,
+        timestamp(moment),
+        day_of(moment),
+        week_of(moment),
+        len(predicted),
+        len(confirmed),
+        len(predicted & confirmed),
+        tuple(accepted),
+        tuple(rejected),
+        tuple(added),
+    )
 
 
 def _summary(submission: Submission, replaced: bool) -> dict[str, Any]:
     """What `submit_feedback` returns for a stored submission."""
     s = submission
     counts = (s.n_predicted, s.n_confirmed, s.n_overlap)
-    return {"request_id": s.request_id, "model_version": s.model_version, "reviewer": s.reviewer,
-            "submitted_at": s.submitted_at, "n_predicted": counts[0], "n_confirmed": counts[1],
-            "n_overlap": counts[2], **{d: list(getattr(s, d)) for d in DECISIONS},
-            "replaced": replaced, **request_metrics(*counts)}
+    return {
+        "request_id": s.request_id,
+        "model_version": s.model_version,
+        "reviewer": s.reviewer,
+        "submitted_at": s.submitted_at,
+        "n_predicted": counts[0],
+        "n_confirmed": counts[1],
+        "n_overlap": counts[2],
+        **{d: list(getattr(s, d)) for d in DECISIONS},
+        "replaced": replaced,
+        **request_metrics(*counts),
+    }
 
 
-def submit_feedback(warehouse: Source, taxonomy: Any, user: User | None, request_id: str,
-                    accepted: Iterable[str] | None, rejected: Iterable[str] | None,
-                    added: Iterable[str] | None, now: datetime | None = None,
-                    model_version: str | None = None) -> dict[str, Any]:
+def submit_feedback(
+    warehouse: Source,
+    taxonomy: Any,
+    user: User | None,
+    request_id: str,
+    accepted: Iterable[str] | None,
+    rejected: Iterable[str] | None,
+    added: Iterable[str] | None,
+    now: datetime | None = None,
+    model_version: str | None = None,
+) -> dict[str, Any]:
     """Record a reviewer's decisions on one prediction (of `model_version`; default the
     newest prediction of the request id), replacing the same reviewer's earlier review of the
     text; other reviewers' reviews stay. Scores every prediction of the text against it.
@@ -228,20 +300,47 @@ def submit_feedback(warehouse: Source, taxonomy: Any, user: User | None, request
                 of = "" if model_version is None else f" by model {model_version}"
                 raise FeedbackError(f"unknown request {request_id}{of}: nothing to review")
             if request.status != OK_STATUS:
-                raise FeedbackError(f"request {request_id} failed ({request.status}): "
-                                    "there is no prediction to review")
+                raise FeedbackError(
+                    f"request {request_id} failed ({request.status}): there is no prediction to review"
+                )
             predicted = {skill.skill_id for skill in _predicted_skills(tx, request)}
             _check_decisions(taxonomy, predicted, accepted_ids, rejected_ids, added_ids)
-            submission = _submission(request_id, reviewer, request.model_version, moment,
-                                     predicted, accepted_ids, rejected_ids, added_ids)
+            submission = _submission(
+                request_id,
+                reviewer,
+                request.model_version,
+                moment,
+                predicted,
+                accepted_ids,
+                rejected_ids,
+                added_ids,
+            )
             replaced = tx.feedback.count(request_id, reviewer) > 0
             tx.feedback.replace(submission, _review_scores(tx, submission))
             summary = _summary(submission, replaced)
-            audit.record(tx, reviewer, "feedback.submit", request_id, {
-                k: summary[k] for k in ("model_version", "n_predicted", "n_confirmed", "n_overlap",
-                                        ACCEPTED, REJECTED, ADDED, "replaced")})
+            audit.record(
+                tx,
+                reviewer,
+                "feedback.submit",
+                request_id,
+                {
+                    k: summary[k]
+                    for k in (
+                        "model_version",
+                        "n_predicted",
+                        "n_confirmed",
+                        "n_overlap",
+                        ACCEPTED,
+                        REJECTED,
+                        ADDED,
+                        "replaced",
+                    )
+                },
+            )
     except WarehouseError as exc:
         log.error("feedback for request %s not saved: %s", request_id, exc)
-        raise FeedbackError(f"could not save the feedback for request {request_id}: the warehouse "
-                            "failed, nothing was saved, please retry") from exc
+        raise FeedbackError(
+            f"could not save the feedback for request {request_id}: the warehouse "
+            "failed, nothing was saved, please retry"
+        ) from exc
     return summary

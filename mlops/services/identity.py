@@ -9,6 +9,7 @@ A `User` says where it came from (`origin`, not part of equality):
 - `process`: built by the code itself (the system user of automatic actions, tests); taken as
   it is.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -54,13 +55,15 @@ def current_user(source: Source, user: User | None, now: datetime | None = None)
         return user
     if stored is None or stored.disabled or stored.is_locked(now):
         state = "gone" if stored is None else "disabled" if stored.disabled else "locked"
-        raise PermissionDenied(f"the account {user.username!r} is {state}: sign in again "
-                               "once an admin restored it")
+        raise PermissionDenied(
+            f"the account {user.username!r} is {state}: sign in again once an admin restored it"
+        )
     return User(stored.username, stored.roles, ACCOUNT)
 
 
-def require_role(user: User | None, *roles: str, action: str = "this action",
-                 source: Source | None = None) -> User:
+def require_role(
+    user: User | None, *roles: str, action: str = "this action", source: Source | None = None
+) -> User:
     """Return `user` when they hold one of `roles`, else raise PermissionDenied. With `source`
     (the warehouse), the account is re-read first (`current_user`) and the user returned is
     the current one."""
@@ -69,6 +72,8 @@ def require_role(user: User | None, *roles: str, action: str = "this action",
     if user is None:
         raise PermissionDenied(f"{action} needs a signed-in user with role {' or '.join(roles)}")
     if not user.has(*roles):
-        raise PermissionDenied(f"{user.username} cannot {action}: needs role "
-                               f"{' or '.join(roles)}, has {', '.join(sorted(user.roles)) or 'none'}")
+        raise PermissionDenied(
+            f"{user.username} cannot {action}: needs role "
+            f"{' or '.join(roles)}, has {', '.join(sorted(user.roles)) or 'none'}"
+        )
     return user

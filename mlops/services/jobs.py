@@ -20,6 +20,7 @@ Handlers run the work: `register_handler(kind, fn)` where `fn(job, progress, ser
 cancelled (or reaped). Modules named in `HANDLER_MODULES` are imported on the first lookup
 of an unknown kind, so that they can register theirs.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -38,11 +39,33 @@ from mlops.domain.clock import timestamp, utc
 from mlops.services import audit
 from mlops.services.identity import User, require_role
 
-__all__ = ["CANCELLED", "FAILED", "FINAL_STATUSES", "QUEUED", "RUNNING", "STATUSES", "SUCCEEDED",
-           "Job", "JobCancelled", "JobError", "cancel", "claim_next", "enqueue", "fail", "finish",
-           "get", "handler_for", "heartbeat", "list_jobs", "reap_stale",
-           "register_handler", "remove_scratch", "report_progress", "scratch_dir",
-           "unregister_handler"]
+__all__ = [
+    "CANCELLED",
+    "FAILED",
+    "FINAL_STATUSES",
+    "QUEUED",
+    "RUNNING",
+    "STATUSES",
+    "SUCCEEDED",
+    "Job",
+    "JobCancelled",
+    "JobError",
+    "cancel",
+    "claim_next",
+    "enqueue",
+    "fail",
+    "finish",
+    "get",
+    "handler_for",
+    "heartbeat",
+    "list_jobs",
+    "reap_stale",
+    "register_handler",
+    "remove_scratch",
+    "report_progress",
+    "scratch_dir",
+    "unregister_handler",
+]
 
 STATUSES = (QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELLED)
 FINAL_STATUSES = (SUCCEEDED, FAILED, CANCELLED)
@@ -115,9 +138,15 @@ def _same_trigger(params: dict, other: dict, dedupe_on: Sequence[str] | None) ->
     return all(params.get(key) == other.get(key) for key in dedupe_on)
 
 
-def enqueue(source: Source, kind: str, params: dict[str, Any] | None = None,
-            user: User | None = None, *, dedupe_on: Sequence[str] | None = None,
-            message: str | None = None) -> str:
+def enqueue(
+    source: Source,
+    kind: str,
+    params: dict[str, Any] | None = None,
+    user: User | None = None,
+    *,
+    dedupe_on: Sequence[str] | None = None,
+    message: str | None = None,
+) -> str:
     """Queue a job; returns its id. Needs role admin or system. Inside an open transaction
     (`source` one), the job is queued in it.
 
@@ -133,14 +162,29 @@ def enqueue(source: Source, kind: str, params: dict[str, Any] | None = None,
     with repositories(source).transaction(LOCK) as tx:
         for job in tx.jobs.queued([kind]):
             if _same_trigger(params, job.params, dedupe_on):
-                audit.record(tx, user.username, "job.enqueue", job.job_id,
-                             {"kind": kind, "params": params, "merged": True})
+                audit.record(
+                    tx,
+                    user.username,
+                    "job.enqueue",
+                    job.job_id,
+                    {"kind": kind, "params": params, "merged": True},
+                )
                 return job.job_id
         job_id = _new_job_id()
-        tx.jobs.add(Job(job_id, kind, QUEUED, 0.0, message or f"queued by {user.username}",
-                        params, created_at=timestamp()))
-        audit.record(tx, user.username, "job.enqueue", job_id,
-                     {"kind": kind, "params": params, "merged": False})
+        tx.jobs.add(
+            Job(
+                job_id,
+                kind,
+                QUEUED,
+                0.0,
+                message or f"queued by {user.username}",
+                params,
+                created_at=timestamp(),
+            )
+        )
+        audit.record(
+            tx, user.username, "job.enqueue", job_id, {"kind": kind, "params": params, "merged": False}
+        )
         return job_id
 
 
@@ -174,8 +218,11 @@ def heartbeat(source: Source, job_id: str) -> bool:
 def report_progress(source: Source, job_id: str, fraction: float, message: str = "") -> None:
     """Record progress (0..1) and a message; also a heartbeat. Raises JobCancelled when the
     job is no longer running (cancelled, or reaped as lost): the handler must stop."""
-    if isinstance(fraction, bool) or not isinstance(fraction, (int, float)) \
-            or not 0.0 <= float(fraction) <= 1.0:
+    if (
+        isinstance(fraction, bool)
+        or not isinstance(fraction, (int, float))
+        or not 0.0 <= float(fraction) <= 1.0
+    ):
         raise JobError(f"progress must be a number between 0 and 1, got {fraction!r}")
     repos = repositories(source)
     if not repos.jobs.set_progress(job_id, float(fraction), str(message), timestamp()):
@@ -203,8 +250,9 @@ def cancel(source: Source, user: User, job_id: str) -> Job:
         if job is None:
             raise JobError(f"no job {job_id}")
         if job.status not in (QUEUED, RUNNING):
-            raise JobError(f"job {job_id} is already {job.status}: only queued or running "
-                           "jobs can be cancelled")
+            raise JobError(
+                f"job {job_id} is already {job.status}: only queued or running jobs can be cancelled"
+            )
         tx.jobs.cancel(job_id, job.status, f"cancelled by {user.username}", timestamp())
         audit.record(tx, user.username, "job.cancel", job_id, {"was": job.status})
     cancelled = repos.jobs.get(job_id)
@@ -228,20 +276,31 @@ def reap_stale(source: Source, older_than_s: float, max_attempts: int = MAX_ATTE
         seen = job.heartbeat_at or job.started_at
         reason = f"{WORKER_LOST}: no heartbeat from worker {job.worker} since {seen}"
         with repos.transaction(LOCK) as tx:
-            attempt = 1 + len(tx.audit.events(action=REAP_ACTION, target=job.job_id,
-                                              limit=max_attempts))
+            attempt = 1 + len(tx.audit.events(action=REAP_ACTION, target=job.job_id, limit=max_attempts))
             if attempt < max_attempts:
                 outcome = "retried"
-                changed = tx.jobs.requeue(job.job_id, seen, reason,
-                                          f"queued again after attempt {attempt} of "
-                                          f"{max_attempts} ({WORKER_LOST})")
+                changed = tx.jobs.requeue(
+                    job.job_id,
+                    seen,
+                    reason,
+                    f"queued again after attempt {attempt} of {max_attempts} ({WORKER_LOST})",
+                )
             else:
                 outcome = "failed"
-                changed = tx.jobs.reap(job.job_id, seen, f"{reason} (attempt {attempt} of "
-                                       f"{max_attempts}, no retry left)", timestamp())
+                changed = tx.jobs.reap(
+                    job.job_id,
+                    seen,
+                    f"{reason} (attempt {attempt} of {max_attempts}, no retry left)",
+                    timestamp(),
+                )
             if changed:
-                audit.record(tx, "system", REAP_ACTION, job.job_id,
-                             {"error": reason, "attempt": attempt, "outcome": outcome})
+                audit.record(
+                    tx,
+                    "system",
+                    REAP_ACTION,
+                    job.job_id,
+                    {"error": reason, "attempt": attempt, "outcome": outcome},
+                )
                 reaped.append(job.job_id)
         if job.job_id in reaped:
             remove_scratch(job.job_id)
@@ -272,8 +331,9 @@ def get(source: Source, job_id: str) -> Job | None:
     return repositories(source).jobs.get(job_id)
 
 
-def list_jobs(source: Source, status: str | None = None, kind: str | None = None,
-              limit: int = 100) -> list[Job]:
+def list_jobs(
+    source: Source, status: str | None = None, kind: str | None = None, limit: int = 100
+) -> list[Job]:
     """Jobs, newest first, optionally of one status and/or kind."""
     if status is not None and status not in STATUSES:
         raise JobError(f"unknown job status {status!r}: expected one of {', '.join(STATUSES)}")

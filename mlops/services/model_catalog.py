@@ -1,5 +1,6 @@
 """Read-only views of the models for the app: the registry as table rows, experiment records,
 model cards, and the build jobs an admin can queue by hand."""
+
 from __future__ import annotations
 
 import json
@@ -15,8 +16,15 @@ MANUAL_BUILDS: dict[str, tuple[str, dict[str, Any]]] = {
     "Retrain (fine-tune on feedback)": ("build", {"trigger": "manual"}),
     "Re-embed the taxonomy": ("skills-update", {"trigger": "manual"}),
 }
-RECORD_COLUMNS = ("status", "trigger", "data_version", "data_checksum", "taxonomy_version",
-                  "parent_version", "timestamp")
+RECORD_COLUMNS = (
+    "status",
+    "trigger",
+    "data_version",
+    "data_checksum",
+    "taxonomy_version",
+    "parent_version",
+    "timestamp",
+)
 
 
 def _short(value: Any) -> Any:
@@ -41,8 +49,7 @@ class ModelRow:
     def table_row(self) -> dict[str, Any]:
         """The row for a table: stages as `DEV, PROD`, every metric as `metric:<name>` (rounded
         to 4 places), the hyper-parameters as JSON text."""
-        row: dict[str, Any] = {"version": self.version,
-                               "stages": ", ".join(s.label for s in self.stages)}
+        row: dict[str, Any] = {"version": self.version, "stages": ", ".join(s.label for s in self.stages)}
         row.update({name: _short(value) for name, value in self.fields.items()})
         row.update({f"metric:{name}": _short(value) for name, value in self.metrics.items()})
         row["hyperparameters"] = _short(self.hyperparameters)
@@ -53,12 +60,17 @@ class ModelRow:
 def registry_rows(registry: Registry) -> list[ModelRow]:
     """One row per registered version, newest first."""
     pointers = registry.pointers()
-    return [ModelRow(version=entry.version, stages=tuple(pointers.stages_of(entry.version)),
-                     fields={name: entry.record.get(name) for name in RECORD_COLUMNS},
-                     metrics={name: value for name, value in entry.metrics.items()
-                              if isinstance(value, (int, float))},
-                     hyperparameters=entry.hyperparameters, approvals=len(entry.approvals))
-            for entry in reversed(registry.entries())]
+    return [
+        ModelRow(
+            version=entry.version,
+            stages=tuple(pointers.stages_of(entry.version)),
+            fields={name: entry.record.get(name) for name in RECORD_COLUMNS},
+            metrics={name: value for name, value in entry.metrics.items() if isinstance(value, (int, float))},
+            hyperparameters=entry.hyperparameters,
+            approvals=len(entry.approvals),
+        )
+        for entry in reversed(registry.entries())
+    ]
 
 
 def experiment_rows(store: ArtifactStore, limit: int = 50) -> list[dict[str, Any]]:

@@ -14,6 +14,7 @@ An explicit `version` skips 1 and 3. Loaded pipelines are cached in-process by t
 source (serving folder and its pipeline.json stamp, or version), so a promotion is picked up by
 the next `load_pipeline` call while an unchanged model is never loaded twice.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -46,7 +47,7 @@ class ModelLoadingError(RuntimeError):
     """No model can be loaded for the request; the message says what is missing where."""
 
 
-def fetch_version(store: "ArtifactStore", version: str, dest: str | Path) -> Path:
+def fetch_version(store: ArtifactStore, version: str, dest: str | Path) -> Path:
     """Download a version's bundle folder to `dest` and return `dest`.
 
     The files go to a temporary sibling folder first, which is renamed to `dest` once complete,
@@ -62,11 +63,11 @@ def fetch_version(store: "ArtifactStore", version: str, dest: str | Path) -> Pat
     try:
         count = store.get_dir(prefix, tmp)
         if count == 0:
-            raise ModelLoadingError(f"model version {version} has no files under {prefix}/ in "
-                                    f"{store.url}")
+            raise ModelLoadingError(f"model version {version} has no files under {prefix}/ in {store.url}")
         if not is_bundle(tmp):
-            raise ModelLoadingError(f"model version {version} under {prefix}/ in {store.url} is "
-                                    f"not a bundle (no {PIPELINE_FILE})")
+            raise ModelLoadingError(
+                f"model version {version} under {prefix}/ in {store.url} is not a bundle (no {PIPELINE_FILE})"
+            )
         if dest.exists() and not is_bundle(dest):
             shutil.rmtree(dest)  # a leftover without pipeline.json: never a usable bundle
         try:
@@ -106,7 +107,7 @@ def clear_cache() -> None:
         _load_locks.clear()
 
 
-def _load_version(settings: "Settings", store: "ArtifactStore", version: str) -> Pipeline:
+def _load_version(settings: Settings, store: ArtifactStore, version: str) -> Pipeline:
     from mlops.versioning import Version
 
     text = str(Version.parse(version))
@@ -115,31 +116,40 @@ def _load_version(settings: "Settings", store: "ArtifactStore", version: str) ->
     return _cached(key, lambda: load_bundle(fetch_version(store, text, dest)))
 
 
-def default_pipeline(settings: "Settings") -> Pipeline:
+def default_pipeline(settings: Settings) -> Pipeline:
     """The pipeline of a fresh machine: base encoder + configured (or bundled ESCO) taxonomy,
     embeddings cached under `<home>/cache/default/`, model version 0.0.0."""
-    key = ("default", str(settings.home), settings.base_encoder, settings.taxonomy_path,
-           settings.max_text_chars)
+    key = (
+        "default",
+        str(settings.home),
+        settings.base_encoder,
+        settings.taxonomy_path,
+        settings.max_text_chars,
+    )
 
     def load() -> Pipeline:
         from sea_core.encoder import Encoder
         from sea_core.taxonomy import bundled_taxonomy, load_taxonomy
 
         encoder = Encoder(settings.base_encoder)
-        taxonomy = load_taxonomy(settings.taxonomy_path) if settings.taxonomy_path \
-            else bundled_taxonomy()
+        taxonomy = load_taxonomy(settings.taxonomy_path) if settings.taxonomy_path else bundled_taxonomy()
         name = re.sub(r"[^A-Za-z0-9._-]+", "_", settings.base_encoder)[-60:]
         tag = hashlib.sha256(settings.base_encoder.encode()).hexdigest()[:8]
         cache = Path(settings.home) / "cache" / "default" / f"{name}-{tag}"
-        return Pipeline(encoder, taxonomy, embeddings_dir=cache,
-                        config=PipelineConfig(max_text_chars=settings.max_text_chars),
-                        model_version=DEFAULT_MODEL_VERSION)
+        return Pipeline(
+            encoder,
+            taxonomy,
+            embeddings_dir=cache,
+            config=PipelineConfig(max_text_chars=settings.max_text_chars),
+            model_version=DEFAULT_MODEL_VERSION,
+        )
 
     return _cached(key, load)
 
 
-def load_pipeline(settings: "Settings", stage: str | None = None, version: str | None = None,
-                  *, store: "ArtifactStore") -> Pipeline:
+def load_pipeline(
+    settings: Settings, stage: str | None = None, version: str | None = None, *, store: ArtifactStore
+) -> Pipeline:
     """The pipeline to serve: an explicit `version` from the registry's store, else the
     stage's (default 'prod') serving folder, else its registry pointer, else, when nothing is
     registered at all, the default pipeline. ModelLoadingError when the stage is empty but
@@ -162,5 +172,6 @@ def load_pipeline(settings: "Settings", stage: str | None = None, version: str |
     if registered:
         raise ModelLoadingError(
             f"no model is deployed to {name}: {folder} holds no bundle and the registry's "
-            f"{name} pointer is unset (registered: {', '.join(registered)})")
+            f"{name} pointer is unset (registered: {', '.join(registered)})"
+        )
     return default_pipeline(settings)

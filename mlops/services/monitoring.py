@@ -13,6 +13,7 @@ Reviewers: agreement is the mean Jaccard between the confirmed sets of two revie
 text (over every such pair; both empty agree), overall and per reviewer; activity counts each
 reviewer's reviews per day.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -38,25 +39,29 @@ def request_metrics(n_predicted: int, n_confirmed: int, n_overlap: int) -> dict[
 
 
 # -- quality ---------------------------------------------------------------------------------------
-def quality_over_time(warehouse: Source, granularity: str = "day", model_version: str | None = None,
-                      start: Day = None, end: Day = None) -> list[dict[str, Any]]:
+def quality_over_time(
+    warehouse: Source,
+    granularity: str = "day",
+    model_version: str | None = None,
+    start: Day = None,
+    end: Day = None,
+) -> list[dict[str, Any]]:
     """Mean jaccard/precision/recall/f1 and `n_reviews` per bucket (`day` or ISO `week`) and
     model version, oldest bucket first; `start`/`end` are inclusive days of the review."""
     if granularity not in GRANULARITIES:
         raise ValueError(f"granularity must be one of {', '.join(GRANULARITIES)}, got {granularity!r}")
     versions = None if model_version is None else [model_version]
-    return repositories(warehouse).monitoring.quality(granularity, day_bound(start), day_bound(end),
-                                                      versions)
+    return repositories(warehouse).monitoring.quality(granularity, day_bound(start), day_bound(end), versions)
 
 
-def version_comparison(warehouse: Source, start: Day = None, end: Day = None,
-                       model_versions: list[str] | None = None) -> list[dict[str, Any]]:
+def version_comparison(
+    warehouse: Source, start: Day = None, end: Day = None, model_versions: list[str] | None = None
+) -> list[dict[str, Any]]:
     """Per model version over the period: mean metrics, `n_reviews`, first and last review day;
     ordered by model version."""
     if model_versions is not None and not model_versions:
         return []
-    return repositories(warehouse).monitoring.quality(None, day_bound(start), day_bound(end),
-                                                      model_versions)
+    return repositories(warehouse).monitoring.quality(None, day_bound(start), day_bound(end), model_versions)
 
 
 def window_quality(warehouse: Source, since: str, until: str) -> list[dict[str, Any]]:
@@ -102,39 +107,63 @@ def reviewer_activity(warehouse: Source, start: Day = None, end: Day = None) -> 
 
 
 # -- error analysis --------------------------------------------------------------------------------
-def _skill_decisions(warehouse: Source, ranked_by: str, limit: int, start: Day, end: Day,
-                     model_version: str | None, taxonomy: Any) -> list[dict[str, Any]]:
+def _skill_decisions(
+    warehouse: Source,
+    ranked_by: str,
+    limit: int,
+    start: Day,
+    end: Day,
+    model_version: str | None,
+    taxonomy: Any,
+) -> list[dict[str, Any]]:
     """The `limit` skills with the most `ranked_by` decisions, with all three decision counts."""
     if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
         raise ValueError(f"limit must be a positive whole number, got {limit!r}")
     rows = repositories(warehouse).monitoring.skill_decisions(
-        ranked_by, limit, day_bound(start), day_bound(end), model_version)
+        ranked_by, limit, day_bound(start), day_bound(end), model_version
+    )
     result = []
     for row in rows:
         n_acc, n_rej, n_add = row["n_accepted"], row["n_rejected"], row["n_added"]
         skill = taxonomy.get(row["skill_id"]) if taxonomy is not None else None
-        result.append({
-            "skill_id": row["skill_id"],
-            "title": skill.title if skill is not None else None,
-            "n_accepted": n_acc, "n_rejected": n_rej, "n_added": n_add,
-            # explicit decisions only: of the times reviewers judged the prediction, how often right
-            "precision": n_acc / (n_acc + n_rej) if n_acc + n_rej else None,
-            # of the times the skill was confirmed, how often the model had predicted it
-            "recall": n_acc / (n_acc + n_add) if n_acc + n_add else None,
-        })
+        result.append(
+            {
+                "skill_id": row["skill_id"],
+                "title": skill.title if skill is not None else None,
+                "n_accepted": n_acc,
+                "n_rejected": n_rej,
+                "n_added": n_add,
+                # explicit decisions only: of the times reviewers judged the prediction, how often right
+                "precision": n_acc / (n_acc + n_rej) if n_acc + n_rej else None,
+                # of the times the skill was confirmed, how often the model had predicted it
+                "recall": n_acc / (n_acc + n_add) if n_acc + n_add else None,
+            }
+        )
     return result
 
 
-def most_rejected_skills(warehouse: Source, limit: int = 20, start: Day = None, end: Day = None,
-                         model_version: str | None = None, taxonomy: Any = None) -> list[dict[str, Any]]:
+def most_rejected_skills(
+    warehouse: Source,
+    limit: int = 20,
+    start: Day = None,
+    end: Day = None,
+    model_version: str | None = None,
+    taxonomy: Any = None,
+) -> list[dict[str, Any]]:
     """Skills reviewers rejected most often (most first), with accepted/rejected/added counts,
     per-skill precision = accepted / (accepted + rejected) and recall = accepted / (accepted +
     added); `title` is filled when a taxonomy is given."""
     return _skill_decisions(warehouse, "rejected", limit, start, end, model_version, taxonomy)
 
 
-def most_added_skills(warehouse: Source, limit: int = 20, start: Day = None, end: Day = None,
-                      model_version: str | None = None, taxonomy: Any = None) -> list[dict[str, Any]]:
+def most_added_skills(
+    warehouse: Source,
+    limit: int = 20,
+    start: Day = None,
+    end: Day = None,
+    model_version: str | None = None,
+    taxonomy: Any = None,
+) -> list[dict[str, Any]]:
     """Skills reviewers added most often (the model missed them), with the same counts and
     per-skill precision/recall as `most_rejected_skills`."""
     return _skill_decisions(warehouse, "added", limit, start, end, model_version, taxonomy)
@@ -150,13 +179,20 @@ def _length_buckets(groups: list[UsageGroup]) -> list[dict[str, Any]]:
     for i, lower in enumerate(edges):
         upper = edges[i + 1] if i + 1 < len(edges) else None
         label = f"{lower}-{upper - 1}" if upper is not None else f"{lower}+"
-        out.append({"label": label, "lower": lower, "upper": upper,
-                    "n_requests": below[i] - (below[i - 1] if i else 0)})
+        out.append(
+            {
+                "label": label,
+                "lower": lower,
+                "upper": upper,
+                "n_requests": below[i] - (below[i - 1] if i else 0),
+            }
+        )
     return out
 
 
-def usage(warehouse: Source, start: date | datetime | str, end: date | datetime | str,
-          stage: str | None = None) -> dict[str, Any]:
+def usage(
+    warehouse: Source, start: date | datetime | str, end: date | datetime | str, stage: str | None = None
+) -> dict[str, Any]:
     """Requests between the inclusive days `start` and `end`:
 
     - `daily`: per day, model version and stage: `n_requests`, `n_errors`, `error_rate`,
@@ -170,22 +206,32 @@ def usage(warehouse: Source, start: date | datetime | str, end: date | datetime 
     start_day, end_day = day_bound(start), day_bound(end)
     if start_day is None or end_day is None:
         raise ValueError("usage needs both start and end days")
-    groups = repositories(warehouse).monitoring.usage(start_day, end_day, stage,
-                                                      INPUT_LENGTH_EDGES, PERCENTILES)
+    groups = repositories(warehouse).monitoring.usage(
+        start_day, end_day, stage, INPUT_LENGTH_EDGES, PERCENTILES
+    )
     daily = []
     for g in groups:
-        daily.append({
-            "day": g.day, "model_version": g.model_version, "stage": g.stage,
-            "n_requests": g.n_requests, "n_errors": g.n_errors,
-            "error_rate": g.n_errors / g.n_requests if g.n_requests else 0.0,
-            "latency_p50_ms": g.latency.get(50), "latency_p95_ms": g.latency.get(95),
-            "mean_input_chars": g.sum_input_chars / g.n_input_chars if g.n_input_chars else None,
-        })
+        daily.append(
+            {
+                "day": g.day,
+                "model_version": g.model_version,
+                "stage": g.stage,
+                "n_requests": g.n_requests,
+                "n_errors": g.n_errors,
+                "error_rate": g.n_errors / g.n_requests if g.n_requests else 0.0,
+                "latency_p50_ms": g.latency.get(50),
+                "latency_p95_ms": g.latency.get(95),
+                "mean_input_chars": g.sum_input_chars / g.n_input_chars if g.n_input_chars else None,
+            }
+        )
     total_requests = sum(g.n_requests for g in groups)
     total_errors = sum(g.n_errors for g in groups)
     return {
         "daily": daily,
         "input_lengths": _length_buckets(groups),
-        "total": {"n_requests": total_requests, "n_errors": total_errors,
-                  "error_rate": total_errors / total_requests if total_requests else 0.0},
+        "total": {
+            "n_requests": total_requests,
+            "n_errors": total_errors,
+            "error_rate": total_errors / total_requests if total_requests else 0.0,
+        },
     }

@@ -10,14 +10,16 @@ all call, so every caller answers, times and logs alike:
 - on success each record is logged with its own latency (when a `PredictionLog` is given).
 A broken prediction log never fails a prediction: its errors are logged and swallowed.
 """
+
 from __future__ import annotations
 
 import logging
 import time
-from contextlib import nullcontext
+from collections.abc import Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any, ContextManager, Protocol, Sequence
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, Protocol
 
 from sea_core.pipeline import request_id_for
 from sea_core.validation import ValidationError
@@ -33,8 +35,9 @@ class Model(Protocol):
 
     model_version: str
 
-    def extract(self, text: str, top_k: int | None = None,
-                min_confidence: float | None = None) -> dict[str, Any]: ...
+    def extract(
+        self, text: str, top_k: int | None = None, min_confidence: float | None = None
+    ) -> dict[str, Any]: ...
 
 
 @dataclass(frozen=True)
@@ -65,9 +68,15 @@ def item_field(index: int, single: bool) -> str:
     return "text" if single else f"[{index}].text"
 
 
-def predict(model: Model, items: Sequence[PredictionInput], *, stage: str = "prod",
-            prediction_log: "PredictionLog | None" = None, single: bool = False,
-            lock: ContextManager[Any] | None = None) -> list[Prediction]:
+def predict(
+    model: Model,
+    items: Sequence[PredictionInput],
+    *,
+    stage: str = "prod",
+    prediction_log: PredictionLog | None = None,
+    single: bool = False,
+    lock: AbstractContextManager[Any] | None = None,
+) -> list[Prediction]:
     """Predict every item (under `lock`, when given: one request at a time), then log each
     record under `stage`. `single` says the request was one text rather than a list (it only
     changes the field named in a ValidationError)."""
@@ -78,8 +87,7 @@ def predict(model: Model, items: Sequence[PredictionInput], *, stage: str = "pro
             for index, item in enumerate(items):
                 item_started = time.perf_counter()
                 try:
-                    record = model.extract(item.text, top_k=item.top_k,
-                                           min_confidence=item.min_confidence)
+                    record = model.extract(item.text, top_k=item.top_k, min_confidence=item.min_confidence)
                 except ValidationError as exc:  # the model's own text limit may be lower
                     raise exc.at(item_field(index, single)) from None
                 predictions.append(Prediction(record, (time.perf_counter() - item_started) * 1000.0))
@@ -88,8 +96,14 @@ def predict(model: Model, items: Sequence[PredictionInput], *, stage: str = "pro
     except Exception as exc:
         elapsed = (time.perf_counter() - started) * 1000.0
         for item in items:
-            _log(prediction_log, error_record(model.model_version, item.text), stage, elapsed,
-                 "error", f"{type(exc).__name__}: {exc}")
+            _log(
+                prediction_log,
+                error_record(model.model_version, item.text),
+                stage,
+                elapsed,
+                "error",
+                f"{type(exc).__name__}: {exc}",
+            )
         raise
     for prediction in predictions:
         _log(prediction_log, prediction.record, stage, prediction.latency_ms)
@@ -98,14 +112,23 @@ def predict(model: Model, items: Sequence[PredictionInput], *, stage: str = "pro
 
 def error_record(model_version: str, text: str) -> dict[str, Any]:
     """The production record of a request that failed: no skills."""
-    return {"modelVersion": model_version,
-            "timestamp": datetime.now(timezone.utc).replace(tzinfo=None).isoformat(),
-            "requestId": request_id_for(text), "original_input": text,
-            "skillExtractOutput": []}
+    return {
+        "modelVersion": model_version,
+        "timestamp": datetime.now(UTC).replace(tzinfo=None).isoformat(),
+        "requestId": request_id_for(text),
+        "original_input": text,
+        "skillExtractOutput": [],
+    }
 
 
-def _log(prediction_log: "PredictionLog | None", record: dict[str, Any], stage: str,
-         latency_ms: float, status: str = "ok", error: str | None = None) -> None:
+def _log(
+    prediction_log: PredictionLog | None,
+    record: dict[str, Any],
+    stage: str,
+    latency_ms: float,
+    status: str = "ok",
+    error: str | None = None,
+) -> None:
     if prediction_log is None:
         return
     try:

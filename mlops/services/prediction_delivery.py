@@ -1,10 +1,12 @@
 """The background thread that delivers the prediction log's queued records: at once when woken
 (after each `log`), and every few seconds to retry what failed."""
+
 from __future__ import annotations
 
 import logging
 import threading
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 log = logging.getLogger(__name__)
 

@@ -38,6 +38,7 @@ Text is made storable before it is queued (`storable`): U+0000 (which PostgreSQL
 text cannot hold) and unpaired surrogates U+D800-U+DFFF (which UTF-8 cannot encode) become
 U+FFFD, one character for one, so the record keeps its shape, lengths and phrase offsets.
 """
+
 from __future__ import annotations
 
 import json
@@ -46,30 +47,39 @@ import re
 import threading
 import time
 from collections import deque
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import TYPE_CHECKING, Any
 
 from filelock import FileLock, Timeout
 
+from mlops.adapters.durable_queue import DeadLetter, DurableQueue, QueueError, QueueItem
 from mlops.adapters.warehouse.pooled import ConnectionLost, DataRejected
 from mlops.adapters.warehouse.predictions import LoggedRequest, LoggedSkill
 from mlops.adapters.warehouse.repositories import Source, repositories
 from mlops.domain.clock import day_of, timestamp, week_of
-from mlops.adapters.durable_queue import DeadLetter, DurableQueue, QueueError, QueueItem
 from mlops.services import feedback
-from mlops.services.prediction_archive import (ARCHIVE_PREFIX, JsonlArchiver, archive_day,
-                                               record_time)
+from mlops.services.prediction_archive import ARCHIVE_PREFIX, JsonlArchiver, archive_day, record_time
 from mlops.services.prediction_delivery import DeliveryThread
 
 if TYPE_CHECKING:
     from mlops.adapters.store.base import ArtifactStore
     from mlops.adapters.warehouse.base import Warehouse
 
-__all__ = ["ARCHIVE_PREFIX", "DeadLetter", "MAX_DELIVERY_ATTEMPTS", "PredictionLog",
-           "QueueDeadLetters", "dead_letter_counts", "logged_rows",
-           "queue_dirs", "storable", "write_prediction"]
+__all__ = [
+    "ARCHIVE_PREFIX",
+    "DeadLetter",
+    "MAX_DELIVERY_ATTEMPTS",
+    "PredictionLog",
+    "QueueDeadLetters",
+    "dead_letter_counts",
+    "logged_rows",
+    "queue_dirs",
+    "storable",
+    "write_prediction",
+]
 
 log = logging.getLogger(__name__)
 
@@ -113,17 +123,32 @@ def logged_rows(entry: dict[str, Any]) -> tuple[LoggedRequest, list[LoggedSkill]
     moment = record_time(record)
     text = str(record.get("original_input", ""))
     request = LoggedRequest(
-        request_id=record["requestId"], model_version=str(record.get("modelVersion", "")),
-        stage=entry["stage"], created_at=timestamp(moment), day=day_of(moment),
-        week=week_of(moment), original_input=text, input_chars=len(text),
-        latency_ms=entry["latency_ms"], status=entry["status"], error=entry["error"])
-    skills = [LoggedSkill(
-        rank=rank, skill_id=skill.get("skill_id"), skill_title=skill.get("skillTitle"),
-        skill_type=skill.get("skillType"), confidence=skill.get("confidenceScore"),
-        phrase=skill.get("phrase"), occurrence=skill.get("skillOccurrence"),
-        tags=json.dumps(list(skill.get("skillTags") or []), ensure_ascii=False),
-        proficiency_level=skill.get("proficiencyLevel"))
-        for rank, skill in enumerate(record.get("skillExtractOutput") or [], start=1)]
+        request_id=record["requestId"],
+        model_version=str(record.get("modelVersion", "")),
+        stage=entry["stage"],
+        created_at=timestamp(moment),
+        day=day_of(moment),
+        week=week_of(moment),
+        original_input=text,
+        input_chars=len(text),
+        latency_ms=entry["latency_ms"],
+        status=entry["status"],
+        error=entry["error"],
+    )
+    skills = [
+        LoggedSkill(
+            rank=rank,
+            skill_id=skill.get("skill_id"),
+            skill_title=skill.get("skillTitle"),
+            skill_type=skill.get("skillType"),
+            confidence=skill.get("confidenceScore"),
+            phrase=skill.get("phrase"),
+            occurrence=skill.get("skillOccurrence"),
+            tags=json.dumps(list(skill.get("skillTags") or []), ensure_ascii=False),
+            proficiency_level=skill.get("proficiencyLevel"),
+        )
+        for rank, skill in enumerate(record.get("skillExtractOutput") or [], start=1)
+    ]
     return request, skills
 
 
@@ -141,9 +166,17 @@ def _write_rows(source: Source, request: LoggedRequest, skills: list[LoggedSkill
 class PredictionLog:
     """Logs predictions durably to the warehouse and the artifact store (see module doc)."""
 
-    def __init__(self, warehouse: "Warehouse", store: "ArtifactStore", queue_dir: str | Path, *,
-                 batch_size: int = 100, flush_interval_s: float = 10.0,
-                 retry_interval_s: float = 5.0, background: bool = True) -> None:
+    def __init__(
+        self,
+        warehouse: Warehouse,
+        store: ArtifactStore,
+        queue_dir: str | Path,
+        *,
+        batch_size: int = 100,
+        flush_interval_s: float = 10.0,
+        retry_interval_s: float = 5.0,
+        background: bool = True,
+    ) -> None:
         if batch_size < 1:
             raise ValueError(f"batch_size must be at least 1, got {batch_size}")
         self.warehouse = warehouse
@@ -165,27 +198,43 @@ class PredictionLog:
         self._thread: DeliveryThread | None = None
         self._closed = False
         if background:
-            self._thread = DeliveryThread(lambda: self._deliver(block=True),
-                                          min(self.retry_interval_s, self.flush_interval_s))
+            self._thread = DeliveryThread(
+                lambda: self._deliver(block=True), min(self.retry_interval_s, self.flush_interval_s)
+            )
 
     # -- logging -----------------------------------------------------------------------------
-    def log(self, record: dict[str, Any], stage: str, latency_ms: float, status: str = "ok",
-            error: str | None = None) -> None:
+    def log(
+        self,
+        record: dict[str, Any],
+        stage: str,
+        latency_ms: float,
+        status: str = "ok",
+        error: str | None = None,
+    ) -> None:
         """Log one prediction record; never raises because a destination is down, and with the
         background thread never waits on one (see module doc)."""
-        if not isinstance(record, dict) or not isinstance(record.get("requestId"), str) \
-                or not isinstance(record.get("skillExtractOutput", []), list):
+        if (
+            not isinstance(record, dict)
+            or not isinstance(record.get("requestId"), str)
+            or not isinstance(record.get("skillExtractOutput", []), list)
+        ):
             raise ValueError("record must be a prediction record with a requestId")
         if status not in STATUSES:
             raise ValueError(f"status must be one of {', '.join(STATUSES)}, got {status!r}")
-        entry = storable({"record": record, "stage": str(stage), "latency_ms": float(latency_ms),
-                          "status": status, "error": None if error is None else str(error)})
+        entry = storable(
+            {
+                "record": record,
+                "stage": str(stage),
+                "latency_ms": float(latency_ms),
+                "status": status,
+                "error": None if error is None else str(error),
+            }
+        )
         payload = json.dumps(entry, ensure_ascii=False)
         try:
             self.queue.put_many([(WAREHOUSE_TOPIC, payload), (ARCHIVE_TOPIC, payload)])
         except QueueError:
-            log.exception("prediction log queue unavailable; writing %s directly",
-                          record["requestId"])
+            log.exception("prediction log queue unavailable; writing %s directly", record["requestId"])
             if self._thread is not None:
                 self._fallback.append(entry)
                 self._thread.wake()
@@ -220,8 +269,10 @@ class PredictionLog:
 
     def pending(self) -> dict[str, int]:
         """Queued (not yet delivered) records per destination."""
-        return {WAREHOUSE_TOPIC: self.queue.count(WAREHOUSE_TOPIC),
-                ARCHIVE_TOPIC: self.queue.count(ARCHIVE_TOPIC)}
+        return {
+            WAREHOUSE_TOPIC: self.queue.count(WAREHOUSE_TOPIC),
+            ARCHIVE_TOPIC: self.queue.count(ARCHIVE_TOPIC),
+        }
 
     @contextmanager
     def _locked(self, block: bool) -> Iterator[bool]:
@@ -278,8 +329,12 @@ class PredictionLog:
         message = f"{type(exc).__name__}: {exc}"
         self.last_error[topic] = message
         self._retry_at[topic] = time.monotonic() + self.retry_interval_s
-        log.warning("prediction log: %s delivery failed (%d queued, will retry): %s", topic,
-                    self.queue.count(topic), message)
+        log.warning(
+            "prediction log: %s delivery failed (%d queued, will retry): %s",
+            topic,
+            self.queue.count(topic),
+            message,
+        )
 
     def _rejected(self, item: QueueItem, exc: Exception) -> None:
         """The warehouse refused this record: count the attempt; bury it at the limit."""
@@ -287,11 +342,20 @@ class PredictionLog:
         attempts = self.queue.failed(item.seq, message)
         if attempts >= MAX_DELIVERY_ATTEMPTS:
             self.queue.bury(item.seq, message)
-            log.error("prediction log: record %d refused %d times, moved to the dead letters: %s",
-                      item.seq, attempts, message)
+            log.error(
+                "prediction log: record %d refused %d times, moved to the dead letters: %s",
+                item.seq,
+                attempts,
+                message,
+            )
         else:
-            log.warning("prediction log: record %d refused (attempt %d of %d): %s", item.seq,
-                        attempts, MAX_DELIVERY_ATTEMPTS, message)
+            log.warning(
+                "prediction log: record %d refused (attempt %d of %d): %s",
+                item.seq,
+                attempts,
+                MAX_DELIVERY_ATTEMPTS,
+                message,
+            )
 
     def _deliver_warehouse(self) -> int:
         """Deliver queued records oldest first; a refused one is skipped (this round) so that
@@ -299,8 +363,11 @@ class PredictionLog:
         delivered = 0
         skipped: set[int] = set()
         while True:
-            items = [item for item in self.queue.peek(WAREHOUSE_TOPIC, 100 + len(skipped))
-                     if item.seq not in skipped]
+            items = [
+                item
+                for item in self.queue.peek(WAREHOUSE_TOPIC, 100 + len(skipped))
+                if item.seq not in skipped
+            ]
             if not items:
                 return delivered
             for item in items:
@@ -321,8 +388,9 @@ class PredictionLog:
         try:
             request, skills = logged_rows(json.loads(item.payload))
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
-            raise UnreadableEntry(f"queued entry {item.seq} is not a prediction entry: "
-                                  f"{type(exc).__name__}: {exc}") from exc
+            raise UnreadableEntry(
+                f"queued entry {item.seq} is not a prediction entry: {type(exc).__name__}: {exc}"
+            ) from exc
         for attempt in (1, 2):
             try:
                 self._ensure_schema()
@@ -351,8 +419,11 @@ class PredictionLog:
                 groups.setdefault(archive_day(entry), []).append((item, entry))
             for day, members in groups.items():
                 try:
-                    self.archiver.write(day, f"{self.queue.queue_id}-{members[0][0].seq:012d}",
-                                        [entry for _, entry in members])
+                    self.archiver.write(
+                        day,
+                        f"{self.queue.queue_id}-{members[0][0].seq:012d}",
+                        [entry for _, entry in members],
+                    )
                 except Exception as exc:  # noqa: BLE001 - store outage: keep them queued
                     self._failed(ARCHIVE_TOPIC, exc)
                     return written
@@ -404,8 +475,7 @@ def queue_dirs(home: str | Path) -> dict[str, Path]:
     root = Path(home) / "queue"
     if not root.is_dir():
         return {}
-    return {folder.name: folder for folder in sorted(root.iterdir())
-            if (folder / QUEUE_FILE).is_file()}
+    return {folder.name: folder for folder in sorted(root.iterdir()) if (folder / QUEUE_FILE).is_file()}
 
 
 def dead_letter_counts(home: str | Path) -> list[QueueDeadLetters]:
@@ -428,12 +498,14 @@ def _repaired(payload: str) -> str:
         return payload
 
 
-def replay_dead_letters(queue: DurableQueue, seqs: list[int] | None = None,
-                        deliver: Any = None) -> int:
+def replay_dead_letters(queue: DurableQueue, seqs: list[int] | None = None, deliver: Any = None) -> int:
     """Queue a queue's warehouse dead letters again (all, or those `seqs`), made `storable`,
     then call `deliver()` when given; returns how many were queued again."""
-    wanted = [letter.seq for letter in queue.dead_letters(WAREHOUSE_TOPIC, limit=1_000_000)
-              if seqs is None or letter.seq in set(seqs)]
+    wanted = [
+        letter.seq
+        for letter in queue.dead_letters(WAREHOUSE_TOPIC, limit=1_000_000)
+        if seqs is None or letter.seq in set(seqs)
+    ]
     revived = queue.revive(wanted, payload_of=_repaired)
     if revived and deliver is not None:
         deliver()

@@ -10,6 +10,7 @@ Every change is a compare-and-swap on the stored document (`Registry.update`): r
 copy, write only if nobody wrote in between, otherwise retry with backoff. A corrupt document
 is reported (RegistryError naming it) and never overwritten.
 """
+
 from __future__ import annotations
 
 import copy
@@ -43,8 +44,14 @@ def _version_text(version: str) -> str:
 class Registry:
     """Model versions, their records and the stage pointers, in one CAS-updated document."""
 
-    def __init__(self, store: ArtifactStore, key: str = LOGS_KEY, max_attempts: int = 60,
-                 backoff_s: float = 0.005, max_backoff_s: float = 0.25) -> None:
+    def __init__(
+        self,
+        store: ArtifactStore,
+        key: str = LOGS_KEY,
+        max_attempts: int = 60,
+        backoff_s: float = 0.005,
+        max_backoff_s: float = 0.25,
+    ) -> None:
         self.store = store
         self.key = key
         self.max_attempts = max_attempts
@@ -56,8 +63,9 @@ class Registry:
         try:
             document, tag = self.store.read_document(self.key)
         except StoreError as exc:
-            raise RegistryError(f"registry document {self.key} in {self.store.url} cannot be "
-                                f"read: {exc}") from exc
+            raise RegistryError(
+                f"registry document {self.key} in {self.store.url} cannot be read: {exc}"
+            ) from exc
         if document is None:
             return {"models": {}}, None
         self._validate(document)
@@ -66,8 +74,9 @@ class Registry:
     def _validate(self, document: Any) -> None:
         where = f"registry document {self.key} in {self.store.url}"
         if not isinstance(document, dict):
-            raise RegistryError(f"{where} is corrupt: expected a JSON object, "
-                                f"got {type(document).__name__}; left untouched")
+            raise RegistryError(
+                f"{where} is corrupt: expected a JSON object, got {type(document).__name__}; left untouched"
+            )
         models = document.setdefault("models", {})
         if not isinstance(models, dict):
             raise RegistryError(f"{where} is corrupt: 'models' must be an object; left untouched")
@@ -81,8 +90,9 @@ class Registry:
         for stage in STAGES:
             pointer = document.get(stage.value)
             if pointer is not None and not isinstance(pointer, dict):
-                raise RegistryError(f"{where} is corrupt: {stage.value!r} must be an object like "
-                                    '{"version": "1.2.3"}')
+                raise RegistryError(
+                    f'{where} is corrupt: {stage.value!r} must be an object like {{"version": "1.2.3"}}'
+                )
 
     def read(self) -> dict:
         """The whole document (a copy: changing it changes nothing stored)."""
@@ -169,8 +179,9 @@ class Registry:
                     return copy.deepcopy(new)
             time.sleep(random.uniform(0, delay))
             delay = min(delay * 2, self.max_backoff_s)
-        raise ConflictError(f"{self.key}: gave up after {self.max_attempts} attempts, "
-                            "other writers kept changing it")
+        raise ConflictError(
+            f"{self.key}: gave up after {self.max_attempts} attempts, other writers kept changing it"
+        )
 
     def register(self, version: str, record: dict) -> None:
         """Add a version's record; RegistryError if the version is already registered.
@@ -210,19 +221,27 @@ class Registry:
 
         return {**self.update(change)["models"][text], "version": text}
 
-    def _approval(self, document: dict, version: str, stage: str, who: str, decision: str,
-                  comment: str) -> dict:
+    def _approval(
+        self, document: dict, version: str, stage: str, who: str, decision: str, comment: str
+    ) -> dict:
         if not isinstance(who, str) or not who.strip():
             raise ValueError("an approval needs who made it (a non-empty name)")
         if not isinstance(decision, str) or not decision.strip():
             raise ValueError("an approval needs a decision (e.g. 'approved', 'rejected')")
         held = [s.value for s in self.stages_of(version, document) if s != stage]
-        return {"who": who.strip(), "when": utc_now(), "from": held[-1] if held else None,
-                "to": stage, "decision": decision.strip(), "comment": comment or "",
-                "previous_version": (document.get(stage) or {}).get("version")}
+        return {
+            "who": who.strip(),
+            "when": utc_now(),
+            "from": held[-1] if held else None,
+            "to": stage,
+            "decision": decision.strip(),
+            "comment": comment or "",
+            "previous_version": (document.get(stage) or {}).get("version"),
+        }
 
-    def set_stage(self, stage: str, version: str, *, who: str, comment: str = "",
-                  decision: str = "approved") -> None:
+    def set_stage(
+        self, stage: str, version: str, *, who: str, comment: str = "", decision: str = "approved"
+    ) -> None:
         """Point a stage at a registered version and append the decision to its `approvals`
         (`from`: the highest other stage holding it, `to`: the stage, `previous_version`: what
         the stage pointed at). Unknown keys of the stage entry are kept."""
@@ -234,13 +253,15 @@ class Registry:
                 raise RegistryError(f"version {text} is not registered in {self.key}")
             entry = self._approval(document, text, name, who, decision, comment)
             record.setdefault("approvals", []).append(entry)
-            pointer = document.get(name) if isinstance(document.get(name), dict) else {}
+            current = document.get(name)
+            pointer = current if isinstance(current, dict) else {}
             document[name] = {**pointer, "version": text}
 
         self.update(move)
 
-    def record_approval(self, version: str, *, to_stage: str, who: str, decision: str,
-                        comment: str = "") -> None:
+    def record_approval(
+        self, version: str, *, to_stage: str, who: str, decision: str, comment: str = ""
+    ) -> None:
         """Append a decision about moving a version to a stage (e.g. a rejection, a sign-off
         awaiting the next approver) without moving any stage pointer."""
         name, text = Stage.parse(to_stage).value, _version_text(version)
@@ -250,6 +271,7 @@ class Registry:
             if record is None:
                 raise RegistryError(f"version {text} is not registered in {self.key}")
             record.setdefault("approvals", []).append(
-                self._approval(document, text, name, who, decision, comment))
+                self._approval(document, text, name, who, decision, comment)
+            )
 
         self.update(note)

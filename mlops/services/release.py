@@ -16,6 +16,7 @@ Every transition deploys through a `DeployTarget`, then is appended to the versi
 `approvals` trail in the registry (who, when, from, to, decision, comment) and to the
 warehouse audit log. Invalid transitions raise `ReleaseError`; wrong roles `PermissionDenied`.
 """
+
 from __future__ import annotations
 
 from enum import StrEnum
@@ -56,8 +57,10 @@ def load_user(warehouse: Warehouse, username: str) -> User:
         raise PermissionDenied("a user name is needed (--user NAME)")
     user = get_user(warehouse, name)
     if user is None:
-        raise PermissionDenied(f"unknown or disabled user {name!r}: an admin adds or enables "
-                               "users with `python -m mlops users ...`")
+        raise PermissionDenied(
+            f"unknown or disabled user {name!r}: an admin adds or enables "
+            "users with `python -m mlops users ...`"
+        )
     return user
 
 
@@ -92,39 +95,69 @@ def _where(registry: Registry, version: str) -> str:
 def _check_releasable(record: RegistryEntry, version: str, action: str) -> None:
     status = record.status
     if status != ModelStatus.REGISTERED:
-        raise ReleaseError(f"{version} cannot {action}: its status is {status!r}"
-                           + (" (rejected versions are never promoted again)"
-                              if status == ModelStatus.REJECTED
-                              else " (only registered versions are)"))
+        raise ReleaseError(
+            f"{version} cannot {action}: its status is {status!r}"
+            + (
+                " (rejected versions are never promoted again)"
+                if status == ModelStatus.REJECTED
+                else " (only registered versions are)"
+            )
+        )
 
 
-def _deploy(warehouse: Warehouse, target: DeployTarget, stage: Stage, version: str,
-            user: User) -> dict[str, Any]:
+def _deploy(
+    warehouse: Warehouse, target: DeployTarget, stage: Stage, version: str, user: User
+) -> dict[str, Any]:
     try:
         return target.deploy(stage, version, bundle_prefix(version))
     except DeployError as exc:
         with warehouse.transaction() as session:
-            audit.record(session, user.username, "release.deploy_failed", f"model:{version}",
-                         {"stage": stage.value, "error": str(exc)})
+            audit.record(
+                session,
+                user.username,
+                "release.deploy_failed",
+                f"model:{version}",
+                {"stage": stage.value, "error": str(exc)},
+            )
         raise ReleaseError(f"deploying {version} to {stage.label} failed: {exc}") from exc
 
 
-def _transition(registry: Registry, warehouse: Warehouse, *, stage: Stage, version: str,
-                user: User, decision: str, comment: str, action: str,
-                deployment: dict[str, Any] | None) -> dict[str, Any]:
+def _transition(
+    registry: Registry,
+    warehouse: Warehouse,
+    *,
+    stage: Stage,
+    version: str,
+    user: User,
+    decision: str,
+    comment: str,
+    action: str,
+    deployment: dict[str, Any] | None,
+) -> dict[str, Any]:
     """Move the stage pointer (appending to the approvals trail) and write the audit row."""
     previous = registry.stage(stage)
     registry.set_stage(stage, version, who=user.username, comment=comment, decision=decision)
-    details = {"stage": stage.value, "previous_version": previous, "decision": decision,
-               "comment": comment, "deployment": deployment}
+    details = {
+        "stage": stage.value,
+        "previous_version": previous,
+        "decision": decision,
+        "comment": comment,
+        "deployment": deployment,
+    }
     with warehouse.transaction() as session:
         audit.record(session, user.username, action, f"model:{version}", details)
     return {"version": version, **details}
 
 
 # -- transitions -----------------------------------------------------------------------------
-def deploy_dev(registry: Registry, warehouse: Warehouse, target: DeployTarget, version: str,
-               user: User | None = None, comment: str = "") -> dict[str, Any]:
+def deploy_dev(
+    registry: Registry,
+    warehouse: Warehouse,
+    target: DeployTarget,
+    version: str,
+    user: User | None = None,
+    comment: str = "",
+) -> dict[str, Any]:
     """Deploy a registered version to DEV (automatic after registration: the system user; an
     admin may redeploy). Refused for failed, not-promoted or rejected versions."""
     user = system_user() if user is None else user
@@ -132,13 +165,22 @@ def deploy_dev(registry: Registry, warehouse: Warehouse, target: DeployTarget, v
     version = _version(version)
     _check_releasable(_record(registry, version), version, "be deployed to DEV")
     deployment = _deploy(warehouse, target, Stage.DEV, version, user)
-    return _transition(registry, warehouse, stage=Stage.DEV, version=version, user=user,
-                       decision="deployed", comment=(comment or "").strip() or "registered build",
-                       action="release.deploy_dev", deployment=deployment)
+    return _transition(
+        registry,
+        warehouse,
+        stage=Stage.DEV,
+        version=version,
+        user=user,
+        decision="deployed",
+        comment=(comment or "").strip() or "registered build",
+        action="release.deploy_dev",
+        deployment=deployment,
+    )
 
 
-def promote_to_uat(registry: Registry, warehouse: Warehouse, target: DeployTarget, version: str,
-                   *, user: User, comment: str) -> dict[str, Any]:
+def promote_to_uat(
+    registry: Registry, warehouse: Warehouse, target: DeployTarget, version: str, *, user: User, comment: str
+) -> dict[str, Any]:
     """A stakeholder's sign-off: the version currently in DEV goes to UAT; the stakeholder
     becomes the release's `requested_by`."""
     user = require_role(user, "stakeholder", action="sign off a release to UAT", source=warehouse)
@@ -149,13 +191,23 @@ def promote_to_uat(registry: Registry, warehouse: Warehouse, target: DeployTarge
     if registry.stage(Stage.UAT) == version:
         raise ReleaseError(f"{version} is already in UAT")
     if registry.stage(Stage.DEV) != version:
-        raise ReleaseError(f"{version} is {_where(registry, version)}, not DEV: only the version "
-                           f"in DEV ({registry.stage(Stage.DEV) or 'none'}) can go to UAT")
+        raise ReleaseError(
+            f"{version} is {_where(registry, version)}, not DEV: only the version "
+            f"in DEV ({registry.stage(Stage.DEV) or 'none'}) can go to UAT"
+        )
     deployment = _deploy(warehouse, target, Stage.UAT, version, user)
     registry.update_record(version, requested_by=user.username)
-    return _transition(registry, warehouse, stage=Stage.UAT, version=version, user=user,
-                       decision="signed-off", comment=comment, action="release.promote_uat",
-                       deployment=deployment)
+    return _transition(
+        registry,
+        warehouse,
+        stage=Stage.UAT,
+        version=version,
+        user=user,
+        decision="signed-off",
+        comment=comment,
+        action="release.promote_uat",
+        deployment=deployment,
+    )
 
 
 def requested_by(record: RegistryEntry) -> str | None:
@@ -168,8 +220,16 @@ def requested_by(record: RegistryEntry) -> str | None:
     return None
 
 
-def approve_prod(registry: Registry, warehouse: Warehouse, target: DeployTarget, version: str,
-                 *, user: User, comment: str, approver_must_differ: bool = True) -> dict[str, Any]:
+def approve_prod(
+    registry: Registry,
+    warehouse: Warehouse,
+    target: DeployTarget,
+    version: str,
+    *,
+    user: User,
+    comment: str,
+    approver_must_differ: bool = True,
+) -> dict[str, Any]:
     """An admin's approval: the version currently in UAT goes to PROD. With
     `approver_must_differ`, the admin cannot be the one who requested the release."""
     user = require_role(user, "admin", action="approve a release to PROD", source=warehouse)
@@ -180,29 +240,47 @@ def approve_prod(registry: Registry, warehouse: Warehouse, target: DeployTarget,
     if registry.stage(Stage.PROD) == version:
         raise ReleaseError(f"{version} is already in PROD")
     if registry.stage(Stage.UAT) != version:
-        raise ReleaseError(f"{version} is {_where(registry, version)}, not UAT: sign-off in UAT "
-                           f"first (UAT holds {registry.stage(Stage.UAT) or 'nothing'})")
+        raise ReleaseError(
+            f"{version} is {_where(registry, version)}, not UAT: sign-off in UAT "
+            f"first (UAT holds {registry.stage(Stage.UAT) or 'nothing'})"
+        )
     requester = requested_by(record)
     if approver_must_differ and requester == user.username:
-        raise PermissionDenied(f"{user.username} requested the release of {version} and cannot "
-                               "also approve it for PROD: another admin must approve "
-                               "(approver_must_differ)")
+        raise PermissionDenied(
+            f"{user.username} requested the release of {version} and cannot "
+            "also approve it for PROD: another admin must approve "
+            "(approver_must_differ)"
+        )
     deployment = _deploy(warehouse, target, Stage.PROD, version, user)
-    return _transition(registry, warehouse, stage=Stage.PROD, version=version, user=user,
-                       decision="approved", comment=comment, action="release.approve_prod",
-                       deployment={**(deployment or {}), "requested_by": requester})
+    return _transition(
+        registry,
+        warehouse,
+        stage=Stage.PROD,
+        version=version,
+        user=user,
+        decision="approved",
+        comment=comment,
+        action="release.approve_prod",
+        deployment={**(deployment or {}), "requested_by": requester},
+    )
 
 
-def reject(registry: Registry, warehouse: Warehouse, version: str, *, user: User, comment: str,
-           stage: Stage | str = Stage.UAT) -> dict[str, Any]:
+def reject(
+    registry: Registry,
+    warehouse: Warehouse,
+    version: str,
+    *,
+    user: User,
+    comment: str,
+    stage: Stage | str = Stage.UAT,
+) -> dict[str, Any]:
     """Reject a candidate for `stage`: 'uat' (stakeholder or admin; the version in DEV or UAT)
     or 'prod' (admin; the version in UAT). Its status becomes `rejected`."""
     stage = Stage.parse(stage, ReleaseError)
     if stage is Stage.DEV:
         raise ReleaseError(f"a rejection is for stage 'uat' or 'prod', not {stage.value!r}")
     roles = ("stakeholder", "admin") if stage is Stage.UAT else ("admin",)
-    user = require_role(user, *roles, action=f"reject a release for {stage.label}",
-                        source=warehouse)
+    user = require_role(user, *roles, action=f"reject a release for {stage.label}", source=warehouse)
     version = _version(version)
     comment = _comment(comment, "a rejection")
     record = _record(registry, version)
@@ -213,26 +291,40 @@ def reject(registry: Registry, warehouse: Warehouse, version: str, *, user: User
         raise ReleaseError(f"{version} is in PROD: roll back instead of rejecting it")
     allowed = (Stage.DEV, Stage.UAT) if stage is Stage.UAT else (Stage.UAT,)
     if not set(stages) & set(allowed):
-        raise ReleaseError(f"{version} is {_where(registry, version)}: only a version in "
-                           f"{' or '.join(s.label for s in allowed)} can be rejected "
-                           f"for {stage.label}")
-    registry.record_approval(version, to_stage=stage, who=user.username, decision="rejected",
-                             comment=comment)
+        raise ReleaseError(
+            f"{version} is {_where(registry, version)}: only a version in "
+            f"{' or '.join(s.label for s in allowed)} can be rejected "
+            f"for {stage.label}"
+        )
+    registry.record_approval(version, to_stage=stage, who=user.username, decision="rejected", comment=comment)
     registry.update_record(version, status=ModelStatus.REJECTED.value)
-    details = {"stage": stage.value, "decision": "rejected", "comment": comment,
-               "previous_status": record.record.get("status")}
+    details = {
+        "stage": stage.value,
+        "decision": "rejected",
+        "comment": comment,
+        "previous_status": record.record.get("status"),
+    }
     with warehouse.transaction() as session:
         audit.record(session, user.username, "release.reject", f"model:{version}", details)
     return {"version": version, **details}
 
 
 def _approved_for_prod(record: RegistryEntry) -> bool:
-    return any(e.get("to") == Stage.PROD and e.get("decision") in ("approved", "rolled-back")
-               for e in record.approvals)
+    return any(
+        e.get("to") == Stage.PROD and e.get("decision") in ("approved", "rolled-back")
+        for e in record.approvals
+    )
 
 
-def rollback_prod(registry: Registry, warehouse: Warehouse, target: DeployTarget, to_version: str,
-                  *, user: User, comment: str) -> dict[str, Any]:
+def rollback_prod(
+    registry: Registry,
+    warehouse: Warehouse,
+    target: DeployTarget,
+    to_version: str,
+    *,
+    user: User,
+    comment: str,
+) -> dict[str, Any]:
     """An admin points PROD back at an earlier version (registered, or approved before; never
     failed, not-promoted or rejected)."""
     user = require_role(user, "admin", action="roll back PROD", source=warehouse)
@@ -245,21 +337,39 @@ def rollback_prod(registry: Registry, warehouse: Warehouse, target: DeployTarget
     if version == current:
         raise ReleaseError(f"{version} is already in PROD")
     if Version.parse(version) > Version.parse(current):
-        raise ReleaseError(f"{version} is newer than PROD ({current}): a rollback goes to an "
-                           "earlier version; release newer ones through DEV and UAT")
+        raise ReleaseError(
+            f"{version} is newer than PROD ({current}): a rollback goes to an "
+            "earlier version; release newer ones through DEV and UAT"
+        )
     status = record.status
     if not record.servable or not (status == ModelStatus.REGISTERED or _approved_for_prod(record)):
         raise ReleaseError(f"cannot roll back to {version}: its status is {status!r}")
     deployment = _deploy(warehouse, target, Stage.PROD, version, user)
-    return _transition(registry, warehouse, stage=Stage.PROD, version=version, user=user,
-                       decision="rolled-back", comment=comment, action="release.rollback_prod",
-                       deployment=deployment)
+    return _transition(
+        registry,
+        warehouse,
+        stage=Stage.PROD,
+        version=version,
+        user=user,
+        decision="rolled-back",
+        comment=comment,
+        action="release.rollback_prod",
+        deployment=deployment,
+    )
 
 
 # -- one entry point -------------------------------------------------------------------------
-def apply(registry: Registry, warehouse: Warehouse, target: DeployTarget, action: ReleaseAction,
-          version: str, *, user: User | None, comment: str = "",
-          approver_must_differ: bool = True) -> dict[str, Any]:
+def apply(
+    registry: Registry,
+    warehouse: Warehouse,
+    target: DeployTarget,
+    action: ReleaseAction,
+    version: str,
+    *,
+    user: User | None,
+    comment: str = "",
+    approver_must_differ: bool = True,
+) -> dict[str, Any]:
     """Carry out one release `action` on `version` by `user` (None: the system user, DEV only)
     with `comment`; the outcome of the transition function it runs."""
     action = ReleaseAction(action)
@@ -270,8 +380,15 @@ def apply(registry: Registry, warehouse: Warehouse, target: DeployTarget, action
     if action is ReleaseAction.PROMOTE_UAT:
         return promote_to_uat(registry, warehouse, target, version, user=user, comment=comment)
     if action is ReleaseAction.APPROVE_PROD:
-        return approve_prod(registry, warehouse, target, version, user=user, comment=comment,
-                            approver_must_differ=approver_must_differ)
+        return approve_prod(
+            registry,
+            warehouse,
+            target,
+            version,
+            user=user,
+            comment=comment,
+            approver_must_differ=approver_must_differ,
+        )
     if action in (ReleaseAction.REJECT_UAT, ReleaseAction.REJECT_PROD):
         stage = Stage.UAT if action is ReleaseAction.REJECT_UAT else Stage.PROD
         return reject(registry, warehouse, version, user=user, comment=comment, stage=stage)
@@ -289,8 +406,9 @@ def eligible_versions(registry: Registry, action: ReleaseAction) -> list[str]:
         return newest_first
     if action is ReleaseAction.ROLLBACK_PROD:
         return [v for v in newest_first if v != pointers.prod]
-    pointed = pointers.dev if action in (ReleaseAction.PROMOTE_UAT, ReleaseAction.REJECT_UAT) \
-        else pointers.uat
+    pointed = (
+        pointers.dev if action in (ReleaseAction.PROMOTE_UAT, ReleaseAction.REJECT_UAT) else pointers.uat
+    )
     return [pointed] if pointed else []
 
 
@@ -300,8 +418,9 @@ def current_stages(registry: Registry) -> dict[Stage, str | None]:
     return registry.pointers().as_dict()
 
 
-def stage_history(registry: Registry, version: str | None = None,
-                  stage: Stage | str | None = None) -> list[dict[str, Any]]:
+def stage_history(
+    registry: Registry, version: str | None = None, stage: Stage | str | None = None
+) -> list[dict[str, Any]]:
     """Every approvals-trail entry (with its `version`), oldest first; optionally of one
     version and/or for one target stage (`to`)."""
     wanted = _version(version) if version is not None else None

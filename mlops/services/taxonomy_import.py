@@ -5,6 +5,7 @@ Written on import (one transaction): a `taxonomy_versions` row, every `taxonomy_
 (batched), one `pending_skill_updates` row per added/changed/removed skill (status `pending`,
 for the skills-update build to apply) and an audit event. The build job is queued afterwards.
 """
+
 from __future__ import annotations
 
 import uuid
@@ -44,14 +45,24 @@ class ImportPreview:
 
     def counts(self) -> dict[str, int]:
         """Number of skills in the file and added/changed/removed."""
-        return {"skills": len(self.taxonomy), "added": len(self.added),
-                "changed": len(self.changed), "removed": len(self.removed)}
+        return {
+            "skills": len(self.taxonomy),
+            "added": len(self.added),
+            "changed": len(self.changed),
+            "removed": len(self.removed),
+        }
 
     def rows(self) -> list[dict[str, str]]:
         """One row per difference (change, skill_id, title, type) for display."""
-        return [{"change": change, "skill_id": s.skill_id, "title": s.title, "type": s.skill_type}
-                for change, skills in (("added", self.added), ("changed", self.changed),
-                                       ("removed", self.removed)) for s in skills]
+        return [
+            {"change": change, "skill_id": s.skill_id, "title": s.title, "type": s.skill_type}
+            for change, skills in (
+                ("added", self.added),
+                ("changed", self.changed),
+                ("removed", self.removed),
+            )
+            for s in skills
+        ]
 
 
 @dataclass(frozen=True)
@@ -76,8 +87,9 @@ def current_taxonomy(warehouse: Source) -> Taxonomy | None:
     head = repos.taxonomy.current_version()
     if head is None:
         return None
-    return Taxonomy(repos.taxonomy.skills(head["version"]), version=head["version"],
-                    name=head.get("name") or "")
+    return Taxonomy(
+        repos.taxonomy.skills(head["version"]), version=head["version"], name=head.get("name") or ""
+    )
 
 
 def preview_import(warehouse: Source, path: str | Path) -> ImportPreview:
@@ -102,8 +114,9 @@ def _free_version(tx: Repositories, label: str) -> str:
     return candidate
 
 
-def import_taxonomy(warehouse: Source, path: str | Path, user: User, *,
-                    queue_build: bool = True) -> ImportResult:
+def import_taxonomy(
+    warehouse: Source, path: str | Path, user: User, *, queue_build: bool = True
+) -> ImportResult:
     """Write the file as a new taxonomy version (admin only) and queue a skills-update build.
 
     Raises TaxonomyImportError when the file is identical to the current taxonomy,
@@ -111,22 +124,48 @@ def import_taxonomy(warehouse: Source, path: str | Path, user: User, *,
     user = require_role(user, "admin", "system", action="import a taxonomy", source=warehouse)
     preview = preview_import(warehouse, path)
     if not preview.has_changes:
-        raise TaxonomyImportError(f"nothing to import: the file is identical to taxonomy version "
-                                  f"{preview.current_version}")
+        raise TaxonomyImportError(
+            f"nothing to import: the file is identical to taxonomy version {preview.current_version}"
+        )
     taxonomy = preview.taxonomy
     now = timestamp()
     with repositories(warehouse).transaction() as tx:
         version = _free_version(tx, taxonomy.version or "1.0.0")
-        updates = [PendingUpdate(uuid.uuid4().hex, s.skill_id, action,
-                                 {"taxonomy_version": version, "skill": s.to_dict()}, "pending", now)
-                   for action, skills in (("add", preview.added), ("change", preview.changed),
-                                          ("remove", preview.removed)) for s in skills]
+        updates = [
+            PendingUpdate(
+                uuid.uuid4().hex,
+                s.skill_id,
+                action,
+                {"taxonomy_version": version, "skill": s.to_dict()},
+                "pending",
+                now,
+            )
+            for action, skills in (
+                ("add", preview.added),
+                ("change", preview.changed),
+                ("remove", preview.removed),
+            )
+            for s in skills
+        ]
         tx.taxonomy.add_version(
-            {"version": version, "name": taxonomy.name or Path(path).name,
-             "checksum": taxonomy.checksum, "skill_count": len(taxonomy), "created_at": now,
-             "created_by": user.username}, taxonomy, updates)
-        audit.record(tx, user.username, "taxonomy.import", version,
-                     {"file": Path(path).name, "previous": preview.current_version, **preview.counts()})
+            {
+                "version": version,
+                "name": taxonomy.name or Path(path).name,
+                "checksum": taxonomy.checksum,
+                "skill_count": len(taxonomy),
+                "created_at": now,
+                "created_by": user.username,
+            },
+            taxonomy,
+            updates,
+        )
+        audit.record(
+            tx,
+            user.username,
+            "taxonomy.import",
+            version,
+            {"file": Path(path).name, "previous": preview.current_version, **preview.counts()},
+        )
     job_id, job_error = None, None
     if queue_build:
         job_id, job_error = _queue_skills_update(warehouse, user, version)

@@ -5,11 +5,13 @@ build's): each alternative label (not blank, not the title itself, case-insensit
 skill's title is a positive, with `negatives_per_positive` negatives (the label ↔ a random other
 skill's title; a draw of the skill itself is skipped). Deterministic for a seed.
 """
+
 from __future__ import annotations
 
 import hashlib
 import random
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from sea_core.taxonomy import Taxonomy
 
@@ -40,8 +42,9 @@ def normalise_pairs(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
-def taxonomy_pairs(taxonomy: Taxonomy, seed: int, max_pairs: int | None = None,
-                   negatives_per_positive: int = 1) -> list[dict[str, Any]]:
+def taxonomy_pairs(
+    taxonomy: Taxonomy, seed: int, max_pairs: int | None = None, negatives_per_positive: int = 1
+) -> list[dict[str, Any]]:
     """(alternative label, title) positives, each with `negatives_per_positive` (label, random
     other skill's title) negatives; at most `max_pairs` (the first by `pair_key`) when given."""
     rng = random.Random(seed)

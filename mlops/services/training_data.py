@@ -13,6 +13,7 @@ Each build is one snapshot written to `training_pairs` under a data version: the
 highest data version bumped (`mlops.datasets.data_version`). The checksum → version memory is
 the audit log's `training_pairs.build` events.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -21,7 +22,8 @@ from datetime import datetime
 from typing import Any
 
 from mlops.adapters.warehouse.repositories import Repositories, Source, repositories
-from mlops.datasets import data_checksum, data_version as next_data_version
+from mlops.datasets import data_checksum
+from mlops.datasets import data_version as next_data_version
 from mlops.domain.clock import timestamp
 from mlops.services import audit
 from mlops.services.identity import system_user
@@ -35,8 +37,9 @@ PAIR_FIELDS = ("anchor", "candidate", "label", "source", "request_id", "skill_id
 LOCK = "training_pairs"
 
 
-def _pair(anchor: str, candidate: str, label: float, source: str, request_id: str | None,
-          skill_id: str | None) -> tuple:
+def _pair(
+    anchor: str, candidate: str, label: float, source: str, request_id: str | None, skill_id: str | None
+) -> tuple:
     return (anchor.strip(), candidate.strip(), float(label), source, request_id, skill_id)
 
 
@@ -60,9 +63,17 @@ def feedback_pairs(warehouse: Source, taxonomy: Any, since: datetime | str | Non
 def taxonomy_snapshot_pairs(taxonomy: Any, seed: int = DEFAULT_SEED) -> set[tuple]:
     """The taxonomy's pairs (`taxonomy_pairs`: the build's rule, uncapped, one negative per
     positive) as snapshot tuples: "taxonomy-alt-label" positives, "taxonomy-negative" negatives."""
-    return {_pair(p["anchor"], p["candidate"], float(p["label"]),
-                  "taxonomy-alt-label" if p["label"] else "taxonomy-negative", None, None)
-            for p in taxonomy_pairs(taxonomy, seed)}
+    return {
+        _pair(
+            p["anchor"],
+            p["candidate"],
+            float(p["label"]),
+            "taxonomy-alt-label" if p["label"] else "taxonomy-negative",
+            None,
+            None,
+        )
+        for p in taxonomy_pairs(taxonomy, seed)
+    }
 
 
 def _known_versions(tx: Repositories) -> dict[str, str]:
@@ -78,12 +89,15 @@ def _known_versions(tx: Repositories) -> dict[str, str]:
     return known
 
 
-def build_training_pairs(warehouse: Source, taxonomy: Any, since: datetime | str | None = None,
-                         seed: int = DEFAULT_SEED) -> tuple[int, str, str]:
+def build_training_pairs(
+    warehouse: Source, taxonomy: Any, since: datetime | str | None = None, seed: int = DEFAULT_SEED
+) -> tuple[int, str, str]:
     """Build the pairs from feedback (reviewed at or after `since`) and the taxonomy, store them
     under their data version, and return (n_pairs, data_version, data_checksum)."""
-    pairs = sorted(feedback_pairs(warehouse, taxonomy, since) | taxonomy_snapshot_pairs(taxonomy, seed),
-                   key=lambda p: tuple("" if v is None else str(v) for v in p))
+    pairs = sorted(
+        feedback_pairs(warehouse, taxonomy, since) | taxonomy_snapshot_pairs(taxonomy, seed),
+        key=lambda p: tuple("" if v is None else str(v) for v in p),
+    )
     rows = [dict(zip(PAIR_FIELDS, pair)) for pair in pairs]
     checksum = data_checksum(rows)
     with repositories(warehouse).transaction(LOCK) as tx:
@@ -92,12 +106,31 @@ def build_training_pairs(warehouse: Source, taxonomy: Any, since: datetime | str
         if tx.training_pairs.count(version) == len(rows) and checksum in known:
             return len(rows), version, checksum
         now = timestamp()
-        tx.training_pairs.replace(version, [
-            {"pair_id": _pair_id(version, pair), **dict(zip(PAIR_FIELDS, pair)),
-             "data_version": version, "created_at": now} for pair in pairs])
-        audit.record(tx, system_user().username, BUILD_ACTION, version,
-                     {"data_version": version, "data_checksum": checksum, "n_pairs": len(rows),
-                      "since": None if since is None else str(since), "seed": seed})
+        tx.training_pairs.replace(
+            version,
+            [
+                {
+                    "pair_id": _pair_id(version, pair),
+                    **dict(zip(PAIR_FIELDS, pair)),
+                    "data_version": version,
+                    "created_at": now,
+                }
+                for pair in pairs
+            ],
+        )
+        audit.record(
+            tx,
+            system_user().username,
+            BUILD_ACTION,
+            version,
+            {
+                "data_version": version,
+                "data_checksum": checksum,
+                "n_pairs": len(rows),
+                "since": None if since is None else str(since),
+                "seed": seed,
+            },
+        )
     return len(rows), version, checksum
 
 

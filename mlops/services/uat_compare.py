@@ -1,9 +1,11 @@
 """UAT comparison: a release candidate against PROD on recent real texts, side by side, with
 skills gained, lost and re-ranked, and both models' metrics on texts reviewers confirmed."""
+
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 from mlops.adapters.warehouse.repositories import Source, repositories
 from mlops.services.monitoring import METRICS, request_metrics
@@ -48,14 +50,18 @@ class TextComparison:
         for rank in range(width):
             p = self.prod[rank] if rank < len(self.prod) else None
             c = self.candidate[rank] if rank < len(self.candidate) else None
-            out.append({
-                "rank": rank + 1,
-                "prod": p["skillTitle"] if p else "",
-                "prod_confidence": p["confidenceScore"] if p else None,
-                "candidate": c["skillTitle"] if c else "",
-                "candidate_confidence": c["confidenceScore"] if c else None,
-                "change": _change(self, c["skill_id"]) if c else ("lost" if p and p["skill_id"] in self.lost else ""),
-            })
+            out.append(
+                {
+                    "rank": rank + 1,
+                    "prod": p["skillTitle"] if p else "",
+                    "prod_confidence": p["confidenceScore"] if p else None,
+                    "candidate": c["skillTitle"] if c else "",
+                    "candidate_confidence": c["confidenceScore"] if c else None,
+                    "change": _change(self, c["skill_id"])
+                    if c
+                    else ("lost" if p and p["skill_id"] in self.lost else ""),
+                }
+            )
         return out
 
 
@@ -67,28 +73,37 @@ def _change(comparison: TextComparison, skill_id: str) -> str:
     return "same"
 
 
-def compare_records(request_id: str, text: str, prod: dict[str, Any], candidate: dict[str, Any]) -> TextComparison:
+def compare_records(
+    request_id: str, text: str, prod: dict[str, Any], candidate: dict[str, Any]
+) -> TextComparison:
     """What changed from PROD's record to the candidate's for one text."""
     prod_skills = list(prod.get("skillExtractOutput") or [])
     cand_skills = list(candidate.get("skillExtractOutput") or [])
     prod_rank = {s["skill_id"]: i for i, s in enumerate(prod_skills)}
     cand_rank = {s["skill_id"]: i for i, s in enumerate(cand_skills)}
     return TextComparison(
-        request_id, text, prod_skills, cand_skills,
+        request_id,
+        text,
+        prod_skills,
+        cand_skills,
         gained=[s for s in cand_rank if s not in prod_rank],
         lost=[s for s in prod_rank if s not in cand_rank],
         reranked=[s for s in cand_rank if s in prod_rank and cand_rank[s] != prod_rank[s]],
     )
 
 
-def compare(texts: Sequence[dict[str, Any]], prod_predict: Predict, candidate_predict: Predict) -> list[TextComparison]:
+def compare(
+    texts: Sequence[dict[str, Any]], prod_predict: Predict, candidate_predict: Predict
+) -> list[TextComparison]:
     """Run both models on `texts` (rows of `recent_texts`) and compare them text by text."""
     if not texts:
         return []
     bodies = [t["text"] for t in texts]
     prod_records, cand_records = prod_predict(bodies), candidate_predict(bodies)
-    return [compare_records(t["request_id"], t["text"], p, c)
-            for t, p, c in zip(texts, prod_records, cand_records)]
+    return [
+        compare_records(t["request_id"], t["text"], p, c)
+        for t, p, c in zip(texts, prod_records, cand_records)
+    ]
 
 
 def aggregate(comparisons: Sequence[TextComparison], confirmed: dict[str, set[str]]) -> dict[str, Any]:
@@ -114,8 +129,7 @@ def aggregate(comparisons: Sequence[TextComparison], confirmed: dict[str, set[st
     return summary
 
 
-def stage_predictor(services: "Bootstrap", stage: str | None = None,
-                    version: str | None = None) -> Predict:
+def stage_predictor(services: Bootstrap, stage: str | None = None, version: str | None = None) -> Predict:
     """`texts -> records` with the model of a stage (default prod) or of a registered version.
     A stage answers through the process's inference client for it (the configured server or
     endpoint, `inference_url` / `sagemaker_endpoint`, else the model in this process); a

@@ -1,9 +1,10 @@
 """The span extraction interface: find skill phrases in a text, with character offsets."""
+
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Iterator
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ words and job-ad filler ("experience", "ability", "strong", ...), the way keywor
 like RAKE do. Word runs longer than `max_words` are offered as their `max_words`-word windows.
 Chunks (`chunk_size` characters) group whole clauses, so a phrase never crosses a border.
 """
+
 from __future__ import annotations
 
 import re
@@ -12,7 +13,8 @@ import re
 from .base import Span, SpanExtractor, merge_spans
 
 # Words that end a phrase: English function words plus words that frame skills in job ads.
-STOPWORDS = frozenset("""
+STOPWORDS = frozenset(
+    """
 a about above across after again against all also am an and any are as at be been being
 before below between both but by can could did do does doing down during each either else
 etc few for from further had has have having he her here hers him his how i if in into is it
@@ -27,7 +29,8 @@ understanding familiarity familiar proficiency proficient expertise expert year 
 ideal ideally preferred preferably required requirement requirements must responsible
 responsibilities role job position team member members looking seeking join opportunity
 new related relevant various other least minimum degree e.g. working work works worked
-""".split())
+""".split()
+)
 
 _TOKEN = re.compile(r"[A-Za-z0-9\u00C0-\uFFFF][\w\u00C0-\uFFFF+#'\-/&]*(?:\.[\w+#]+)*[+#]*")
 _CLAUSE_BREAK = re.compile(r"[;:!?()\[\]{}\"|•·\n\r\t]+|\.+(?=\s|$)|,\s|\s[-–—]\s")
@@ -89,8 +92,11 @@ class PhraseSpanExtractor(SpanExtractor):
         for run in runs:
             if not run:
                 continue
-            windows = [run] if len(run) <= self.max_words else [
-                run[i:i + self.max_words] for i in range(len(run) - self.max_words + 1)]
+            windows = (
+                [run]
+                if len(run) <= self.max_words
+                else [run[i : i + self.max_words] for i in range(len(run) - self.max_words + 1)]
+            )
             for window in windows:
                 s, e = window[0].start(), window[-1].end()
                 if e - s >= self.min_chars:

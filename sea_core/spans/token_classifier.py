@@ -17,12 +17,14 @@ How a text is processed, per model:
 Span offsets point into the original text (`text[span.start:span.end] == span.text`); the
 score is the mean probability of the chosen tags of the span's words.
 """
+
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 from .base import Span, SpanExtractor, chunk_bounds, merge_spans
 
@@ -36,8 +38,8 @@ class SpanModelError(RuntimeError):
 @dataclass
 class _Word:
     token_start: int  # index of the word's first piece in the text's pieces
-    token_end: int    # one past its last piece
-    start: int        # character offsets into the original text
+    token_end: int  # one past its last piece
+    start: int  # character offsets into the original text
     end: int
 
 
@@ -47,10 +49,10 @@ class _LoadedModel:
     spec: str
     tokenizer: Any
     model: Any
-    tags: list[str]          # model output index -> "B" | "I" | "O"
-    prefix: list[int]        # special token ids before a window's pieces (e.g. [CLS])
-    suffix: list[int]        # and after them (e.g. [SEP])
-    max_pieces: int          # word pieces per window, special tokens excluded
+    tags: list[str]  # model output index -> "B" | "I" | "O"
+    prefix: list[int]  # special token ids before a window's pieces (e.g. [CLS])
+    suffix: list[int]  # and after them (e.g. [SEP])
+    max_pieces: int  # word pieces per window, special tokens excluded
 
 
 class TokenClassifierSpanExtractor(SpanExtractor):
@@ -63,12 +65,21 @@ class TokenClassifierSpanExtractor(SpanExtractor):
 
     name = "token_classifier"
 
-    def __init__(self, models: Mapping[str, ModelSpec] | Sequence[ModelSpec], chunk_size: int = 128,
-                 overlap: int | None = None, device: str | None = None, batch_size: int = 16) -> None:
+    def __init__(
+        self,
+        models: Mapping[str, ModelSpec] | Sequence[ModelSpec],
+        chunk_size: int = 128,
+        overlap: int | None = None,
+        device: str | None = None,
+        batch_size: int = 16,
+    ) -> None:
         from ..encoder import pick_device
 
-        items = list(models.items()) if isinstance(models, Mapping) else \
-            [(label_for_model(spec), spec) for spec in models]
+        items = (
+            list(models.items())
+            if isinstance(models, Mapping)
+            else [(label_for_model(spec), spec) for spec in models]
+        )
         if not items:
             raise ValueError("TokenClassifierSpanExtractor needs at least one model")
         labels = [label for label, _ in items]
@@ -109,13 +120,17 @@ class TokenClassifierSpanExtractor(SpanExtractor):
             ids, text_words = _words(model.tokenizer, text)
             pieces.append(ids)
             words.append(text_words)
-        windows = [(index, start, end) for index, text_words in enumerate(words)
-                   for start, end in _windows(text_words, 0, len(text_words), self.chunk_size,
-                                              self.overlap, model.max_pieces)]
+        windows = [
+            (index, start, end)
+            for index, text_words in enumerate(words)
+            for start, end in _windows(
+                text_words, 0, len(text_words), self.chunk_size, self.overlap, model.max_pieces
+            )
+        ]
         # per text and word: (context, mean probabilities) of the best window seen so far
         best: list[list[tuple[int, Any] | None]] = [[None] * len(w) for w in words]
         for batch_start in range(0, len(windows), self.batch_size):
-            batch = windows[batch_start:batch_start + self.batch_size]
+            batch = windows[batch_start : batch_start + self.batch_size]
             inputs = []
             for index, start, end in batch:
                 first = words[index][start].token_start
@@ -123,10 +138,10 @@ class TokenClassifierSpanExtractor(SpanExtractor):
                 inputs.append(model.prefix + pieces[index][first:last] + model.suffix)
             width = max(len(ids) for ids in inputs)
             pad = model.tokenizer.pad_token_id or 0
-            input_ids = torch.tensor([ids + [pad] * (width - len(ids)) for ids in inputs],
-                                     device=self.device)
-            mask = torch.tensor([[1] * len(ids) + [0] * (width - len(ids)) for ids in inputs],
-                                device=self.device)
+            input_ids = torch.tensor([ids + [pad] * (width - len(ids)) for ids in inputs], device=self.device)
+            mask = torch.tensor(
+                [[1] * len(ids) + [0] * (width - len(ids)) for ids in inputs], device=self.device
+            )
             with torch.inference_mode():
                 logits = model.model(input_ids=input_ids, attention_mask=mask).logits
             probs = torch.softmax(logits.float(), dim=-1).cpu()
@@ -139,13 +154,15 @@ class TokenClassifierSpanExtractor(SpanExtractor):
                     if a >= b:
                         continue  # pieces cut off by a window too long for the model
                     offset = len(model.prefix) - first
-                    word_probs = probs[row, a + offset:b + offset].mean(dim=0)
+                    word_probs = probs[row, a + offset : b + offset].mean(dim=0)
                     context = min(position - start, end - 1 - position)
                     seen = best[index][position]
                     if seen is None or context > seen[0]:
                         best[index][position] = (context, word_probs)
-        return [_decode(text, text_words, word_best, model)
-                for text, text_words, word_best in zip(texts, words, best)]
+        return [
+            _decode(text, text_words, word_best, model)
+            for text, text_words, word_best in zip(texts, words, best)
+        ]
 
 
 def label_for_model(spec: ModelSpec) -> str:
@@ -165,11 +182,16 @@ def resolve_model(spec: ModelSpec) -> str:
     path = Path(text).expanduser()
     if path.exists():
         if not path.is_dir() or not (path / "config.json").is_file():
-            raise SpanModelError(f"token-classification model {text!r} is not a model folder "
-                                 "(no config.json)")
+            raise SpanModelError(
+                f"token-classification model {text!r} is not a model folder (no config.json)"
+            )
         return str(path.resolve())
-    if isinstance(spec, Path) or text.startswith((".", "/", "~", "\\")) or text.count("/") > 1 \
-            or (os.sep != "/" and os.sep in text):
+    if (
+        isinstance(spec, Path)
+        or text.startswith((".", "/", "~", "\\"))
+        or text.count("/") > 1
+        or (os.sep != "/" and os.sep in text)
+    ):
         raise SpanModelError(f"token-classification model folder {text!r} does not exist")
     return text
 
@@ -183,32 +205,44 @@ def load_token_classifier(label: str, spec: ModelSpec, device: str = "cpu") -> _
         tokenizer = AutoTokenizer.from_pretrained(resolved)
         model = AutoModelForTokenClassification.from_pretrained(resolved)
     except Exception as exc:  # hub/IO errors come in many types
-        offline = " (offline: HF_HUB_OFFLINE is set and the model is not cached)" \
-            if os.environ.get("HF_HUB_OFFLINE") in ("1", "true", "True", "yes") else ""
-        raise SpanModelError(f"cannot load token-classification model {label!r} from "
-                             f"{str(spec)!r}{offline}: {exc}") from exc
+        offline = (
+            " (offline: HF_HUB_OFFLINE is set and the model is not cached)"
+            if os.environ.get("HF_HUB_OFFLINE") in ("1", "true", "True", "yes")
+            else ""
+        )
+        raise SpanModelError(
+            f"cannot load token-classification model {label!r} from {str(spec)!r}{offline}: {exc}"
+        ) from exc
     if not getattr(tokenizer, "is_fast", False):
         raise SpanModelError(f"model {str(spec)!r} has no fast tokenizer (offsets are needed)")
     id2label = model.config.id2label
-    tags = [_bio_tag(str(id2label[i])) for i in range(len(id2label))]
-    if None in tags or "B" not in tags:
+    found = [_bio_tag(str(id2label[i])) for i in range(len(id2label))]
+    tags = [tag for tag in found if tag is not None]
+    if len(tags) != len(found) or "B" not in tags:
         raise SpanModelError(f"model {str(spec)!r} labels {dict(id2label)} are not BIO tags")
     probe = tokenizer("a", add_special_tokens=True, return_special_tokens_mask=True)
     content = [i for i, special in enumerate(probe["special_tokens_mask"]) if not special]
     ids = probe["input_ids"]
-    prefix, suffix = ids[:content[0]], ids[content[-1] + 1:]
+    prefix, suffix = ids[: content[0]], ids[content[-1] + 1 :]
     limit = getattr(model.config, "max_position_embeddings", 512)
     if 0 < tokenizer.model_max_length < 100_000:
         limit = min(limit, tokenizer.model_max_length)
     model.to(device)
     model.eval()
-    return _LoadedModel(label=label, spec=str(spec), tokenizer=tokenizer, model=model, tags=tags,
-                        prefix=prefix, suffix=suffix,
-                        max_pieces=max(1, limit - len(prefix) - len(suffix)))
+    return _LoadedModel(
+        label=label,
+        spec=str(spec),
+        tokenizer=tokenizer,
+        model=model,
+        tags=tags,
+        prefix=prefix,
+        suffix=suffix,
+        max_pieces=max(1, limit - len(prefix) - len(suffix)),
+    )
 
 
 def _bio_tag(name: str) -> str | None:
-    """"B", "I" or "O" for a label name such as `B`, `i`, `B-SKILL`, `O`; None otherwise."""
+    """ "B", "I" or "O" for a label name such as `B`, `i`, `B-SKILL`, `O`; None otherwise."""
     upper = name.strip().upper()
     if upper in ("B", "I", "O"):
         return upper
@@ -221,12 +255,10 @@ def _words(tokenizer: Any, text: str) -> tuple[list[int], list[_Word]]:
     """The text's piece ids (no special tokens) and its words with piece ranges and offsets."""
     if not text.strip():
         return [], []
-    encoding = tokenizer(text, add_special_tokens=False, return_offsets_mapping=True,
-                         verbose=False)
+    encoding = tokenizer(text, add_special_tokens=False, return_offsets_mapping=True, verbose=False)
     words: list[_Word] = []
     previous = None
-    for index, (word_id, (start, end)) in enumerate(zip(encoding.word_ids(),
-                                                        encoding["offset_mapping"])):
+    for index, (word_id, (start, end)) in enumerate(zip(encoding.word_ids(), encoding["offset_mapping"])):
         if word_id is None:
             continue
         while start < end and text[start].isspace():  # byte-level BPE offsets include the space
@@ -240,8 +272,9 @@ def _words(tokenizer: Any, text: str) -> tuple[list[int], list[_Word]]:
     return list(encoding["input_ids"]), words
 
 
-def _windows(words: list[_Word], lo: int, hi: int, size: int, overlap: int,
-             max_pieces: int) -> list[tuple[int, int]]:
+def _windows(
+    words: list[_Word], lo: int, hi: int, size: int, overlap: int, max_pieces: int
+) -> list[tuple[int, int]]:
     """Word windows [start, end) over words[lo:hi] of `size` words overlapping by `overlap`,
     halved until each fits in `max_pieces` pieces (a single longer word is cut by the caller)."""
     windows = []
@@ -252,8 +285,7 @@ def _windows(words: list[_Word], lo: int, hi: int, size: int, overlap: int,
             windows.append((start, end))
         else:
             smaller = max(1, (end - start) // 2)
-            windows.extend(_windows(words, start, end, smaller, min(overlap, smaller // 4),
-                                    max_pieces))
+            windows.extend(_windows(words, start, end, smaller, min(overlap, smaller // 4), max_pieces))
     return windows
 
 
@@ -266,8 +298,15 @@ def _decode(text: str, words: list[_Word], best: list, model: _LoadedModel) -> l
     def close() -> None:
         if current is not None:
             start, end = words[current[0]].start, words[current[1]].end
-            spans.append(Span(text=text[start:end], start=start, end=end, label=model.label,
-                              score=float(sum(scores) / len(scores))))
+            spans.append(
+                Span(
+                    text=text[start:end],
+                    start=start,
+                    end=end,
+                    label=model.label,
+                    score=float(sum(scores) / len(scores)),
+                )
+            )
 
     for position, entry in enumerate(best):
         if entry is None:  # not seen (cannot happen for windows covering every word)
@@ -279,6 +318,7 @@ def _decode(text: str, words: list[_Word], best: list, model: _LoadedModel) -> l
             close()
             current, scores = [position, position], [score]
         elif tag == "I":
+            assert current is not None  # an "I" with no open span took the branch above
             current[1] = position
             scores.append(score)
         else:

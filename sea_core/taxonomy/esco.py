@@ -1,4 +1,5 @@
 """Loader for the ESCO skills CSV (`conceptUri, preferredLabel, altLabelsAndDescription`)."""
+
 from __future__ import annotations
 
 import csv
@@ -40,8 +41,11 @@ def read_text(path: Path) -> str:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
-        raise TaxonomyError(f"not UTF-8 text (byte {exc.start}, line {line}); save the file as UTF-8",
-                            file=str(path), row=line) from exc
+        raise TaxonomyError(
+            f"not UTF-8 text (byte {exc.start}, line {line}); save the file as UTF-8",
+            file=str(path),
+            row=line,
+        ) from exc
 
 
 def load_esco_csv(path: str | Path, version: str | None = None) -> Taxonomy:
@@ -53,8 +57,12 @@ def load_esco_csv(path: str | Path, version: str | None = None) -> Taxonomy:
     reader = csv.DictReader(io.StringIO(text))
     missing = [c for c in ESCO_COLUMNS[1:] if c not in (reader.fieldnames or [])]
     if missing:
-        raise TaxonomyError(f"missing column(s) {', '.join(missing)}; found {reader.fieldnames}",
-                            file=str(path), row=1, column=missing[0])
+        raise TaxonomyError(
+            f"missing column(s) {', '.join(missing)}; found {reader.fieldnames}",
+            file=str(path),
+            row=1,
+            column=missing[0],
+        )
     skills: list[Skill] = []
     seen: dict[str, int] = {}
     for row_number, row in enumerate(reader, start=2):
@@ -63,13 +71,24 @@ def load_esco_csv(path: str | Path, version: str | None = None) -> Taxonomy:
             raise TaxonomyError("empty title", file=str(path), row=row_number, column="preferredLabel")
         key = title.lower()
         if key in seen:
-            raise TaxonomyError(f"duplicate skill {title!r} (first on row {seen[key]})",
-                                file=str(path), row=row_number, column="preferredLabel")
+            raise TaxonomyError(
+                f"duplicate skill {title!r} (first on row {seen[key]})",
+                file=str(path),
+                row=row_number,
+                column="preferredLabel",
+            )
         seen[key] = row_number
         alt_text, description = split_alt_labels_and_description(row.get("altLabelsAndDescription") or "")
-        skills.append(Skill(title=title, skill_type="skill", description=description,
-                            alt_labels=(alt_text,) if alt_text else (), source="esco",
-                            code=(row.get("conceptUri") or "").strip()))
+        skills.append(
+            Skill(
+                title=title,
+                skill_type="skill",
+                description=description,
+                alt_labels=(alt_text,) if alt_text else (),
+                source="esco",
+                code=(row.get("conceptUri") or "").strip(),
+            )
+        )
     if not skills:
         raise TaxonomyError("no skills in the file (only a header)", file=str(path))
     name = path.name.split(".csv")[0]

@@ -8,17 +8,18 @@ re-estimated on its own segmentation for a few rounds) and a prior on label leng
 by dynamic programming into the most probable sequence of labels; the skill's own title lends
 its first and last word as likely label starts and ends.
 """
+
 from __future__ import annotations
 
 import math
 from collections import Counter
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Iterable, Sequence
 
 MAX_LABEL_WORDS = 12
-_SMOOTHING = 2.0          # pseudo-occurrences pulling rare words towards the average rate
-_TITLE_WORD_RATE = 0.9    # a title's first (last) word starts (ends) a label this often
-_REPEAT_PENALTY = 3.0     # log-penalty for a word repeated inside one label
+_SMOOTHING = 2.0  # pseudo-occurrences pulling rare words towards the average rate
+_TITLE_WORD_RATE = 0.9  # a title's first (last) word starts (ends) a label this often
+_REPEAT_PENALTY = 3.0  # log-penalty for a word repeated inside one label
 _CLAMP = 0.999
 
 
@@ -34,9 +35,12 @@ class BoundaryModel:
     length_log_prob: dict[int, float] = field(default_factory=dict)
 
     @classmethod
-    def estimate(cls, labels: Iterable[Sequence[str]]) -> "BoundaryModel":
+    def estimate(cls, labels: Iterable[Sequence[str]]) -> BoundaryModel:
         """Rates counted on lower-cased labels (each a sequence of words)."""
-        first, last, seen, lengths = Counter(), Counter(), Counter(), Counter()
+        first: Counter[str] = Counter()
+        last: Counter[str] = Counter()
+        seen: Counter[str] = Counter()
+        lengths: Counter[int] = Counter()
         count = 0
         for label in labels:
             if not label:
@@ -52,8 +56,9 @@ class BoundaryModel:
         starts = {w: (first[w] + _SMOOTHING * start0) / (n + _SMOOTHING) for w, n in seen.items()}
         ends = {w: (last[w] + _SMOOTHING * end0) / (n + _SMOOTHING) for w, n in seen.items()}
         norm = max(count, 1) + 0.5 * MAX_LABEL_WORDS
-        length_log_prob = {k: math.log((lengths.get(k, 0) + 0.5) / norm)
-                           for k in range(1, MAX_LABEL_WORDS + 1)}
+        length_log_prob = {
+            k: math.log((lengths.get(k, 0) + 0.5) / norm) for k in range(1, MAX_LABEL_WORDS + 1)
+        }
         return cls(starts, ends, start0, end0, length_log_prob)
 
 
@@ -64,14 +69,17 @@ class LabelSplitter:
         self.model = model
 
     @classmethod
-    def fit(cls, titles: Sequence[str], runs: Sequence[str], rounds: int = 2) -> "LabelSplitter":
+    def fit(cls, titles: Sequence[str], runs: Sequence[str], rounds: int = 2) -> LabelSplitter:
         """A splitter learnt from preferred labels and re-estimated on its own cuts of `runs`
         (`runs[i]` belongs to `titles[i]`) for `rounds` rounds."""
         title_words = [t.split() for t in titles]
         splitter = cls(BoundaryModel.estimate(title_words))
         for _ in range(rounds):
-            labels = [label for title, run in zip(titles, runs)
-                      for label in splitter.split_words(run.split(), title)]
+            labels = [
+                label
+                for title, run in zip(titles, runs)
+                for label in splitter.split_words(run.split(), title)
+            ]
             splitter = cls(BoundaryModel.estimate(title_words + labels))
         return splitter
 
@@ -95,8 +103,9 @@ class LabelSplitter:
         log_start = [math.log(p) for p in start]
         log_end = [math.log(p) for p in end]
         # cost of *not* cutting between word k and k + 1
-        log_join = [math.log(1 - min(end[k], _CLAMP)) + math.log(1 - min(start[k + 1], _CLAMP))
-                    for k in range(n - 1)]
+        log_join = [
+            math.log(1 - min(end[k], _CLAMP)) + math.log(1 - min(start[k + 1], _CLAMP)) for k in range(n - 1)
+        ]
         best = [0.0] + [-math.inf] * n
         back = [0] * (n + 1)
         for j in range(1, n + 1):
@@ -107,12 +116,18 @@ class LabelSplitter:
                 if lower[i] in seen:
                     repeats += 1
                 seen.add(lower[i])
-                score = (best[i] + log_start[i] + log_end[j - 1] + inner
-                         + model.length_log_prob[j - i] - _REPEAT_PENALTY * repeats)
+                score = (
+                    best[i]
+                    + log_start[i]
+                    + log_end[j - 1]
+                    + inner
+                    + model.length_log_prob[j - i]
+                    - _REPEAT_PENALTY * repeats
+                )
                 if score > best[j]:
                     best[j], back[j] = score, i
         labels, j = [], n
         while j > 0:
-            labels.append(list(words[back[j]:j]))
+            labels.append(list(words[back[j] : j]))
             j = back[j]
         return labels[::-1]

@@ -1,4 +1,5 @@
 """`load_taxonomy`: pick the loader for a taxonomy file from its name and header."""
+
 from __future__ import annotations
 
 import csv
@@ -16,8 +17,9 @@ WORKBOOK_SUFFIXES = (".xlsx", ".xlsm")
 CSV_SUFFIXES = (".csv", ".csv.gz")
 
 
-def load_taxonomy(path: str | Path, version: str | None = None, *,
-                  include_knowledge: bool = False) -> Taxonomy:
+def load_taxonomy(
+    path: str | Path, version: str | None = None, *, include_knowledge: bool = False
+) -> Taxonomy:
     """Load a taxonomy file: .xlsx/.xlsm -> SFw workbook; .csv/.csv.gz -> ESCO when the header
     has ESCO's columns, else plain CSV. `include_knowledge` applies to SFw workbooks only.
     Returns the whole Taxonomy or raises TaxonomyError (never a partial result)."""
@@ -29,8 +31,9 @@ def load_taxonomy(path: str | Path, version: str | None = None, *,
         if is_esco_csv(path):
             return load_esco_csv(path, version)
         return load_plain_csv(path, version)
-    raise TaxonomyError(f"unknown taxonomy file type; expected "
-                        f"{', '.join(WORKBOOK_SUFFIXES + CSV_SUFFIXES)}", file=str(path))
+    raise TaxonomyError(
+        f"unknown taxonomy file type; expected {', '.join(WORKBOOK_SUFFIXES + CSV_SUFFIXES)}", file=str(path)
+    )
 
 
 def is_esco_csv(path: Path) -> bool:

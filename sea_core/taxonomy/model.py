@@ -1,10 +1,11 @@
 """The taxonomy domain model: a `Skill` and a versioned, checksummed `Taxonomy`."""
+
 from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
-from typing import Iterable, Iterator
 
 SKILL_TYPES = ("tsc", "ccs", "knowledge", "skill", "competence", "ability")
 ALT_LABELS_WEIGHT = 0.5
@@ -17,8 +18,9 @@ def skill_id_for(title: str, skill_type: str, source: str = "", code: str = "") 
     The identity leaves out the description and labels, so editing those keeps the id and
     the change shows up as a changed skill rather than a removed plus an added one.
     """
-    identity = "\x1f".join([source.strip().lower(), code.strip(), skill_type.strip().lower(),
-                            " ".join(title.split()).lower()])
+    identity = "\x1f".join(
+        [source.strip().lower(), code.strip(), skill_type.strip().lower(), " ".join(title.split()).lower()]
+    )
     return hashlib.sha256(identity.encode("utf-8")).hexdigest()
 
 
@@ -46,8 +48,9 @@ class Skill:
             if not isinstance(value, tuple):
                 object.__setattr__(self, name, tuple(value))
         if not self.skill_id:
-            object.__setattr__(self, "skill_id",
-                               skill_id_for(self.title, self.skill_type, self.source, self.code))
+            object.__setattr__(
+                self, "skill_id", skill_id_for(self.title, self.skill_type, self.source, self.code)
+            )
 
     def embedding_parts(self) -> list[tuple[str, float]]:
         """Texts the encoder sees for this skill and their weights in its vector: the title,
@@ -73,7 +76,7 @@ class Skill:
         return data
 
     @classmethod
-    def from_dict(cls, data: dict) -> "Skill":
+    def from_dict(cls, data: dict) -> Skill:
         """Inverse of `to_dict`; unknown keys are ignored."""
         known = {f for f in cls.__dataclass_fields__}
         return cls(**{k: v for k, v in data.items() if k in known})
@@ -148,7 +151,7 @@ class Taxonomy:
                 break
         return (sorted(prefix, key=lambda s: len(s.title)) + contains)[:limit]
 
-    def diff(self, other: "Taxonomy") -> dict[str, list[Skill]]:
+    def diff(self, other: Taxonomy) -> dict[str, list[Skill]]:
         """What changes going from self to `other`: added, changed (new form) and removed skills."""
         added, changed = [], []
         for skill in other:

@@ -5,6 +5,7 @@ Columns (headers matched ignoring case, spaces and underscores; other columns ar
 `description`, `alt_labels`, `tags`, `proficiency_levels` (these three `;`-separated),
 `sector`, `category`, `code`, `source` (default `csv`).
 """
+
 from __future__ import annotations
 
 import csv
@@ -12,16 +13,22 @@ import io
 from pathlib import Path
 
 from .errors import TaxonomyError
-from .esco import version_from_name, read_text
+from .esco import read_text, version_from_name
 from .model import SKILL_TYPES, Skill, Taxonomy
 from .reading import cell_text, match_columns, require_file, split_list
 
 PLAIN_COLUMNS: dict[str, tuple[str, ...]] = {
-    "title": ("title",), "type": ("type", "skill_type"), "description": ("description",),
-    "alt_labels": ("alt_labels",), "tags": ("tags",), "proficiency_levels": ("proficiency_levels",),
-    "sector": ("sector",), "category": ("category",), "code": ("code",), "source": ("source",),
+    "title": ("title",),
+    "type": ("type", "skill_type"),
+    "description": ("description",),
+    "alt_labels": ("alt_labels",),
+    "tags": ("tags",),
+    "proficiency_levels": ("proficiency_levels",),
+    "sector": ("sector",),
+    "category": ("category",),
+    "code": ("code",),
+    "source": ("source",),
 }
-LIST_FIELDS = ("alt_labels", "tags", "proficiency_levels")
 DEFAULT_SOURCE = "csv"
 
 
@@ -39,8 +46,7 @@ def load_plain_csv(path: str | Path, version: str | None = None) -> Taxonomy:
     header = rows[0]
     columns = match_columns(header, PLAIN_COLUMNS)
     if "title" not in columns:
-        raise TaxonomyError(f"missing column 'title'; found {header}", file=file, row=1,
-                            column="title")
+        raise TaxonomyError(f"missing column 'title'; found {header}", file=file, row=1, column="title")
     skills: list[Skill] = []
     seen: dict[str, int] = {}
     for number, values in enumerate(rows[1:], start=2):
@@ -56,15 +62,31 @@ def load_plain_csv(path: str | Path, version: str | None = None) -> Taxonomy:
             raise TaxonomyError("empty title", file=file, row=number, column="title")
         skill_type = cell("type").lower() or "skill"
         if skill_type not in SKILL_TYPES:
-            raise TaxonomyError(f"type {skill_type!r} is not one of {', '.join(SKILL_TYPES)}",
-                                file=file, row=number, column="type")
-        fields = {name: cell(name) for name in ("description", "sector", "category", "code")}
-        lists = {name: split_list(cell(name)) for name in LIST_FIELDS}
-        skill = Skill(title=title, skill_type=skill_type, source=cell("source") or DEFAULT_SOURCE,
-                      **fields, **lists)
+            raise TaxonomyError(
+                f"type {skill_type!r} is not one of {', '.join(SKILL_TYPES)}",
+                file=file,
+                row=number,
+                column="type",
+            )
+        skill = Skill(
+            title=title,
+            skill_type=skill_type,
+            description=cell("description"),
+            alt_labels=split_list(cell("alt_labels")),
+            tags=split_list(cell("tags")),
+            proficiency_levels=split_list(cell("proficiency_levels")),
+            sector=cell("sector"),
+            category=cell("category"),
+            source=cell("source") or DEFAULT_SOURCE,
+            code=cell("code"),
+        )
         if skill.skill_id in seen:
-            raise TaxonomyError(f"duplicate skill {title!r} (same type, code and source as row "
-                                f"{seen[skill.skill_id]})", file=file, row=number, column="title")
+            raise TaxonomyError(
+                f"duplicate skill {title!r} (same type, code and source as row {seen[skill.skill_id]})",
+                file=file,
+                row=number,
+                column="title",
+            )
         seen[skill.skill_id] = number
         skills.append(skill)
     if not skills:

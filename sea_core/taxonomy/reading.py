@@ -1,9 +1,10 @@
 """Helpers shared by the taxonomy file loaders: file checks, header matching, cell values."""
+
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Mapping, Sequence
 
 from .errors import TaxonomyError
 

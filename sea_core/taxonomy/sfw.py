@@ -46,10 +46,12 @@ numbers). With ``include_knowledge=True`` every distinct knowledge item (case-in
 also becomes a skill of type ``knowledge``. A K&A row naming a skill that is not on the key
 sheet is an error. Skills have ``source="sfw"``.
 """
+
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
+from typing import Literal, overload
 
 from .errors import TaxonomyError
 from .esco import version_from_name
@@ -76,24 +78,29 @@ KA_COLUMNS: dict[str, tuple[str, ...]] = {
     "code": KEY_COLUMNS["code"],
     "title": KEY_COLUMNS["title"],
     "level": ("Proficiency Level", "Level"),
-    "classification": ("Knowledge / Ability Classification", "K&A Classification",
-                       "Classification"),
+    "classification": ("Knowledge / Ability Classification", "K&A Classification", "Classification"),
     "item": ("Knowledge / Ability Items", "Knowledge / Ability Item", "K&A Items", "Items"),
 }
 KA_REQUIRED = ("level", "classification", "item")
 
 SKILL_TYPE_NAMES = {
-    "tsc": "tsc", "technical skills and competencies": "tsc", "technical skill": "tsc",
-    "ccs": "ccs", "critical core skills": "ccs", "critical core skill": "ccs",
-    "gsc": "ccs", "generic skills and competencies": "ccs",
+    "tsc": "tsc",
+    "technical skills and competencies": "tsc",
+    "technical skill": "tsc",
+    "ccs": "ccs",
+    "critical core skills": "ccs",
+    "critical core skill": "ccs",
+    "gsc": "ccs",
+    "generic skills and competencies": "ccs",
 }
 EMERGING_YES = frozenset({"yes", "y", "true", "1", "x", "emerging", "emerging tsc", "emerging ccs"})
 
 Row = tuple[int, tuple[object, ...]]
 
 
-def load_sfw_workbook(path: str | Path, version: str | None = None, *,
-                      include_knowledge: bool = False) -> Taxonomy:
+def load_sfw_workbook(
+    path: str | Path, version: str | None = None, *, include_knowledge: bool = False
+) -> Taxonomy:
     """Load an SFw workbook into a Taxonomy of `tsc`/`ccs` skills (plus `knowledge` skills
     when `include_knowledge`). Raises TaxonomyError naming file, sheet, row and column."""
     path = require_file(path)
@@ -102,8 +109,9 @@ def load_sfw_workbook(path: str | Path, version: str | None = None, *,
     try:
         workbook = load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:  # zip/XML/openpyxl errors come in many types
-        raise TaxonomyError(f"not a readable Excel workbook ({type(exc).__name__}: {exc})",
-                            file=str(path)) from exc
+        raise TaxonomyError(
+            f"not a readable Excel workbook ({type(exc).__name__}: {exc})", file=str(path)
+        ) from exc
     try:
         key_rows = _sheet_rows(workbook, KEY_SHEET, path, required=True)
         ka_rows = _sheet_rows(workbook, KA_SHEET, path, required=False)
@@ -117,6 +125,10 @@ def load_sfw_workbook(path: str | Path, version: str | None = None, *,
     return Taxonomy(result, version=version or version_from_name(path.name), name=path.stem)
 
 
+@overload
+def _sheet_rows(workbook, wanted: str, path: Path, required: Literal[True]) -> list[Row]: ...
+@overload
+def _sheet_rows(workbook, wanted: str, path: Path, required: bool) -> list[Row] | None: ...
 def _sheet_rows(workbook, wanted: str, path: Path, required: bool) -> list[Row] | None:
     """All rows of the sheet named `wanted` (name matched loosely) as (row number, values);
     None when the sheet is absent and not required."""
@@ -125,18 +137,23 @@ def _sheet_rows(workbook, wanted: str, path: Path, required: bool) -> list[Row] 
     if name is None:
         if not required:
             return None
-        raise TaxonomyError(f"missing sheet {wanted!r}; the workbook has {workbook.sheetnames}",
-                            file=str(path), sheet=wanted)
+        raise TaxonomyError(
+            f"missing sheet {wanted!r}; the workbook has {workbook.sheetnames}", file=str(path), sheet=wanted
+        )
     try:
-        return [(number, tuple(values)) for number, values in
-                enumerate(workbook[name].iter_rows(values_only=True), start=1)]
+        return [
+            (number, tuple(values))
+            for number, values in enumerate(workbook[name].iter_rows(values_only=True), start=1)
+        ]
     except Exception as exc:  # a corrupt sheet fails while it is read
-        raise TaxonomyError(f"cannot read the sheet ({type(exc).__name__}: {exc})",
-                            file=str(path), sheet=name) from exc
+        raise TaxonomyError(
+            f"cannot read the sheet ({type(exc).__name__}: {exc})", file=str(path), sheet=name
+        ) from exc
 
 
-def _find_header(rows: list[Row], columns: dict[str, tuple[str, ...]],
-                 required: tuple[str, ...], sheet: str, file: str) -> tuple[int, dict[str, int]]:
+def _find_header(
+    rows: list[Row], columns: dict[str, tuple[str, ...]], required: tuple[str, ...], sheet: str, file: str
+) -> tuple[int, dict[str, int]]:
     """(index in `rows` of the header row, field -> column index); error when no row among the
     first HEADER_SEARCH_ROWS has every required column."""
     best: tuple[int, dict[str, int]] | None = None
@@ -151,14 +168,19 @@ def _find_header(rows: list[Row], columns: dict[str, tuple[str, ...]],
     found = best[1] if best else {}
     missing = [columns[field][0] for field in required if field not in found]
     row = rows[best[0]][0] if best else None
-    raise TaxonomyError(f"missing column(s) {', '.join(repr(m) for m in missing)} "
-                        f"(header searched in the first {HEADER_SEARCH_ROWS} rows)",
-                        file=file, sheet=sheet, row=row, column=missing[0])
+    raise TaxonomyError(
+        f"missing column(s) {', '.join(repr(m) for m in missing)} "
+        f"(header searched in the first {HEADER_SEARCH_ROWS} rows)",
+        file=file,
+        sheet=sheet,
+        row=row,
+        column=missing[0],
+    )
 
 
 def _data_rows(rows: list[Row], header_index: int) -> Iterator[Row]:
     """The non-empty rows after the header."""
-    for number, values in rows[header_index + 1:]:
+    for number, values in rows[header_index + 1 :]:
         if not _is_empty(values):
             yield number, values
 
@@ -179,36 +201,57 @@ def _key_skills(rows: list[Row], file: str) -> list[dict]:
     skills: list[dict] = []
     seen: dict[tuple[str, str, str], int] = {}
     for number, values in _data_rows(rows, header_index):
+
         def cell(field: str) -> str:
             return _cell(values, columns, field)
 
         title = cell("title")
         if not title:
-            raise TaxonomyError("empty title", file=file, sheet=KEY_SHEET, row=number,
-                                column=headers["title"])
+            raise TaxonomyError(
+                "empty title", file=file, sheet=KEY_SHEET, row=number, column=headers["title"]
+            )
         raw_type = cell("type")
         skill_type = SKILL_TYPE_NAMES.get(raw_type.lower())
         if skill_type is None:
-            raise TaxonomyError(f"type {raw_type!r} is not tsc or ccs", file=file, sheet=KEY_SHEET,
-                                row=number, column=headers["type"])
+            raise TaxonomyError(
+                f"type {raw_type!r} is not tsc or ccs",
+                file=file,
+                sheet=KEY_SHEET,
+                row=number,
+                column=headers["type"],
+            )
         code = cell("code")
         identity = (skill_type, code, title.lower())
         if identity in seen:
-            raise TaxonomyError(f"duplicate skill {title!r} ({skill_type}, code {code!r}; first on "
-                                f"row {seen[identity]})", file=file, sheet=KEY_SHEET, row=number,
-                                column=headers["title"])
+            raise TaxonomyError(
+                f"duplicate skill {title!r} ({skill_type}, code {code!r}; first on row {seen[identity]})",
+                file=file,
+                sheet=KEY_SHEET,
+                row=number,
+                column=headers["title"],
+            )
         seen[identity] = number
         tags = list(split_list(cell("tags")))
         if cell("emerging").lower() in EMERGING_YES:
             emerging = f"Emerging {skill_type.upper()}"
             if emerging not in tags:
                 tags.append(emerging)
-        skills.append({"title": title, "skill_type": skill_type, "description": cell("description"),
-                       "sector": cell("sector"), "category": cell("category"), "code": code,
-                       "tags": tuple(tags), "source": "sfw"})
+        skills.append(
+            {
+                "title": title,
+                "skill_type": skill_type,
+                "description": cell("description"),
+                "sector": cell("sector"),
+                "category": cell("category"),
+                "code": code,
+                "tags": tuple(tags),
+                "source": "sfw",
+            }
+        )
     if not skills:
-        raise TaxonomyError("no skills in the sheet (only a header)", file=file, sheet=KEY_SHEET,
-                            row=rows[header_index][0])
+        raise TaxonomyError(
+            "no skills in the sheet (only a header)", file=file, sheet=KEY_SHEET, row=rows[header_index][0]
+        )
     return skills
 
 
@@ -228,17 +271,25 @@ def _apply_ka(skills: list[dict], rows: list[Row], file: str) -> list[str]:
     if rows:
         header_index, columns = _find_header(rows, KA_COLUMNS, KA_REQUIRED, KA_SHEET, file)
         if "code" not in columns and "title" not in columns:
-            raise TaxonomyError(f"missing column {KA_COLUMNS['code'][0]!r} or "
-                                f"{KA_COLUMNS['title'][0]!r} (which skill each row belongs to)",
-                                file=file, sheet=KA_SHEET, row=rows[header_index][0],
-                                column=KA_COLUMNS["code"][0])
+            raise TaxonomyError(
+                f"missing column {KA_COLUMNS['code'][0]!r} or "
+                f"{KA_COLUMNS['title'][0]!r} (which skill each row belongs to)",
+                file=file,
+                sheet=KA_SHEET,
+                row=rows[header_index][0],
+                column=KA_COLUMNS["code"][0],
+            )
         for number, values in _data_rows(rows, header_index):
             targets = _ka_targets(values, columns, by_code, by_title, file, number)
             classification = _cell(values, columns, "classification").lower()
             if classification not in ("knowledge", "ability"):
-                raise TaxonomyError(f"classification {classification!r} is not knowledge or ability",
-                                    file=file, sheet=KA_SHEET, row=number,
-                                    column=KA_COLUMNS["classification"][0])
+                raise TaxonomyError(
+                    f"classification {classification!r} is not knowledge or ability",
+                    file=file,
+                    sheet=KA_SHEET,
+                    row=number,
+                    column=KA_COLUMNS["classification"][0],
+                )
             level = _cell(values, columns, "level")
             if level:
                 for index in targets:
@@ -251,22 +302,43 @@ def _apply_ka(skills: list[dict], rows: list[Row], file: str) -> list[str]:
     return list(knowledge.values())
 
 
-def _ka_targets(values: tuple[object, ...], columns: dict[str, int], by_code: dict[str, list[int]],
-                by_title: dict[str, list[int]], file: str, number: int) -> list[int]:
+def _ka_targets(
+    values: tuple[object, ...],
+    columns: dict[str, int],
+    by_code: dict[str, list[int]],
+    by_title: dict[str, list[int]],
+    file: str,
+    number: int,
+) -> list[int]:
     """Indexes of the key-sheet skills a K&A row belongs to (by code, else by title)."""
     code = _cell(values, columns, "code")
     if code:
         if code.lower() not in by_code:
-            raise TaxonomyError(f"TSC code {code!r} is not on sheet {KEY_SHEET!r}", file=file,
-                                sheet=KA_SHEET, row=number, column=KA_COLUMNS["code"][0])
+            raise TaxonomyError(
+                f"TSC code {code!r} is not on sheet {KEY_SHEET!r}",
+                file=file,
+                sheet=KA_SHEET,
+                row=number,
+                column=KA_COLUMNS["code"][0],
+            )
         return by_code[code.lower()]
     title = _cell(values, columns, "title")
     if not title:
-        raise TaxonomyError("row names neither a TSC code nor a title", file=file, sheet=KA_SHEET,
-                            row=number, column=KA_COLUMNS["title"][0])
+        raise TaxonomyError(
+            "row names neither a TSC code nor a title",
+            file=file,
+            sheet=KA_SHEET,
+            row=number,
+            column=KA_COLUMNS["title"][0],
+        )
     if title.lower() not in by_title:
-        raise TaxonomyError(f"title {title!r} is not on sheet {KEY_SHEET!r}", file=file,
-                            sheet=KA_SHEET, row=number, column=KA_COLUMNS["title"][0])
+        raise TaxonomyError(
+            f"title {title!r} is not on sheet {KEY_SHEET!r}",
+            file=file,
+            sheet=KA_SHEET,
+            row=number,
+            column=KA_COLUMNS["title"][0],
+        )
     return by_title[title.lower()]
 
 

@@ -2,6 +2,7 @@
 download): `streamlit run app.py` on a free port with a temporary SEA_HOME, the small taxonomy
 and tiny model bundles (1.0.0 in PROD, 1.1.0 waiting in DEV). Screenshots of each page go to
 `test-output/screenshots/`."""
+
 from __future__ import annotations
 
 import os
@@ -36,14 +37,19 @@ def app_server(tmp_path_factory, tiny_sentence_encoder_dir):
     if not Path(CHROMIUM).exists():
         pytest.skip(f"no chromium at {CHROMIUM}")
     pytest.importorskip("playwright.sync_api")
-    from mlops.config import load_settings
     from mlops.bootstrap import Bootstrap
+    from mlops.config import load_settings
 
     work = tmp_path_factory.mktemp("e2e")
-    env = {**os.environ, "SEA_HOME": str(work / "home"),
-           "SEA_TAXONOMY_PATH": str(write_small_taxonomy(work / "skills.csv")),
-           "SEA_BASE_MODEL": str(tiny_sentence_encoder_dir), "HF_HUB_OFFLINE": "1",
-           "TRANSFORMERS_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
+    env = {
+        **os.environ,
+        "SEA_HOME": str(work / "home"),
+        "SEA_TAXONOMY_PATH": str(write_small_taxonomy(work / "skills.csv")),
+        "SEA_BASE_MODEL": str(tiny_sentence_encoder_dir),
+        "HF_HUB_OFFLINE": "1",
+        "TRANSFORMERS_OFFLINE": "1",
+        "TOKENIZERS_PARALLELISM": "false",
+    }
     context = Bootstrap(load_settings(env=env, secrets_path=work / "none.toml"))
     create_users(context.warehouse)
     register_bundle(context, "1.0.0", tiny_sentence_encoder_dir, stages=("dev", "uat", "prod"), work=work)
@@ -51,10 +57,26 @@ def app_server(tmp_path_factory, tiny_sentence_encoder_dir):
     port = free_port()
     log = open(work / "streamlit.log", "w")
     process = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
-         "--server.address", "127.0.0.1", "--server.headless", "true",
-         "--browser.gatherUsageStats", "false"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        [
+            sys.executable,
+            "-m",
+            "streamlit",
+            "run",
+            "app.py",
+            "--server.port",
+            str(port),
+            "--server.address",
+            "127.0.0.1",
+            "--server.headless",
+            "true",
+            "--browser.gatherUsageStats",
+            "false",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     url = f"http://127.0.0.1:{port}"
     deadline = time.time() + 90
     while True:
@@ -85,8 +107,15 @@ def browser():
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(
             executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                  "--disable-component-update", "--disable-sync", "--no-first-run"])
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+            ],
+        )
         yield chromium
         chromium.close()
 

@@ -5,6 +5,7 @@ and is registered as 1.1.0, releases through UAT to PROD, and a PROD rollback.
 
 The tiny encoder is random but trainable: a learning rate of 1e-3 lets 60 contrastive steps
 move its 1-layer BERT. The outcome is computed by the build, never set by the test."""
+
 from __future__ import annotations
 
 import json
@@ -14,9 +15,9 @@ import pytest
 
 from mlops.adapters.store import open_store
 from mlops.adapters.warehouse import open_warehouse
+from mlops.demo import DEFAULT_BENCHMARK, DemoError, benchmark_files, run_demo
 from mlops.services.build import load_build_config
 from mlops.services.build.experiments import list_experiments
-from mlops.demo import DEFAULT_BENCHMARK, DemoError, benchmark_files, run_demo
 from mlops.services.registry import Registry
 
 N_SKILLS = 300
@@ -25,17 +26,39 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @pytest.mark.slow
 def test_demo_story_from_an_empty_folder(tmp_path, tiny_sentence_encoder_dir):
-    gate = {"min_self_match": 0.0, "min_golden_recall": 0.0, "min_metrics": {},
-            "latency_budget_ms": 60000.0, "max_self_checks": 20, "latency_words": 40}
-    config = load_build_config(None, base_encoder=str(tiny_sentence_encoder_dir), max_steps=60,
-                               batch_size=16, learning_rate=1e-3, taxonomy_pairs=300,
-                               max_train_pairs=200, max_test_pairs=100, device="cpu", gate=gate)
+    gate = {
+        "min_self_match": 0.0,
+        "min_golden_recall": 0.0,
+        "min_metrics": {},
+        "latency_budget_ms": 60000.0,
+        "max_self_checks": 20,
+        "latency_words": 40,
+    }
+    config = load_build_config(
+        None,
+        base_encoder=str(tiny_sentence_encoder_dir),
+        max_steps=60,
+        batch_size=16,
+        learning_rate=1e-3,
+        taxonomy_pairs=300,
+        max_train_pairs=200,
+        max_test_pairs=100,
+        device="cpu",
+        gate=gate,
+    )
     home = tmp_path / "demo"
     lines: list[tuple[int, str]] = []
-    report = run_demo(home, lambda step, message: lines.append((step, message)), quick=True,
-                      build_config=config, taxonomy_limit=N_SKILLS, golden=[],
-                      benchmark_files=benchmark_files(ROOT / DEFAULT_BENCHMARK),
-                      min_reviews=20, max_reviews=60)
+    report = run_demo(
+        home,
+        lambda step, message: lines.append((step, message)),
+        quick=True,
+        build_config=config,
+        taxonomy_limit=N_SKILLS,
+        golden=[],
+        benchmark_files=benchmark_files(ROOT / DEFAULT_BENCHMARK),
+        min_reviews=20,
+        max_reviews=60,
+    )
 
     # every step reported, in order
     assert [s for s, m in lines if m.startswith("== step")] == [1, 2, 3, 4, 5, 6, 7]
@@ -72,8 +95,7 @@ def test_demo_story_from_an_empty_folder(tmp_path, tiny_sentence_encoder_dir):
     assert retrain["metrics"]["jaccard"] == retrain["comparison"]["contender"]
     assert retrain["champion_metrics"]["jaccard"] == retrain["comparison"]["champion"]
     assert (retrain["outcome"], retrain["version"], retrain["bump"]) == ("registered", "1.1.0", "minor")
-    assert any(m.strip().startswith("jaccard: contender 1.1.0") and "champion 1.0.1" in m
-               for _, m in lines)
+    assert any(m.strip().startswith("jaccard: contender 1.1.0") and "champion 1.0.1" in m for _, m in lines)
     store = open_store(report.home.joinpath("artifacts").as_uri())
     experiments = {e["key"]: e for e in list_experiments(store)}
     assert experiments[retrain["experiment"]]["trigger"] == "performance-drop"
@@ -85,23 +107,33 @@ def test_demo_story_from_an_empty_folder(tmp_path, tiny_sentence_encoder_dir):
     assert [r["version"] for r in report.releases] == [earlier, newest]
     assert report.rollback == {"from": newest, "to": earlier, "by": "ada"}
     assert report.stages == {"dev": newest, "uat": newest, "prod": earlier}
-    assert (registry.stage("dev"), registry.stage("uat"), registry.stage("prod")) == \
-        (newest, newest, earlier)
+    assert (registry.stage("dev"), registry.stage("uat"), registry.stage("prod")) == (newest, newest, earlier)
     served = json.loads((report.home / "serving" / "prod" / "pipeline.json").read_text())
     assert served["model_version"] == earlier
     newest_bundle = json.loads((report.home / "serving" / "uat" / "pipeline.json").read_text())
     assert newest_bundle["model_version"] == newest
     assert newest_bundle["output_rule"] == retrain["output_rule"]  # the calibrated rule is served
-    trail = [(e["version"], e["to"], e["decision"], e["who"]) for e in report.approvals
-             if e["to"] in ("uat", "prod")]
-    assert trail == [(earlier, "uat", "signed-off", "sam"), (earlier, "prod", "approved", "alan"),
-                     (newest, "uat", "signed-off", "sam"), (newest, "prod", "approved", "ada"),
-                     (earlier, "prod", "rolled-back", "ada")]
+    trail = [
+        (e["version"], e["to"], e["decision"], e["who"])
+        for e in report.approvals
+        if e["to"] in ("uat", "prod")
+    ]
+    assert trail == [
+        (earlier, "uat", "signed-off", "sam"),
+        (earlier, "prod", "approved", "alan"),
+        (newest, "uat", "signed-off", "sam"),
+        (newest, "prod", "approved", "ada"),
+        (earlier, "prod", "rolled-back", "ada"),
+    ]
     warehouse = open_warehouse(f"sqlite:///{report.home / 'sea.db'}")
     try:
-        actions = [(r["actor"], r["action"], r["target"]) for r in warehouse.query(
-            "SELECT actor, action, target FROM audit_log WHERE action LIKE 'release.%' "
-            "OR action = 'alert.raise' ORDER BY at, event_id")]
+        actions = [
+            (r["actor"], r["action"], r["target"])
+            for r in warehouse.query(
+                "SELECT actor, action, target FROM audit_log WHERE action LIKE 'release.%' "
+                "OR action = 'alert.raise' ORDER BY at, event_id"
+            )
+        ]
         queued = warehouse.query("SELECT kind, status FROM jobs")
     finally:
         warehouse.close()

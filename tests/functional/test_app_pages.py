@@ -3,6 +3,7 @@
 The app runs in-process on a temporary SQLite warehouse and local store, the small taxonomy in
 `tests/fixtures/app_data.py` and a fake inference client (so no model is loaded), except where
 a test registers tiny model bundles."""
+
 from __future__ import annotations
 
 import time
@@ -11,12 +12,19 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from mlops.bootstrap import ServiceUnavailable
 from mlops.entrypoints.ui import context as ui_context
 from mlops.services import jobs
-from mlops.bootstrap import ServiceUnavailable
 from mlops.services.identity import PermissionDenied, User
-from tests.fixtures.app_data import (PASSWORD, SAMPLE_TEXT, create_users, fill_predictions,
-                                     make_context, register_bundle, write_small_taxonomy)
+from tests.fixtures.app_data import (
+    PASSWORD,
+    SAMPLE_TEXT,
+    create_users,
+    fill_predictions,
+    make_context,
+    register_bundle,
+    write_small_taxonomy,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 APP = str(ROOT / "app.py")
@@ -76,7 +84,7 @@ def test_sign_in_with_a_local_account(ctx, users):
 
 def test_wrong_password_shows_a_message_and_locks_after_repeats(ctx, users):
     at = app_as(None)
-    for attempt in range(3):
+    for _attempt in range(3):
         at.text_input(key="sign_in_username").input("rita")
         at.text_input(key="sign_in_password").input("not-the-password")
         at.button[0].click().run()
@@ -103,12 +111,15 @@ def test_sign_out(ctx, users):
     assert titles(at) == ["Sign in"] and "sea_user" not in at.session_state
 
 
-@pytest.mark.parametrize("name,allowed", [
-    ("rita", {"review"}),
-    ("stan", {"monitoring", "uat"}),
-    ("adam", {"monitoring", "models", "taxonomy", "audit"}),
-    ("root", {"review", "monitoring", "models", "uat", "taxonomy", "audit"}),
-])
+@pytest.mark.parametrize(
+    "name,allowed",
+    [
+        ("rita", {"review"}),
+        ("stan", {"monitoring", "uat"}),
+        ("adam", {"monitoring", "models", "taxonomy", "audit"}),
+        ("root", {"review", "monitoring", "models", "uat", "taxonomy", "audit"}),
+    ],
+)
 def test_each_role_sees_only_its_pages(ctx, users, name, allowed):
     at = app_as(users[name])
     menu = {Path(info["script_path"]).stem for info in at._registered_pages.values()}
@@ -147,8 +158,9 @@ def test_services_refuse_without_the_role(ctx, users):
     with pytest.raises(PermissionDenied):
         feedback.submit_feedback(ctx.warehouse, ctx.taxonomy, users["stan"], "r1", [], [], [])
     with pytest.raises(PermissionDenied):
-        release.approve_prod(ctx.registry, ctx.warehouse, ctx.deploy_target, "1.0.0",
-                             user=users["rita"], comment="no")
+        release.approve_prod(
+            ctx.registry, ctx.warehouse, ctx.deploy_target, "1.0.0", user=users["rita"], comment="no"
+        )
 
 
 # -- Review ------------------------------------------------------------------------------------
@@ -180,8 +192,11 @@ def test_review_extract_decide_add_and_submit(ctx, users):
     for row in rows:
         by_decision.setdefault(row["decision"], []).append(ctx.taxonomy.get(row["skill_id"]).title)
         assert row["reviewer"] == "rita"
-    assert by_decision == {"accepted": ["Python programming"], "added": ["Project management"],
-                           "rejected": ["Data analysis"]}
+    assert by_decision == {
+        "accepted": ["Python programming"],
+        "added": ["Project management"],
+        "rejected": ["Data analysis"],
+    }
     assert highlighted  # the text was shown
 
 
@@ -220,7 +235,9 @@ def test_review_failed_save_is_a_message(ctx, users, monkeypatch):
     from mlops.services import feedback
 
     at = extract(app_as(users["rita"]), SAMPLE_TEXT)
-    at.radio(key=[r.key for r in at.radio if r.key and r.key.startswith("decision_")][0]).set_value("accept").run()
+    at.radio(key=[r.key for r in at.radio if r.key and r.key.startswith("decision_")][0]).set_value(
+        "accept"
+    ).run()
 
     def broken(*args, **kwargs):
         raise feedback.FeedbackError("the warehouse is unreachable; nothing was saved")
@@ -249,7 +266,9 @@ def test_review_takes_the_next_text_from_the_queue(ctx, users):
     # confirmation, and the next text is there at once
     assert any(s.startswith("Saved: 2 confirmed") for s in texts(at.success))
     assert ":orange-background[Accounting principles]" in "".join(texts(at.markdown))
-    at.radio(key=[r.key for r in at.radio if r.key and r.key.startswith("decision_")][0]).set_value("reject").run()
+    at.radio(key=[r.key for r in at.radio if r.key and r.key.startswith("decision_")][0]).set_value(
+        "reject"
+    ).run()
     at.button(key="review_submit").click().run()
     assert ctx.warehouse.scalar("SELECT COUNT(*) FROM feedback_submissions") == 2
     at.button(key="review_next").click().run()

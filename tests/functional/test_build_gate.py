@@ -1,6 +1,7 @@
 """The test gate with the real default encoder: new ESCO skills map to themselves in their own
 top 3, the golden job descriptions yield their expected skills, edge inputs do not crash, and a
 broken model (its skills' vectors scrambled) is stopped by the gate."""
+
 from __future__ import annotations
 
 from dataclasses import replace
@@ -17,8 +18,14 @@ from sea_core.taxonomy import Taxonomy
 pytestmark = pytest.mark.slow
 
 #: Real ESCO skills treated as "new" in the self-match check.
-NEW_SKILL_TITLES = ("manage budgets", "operate forklift", "perform data analysis",
-                    "recruit employees", "prepare lesson content", "SQL")
+NEW_SKILL_TITLES = (
+    "manage budgets",
+    "operate forklift",
+    "perform data analysis",
+    "recruit employees",
+    "prepare lesson content",
+    "SQL",
+)
 
 
 @pytest.fixture(scope="module")
@@ -33,8 +40,12 @@ def gate_taxonomy(esco_taxonomy) -> Taxonomy:
 
 @pytest.fixture(scope="module")
 def real_pipeline(default_encoder, gate_taxonomy, tmp_path_factory) -> Pipeline:
-    return Pipeline(default_encoder, gate_taxonomy, config=PipelineConfig(max_text_chars=3_000),
-                    embeddings_dir=tmp_path_factory.mktemp("gate_embeddings"))
+    return Pipeline(
+        default_encoder,
+        gate_taxonomy,
+        config=PipelineConfig(max_text_chars=3_000),
+        embeddings_dir=tmp_path_factory.mktemp("gate_embeddings"),
+    )
 
 
 @pytest.fixture(scope="module")
@@ -57,8 +68,9 @@ def test_golden_files_name_real_esco_skills(esco_taxonomy):
 
 
 def test_real_encoder_passes_the_default_gate(real_pipeline, default_gate):
-    report = run_gate(real_pipeline, _new_skills(real_pipeline.taxonomy),
-                      {"cosine_accuracy": 0.9}, default_gate)
+    report = run_gate(
+        real_pipeline, _new_skills(real_pipeline.taxonomy), {"cosine_accuracy": 0.9}, default_gate
+    )
     checks = {c["name"]: c for c in report.checks}
     assert checks["self_match"]["checked"] == len(NEW_SKILL_TITLES)
     assert checks["self_match"]["share"] == 1.0, checks["self_match"]["misses"]
@@ -77,12 +89,19 @@ def test_scrambled_embeddings_fail_the_gate(real_pipeline, default_gate):
     """A model whose skill vectors no longer match their skills is stopped."""
     index = real_pipeline.index
     rng = np.random.default_rng(0)
-    scrambled = TaxonomyIndex(index.skill_ids, index.matrix[rng.permutation(len(index.skill_ids))],
-                              index.encoder_fingerprint, index.taxonomy_checksum)
-    broken = Pipeline(real_pipeline.encoder, real_pipeline.taxonomy, scrambled,
-                      config=real_pipeline.config)
-    report = run_gate(broken, _new_skills(real_pipeline.taxonomy), {"cosine_accuracy": 0.9},
-                      replace(default_gate, latency_words=5))
+    scrambled = TaxonomyIndex(
+        index.skill_ids,
+        index.matrix[rng.permutation(len(index.skill_ids))],
+        index.encoder_fingerprint,
+        index.taxonomy_checksum,
+    )
+    broken = Pipeline(real_pipeline.encoder, real_pipeline.taxonomy, scrambled, config=real_pipeline.config)
+    report = run_gate(
+        broken,
+        _new_skills(real_pipeline.taxonomy),
+        {"cosine_accuracy": 0.9},
+        replace(default_gate, latency_words=5),
+    )
     assert not report.passed
     failed = {c["name"] for c in report.checks if not c["passed"]}
     assert {"self_match", "golden"} <= failed

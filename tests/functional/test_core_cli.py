@@ -1,4 +1,5 @@
 """`python -m sea_core extract|evaluate`: flags, output, exit codes (tiny encoder, small CSV taxonomy)."""
+
 import json
 import subprocess
 import sys
@@ -14,8 +15,11 @@ ROOT = Path(__file__).resolve().parents[2]
 @pytest.fixture()
 def small_taxonomy(tmp_path):
     path = tmp_path / "skills.csv"
-    path.write_text("title,type,description\npython,skill,Python programming\n"
-                    "welding,skill,Join metals\naccounting,knowledge,Keep the books\n", encoding="utf-8")
+    path.write_text(
+        "title,type,description\npython,skill,Python programming\n"
+        "welding,skill,Join metals\naccounting,knowledge,Keep the books\n",
+        encoding="utf-8",
+    )
     return path
 
 
@@ -32,26 +36,59 @@ def test_extract_jsonl_in_order(tmp_path, small_taxonomy, tiny_sentence_encoder_
     src = tmp_path / "in.jsonl"
     src.write_text('{"text": "welding"}\n\n{"text": "python code"}\n', encoding="utf-8")
     out = tmp_path / "out.jsonl"
-    assert run("extract", "--input", src, "--output", out, "--taxonomy", small_taxonomy,
-               "--model", tiny_sentence_encoder_dir, "--min-confidence", "0", "--top-k", "2") == 0
+    assert (
+        run(
+            "extract",
+            "--input",
+            src,
+            "--output",
+            out,
+            "--taxonomy",
+            small_taxonomy,
+            "--model",
+            tiny_sentence_encoder_dir,
+            "--min-confidence",
+            "0",
+            "--top-k",
+            "2",
+        )
+        == 0
+    )
     records = [json.loads(line) for line in out.read_text().splitlines()]
     assert [r["original_input"] for r in records] == ["welding", "python code"]
     assert all(len(r["skillExtractOutput"]) == 2 for r in records)
 
 
 def test_extract_text_to_stdout(capsys, small_taxonomy, tiny_sentence_encoder_dir, cli_env):
-    assert run("extract", "--text", "python", "--taxonomy", small_taxonomy,
-               "--model", tiny_sentence_encoder_dir, "--min-confidence", "0", "--top-k", "3") == 0
+    assert (
+        run(
+            "extract",
+            "--text",
+            "python",
+            "--taxonomy",
+            small_taxonomy,
+            "--model",
+            tiny_sentence_encoder_dir,
+            "--min-confidence",
+            "0",
+            "--top-k",
+            "3",
+        )
+        == 0
+    )
     record = json.loads(capsys.readouterr().out)
     assert len(record["skillExtractOutput"]) == 3
 
 
-@pytest.mark.parametrize("lines,expected", [
-    ('{"text": "ok"}\nnot json\n', "line 2: not valid JSON"),
-    ('{"text": {"nested": 1}}\n', "line 1: text: must be a string, not nested JSON"),
-    ('{"text": "   "}\n', "line 1: text: is empty"),
-    ('[{"text": "a"}, {"txt": "b"}]\n', "line 1: [1].text: is missing"),
-])
+@pytest.mark.parametrize(
+    "lines,expected",
+    [
+        ('{"text": "ok"}\nnot json\n', "line 2: not valid JSON"),
+        ('{"text": {"nested": 1}}\n', "line 1: text: must be a string, not nested JSON"),
+        ('{"text": "   "}\n', "line 1: text: is empty"),
+        ('[{"text": "a"}, {"txt": "b"}]\n', "line 1: [1].text: is missing"),
+    ],
+)
 def test_bad_input_exits_non_zero_with_one_line(tmp_path, capsys, lines, expected):
     src = tmp_path / "in.jsonl"
     src.write_text(lines, encoding="utf-8")
@@ -60,16 +97,19 @@ def test_bad_input_exits_non_zero_with_one_line(tmp_path, capsys, lines, expecte
     assert expected in err and "\n" not in err
 
 
-@pytest.mark.parametrize("args,expected", [
-    (["extract"], "exactly one of --text or --input"),
-    (["extract", "--text", "a", "--input", "x"], "exactly one of --text or --input"),
-    (["extract", "--text", "a", "--top-k", "0"], "--top-k must be at least 1"),
-    (["extract", "--text", "a", "--min-confidence", "1.5"], "--min-confidence must be between 0 and 1"),
-    (["extract", "--text", ""], "empty"),
-    (["extract", "--text", "a", "--taxonomy", "missing.xlsx"], "missing.xlsx"),
-    (["extract", "--input", "no-such-file.jsonl"], "no-such-file.jsonl"),
-    (["evaluate", "--data", "no-such.csv"], "no-such.csv"),
-])
+@pytest.mark.parametrize(
+    "args,expected",
+    [
+        (["extract"], "exactly one of --text or --input"),
+        (["extract", "--text", "a", "--input", "x"], "exactly one of --text or --input"),
+        (["extract", "--text", "a", "--top-k", "0"], "--top-k must be at least 1"),
+        (["extract", "--text", "a", "--min-confidence", "1.5"], "--min-confidence must be between 0 and 1"),
+        (["extract", "--text", ""], "empty"),
+        (["extract", "--text", "a", "--taxonomy", "missing.xlsx"], "missing.xlsx"),
+        (["extract", "--input", "no-such-file.jsonl"], "no-such-file.jsonl"),
+        (["evaluate", "--data", "no-such.csv"], "no-such.csv"),
+    ],
+)
 def test_usage_errors(capsys, args, expected, cli_env):
     assert run(*args) == 2
     assert expected in capsys.readouterr().err
@@ -87,13 +127,19 @@ def test_empty_taxonomy_file_is_a_clear_error(tmp_path, capsys, tiny_sentence_en
     assert "empty.csv" in capsys.readouterr().err
 
 
-def test_evaluate_prints_pipeline_and_baseline(tmp_path, capsys, small_taxonomy, tiny_sentence_encoder_dir,
-                                               cli_env):
+def test_evaluate_prints_pipeline_and_baseline(
+    tmp_path, capsys, small_taxonomy, tiny_sentence_encoder_dir, cli_env
+):
     data = tmp_path / "bench.csv"
-    data.write_text("sentence,span,sub_span,label\nwe weld pipes,weld,,welding\n"
-                    "we weld pipes,pipes,,LABEL NOT PRESENT\npython scripts,python,,python \n",
-                    encoding="utf-8")
-    assert run("evaluate", "--data", data, "--taxonomy", small_taxonomy, "--model", tiny_sentence_encoder_dir) == 0
+    data.write_text(
+        "sentence,span,sub_span,label\nwe weld pipes,weld,,welding\n"
+        "we weld pipes,pipes,,LABEL NOT PRESENT\npython scripts,python,,python \n",
+        encoding="utf-8",
+    )
+    assert (
+        run("evaluate", "--data", data, "--taxonomy", small_taxonomy, "--model", tiny_sentence_encoder_dir)
+        == 0
+    )
     result = json.loads(capsys.readouterr().out)
     for system in ("pipeline", "bi_encoder_baseline"):
         assert result[system]["sentences"] == 2
@@ -101,6 +147,11 @@ def test_evaluate_prints_pipeline_and_baseline(tmp_path, capsys, small_taxonomy,
 
 
 def test_module_entry_point_runs():
-    proc = subprocess.run([sys.executable, "-m", "sea_core", "extract", "--text", ""], cwd=ROOT,
-                          capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "sea_core", "extract", "--text", ""],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 2 and proc.stderr.startswith("error: text: is empty")

@@ -1,27 +1,44 @@
 """Functional: span extraction and matching together find the expected ESCO skills in job texts
 (the default encoder and the bundled ESCO taxonomy, shared across tests)."""
+
 import pytest
 
 JOBS = [
-    ("We are looking for a data scientist to build machine learning models in Python, query "
-     "databases with SQL and present insights to stakeholders.",
-     {"SQL", "Python (computer programming)"}, {"machine learning"}),
-    ("Registered nurse needed to administer medication, monitor patients' vital signs and maintain "
-     "accurate patient records.",
-     {"administer prescribed medication", "monitor patient's vital signs"}, set()),
-    ("The accountant will prepare financial statements, manage payroll and ensure compliance with "
-     "tax legislation.",
-     {"prepare financial statements"}, {"manage payroll"}),
-    ("Front-end developer with strong JavaScript, HTML and CSS skills to build responsive web "
-     "applications.",
-     {"JavaScript", "CSS"}, {"use markup languages"}),
-    ("Warehouse operative to operate forklift trucks, load and unload goods and keep inventory "
-     "records.",
-     {"operate forklift"}, set()),
+    (
+        "We are looking for a data scientist to build machine learning models in Python, query "
+        "databases with SQL and present insights to stakeholders.",
+        {"SQL", "Python (computer programming)"},
+        {"machine learning"},
+    ),
+    (
+        "Registered nurse needed to administer medication, monitor patients' vital signs and maintain "
+        "accurate patient records.",
+        {"administer prescribed medication", "monitor patient's vital signs"},
+        set(),
+    ),
+    (
+        "The accountant will prepare financial statements, manage payroll and ensure compliance with "
+        "tax legislation.",
+        {"prepare financial statements"},
+        {"manage payroll"},
+    ),
+    (
+        "Front-end developer with strong JavaScript, HTML and CSS skills to build responsive web "
+        "applications.",
+        {"JavaScript", "CSS"},
+        {"use markup languages"},
+    ),
+    (
+        "Warehouse operative to operate forklift trucks, load and unload goods and keep inventory records.",
+        {"operate forklift"},
+        set(),
+    ),
 ]
 
 
-@pytest.mark.parametrize("text,in_output,in_ranking", JOBS, ids=["data", "nurse", "accountant", "web", "warehouse"])
+@pytest.mark.parametrize(
+    "text,in_output,in_ranking", JOBS, ids=["data", "nurse", "accountant", "web", "warehouse"]
+)
 def test_job_text_yields_expected_skills(esco_pipeline, text, in_output, in_ranking):
     record = esco_pipeline.extract(text)
     output = {s["skillTitle"] for s in record["skillExtractOutput"]}
@@ -39,10 +56,11 @@ def test_long_job_description_gives_skills_from_every_part(esco_pipeline):
 
 def test_evidence_phrase_of_a_match(esco_pipeline):
     text = "You will operate forklift trucks in our warehouse."
-    skill = next(s for s in esco_pipeline.extract(text)["skillExtractOutput"]
-                 if s["skillTitle"] == "operate forklift")
+    skill = next(
+        s for s in esco_pipeline.extract(text)["skillExtractOutput"] if s["skillTitle"] == "operate forklift"
+    )
     assert "forklift" in skill["phrase"]
-    assert text[skill["phraseStart"]:skill["phraseEnd"]] == skill["phrase"]
+    assert text[skill["phraseStart"] : skill["phraseEnd"]] == skill["phrase"]
 
 
 def test_html_and_emoji_in_a_real_text(esco_pipeline):

@@ -1,6 +1,7 @@
 """Contrastive fine-tuning of the tiny encoder (sea_core.finetune): a seeded run trains, saves
 and repeats; no training data is a clear error. The training rows and batches are unit-tested in
 tests/unit/test_finetune.py."""
+
 import pytest
 
 from sea_core.finetune import FineTuneParams, ReviewedText, fine_tune_contrastive
@@ -8,8 +9,10 @@ from tests.unit.test_finetune import ACC, DA, PY, SQL, TAX, WELD
 
 
 def test_a_seeded_run_trains_saves_and_records_its_hyperparameters(tiny_sentence_encoder_dir, tmp_path):
-    reviews = [ReviewedText("python and sql", (PY, SQL), rejected=(WELD,)),
-               ReviewedText("accounting team", (ACC,), rejected=(DA,))]
+    reviews = [
+        ReviewedText("python and sql", (PY, SQL), rejected=(WELD,)),
+        ReviewedText("accounting team", (ACC,), rejected=(DA,)),
+    ]
     params = FineTuneParams(max_steps=3, batch_size=4, taxonomy_pairs=5, device="cpu")
     result = fine_tune_contrastive(tiny_sentence_encoder_dir, reviews, TAX, tmp_path / "m", params)
     assert result.steps == 3 and (tmp_path / "m" / "config.json").exists()
@@ -21,5 +24,6 @@ def test_a_seeded_run_trains_saves_and_records_its_hyperparameters(tiny_sentence
 
 def test_no_data_is_a_clear_error(tiny_sentence_encoder_dir, tmp_path):
     with pytest.raises(ValueError, match="too little training data"):
-        fine_tune_contrastive(tiny_sentence_encoder_dir, [], TAX, tmp_path / "m",
-                              FineTuneParams(taxonomy_pairs=0))
+        fine_tune_contrastive(
+            tiny_sentence_encoder_dir, [], TAX, tmp_path / "m", FineTuneParams(taxonomy_pairs=0)
+        )

@@ -1,5 +1,6 @@
 """The SageMaker handler's `model_fn` on a real bundle of the tiny encoder (the rest of the
 handler is unit-tested with a fake pipeline in tests/unit/test_handler.py)."""
+
 from mlops.entrypoints.handler import model_fn
 from tests.integration.serving_support import make_bundle
 

@@ -1,6 +1,7 @@
 """TokenClassifierSpanExtractor over tiny hand-weighted BIO models (tests/fixtures/tiny_models.py):
 python/java/machine/data/sql tag B, learning/analysis/science tag I, `##s` is neutral, all else O;
 the knowledge model tags statistics/accounting B and principles I."""
+
 from __future__ import annotations
 
 import json
@@ -10,8 +11,7 @@ import shutil
 import pytest
 
 from sea_core.spans.base import Span, SpanExtractor
-from sea_core.spans.token_classifier import (SpanModelError, TokenClassifierSpanExtractor,
-                                             label_for_model)
+from sea_core.spans.token_classifier import SpanModelError, TokenClassifierSpanExtractor, label_for_model
 from tests.fixtures.tiny_models import OTHER_WORDS, SKILL_BEGIN_WORDS, SKILL_INSIDE_WORDS
 
 
@@ -22,8 +22,9 @@ def skills(tiny_token_classifier_dir):
 
 @pytest.fixture(scope="module")
 def both(tiny_token_classifier_dir, tiny_knowledge_classifier_dir):
-    return TokenClassifierSpanExtractor({"skill": tiny_token_classifier_dir,
-                                         "knowledge": tiny_knowledge_classifier_dir}, device="cpu")
+    return TokenClassifierSpanExtractor(
+        {"skill": tiny_token_classifier_dir, "knowledge": tiny_knowledge_classifier_dir}, device="cpu"
+    )
 
 
 def found(spans: list[Span]) -> list[tuple[str, int, int, str]]:
@@ -32,7 +33,7 @@ def found(spans: list[Span]) -> list[tuple[str, int, int, str]]:
 
 def assert_offsets(text: str, spans: list[Span]) -> None:
     for span in spans:
-        assert text[span.start:span.end] == span.text
+        assert text[span.start : span.end] == span.text
         assert 0.0 < span.score <= 1.0
     assert [s.start for s in spans] == sorted(s.start for s in spans)
 
@@ -61,6 +62,7 @@ def expected_spans(words: list[str]) -> list[tuple[str, int, int, str]]:
 
 # ---------------------------------------------------------------- happy path
 
+
 def test_is_a_span_extractor_with_exact_spans(skills):
     text = "We use Python and machine learning."
     spans = skills.extract(text)
@@ -73,18 +75,23 @@ def test_is_a_span_extractor_with_exact_spans(skills):
 def test_two_models_label_spans_with_the_model_name(both):
     text = "Accounting principles and data analysis with SQL."
     spans = both.extract(text)
-    assert found(spans) == [("Accounting principles", 0, 21, "knowledge"),
-                            ("data analysis", 26, 39, "skill"), ("SQL", 45, 48, "skill")]
+    assert found(spans) == [
+        ("Accounting principles", 0, 21, "knowledge"),
+        ("data analysis", 26, 39, "skill"),
+        ("SQL", 45, 48, "skill"),
+    ]
     assert both.labels == ["skill", "knowledge"]
 
 
-def test_model_list_is_labelled_from_folder_names(tiny_token_classifier_dir,
-                                                  tiny_knowledge_classifier_dir):
-    extractor = TokenClassifierSpanExtractor([tiny_knowledge_classifier_dir,
-                                              tiny_token_classifier_dir], device="cpu")
+def test_model_list_is_labelled_from_folder_names(tiny_token_classifier_dir, tiny_knowledge_classifier_dir):
+    extractor = TokenClassifierSpanExtractor(
+        [tiny_knowledge_classifier_dir, tiny_token_classifier_dir], device="cpu"
+    )
     assert extractor.labels == ["knowledge", "skill"]
-    assert found(extractor.extract("statistics python")) == [("statistics", 0, 10, "knowledge"),
-                                                             ("python", 11, 17, "skill")]
+    assert found(extractor.extract("statistics python")) == [
+        ("statistics", 0, 10, "knowledge"),
+        ("python", 11, 17, "skill"),
+    ]
 
 
 def test_word_pieces_are_aggregated_into_the_whole_word(skills):
@@ -94,12 +101,12 @@ def test_word_pieces_are_aggregated_into_the_whole_word(skills):
 
 
 def test_bio_decoding_b_after_b_and_i_without_b(skills):
-    assert found(skills.extract("python java")) == [("python", 0, 6, "skill"),
-                                                    ("java", 7, 11, "skill")]
-    assert found(skills.extract("learning python")) == [("learning", 0, 8, "skill"),
-                                                        ("python", 9, 15, "skill")]
-    assert found(skills.extract("python, java.")) == [("python", 0, 6, "skill"),
-                                                      ("java", 8, 12, "skill")]
+    assert found(skills.extract("python java")) == [("python", 0, 6, "skill"), ("java", 7, 11, "skill")]
+    assert found(skills.extract("learning python")) == [
+        ("learning", 0, 8, "skill"),
+        ("python", 9, 15, "skill"),
+    ]
+    assert found(skills.extract("python, java.")) == [("python", 0, 6, "skill"), ("java", 8, 12, "skill")]
 
 
 def test_extract_many_matches_extract(skills):
@@ -110,16 +117,20 @@ def test_extract_many_matches_extract(skills):
 
 # ---------------------------------------------------------------- chunking
 
+
 @pytest.mark.parametrize("overlap", [0, 1, 2])
-def test_chunk_size_3_on_4_words_keeps_the_span_across_the_border(tiny_token_classifier_dir,
-                                                                  overlap, monkeypatch):
-    extractor = TokenClassifierSpanExtractor({"skill": tiny_token_classifier_dir}, chunk_size=3,
-                                             overlap=overlap, device="cpu", batch_size=1)
+def test_chunk_size_3_on_4_words_keeps_the_span_across_the_border(
+    tiny_token_classifier_dir, overlap, monkeypatch
+):
+    extractor = TokenClassifierSpanExtractor(
+        {"skill": tiny_token_classifier_dir}, chunk_size=3, overlap=overlap, device="cpu", batch_size=1
+    )
     model = extractor.models[0].model
     calls = []
     forward = model.forward
-    monkeypatch.setattr(model, "forward", lambda *a, **k: calls.append(k["input_ids"].shape)
-                        or forward(*a, **k))
+    monkeypatch.setattr(
+        model, "forward", lambda *a, **k: calls.append(k["input_ids"].shape) or forward(*a, **k)
+    )
     text = "we use machine learning"  # words 2 and 3 straddle the border of window (0, 3)
     assert found(extractor.extract(text)) == [("machine learning", 7, 23, "skill")]
     assert len(calls) == 2  # two windows
@@ -132,8 +143,9 @@ def test_long_text_gives_the_same_spans_for_any_chunk_size(tiny_token_classifier
     vocabulary = list(SKILL_BEGIN_WORDS + SKILL_INSIDE_WORDS) + [w for w in OTHER_WORDS if w.isalpha()]
     words = random.Random(7).choices(vocabulary, k=300)
     text = " ".join(words)
-    extractor = TokenClassifierSpanExtractor({"skill": tiny_token_classifier_dir},
-                                             chunk_size=chunk_size, device="cpu", batch_size=8)
+    extractor = TokenClassifierSpanExtractor(
+        {"skill": tiny_token_classifier_dir}, chunk_size=chunk_size, device="cpu", batch_size=8
+    )
     spans = extractor.extract(text)
     assert found(spans) == expected_spans(words)
     assert_offsets(text, spans)
@@ -143,22 +155,23 @@ def test_long_text_gives_the_same_spans_for_any_chunk_size(tiny_token_classifier
 def test_windows_longer_than_the_model_input_are_split(tiny_token_classifier_dir):
     """The tiny model takes 32 positions (30 pieces): 128-word windows must be cut further."""
     words = ["python", "learning", "the"] * 40
-    extractor = TokenClassifierSpanExtractor({"skill": tiny_token_classifier_dir}, chunk_size=128,
-                                             overlap=0, device="cpu")
+    extractor = TokenClassifierSpanExtractor(
+        {"skill": tiny_token_classifier_dir}, chunk_size=128, overlap=0, device="cpu"
+    )
     assert found(extractor.extract(" ".join(words))) == expected_spans(words)
 
 
 def test_a_word_longer_than_the_model_input_is_cut_not_fatal(tiny_token_classifier_dir):
-    """"python" + 40 x "##s" is 41 pieces, more than the 30 the tiny model takes."""
+    """ "python" + 40 x "##s" is 41 pieces, more than the 30 the tiny model takes."""
     extractor = TokenClassifierSpanExtractor({"skill": tiny_token_classifier_dir}, device="cpu")
     long_word = "python" + "s" * 40
     text = f"java {long_word} the sql"
     spans = extractor.extract(text)
-    assert found(spans) == [("java", 0, 4, "skill"), (long_word, 5, 51, "skill"),
-                            ("sql", 56, 59, "skill")]
+    assert found(spans) == [("java", 0, 4, "skill"), (long_word, 5, 51, "skill"), ("sql", 56, 59, "skill")]
 
 
 # ---------------------------------------------------------------- edge cases
+
 
 @pytest.mark.parametrize("text", ["", "   ", "\n\t", "🙂", "the team"])
 def test_texts_without_spans(skills, text):
@@ -179,6 +192,7 @@ def test_spans_at_text_start_and_end_and_extra_whitespace(skills):
 
 
 # ---------------------------------------------------------------- errors
+
 
 def test_missing_model_folder_is_a_clear_error(tmp_path):
     missing = tmp_path / "no_such_model"
@@ -213,12 +227,15 @@ def test_model_without_bio_labels_is_rejected(tiny_token_classifier_dir, tmp_pat
         TokenClassifierSpanExtractor({"skill": folder})
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    ({"chunk_size": 0}, "chunk_size"),
-    ({"chunk_size": 3, "overlap": 3}, "overlap"),
-    ({"chunk_size": 3, "overlap": -1}, "overlap"),
-    ({"batch_size": 0}, "batch_size"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"chunk_size": 0}, "chunk_size"),
+        ({"chunk_size": 3, "overlap": 3}, "overlap"),
+        ({"chunk_size": 3, "overlap": -1}, "overlap"),
+        ({"batch_size": 0}, "batch_size"),
+    ],
+)
 def test_invalid_settings(tiny_token_classifier_dir, kwargs, message):
     with pytest.raises(ValueError, match=message):
         TokenClassifierSpanExtractor({"skill": tiny_token_classifier_dir}, **kwargs)
@@ -238,6 +255,7 @@ def test_label_for_model_names():
 
 
 # ---------------------------------------------------------------- the sentence-encoder fixture
+
 
 def test_tiny_sentence_encoder_loads_offline_and_embeds(tiny_sentence_encoder_dir):
     import numpy as np

@@ -1,20 +1,29 @@
 """Helpers for the inference tests: a small taxonomy, a model bundle made from the tiny encoder,
 and a server running in a thread on a free port."""
+
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
+from mlops.entrypoints.server import InferenceServer, make_server, start_in_thread
 from sea_core.bundle import save_bundle
 from sea_core.encoder import Encoder
 from sea_core.taxonomy import Skill, Taxonomy
 
-from mlops.entrypoints.server import InferenceServer, make_server, start_in_thread
-
-SKILL_TITLES = ("python programming", "machine learning", "data analysis", "sql databases",
-                "java development", "project management", "accounting principles",
-                "customer service", "statistics", "team leadership")
+SKILL_TITLES = (
+    "python programming",
+    "machine learning",
+    "data analysis",
+    "sql databases",
+    "java development",
+    "project management",
+    "accounting principles",
+    "customer service",
+    "statistics",
+    "team leadership",
+)
 
 
 def small_taxonomy() -> Taxonomy:
@@ -24,8 +33,7 @@ def small_taxonomy() -> Taxonomy:
 
 def make_bundle(folder: Path, encoder_dir: Path, version: str = "1.2.3") -> Path:
     """A bundle of the tiny encoder over the small taxonomy."""
-    return save_bundle(folder, Encoder(encoder_dir, device="cpu"), small_taxonomy(),
-                       model_version=version)
+    return save_bundle(folder, Encoder(encoder_dir, device="cpu"), small_taxonomy(), model_version=version)
 
 
 @contextmanager

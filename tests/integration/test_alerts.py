@@ -1,6 +1,7 @@
 """Alerts on SQLite: threshold and min-review boundaries, once-only alerts, one queued build,
 webhooks (ok, HTTP 500, timeout), acknowledgement, concurrency, the `monitor` command, and a
 functional run of 30 reviewers disagreeing with the model."""
+
 from __future__ import annotations
 
 import json
@@ -17,8 +18,16 @@ from mlops.entrypoints.cli import main
 from mlops.services import alerts, audit
 from mlops.services.feedback import submit_feedback
 from mlops.services.identity import PermissionDenied
-from tests.unit.monitoring_rows import (ADMIN, REVIEWER, T0, FakeSettings, add_submission, log_prediction,
-                                        reviews, small_taxonomy)
+from tests.unit.monitoring_rows import (
+    ADMIN,
+    REVIEWER,
+    T0,
+    FakeSettings,
+    add_submission,
+    log_prediction,
+    reviews,
+    small_taxonomy,
+)
 
 NOW = T0 + timedelta(hours=1)
 
@@ -78,11 +87,18 @@ def alert_rows(wh):
 def test_low_quality_raises_an_alert_queues_a_build_and_audits(wh):
     reviews(wh, 20, 5, 5, 1)  # jaccard 1/9 each
     calls = []
-    [alert] = alerts.check_alerts(wh, FakeSettings(webhook_url="http://hook.example/x"), now=NOW,
-                                  notify=lambda url, payload: calls.append((url, payload)))
+    [alert] = alerts.check_alerts(
+        wh,
+        FakeSettings(webhook_url="http://hook.example/x"),
+        now=NOW,
+        notify=lambda url, payload: calls.append((url, payload)),
+    )
     assert (alert["metric"], alert["model_version"], alert["n_reviews"]) == ("jaccard", "1.0.0", 20)
     assert alert["value"] == pytest.approx(1 / 9) and alert["threshold"] == 0.40
-    assert alert["window_end"] == "2026-11-02T10:00:00.000Z" and alert["window_start"] == "2026-10-26T10:00:00.000Z"
+    assert (
+        alert["window_end"] == "2026-11-02T10:00:00.000Z"
+        and alert["window_start"] == "2026-10-26T10:00:00.000Z"
+    )
     assert "below 0.40" in alert["message"]
     assert jobs(wh) == [{"kind": "build", "status": "queued", "params": '{"trigger": "performance-drop"}'}]
     assert alert["job_id"] == wh.scalar("SELECT job_id FROM jobs")
@@ -123,16 +139,20 @@ def test_several_metrics_share_one_queued_build(wh):
 
 
 def test_a_build_already_queued_is_not_queued_again(wh):
-    wh.execute("INSERT INTO jobs (job_id, kind, status, params, created_at) VALUES "
-               "('j0', 'build', 'queued', '{\"trigger\": \"taxonomy-update\"}', '2026-11-01T00:00:00')")
+    wh.execute(
+        "INSERT INTO jobs (job_id, kind, status, params, created_at) VALUES "
+        "('j0', 'build', 'queued', '{\"trigger\": \"taxonomy-update\"}', '2026-11-01T00:00:00')"
+    )
     reviews(wh, 20, 5, 5, 1)
     [alert] = alerts.check_alerts(wh, FakeSettings(), now=NOW)
     assert alert["job_id"] is None and len(jobs(wh)) == 1
 
 
 def test_a_running_build_does_not_block_queueing(wh):
-    wh.execute("INSERT INTO jobs (job_id, kind, status, created_at) VALUES "
-               "('j0', 'build', 'running', '2026-11-01T00:00:00')")
+    wh.execute(
+        "INSERT INTO jobs (job_id, kind, status, created_at) VALUES "
+        "('j0', 'build', 'running', '2026-11-01T00:00:00')"
+    )
     reviews(wh, 20, 5, 5, 1)
     [alert] = alerts.check_alerts(wh, FakeSettings(), now=NOW)
     assert alert["job_id"] is not None and len(jobs(wh)) == 2
@@ -156,7 +176,7 @@ def test_mean_exactly_at_the_threshold_does_not_alert(wh):
 
 
 def test_mean_just_below_the_threshold_alerts(wh):
-    reviews(wh, 19, 3, 4, 2)     # 0.40 each
+    reviews(wh, 19, 3, 4, 2)  # 0.40 each
     reviews(wh, 1, 3, 4, 1, prefix="low")  # 0.1667: mean 0.3883
     assert len(alerts.check_alerts(wh, FakeSettings(), now=NOW)) == 1
 
@@ -169,7 +189,7 @@ def test_min_reviews_boundary(wh, n, expected):
 
 def test_window_boundary_counts_reviews_exactly_window_days_old(wh):
     reviews(wh, 19, 5, 5, 0, end=NOW - timedelta(days=2))
-    add_submission(wh, "edge", 5, 5, 0, at=NOW - timedelta(days=7))            # inside (inclusive)
+    add_submission(wh, "edge", 5, 5, 0, at=NOW - timedelta(days=7))  # inside (inclusive)
     add_submission(wh, "old", 5, 5, 0, at=NOW - timedelta(days=7, seconds=1))  # outside
     [alert] = alerts.check_alerts(wh, FakeSettings(), now=NOW)
     assert alert["n_reviews"] == 20
@@ -210,8 +230,12 @@ def test_webhook_timing_out_is_logged_and_monitoring_goes_on(wh, hook_factory, c
     hook = hook_factory(200, delay=3.0)
     reviews(wh, 20, 5, 5, 1)
     with caplog.at_level(logging.WARNING, logger="mlops.services.alerts"):
-        new = alerts.check_alerts(wh, FakeSettings(webhook_url=hook.url), now=NOW,
-                                  notify=lambda url, p: alerts.post_webhook(url, p, timeout=0.3))
+        new = alerts.check_alerts(
+            wh,
+            FakeSettings(webhook_url=hook.url),
+            now=NOW,
+            notify=lambda url, p: alerts.post_webhook(url, p, timeout=0.3),
+        )
     assert len(new) == 1 and "timed out" in caplog.text
     assert len(alert_rows(wh)) == 1
 
@@ -326,8 +350,16 @@ def test_thirty_reviewers_disagreeing_raise_one_alert_one_build_and_a_webhook(wh
         log_prediction(wh, f"req{i}", predicted, at=at, taxonomy=taxonomy)
         reviewer = User(f"reviewer{i}", frozenset({"reviewer"}))
         # each reviewer keeps one predicted skill, rejects two and adds two the model missed
-        submit_feedback(wh, taxonomy, reviewer, f"req{i}", accepted=predicted[:1],
-                        rejected=predicted[1:], added=[f"s{20 + i % 10}", f"s{30 + i % 10}"], now=at)
+        submit_feedback(
+            wh,
+            taxonomy,
+            reviewer,
+            f"req{i}",
+            accepted=predicted[:1],
+            rejected=predicted[1:],
+            added=[f"s{20 + i % 10}", f"s{30 + i % 10}"],
+            now=at,
+        )
         if i in (10, 25):  # monitoring runs while reviews come in (like cron)
             alerts.check_alerts(wh, settings, now=at)
     for _ in range(3):

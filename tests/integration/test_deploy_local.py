@@ -1,4 +1,5 @@
 """The local deployment target: serving folders swapped in whole, PROD mirrored to `prod/`."""
+
 from __future__ import annotations
 
 import json
@@ -87,12 +88,16 @@ def test_nothing_deployed_reads_as_none(store, tmp_path):
 
 def test_concurrent_deploys_of_one_stage_leave_one_whole_bundle(store, tmp_path):
     for i in range(4):
-        write_bundle(store, f"1.{i}.0", {"pipeline.json": str(i).encode(),
-                                         "embedding_model/w.bin": str(i).encode() * 100})
+        write_bundle(
+            store,
+            f"1.{i}.0",
+            {"pipeline.json": str(i).encode(), "embedding_model/w.bin": str(i).encode() * 100},
+        )
     target = LocalTarget(store, tmp_path / "home")
-    threads = [threading.Thread(target=target.deploy,
-                                args=("dev", f"1.{i}.0", bundle_prefix(f"1.{i}.0")))
-               for i in range(4)]
+    threads = [
+        threading.Thread(target=target.deploy, args=("dev", f"1.{i}.0", bundle_prefix(f"1.{i}.0")))
+        for i in range(4)
+    ]
     for t in threads:
         t.start()
     for t in threads:

@@ -4,6 +4,7 @@ the repository's deploy/<stage>-config.json files; plus the config file checks.
 moto 5.2.5 does not implement UpdateEndpoint; `moto_update_endpoint` adds it the way SageMaker
 behaves (same endpoint, new config, creation time kept), so the test can tell an update from a
 re-creation."""
+
 from __future__ import annotations
 
 import json
@@ -15,8 +16,12 @@ boto3 = pytest.importorskip("boto3")
 moto = pytest.importorskip("moto")
 
 from mlops.adapters.deploy import DeployError, bundle_prefix  # noqa: E402 - after importorskip
-from mlops.adapters.deploy.sagemaker import (DEFAULT_CONFIG_DIR, DeployConfigError,  # noqa: E402 - after importorskip
-                                             SageMakerTarget, load_endpoint_settings)
+from mlops.adapters.deploy.sagemaker import (  # noqa: E402 - after importorskip
+    DEFAULT_CONFIG_DIR,
+    DeployConfigError,
+    SageMakerTarget,
+    load_endpoint_settings,
+)
 from mlops.domain.stages import STAGES  # noqa: E402 - after importorskip
 
 ROLE = "arn:aws:iam::123456789012:role/sea-sagemaker"
@@ -51,8 +56,7 @@ def moto_update_endpoint(monkeypatch):
         config = backend.describe_endpoint_config(config_name)
         endpoint = backend.endpoints[name]
         endpoint.endpoint_config_name = config_name
-        endpoint.production_variants = endpoint._process_production_variants(
-            config["ProductionVariants"])
+        endpoint.production_variants = endpoint._process_production_variants(config["ProductionVariants"])
         endpoint.data_capture_config = config.get("DataCaptureConfig", {})
         endpoint.last_modified_time = utcnow()
         return ActionResult({"EndpointArn": endpoint.arn})
@@ -64,8 +68,12 @@ def moto_update_endpoint(monkeypatch):
 
 @pytest.fixture
 def sagemaker(monkeypatch, moto_update_endpoint):
-    for name, value in (("AWS_ACCESS_KEY_ID", "testing"), ("AWS_SECRET_ACCESS_KEY", "testing"),
-                        ("AWS_SESSION_TOKEN", "testing"), ("AWS_DEFAULT_REGION", "us-east-1")):
+    for name, value in (
+        ("AWS_ACCESS_KEY_ID", "testing"),
+        ("AWS_SECRET_ACCESS_KEY", "testing"),
+        ("AWS_SESSION_TOKEN", "testing"),
+        ("AWS_DEFAULT_REGION", "us-east-1"),
+    ):
         monkeypatch.setenv(name, value)
     with moto.mock_aws():
         session = boto3.Session(region_name="us-east-1")
@@ -73,9 +81,14 @@ def sagemaker(monkeypatch, moto_update_endpoint):
 
 
 def _config(folder: Path, stage: str, **overrides) -> Path:
-    params = {"StageName": stage, "EndpointInstanceCount": "2",
-              "EndpointInstanceType": "ml.m5.large", "SamplingPercentage": "25",
-              "EnableDataCapture": "true", **overrides}
+    params = {
+        "StageName": stage,
+        "EndpointInstanceCount": "2",
+        "EndpointInstanceType": "ml.m5.large",
+        "SamplingPercentage": "25",
+        "EnableDataCapture": "true",
+        **overrides,
+    }
     params = {k: v for k, v in params.items() if v is not None}
     path = folder / f"{stage}-config.json"
     path.write_text(json.dumps({"Parameters": params}))
@@ -102,8 +115,10 @@ def test_prod_deploy_uses_the_repository_prod_config(sagemaker):
     model = client.describe_model(ModelName=outcome["model"])
     container = model["PrimaryContainer"]
     assert container["Image"] == IMAGE
-    assert container["ModelDataSource"]["S3DataSource"]["S3Uri"] == \
-        f"{ROOT}/finetuned_models/mlops/versions/1.2.0/"
+    assert (
+        container["ModelDataSource"]["S3DataSource"]["S3Uri"]
+        == f"{ROOT}/finetuned_models/mlops/versions/1.2.0/"
+    )
     assert container["Environment"] == {"SEA_MODEL_VERSION": "1.2.0", "SEA_STAGE": "prod"}
     endpoint = client.describe_endpoint(EndpointName="sea-prod")
     assert endpoint["EndpointConfigName"] == outcome["endpoint_config"]
@@ -144,7 +159,8 @@ def test_disabled_data_capture_sends_no_capture_config(sagemaker, tmp_path):
     session, client, _ = sagemaker
     _config(tmp_path, "dev", EnableDataCapture="false")
     outcome = SageMakerTarget(session, ROLE, IMAGE, ROOT, config_dir=tmp_path).deploy(
-        "dev", "1.0.0", bundle_prefix("1.0.0"))
+        "dev", "1.0.0", bundle_prefix("1.0.0")
+    )
     config = client.describe_endpoint_config(EndpointConfigName=outcome["endpoint_config"])
     assert not config.get("DataCaptureConfig")
 
@@ -165,26 +181,33 @@ def test_sagemaker_needs_an_s3_artifact_root(sagemaker):
 
 # -- config files ----------------------------------------------------------------------------
 def test_repository_configs_are_valid_for_every_stage():
-    expected = {"dev": (1, "ml.m5.large", 100), "uat": (1, "ml.m5.xlarge", 100),
-                "prod": (1, "ml.g4dn.xlarge", 80)}
+    expected = {
+        "dev": (1, "ml.m5.large", 100),
+        "uat": (1, "ml.m5.xlarge", 100),
+        "prod": (1, "ml.g4dn.xlarge", 80),
+    }
     for stage in STAGES:
         settings = load_endpoint_settings(DEFAULT_CONFIG_DIR, stage)
         assert settings.stage is stage and settings.enable_data_capture
-        assert (settings.instance_count, settings.instance_type,
-                settings.sampling_percentage) == expected[stage]
+        assert (settings.instance_count, settings.instance_type, settings.sampling_percentage) == expected[
+            stage
+        ]
 
 
-@pytest.mark.parametrize("overrides,message", [
-    ({"EndpointInstanceType": None}, "Parameters.EndpointInstanceType is missing"),
-    ({"StageName": None}, "Parameters.StageName is missing"),
-    ({"StageName": "prod"}, "Parameters.StageName is 'prod', expected 'dev'"),
-    ({"EndpointInstanceCount": "zero"}, "Parameters.EndpointInstanceCount must be a whole number"),
-    ({"EndpointInstanceCount": "0"}, "Parameters.EndpointInstanceCount must be at least 1"),
-    ({"SamplingPercentage": "101"}, "Parameters.SamplingPercentage must be between 0 and 100"),
-    ({"SamplingPercentage": "-1"}, "Parameters.SamplingPercentage must be between 0 and 100"),
-    ({"EnableDataCapture": "maybe"}, "Parameters.EnableDataCapture must be true or false"),
-    ({"EndpointInstanceType": "g4dn.xlarge"}, "Parameters.EndpointInstanceType must be a SageMaker"),
-])
+@pytest.mark.parametrize(
+    "overrides,message",
+    [
+        ({"EndpointInstanceType": None}, "Parameters.EndpointInstanceType is missing"),
+        ({"StageName": None}, "Parameters.StageName is missing"),
+        ({"StageName": "prod"}, "Parameters.StageName is 'prod', expected 'dev'"),
+        ({"EndpointInstanceCount": "zero"}, "Parameters.EndpointInstanceCount must be a whole number"),
+        ({"EndpointInstanceCount": "0"}, "Parameters.EndpointInstanceCount must be at least 1"),
+        ({"SamplingPercentage": "101"}, "Parameters.SamplingPercentage must be between 0 and 100"),
+        ({"SamplingPercentage": "-1"}, "Parameters.SamplingPercentage must be between 0 and 100"),
+        ({"EnableDataCapture": "maybe"}, "Parameters.EnableDataCapture must be true or false"),
+        ({"EndpointInstanceType": "g4dn.xlarge"}, "Parameters.EndpointInstanceType must be a SageMaker"),
+    ],
+)
 def test_malformed_config_names_the_file_and_key(tmp_path, overrides, message):
     path = _config(tmp_path, "dev", **overrides)
     with pytest.raises(DeployConfigError) as error:
@@ -194,18 +217,20 @@ def test_malformed_config_names_the_file_and_key(tmp_path, overrides, message):
 
 @pytest.mark.parametrize("count,sampling", [("1", "0"), ("1", "100"), (4, 50)])
 def test_config_boundaries_are_accepted(tmp_path, count, sampling):
-    _config(tmp_path, "uat", EndpointInstanceCount=count, SamplingPercentage=sampling,
-            EnableDataCapture=True)
+    _config(tmp_path, "uat", EndpointInstanceCount=count, SamplingPercentage=sampling, EnableDataCapture=True)
     settings = load_endpoint_settings(tmp_path, "uat")
     assert (settings.instance_count, settings.sampling_percentage) == (int(count), int(sampling))
     assert settings.enable_data_capture is True
 
 
-@pytest.mark.parametrize("content,message", [
-    ("{not json", "not readable as JSON"),
-    ('["Parameters"]', 'expected an object with a "Parameters" object'),
-    ('{"Parameters": "x"}', 'expected an object with a "Parameters" object'),
-])
+@pytest.mark.parametrize(
+    "content,message",
+    [
+        ("{not json", "not readable as JSON"),
+        ('["Parameters"]', 'expected an object with a "Parameters" object'),
+        ('{"Parameters": "x"}', 'expected an object with a "Parameters" object'),
+    ],
+)
 def test_unreadable_config_is_named(tmp_path, content, message):
     (tmp_path / "prod-config.json").write_text(content)
     with pytest.raises(DeployConfigError, match=message) as error:

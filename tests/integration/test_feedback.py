@@ -1,4 +1,5 @@
 """Reviewer feedback on SQLite: ground truth, replacement on resubmission, refusals, atomicity."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -15,8 +16,10 @@ TAX = small_taxonomy()
 
 
 def decisions(wh, request_id="r1"):
-    rows = wh.query("SELECT skill_id, decision, reviewer FROM feedback WHERE request_id = ? "
-                    "ORDER BY skill_id", (request_id,))
+    rows = wh.query(
+        "SELECT skill_id, decision, reviewer FROM feedback WHERE request_id = ? ORDER BY skill_id",
+        (request_id,),
+    )
     return {(r["skill_id"], r["decision"], r["reviewer"]) for r in rows}
 
 
@@ -27,14 +30,23 @@ def submissions(wh, request_id="r1"):
 # -- happy path ------------------------------------------------------------------------------------
 def test_submit_stores_decisions_counts_and_audit(wh):
     log_prediction(wh, "r1", ["s0", "s1", "s2"], model_version="1.2.0")
-    summary = submit_feedback(wh, TAX, REVIEWER, "r1", accepted=["s0", "s1"], rejected=["s2"],
-                              added=["s5"], now=T0)
-    assert decisions(wh) == {("s0", "accepted", "rita"), ("s1", "accepted", "rita"),
-                             ("s2", "rejected", "rita"), ("s5", "added", "rita")}
+    summary = submit_feedback(
+        wh, TAX, REVIEWER, "r1", accepted=["s0", "s1"], rejected=["s2"], added=["s5"], now=T0
+    )
+    assert decisions(wh) == {
+        ("s0", "accepted", "rita"),
+        ("s1", "accepted", "rita"),
+        ("s2", "rejected", "rita"),
+        ("s5", "added", "rita"),
+    }
     [sub] = submissions(wh)
     assert (sub["n_predicted"], sub["n_confirmed"], sub["n_overlap"]) == (3, 3, 2)
     assert sub["model_version"] == "1.2.0" and sub["reviewer"] == "rita"
-    assert (sub["submitted_at"], sub["day"], sub["week"]) == ("2026-11-02T09:00:00.000Z", "2026-11-02", "2026-W45")
+    assert (sub["submitted_at"], sub["day"], sub["week"]) == (
+        "2026-11-02T09:00:00.000Z",
+        "2026-11-02",
+        "2026-W45",
+    )
     assert summary["jaccard"] == pytest.approx(2 / 4)
     assert summary["precision"] == pytest.approx(2 / 3) and summary["recall"] == pytest.approx(2 / 3)
     assert summary["replaced"] is False
@@ -46,8 +58,9 @@ def test_submit_stores_decisions_counts_and_audit(wh):
 def test_resubmission_replaces_the_earlier_one(wh):
     log_prediction(wh, "r1", ["s0", "s1"])
     submit_feedback(wh, TAX, REVIEWER, "r1", ["s0"], ["s1"], [], now=T0)
-    summary = submit_feedback(wh, TAX, REVIEWER, "r1", ["s0", "s1"], [], ["s3"],
-                              now=T0 + timedelta(seconds=2))
+    summary = submit_feedback(
+        wh, TAX, REVIEWER, "r1", ["s0", "s1"], [], ["s3"], now=T0 + timedelta(seconds=2)
+    )
     assert summary["replaced"] is True
     assert decisions(wh) == {("s0", "accepted", "rita"), ("s1", "accepted", "rita"), ("s3", "added", "rita")}
     [sub] = submissions(wh)
@@ -97,17 +110,20 @@ def test_only_reviewers_may_submit(wh, user):
     assert submissions(wh) == []
 
 
-@pytest.mark.parametrize("accepted, rejected, added, message", [
-    (["s0"], ["s0"], [], "both accepted and rejected: s0"),
-    ([], ["s1"], ["s1"], "both added and rejected: s1"),
-    (["s4"], [], [], "accepted skill\\(s\\) were not predicted for this request .*: s4"),
-    ([], ["s4"], [], "rejected skill\\(s\\) were not predicted"),
-    (["nope"], [], [], "accepted skill\\(s\\) not in the taxonomy: nope"),
-    ([], [], ["ghost"], "added skill\\(s\\) not in the taxonomy: ghost"),
-    ([], [], [], "no decision"),
-    ("s0", [], [], "must be a list"),
-    ([""], [], [], "invalid skill id"),
-])
+@pytest.mark.parametrize(
+    "accepted, rejected, added, message",
+    [
+        (["s0"], ["s0"], [], "both accepted and rejected: s0"),
+        ([], ["s1"], ["s1"], "both added and rejected: s1"),
+        (["s4"], [], [], "accepted skill\\(s\\) were not predicted for this request .*: s4"),
+        ([], ["s4"], [], "rejected skill\\(s\\) were not predicted"),
+        (["nope"], [], [], "accepted skill\\(s\\) not in the taxonomy: nope"),
+        ([], [], ["ghost"], "added skill\\(s\\) not in the taxonomy: ghost"),
+        ([], [], [], "no decision"),
+        ("s0", [], [], "must be a list"),
+        ([""], [], [], "invalid skill id"),
+    ],
+)
 def test_refusals_are_clear_and_save_nothing(wh, accepted, rejected, added, message):
     log_prediction(wh, "r1", ["s0", "s1"])
     with pytest.raises(FeedbackError, match=message):
@@ -130,8 +146,10 @@ def test_failed_request_is_refused(wh):
 def test_warehouse_failure_saves_nothing_and_keeps_the_earlier_submission(wh):
     log_prediction(wh, "r1", ["s0", "s1"])
     submit_feedback(wh, TAX, REVIEWER, "r1", ["s0"], [], [], now=T0)
-    wh.execute("CREATE TRIGGER fail BEFORE INSERT ON feedback_submissions "
-               "BEGIN SELECT RAISE(ABORT, 'disk I/O error'); END")
+    wh.execute(
+        "CREATE TRIGGER fail BEFORE INSERT ON feedback_submissions "
+        "BEGIN SELECT RAISE(ABORT, 'disk I/O error'); END"
+    )
     with pytest.raises(FeedbackError, match="nothing was saved, please retry"):
         submit_feedback(wh, TAX, REVIEWER, "r1", ["s0", "s1"], [], ["s5"], now=T0)
     assert decisions(wh) == {("s0", "accepted", "rita")}  # the delete+insert was rolled back

@@ -2,6 +2,7 @@
 log's writer and the feedback service: a prediction is (request id, model version), every
 reviewer's review of a text is kept, monitoring scores each version against each review, the
 reviewers' agreement and activity, and the review queue's two orders."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -10,8 +11,7 @@ import pytest
 
 from mlops.adapters.warehouse.repositories import repositories
 from mlops.services import monitoring
-from mlops.services.feedback import (OLDEST, FeedbackError, get_prediction, next_unreviewed,
-                                     submit_feedback)
+from mlops.services.feedback import OLDEST, FeedbackError, get_prediction, next_unreviewed, submit_feedback
 from mlops.services.identity import User
 from sea_core.pipeline import request_id_for
 from tests.unit.monitoring_rows import REVIEWER, T0, small_taxonomy
@@ -23,8 +23,10 @@ RIA = User("ria", frozenset({"reviewer"}))
 
 
 def by_version(wh) -> dict[str, tuple[int, float]]:
-    return {r["model_version"]: (r["n_reviews"], round(r["jaccard"], 6))
-            for r in monitoring.version_comparison(wh)}
+    return {
+        r["model_version"]: (r["n_reviews"], round(r["jaccard"], 6))
+        for r in monitoring.version_comparison(wh)
+    }
 
 
 # -- happy path ------------------------------------------------------------------------------------
@@ -56,11 +58,16 @@ def test_a_second_review_is_kept_and_a_reviewer_replaces_only_their_own(warehous
     assert first["replaced"] is False and second["replaced"] is False
     again = submit_feedback(warehouse, TAX, REVIEWER, rid, ["s0"], ["s1"], [], now=T0 + timedelta(hours=2))
     assert again["replaced"] is True
-    rows = warehouse.query("SELECT reviewer, skill_id, decision FROM feedback WHERE request_id = ? "
-                           "ORDER BY reviewer, skill_id", (rid,))
+    rows = warehouse.query(
+        "SELECT reviewer, skill_id, decision FROM feedback WHERE request_id = ? ORDER BY reviewer, skill_id",
+        (rid,),
+    )
     assert [(r["reviewer"], r["skill_id"], r["decision"]) for r in rows] == [
-        ("rita", "s0", "accepted"), ("rita", "s1", "rejected"),
-        ("rob", "s0", "accepted"), ("rob", "s1", "accepted")]
+        ("rita", "s0", "accepted"),
+        ("rita", "s1", "rejected"),
+        ("rob", "s0", "accepted"),
+        ("rob", "s1", "accepted"),
+    ]
     assert by_version(warehouse) == {"1.0.0": (2, 0.75)}  # rita 1/2, rob 1
     assert get_prediction(warehouse, rid)["n_reviews"] == 2
     assert get_prediction(warehouse, rid)["feedback"]["reviewer"] == "rita"  # the newest review
@@ -84,10 +91,16 @@ def test_agreement_between_reviewers_and_their_daily_counts(warehouse):
     assert (agreement.overall.n_texts, agreement.overall.n_pairs) == (2, 4)
     assert agreement.overall.jaccard == pytest.approx(0.75)
     assert [(r.reviewer, r.n_texts, r.n_pairs, pytest.approx(r.jaccard)) for r in agreement.reviewers] == [
-        ("ria", 1, 2, 0.75), ("rita", 2, 3, 2 / 3), ("rob", 2, 3, 5 / 6)]
+        ("ria", 1, 2, 0.75),
+        ("rita", 2, 3, 2 / 3),
+        ("rob", 2, 3, 5 / 6),
+    ]
     activity = monitoring.reviewer_activity(warehouse)
     assert [(d.day, d.reviewer, d.n_reviews, d.n_confirmed) for d in activity.daily] == [
-        ("2026-11-02", "rita", 3, 3), ("2026-11-03", "ria", 1, 1), ("2026-11-03", "rob", 2, 1)]
+        ("2026-11-02", "rita", 3, 3),
+        ("2026-11-03", "ria", 1, 1),
+        ("2026-11-03", "rob", 2, 1),
+    ]
     assert activity.totals == {"ria": 1, "rita": 3, "rob": 2}
     assert monitoring.reviewer_activity(warehouse, start=day2).totals == {"ria": 1, "rob": 2}
 
@@ -101,9 +114,17 @@ def test_the_queue_serves_the_least_sure_first_or_the_oldest(warehouse):
     order = []
     while (item := next_unreviewed(warehouse)) is not None:
         order.append(item["original_input"])
-        submit_feedback(warehouse, TAX, REVIEWER, item["request_id"], [], [],
-                        [] if not item["skills"] else ["s5"], now=T0 + timedelta(days=1),
-                        model_version=item["model_version"])
+        submit_feedback(
+            warehouse,
+            TAX,
+            REVIEWER,
+            item["request_id"],
+            [],
+            [],
+            [] if not item["skills"] else ["s5"],
+            now=T0 + timedelta(days=1),
+            model_version=item["model_version"],
+        )
     assert order == ["unsure", "old", "sure", "none"]
     assert next_unreviewed(warehouse, order=OLDEST) is None
 

@@ -1,14 +1,13 @@
 """Inference clients: in-process, HTTP (the real server on a free port) and SageMaker (boto3
 `sagemaker-runtime` pointed at the server's `/endpoints/<name>/invocations` route), and the
 rule that every prediction is logged exactly once whatever served it."""
+
 from __future__ import annotations
 
 import json
 import socket
 
 import pytest
-
-from sea_core.bundle import load_bundle
 
 from mlops.adapters.inference import InferenceError
 from mlops.adapters.inference.base import REMOTE_BATCH
@@ -20,11 +19,14 @@ from mlops.adapters.warehouse import open_warehouse
 from mlops.bootstrap import Bootstrap
 from mlops.config import load_settings
 from mlops.services.prediction_log import ARCHIVE_PREFIX, PredictionLog
-
+from sea_core.bundle import load_bundle
 from tests.integration.serving_support import make_bundle, running_server
 
-TEXTS = ["python programming and sql databases", "machine learning with statistics",
-         "customer service team leadership"]
+TEXTS = [
+    "python programming and sql databases",
+    "machine learning with statistics",
+    "customer service team leadership",
+]
 
 
 def without_time(record):
@@ -61,8 +63,11 @@ def server(pipeline):
 
 @pytest.fixture
 def aws_env(monkeypatch):
-    for name, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-                        "AWS_DEFAULT_REGION": "us-east-1"}.items():
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }.items():
         monkeypatch.setenv(name, value)
 
 
@@ -72,8 +77,9 @@ def sagemaker_client(server) -> SageMakerInferenceClient:
 
 def settings_with(tmp_path, **values):
     env = {f"SEA_{k.upper()}": v for k, v in values.items()}
-    return load_settings(env={"SEA_HOME": str(tmp_path / "home"), **env},
-                         secrets_path=tmp_path / "absent.toml")
+    return load_settings(
+        env={"SEA_HOME": str(tmp_path / "home"), **env}, secrets_path=tmp_path / "absent.toml"
+    )
 
 
 def free_port() -> int:
@@ -86,8 +92,9 @@ def free_port() -> int:
 def test_in_process_client_answers_the_pipeline_records(pipeline):
     client = InProcessInferenceClient(pipeline)
     records = client.predict(TEXTS, min_confidence=0.0)
-    assert [without_time(r) for r in records] == \
-        [without_time(pipeline.extract(t, min_confidence=0.0)) for t in TEXTS]
+    assert [without_time(r) for r in records] == [
+        without_time(pipeline.extract(t, min_confidence=0.0)) for t in TEXTS
+    ]
     assert client.model_version == "2.0.1"
 
 
@@ -100,8 +107,7 @@ def test_http_client_answers_like_the_in_process_client(server, pipeline):
     assert all(len(r["skillExtractOutput"]) == 2 for r in remote)
 
 
-def test_sagemaker_client_through_boto3_answers_like_the_in_process_client(server, pipeline,
-                                                                           aws_env):
+def test_sagemaker_client_through_boto3_answers_like_the_in_process_client(server, pipeline, aws_env):
     client = sagemaker_client(server)
     assert client.model_version is None  # SageMaker has no ping for clients
     remote = client.predict(TEXTS, min_confidence=0.0)
@@ -118,8 +124,11 @@ def test_remote_clients_split_long_lists_into_batches_and_keep_order(server, aws
 
 
 def test_empty_list_gives_empty_list(server, pipeline, aws_env):
-    for client in (InProcessInferenceClient(pipeline), HttpInferenceClient(server.url),
-                   sagemaker_client(server)):
+    for client in (
+        InProcessInferenceClient(pipeline),
+        HttpInferenceClient(server.url),
+        sagemaker_client(server),
+    ):
         assert client.predict([]) == []
 
 
@@ -130,15 +139,20 @@ def test_every_prediction_is_logged_exactly_once_whatever_served_it(pipeline, lo
         HttpInferenceClient(server.url).predict([TEXTS[0]])
         sagemaker_client(server).predict([TEXTS[1]])
     InProcessInferenceClient(pipeline, stage="dev", prediction_log=app_log).predict([TEXTS[2]])
-    rows = warehouse.query("SELECT original_input, stage, latency_ms FROM prediction_requests "
-                           "ORDER BY original_input")
+    rows = warehouse.query(
+        "SELECT original_input, stage, latency_ms FROM prediction_requests ORDER BY original_input"
+    )
     assert [(r["original_input"], r["stage"]) for r in rows] == sorted(
-        [(TEXTS[0], "prod"), (TEXTS[1], "prod"), (TEXTS[2], "dev")])
+        [(TEXTS[0], "prod"), (TEXTS[1], "prod"), (TEXTS[2], "dev")]
+    )
     assert all(r["latency_ms"] > 0 for r in rows)
     server_log.flush()
     app_log.flush()
-    lines = [json.loads(line) for key in store.list(ARCHIVE_PREFIX + "/")
-             for line in store.get_bytes(key).decode().splitlines()]
+    lines = [
+        json.loads(line)
+        for key in store.list(ARCHIVE_PREFIX + "/")
+        for line in store.get_bytes(key).decode().splitlines()
+    ]
     assert sorted(line["original_input"] for line in lines) == sorted(TEXTS)
 
 
@@ -164,8 +178,11 @@ def test_server_logs_failed_inference_as_an_error(pipeline, logs):
 # -- negative path: clear errors ---------------------------------------------------------------
 def test_bad_text_is_an_inference_error_naming_the_item_in_every_client(server, pipeline, aws_env):
     texts = ["fine text", "   "]
-    for client in (InProcessInferenceClient(pipeline), HttpInferenceClient(server.url),
-                   sagemaker_client(server)):
+    for client in (
+        InProcessInferenceClient(pipeline),
+        HttpInferenceClient(server.url),
+        sagemaker_client(server),
+    ):
         with pytest.raises(InferenceError) as info:
             client.predict(texts)
         assert (info.value.status, info.value.field) == (400, "[1].text"), type(client).__name__
@@ -182,8 +199,11 @@ def test_error_field_points_into_the_callers_list_across_batches(server, aws_env
 
 def test_too_long_text_is_413_in_every_client(server, pipeline, aws_env):
     too_long = "a" * (pipeline.config.max_text_chars + 1)
-    for client in (InProcessInferenceClient(pipeline), HttpInferenceClient(server.url),
-                   sagemaker_client(server)):
+    for client in (
+        InProcessInferenceClient(pipeline),
+        HttpInferenceClient(server.url),
+        sagemaker_client(server),
+    ):
         with pytest.raises(InferenceError) as info:
             client.predict([too_long])
         assert info.value.status == 413
@@ -209,21 +229,23 @@ def test_unreachable_server_is_503():
         client.predict(["x"])
     assert info.value.status == 503
     with pytest.raises(InferenceError):
-        client.model_version
+        _ = client.model_version
 
 
 # -- choosing a client from settings -----------------------------------------------------------
 def test_the_bootstrap_picks_the_client_the_settings_name(tmp_path, server, bundle, aws_env):
     http = Bootstrap(settings_with(tmp_path, inference_url=server.url)).inference()
     assert isinstance(http, HttpInferenceClient) and http.model_version == "2.0.1"
-    sagemaker = Bootstrap(settings_with(tmp_path, sagemaker_endpoint="sea-prod",
-                                        aws_region="us-east-1")).inference()
+    sagemaker = Bootstrap(
+        settings_with(tmp_path, sagemaker_endpoint="sea-prod", aws_region="us-east-1")
+    ).inference()
     assert isinstance(sagemaker, SageMakerInferenceClient)
     assert sagemaker.endpoint_name == "sea-prod"
 
     import shutil
 
     from mlops.adapters.deploy.local import serving_dir
+
     services = Bootstrap(settings_with(tmp_path))
     shutil.copytree(bundle, serving_dir(services.settings.home, "uat"))
     local = services.inference("uat")
@@ -240,7 +262,8 @@ def test_uat_comparison_of_a_stage_goes_to_the_configured_server(tmp_path, serve
     services = Bootstrap(settings_with(tmp_path, inference_url=server.url))
     records = stage_predictor(services, stage="prod")(TEXTS)
     # the server's model (2.0.1), not a default model loaded here (0.0.0)
-    assert [without_time(r) for r in records] == \
-        [without_time(r) for r in InProcessInferenceClient(pipeline).predict(TEXTS)]
+    assert [without_time(r) for r in records] == [
+        without_time(r) for r in InProcessInferenceClient(pipeline).predict(TEXTS)
+    ]
     with pytest.raises(ValueError, match="not both"):
         stage_predictor(services, stage="prod", version="2.0.1")

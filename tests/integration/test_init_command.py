@@ -1,4 +1,5 @@
 """`python -m mlops init`: schema and store layout from the settings, idempotent, clear errors."""
+
 from __future__ import annotations
 
 import json

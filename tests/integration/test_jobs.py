@@ -1,14 +1,15 @@
 """Background jobs over a SQLite warehouse: queueing (with de-duplication), claiming, progress,
 finishing, cancelling, reaping lost workers, and the in-process worker."""
+
 from __future__ import annotations
 
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from mlops.entrypoints.worker import Worker
 from mlops.domain.clock import timestamp
+from mlops.entrypoints.worker import Worker
 from mlops.services import audit, jobs
 from mlops.services.identity import PermissionDenied, User, system_user
 from mlops.services.jobs import JobCancelled, JobError
@@ -32,7 +33,7 @@ def handlers():
 
 
 def _age_heartbeat(wh, job_id, seconds) -> str:
-    stamp = timestamp(datetime.now(timezone.utc) - timedelta(seconds=seconds))
+    stamp = timestamp(datetime.now(UTC) - timedelta(seconds=seconds))
     wh.execute("UPDATE jobs SET heartbeat_at = ? WHERE job_id = ?", (stamp, job_id))
     return stamp
 
@@ -41,8 +42,7 @@ def _age_heartbeat(wh, job_id, seconds) -> str:
 def test_enqueue_creates_a_queued_job_with_an_audit_row(wh):
     job_id = jobs.enqueue(wh, "build", {"trigger": "code"}, ADMIN)
     job = jobs.get(wh, job_id)
-    assert (job.kind, job.status, job.params, job.progress) == ("build", "queued",
-                                                                {"trigger": "code"}, 0.0)
+    assert (job.kind, job.status, job.params, job.progress) == ("build", "queued", {"trigger": "code"}, 0.0)
     assert "ada" in job.message
     events = audit.events(wh, action="job.enqueue")
     assert [(e["actor"], e["target"]) for e in events] == [("ada", job_id)]
@@ -63,10 +63,8 @@ def test_different_params_or_kind_make_separate_jobs(wh):
 
 
 def test_dedupe_on_compares_only_the_named_keys(wh):
-    a = jobs.enqueue(wh, "build", {"trigger": "quality", "alert": "a1"}, ADMIN,
-                     dedupe_on=("trigger",))
-    b = jobs.enqueue(wh, "build", {"trigger": "quality", "alert": "a2"}, ADMIN,
-                     dedupe_on=("trigger",))
+    a = jobs.enqueue(wh, "build", {"trigger": "quality", "alert": "a1"}, ADMIN, dedupe_on=("trigger",))
+    b = jobs.enqueue(wh, "build", {"trigger": "quality", "alert": "a2"}, ADMIN, dedupe_on=("trigger",))
     assert a == b
     assert jobs.get(wh, a).params["alert"] == "a1"
 

@@ -1,10 +1,11 @@
 """The jobs service on every warehouse: SQLite and Redshift over the wire (PostgreSQL behind
 pgbouncer): one job per duplicate trigger under concurrency, each job claimed once by racing
 workers, reaping, cancelling."""
+
 from __future__ import annotations
 
 import threading
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -35,8 +36,9 @@ def _run_together(n, fn):
 
 def test_concurrent_duplicate_triggers_make_one_job(warehouse):
     ids = []
-    _run_together(6, lambda i: ids.append(jobs.enqueue(warehouse, "build", {"trigger": "quality"},
-                                                       system_user())))
+    _run_together(
+        6, lambda i: ids.append(jobs.enqueue(warehouse, "build", {"trigger": "quality"}, system_user()))
+    )
     assert len(set(ids)) == 1
     assert [j.job_id for j in jobs.list_jobs(warehouse)] == ids[:1]
 
@@ -62,13 +64,17 @@ def test_progress_finish_cancel_and_reap(warehouse):
     jobs.cancel(warehouse, ADMIN, cancelled)
     with pytest.raises(jobs.JobCancelled):
         jobs.report_progress(warehouse, cancelled, 0.5, "")
-    old = (datetime.now(timezone.utc) - timedelta(minutes=5)).replace(tzinfo=None)
-    warehouse.execute("UPDATE jobs SET heartbeat_at = ? WHERE job_id = ?",
-               (old.isoformat(timespec="microseconds"), lost))
+    old = (datetime.now(UTC) - timedelta(minutes=5)).replace(tzinfo=None)
+    warehouse.execute(
+        "UPDATE jobs SET heartbeat_at = ? WHERE job_id = ?", (old.isoformat(timespec="microseconds"), lost)
+    )
     assert jobs.reap_stale(warehouse, 60, max_attempts=1) == [lost]  # no retry left: failed
     states = {j.job_id: (j.status, j.result) for j in jobs.list_jobs(warehouse)}
-    assert states == {done: ("succeeded", {"ok": True}), cancelled: ("cancelled", None),
-                      lost: ("failed", None)}
+    assert states == {
+        done: ("succeeded", {"ok": True}),
+        cancelled: ("cancelled", None),
+        lost: ("failed", None),
+    }
     assert jobs.get(warehouse, lost).error.startswith("worker lost")
 
 

@@ -1,5 +1,6 @@
 """Which model a process serves: serving folder, registry pointer (fetched from the store),
 explicit version, or the default pipeline on a fresh machine; and the in-process cache."""
+
 from __future__ import annotations
 
 import shutil
@@ -8,14 +9,13 @@ from pathlib import Path
 
 import pytest
 
+from mlops.adapters.deploy.local import serving_dir
 from mlops.adapters.store import open_store
+from mlops.adapters.store.layout import version_prefix
 from mlops.config import load_settings
 from mlops.services import model_loading
-from mlops.adapters.store.layout import version_prefix
-from mlops.adapters.deploy.local import serving_dir
 from mlops.services.model_loading import ModelLoadingError, fetch_version, load_pipeline
 from mlops.services.registry import Registry
-
 from tests.integration.serving_support import SKILL_TITLES, make_bundle
 
 
@@ -36,10 +36,14 @@ def bundles(tmp_path_factory, tiny_sentence_encoder_dir):
 def settings(tmp_path, tiny_sentence_encoder_dir):
     csv = tmp_path / "skills.csv"
     csv.write_text("title,type\n" + "\n".join(f"{t},skill" for t in SKILL_TITLES) + "\n")
-    return load_settings(env={"SEA_HOME": str(tmp_path / "home"),
-                              "SEA_BASE_MODEL": str(tiny_sentence_encoder_dir),
-                              "SEA_TAXONOMY_PATH": str(csv)},
-                         secrets_path=tmp_path / "absent.toml")
+    return load_settings(
+        env={
+            "SEA_HOME": str(tmp_path / "home"),
+            "SEA_BASE_MODEL": str(tiny_sentence_encoder_dir),
+            "SEA_TAXONOMY_PATH": str(csv),
+        },
+        secrets_path=tmp_path / "absent.toml",
+    )
 
 
 @pytest.fixture

@@ -1,6 +1,7 @@
 """Monitoring aggregates on SQLite: metric definitions (empty sets included), day/week buckets,
 inclusive date bounds, usage percentiles (exact, at every rank), input length buckets, error
 analysis, and the covering indexes the dashboard queries read (query plans, not timings)."""
+
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
@@ -17,23 +18,31 @@ TAX = small_taxonomy()
 
 
 # -- metric definitions ----------------------------------------------------------------------------
-@pytest.mark.parametrize("counts, expected", [
-    ((0, 0, 0), (1.0, 1.0, 1.0, 1.0)),          # agreed: no skills
-    ((0, 3, 0), (0.0, 0.0, 0.0, 0.0)),          # empty predicted set
-    ((3, 0, 0), (0.0, 0.0, 0.0, 0.0)),          # empty confirmed set
-    ((2, 2, 2), (1.0, 1.0, 1.0, 1.0)),          # perfect
-    ((2, 2, 0), (0.0, 0.0, 0.0, 0.0)),          # disjoint
-    ((4, 2, 1), (1 / 5, 1 / 4, 1 / 2, 2 / 6)),  # partial
-    ((1, 1, 1), (1.0, 1.0, 1.0, 1.0)),          # single
-])
+@pytest.mark.parametrize(
+    "counts, expected",
+    [
+        ((0, 0, 0), (1.0, 1.0, 1.0, 1.0)),  # agreed: no skills
+        ((0, 3, 0), (0.0, 0.0, 0.0, 0.0)),  # empty predicted set
+        ((3, 0, 0), (0.0, 0.0, 0.0, 0.0)),  # empty confirmed set
+        ((2, 2, 2), (1.0, 1.0, 1.0, 1.0)),  # perfect
+        ((2, 2, 0), (0.0, 0.0, 0.0, 0.0)),  # disjoint
+        ((4, 2, 1), (1 / 5, 1 / 4, 1 / 2, 2 / 6)),  # partial
+        ((1, 1, 1), (1.0, 1.0, 1.0, 1.0)),  # single
+    ],
+)
 def test_request_metrics_definitions(counts, expected):
     values = monitoring.request_metrics(*counts)
     assert tuple(values[m] for m in monitoring.METRICS) == pytest.approx(expected)
 
 
-@pytest.mark.parametrize("counts, message", [((1, 1, 2), "overlap 2 must be between"),
-                                             ((2, 1, -1), "counts must be >= 0"),
-                                             ((0, 0, 1), "overlap 1 must be between")])
+@pytest.mark.parametrize(
+    "counts, message",
+    [
+        ((1, 1, 2), "overlap 2 must be between"),
+        ((2, 1, -1), "counts must be >= 0"),
+        ((0, 0, 1), "overlap 1 must be between"),
+    ],
+)
 def test_request_metrics_rejects_impossible_overlap(counts, message):
     with pytest.raises(ValueError, match=message):
         monitoring.request_metrics(*counts)
@@ -54,13 +63,16 @@ def test_sql_metrics_match_the_python_definitions_for_every_small_case(wh):
 
 # -- quality over time -----------------------------------------------------------------------------
 def test_quality_per_day_and_model_version_is_the_mean(wh):
-    add_submission(wh, "a", 2, 2, 2, at=T0)                       # jaccard 1
+    add_submission(wh, "a", 2, 2, 2, at=T0)  # jaccard 1
     add_submission(wh, "b", 2, 2, 0, at=T0 + timedelta(hours=1))  # jaccard 0
-    add_submission(wh, "c", 4, 2, 1, at=T0 + timedelta(days=1))   # jaccard 0.2
+    add_submission(wh, "c", 4, 2, 1, at=T0 + timedelta(days=1))  # jaccard 0.2
     add_submission(wh, "d", 1, 1, 1, at=T0, model_version="2.0.0")
     rows = monitoring.quality_over_time(wh, "day")
     assert [(r["bucket"], r["model_version"], r["n_reviews"]) for r in rows] == [
-        ("2026-11-02", "1.0.0", 2), ("2026-11-02", "2.0.0", 1), ("2026-11-03", "1.0.0", 1)]
+        ("2026-11-02", "1.0.0", 2),
+        ("2026-11-02", "2.0.0", 1),
+        ("2026-11-03", "1.0.0", 1),
+    ]
     assert rows[0]["jaccard"] == pytest.approx(0.5) and rows[2]["jaccard"] == pytest.approx(0.2)
     only = monitoring.quality_over_time(wh, "day", model_version="2.0.0")
     assert [(r["bucket"], r["jaccard"]) for r in only] == [("2026-11-02", 1.0)]
@@ -68,8 +80,8 @@ def test_quality_per_day_and_model_version_is_the_mean(wh):
 
 def test_quality_per_iso_week_crosses_the_year_boundary(wh):
     add_submission(wh, "a", 1, 1, 1, at=datetime(2026, 12, 31, 12))  # Thursday of 2026-W53
-    add_submission(wh, "b", 1, 1, 0, at=datetime(2027, 1, 3, 12))    # Sunday, still 2026-W53
-    add_submission(wh, "c", 1, 1, 1, at=datetime(2027, 1, 4, 12))    # Monday: 2027-W01
+    add_submission(wh, "b", 1, 1, 0, at=datetime(2027, 1, 3, 12))  # Sunday, still 2026-W53
+    add_submission(wh, "c", 1, 1, 1, at=datetime(2027, 1, 4, 12))  # Monday: 2027-W01
     rows = monitoring.quality_over_time(wh, "week")
     assert [(r["bucket"], r["n_reviews"]) for r in rows] == [("2026-W53", 2), ("2027-W01", 1)]
     assert rows[0]["jaccard"] == pytest.approx(0.5)
@@ -89,10 +101,13 @@ def test_quality_with_no_reviews_is_empty(wh):
     assert monitoring.version_comparison(wh) == []
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    ({"granularity": "month"}, "granularity"),
-    ({"start": "yesterday"}, "not a date"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"granularity": "month"}, "granularity"),
+        ({"start": "yesterday"}, "not a date"),
+    ],
+)
 def test_quality_rejects_bad_arguments(wh, kwargs, message):
     with pytest.raises(ValueError, match=message):
         monitoring.quality_over_time(wh, **kwargs)
@@ -104,9 +119,13 @@ def test_version_comparison(wh):
     add_submission(wh, "c", 2, 2, 0, model_version="1.1.0", at=T0)
     rows = monitoring.version_comparison(wh)
     assert [(r["model_version"], r["n_reviews"], r["first_day"], r["last_day"]) for r in rows] == [
-        ("1.0.0", 2, "2026-11-02", "2026-11-04"), ("1.1.0", 1, "2026-11-02", "2026-11-02")]
+        ("1.0.0", 2, "2026-11-02", "2026-11-04"),
+        ("1.1.0", 1, "2026-11-02", "2026-11-02"),
+    ]
     assert rows[0]["jaccard"] == pytest.approx((1 + 1 / 3) / 2)
-    assert [r["model_version"] for r in monitoring.version_comparison(wh, model_versions=["1.1.0"])] == ["1.1.0"]
+    assert [r["model_version"] for r in monitoring.version_comparison(wh, model_versions=["1.1.0"])] == [
+        "1.1.0"
+    ]
     assert monitoring.version_comparison(wh, model_versions=[]) == []
 
 
@@ -148,9 +167,14 @@ def test_usage_groups_by_day_version_and_stage_with_error_rate(wh):
     log_prediction(wh, "e", [], stage="uat", model_version="1.1.0")
     log_prediction(wh, "f", [], stage="prod", model_version="1.0.0", at=T0 + timedelta(days=1))
     result = monitoring.usage(wh, "2026-11-02", "2026-11-03")
-    keys = [(r["day"], r["model_version"], r["stage"], r["n_requests"], r["n_errors"]) for r in result["daily"]]
-    assert keys == [("2026-11-02", "1.0.0", "prod", 4, 1), ("2026-11-02", "1.1.0", "uat", 1, 0),
-                    ("2026-11-03", "1.0.0", "prod", 1, 0)]
+    keys = [
+        (r["day"], r["model_version"], r["stage"], r["n_requests"], r["n_errors"]) for r in result["daily"]
+    ]
+    assert keys == [
+        ("2026-11-02", "1.0.0", "prod", 4, 1),
+        ("2026-11-02", "1.1.0", "uat", 1, 0),
+        ("2026-11-03", "1.0.0", "prod", 1, 0),
+    ]
     assert result["daily"][0]["error_rate"] == 0.25
     assert result["total"] == {"n_requests": 6, "n_errors": 1, "error_rate": pytest.approx(1 / 6)}
     uat = monitoring.usage(wh, "2026-11-02", "2026-11-03", stage="uat")
@@ -194,8 +218,12 @@ def test_process_resources_reports_this_process():
 @pytest.fixture
 def reviewed(wh):
     """s1 rejected 3x (accepted 1x), s2 rejected 1x, s7 added 2x, s0 accepted 4x."""
-    plans = [(["s0", "s1"], ["s0"], ["s1"], ["s7"]), (["s0", "s1"], ["s0"], ["s1"], ["s7"]),
-             (["s0", "s1", "s2"], ["s0"], ["s1", "s2"], []), (["s0", "s1"], ["s0", "s1"], [], [])]
+    plans = [
+        (["s0", "s1"], ["s0"], ["s1"], ["s7"]),
+        (["s0", "s1"], ["s0"], ["s1"], ["s7"]),
+        (["s0", "s1", "s2"], ["s0"], ["s1", "s2"], []),
+        (["s0", "s1"], ["s0", "s1"], [], []),
+    ]
     for i, (predicted, acc, rej, add) in enumerate(plans):
         log_prediction(wh, f"r{i}", predicted, model_version="1.0.0" if i < 3 else "2.0.0")
         submit_feedback(wh, TAX, REVIEWER, f"r{i}", acc, rej, add, now=T0 + timedelta(days=i))
@@ -250,7 +278,8 @@ def test_latency_percentiles_match_numpy_at_every_rank_and_direction(wh, monkeyp
     for i, latency in enumerate(latencies):
         log_prediction(wh, f"r{i}", [], latency_ms=latency, at=T0 + timedelta(minutes=i))
     percentiles = SqlMonitoringQueries(wh, native_percentiles=False).latency_percentiles(
-        ("2026-11-02", "1.0.0", "prod"), n, monitoring.PERCENTILES)
+        ("2026-11-02", "1.0.0", "prod"), n, monitoring.PERCENTILES
+    )
     for percent in monitoring.PERCENTILES:
         assert percentiles[percent] == pytest.approx(np.percentile(latencies, percent)), percent
 
@@ -263,7 +292,9 @@ def test_percentiles_of_one_group_ignore_neighbouring_groups(wh):
         log_prediction(wh, f"c{i}", [], latency_ms=latency * 10, stage="uat")
     daily = {(r["model_version"], r["stage"]): r for r in monitoring.usage(wh, T0, T0)["daily"]}
     assert (daily[("1.0.0", "prod")]["latency_p50_ms"], daily[("1.0.0", "prod")]["latency_p95_ms"]) == (
-        2.0, pytest.approx(2.9))
+        2.0,
+        pytest.approx(2.9),
+    )
     assert daily[("1.1.0", "prod")]["latency_p50_ms"] == 150.0
     assert daily[("1.0.0", "uat")]["latency_p95_ms"] == pytest.approx(1950.0)
 
@@ -323,8 +354,15 @@ def test_most_rejected_and_added_use_the_decision_indexes(reviewed, monkeypatch)
 
 def test_quality_and_alert_window_read_only_covering_indexes(wh, monkeypatch):
     for i in range(12):
-        add_submission(wh, f"r{i}", 2, 2, i % 3, at=T0 + timedelta(hours=7 * i),
-                       model_version="1.0.0" if i % 2 else "1.1.0")
+        add_submission(
+            wh,
+            f"r{i}",
+            2,
+            2,
+            i % 3,
+            at=T0 + timedelta(hours=7 * i),
+            model_version="1.0.0" if i % 2 else "1.1.0",
+        )
     wh.execute("ANALYZE")
     seen = record_queries(wh, monkeypatch)
     quality = monitoring.quality_over_time(wh, "day", start=T0, end=T0 + timedelta(days=3))

@@ -1,6 +1,7 @@
 """Feedback, monitoring SQL and alerts over the wire (PostgreSQL behind pgbouncer, driven by
 redshift_connector as in production): the same answers as SQLite, and no duplicates under
 concurrency."""
+
 from __future__ import annotations
 
 import threading
@@ -13,8 +14,7 @@ from mlops.domain.clock import day_of, timestamp, week_of
 from mlops.services import alerts, monitoring
 from mlops.services.feedback import FeedbackError, submit_feedback
 from mlops.services.training_data import build_training_pairs, load_training_pairs
-from tests.unit.monitoring_rows import (REVIEWER, T0, FakeSettings, log_prediction, reviews,
-                                        small_taxonomy)
+from tests.unit.monitoring_rows import REVIEWER, T0, FakeSettings, log_prediction, reviews, small_taxonomy
 
 TAX = small_taxonomy(20)
 NOW = T0 + timedelta(days=3)
@@ -36,11 +36,20 @@ def populate(wh) -> None:
         predicted = [f"s{i % 7}", f"s{(i + 3) % 7}", f"s{(i + 5) % 7}"][: i % 4]
         version = "1.0.0" if i % 2 else "1.1.0"
         status = "error" if i % 9 == 0 else "ok"
-        log_prediction(wh, f"r{i}", predicted if status == "ok" else [], model_version=version,
-                       stage="prod" if i % 5 else "uat", at=at, latency_ms=float((i * 37) % 97) + 0.5,
-                       status=status, text="x" * (i * 13), taxonomy=TAX)
+        log_prediction(
+            wh,
+            f"r{i}",
+            predicted if status == "ok" else [],
+            model_version=version,
+            stage="prod" if i % 5 else "uat",
+            at=at,
+            latency_ms=float((i * 37) % 97) + 0.5,
+            status=status,
+            text="x" * (i * 13),
+            taxonomy=TAX,
+        )
         if status == "ok" and i % 3:
-            accepted, rejected = predicted[: i % 2 + 1][: len(predicted)], predicted[i % 2 + 1:]
+            accepted, rejected = predicted[: i % 2 + 1][: len(predicted)], predicted[i % 2 + 1 :]
             added = [f"s{10 + i % 5}"] if i % 4 != 1 else []
             submit_feedback(wh, TAX, REVIEWER, f"r{i}", accepted, rejected, added, now=at)
 
@@ -55,9 +64,11 @@ def test_dashboard_queries_give_the_same_answers_as_sqlite(pg, wh):
     assert len(monitoring.quality_over_time(pg, "day")) >= 4
     for granularity in ("day", "week"):
         assert monitoring.quality_over_time(pg, granularity) == approx_rows(
-            monitoring.quality_over_time(wh, granularity))
+            monitoring.quality_over_time(wh, granularity)
+        )
     assert monitoring.quality_over_time(pg, start="2026-11-03", model_version="1.0.0") == approx_rows(
-        monitoring.quality_over_time(wh, start="2026-11-03", model_version="1.0.0"))
+        monitoring.quality_over_time(wh, start="2026-11-03", model_version="1.0.0")
+    )
     assert monitoring.version_comparison(pg) == approx_rows(monitoring.version_comparison(wh))
     usage_pg, usage_lite = monitoring.usage(pg, T0, NOW), monitoring.usage(wh, T0, NOW)
     assert usage_pg["daily"] == approx_rows(usage_lite["daily"])
@@ -65,10 +76,13 @@ def test_dashboard_queries_give_the_same_answers_as_sqlite(pg, wh):
     assert usage_pg["total"] == approx_rows([usage_lite["total"]])[0]
     assert usage_pg["total"]["n_errors"] == 5
     assert monitoring.usage(pg, T0, NOW, stage="uat")["daily"] == approx_rows(
-        monitoring.usage(wh, T0, NOW, stage="uat")["daily"])
+        monitoring.usage(wh, T0, NOW, stage="uat")["daily"]
+    )
     for query in (monitoring.most_rejected_skills, monitoring.most_added_skills):
         assert query(pg, limit=5, taxonomy=TAX) == approx_rows(query(wh, limit=5, taxonomy=TAX))
-        assert query(pg, limit=5, model_version="1.1.0") == approx_rows(query(wh, limit=5, model_version="1.1.0"))
+        assert query(pg, limit=5, model_version="1.1.0") == approx_rows(
+            query(wh, limit=5, model_version="1.1.0")
+        )
     assert monitoring.most_rejected_skills(pg, limit=3)  # the scenario has rejections
 
 
@@ -89,7 +103,8 @@ def test_percentiles_match_percentile_cont(pg):
         log_prediction(pg, f"r{i}", [], latency_ms=latency)
     expected = pg.query_one(
         "SELECT PERCENTILE_CONT(0.5) WITHIN GROUP (ORDER BY latency_ms) AS p50, "
-        "PERCENTILE_CONT(0.95) WITHIN GROUP (ORDER BY latency_ms) AS p95 FROM prediction_requests")
+        "PERCENTILE_CONT(0.95) WITHIN GROUP (ORDER BY latency_ms) AS p95 FROM prediction_requests"
+    )
     [row] = monitoring.usage(pg, T0, T0)["daily"]
     assert row["latency_p50_ms"] == pytest.approx(expected["p50"])
     assert row["latency_p95_ms"] == pytest.approx(expected["p95"])
@@ -183,30 +198,42 @@ def test_training_pairs_on_postgres(pg):
     assert (n, version) == (len(load_training_pairs(pg)), "1.0.0")
     assert build_training_pairs(pg, TAX) == (n, version, checksum)
     assert {r["source"] for r in load_training_pairs(pg)} == {
-        "feedback", "feedback-rejected", "taxonomy-alt-label", "taxonomy-negative"}
+        "feedback",
+        "feedback-rejected",
+        "taxonomy-alt-label",
+        "taxonomy-negative",
+    }
 
 
 def test_schema_version_1_upgrades_to_the_dashboard_indexes(fresh_redshift_url):
     """A PostgreSQL warehouse created at version 1 gets the dashboard indexes (and loses the
     retired ones) on the next init_schema, rows kept; the dashboard answers are unchanged."""
     from mlops.adapters.warehouse import schema
-
     from tests.integration.test_schema_migration import create_old
 
     wh = open_warehouse(fresh_redshift_url)
     create_old(wh, 1)
-    for ix, table, cols in (("ix_prediction_requests_day", "prediction_requests", "day, model_version"),
-                            ("ix_feedback_submissions_request", "feedback_submissions", "request_id")):
+    for ix, table, cols in (
+        ("ix_prediction_requests_day", "prediction_requests", "day, model_version"),
+        ("ix_feedback_submissions_request", "feedback_submissions", "request_id"),
+    ):
         wh.execute(f"CREATE INDEX {ix} ON {table} ({cols})")
     wh.executemany(  # version 1 columns only
         "INSERT INTO prediction_requests (request_id, model_version, stage, created_at, day, week, "
         "input_chars, latency_ms, status) VALUES (?, '1.0.0', 'prod', ?, ?, ?, 10, ?, 'ok')",
-        [(f"r{i}", timestamp(T0), day_of(T0), week_of(T0), latency)
-         for i, latency in enumerate([5.0, 1.0, 3.0])])
+        [
+            (f"r{i}", timestamp(T0), day_of(T0), week_of(T0), latency)
+            for i, latency in enumerate([5.0, 1.0, 3.0])
+        ],
+    )
     wh.init_schema()
     names = {r["indexname"] for r in wh.query("SELECT indexname FROM pg_indexes WHERE indexname LIKE 'ix_%'")}
     assert names == {ix for ix, _, _ in schema.INDEXES}
-    assert [r["version"] for r in wh.query("SELECT version FROM schema_version ORDER BY version")] == [1, 2, 3]
+    assert [r["version"] for r in wh.query("SELECT version FROM schema_version ORDER BY version")] == [
+        1,
+        2,
+        3,
+    ]
     [row] = monitoring.usage(wh, T0, T0)["daily"]
     assert (row["n_requests"], row["latency_p50_ms"], row["latency_p95_ms"]) == (3, 3.0, pytest.approx(4.8))
     wh.close()

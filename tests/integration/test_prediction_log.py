@@ -1,6 +1,7 @@
 """The prediction log against real warehouses (SQLite, PostgreSQL over the wire) and a local
 store: rows, replacement, JSONL archive batches, and outages (server stopped, database locked)
 after which every record arrives exactly once."""
+
 from __future__ import annotations
 
 import json
@@ -11,23 +12,34 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+from mlops.adapters.durable_queue import DurableQueue
 from mlops.adapters.store.local import LocalStore
 from mlops.adapters.warehouse import open_warehouse
-from mlops.adapters.durable_queue import DurableQueue
 from mlops.services.prediction_log import ARCHIVE_PREFIX, PredictionLog
 
 
 def make_record(i: int, skills: int = 2, day: str = "2026-11-27", text: str | None = None) -> dict:
     text = text or f"request text number {i}"
     return {
-        "modelVersion": "1.2.3", "timestamp": f"{day}T10:00:{i % 60:02d}.000001",
-        "requestId": f"req-{i:04d}", "original_input": text,
+        "modelVersion": "1.2.3",
+        "timestamp": f"{day}T10:00:{i % 60:02d}.000001",
+        "requestId": f"req-{i:04d}",
+        "original_input": text,
         "skillExtractOutput": [
-            {"skill_id": f"skill-{i}-{k}", "skillTitle": f"Skill {k}", "skillType": "skill",
-             "proficiencyLevel": "", "confidenceScore": round(0.9 - k * 0.1, 6),
-             "skillTags": ["tag", f"t{k}"], "phrase": f"phrase {k}", "phraseStart": 0,
-             "phraseEnd": 5, "skillOccurrence": k + 1}
-            for k in range(skills)],
+            {
+                "skill_id": f"skill-{i}-{k}",
+                "skillTitle": f"Skill {k}",
+                "skillType": "skill",
+                "proficiencyLevel": "",
+                "confidenceScore": round(0.9 - k * 0.1, 6),
+                "skillTags": ["tag", f"t{k}"],
+                "phrase": f"phrase {k}",
+                "phraseStart": 0,
+                "phraseEnd": 5,
+                "skillOccurrence": k + 1,
+            }
+            for k in range(skills)
+        ],
     }
 
 
@@ -51,8 +63,9 @@ def store(tmp_path):
 
 @pytest.fixture
 def plog(warehouse, store, tmp_path):
-    log = PredictionLog(warehouse, store, tmp_path / "queue", batch_size=3,
-                        flush_interval_s=3600, background=False)
+    log = PredictionLog(
+        warehouse, store, tmp_path / "queue", batch_size=3, flush_interval_s=3600, background=False
+    )
     yield log
     log.queue.close()
 
@@ -66,8 +79,9 @@ def test_log_writes_the_request_row_and_one_row_per_skill(plog, warehouse):
     assert row["day"] == "2026-11-27" and row["week"] == "2026-W48"
     assert row["created_at"].startswith("2026-11-27T10:00:01.000")
     assert row["original_input"] == "request text number 1" and row["input_chars"] == 21
-    skills = warehouse.query("SELECT * FROM prediction_skills WHERE request_id = ? ORDER BY rank",
-                             ("req-0001",))
+    skills = warehouse.query(
+        "SELECT * FROM prediction_skills WHERE request_id = ? ORDER BY rank", ("req-0001",)
+    )
     assert [s["rank"] for s in skills] == [1, 2, 3]
     assert [s["skill_id"] for s in skills] == ["skill-1-0", "skill-1-1", "skill-1-2"]
     assert skills[1]["confidence"] == pytest.approx(0.8) and skills[1]["occurrence"] == 2
@@ -80,8 +94,10 @@ def test_logging_the_same_request_again_replaces_it(plog, warehouse):
     plog.log(make_record(7, skills=1), "prod", 20)
     assert count(warehouse, "prediction_requests", "req-0007") == 1
     assert count(warehouse, "prediction_skills", "req-0007") == 1
-    assert warehouse.scalar("SELECT stage FROM prediction_requests WHERE request_id = ?",
-                            ("req-0007",)) == "prod"
+    assert (
+        warehouse.scalar("SELECT stage FROM prediction_requests WHERE request_id = ?", ("req-0007",))
+        == "prod"
+    )
 
 
 def test_archive_is_written_in_batches_of_n_and_on_flush(plog, store):
@@ -109,16 +125,18 @@ def test_archive_batches_follow_the_records_day(plog, store):
 
 
 def test_archive_is_written_once_the_flush_interval_passed(warehouse, store, tmp_path):
-    log = PredictionLog(warehouse, store, tmp_path / "q", batch_size=1000, flush_interval_s=0,
-                        background=False)
+    log = PredictionLog(
+        warehouse, store, tmp_path / "q", batch_size=1000, flush_interval_s=0, background=False
+    )
     log.log(make_record(1), "dev", 1)
     assert [line["requestId"] for line in archived_lines(store)] == ["req-0001"]
 
 
 def test_error_status_is_recorded(plog, warehouse):
     plog.log(make_record(4, skills=0), "prod", 3.0, status="error", error="RuntimeError: boom")
-    row = warehouse.query_one("SELECT status, error FROM prediction_requests WHERE request_id = ?",
-                              ("req-0004",))
+    row = warehouse.query_one(
+        "SELECT status, error FROM prediction_requests WHERE request_id = ?", ("req-0004",)
+    )
     assert row == {"status": "error", "error": "RuntimeError: boom"}
     assert count(warehouse, "prediction_skills", "req-0004") == 0
 
@@ -130,13 +148,14 @@ def test_many_threads_logging_at_once_each_record_arrives_once(plog, warehouse, 
     plog.flush()
     assert count(warehouse, "prediction_requests") == 40
     assert count(warehouse, "prediction_skills") == 80
-    assert sorted(line["requestId"] for line in archived_lines(store)) == \
-        [f"req-{i:04d}" for i in range(40)]
+    assert sorted(line["requestId"] for line in archived_lines(store)) == [f"req-{i:04d}" for i in range(40)]
 
 
 # -- negative path -----------------------------------------------------------------------------
-@pytest.mark.parametrize("record", [None, "text", {"skillExtractOutput": []},
-                                    {"requestId": 5}, {"requestId": "r", "skillExtractOutput": 3}])
+@pytest.mark.parametrize(
+    "record",
+    [None, "text", {"skillExtractOutput": []}, {"requestId": 5}, {"requestId": "r", "skillExtractOutput": 3}],
+)
 def test_log_refuses_what_is_not_a_record(plog, record):
     with pytest.raises(ValueError, match="requestId"):
         plog.log(record, "prod", 1)
@@ -158,11 +177,12 @@ def test_values_longer_than_their_columns_are_cut_not_refused(plog, warehouse):
     record["skillExtractOutput"][0]["phrase"] = "é" * 3000  # 6000 bytes > VARCHAR(4096)
     record["original_input"] = "x" * 20_000
     plog.log(record, "prod", 1)
-    phrase = warehouse.scalar("SELECT phrase FROM prediction_skills WHERE request_id = ?",
-                              ("req-0005",))
+    phrase = warehouse.scalar("SELECT phrase FROM prediction_skills WHERE request_id = ?", ("req-0005",))
     assert phrase == "é" * 2048
-    assert warehouse.scalar("SELECT input_chars FROM prediction_requests WHERE request_id = ?",
-                            ("req-0005",)) == 20_000
+    assert (
+        warehouse.scalar("SELECT input_chars FROM prediction_requests WHERE request_id = ?", ("req-0005",))
+        == 20_000
+    )
 
 
 def test_a_record_without_skills_gets_its_request_row_only(plog, warehouse):
@@ -171,8 +191,7 @@ def test_a_record_without_skills_gets_its_request_row_only(plog, warehouse):
     assert count(warehouse, "prediction_skills", "req-0006") == 0
 
 
-def test_a_crash_between_delivery_and_acknowledgement_does_not_duplicate(plog, warehouse, store,
-                                                                          monkeypatch):
+def test_a_crash_between_delivery_and_acknowledgement_does_not_duplicate(plog, warehouse, store, monkeypatch):
     original = DurableQueue.ack
     calls = {"n": 0}
 
@@ -190,8 +209,7 @@ def test_a_crash_between_delivery_and_acknowledgement_does_not_duplicate(plog, w
     assert count(warehouse, "prediction_skills", "req-0008") == 2
 
 
-def test_a_crash_between_archive_write_and_acknowledgement_does_not_duplicate(plog, store,
-                                                                               monkeypatch):
+def test_a_crash_between_archive_write_and_acknowledgement_does_not_duplicate(plog, store, monkeypatch):
     plog.log(make_record(1), "prod", 1)
     plog.log(make_record(2), "prod", 1)
     original = DurableQueue.ack
@@ -208,18 +226,23 @@ def test_a_crash_between_archive_write_and_acknowledgement_does_not_duplicate(pl
         plog.flush()
     plog.log(make_record(3), "prod", 1)
     plog.flush()
-    assert [line["requestId"] for line in archived_lines(store)] == ["req-0001", "req-0002",
-                                                                    "req-0003"]
+    assert [line["requestId"] for line in archived_lines(store)] == ["req-0001", "req-0002", "req-0003"]
 
 
 # -- outages -----------------------------------------------------------------------------------
-def test_postgres_stopped_mid_run_every_record_arrives_exactly_once(postgres_server, store,
-                                                                     tmp_path):
+def test_postgres_stopped_mid_run_every_record_arrives_exactly_once(postgres_server, store, tmp_path):
     url = postgres_server.url(postgres_server.create_database())
     warehouse = open_warehouse(url)
     warehouse.init_schema()
-    log = PredictionLog(warehouse, store, tmp_path / "queue", batch_size=100,
-                        flush_interval_s=3600, retry_interval_s=3600, background=False)
+    log = PredictionLog(
+        warehouse,
+        store,
+        tmp_path / "queue",
+        batch_size=100,
+        flush_interval_s=3600,
+        retry_interval_s=3600,
+        background=False,
+    )
     try:
         for i in range(3):
             log.log(make_record(i), "prod", 1)
@@ -236,8 +259,10 @@ def test_postgres_stopped_mid_run_every_record_arrives_exactly_once(postgres_ser
         assert log.deliver_pending() == 0
         assert log.pending()["warehouse"] == 0 and log.last_error["warehouse"] is None
         assert count(warehouse, "prediction_requests") == 8
-        ids = [r["request_id"] for r in warehouse.query(
-            "SELECT request_id FROM prediction_requests ORDER BY request_id")]
+        ids = [
+            r["request_id"]
+            for r in warehouse.query("SELECT request_id FROM prediction_requests ORDER BY request_id")
+        ]
         assert ids == [f"req-{i:04d}" for i in range(8)]
         assert count(warehouse, "prediction_skills") == 7 * 2 + 4
         log.flush()
@@ -247,16 +272,14 @@ def test_postgres_stopped_mid_run_every_record_arrives_exactly_once(postgres_ser
         warehouse.close()
 
 
-def test_sqlite_locked_then_released_every_record_arrives_exactly_once(tmp_path, store,
-                                                                        monkeypatch):
+def test_sqlite_locked_then_released_every_record_arrives_exactly_once(tmp_path, store, monkeypatch):
     from mlops.adapters.warehouse import sqlite as sqlite_adapter
 
     monkeypatch.setattr(sqlite_adapter, "BUSY_TIMEOUT_S", 0.2)
     path = tmp_path / "locked.db"
     warehouse = open_warehouse(f"sqlite:///{path}")
     warehouse.init_schema()
-    log = PredictionLog(warehouse, store, tmp_path / "queue", retry_interval_s=3600,
-                        background=False)
+    log = PredictionLog(warehouse, store, tmp_path / "queue", retry_interval_s=3600, background=False)
     try:
         log.log(make_record(0), "prod", 1)
         blocker = sqlite3.connect(path, isolation_level=None)
@@ -301,8 +324,7 @@ def test_while_the_warehouse_is_down_log_does_not_retry_inline(tmp_path, store):
             CountingDown.calls += 1
             raise RuntimeError("warehouse down")
 
-    log = PredictionLog(CountingDown(), store, tmp_path / "queue", retry_interval_s=3600,
-                        background=False)
+    log = PredictionLog(CountingDown(), store, tmp_path / "queue", retry_interval_s=3600, background=False)
     for i in range(5):
         log.log(make_record(i), "prod", 1)
     assert CountingDown.calls == 1  # the first failure opened the back-off window
@@ -316,8 +338,7 @@ def test_background_thread_delivers_after_the_outage(tmp_path, store, monkeypatc
     path = tmp_path / "bg.db"
     warehouse = open_warehouse(f"sqlite:///{path}")
     warehouse.init_schema()
-    log = PredictionLog(warehouse, store, tmp_path / "queue", retry_interval_s=0.2,
-                        flush_interval_s=0.2)
+    log = PredictionLog(warehouse, store, tmp_path / "queue", retry_interval_s=0.2, flush_interval_s=0.2)
     try:
         blocker = sqlite3.connect(path, isolation_level=None)
         blocker.execute("BEGIN EXCLUSIVE")
@@ -330,8 +351,7 @@ def test_background_thread_delivers_after_the_outage(tmp_path, store, monkeypatc
             time.sleep(0.05)
         assert log.pending() == {"warehouse": 0, "archive": 0}
         assert count(warehouse, "prediction_requests") == 2
-        assert sorted(line["requestId"] for line in archived_lines(store)) == ["req-0001",
-                                                                              "req-0002"]
+        assert sorted(line["requestId"] for line in archived_lines(store)) == ["req-0001", "req-0002"]
     finally:
         log.close()
         warehouse.close()
@@ -358,8 +378,7 @@ def test_store_outage_keeps_archive_records_until_it_is_back(warehouse, tmp_path
 
 
 def test_close_delivers_and_flushes_what_is_queued(warehouse, store, tmp_path):
-    log = PredictionLog(warehouse, store, tmp_path / "queue", batch_size=100,
-                        flush_interval_s=3600)
+    log = PredictionLog(warehouse, store, tmp_path / "queue", batch_size=100, flush_interval_s=3600)
     log.log(make_record(1), "prod", 1)
     log.close()
     assert count(warehouse, "prediction_requests") == 1
@@ -409,8 +428,7 @@ def test_closing_twice_delivers_once(tmp_path):
 
     warehouse = open_warehouse(f"sqlite:///{tmp_path / 'sea.db'}")
     warehouse.init_schema()
-    log = PredictionLog(warehouse, LocalStore(tmp_path / "store"), tmp_path / "queue",
-                        background=False)
+    log = PredictionLog(warehouse, LocalStore(tmp_path / "store"), tmp_path / "queue", background=False)
     calls = []
     log.deliver_pending = lambda: calls.append("deliver")  # type: ignore[method-assign]
     log.close()

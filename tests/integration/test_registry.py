@@ -1,23 +1,24 @@
 """The model registry (logs.json) on the local store and on moto's S3 server: records, stage
 pointers and approvals, compare-and-swap under concurrent writers, corrupt documents, the
 production document's shape, and the `registry` CLI."""
+
 from __future__ import annotations
 
 import json
 import subprocess
 import sys
 import threading
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from mlops.adapters.store import ConflictError
 from mlops.adapters.store.local import LocalStore
-from mlops.entrypoints.cli import main as cli_main
 from mlops.domain.clock import parse_timestamp, timestamp, utc_now
 from mlops.domain.registry_records import RegistryEntry
 from mlops.domain.stages import Stage
+from mlops.entrypoints.cli import main as cli_main
 from mlops.services.registry import LOGS_KEY, Registry, RegistryError
 from mlops.versioning import VersionError
 
@@ -34,8 +35,11 @@ PRODUCTION_LOGS = {
             "train_data_path": "SEA-MLOPS-CICD-p-sxne7pxhlgtj/retrainingtest/train_set.csv",
             "val_data_path": "SEA-MLOPS-CICD-p-sxne7pxhlgtj/retrainingtest/val_set.csv",
             "test_data_path": "SEA-MLOPS-CICD-p-sxne7pxhlgtj/retrainingtest/test_set.csv",
-            "metrics": {"cosine_accuracy": 0.855, "cosine_accuracy_threshold": 0.5394068956375122,
-                        "cosine_f1": 0.9173789173789173},
+            "metrics": {
+                "cosine_accuracy": 0.855,
+                "cosine_accuracy_threshold": 0.5394068956375122,
+                "cosine_f1": 0.9173789173789173,
+            },
             "data_version": "1.0.0",
             "data_checksum": "2hajk1456hkjb2hlawd",
             "timestamp": "07/11/2024/1337",
@@ -46,8 +50,11 @@ PRODUCTION_LOGS = {
             "train_data_path": "SEA-MLOPS-CICD-p-sxne7pxhlgtj/retrainingtest/train_set.csv",
             "val_data_path": "SEA-MLOPS-CICD-p-sxne7pxhlgtj/retrainingtest/val_set.csv",
             "test_data_path": "SEA-MLOPS-CICD-p-sxne7pxhlgtj/retrainingtest/test_set.csv",
-            "metrics": {"cosine_accuracy": 0.955, "cosine_accuracy_threshold": 0.5394068956375122,
-                        "cosine_f1": 0.9873789173789173},
+            "metrics": {
+                "cosine_accuracy": 0.955,
+                "cosine_accuracy_threshold": 0.5394068956375122,
+                "cosine_f1": 0.9873789173789173,
+            },
             "data_version": "1.0.0",
             "data_checksum": "2hajk1456hkjab2hlawd",
             "timestamp": "08/11/2024/1437",
@@ -58,9 +65,14 @@ PRODUCTION_LOGS = {
 
 
 def _record(**extra):
-    return {"model_path": "finetuned_models/mlops/versions/x/embedding_model/",
-            "metrics": {"cosine_accuracy": 0.9, "cosine_f1": 0.91}, "trigger": "retrain",
-            "data_version": "1.0.0", "data_checksum": "abc", **extra}
+    return {
+        "model_path": "finetuned_models/mlops/versions/x/embedding_model/",
+        "metrics": {"cosine_accuracy": 0.9, "cosine_f1": 0.91},
+        "trigger": "retrain",
+        "data_version": "1.0.0",
+        "data_checksum": "abc",
+        **extra,
+    }
 
 
 @pytest.fixture(params=["local", pytest.param("s3", marks=pytest.mark.s3)])
@@ -125,7 +137,7 @@ def test_register_and_get(registry):
     assert record["status"] == "registered" and record["approvals"] == []
     stamp = parse_timestamp(record["timestamp"])
     assert stamp.tzinfo is not None and stamp.utcoffset().total_seconds() == 0
-    assert abs((datetime.now(timezone.utc) - stamp).total_seconds()) < 300
+    assert abs((datetime.now(UTC) - stamp).total_seconds()) < 300
     assert record["timestamp"] == timestamp(stamp)  # the one backend format (ms, Z)
     assert "version" not in registry.read()["models"]["1.0.0"]  # the key is the version
 
@@ -190,11 +202,10 @@ def test_production_entries_are_typed_and_round_trip_unchanged(production):
     entries = production.entries()
     assert [e.version for e in entries] == ["1.17.0", "1.18.0"]
     for entry in entries:
-        assert entry.to_dict() == {**PRODUCTION_LOGS["models"][entry.version],
-                                   "version": entry.version}
+        assert entry.to_dict() == {**PRODUCTION_LOGS["models"][entry.version], "version": entry.version}
         assert RegistryEntry.from_dict(entry.to_dict()) == entry
     old = production.entry("1.17.0")
-    assert old.timestamp == datetime(2024, 11, 7, 13, 37, tzinfo=timezone.utc)
+    assert old.timestamp == datetime(2024, 11, 7, 13, 37, tzinfo=UTC)
     assert old.status == "registered" and old.servable  # no status: registered
     assert old.metrics["cosine_f1"] == PRODUCTION_LOGS["models"]["1.17.0"]["metrics"]["cosine_f1"]
     assert old.data_checksum == "2hajk1456hkjb2hlawd" and old.parent_version is None
@@ -222,19 +233,18 @@ def test_unknown_keys_and_old_timestamps_survive_writes(production):
 
 
 def test_old_timestamp_format_is_parsed():
-    assert parse_timestamp("07/11/2024/1337") == datetime(2024, 11, 7, 13, 37, tzinfo=timezone.utc)
+    assert parse_timestamp("07/11/2024/1337") == datetime(2024, 11, 7, 13, 37, tzinfo=UTC)
     assert parse_timestamp("2024-11-13T04:25:32.052676") == datetime(
-        2024, 11, 13, 4, 25, 32, 52676, tzinfo=timezone.utc)
-    assert parse_timestamp("2024-11-13T12:00:00+08:00") == datetime(
-        2024, 11, 13, 4, 0, tzinfo=timezone.utc)
-    assert parse_timestamp(utc_now()).tzinfo == timezone.utc
+        2024, 11, 13, 4, 25, 32, 52676, tzinfo=UTC
+    )
+    assert parse_timestamp("2024-11-13T12:00:00+08:00") == datetime(2024, 11, 13, 4, 0, tzinfo=UTC)
+    assert parse_timestamp(utc_now()).tzinfo == UTC
     for unreadable in (None, "", "yesterday", "32/13/2024/9999", 1700000000):
         assert parse_timestamp(unreadable) is None
 
 
 def test_data_versions_map_checksums_to_versions(production):
-    assert production.data_versions() == {"2hajk1456hkjb2hlawd": "1.0.0",
-                                          "2hajk1456hkjab2hlawd": "1.0.0"}
+    assert production.data_versions() == {"2hajk1456hkjb2hlawd": "1.0.0", "2hajk1456hkjab2hlawd": "1.0.0"}
 
 
 # -- stages and approvals -----------------------------------------------------------------
@@ -243,16 +253,15 @@ def test_set_stage_moves_the_pointer_and_appends_the_trail(registry):
     registry.register("1.1.0", _record())
     registry.set_stage("dev", "1.0.0", who="ci", comment="auto deploy")
     registry.set_stage("dev", "1.1.0", who="ci", comment="auto deploy")
-    registry.set_stage("UAT", "1.1.0", who="stakeholder", comment="looks good",
-                       decision="signed-off")
-    assert (registry.stage("dev"), registry.stage("uat"), registry.stage("prod")) == (
-        "1.1.0", "1.1.0", None)
+    registry.set_stage("UAT", "1.1.0", who="stakeholder", comment="looks good", decision="signed-off")
+    assert (registry.stage("dev"), registry.stage("uat"), registry.stage("prod")) == ("1.1.0", "1.1.0", None)
     trail = registry.get("1.1.0")["approvals"]
-    assert [(a["who"], a["from"], a["to"], a["decision"], a["previous_version"])
-            for a in trail] == [("ci", None, "dev", "approved", "1.0.0"),
-                                ("stakeholder", "dev", "uat", "signed-off", None)]
+    assert [(a["who"], a["from"], a["to"], a["decision"], a["previous_version"]) for a in trail] == [
+        ("ci", None, "dev", "approved", "1.0.0"),
+        ("stakeholder", "dev", "uat", "signed-off", None),
+    ]
     assert trail[1]["comment"] == "looks good"
-    assert parse_timestamp(trail[1]["when"]).tzinfo == timezone.utc
+    assert parse_timestamp(trail[1]["when"]).tzinfo == UTC
     assert registry.stages_of("1.1.0") == ["dev", "uat"]
 
 
@@ -269,8 +278,7 @@ def test_rollback_keeps_both_trails(registry):
 
 def test_record_approval_does_not_move_the_pointer(registry):
     registry.register("1.0.0", _record())
-    registry.record_approval("1.0.0", to_stage="prod", who="admin", decision="rejected",
-                             comment="f1 too low")
+    registry.record_approval("1.0.0", to_stage="prod", who="admin", decision="rejected", comment="f1 too low")
     assert registry.stage("prod") is None
     assert registry.get("1.0.0")["approvals"][0]["decision"] == "rejected"
 
@@ -370,15 +378,18 @@ def test_a_write_that_landed_but_reported_conflict_counts_as_done(registry):
 
 
 # -- corrupt documents --------------------------------------------------------------------
-@pytest.mark.parametrize("content, message", [
-    (b'{"models": {', "logs.json.*corrupt"),
-    (b"\xff\xfe", "logs.json.*corrupt"),
-    (b"[1, 2]", "logs.json.*expected a JSON object"),
-    (b'{"models": []}', "'models' must be an object"),
-    (b'{"models": {"latest": {}}}', "models key 'latest'"),
-    (b'{"models": {"1.0.0": 5}}', r"models\['1.0.0'\]"),
-    (b'{"prod": "1.0.0", "models": {}}', "'prod' must be an object"),
-])
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (b'{"models": {', "logs.json.*corrupt"),
+        (b"\xff\xfe", "logs.json.*corrupt"),
+        (b"[1, 2]", "logs.json.*expected a JSON object"),
+        (b'{"models": []}', "'models' must be an object"),
+        (b'{"models": {"latest": {}}}', "models key 'latest'"),
+        (b'{"models": {"1.0.0": 5}}', r"models\['1.0.0'\]"),
+        (b'{"prod": "1.0.0", "models": {}}', "'prod' must be an object"),
+    ],
+)
 def test_corrupt_document_is_reported_and_never_overwritten(store, content, message):
     store.put_bytes(LOGS_KEY, content)
     registry = Registry(store)
@@ -417,8 +428,10 @@ def test_sixteen_threads_register_and_none_is_lost(store):
 def test_sixteen_threads_move_stages_and_every_approval_is_kept(store):
     registry = Registry(store)
     registry.register("1.0.0", _record())
-    threads = [threading.Thread(target=registry.set_stage, args=("dev", "1.0.0"),
-                                kwargs={"who": f"user{i}"}) for i in range(16)]
+    threads = [
+        threading.Thread(target=registry.set_stage, args=("dev", "1.0.0"), kwargs={"who": f"user{i}"})
+        for i in range(16)
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -437,9 +450,15 @@ Registry(open_store(sys.argv[1])).register(sys.argv[2], {"trigger": "process " +
 
 def test_sixteen_processes_register_on_the_local_store_and_none_is_lost(tmp_path):
     url = (tmp_path / "shared-store").as_uri()
-    processes = [subprocess.Popen([sys.executable, "-c", _PROCESS_WRITER, url, f"2.{i}.0"],
-                                  cwd=ROOT, stderr=subprocess.PIPE, text=True)
-                 for i in range(16)]
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-c", _PROCESS_WRITER, url, f"2.{i}.0"],
+            cwd=ROOT,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for i in range(16)
+    ]
     failures = [p.communicate(timeout=300)[1] for p in processes if p.wait(timeout=300) != 0]
     assert failures == []
     versions = Registry(LocalStore(tmp_path / "shared-store")).versions()
@@ -459,8 +478,7 @@ def test_cli_list_prints_a_table(tmp_path, capsys):
     _production_with_candidate(store)
     assert cli_main(["registry", "list", "--store", store.url]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert lines[0].split() == ["version", "stages", "status", "trigger", "metrics", "data",
-                                "timestamp"]
+    assert lines[0].split() == ["version", "stages", "status", "trigger", "metrics", "data", "timestamp"]
     assert lines[1].split()[:1] == ["1.17.0"] and "2024-11-07T13:37:00+00:00" in lines[1]
     assert "cosine_accuracy=0.855" in lines[1] and "cosine_f1=0.917" in lines[1]
     assert lines[2].split()[:2] == ["1.18.0", "prod"]
@@ -469,8 +487,7 @@ def test_cli_list_prints_a_table(tmp_path, capsys):
 
 
 @pytest.mark.s3
-def test_cli_list_on_s3_with_the_endpoint_from_the_environment(s3_store, s3_endpoint, capsys,
-                                                               monkeypatch):
+def test_cli_list_on_s3_with_the_endpoint_from_the_environment(s3_store, s3_endpoint, capsys, monkeypatch):
     _production_with_candidate(s3_store)
     monkeypatch.setenv("AWS_ENDPOINT_URL_S3", s3_endpoint)
     assert cli_main(["registry", "list", "--store", s3_store.url]) == 0
@@ -488,8 +505,7 @@ def test_cli_uses_the_configured_store(tmp_path, capsys, monkeypatch):
 
 
 @pytest.mark.s3
-def test_cli_uses_the_configured_s3_endpoint(s3_store, s3_endpoint, tmp_path, capsys,
-                                             monkeypatch):
+def test_cli_uses_the_configured_s3_endpoint(s3_store, s3_endpoint, tmp_path, capsys, monkeypatch):
     _production_with_candidate(s3_store)
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("SEA_STORE_URL", s3_store.url)
@@ -504,8 +520,7 @@ def test_cli_show_prints_the_record_as_json(tmp_path, capsys):
     store.put_bytes(LOGS_KEY, json.dumps(PRODUCTION_LOGS).encode())
     assert cli_main(["registry", "show", "1.18.0", "--store", store.url]) == 0
     shown = json.loads(capsys.readouterr().out)
-    assert shown == {**PRODUCTION_LOGS["models"]["1.18.0"], "version": "1.18.0",
-                     "stages": ["prod"]}
+    assert shown == {**PRODUCTION_LOGS["models"]["1.18.0"], "version": "1.18.0", "stages": ["prod"]}
 
 
 def test_cli_show_unknown_version_fails_with_one_line(tmp_path, capsys):
@@ -524,7 +539,12 @@ def test_cli_list_of_an_empty_registry(tmp_path, capsys):
 def test_cli_runs_as_a_module(tmp_path):
     store = LocalStore(tmp_path / "s")
     Registry(store).register("1.0.0", _record())
-    done = subprocess.run([sys.executable, "-m", "mlops", "registry", "list", "--store",
-                           store.url], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-m", "mlops", "registry", "list", "--store", store.url],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines()[1].startswith("1.0.0")

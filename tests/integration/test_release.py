@@ -1,6 +1,7 @@
 """The release flow DEV -> UAT -> PROD over a local store, a SQLite warehouse (the shared `wh`
 fixture) and registry records with dummy bundles: every allowed and refused transition, the
 approvals trail and the audit log."""
+
 from __future__ import annotations
 
 import json
@@ -52,9 +53,13 @@ def write_bundle(store, version):
 @pytest.fixture
 def registry(store):
     reg = Registry(store)
-    for version, status in (("1.0.0", "registered"), ("1.1.0", "registered"),
-                            ("1.2.0", "registered"), ("1.2.1", "failed"),
-                            ("1.2.2", "not-promoted")):
+    for version, status in (
+        ("1.0.0", "registered"),
+        ("1.1.0", "registered"),
+        ("1.2.0", "registered"),
+        ("1.2.1", "failed"),
+        ("1.2.2", "not-promoted"),
+    ):
         write_bundle(store, version)
         reg.register(version, {"model_path": bundle_prefix(version), "status": status})
     return reg
@@ -67,14 +72,12 @@ def target():
 
 def to_uat(registry, wh, target, version, user=STAKEHOLDER):
     release.deploy_dev(registry, wh, target, version)
-    return release.promote_to_uat(registry, wh, target, version, user=user,
-                                  comment="works for our texts")
+    return release.promote_to_uat(registry, wh, target, version, user=user, comment="works for our texts")
 
 
 def to_prod(registry, wh, target, version, requester=STAKEHOLDER, approver=ADMIN):
     to_uat(registry, wh, target, version, requester)
-    return release.approve_prod(registry, wh, target, version, user=approver,
-                                comment="approved after UAT")
+    return release.approve_prod(registry, wh, target, version, user=approver, comment="approved after UAT")
 
 
 # -- DEV -------------------------------------------------------------------------------------
@@ -90,8 +93,7 @@ def test_deploy_dev_moves_the_pointer_deploys_and_audits(registry, wh, target):
 
 
 @pytest.mark.parametrize("version,status", [("1.2.1", "failed"), ("1.2.2", "not-promoted")])
-def test_deploy_dev_refuses_builds_that_were_not_registered_ok(registry, wh, target,
-                                                               version, status):
+def test_deploy_dev_refuses_builds_that_were_not_registered_ok(registry, wh, target, version, status):
     with pytest.raises(ReleaseError, match=f"status is '{status}'"):
         release.deploy_dev(registry, wh, target, version)
     assert registry.stage("dev") is None and target.calls == []
@@ -121,16 +123,19 @@ def test_a_failed_deployment_moves_nothing_and_is_audited(registry, wh, target):
 
 
 # -- UAT -------------------------------------------------------------------------------------
-def test_stakeholder_sign_off_moves_dev_to_uat_and_records_the_requester(registry, wh,
-                                                                         target):
+def test_stakeholder_sign_off_moves_dev_to_uat_and_records_the_requester(registry, wh, target):
     to_uat(registry, wh, target, "1.2.0")
     assert registry.stage("uat") == "1.2.0"
     record = registry.get("1.2.0")
     assert record["requested_by"] == "sam"
     entry = record["approvals"][-1]
     assert {k: entry[k] for k in ("who", "from", "to", "decision", "comment")} == {
-        "who": "sam", "from": "dev", "to": "uat", "decision": "signed-off",
-        "comment": "works for our texts"}
+        "who": "sam",
+        "from": "dev",
+        "to": "uat",
+        "decision": "signed-off",
+        "comment": "works for our texts",
+    }
     assert entry["when"]
     assert target.calls[-1][:2] == ("uat", "1.2.0")
     assert audit.events(wh, action="release.promote_uat")[0]["actor"] == "sam"
@@ -140,26 +145,22 @@ def test_uat_needs_the_version_currently_in_dev(registry, wh, target):
     release.deploy_dev(registry, wh, target, "1.1.0")
     release.deploy_dev(registry, wh, target, "1.2.0")  # 1.1.0 no longer in DEV
     with pytest.raises(ReleaseError, match="1.1.0 is in no stage, not DEV"):
-        release.promote_to_uat(registry, wh, target, "1.1.0", user=STAKEHOLDER,
-                               comment="ok")
+        release.promote_to_uat(registry, wh, target, "1.1.0", user=STAKEHOLDER, comment="ok")
     with pytest.raises(ReleaseError, match="1.0.0 is in no stage, not DEV"):
-        release.promote_to_uat(registry, wh, target, "1.0.0", user=STAKEHOLDER,
-                               comment="ok")
+        release.promote_to_uat(registry, wh, target, "1.0.0", user=STAKEHOLDER, comment="ok")
 
 
 def test_uat_twice_is_refused(registry, wh, target):
     to_uat(registry, wh, target, "1.2.0")
     with pytest.raises(ReleaseError, match="already in UAT"):
-        release.promote_to_uat(registry, wh, target, "1.2.0", user=STAKEHOLDER,
-                               comment="again")
+        release.promote_to_uat(registry, wh, target, "1.2.0", user=STAKEHOLDER, comment="again")
 
 
 @pytest.mark.parametrize("comment", ["", "   ", None])
 def test_uat_sign_off_needs_a_comment(registry, wh, target, comment):
     release.deploy_dev(registry, wh, target, "1.2.0")
     with pytest.raises(ReleaseError, match="needs a comment"):
-        release.promote_to_uat(registry, wh, target, "1.2.0", user=STAKEHOLDER,
-                               comment=comment)
+        release.promote_to_uat(registry, wh, target, "1.2.0", user=STAKEHOLDER, comment=comment)
     assert registry.stage("uat") is None
 
 
@@ -177,8 +178,7 @@ def test_admin_approval_moves_uat_to_prod(registry, wh, target):
     assert registry.stage("prod") == "1.2.0"
     assert outcome["deployment"]["requested_by"] == "sam"
     entry = registry.get("1.2.0")["approvals"][-1]
-    assert (entry["who"], entry["from"], entry["to"], entry["decision"]) == (
-        "ada", "uat", "prod", "approved")
+    assert (entry["who"], entry["from"], entry["to"], entry["decision"]) == ("ada", "uat", "prod", "approved")
     assert entry["previous_version"] is None
     assert [c[0] for c in target.calls] == ["dev", "uat", "prod"]
     event = audit.events(wh, action="release.approve_prod")[0]
@@ -217,8 +217,9 @@ def test_prod_approval_needs_a_comment(registry, wh, target):
 def test_requester_cannot_approve_when_approver_must_differ(registry, wh, target):
     to_uat(registry, wh, target, "1.2.0", user=BOTH)
     with pytest.raises(PermissionDenied, match="alex requested the release of 1.2.0"):
-        release.approve_prod(registry, wh, target, "1.2.0", user=BOTH, comment="mine",
-                             approver_must_differ=True)
+        release.approve_prod(
+            registry, wh, target, "1.2.0", user=BOTH, comment="mine", approver_must_differ=True
+        )
     assert registry.stage("prod") is None
     release.approve_prod(registry, wh, target, "1.2.0", user=OTHER_ADMIN, comment="ok")
     assert registry.stage("prod") == "1.2.0"
@@ -226,8 +227,9 @@ def test_requester_cannot_approve_when_approver_must_differ(registry, wh, target
 
 def test_requester_may_approve_when_not_configured(registry, wh, target):
     to_uat(registry, wh, target, "1.2.0", user=BOTH)
-    release.approve_prod(registry, wh, target, "1.2.0", user=BOTH, comment="small team",
-                         approver_must_differ=False)
+    release.approve_prod(
+        registry, wh, target, "1.2.0", user=BOTH, comment="small team", approver_must_differ=False
+    )
     assert registry.stage("prod") == "1.2.0"
 
 
@@ -238,18 +240,20 @@ def test_approving_the_version_already_in_prod_is_refused(registry, wh, target):
 
 
 # -- reject ----------------------------------------------------------------------------------
-def test_stakeholder_rejects_in_uat_and_the_version_is_never_promoted(registry, wh,
-                                                                      target):
+def test_stakeholder_rejects_in_uat_and_the_version_is_never_promoted(registry, wh, target):
     release.deploy_dev(registry, wh, target, "1.2.0")
     release.reject(registry, wh, "1.2.0", user=STAKEHOLDER, comment="misses skills")
     record = registry.get("1.2.0")
     assert record["status"] == "rejected"
     entry = record["approvals"][-1]
     assert (entry["who"], entry["to"], entry["decision"], entry["comment"]) == (
-        "sam", "uat", "rejected", "misses skills")
+        "sam",
+        "uat",
+        "rejected",
+        "misses skills",
+    )
     with pytest.raises(ReleaseError, match="status is 'rejected'"):
-        release.promote_to_uat(registry, wh, target, "1.2.0", user=STAKEHOLDER,
-                               comment="changed my mind")
+        release.promote_to_uat(registry, wh, target, "1.2.0", user=STAKEHOLDER, comment="changed my mind")
     with pytest.raises(ReleaseError, match="status is 'rejected'"):
         release.deploy_dev(registry, wh, target, "1.2.0")
     assert audit.events(wh, action="release.reject")[0]["details"]["stage"] == "uat"
@@ -292,12 +296,15 @@ def test_the_prod_version_cannot_be_rejected(registry, wh, target):
 def test_rollback_returns_prod_to_an_earlier_version(registry, wh, target):
     to_prod(registry, wh, target, "1.1.0")
     to_prod(registry, wh, target, "1.2.0")
-    release.rollback_prod(registry, wh, target, "1.1.0", user=OTHER_ADMIN,
-                          comment="1.2.0 drops recall")
+    release.rollback_prod(registry, wh, target, "1.1.0", user=OTHER_ADMIN, comment="1.2.0 drops recall")
     assert registry.stage("prod") == "1.1.0"
     entry = registry.get("1.1.0")["approvals"][-1]
     assert (entry["who"], entry["to"], entry["decision"], entry["previous_version"]) == (
-        "bob", "prod", "rolled-back", "1.2.0")
+        "bob",
+        "prod",
+        "rolled-back",
+        "1.2.0",
+    )
     assert target.calls[-1] == ("prod", "1.1.0", bundle_prefix("1.1.0"))
     event = audit.events(wh, action="release.rollback_prod")[0]
     assert event["details"]["previous_version"] == "1.2.0"
@@ -313,14 +320,15 @@ def test_rollback_refusals(registry, wh, target, store):
     with pytest.raises(ReleaseError, match="nothing is in PROD"):
         release.rollback_prod(registry, wh, target, "1.0.0", user=ADMIN, comment="x")
     to_prod(registry, wh, target, "1.1.0")
-    for version, message in (("9.9.9", "not a registered version"),
-                             ("1.1.0", "already in PROD"),
-                             ("1.2.0", "newer than PROD")):
+    for version, message in (
+        ("9.9.9", "not a registered version"),
+        ("1.1.0", "already in PROD"),
+        ("1.2.0", "newer than PROD"),
+    ):
         with pytest.raises(ReleaseError, match=message):
             release.rollback_prod(registry, wh, target, version, user=ADMIN, comment="x")
     with pytest.raises(PermissionDenied):
-        release.rollback_prod(registry, wh, target, "1.0.0", user=STAKEHOLDER,
-                              comment="x")
+        release.rollback_prod(registry, wh, target, "1.0.0", user=STAKEHOLDER, comment="x")
     with pytest.raises(ReleaseError, match="needs a comment"):
         release.rollback_prod(registry, wh, target, "1.0.0", user=ADMIN, comment="")
     assert registry.stage("prod") == "1.1.0"
@@ -343,35 +351,40 @@ def test_apply_runs_each_action_and_lists_the_eligible_versions(registry, wh, ta
     assert eligible(ReleaseAction.PROMOTE_UAT) == eligible(ReleaseAction.APPROVE_PROD) == []
     release.apply(registry, wh, target, ReleaseAction.DEPLOY_DEV, "1.2.0", user=None)
     assert eligible(ReleaseAction.PROMOTE_UAT) == eligible(ReleaseAction.REJECT_UAT) == ["1.2.0"]
-    release.apply(registry, wh, target, ReleaseAction.PROMOTE_UAT, "1.2.0",
-                  user=BOTH, comment="fine")
+    release.apply(registry, wh, target, ReleaseAction.PROMOTE_UAT, "1.2.0", user=BOTH, comment="fine")
     assert eligible(ReleaseAction.APPROVE_PROD) == eligible(ReleaseAction.REJECT_PROD) == ["1.2.0"]
     with pytest.raises(PermissionDenied, match="alex requested the release of 1.2.0"):
-        release.apply(registry, wh, target, ReleaseAction.APPROVE_PROD, "1.2.0",
-                      user=BOTH, comment="mine", approver_must_differ=True)
-    release.apply(registry, wh, target, ReleaseAction.APPROVE_PROD, "1.2.0", user=ADMIN,
-                  comment="approved")
+        release.apply(
+            registry,
+            wh,
+            target,
+            ReleaseAction.APPROVE_PROD,
+            "1.2.0",
+            user=BOTH,
+            comment="mine",
+            approver_must_differ=True,
+        )
+    release.apply(registry, wh, target, ReleaseAction.APPROVE_PROD, "1.2.0", user=ADMIN, comment="approved")
     assert eligible(ReleaseAction.ROLLBACK_PROD) == ["1.2.2", "1.2.1", "1.1.0", "1.0.0"]
-    outcome = release.apply(registry, wh, target, "rollback", "1.1.0", user=ADMIN,
-                            comment="undo")
+    outcome = release.apply(registry, wh, target, "rollback", "1.1.0", user=ADMIN, comment="undo")
     assert outcome["decision"] == "rolled-back" and registry.stage("prod") == "1.1.0"
     assert [c[0] for c in target.calls] == ["dev", "uat", "prod", "prod"]
 
 
-@pytest.mark.parametrize("action,stage,user", [(ReleaseAction.REJECT_UAT, "uat", STAKEHOLDER),
-                                               (ReleaseAction.REJECT_PROD, "prod", ADMIN)])
+@pytest.mark.parametrize(
+    "action,stage,user",
+    [(ReleaseAction.REJECT_UAT, "uat", STAKEHOLDER), (ReleaseAction.REJECT_PROD, "prod", ADMIN)],
+)
 def test_apply_rejects_for_the_action_stage(registry, wh, target, action, stage, user):
     to_uat(registry, wh, target, "1.2.0")
-    outcome = release.apply(registry, wh, target, action, "1.2.0", user=user,
-                            comment="misses skills")
+    outcome = release.apply(registry, wh, target, action, "1.2.0", user=user, comment="misses skills")
     assert outcome["stage"] == stage and registry.get("1.2.0")["status"] == "rejected"
 
 
 def test_apply_needs_a_user_past_dev(registry, wh, target):
     release.deploy_dev(registry, wh, target, "1.2.0")
     with pytest.raises(PermissionDenied, match="needs a user"):
-        release.apply(registry, wh, target, ReleaseAction.PROMOTE_UAT, "1.2.0", user=None,
-                      comment="x")
+        release.apply(registry, wh, target, ReleaseAction.PROMOTE_UAT, "1.2.0", user=None, comment="x")
     with pytest.raises(ValueError):
         release.apply(registry, wh, target, "publish", "1.2.0", user=ADMIN, comment="x")
     assert registry.stage("uat") is None
@@ -384,22 +397,31 @@ def test_stage_history_lists_every_decision_in_order(registry, wh, target):
     release.rollback_prod(registry, wh, target, "1.1.0", user=ADMIN, comment="undo")
     history = release.stage_history(registry)
     assert [(e["version"], e["to"], e["decision"]) for e in history] == [
-        ("1.1.0", "dev", "deployed"), ("1.1.0", "uat", "signed-off"), ("1.1.0", "prod", "approved"),
-        ("1.2.0", "dev", "deployed"), ("1.2.0", "uat", "signed-off"), ("1.2.0", "prod", "approved"),
-        ("1.1.0", "prod", "rolled-back")]
+        ("1.1.0", "dev", "deployed"),
+        ("1.1.0", "uat", "signed-off"),
+        ("1.1.0", "prod", "approved"),
+        ("1.2.0", "dev", "deployed"),
+        ("1.2.0", "uat", "signed-off"),
+        ("1.2.0", "prod", "approved"),
+        ("1.1.0", "prod", "rolled-back"),
+    ]
     assert [e["version"] for e in release.stage_history(registry, stage="prod")] == [
-        "1.1.0", "1.2.0", "1.1.0"]
+        "1.1.0",
+        "1.2.0",
+        "1.1.0",
+    ]
     assert len(release.stage_history(registry, version="1.2.0")) == 3
     assert release.current_stages(registry) == {"dev": "1.2.0", "uat": "1.2.0", "prod": "1.1.0"}
 
 
 def test_load_user_reads_roles_from_the_users_table(wh):
-    wh.execute("INSERT INTO users (username, roles, disabled) VALUES (?, ?, ?)",
-                      ("ada", "admin,stakeholder", 0))
-    wh.execute("INSERT INTO users (username, roles, disabled) VALUES (?, ?, ?)",
-                      ("sam", '["stakeholder"]', 0))
-    wh.execute("INSERT INTO users (username, roles, disabled) VALUES (?, ?, ?)",
-                      ("old", "admin", 1))
+    wh.execute(
+        "INSERT INTO users (username, roles, disabled) VALUES (?, ?, ?)", ("ada", "admin,stakeholder", 0)
+    )
+    wh.execute(
+        "INSERT INTO users (username, roles, disabled) VALUES (?, ?, ?)", ("sam", '["stakeholder"]', 0)
+    )
+    wh.execute("INSERT INTO users (username, roles, disabled) VALUES (?, ?, ?)", ("old", "admin", 1))
     assert release.load_user(wh, "ada") == User("ada", frozenset({"admin", "stakeholder"}))
     assert release.load_user(wh, "sam").roles == frozenset({"stakeholder"})
     with pytest.raises(PermissionDenied, match="unknown or disabled user 'nobody'"):
@@ -415,10 +437,15 @@ def test_full_flow_on_the_local_target_serves_each_stage(registry, wh, store, tm
     local = LocalTarget(store, tmp_path / "home")
     to_prod(registry, wh, local, "1.1.0")
     to_uat(registry, wh, local, "1.2.0")
-    markers = {stage: json.loads((local.serving_dir(stage) / DEPLOYMENT_FILE).read_text())
-               for stage in ("dev", "uat", "prod")}
+    markers = {
+        stage: json.loads((local.serving_dir(stage) / DEPLOYMENT_FILE).read_text())
+        for stage in ("dev", "uat", "prod")
+    }
     assert {stage: m["version"] for stage, m in markers.items()} == {
-        "dev": "1.2.0", "uat": "1.2.0", "prod": "1.1.0"}
+        "dev": "1.2.0",
+        "uat": "1.2.0",
+        "prod": "1.1.0",
+    }
     served = tmp_path / "home" / "serving" / "prod" / "embedding_model" / "weights.bin"
     assert served.read_bytes() == b"1.1.0" * 10
     assert store.get_bytes("prod/embedding_model/weights.bin") == b"1.1.0" * 10

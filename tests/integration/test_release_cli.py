@@ -1,5 +1,6 @@
 """`python -m mlops release ...` as a user would run it: a local store and SQLite warehouse from
 SEA_* settings, users created through the auth service, the local deployment target."""
+
 from __future__ import annotations
 
 import json
@@ -27,23 +28,35 @@ def sea(tmp_path):
     store = open_store((tmp_path / "artifacts").as_uri())
     registry = Registry(store)
     for version in ("1.0.0", "1.1.0"):
-        store.put_bytes(f"{bundle_prefix(version)}pipeline.json",
-                        json.dumps({"model_version": version}).encode())
+        store.put_bytes(
+            f"{bundle_prefix(version)}pipeline.json", json.dumps({"model_version": version}).encode()
+        )
         registry.register(version, {"model_path": bundle_prefix(version)})
     warehouse = open_warehouse(url)
     warehouse.init_schema()
-    for name, roles in (("sam", ["stakeholder"]), ("ada", ["admin"]),
-                        ("alex", ["admin", "stakeholder"])):
+    for name, roles in (("sam", ["stakeholder"]), ("ada", ["admin"]), ("alex", ["admin", "stakeholder"])):
         auth.create_user(warehouse, name, "correct-horse-1", roles, actor=system_user())
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "HF_HUB_OFFLINE": "1", "SEA_HOME": str(home),
-           "SEA_WAREHOUSE_URL": url, "SEA_STORE_URL": store.url}
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "HF_HUB_OFFLINE": "1",
+        "SEA_HOME": str(home),
+        "SEA_WAREHOUSE_URL": url,
+        "SEA_STORE_URL": store.url,
+    }
     yield {"home": home, "registry": registry, "warehouse": warehouse, "env": env}
     warehouse.close()
 
 
 def cli(sea, *args, **env):
-    return subprocess.run([sys.executable, "-m", "mlops", "release", *args], cwd=ROOT,
-                          env={**sea["env"], **env}, capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "mlops", "release", *args],
+        cwd=ROOT,
+        env={**sea["env"], **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def test_release_through_dev_uat_prod_and_back(sea):
@@ -75,8 +88,9 @@ def test_cli_refusals_exit_1_with_one_readable_line(sea):
     assert cli(sea, "deploy-dev", "1.1.0").returncode == 0
     shortcut = cli(sea, "approve", "1.1.0", "--user", "ada", "--comment", "go")
     assert shortcut.returncode == 1
-    assert shortcut.stderr.strip() == ("error: 1.1.0 is in DEV, not UAT: sign-off in UAT first "
-                                       "(UAT holds nothing)")
+    assert shortcut.stderr.strip() == (
+        "error: 1.1.0 is in DEV, not UAT: sign-off in UAT first (UAT holds nothing)"
+    )
     wrong_role = cli(sea, "promote", "1.1.0", "--user", "ada", "--comment", "x")
     assert wrong_role.returncode == 1 and "needs role stakeholder" in wrong_role.stderr
     stranger = cli(sea, "promote", "1.1.0", "--user", "mallory", "--comment", "x")
@@ -91,8 +105,9 @@ def test_approver_must_differ_follows_the_setting(sea):
     assert cli(sea, "promote", "1.1.0", "--user", "alex", "--comment", "mine").returncode == 0
     same = cli(sea, "approve", "1.1.0", "--user", "alex", "--comment", "self")
     assert same.returncode == 1 and "cannot also approve" in same.stderr
-    allowed = cli(sea, "approve", "1.1.0", "--user", "alex", "--comment", "self",
-                  SEA_APPROVER_MUST_DIFFER="false")
+    allowed = cli(
+        sea, "approve", "1.1.0", "--user", "alex", "--comment", "self", SEA_APPROVER_MUST_DIFFER="false"
+    )
     assert allowed.returncode == 0, allowed.stderr
     assert sea["registry"].stage("prod") == "1.1.0"
 

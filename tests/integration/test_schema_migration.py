@@ -2,6 +2,7 @@
 upgraded to the current indexes (rows kept, retired indexes dropped), a version 2 database to
 version 3 (history and agreement: rows kept and back-filled, on SQLite and PostgreSQL driven as
 Redshift), and `init_schema()` stays idempotent."""
+
 from __future__ import annotations
 
 import pytest
@@ -24,21 +25,28 @@ V3_TABLES = ("prediction_scores",)
 
 def old_tables() -> dict[str, list[str]]:
     """The tables as versions 1 and 2 had them."""
-    return {name: [c for c in columns if not c.startswith(f"{V3_COLUMNS.get(name)} ")]
-            for name, columns in schema.TABLES.items() if name not in V3_TABLES}
+    return {
+        name: [c for c in columns if not c.startswith(f"{V3_COLUMNS.get(name)} ")]
+        for name, columns in schema.TABLES.items()
+        if name not in V3_TABLES
+    }
 
 
 def create_old(wh, version: int) -> None:
     for name, columns in old_tables().items():
         wh.execute(f"CREATE TABLE {name} ({', '.join(columns)})")
     wh.execute(schema.CREATE_VERSION_TABLE)
-    wh.execute(f"INSERT INTO {schema.VERSION_TABLE} (version, applied_at) VALUES (?, '2026-11-01T00:00:00')",
-               (version,))
+    wh.execute(
+        f"INSERT INTO {schema.VERSION_TABLE} (version, applied_at) VALUES (?, '2026-11-01T00:00:00')",
+        (version,),
+    )
 
 
 def indexes(wh) -> set[str]:
-    return {r["name"] for r in wh.query("SELECT name FROM sqlite_master WHERE type = 'index' "
-                                        "AND name LIKE 'ix_%'")}
+    return {
+        r["name"]
+        for r in wh.query("SELECT name FROM sqlite_master WHERE type = 'index' AND name LIKE 'ix_%'")
+    }
 
 
 @pytest.fixture
@@ -48,8 +56,10 @@ def v1(tmp_path):
     create_old(wh, 1)
     for ix, table, cols in V1_INDEXES:
         wh.execute(f"CREATE INDEX {ix} ON {table} ({cols})")
-    wh.execute("INSERT INTO prediction_requests (request_id, day, model_version, stage, latency_ms) "
-               "VALUES ('r1', '2026-11-02', '1.0.0', 'prod', 12.5)")
+    wh.execute(
+        "INSERT INTO prediction_requests (request_id, day, model_version, stage, latency_ms) "
+        "VALUES ('r1', '2026-11-02', '1.0.0', 'prod', 12.5)"
+    )
     yield wh
     wh.close()
 
@@ -69,8 +79,13 @@ def test_version_1_is_upgraded_keeping_rows_and_swapping_indexes(v1):
     versions = v1.query("SELECT version FROM schema_version ORDER BY version")
     assert [r["version"] for r in versions] == [1, 2, 3]
     assert indexes(v1) == {ix for ix, _, _ in schema.INDEXES}
-    assert indexes(v1) >= {"ix_prediction_requests_usage", "ix_feedback_decision", "ix_feedback_skill",
-                           "ix_feedback_submissions_review", "ix_prediction_scores_quality"}
+    assert indexes(v1) >= {
+        "ix_prediction_requests_usage",
+        "ix_feedback_decision",
+        "ix_feedback_skill",
+        "ix_feedback_submissions_review",
+        "ix_prediction_scores_quality",
+    }
     assert not indexes(v1) & set(schema.RETIRED_INDEXES)
     assert v1.scalar("SELECT latency_ms FROM prediction_requests WHERE request_id = 'r1'") == 12.5
 
@@ -108,17 +123,26 @@ def v2(warehouse_url):
     wh.executemany(
         "INSERT INTO prediction_requests (request_id, model_version, stage, created_at, day, week, "
         "status) VALUES (?, ?, 'prod', ?, '2026-11-02', '2026-W45', ?)",
-        [("r1", "1.0.0", "2026-11-02T09:00:00.000Z", "ok"), ("r2", "1.1.0", "2026-11-02T10:00:00.000Z", "ok"),
-         ("bad", "1.1.0", "2026-11-02T11:00:00.000Z", "error")])
+        [
+            ("r1", "1.0.0", "2026-11-02T09:00:00.000Z", "ok"),
+            ("r2", "1.1.0", "2026-11-02T10:00:00.000Z", "ok"),
+            ("bad", "1.1.0", "2026-11-02T11:00:00.000Z", "error"),
+        ],
+    )
     wh.executemany(
         "INSERT INTO prediction_skills (request_id, rank, skill_id, confidence) VALUES (?, ?, ?, ?)",
-        [("r1", 1, "s0", 0.8), ("r1", 2, "s1", 0.55), ("r2", 1, "s2", 0.7)])
-    wh.execute("INSERT INTO feedback_submissions (request_id, reviewer, model_version, submitted_at, "
-               "day, week, n_predicted, n_confirmed, n_overlap) VALUES ('r1', 'rita', '1.0.0', "
-               "'2026-11-02T12:00:00.000Z', '2026-11-02', '2026-W45', 2, 3, 1)")
-    wh.execute("INSERT INTO feedback (request_id, skill_id, decision, reviewer, reviewed_at, day, "
-               "week) VALUES ('r1', 's0', 'accepted', 'rita', '2026-11-02T12:00:00.000Z', "
-               "'2026-11-02', '2026-W45')")
+        [("r1", 1, "s0", 0.8), ("r1", 2, "s1", 0.55), ("r2", 1, "s2", 0.7)],
+    )
+    wh.execute(
+        "INSERT INTO feedback_submissions (request_id, reviewer, model_version, submitted_at, "
+        "day, week, n_predicted, n_confirmed, n_overlap) VALUES ('r1', 'rita', '1.0.0', "
+        "'2026-11-02T12:00:00.000Z', '2026-11-02', '2026-W45', 2, 3, 1)"
+    )
+    wh.execute(
+        "INSERT INTO feedback (request_id, skill_id, decision, reviewer, reviewed_at, day, "
+        "week) VALUES ('r1', 's0', 'accepted', 'rita', '2026-11-02T12:00:00.000Z', "
+        "'2026-11-02', '2026-W45')"
+    )
     yield wh
     wh.close()
 
@@ -127,14 +151,26 @@ def test_version_2_is_upgraded_keeping_and_back_filling_every_row(v2):
     assert schema.apply(v2, with_indexes=False) == 3 == schema.LATEST_VERSION
     skills = v2.query("SELECT request_id, model_version, skill_id FROM prediction_skills ORDER BY skill_id")
     assert [(r["request_id"], r["model_version"], r["skill_id"]) for r in skills] == [
-        ("r1", "1.0.0", "s0"), ("r1", "1.0.0", "s1"), ("r2", "1.1.0", "s2")]
+        ("r1", "1.0.0", "s0"),
+        ("r1", "1.0.0", "s1"),
+        ("r2", "1.1.0", "s2"),
+    ]
     lowest = v2.query("SELECT request_id, lowest_confidence FROM prediction_requests ORDER BY request_id")
     assert [(r["request_id"], r["lowest_confidence"]) for r in lowest] == [
-        ("bad", None), ("r1", 0.55), ("r2", 0.7)]
+        ("bad", None),
+        ("r1", 0.55),
+        ("r2", 0.7),
+    ]
     [score] = v2.query("SELECT * FROM prediction_scores")
-    assert (score["request_id"], score["model_version"], score["reviewer"], score["scored_at"],
-            score["n_predicted"], score["n_confirmed"], score["n_overlap"]) == (
-        "r1", "1.0.0", "rita", "2026-11-02T12:00:00.000Z", 2, 3, 1)
+    assert (
+        score["request_id"],
+        score["model_version"],
+        score["reviewer"],
+        score["scored_at"],
+        score["n_predicted"],
+        score["n_confirmed"],
+        score["n_overlap"],
+    ) == ("r1", "1.0.0", "rita", "2026-11-02T12:00:00.000Z", 2, 3, 1)
     assert v2.scalar("SELECT COUNT(*) FROM feedback") == 1
     assert v2.scalar("SELECT COUNT(*) FROM feedback_submissions") == 1
     assert schema.apply(v2, with_indexes=False) == 3  # current: nothing more to do

@@ -1,4 +1,5 @@
 """The inference server over real HTTP on a free port: routes, errors, limits, concurrency."""
+
 from __future__ import annotations
 
 import http.client
@@ -11,11 +12,14 @@ import requests
 
 from sea_core.bundle import load_bundle
 from sea_core.pipeline import Pipeline
-
 from tests.integration.serving_support import make_bundle, running_server, small_taxonomy
 
-TEXTS = ["python programming and sql databases", "machine learning with statistics",
-         "we need accounting principles", "customer service team leadership"]
+TEXTS = [
+    "python programming and sql databases",
+    "machine learning with statistics",
+    "we need accounting principles",
+    "customer service team leadership",
+]
 LIMIT = 4096
 
 
@@ -32,8 +36,12 @@ def server(pipeline):
 
 
 def post(server, document, content_type="application/json", path="/invocations"):
-    return requests.post(server.url + path, data=json.dumps(document).encode(),
-                         headers={"Content-Type": content_type}, timeout=30)
+    return requests.post(
+        server.url + path,
+        data=json.dumps(document).encode(),
+        headers={"Content-Type": content_type},
+        timeout=30,
+    )
 
 
 def without_time(record):
@@ -81,8 +89,9 @@ def test_list_invocation_returns_records_in_order(server, pipeline):
     assert response.status_code == 200
     records = response.json()
     assert [r["original_input"] for r in records] == TEXTS
-    assert [without_time(r) for r in records] == \
-        [without_time(pipeline.extract(t, min_confidence=0.0)) for t in TEXTS]
+    assert [without_time(r) for r in records] == [
+        without_time(pipeline.extract(t, min_confidence=0.0)) for t in TEXTS
+    ]
 
 
 def test_keep_alive_serves_several_requests_on_one_connection(server):
@@ -90,8 +99,12 @@ def test_keep_alive_serves_several_requests_on_one_connection(server):
     connection = http.client.HTTPConnection(host, port, timeout=10)
     try:
         for text in TEXTS[:3]:
-            connection.request("POST", "/invocations", body=json.dumps({"text": text}),
-                               headers={"Content-Type": "application/json"})
+            connection.request(
+                "POST",
+                "/invocations",
+                body=json.dumps({"text": text}),
+                headers={"Content-Type": "application/json"},
+            )
             response = connection.getresponse()
             assert response.status == 200
             assert json.loads(response.read())["original_input"] == text
@@ -102,9 +115,12 @@ def test_keep_alive_serves_several_requests_on_one_connection(server):
 def test_chunked_body_under_the_limit_is_served(server):
     payload = json.dumps({"text": TEXTS[1]}).encode()
     chunks = b"".join(b"%x\r\n%s\r\n" % (len(part), part) for part in (payload[:7], payload[7:]))
-    raw = raw_exchange(server, b"POST /invocations HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
-                               b"Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n",
-                       chunks + b"0\r\n\r\n")
+    raw = raw_exchange(
+        server,
+        b"POST /invocations HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+        b"Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n",
+        chunks + b"0\r\n\r\n",
+    )
     status, document = status_and_json(raw)
     assert status == 200 and document["original_input"] == TEXTS[1]
 
@@ -114,9 +130,9 @@ def test_sixteen_parallel_clients_all_get_their_own_answer(server, pipeline):
     expected = {t: without_time(pipeline.extract(t, min_confidence=0.0)) for t in texts}
 
     def call(text):
-        response = requests.post(server.url + "/invocations", json={"text": text,
-                                                                    "min_confidence": 0.0},
-                                 timeout=60)
+        response = requests.post(
+            server.url + "/invocations", json={"text": text, "min_confidence": 0.0}, timeout=60
+        )
         return response.status_code, response.json()
 
     with ThreadPoolExecutor(16) as pool:
@@ -128,8 +144,13 @@ def test_sixteen_parallel_clients_all_get_their_own_answer(server, pipeline):
 def test_real_default_encoder_finds_the_obvious_skill(default_encoder):
     pipeline = Pipeline(default_encoder, small_taxonomy(), model_version="0.0.0")
     with running_server(pipeline) as server:
-        record = post(server, {"text": "Experienced in python programming and writing SQL "
-                                       "queries against relational databases."}).json()
+        record = post(
+            server,
+            {
+                "text": "Experienced in python programming and writing SQL "
+                "queries against relational databases."
+            },
+        ).json()
     titles = [s["skillTitle"] for s in record["skillExtractOutput"]]
     assert "python programming" in titles
     assert record["modelVersion"] == "0.0.0"
@@ -143,15 +164,25 @@ def test_wrong_content_type_is_415_naming_the_header(server):
 
 
 def test_malformed_json_is_400(server):
-    response = requests.post(server.url + "/invocations", data=b'{"text": ',
-                             headers={"Content-Type": "application/json"}, timeout=10)
+    response = requests.post(
+        server.url + "/invocations",
+        data=b'{"text": ',
+        headers={"Content-Type": "application/json"},
+        timeout=10,
+    )
     assert response.status_code == 400
     assert response.json()["field"] == "body"
 
 
-@pytest.mark.parametrize("document, field", [({"text": {"a": 1}}, "text"), ({"text": ""}, "text"),
-                                             ([{"text": "ok"}, {"tex": "x"}], "[1].text"),
-                                             ({"text": "x", "top_k": -2}, "top_k")])
+@pytest.mark.parametrize(
+    "document, field",
+    [
+        ({"text": {"a": 1}}, "text"),
+        ({"text": ""}, "text"),
+        ([{"text": "ok"}, {"tex": "x"}], "[1].text"),
+        ({"text": "x", "top_k": -2}, "top_k"),
+    ],
+)
 def test_bad_fields_are_400_naming_the_field(server, document, field):
     response = post(server, document)
     assert response.status_code == 400
@@ -174,15 +205,19 @@ def test_unknown_path_is_404_and_get_invocations_is_not_served(server):
 
 
 def test_missing_content_length_is_411(server):
-    raw = raw_exchange(server, b"POST /invocations HTTP/1.1\r\nHost: x\r\n"
-                               b"Content-Type: application/json\r\n\r\n")
+    raw = raw_exchange(
+        server, b"POST /invocations HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n\r\n"
+    )
     status, document = status_and_json(raw)
     assert status == 411 and document["field"] == "Content-Length"
 
 
 def test_bad_content_length_is_400(server):
-    raw = raw_exchange(server, b"POST /invocations HTTP/1.1\r\nHost: x\r\nContent-Length: lots\r\n"
-                               b"Content-Type: application/json\r\n\r\n")
+    raw = raw_exchange(
+        server,
+        b"POST /invocations HTTP/1.1\r\nHost: x\r\nContent-Length: lots\r\n"
+        b"Content-Type: application/json\r\n\r\n",
+    )
     assert status_and_json(raw)[0] == 400
 
 
@@ -205,9 +240,13 @@ def test_internal_failure_is_a_json_500_and_the_server_keeps_serving(pipeline):
 def test_huge_content_length_is_refused_without_reading_the_body(server):
     # Only a few bytes follow a 100 MB Content-Length: an answer can only come if the server
     # did not wait for the body (the socket timeout would fail the test otherwise).
-    raw = raw_exchange(server, b"POST /invocations HTTP/1.1\r\nHost: x\r\n"
-                               b"Content-Type: application/json\r\nContent-Length: 104857600\r\n\r\n",
-                       b'{"text": "abc', timeout=10)
+    raw = raw_exchange(
+        server,
+        b"POST /invocations HTTP/1.1\r\nHost: x\r\n"
+        b"Content-Type: application/json\r\nContent-Length: 104857600\r\n\r\n",
+        b'{"text": "abc',
+        timeout=10,
+    )
     status, document = status_and_json(raw)
     assert status == 413 and document["field"] == "body"
     assert b"Connection: close" in raw
@@ -219,19 +258,29 @@ def test_body_at_the_byte_limit_is_read_and_one_over_is_413(server):
         prefix, suffix = b'{"text": "', b'"}'
         return prefix + b"a" * (size - len(prefix) - len(suffix)) + suffix
 
-    ok = requests.post(server.url + "/invocations", data=body_of(LIMIT),
-                       headers={"Content-Type": "application/json"}, timeout=30)
+    ok = requests.post(
+        server.url + "/invocations",
+        data=body_of(LIMIT),
+        headers={"Content-Type": "application/json"},
+        timeout=30,
+    )
     assert ok.status_code == 200
-    over = requests.post(server.url + "/invocations", data=body_of(LIMIT + 1),
-                         headers={"Content-Type": "application/json"}, timeout=30)
+    over = requests.post(
+        server.url + "/invocations",
+        data=body_of(LIMIT + 1),
+        headers={"Content-Type": "application/json"},
+        timeout=30,
+    )
     assert over.status_code == 413
 
 
 def test_chunked_body_over_the_limit_is_refused_while_streaming(server):
     host, port = server.server_address[:2]
     with socket.create_connection((host, port), timeout=10) as sock:
-        sock.sendall(b"POST /invocations HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-                     b"Transfer-Encoding: chunked\r\n\r\n")
+        sock.sendall(
+            b"POST /invocations HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b"Transfer-Encoding: chunked\r\n\r\n"
+        )
         chunk = b"a" * 1024
         for _ in range(LIMIT // 1024):  # exactly the limit: still accepted so far
             sock.sendall(b"400\r\n" + chunk + b"\r\n")
@@ -248,8 +297,12 @@ def test_chunked_body_over_the_limit_is_refused_while_streaming(server):
 
 
 def test_malformed_chunk_is_400(server):
-    raw = raw_exchange(server, b"POST /invocations HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
-                               b"Content-Type: application/json\r\n\r\n", b"zz\r\nhello\r\n")
+    raw = raw_exchange(
+        server,
+        b"POST /invocations HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n"
+        b"Content-Type: application/json\r\n\r\n",
+        b"zz\r\nhello\r\n",
+    )
     assert status_and_json(raw)[0] == 400
 
 
@@ -271,9 +324,25 @@ def test_serve_command_serves_the_stage_and_logs_predictions(tmp_path, tiny_sent
         port = sock.getsockname()[1]
     env = {**os.environ, "SEA_HOME": str(home), "HF_HUB_OFFLINE": "1"}
     root = Path(__file__).resolve().parents[2]
-    process = subprocess.Popen([sys.executable, "-m", "mlops", "serve", "--stage", "dev",
-                                "--host", "127.0.0.1", "--port", str(port)], cwd=root, env=env,
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "mlops",
+            "serve",
+            "--stage",
+            "dev",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
+        cwd=root,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     try:
         url = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + 120
@@ -302,9 +371,12 @@ def test_serve_command_refuses_bad_arguments():
     from mlops.entrypoints.cli import build_parser
 
     parser = build_parser()
-    for argv in (["serve", "--stage", "staging"], ["serve", "--port", "70000"],
-                 ["serve", "--stage", "prod", "--version", "1.0.0"],
-                 ["serve", "--max-body-bytes", "0"]):
+    for argv in (
+        ["serve", "--stage", "staging"],
+        ["serve", "--port", "70000"],
+        ["serve", "--stage", "prod", "--version", "1.0.0"],
+        ["serve", "--max-body-bytes", "0"],
+    ):
         with pytest.raises(SystemExit):
             parser.parse_args(argv)
     args = parser.parse_args(["serve", "--version", "1.2.3", "--port", "9000"])
@@ -320,11 +392,11 @@ def test_unsupported_accept_is_406_and_nothing_is_predicted(pipeline, tmp_path):
     warehouse.init_schema()
     log = PredictionLog(warehouse, LocalStore(tmp_path / "s"), tmp_path / "q", background=False)
     with running_server(pipeline, prediction_log=log) as server:
-        response = requests.post(server.url + "/invocations", json={"text": TEXTS[0]},
-                                 headers={"Accept": "text/csv"}, timeout=30)
+        response = requests.post(
+            server.url + "/invocations", json={"text": TEXTS[0]}, headers={"Accept": "text/csv"}, timeout=30
+        )
         assert response.status_code == 406 and response.json()["field"] == "Accept"
         ok = requests.post(server.url + "/invocations", json={"text": TEXTS[1]}, timeout=30)
         assert ok.status_code == 200
-    assert warehouse.query("SELECT original_input FROM prediction_requests") == \
-        [{"original_input": TEXTS[1]}]
+    assert warehouse.query("SELECT original_input FROM prediction_requests") == [{"original_input": TEXTS[1]}]
     warehouse.close()

@@ -1,5 +1,6 @@
 """A 0-byte `sea.db` (e.g. truncated) is refused with a clear message, never taken for a new
 warehouse; a missing file still is a new one."""
+
 from __future__ import annotations
 
 import pytest

@@ -1,6 +1,7 @@
 """The ArtifactStore contract, run against the local folder and against moto's S3 server
 over HTTP: bytes, streamed files, listing (paginated on S3), folders, documents with
 compare-and-swap, and corrupt documents."""
+
 from __future__ import annotations
 
 import os
@@ -143,7 +144,8 @@ def test_put_dir_get_dir_round_trip(store, tmp_path):
     assert store.list("versions/1.0.0/") == [
         "versions/1.0.0/embedding_model/.gitattributes",
         "versions/1.0.0/embedding_model/config.json",
-        "versions/1.0.0/embedding_model/sub/weights.bin"]
+        "versions/1.0.0/embedding_model/sub/weights.bin",
+    ]
     out = tmp_path / "copy"
     assert store.get_dir("versions/1.0.0/embedding_model", out) == 3
     assert (out / "sub" / "weights.bin").read_bytes() == b"\x01" * 1000
@@ -225,8 +227,7 @@ def test_concurrent_document_writers_lose_nothing(store):
         thread.start()
     for thread in threads:
         thread.join()
-    assert sorted(store.read_document("counter.json")[0]["writers"]) == sorted(
-        f"w{i}" for i in range(8))
+    assert sorted(store.read_document("counter.json")[0]["writers"]) == sorted(f"w{i}" for i in range(8))
 
 
 # -- S3 specifics -------------------------------------------------------------------------
@@ -265,20 +266,22 @@ def test_open_store_file_url(tmp_path):
 
 @pytest.mark.s3
 def test_open_store_s3_url(s3_store, s3_endpoint):
-    store = open_store(f"s3://{s3_store.bucket}/team/sea/", endpoint_url=s3_endpoint,
-                       region="us-east-1")
+    store = open_store(f"s3://{s3_store.bucket}/team/sea/", endpoint_url=s3_endpoint, region="us-east-1")
     assert isinstance(store, S3Store) and store.url == f"s3://{s3_store.bucket}/team/sea"
     s3_store.put_bytes("shared", b"same objects")
     assert store.get_bytes("shared") == b"same objects"
 
 
-@pytest.mark.parametrize("url, message", [
-    ("relative/path", "invalid store URL"),
-    ("file://host/path", "absolute path"),
-    ("file:", "invalid store URL"),
-    ("s3://", "no bucket"),
-    ("gs://bucket/x", "unsupported store URL"),
-])
+@pytest.mark.parametrize(
+    "url, message",
+    [
+        ("relative/path", "invalid store URL"),
+        ("file://host/path", "absolute path"),
+        ("file:", "invalid store URL"),
+        ("s3://", "no bucket"),
+        ("gs://bucket/x", "unsupported store URL"),
+    ],
+)
 def test_open_store_rejects_bad_urls(url, message):
     with pytest.raises(StoreError, match=message):
         open_store(url)

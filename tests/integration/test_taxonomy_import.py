@@ -1,4 +1,5 @@
 """Taxonomy import: preview (nothing written), import (one transaction + build job), CLI."""
+
 from __future__ import annotations
 
 import csv
@@ -8,14 +9,22 @@ import pytest
 
 from mlops.services import jobs
 from mlops.services.identity import PermissionDenied, User
-from mlops.services.taxonomy_import import (SKILLS_UPDATE_JOB, TaxonomyImportError, current_taxonomy,
-                                            current_version, import_taxonomy, preview_import)
+from mlops.services.taxonomy_import import (
+    SKILLS_UPDATE_JOB,
+    TaxonomyImportError,
+    current_taxonomy,
+    current_version,
+    import_taxonomy,
+    preview_import,
+)
 from sea_core.taxonomy import TaxonomyError, load_taxonomy
 
 ADMIN = User("adam", frozenset({"admin"}))
-ROWS = [("Python programming", "skill", "py;python", "software"),
-        ("Data analysis", "skill", "", "data"),
-        ("Team leadership", "competence", "lead teams", "management")]
+ROWS = [
+    ("Python programming", "skill", "py;python", "software"),
+    ("Data analysis", "skill", "", "data"),
+    ("Team leadership", "competence", "lead teams", "management"),
+]
 
 
 def write_csv(path, rows=ROWS):
@@ -27,8 +36,10 @@ def write_csv(path, rows=ROWS):
 
 
 def counts(wh):
-    return {table: wh.scalar(f"SELECT COUNT(*) FROM {table}")
-            for table in ("taxonomy_versions", "taxonomy_skills", "pending_skill_updates", "jobs", "audit_log")}
+    return {
+        table: wh.scalar(f"SELECT COUNT(*) FROM {table}")
+        for table in ("taxonomy_versions", "taxonomy_skills", "pending_skill_updates", "jobs", "audit_log")
+    }
 
 
 def test_preview_on_an_empty_warehouse_adds_everything_and_writes_nothing(wh, tmp_path):
@@ -43,8 +54,13 @@ def test_import_writes_version_skills_updates_audit_and_queues_the_build(wh, tmp
     path = write_csv(tmp_path / "skills_v1.0.0.csv")
     result = import_taxonomy(wh, path, ADMIN)
     assert result.version == "1.0.0" and result.counts["added"] == 3 and result.job_error is None
-    assert counts(wh) == {"taxonomy_versions": 1, "taxonomy_skills": 3, "pending_skill_updates": 3,
-                                 "jobs": 1, "audit_log": 2}
+    assert counts(wh) == {
+        "taxonomy_versions": 1,
+        "taxonomy_skills": 3,
+        "pending_skill_updates": 3,
+        "jobs": 1,
+        "audit_log": 2,
+    }
     head = current_version(wh)
     loaded = load_taxonomy(path)
     assert head["checksum"] == loaded.checksum and head["skill_count"] == 3 and head["created_by"] == "adam"
@@ -59,9 +75,11 @@ def test_import_writes_version_skills_updates_audit_and_queues_the_build(wh, tmp
 
 def test_second_import_diffs_against_the_first(wh, tmp_path):
     import_taxonomy(wh, write_csv(tmp_path / "skills_v1.0.0.csv"), ADMIN)
-    changed = [("Python programming", "skill", "py;python;python3", "software"),  # changed labels
-               ("Data analysis", "skill", "", "data"),                            # same
-               ("SQL", "skill", "", "data")]                                      # added; leadership removed
+    changed = [
+        ("Python programming", "skill", "py;python;python3", "software"),  # changed labels
+        ("Data analysis", "skill", "", "data"),  # same
+        ("SQL", "skill", "", "data"),
+    ]  # added; leadership removed
     path = write_csv(tmp_path / "skills_v1.0.0-new.csv", changed)
     preview = preview_import(wh, path)
     assert preview.current_version == "1.0.0"
@@ -71,8 +89,9 @@ def test_second_import_diffs_against_the_first(wh, tmp_path):
     result = import_taxonomy(wh, path, ADMIN)
     assert result.version == "1.0.1"  # the file's label was taken: next patch
     assert current_version(wh)["version"] == "1.0.1"
-    actions = sorted(r["action"] for r in wh.query(
-        "SELECT action FROM pending_skill_updates WHERE payload LIKE '%1.0.1%'"))
+    actions = sorted(
+        r["action"] for r in wh.query("SELECT action FROM pending_skill_updates WHERE payload LIKE '%1.0.1%'")
+    )
     assert actions == ["add", "change", "remove"]
 
 
@@ -133,9 +152,8 @@ def test_bulk_import_of_the_bundled_esco(wh, esco_taxonomy):
 
 
 def test_taxonomy_cli_import(tmp_path, monkeypatch, capsys):
-    from mlops.entrypoints.cli import main
-
     from mlops.bootstrap import Bootstrap
+    from mlops.entrypoints.cli import main
     from mlops.services.auth import create_user
     from mlops.services.identity import system_user
 

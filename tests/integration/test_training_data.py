@@ -1,14 +1,18 @@
 """Training pairs from feedback and the taxonomy: contents, determinism, data versions."""
+
 from __future__ import annotations
 
 from datetime import timedelta
 
-
 from mlops.datasets import data_checksum
 from mlops.services import audit
 from mlops.services.feedback import submit_feedback
-from mlops.services.training_data import (PAIR_FIELDS, build_training_pairs, load_training_pairs,
-                                          taxonomy_snapshot_pairs)
+from mlops.services.training_data import (
+    PAIR_FIELDS,
+    build_training_pairs,
+    load_training_pairs,
+    taxonomy_snapshot_pairs,
+)
 from sea_core.taxonomy import Skill, Taxonomy
 from tests.unit.monitoring_rows import REVIEWER, T0, log_prediction, small_taxonomy
 
@@ -52,8 +56,10 @@ def test_build_from_feedback_and_taxonomy(wh):
     assert n == len(rows) and version == "1.0.0"
     assert checksum == data_checksum([{k: r[k] for k in PAIR_FIELDS} for r in rows])
     sources = by_source(rows)
-    assert sources["feedback"] == {("phrase s0 in r1", "skill number 0", 1.0),
-                                   ("we need a data engineer", "skill number 3", 1.0)}
+    assert sources["feedback"] == {
+        ("phrase s0 in r1", "skill number 0", 1.0),
+        ("we need a data engineer", "skill number 3", 1.0),
+    }
     assert sources["feedback-rejected"] == {("phrase s1 in r1", "skill number 1", 0.0)}
     assert len(sources["taxonomy-alt-label"]) == 4 and "taxonomy-description" not in sources
     assert all(r["data_version"] == "1.0.0" for r in rows)

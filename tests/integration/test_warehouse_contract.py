@@ -1,5 +1,6 @@
 """One contract for every warehouse: SQLite (a file) and Redshift over the wire (PostgreSQL behind
 pgbouncer, driven by redshift_connector exactly as in production)."""
+
 from __future__ import annotations
 
 import socket
@@ -9,8 +10,7 @@ from urllib.parse import quote
 
 import pytest
 
-from mlops.adapters.warehouse import WarehouseError, open_warehouse
-from mlops.adapters.warehouse import schema
+from mlops.adapters.warehouse import WarehouseError, open_warehouse, schema
 from mlops.adapters.warehouse.pooled import PooledSession
 
 TABLES = sorted(schema.TABLES)
@@ -112,7 +112,9 @@ def test_execute_query_query_one_scalar(warehouse):
         {"request_id": "r1", "skill_id": "s1", "decision": "rejected"},
         {"request_id": "r1", "skill_id": "s2", "decision": "rejected"},
     ]
-    assert warehouse.query_one("SELECT skill_id FROM feedback WHERE skill_id = ?", ("s2",)) == {"skill_id": "s2"}
+    assert warehouse.query_one("SELECT skill_id FROM feedback WHERE skill_id = ?", ("s2",)) == {
+        "skill_id": "s2"
+    }
     assert warehouse.query_one("SELECT skill_id FROM feedback WHERE skill_id = ?", ("nope",)) is None
     assert warehouse.scalar("SELECT COUNT(*) FROM feedback WHERE request_id = ?", ("r1",)) == 2
     assert warehouse.scalar("SELECT skill_id FROM feedback WHERE skill_id = ?", ("nope",)) is None
@@ -138,19 +140,36 @@ def test_numbers_keep_their_kind(warehouse):
 
 
 def test_booleans_are_stored_as_integers(warehouse):
-    warehouse.execute("INSERT INTO users (username, roles, disabled) VALUES (?, ?, ?)", ("ann", "admin", True))
+    warehouse.execute(
+        "INSERT INTO users (username, roles, disabled) VALUES (?, ?, ?)", ("ann", "admin", True)
+    )
     assert warehouse.scalar("SELECT disabled FROM users WHERE username = ?", ("ann",)) == 1
     assert warehouse.scalar("SELECT failed_logins FROM users WHERE username = ?", ("ann",)) == 0  # DEFAULT
 
 
-@pytest.mark.parametrize("value", [
-    "O'Brien", 'say "hi"', "'; DROP TABLE feedback; --", "日本語 émoji 🎉", "?", "%s", "%", "$1",
-    "back\\slash", "", "line\nbreak\ttab",
-])
+@pytest.mark.parametrize(
+    "value",
+    [
+        "O'Brien",
+        'say "hi"',
+        "'; DROP TABLE feedback; --",
+        "日本語 émoji 🎉",
+        "?",
+        "%s",
+        "%",
+        "$1",
+        "back\\slash",
+        "",
+        "line\nbreak\ttab",
+    ],
+)
 def test_parameters_round_trip_unchanged(warehouse, value):
     insert_feedback(warehouse, value, reviewer=value)
-    assert warehouse.query_one("SELECT request_id, reviewer FROM feedback WHERE request_id = ?", (value,)) == {
-        "request_id": value, "reviewer": value,
+    assert warehouse.query_one(
+        "SELECT request_id, reviewer FROM feedback WHERE request_id = ?", (value,)
+    ) == {
+        "request_id": value,
+        "reviewer": value,
     }
     assert count(warehouse, "feedback") == 1
 
@@ -226,7 +245,10 @@ def test_many_threads_share_one_warehouse(warehouse):
             for i in range(20):
                 with warehouse.transaction() as tx:
                     insert_feedback(tx, f"t{n}-{i}")
-                assert warehouse.scalar("SELECT COUNT(*) FROM feedback WHERE request_id = ?", (f"t{n}-{i}",)) == 1
+                assert (
+                    warehouse.scalar("SELECT COUNT(*) FROM feedback WHERE request_id = ?", (f"t{n}-{i}",))
+                    == 1
+                )
         except BaseException as exc:
             errors.append(exc)
 
@@ -252,8 +274,10 @@ def test_executemany_100k_rows_in_batches(warehouse, monkeypatch):
             return real(self, operation, args, *rest, **kw)
 
         monkeypatch.setattr(redshift_connector.Cursor, "execute", counting)
-    rows = ((f"r{i}", i % 10, f"s{i}", "Title ' é", "skill", i / 100000, None, 1, "[]", None)
-            for i in range(100_000))
+    rows = (
+        (f"r{i}", i % 10, f"s{i}", "Title ' é", "skill", i / 100000, None, 1, "[]", None)
+        for i in range(100_000)
+    )
     inserted = warehouse.executemany(
         "INSERT INTO prediction_skills (request_id, rank, skill_id, skill_title, skill_type, "
         "confidence, phrase, occurrence, tags, proficiency_level) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -272,7 +296,9 @@ def test_executemany_100k_rows_in_batches(warehouse, monkeypatch):
     assert abs(row["confidence"] - 0.99999) < 1e-12
 
 
-@pytest.mark.parametrize("n_rows,batch_size", [(0, 5000), (1, 5000), (7, 1), (5000, 5000), (5001, 5000), (33, 8)])
+@pytest.mark.parametrize(
+    "n_rows,batch_size", [(0, 5000), (1, 5000), (7, 1), (5000, 5000), (5001, 5000), (33, 8)]
+)
 def test_executemany_batch_boundaries(warehouse, n_rows, batch_size):
     rows = [(f"r{i}", f"s{i}", "added") for i in range(n_rows)]
     inserted = warehouse.executemany(
@@ -286,15 +312,20 @@ def test_executemany_batch_boundaries(warehouse, n_rows, batch_size):
 def test_executemany_is_all_or_nothing(warehouse):
     rows = [(f"r{i}", "s", "added") for i in range(10)] + [("bad",)]
     with pytest.raises(WarehouseError):
-        warehouse.executemany("INSERT INTO feedback (request_id, skill_id, decision) VALUES (?, ?, ?)", rows, 4)
+        warehouse.executemany(
+            "INSERT INTO feedback (request_id, skill_id, decision) VALUES (?, ?, ?)", rows, 4
+        )
     assert count(warehouse, "feedback") == 0
 
 
-@pytest.mark.parametrize("sql", [
-    "UPDATE feedback SET decision = ?",
-    "INSERT INTO feedback (request_id) SELECT request_id FROM feedback",
-    "INSERT INTO feedback (request_id, skill_id) VALUES ('a', 'b')",
-])
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "UPDATE feedback SET decision = ?",
+        "INSERT INTO feedback (request_id) SELECT request_id FROM feedback",
+        "INSERT INTO feedback (request_id, skill_id) VALUES ('a', 'b')",
+    ],
+)
 def test_executemany_takes_only_insert_values(warehouse, sql):
     with pytest.raises(WarehouseError, match="executemany takes one"):
         warehouse.executemany(sql, [("x",)])
@@ -328,7 +359,9 @@ def _closed_port() -> int:
 def test_unreachable_redshift_is_a_clear_error():
     password = "s3cr3t-pw"
     warehouse = open_warehouse(f"redshift://sea:{quote(password)}@127.0.0.1:{_closed_port()}/sea?ssl=false")
-    with pytest.raises(WarehouseError, match=r"cannot reach Redshift warehouse sea@127\.0\.0\.1:\d+/sea") as info:
+    with pytest.raises(
+        WarehouseError, match=r"cannot reach Redshift warehouse sea@127\.0\.0\.1:\d+/sea"
+    ) as info:
         warehouse.scalar("SELECT 1")
     assert password not in str(info.value)
     assert warehouse.ping() is False

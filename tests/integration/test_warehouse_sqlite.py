@@ -1,4 +1,5 @@
 """Warehouse pieces that need no server: URL parsing, INSERT splitting, batching, SQLite specifics."""
+
 from __future__ import annotations
 
 import multiprocessing
@@ -15,7 +16,13 @@ from mlops.adapters.warehouse.sqlite import SQLiteWarehouse, sqlite_path
 # -- URLs ------------------------------------------------------------------------------------------
 def test_parse_redshift_url_decodes_credentials():
     t = parse_url("redshift://us%40er:p%3Aw%40rd@cluster.example:5439/sea_db")
-    assert (t.user, t.password, t.host, t.port, t.database) == ("us@er", "p:w@rd", "cluster.example", 5439, "sea_db")
+    assert (t.user, t.password, t.host, t.port, t.database) == (
+        "us@er",
+        "p:w@rd",
+        "cluster.example",
+        5439,
+        "sea_db",
+    )
     assert t.ssl is True and t.timeout is None and t.connect_timeout == 10.0
 
 
@@ -30,17 +37,20 @@ def test_parse_url_options():
     assert (t.ssl, t.connect_timeout, t.timeout, t.sslmode) == (False, 2.5, 60.0, "verify-full")
 
 
-@pytest.mark.parametrize("url,message", [
-    ("redshift://h:5439/db", "user and a password"),
-    ("redshift://u@h:5439/db", "user and a password"),
-    ("redshift://u:p@h:5439/", "host and a database"),
-    ("redshift://u:p@:5439/db", "host and a database"),
-    ("redshift://u:p@h:notaport/db", "bad port"),
-    ("redshift://u:p@h/db?ssl=maybe", "ssl must be true or false"),
-    ("redshift://u:p@h/db?bogus=1", "unknown warehouse URL parameter"),
-    ("redshift://u:p@h/db?timeout=soon", "not a number"),
-    ("mysql://u:p@h/db", "not a Redshift"),
-])
+@pytest.mark.parametrize(
+    "url,message",
+    [
+        ("redshift://h:5439/db", "user and a password"),
+        ("redshift://u@h:5439/db", "user and a password"),
+        ("redshift://u:p@h:5439/", "host and a database"),
+        ("redshift://u:p@:5439/db", "host and a database"),
+        ("redshift://u:p@h:notaport/db", "bad port"),
+        ("redshift://u:p@h/db?ssl=maybe", "ssl must be true or false"),
+        ("redshift://u:p@h/db?bogus=1", "unknown warehouse URL parameter"),
+        ("redshift://u:p@h/db?timeout=soon", "not a number"),
+        ("mysql://u:p@h/db", "not a Redshift"),
+    ],
+)
 def test_parse_url_errors(url, message):
     with pytest.raises(WarehouseError, match=message):
         parse_url(url)
@@ -61,9 +71,14 @@ def test_sqlite_paths():
         sqlite_path("sqlite://x.db")
 
 
-@pytest.mark.parametrize("url,kind", [("sqlite:///x.db", SQLiteWarehouse),
-                                      ("redshift://u:p@h/db", RedshiftWarehouse),
-                                      ("postgresql://u:p@h/db", RedshiftWarehouse)])
+@pytest.mark.parametrize(
+    "url,kind",
+    [
+        ("sqlite:///x.db", SQLiteWarehouse),
+        ("redshift://u:p@h/db", RedshiftWarehouse),
+        ("postgresql://u:p@h/db", RedshiftWarehouse),
+    ],
+)
 def test_open_warehouse_picks_by_scheme_without_connecting(url, kind):
     assert isinstance(open_warehouse(url), kind)
 
@@ -81,8 +96,16 @@ def test_split_insert():
     assert split_insert("insert into t values (?, lower(?))") == ("insert into t values", "(?, lower(?))")
 
 
-@pytest.mark.parametrize("sql", ["SELECT ?", "UPDATE t SET a = ?", "INSERT INTO t (a) VALUES ('x')",
-                                 "INSERT INTO t (a) SELECT a FROM u", ""])
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "SELECT ?",
+        "UPDATE t SET a = ?",
+        "INSERT INTO t (a) VALUES ('x')",
+        "INSERT INTO t (a) SELECT a FROM u",
+        "",
+    ],
+)
 def test_split_insert_rejects_other_statements(sql):
     with pytest.raises(WarehouseError, match="executemany takes one"):
         split_insert(sql)

@@ -1,6 +1,7 @@
 """The worker as real processes on one SQLite warehouse: a worker killed with SIGKILL mid-job
 leaves its job queued again once reaped (retries up to the limit: tests/integration/faults);
 two worker processes racing run each job exactly once; the `worker`, `jobs` CLI commands."""
+
 from __future__ import annotations
 
 import os
@@ -21,7 +22,7 @@ from mlops.services.identity import User
 ROOT = Path(__file__).resolve().parents[2]
 ADMIN = User("ada", frozenset({"admin"}))
 
-WORKER_SCRIPT = textwrap.dedent('''
+WORKER_SCRIPT = textwrap.dedent("""
     import sys, time
     from mlops.adapters.warehouse import open_warehouse
     from mlops.entrypoints.worker import Worker
@@ -49,7 +50,7 @@ WORKER_SCRIPT = textwrap.dedent('''
     worker = Worker(open_warehouse(url), name, heartbeat_s=0.2, stale_after_s=30)
     while worker.run_once() is not None:
         pass
-''')
+""")
 
 
 @pytest.fixture
@@ -59,22 +60,43 @@ def env(tmp_path):
     warehouse.init_schema()
     script = tmp_path / "worker_script.py"
     script.write_text(WORKER_SCRIPT)
-    environ = {**os.environ, "PYTHONPATH": str(ROOT), "SEA_HOME": str(tmp_path / "home"),
-               "SEA_WAREHOUSE_URL": url, "HF_HUB_OFFLINE": "1"}
-    yield {"url": url, "warehouse": warehouse, "script": script, "env": environ,
-           "log": tmp_path / "worker.log"}
+    environ = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "SEA_HOME": str(tmp_path / "home"),
+        "SEA_WAREHOUSE_URL": url,
+        "HF_HUB_OFFLINE": "1",
+    }
+    yield {
+        "url": url,
+        "warehouse": warehouse,
+        "script": script,
+        "env": environ,
+        "log": tmp_path / "worker.log",
+    }
     warehouse.close()
 
 
 def _spawn(env, name):
-    return subprocess.Popen([sys.executable, str(env["script"]), env["url"], str(env["log"]), name],
-                            cwd=ROOT, env=env["env"], stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
+    return subprocess.Popen(
+        [sys.executable, str(env["script"]), env["url"], str(env["log"]), name],
+        cwd=ROOT,
+        env=env["env"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
 
 
 def _cli(env, *args):
-    return subprocess.run([sys.executable, "-m", "mlops", *args], cwd=ROOT, env=env["env"],
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "mlops", *args],
+        cwd=ROOT,
+        env=env["env"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def _wait_for(predicate, what, timeout_s=60.0):
@@ -91,8 +113,7 @@ def test_a_killed_worker_leaves_its_job_queued_again_after_reaping(env):
     job_id = jobs.enqueue(warehouse, "sleepy", {}, ADMIN)
     process = _spawn(env, "doomed")
     try:
-        _wait_for(lambda: env["log"].exists() and job_id in env["log"].read_text(),
-                  "the job to start")
+        _wait_for(lambda: env["log"].exists() and job_id in env["log"].read_text(), "the job to start")
         process.send_signal(signal.SIGKILL)
         process.wait(timeout=30)
     finally:
@@ -104,8 +125,7 @@ def test_a_killed_worker_leaves_its_job_queued_again_after_reaping(env):
     assert jobs.reap_stale(warehouse, 3600) == []
     time.sleep(1.5)  # the dead worker's last heartbeat is now older than --stale-after 1
     # The next worker (the CLI, which only knows its own kinds) reaps before it claims.
-    result = _cli(env, "worker", "--once", "--stale-after", "1", "--heartbeat", "0.5",
-                  "--kind", "other")
+    result = _cli(env, "worker", "--once", "--stale-after", "1", "--heartbeat", "0.5", "--kind", "other")
     assert result.returncode == 0, result.stderr
     assert "no queued job" in result.stdout
     job = jobs.get(warehouse, job_id)
@@ -134,8 +154,7 @@ def test_cli_worker_once_fails_a_job_of_unknown_kind_with_its_error(env):
     result = _cli(env, "worker", "--once")
     assert result.returncode == 1
     assert f"job {job_id} (no-such-kind) failed" in result.stdout
-    assert "no handler registered for job kind 'no-such-kind'" in jobs.get(
-        env["warehouse"], job_id).error
+    assert "no handler registered for job kind 'no-such-kind'" in jobs.get(env["warehouse"], job_id).error
 
 
 def test_worker_hands_its_bootstrap_to_every_handler(env, tmp_path):
@@ -143,8 +162,10 @@ def test_worker_hands_its_bootstrap_to_every_handler(env, tmp_path):
     from mlops.config import load_settings
     from mlops.entrypoints.worker import Worker
 
-    settings = load_settings(env={"SEA_HOME": str(tmp_path / "home"), "SEA_WAREHOUSE_URL": env["url"]},
-                             secrets_path=tmp_path / "none.toml")
+    settings = load_settings(
+        env={"SEA_HOME": str(tmp_path / "home"), "SEA_WAREHOUSE_URL": env["url"]},
+        secrets_path=tmp_path / "none.toml",
+    )
     services = Bootstrap(settings, warehouse=env["warehouse"])
     seen = []
     jobs.register_handler("spy", lambda job, progress, given: seen.append(given) or {})
@@ -172,10 +193,10 @@ def test_cli_worker_once_on_an_empty_queue_exits_cleanly(env):
 
 def test_cli_jobs_list_show_and_cancel(env):
     warehouse = env["warehouse"]
-    warehouse.execute("INSERT INTO users (username, roles, disabled) VALUES (?, ?, ?)",
-                      ("ada", "admin", 0))
-    warehouse.execute("INSERT INTO users (username, roles, disabled) VALUES (?, ?, ?)",
-                      ("rita", "reviewer", 0))
+    warehouse.execute("INSERT INTO users (username, roles, disabled) VALUES (?, ?, ?)", ("ada", "admin", 0))
+    warehouse.execute(
+        "INSERT INTO users (username, roles, disabled) VALUES (?, ?, ?)", ("rita", "reviewer", 0)
+    )
     job_id = jobs.enqueue(warehouse, "build", {"trigger": "code"}, ADMIN)
 
     listing = _cli(env, "jobs", "list")
@@ -197,14 +218,21 @@ def test_cli_jobs_list_show_and_cancel(env):
 
 
 def test_cli_worker_loop_runs_queued_jobs_and_stops_on_sigterm(env):
-    process = subprocess.Popen([sys.executable, "-m", "mlops", "worker", "--poll", "0.1"],
-                               cwd=ROOT, env=env["env"], stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "mlops", "worker", "--poll", "0.1"],
+        cwd=ROOT,
+        env=env["env"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert "polling every 0.1 s" in process.stdout.readline()
         job_id = jobs.enqueue(env["warehouse"], "no-such-kind", {}, ADMIN)
-        _wait_for(lambda: jobs.get(env["warehouse"], job_id).status == "failed",
-                  "the looping worker to take the job")
+        _wait_for(
+            lambda: jobs.get(env["warehouse"], job_id).status == "failed",
+            "the looping worker to take the job",
+        )
         process.send_signal(signal.SIGTERM)
         out, err = process.communicate(timeout=60)
     finally:

@@ -1,6 +1,7 @@
 """Alerts over in-memory repositories: a metric below its threshold raises one alert and queues
 one build through `jobs.enqueue`, under the alerts and jobs locks; the SQL, webhooks and
 concurrency are tested in tests/integration/test_alerts.py."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -29,11 +30,19 @@ def reviews(repos, n, counts, version="1.0.0"):
 def test_low_quality_raises_one_alert_and_queues_one_build_job(repos):
     reviews(repos, 20, (2, 2, 0))
     [alert] = alerts.check_alerts(repos, FakeSettings(), now=NOW, notify=None)
-    assert (alert["metric"], alert["value"], alert["n_reviews"], alert["status"]) == ("jaccard", 0.0, 20, "open")
+    assert (alert["metric"], alert["value"], alert["n_reviews"], alert["status"]) == (
+        "jaccard",
+        0.0,
+        20,
+        "open",
+    )
     assert ("alerts", "jobs") in repos.locks_taken
     job = jobs.get(repos, alert["job_id"])
-    assert (job.kind, job.params, job.message) == ("build", {"trigger": "performance-drop"},
-                                                   "queued by system: quality below threshold")
+    assert (job.kind, job.params, job.message) == (
+        "build",
+        {"trigger": "performance-drop"},
+        "queued by system: quality below threshold",
+    )
     assert alerts.check_alerts(repos, FakeSettings(), now=NOW, notify=None) == []  # still open
     assert [a["alert_id"] for a in alerts.open_alerts(repos)] == [alert["alert_id"]]
 
@@ -41,18 +50,22 @@ def test_low_quality_raises_one_alert_and_queues_one_build_job(repos):
 def test_a_second_metric_or_version_shares_the_queued_build(repos):
     reviews(repos, 20, (2, 2, 0))
     reviews(repos, 20, (2, 2, 0), version="1.1.0")
-    new = alerts.check_alerts(repos, FakeSettings(thresholds={"jaccard": 0.4, "f1": 0.4}), now=NOW,
-                              notify=None)
+    new = alerts.check_alerts(
+        repos, FakeSettings(thresholds={"jaccard": 0.4, "f1": 0.4}), now=NOW, notify=None
+    )
     assert len(new) == 4 and sum(a["job_id"] is not None for a in new) == 1
     assert len(jobs.list_jobs(repos, kind="build")) == 1
 
 
-@pytest.mark.parametrize("n, threshold, expected", [
-    (19, 0.40, 0),   # one review short of the minimum
-    (20, 0.40, 1),   # 2/8 = 0.25 < 0.40
-    (20, 0.25, 0),   # exactly at the threshold: no alert
-    (20, 0.2500001, 1),
-])
+@pytest.mark.parametrize(
+    "n, threshold, expected",
+    [
+        (19, 0.40, 0),  # one review short of the minimum
+        (20, 0.40, 1),  # 2/8 = 0.25 < 0.40
+        (20, 0.25, 0),  # exactly at the threshold: no alert
+        (20, 0.2500001, 1),
+    ],
+)
 def test_min_reviews_and_threshold_boundaries(repos, n, threshold, expected):
     reviews(repos, n, (5, 5, 2))
     new = alerts.check_alerts(repos, FakeSettings(thresholds={"jaccard": threshold}), now=NOW, notify=None)

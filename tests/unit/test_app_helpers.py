@@ -1,5 +1,6 @@
 """The app's Streamlit-free helpers: safe text display, the review state, the UAT comparison
 and the model catalogue (no warehouse: see tests/integration/test_bootstrap.py)."""
+
 from __future__ import annotations
 
 import pytest
@@ -10,8 +11,20 @@ from mlops.services.uat_compare import aggregate, compare, compare_records
 
 
 # -- display -----------------------------------------------------------------------------------
-@pytest.mark.parametrize("raw", ["<b>x</b>", "[a](http://e.com)", "**bold**", "$x$", "`code`",
-                                 "# head", "a_b_c", "![i](x.png)", ":red[x]"])
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "<b>x</b>",
+        "[a](http://e.com)",
+        "**bold**",
+        "$x$",
+        "`code`",
+        "# head",
+        "a_b_c",
+        "![i](x.png)",
+        ":red[x]",
+    ],
+)
 def test_markdown_escaping_neutralises_every_markup(raw):
     escaped = escape_markdown_inline(raw)
     for char in "<>[]()*$`#_!:":
@@ -25,8 +38,16 @@ def test_indentation_cannot_make_a_code_block():
 
 def test_evidence_spans_from_offsets_or_phrases_merged():
     text = "Python and SQL and python"
-    spans = evidence_spans(text, [{"phrase": "sql"}, {"phrase": "x", "start": 0, "end": 6},
-                                  {"phrase": "and sql"}, {"phrase": "missing"}, {"phrase": ""}])
+    spans = evidence_spans(
+        text,
+        [
+            {"phrase": "sql"},
+            {"phrase": "x", "start": 0, "end": 6},
+            {"phrase": "and sql"},
+            {"phrase": "missing"},
+            {"phrase": ""},
+        ],
+    )
     assert spans == [(0, 6), (7, 14)]
 
 
@@ -42,12 +63,31 @@ def test_highlighted_markdown_marks_only_the_spans():
 
 
 # -- review state ------------------------------------------------------------------------------
-RECORD = {"requestId": "r1", "modelVersion": "1.2.0", "original_input": "text",
-          "skillExtractOutput": [
-              {"skill_id": "a", "skillTitle": "A", "skillType": "skill", "confidenceScore": 0.9,
-               "skillTags": ["t"], "phrase": "p", "phraseStart": 0, "phraseEnd": 1},
-              {"skill_id": "b", "skillTitle": "B", "skillType": "skill", "confidenceScore": 0.8,
-               "skillTags": [], "phrase": "q"}]}
+RECORD = {
+    "requestId": "r1",
+    "modelVersion": "1.2.0",
+    "original_input": "text",
+    "skillExtractOutput": [
+        {
+            "skill_id": "a",
+            "skillTitle": "A",
+            "skillType": "skill",
+            "confidenceScore": 0.9,
+            "skillTags": ["t"],
+            "phrase": "p",
+            "phraseStart": 0,
+            "phraseEnd": 1,
+        },
+        {
+            "skill_id": "b",
+            "skillTitle": "B",
+            "skillType": "skill",
+            "confidenceScore": 0.8,
+            "skillTags": [],
+            "phrase": "q",
+        },
+    ],
+}
 
 
 def test_review_item_from_a_record_and_decisions():
@@ -72,9 +112,21 @@ def test_review_item_add_and_remove():
 
 
 def test_review_item_from_a_logged_prediction():
-    prediction = {"request_id": "r2", "model_version": "1.0.0", "original_input": "t",
-                  "skills": [{"skill_id": "x", "skill_title": "X", "skill_type": "knowledge",
-                              "confidence": 0.7, "phrase": "x", "tags": '["a", "b"]'}]}
+    prediction = {
+        "request_id": "r2",
+        "model_version": "1.0.0",
+        "original_input": "t",
+        "skills": [
+            {
+                "skill_id": "x",
+                "skill_title": "X",
+                "skill_type": "knowledge",
+                "confidence": 0.7,
+                "phrase": "x",
+                "tags": '["a", "b"]',
+            }
+        ],
+    }
     item = ReviewItem.from_prediction(prediction)
     assert item.skills[0]["title"] == "X" and item.skills[0]["tags"] == ["a", "b"]
     assert skill_from_record({"skill_id": "y", "tags": "plain"})["tags"] == ["plain"]
@@ -82,8 +134,9 @@ def test_review_item_from_a_logged_prediction():
 
 # -- UAT comparison ----------------------------------------------------------------------------
 def record(*ids):
-    return {"skillExtractOutput": [{"skill_id": i, "skillTitle": i.upper(), "confidenceScore": 0.9}
-                                   for i in ids]}
+    return {
+        "skillExtractOutput": [{"skill_id": i, "skillTitle": i.upper(), "confidenceScore": 0.9} for i in ids]
+    }
 
 
 def test_compare_records_marks_gained_lost_and_reranked():
@@ -117,7 +170,9 @@ def test_model_catalog_rows(tmp_path):
     store = open_store(tmp_path.as_uri())
     registry = Registry(store)
     assert registry_rows(registry) == [] and experiment_rows(store) == []
-    registry.register("1.0.0", {"metrics": {"cosine_f1": 0.81234567, "note": "x"}, "hyperparameters": {"lr": 1e-5}})
+    registry.register(
+        "1.0.0", {"metrics": {"cosine_f1": 0.81234567, "note": "x"}, "hyperparameters": {"lr": 1e-5}}
+    )
     registry.register("1.1.0", {"trigger": "quality"})
     registry.set_stage("prod", "1.0.0", who="adam")
     rows = [row.table_row() for row in registry_rows(registry)]
@@ -125,7 +180,7 @@ def test_model_catalog_rows(tmp_path):
     assert rows[1]["stages"] == "PROD" and rows[1]["metric:cosine_f1"] == 0.8123
     assert "metric:note" not in rows[1] and rows[1]["hyperparameters"] == '{"lr": 1e-05}'
     assert model_card(store, "1.0.0") is None
-    store.put_bytes("model_cards/1.0.0.md", "# Card".encode())
+    store.put_bytes("model_cards/1.0.0.md", b"# Card")
     assert model_card(store, "1.0.0") == "# Card"
 
 

@@ -1,5 +1,6 @@
 """Local accounts over in-memory repositories: creation, roles, throttled sign-in, disabling;
 hashing and the SQL are tested in tests/integration/test_auth.py."""
+
 from __future__ import annotations
 
 from datetime import datetime, timedelta
@@ -16,7 +17,7 @@ NOW = datetime(2026, 11, 2, 9, 0, 0)
 
 @pytest.fixture(autouse=True)
 def fast_hashes(monkeypatch):
-    monkeypatch.setattr(auth, "SCRYPT_N", 2 ** 4)
+    monkeypatch.setattr(auth, "SCRYPT_N", 2**4)
 
 
 @pytest.fixture

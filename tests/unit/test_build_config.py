@@ -1,4 +1,5 @@
 """Build configuration: defaults, file and keyword overrides, validation."""
+
 from __future__ import annotations
 
 import json
@@ -6,8 +7,13 @@ import json
 import pytest
 
 from mlops.config import load_settings
-from mlops.services.build.config import (DEFAULTS_PATH, MAJOR_KEYS, BuildConfigError,
-                                         build_config_from_dict, load_build_config)
+from mlops.services.build.config import (
+    DEFAULTS_PATH,
+    MAJOR_KEYS,
+    BuildConfigError,
+    build_config_from_dict,
+    load_build_config,
+)
 from mlops.services.build.pipeline import candidate_pipeline_config
 from sea_core.pipeline import DEFAULT_MIN_CONFIDENCE
 
@@ -24,15 +30,21 @@ def test_defaults_load_from_the_package_file():
 
 
 def test_null_settings_are_resolved_from_the_settings(tmp_path):
-    settings = load_settings({"SEA_BASE_ENCODER": "team-encoder", "SEA_PRIMARY_METRIC": "mrr",
-                              "SEA_PROMOTION_MARGIN": "0.02"}, tmp_path / "none.toml")
+    settings = load_settings(
+        {"SEA_BASE_ENCODER": "team-encoder", "SEA_PRIMARY_METRIC": "mrr", "SEA_PROMOTION_MARGIN": "0.02"},
+        tmp_path / "none.toml",
+    )
     resolved = load_build_config().resolved(settings)
     assert (resolved.base_encoder, resolved.primary_metric, resolved.promotion_margin) == (
-        "team-encoder", "mrr", 0.02)
+        "team-encoder",
+        "mrr",
+        0.02,
+    )
     assert resolved.candidates == ("team-encoder",)
     assert resolved.hyperparameters()["base_encoder"] == "team-encoder"
-    own = load_build_config(base_encoder="mine", primary_metric="cosine_f1",
-                            promotion_margin=0.0).resolved(settings)
+    own = load_build_config(base_encoder="mine", primary_metric="cosine_f1", promotion_margin=0.0).resolved(
+        settings
+    )
     assert (own.base_encoder, own.primary_metric, own.promotion_margin) == ("mine", "cosine_f1", 0.0)
 
 
@@ -40,8 +52,12 @@ def test_candidate_bundles_get_the_pipeline_defaults_unless_configured():
     plain = candidate_pipeline_config(None, load_build_config(), 2000)
     assert plain.min_confidence == DEFAULT_MIN_CONFIDENCE == 0.45
     assert (plain.top_k, plain.max_text_chars) == (10, 2000)
-    champion = {"model_version": "1.0.0", "top_k": 5, "min_confidence": 0.5,
-                "match": {"span_weight": 0.7, "text_top_n": 4}}
+    champion = {
+        "model_version": "1.0.0",
+        "top_k": 5,
+        "min_confidence": 0.5,
+        "match": {"span_weight": 0.7, "text_top_n": 4},
+    }
     kept = candidate_pipeline_config(champion, load_build_config(), 2000)
     assert (kept.top_k, kept.min_confidence, kept.match.span_weight) == (5, 0.5, 0.7)
     configured = load_build_config(pipeline={"min_confidence": 0.6, "match": {"span_weight": 0.4}})
@@ -59,8 +75,9 @@ def test_keyword_overrides_merge_gate_key_by_key():
 
 def test_toml_file_with_build_table(tmp_path):
     path = tmp_path / "build.toml"
-    path.write_text('[build]\nmax_steps = 7\ncandidate_encoders = ["a", "b"]\n'
-                    '[build.gate]\nmin_golden_recall = 0.25\n')
+    path.write_text(
+        '[build]\nmax_steps = 7\ncandidate_encoders = ["a", "b"]\n[build.gate]\nmin_golden_recall = 0.25\n'
+    )
     config = load_build_config(path)
     assert config.max_steps == 7
     assert config.candidates == ("a", "b")
@@ -87,35 +104,44 @@ def test_hyperparameters_record_what_defines_the_model():
     assert "holdout_fraction" not in hyper  # how it is evaluated, not what defines it
 
 
-@pytest.mark.parametrize("overrides, message", [
-    ({"loss": "HingeLoss"}, "loss"),
-    ({"loss": "CosineSimilarityLoss"}, "loss"),
-    ({"max_steps": 0}, "max_steps"),
-    ({"min_reviewed": 0}, "min_reviewed"),
-    ({"holdout_fraction": 0.5}, "holdout_fraction"),
-    ({"taxonomy_pairs": -1}, "taxonomy_pairs"),
-    ({"batch_size": 1}, "batch_size"),
-    ({"test_fraction": 0.5}, "test_fraction"),
-    ({"val_fraction": 0.0}, "val_fraction"),
-    ({"promotion_margin": 1.5}, "promotion_margin"),
-    ({"base_encoder": "  "}, "base_encoder"),
-    ({"pipeline": {"threshold": 0.5}}, "pipeline.threshold"),
-    ({"pipeline": {"min_confidence": 1.5}}, "pipeline.min_confidence"),
-    ({"pipeline": {"top_k": -1}}, "pipeline.top_k"),
-    ({"pipeline": {"match": {"weight": 1}}}, "pipeline: invalid pipeline settings"),
-    ({"gate": {"min_self_match": 1.2}}, "gate.min_self_match"),
-    ({"gate": {"latency_budget_ms": 0}}, "gate.latency_budget_ms"),
-    ({"gate": {"unknown": 1}}, "gate.unknown"),
-    ({"learning_speed": 1}, "learning_speed"),
-])
+@pytest.mark.parametrize(
+    "overrides, message",
+    [
+        ({"loss": "HingeLoss"}, "loss"),
+        ({"loss": "CosineSimilarityLoss"}, "loss"),
+        ({"max_steps": 0}, "max_steps"),
+        ({"min_reviewed": 0}, "min_reviewed"),
+        ({"holdout_fraction": 0.5}, "holdout_fraction"),
+        ({"taxonomy_pairs": -1}, "taxonomy_pairs"),
+        ({"batch_size": 1}, "batch_size"),
+        ({"test_fraction": 0.5}, "test_fraction"),
+        ({"val_fraction": 0.0}, "val_fraction"),
+        ({"promotion_margin": 1.5}, "promotion_margin"),
+        ({"base_encoder": "  "}, "base_encoder"),
+        ({"pipeline": {"threshold": 0.5}}, "pipeline.threshold"),
+        ({"pipeline": {"min_confidence": 1.5}}, "pipeline.min_confidence"),
+        ({"pipeline": {"top_k": -1}}, "pipeline.top_k"),
+        ({"pipeline": {"match": {"weight": 1}}}, "pipeline: invalid pipeline settings"),
+        ({"gate": {"min_self_match": 1.2}}, "gate.min_self_match"),
+        ({"gate": {"latency_budget_ms": 0}}, "gate.latency_budget_ms"),
+        ({"gate": {"unknown": 1}}, "gate.unknown"),
+        ({"learning_speed": 1}, "learning_speed"),
+    ],
+)
 def test_invalid_settings_name_the_key(overrides, message):
     with pytest.raises(BuildConfigError, match=message.replace(".", r"\.")):
         load_build_config(**overrides)
 
 
 def test_boundary_fractions_just_inside_are_accepted():
-    config = build_config_from_dict({"val_fraction": 0.49, "test_fraction": 0.01,
-                                     "promotion_margin": 1.0, "gate": {"min_self_match": 1.0}})
+    config = build_config_from_dict(
+        {
+            "val_fraction": 0.49,
+            "test_fraction": 0.01,
+            "promotion_margin": 1.0,
+            "gate": {"min_self_match": 1.0},
+        }
+    )
     assert config.promotion_margin == 1.0 and config.gate.min_self_match == 1.0
 
 

@@ -1,12 +1,21 @@
 """Build data: taxonomy source, training pairs, deterministic splits, the fixed test set."""
+
 from __future__ import annotations
 
 import pytest
 
 from mlops.adapters.store import open_store
 from mlops.services.build.config import load_build_config
-from mlops.services.build.data import (BuildDataError, load_pairs, pair_key, read_pairs,
-                                       resolve_taxonomy, save_pairs, split_pairs, taxonomy_pairs)
+from mlops.services.build.data import (
+    BuildDataError,
+    load_pairs,
+    pair_key,
+    read_pairs,
+    resolve_taxonomy,
+    save_pairs,
+    split_pairs,
+    taxonomy_pairs,
+)
 from tests.unit.build_support import environment, small_taxonomy, write_taxonomy
 
 
@@ -16,8 +25,9 @@ def store(tmp_path):
 
 
 def _pairs(n: int, prefix: str = "p") -> list[dict]:
-    return [{"anchor": f"{prefix} anchor {i}", "candidate": f"candidate {i}", "label": i % 2}
-            for i in range(n)]
+    return [
+        {"anchor": f"{prefix} anchor {i}", "candidate": f"candidate {i}", "label": i % 2} for i in range(n)
+    ]
 
 
 def test_taxonomy_pairs_are_deterministic_with_both_labels():
@@ -104,11 +114,26 @@ def test_taxonomy_falls_back_to_bundled_esco(tmp_path):
 
 def test_pairs_come_from_the_warehouse_table_as_it_is(tmp_path):
     _, warehouse, _ = environment(tmp_path)
-    rows = [(f"id{i}", f"anchor {i}", f"cand {i}", float(i % 2), "feedback", None, None, "1.0.0",
-             "2026-01-01T00:00:00") for i in range(20)]
-    warehouse.executemany("INSERT INTO training_pairs (pair_id, anchor, candidate, label, source, "
-                          "request_id, skill_id, data_version, created_at) VALUES "
-                          "(?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+    rows = [
+        (
+            f"id{i}",
+            f"anchor {i}",
+            f"cand {i}",
+            float(i % 2),
+            "feedback",
+            None,
+            None,
+            "1.0.0",
+            "2026-01-01T00:00:00",
+        )
+        for i in range(20)
+    ]
+    warehouse.executemany(
+        "INSERT INTO training_pairs (pair_id, anchor, candidate, label, source, "
+        "request_id, skill_id, data_version, created_at) VALUES "
+        "(?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        rows,
+    )
     found = load_pairs(warehouse, small_taxonomy(10), load_build_config(), refresh=False)
     assert found.source.startswith("warehouse:training_pairs") and len(found.pairs) == 20
     assert {p["label"] for p in found.pairs} == {0, 1}

@@ -1,4 +1,5 @@
 """The test gate's checks on a tiny-encoder pipeline (quality is not the point here)."""
+
 from __future__ import annotations
 
 import json
@@ -6,9 +7,20 @@ import json
 import pytest
 
 from mlops.services.build.config import GateConfig
-from mlops.services.build.gate import (DEFAULT_GOLDEN_DIR, GateReport, GoldenCase, check_edge_inputs,
-                                       check_golden, check_metrics, check_self_match, edge_inputs,
-                                       latency_text, load_golden, run_gate, self_text)
+from mlops.services.build.gate import (
+    DEFAULT_GOLDEN_DIR,
+    GateReport,
+    GoldenCase,
+    check_edge_inputs,
+    check_golden,
+    check_metrics,
+    check_self_match,
+    edge_inputs,
+    latency_text,
+    load_golden,
+    run_gate,
+    self_text,
+)
 from sea_core.encoder import Encoder
 from sea_core.pipeline import Pipeline, PipelineConfig
 from sea_core.taxonomy import Skill
@@ -17,8 +29,11 @@ from tests.unit.build_support import small_taxonomy
 
 @pytest.fixture(scope="module")
 def tiny_pipeline(tiny_sentence_encoder_dir):
-    return Pipeline(Encoder(tiny_sentence_encoder_dir, device="cpu"), small_taxonomy(30),
-                    config=PipelineConfig(max_text_chars=2000))
+    return Pipeline(
+        Encoder(tiny_sentence_encoder_dir, device="cpu"),
+        small_taxonomy(30),
+        config=PipelineConfig(max_text_chars=2000),
+    )
 
 
 def test_repository_golden_files_are_valid():
@@ -32,8 +47,15 @@ def test_golden_from_a_missing_folder_is_empty(tmp_path):
     assert load_golden(tmp_path / "absent") == []
 
 
-@pytest.mark.parametrize("doc", [{"text": "x"}, {"text": "", "expected": ["a"]},
-                                 {"text": "x", "expected": "a"}, {"text": "x", "expected": [""]}])
+@pytest.mark.parametrize(
+    "doc",
+    [
+        {"text": "x"},
+        {"text": "", "expected": ["a"]},
+        {"text": "x", "expected": "a"},
+        {"text": "x", "expected": [""]},
+    ],
+)
 def test_malformed_golden_file_is_named(tmp_path, doc):
     (tmp_path / "bad.json").write_text(json.dumps(doc))
     with pytest.raises(ValueError, match="bad.json"):
@@ -53,8 +75,12 @@ def test_self_match_with_no_changed_skills_passes(tiny_pipeline):
 
 def test_self_match_samples_at_most_max_checks(tiny_pipeline):
     report = GateReport()
-    check_self_match(tiny_pipeline, list(tiny_pipeline.taxonomy)[:10],
-                     GateConfig(max_self_checks=4, min_self_match=0.0), report)
+    check_self_match(
+        tiny_pipeline,
+        list(tiny_pipeline.taxonomy)[:10],
+        GateConfig(max_self_checks=4, min_self_match=0.0),
+        report,
+    )
     assert report.checks[0]["checked"] == 4 and report.checks[0]["of"] == 10
 
 
@@ -69,8 +95,7 @@ def test_self_match_fails_for_a_skill_missing_from_the_index(tiny_pipeline):
 
 def test_golden_skipped_when_no_expected_skill_is_in_the_taxonomy(tiny_pipeline):
     report = GateReport()
-    check_golden(tiny_pipeline, [GoldenCase("x", "some text", ("not a skill here",))],
-                 GateConfig(), report)
+    check_golden(tiny_pipeline, [GoldenCase("x", "some text", ("not a skill here",))], GateConfig(), report)
     assert report.passed and "skipped" in report.checks[0]["detail"]
 
 
@@ -108,11 +133,14 @@ def test_edge_inputs_report_a_crash(tiny_pipeline, monkeypatch):
     assert not report.passed and "html" in report.checks[0]["failures"]
 
 
-@pytest.mark.parametrize("metrics, passed", [
-    ({"cosine_accuracy": 0.6}, True),       # boundary: equal to the minimum passes
-    ({"cosine_accuracy": 0.5999}, False),
-    ({}, False),                            # a missing metric fails
-])
+@pytest.mark.parametrize(
+    "metrics, passed",
+    [
+        ({"cosine_accuracy": 0.6}, True),  # boundary: equal to the minimum passes
+        ({"cosine_accuracy": 0.5999}, False),
+        ({}, False),  # a missing metric fails
+    ],
+)
 def test_metric_minima(metrics, passed):
     report = GateReport()
     check_metrics(metrics, GateConfig(min_metrics={"cosine_accuracy": 0.6}), report)
@@ -125,11 +153,9 @@ def test_latency_text_has_exactly_the_words():
 
 
 def test_run_gate_reports_every_check(tiny_pipeline):
-    config = GateConfig(min_self_match=0.0, min_golden_recall=0.0, min_metrics={},
-                        latency_budget_ms=60_000)
+    config = GateConfig(min_self_match=0.0, min_golden_recall=0.0, min_metrics={}, latency_budget_ms=60_000)
     report = run_gate(tiny_pipeline, list(tiny_pipeline.taxonomy)[:3], {}, config, golden=[])
-    assert [c["name"] for c in report.checks] == ["self_match", "golden", "edge_inputs", "metrics",
-                                                  "latency"]
+    assert [c["name"] for c in report.checks] == ["self_match", "golden", "edge_inputs", "metrics", "latency"]
     assert report.passed and report.to_dict()["reasons"] == []
 
 

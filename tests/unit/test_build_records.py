@@ -1,4 +1,5 @@
 """Experiment records and model cards."""
+
 from __future__ import annotations
 
 import json
@@ -16,7 +17,7 @@ def store(tmp_path):
 
 
 def test_experiment_ids_are_unique_and_keyed_by_time():
-    (a, key_a), (b, key_b) = new_experiment_id(), new_experiment_id()
+    (a, key_a), (b, _) = new_experiment_id(), new_experiment_id()
     assert a != b
     assert key_a == f"experiments/{a}.json" and a[:8].isdigit() and a[8] == "T"
 
@@ -46,19 +47,36 @@ def test_no_experiments_is_an_empty_list(store):
 
 
 def test_model_card_sections_and_comparison():
-    record = {"trigger": "manual", "taxonomy_version": "t1", "metrics": {"cosine_f1": 0.9},
-              "hyperparameters": {"loss": "CosineSimilarityLoss"}, "data_version": "1.1.0",
-              "data_checksum": "abc", "parent_version": "1.0.0"}
-    experiment = {"bump": "minor", "primary_metric": "cosine_f1", "promotion_margin": 0.0,
-                  "champion": {"version": "1.0.0", "metrics": {"cosine_f1": 0.8}},
-                  "comparison": {"reason": "contender beats champion"},
-                  "candidates": [{"encoder": "a", "start": "base encoder", "metrics": {"cosine_f1": 0.9},
-                                  "chosen": True},
-                                 {"encoder": "b", "start": "base encoder", "metrics": {"cosine_f1": 0.7}}],
-                  "gate": {"checks": [{"name": "latency", "passed": True, "detail": "12 ms"}]}}
+    record = {
+        "trigger": "manual",
+        "taxonomy_version": "t1",
+        "metrics": {"cosine_f1": 0.9},
+        "hyperparameters": {"loss": "CosineSimilarityLoss"},
+        "data_version": "1.1.0",
+        "data_checksum": "abc",
+        "parent_version": "1.0.0",
+    }
+    experiment = {
+        "bump": "minor",
+        "primary_metric": "cosine_f1",
+        "promotion_margin": 0.0,
+        "champion": {"version": "1.0.0", "metrics": {"cosine_f1": 0.8}},
+        "comparison": {"reason": "contender beats champion"},
+        "candidates": [
+            {"encoder": "a", "start": "base encoder", "metrics": {"cosine_f1": 0.9}, "chosen": True},
+            {"encoder": "b", "start": "base encoder", "metrics": {"cosine_f1": 0.7}},
+        ],
+        "gate": {"checks": [{"name": "latency", "passed": True, "detail": "12 ms"}]},
+    }
     card = render_model_card("1.1.0", record, experiment)
-    for heading in ("## Intended use", "## Training data", "## Known limitations",
-                    "## Responsible-AI notes", "## Why this candidate", "## Test gate"):
+    for heading in (
+        "## Intended use",
+        "## Training data",
+        "## Known limitations",
+        "## Responsible-AI notes",
+        "## Why this candidate",
+        "## Test gate",
+    ):
         assert heading in card
     assert "| cosine_f1 | 0.9000 | 0.8000 |" in card
     assert "`a` (base encoder): cosine_f1 = 0.9000 — chosen" in card

@@ -1,6 +1,7 @@
 """The build's reviewed evaluation set (`mlops.services.build.reviews`) over the in-memory
 repositories: reading reviews, the hash split's stability, stored snapshots, and the fallback
 to the shipped golden set (no reviews, one review, too few, all rejected, a taxonomy change)."""
+
 from __future__ import annotations
 
 import pytest
@@ -9,9 +10,16 @@ from mlops.adapters.store.local import LocalStore
 from mlops.adapters.warehouse.feedback import Submission
 from mlops.adapters.warehouse.predictions import LoggedRequest, LoggedSkill
 from mlops.datasets import read_csv_dataset
-from mlops.services.build.reviews import (GOLDEN_SET, MIN_REVIEWED, REVIEWED_SET, evaluation_set,
-                                          golden_items, is_holdout, reviewed_requests,
-                                          split_reviewed)
+from mlops.services.build.reviews import (
+    GOLDEN_SET,
+    MIN_REVIEWED,
+    REVIEWED_SET,
+    evaluation_set,
+    golden_items,
+    is_holdout,
+    reviewed_requests,
+    split_reviewed,
+)
 from sea_core.pipeline import request_id_for
 from sea_core.taxonomy import Taxonomy, bundled_taxonomy
 from tests.fakes import MemoryRepositories
@@ -24,23 +32,39 @@ SKILLS = list(TAXONOMY)
 def review(repos: MemoryRepositories, text: str, accepted=(), rejected=(), added=()) -> str:
     """Log a prediction of `accepted` + `rejected` for `text` and a submission deciding them."""
     rid = request_id_for(text)
-    repos.state.requests[(rid, "1.0.0")] = LoggedRequest(rid, "1.0.0", "dev", "2026-01-01T00:00:00",
-                                              "2026-01-01", "2026-W01", text, len(text), 1.0, "ok")
-    repos.state.skills[(rid, "1.0.0")] = [LoggedSkill(i, s.skill_id, s.title, "skill", 0.6, s.title, 1, "[]",
-                                           None) for i, s in enumerate([*accepted, *rejected])]
+    repos.state.requests[(rid, "1.0.0")] = LoggedRequest(
+        rid, "1.0.0", "dev", "2026-01-01T00:00:00", "2026-01-01", "2026-W01", text, len(text), 1.0, "ok"
+    )
+    repos.state.skills[(rid, "1.0.0")] = [
+        LoggedSkill(i, s.skill_id, s.title, "skill", 0.6, s.title, 1, "[]", None)
+        for i, s in enumerate([*accepted, *rejected])
+    ]
     repos.state.submissions[(rid, "rita")] = Submission(
-        rid, "rita", "1.0.0", "2026-01-02T00:00:00", "2026-01-02", "2026-W01",
-        len(accepted) + len(rejected), len(accepted) + len(added), len(accepted),
-        tuple(s.skill_id for s in accepted), tuple(s.skill_id for s in rejected),
-        tuple(s.skill_id for s in added))
+        rid,
+        "rita",
+        "1.0.0",
+        "2026-01-02T00:00:00",
+        "2026-01-02",
+        "2026-W01",
+        len(accepted) + len(rejected),
+        len(accepted) + len(added),
+        len(accepted),
+        tuple(s.skill_id for s in accepted),
+        tuple(s.skill_id for s in rejected),
+        tuple(s.skill_id for s in added),
+    )
     return rid
 
 
 def many(repos: MemoryRepositories, n: int, start: int = 0, confirm: bool = True) -> None:
     for i in range(start, start + n):
         a, b = SKILLS[i % len(SKILLS)], SKILLS[(i + 7) % len(SKILLS)]
-        review(repos, f"text {i}: we need {a.title}", accepted=[a] if confirm else [],
-               rejected=[b] if confirm else [a, b])
+        review(
+            repos,
+            f"text {i}: we need {a.title}",
+            accepted=[a] if confirm else [],
+            rejected=[b] if confirm else [a, b],
+        )
 
 
 # -- reading reviews ---------------------------------------------------------------------------
@@ -103,8 +127,11 @@ def test_enough_reviews_make_the_holdout_the_evaluation_set(tmp_path):
     assert {r["split"] for r in rows} == {"train", "holdout"}
     assert sum(r["split"] == "holdout" for r in rows) == chosen.holdout == len(split.holdout)
     again = evaluation_set(split, TAXONOMY, store)
-    assert (again.key, again.checksum, again.items_checksum) == \
-        (chosen.key, chosen.checksum, chosen.items_checksum)
+    assert (again.key, again.checksum, again.items_checksum) == (
+        chosen.key,
+        chosen.checksum,
+        chosen.items_checksum,
+    )
     record = chosen.to_dict()
     assert record["set"] == REVIEWED_SET and record["reviewed"] == MIN_REVIEWED + 10
 
@@ -114,11 +141,9 @@ def test_too_few_reviews_fall_back_to_the_golden_set(tmp_path, n):
     repos, store = MemoryRepositories(), LocalStore(tmp_path)
     many(repos, n)
     taxonomy = bundled_taxonomy()
-    chosen = evaluation_set(split_reviewed(reviewed_requests(repos, TAXONOMY)), taxonomy, store,
-                            MIN_REVIEWED)
+    chosen = evaluation_set(split_reviewed(reviewed_requests(repos, TAXONOMY)), taxonomy, store, MIN_REVIEWED)
     assert chosen.name == GOLDEN_SET and f"fewer than {MIN_REVIEWED}" in chosen.reason
-    assert chosen.items and [i.sentence for i in chosen.items] == \
-        [i.sentence for i in golden_items(taxonomy)]
+    assert chosen.items and [i.sentence for i in chosen.items] == [i.sentence for i in golden_items(taxonomy)]
     assert chosen.reviewed == n
     assert (chosen.key is None) == (n == 0)  # reviews are stored even when too few
 
@@ -126,8 +151,9 @@ def test_too_few_reviews_fall_back_to_the_golden_set(tmp_path, n):
 def test_all_rejected_reviews_fall_back_to_the_golden_set(tmp_path):
     repos = MemoryRepositories()
     many(repos, MIN_REVIEWED + 10, confirm=False)
-    chosen = evaluation_set(split_reviewed(reviewed_requests(repos, TAXONOMY)), TAXONOMY,
-                            LocalStore(tmp_path))
+    chosen = evaluation_set(
+        split_reviewed(reviewed_requests(repos, TAXONOMY)), TAXONOMY, LocalStore(tmp_path)
+    )
     assert chosen.name == GOLDEN_SET and "no confirmed skill" in chosen.reason
 
 

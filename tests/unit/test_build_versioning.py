@@ -1,4 +1,5 @@
 """Which version a build makes: trigger + configuration versus the champion's record."""
+
 from __future__ import annotations
 
 import pytest
@@ -27,8 +28,7 @@ def test_retraining_triggers_are_minor(trigger):
     assert bump_kind(trigger, CHAMPION, CONFIG) == "minor"
 
 
-@pytest.mark.parametrize("change", [{"base_encoder": "another-encoder"},
-                                    {"architecture": "cross-encoder"}])
+@pytest.mark.parametrize("change", [{"base_encoder": "another-encoder"}, {"architecture": "cross-encoder"}])
 def test_encoder_or_architecture_change_is_major(change):
     config = load_build_config(**{"base_encoder": CONFIG.base_encoder, **change})
     assert bump_kind("manual", CHAMPION, config) == "major"
@@ -36,8 +36,9 @@ def test_encoder_or_architecture_change_is_major(change):
 
 def test_a_champion_trained_with_another_loss_makes_a_major_retrain():
     """Champions trained before the one contrastive trainer recorded CosineSimilarityLoss."""
-    older = RegistryEntry("1.2.0", {"hyperparameters": {**CONFIG.hyperparameters(),
-                                                        "loss": "CosineSimilarityLoss"}})
+    older = RegistryEntry(
+        "1.2.0", {"hyperparameters": {**CONFIG.hyperparameters(), "loss": "CosineSimilarityLoss"}}
+    )
     assert CONFIG.loss == "MultipleNegativesRankingLoss"
     assert bump_kind("manual", older, CONFIG) == "major"
 

@@ -1,13 +1,20 @@
 """pipeline.json settings: sea_core.bundle reads them with PipelineConfig's defaults and is the
 one writer that updates them."""
+
 from __future__ import annotations
 
 import json
 
 import pytest
 
-from sea_core.bundle import (PIPELINE_FILE, BundleError, is_bundle, pipeline_config,
-                             read_pipeline_settings, update_pipeline_settings)
+from sea_core.bundle import (
+    PIPELINE_FILE,
+    BundleError,
+    is_bundle,
+    pipeline_config,
+    read_pipeline_settings,
+    update_pipeline_settings,
+)
 from sea_core.matching import MatchConfig
 from sea_core.pipeline import DEFAULT_MIN_CONFIDENCE, DEFAULT_TOP_K, PipelineConfig
 
@@ -19,8 +26,9 @@ def test_absent_settings_take_the_pipeline_defaults():
 
 
 def test_given_settings_are_used_and_match_keys_default_one_by_one():
-    config = pipeline_config({"top_k": 3, "min_confidence": 0.6, "max_text_chars": 100,
-                              "match": {"span_weight": 0.8}})
+    config = pipeline_config(
+        {"top_k": 3, "min_confidence": 0.6, "max_text_chars": 100, "match": {"span_weight": 0.8}}
+    )
     assert (config.top_k, config.min_confidence, config.max_text_chars) == (3, 0.6, 100)
     # a recorded match table keeps the matcher it was built with: knobs it predates are off
     assert config.match == MatchConfig(span_weight=0.8, exact_name_bonus=0.0)
@@ -37,12 +45,12 @@ def test_unknown_match_keys_are_a_bundle_error():
 
 def test_update_keeps_the_other_keys_and_leaves_no_temporary_file(tmp_path):
     assert not is_bundle(tmp_path)
-    (tmp_path / PIPELINE_FILE).write_text(json.dumps({"model_version": "0.0.0", "top_k": 4,
-                                                      "custom": [1]}))
+    (tmp_path / PIPELINE_FILE).write_text(json.dumps({"model_version": "0.0.0", "top_k": 4, "custom": [1]}))
     assert is_bundle(tmp_path)
     updated = update_pipeline_settings(tmp_path, model_version="1.2.0")
-    assert updated == read_pipeline_settings(tmp_path) == {"model_version": "1.2.0", "top_k": 4,
-                                                           "custom": [1]}
+    assert (
+        updated == read_pipeline_settings(tmp_path) == {"model_version": "1.2.0", "top_k": 4, "custom": [1]}
+    )
     assert [p.name for p in tmp_path.iterdir()] == [PIPELINE_FILE]
 
 

@@ -1,9 +1,9 @@
 """Fitting the output rule on reviewed examples (sea_core.calibration): what it learns, and how
 tiny data (none, one, all rejected) falls back to the shipped rule and says so."""
+
 import pytest
 
-from sea_core.calibration import (MIN_EXAMPLES, ReviewedExample, RuleGrid, fit_output_rule,
-                                  rule_score)
+from sea_core.calibration import MIN_EXAMPLES, ReviewedExample, RuleGrid, fit_output_rule, rule_score
 from sea_core.matching import Candidate
 from sea_core.output_set import SHIPPED_RULE, OutputRule
 
@@ -68,8 +68,13 @@ def test_when_nothing_beats_the_shipped_rule_it_is_kept_without_falling_back():
 
 def test_a_custom_default_and_grid_are_used():
     default = OutputRule(min_confidence=0.9)
-    grid = RuleGrid(min_confidence=(0.69,), relative_margin=(0.0,), max_skills=(10,),
-                    min_skills=(0,), fold_similarity=(0.0,))
+    grid = RuleGrid(
+        min_confidence=(0.69,),
+        relative_margin=(0.0,),
+        max_skills=(10,),
+        min_skills=(0,),
+        fold_similarity=(0.0,),
+    )
     fitted = fit_output_rule(ONE_WINNER, IDS, default=default, grid=grid)
     assert fitted.default_rule == default and fitted.rule == grid.rules()[0]
 
@@ -82,13 +87,18 @@ def test_the_floor_is_learned_for_texts_whose_skills_score_low():
 
 # -- boundary cases ---------------------------------------------------------------------------
 def test_exactly_the_minimum_number_of_reviews_is_fitted():
-    assert fit_output_rule(ONE_WINNER[:MIN_EXAMPLES - 1], IDS).fell_back
+    assert fit_output_rule(ONE_WINNER[: MIN_EXAMPLES - 1], IDS).fell_back
     assert not fit_output_rule(ONE_WINNER[:MIN_EXAMPLES], IDS).fell_back
 
 
 def test_the_grid_holds_every_combination():
-    grid = RuleGrid(min_confidence=(0.4, 0.5), relative_margin=(0.0, 0.1, 1.0), max_skills=(1, 3),
-                    min_skills=(0,), fold_similarity=(0.0, 0.8))
+    grid = RuleGrid(
+        min_confidence=(0.4, 0.5),
+        relative_margin=(0.0, 0.1, 1.0),
+        max_skills=(1, 3),
+        min_skills=(0,),
+        fold_similarity=(0.0, 0.8),
+    )
     assert len(grid.rules()) == len(set(grid.rules())) == 2 * 3 * 2 * 1 * 2
 
 

@@ -1,12 +1,15 @@
 """Data checksums, data versions and CSV splits (happy, negative, edge, boundary)."""
+
 import pytest
 
 from mlops.adapters.store.local import LocalStore
 from mlops.datasets import data_checksum, data_version, read_csv_dataset, write_csv_dataset
 
-ROWS = [{"anchor": "python", "positive": "programming"},
-        {"anchor": "excel", "positive": "spreadsheets"},
-        {"anchor": "sql", "positive": "databases"}]
+ROWS = [
+    {"anchor": "python", "positive": "programming"},
+    {"anchor": "excel", "positive": "spreadsheets"},
+    {"anchor": "sql", "positive": "databases"},
+]
 
 
 @pytest.fixture
@@ -79,8 +82,7 @@ def test_single_row_unicode():
 
 def test_large_data_set():
     rows = ({"i": i, "text": f"row {i}"} for i in range(50_000))
-    assert data_checksum(rows) == data_checksum({"i": i, "text": f"row {i}"}
-                                                for i in reversed(range(50_000)))
+    assert data_checksum(rows) == data_checksum({"i": i, "text": f"row {i}"} for i in reversed(range(50_000)))
 
 
 # -- data version -------------------------------------------------------------------------

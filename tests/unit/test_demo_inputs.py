@@ -1,17 +1,28 @@
 """The demo's inputs (`mlops.demo.inputs`) and its command-line refusals, without running it."""
+
 from __future__ import annotations
 
 import pytest
 
-from mlops.demo.inputs import (N_NEW_SKILLS, DemoError, benchmark_files, check_empty, demo_users,
-                               new_password, new_skill_rows)
+from mlops.demo.inputs import (
+    N_NEW_SKILLS,
+    DemoError,
+    benchmark_files,
+    check_empty,
+    demo_users,
+    new_password,
+    new_skill_rows,
+)
 from mlops.entrypoints.cli import main
 
 
 def test_the_demo_accounts_come_from_the_data_file():
     assert [(u.username, u.roles) for u in demo_users()] == [
-        ("ada", ("admin",)), ("alan", ("admin",)), ("sam", ("stakeholder",)),
-        ("rita", ("reviewer",))]
+        ("ada", ("admin",)),
+        ("alan", ("admin",)),
+        ("sam", ("stakeholder",)),
+        ("rita", ("reviewer",)),
+    ]
 
 
 def test_each_run_gets_a_new_password():
@@ -33,8 +44,10 @@ def test_benchmark_files_from_a_folder_a_file_or_nothing(tmp_path):
     (tmp_path / "b_validation_annotations.csv").write_text("x")
     (tmp_path / "a_validation_annotations.csv").write_text("x")
     (tmp_path / "notes.csv").write_text("x")
-    assert [p.name for p in benchmark_files(tmp_path)] == ["a_validation_annotations.csv",
-                                                           "b_validation_annotations.csv"]
+    assert [p.name for p in benchmark_files(tmp_path)] == [
+        "a_validation_annotations.csv",
+        "b_validation_annotations.csv",
+    ]
     assert benchmark_files(tmp_path / "notes.csv") == [tmp_path / "notes.csv"]
     with pytest.raises(DemoError, match="no benchmark at .*give --benchmark PATH"):
         benchmark_files(tmp_path / "absent")

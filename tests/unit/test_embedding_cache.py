@@ -1,4 +1,5 @@
 """The bounded phrase-embedding cache, and the pipeline's de-duplication of phrases."""
+
 import numpy as np
 import pytest
 
@@ -43,11 +44,11 @@ def test_keys_keep_encoders_apart():
 def test_least_recently_used_row_is_evicted_at_the_bound():
     cache, encode = EmbeddingCache(2), CountingEncode()
     cache.embed("k", ["a", "b"], encode)
-    cache.embed("k", ["a"], encode)           # a is now the most recent
-    cache.embed("k", ["c"], encode)           # evicts b
+    cache.embed("k", ["a"], encode)  # a is now the most recent
+    cache.embed("k", ["c"], encode)  # evicts b
     assert len(cache) == 2
     cache.embed("k", ["a", "b"], encode)
-    assert encode.calls[-1] == ["b"]          # a was kept, b had to be encoded again
+    assert encode.calls[-1] == ["b"]  # a was kept, b had to be encoded again
 
 
 def test_zero_entries_disables_caching_but_still_deduplicates():
@@ -73,30 +74,42 @@ def test_clear_forgets_rows_and_counters():
 
 @pytest.fixture(scope="module")
 def tiny_pipeline_parts(tiny_sentence_encoder_dir):
-    skills = [Skill("python"), Skill("data analysis"), Skill("welding"), Skill("accounting"),
-              Skill("sql"), Skill("machine learning")]
+    skills = [
+        Skill("python"),
+        Skill("data analysis"),
+        Skill("welding"),
+        Skill("accounting"),
+        Skill("sql"),
+        Skill("machine learning"),
+    ]
     return Encoder(tiny_sentence_encoder_dir), Taxonomy(skills)
 
 
-TEXTS = ["python and sql for data analysis, python again",
-         "welding and accounting; sql",
-         "machine learning with python and sql"]
+TEXTS = [
+    "python and sql for data analysis, python again",
+    "welding and accounting; sql",
+    "machine learning with python and sql",
+]
 
 
-def test_batch_with_deduplication_gives_the_same_results_as_one_text_at_a_time(
-        tiny_pipeline_parts):
+def test_batch_with_deduplication_gives_the_same_results_as_one_text_at_a_time(tiny_pipeline_parts):
     encoder, taxonomy = tiny_pipeline_parts
     single = Pipeline(encoder, taxonomy, phrase_cache=EmbeddingCache(0))
     batch = Pipeline(encoder, taxonomy, single.index)
     one_by_one = [single.extract(t, min_confidence=0) for t in TEXTS]
     together = batch.extract_batch(TEXTS, min_confidence=0)
     for a, b in zip(one_by_one, together, strict=True):
-        assert [s["skill_id"] for s in a["skillExtractOutput"]] == \
-            [s["skill_id"] for s in b["skillExtractOutput"]]
-        assert np.allclose([s["confidenceScore"] for s in a["skillExtractOutput"]],
-                           [s["confidenceScore"] for s in b["skillExtractOutput"]], atol=1e-5)
-        assert [s["phrase"] for s in a["skillExtractOutput"]] == \
-            [s["phrase"] for s in b["skillExtractOutput"]]
+        assert [s["skill_id"] for s in a["skillExtractOutput"]] == [
+            s["skill_id"] for s in b["skillExtractOutput"]
+        ]
+        assert np.allclose(
+            [s["confidenceScore"] for s in a["skillExtractOutput"]],
+            [s["confidenceScore"] for s in b["skillExtractOutput"]],
+            atol=1e-5,
+        )
+        assert [s["phrase"] for s in a["skillExtractOutput"]] == [
+            s["phrase"] for s in b["skillExtractOutput"]
+        ]
 
 
 def test_batch_encodes_each_distinct_phrase_once(tiny_pipeline_parts, monkeypatch):

@@ -1,4 +1,5 @@
 """Encoder backends: selection, the ONNX export and its fp32-agreement check (tiny encoder)."""
+
 import json
 import shutil
 
@@ -21,8 +22,7 @@ from sea_core.taxonomy import Skill, Taxonomy
 
 @pytest.fixture(scope="module")
 def onnx_encoder(tiny_sentence_encoder_dir, tmp_path_factory):
-    return Encoder(tiny_sentence_encoder_dir, backend=ONNX,
-                   export_dir=tmp_path_factory.mktemp("export"))
+    return Encoder(tiny_sentence_encoder_dir, backend=ONNX, export_dir=tmp_path_factory.mktemp("export"))
 
 
 @pytest.fixture(scope="module")
@@ -57,8 +57,7 @@ def test_torch_is_the_default_backend(torch_encoder):
     assert torch_encoder.export_dir is None and torch_encoder.agreement is None
 
 
-def test_onnx_backend_agrees_with_fp32_and_keeps_the_weights_fingerprint(onnx_encoder,
-                                                                        torch_encoder):
+def test_onnx_backend_agrees_with_fp32_and_keeps_the_weights_fingerprint(onnx_encoder, torch_encoder):
     texts = ["python and sql", "data analysis", "a much longer sentence about welding work"]
     cosines = np.sum(onnx_encoder.encode(texts) * torch_encoder.encode(texts), axis=1)
     assert cosines.min() > 0.999
@@ -110,13 +109,13 @@ def test_export_of_other_weights_is_refused(onnx_encoder, tiny_sentence_encoder_
 
 
 def test_mismatched_export_with_a_forged_record_fails_the_agreement_check(
-        other_model_dir, tiny_sentence_encoder_dir, torch_encoder, tmp_path):
+    other_model_dir, tiny_sentence_encoder_dir, torch_encoder, tmp_path
+):
     other = Encoder(other_model_dir, backend=ONNX, export_dir=tmp_path / "other")
     folder = tmp_path / "forged"
     shutil.copytree(other.export_dir, folder)
     record = json.loads(meta_path(folder, ONNX).read_text())
-    meta_path(folder, ONNX).write_text(json.dumps(
-        record | {"source_fingerprint": torch_encoder.fingerprint}))
+    meta_path(folder, ONNX).write_text(json.dumps(record | {"source_fingerprint": torch_encoder.fingerprint}))
     with pytest.raises(BackendError, match="disagrees with the fp32 model"):
         Encoder(tiny_sentence_encoder_dir, backend=ONNX, export_dir=folder)
 
@@ -125,8 +124,14 @@ def test_missing_export_is_an_error_when_exporting_is_not_allowed(torch_encoder,
     from sea_core.backends import load_export
 
     with pytest.raises(BackendError, match="prebuild --backend onnx"):
-        load_export(torch_encoder.model, ONNX, torch_encoder.fingerprint, tmp_path,
-                    torch_encoder.encode, export_if_missing=False)
+        load_export(
+            torch_encoder.model,
+            ONNX,
+            torch_encoder.fingerprint,
+            tmp_path,
+            torch_encoder.encode,
+            export_if_missing=False,
+        )
 
 
 def test_agreement_summary_boundaries():
@@ -153,8 +158,7 @@ def test_bundle_records_and_serves_its_backend(onnx_encoder, tmp_path):
     assert pipeline.rank("python and welding", k=3)
 
 
-def test_export_folder_does_not_change_the_weights_fingerprint(tiny_sentence_encoder_dir,
-                                                               tmp_path):
+def test_export_folder_does_not_change_the_weights_fingerprint(tiny_sentence_encoder_dir, tmp_path):
     folder = tmp_path / "model"
     shutil.copytree(tiny_sentence_encoder_dir, folder)
     before = weights_fingerprint(folder)

@@ -1,5 +1,6 @@
 """Skill names: ESCO alt-label boundaries recovered, exact-name index, the exact-name bonus in
 matching, legacy bundle settings and the previous matcher in evaluation."""
+
 from dataclasses import asdict
 
 import numpy as np
@@ -13,16 +14,26 @@ from sea_core.spans import Span
 from sea_core.taxonomy import Skill, Taxonomy
 from sea_core.taxonomy.label_split import BoundaryModel, LabelSplitter
 
-TITLES = ["operate forklift", "manage payroll", "prepare financial statements", "weld pipes",
-          "monitor patients", "operate crane", "manage budgets", "prepare reports"]
-RUN_LABELS = [["drive forklift", "use forklift truck", "operate lift truck"],
-              ["handle payroll", "administer salaries"],
-              ["draw up financial statements", "compile financial statements"],
-              ["join pipes", "weld tubes"],
-              ["observe patients", "watch patients' condition"],
-              ["drive crane", "use tower crane"],
-              ["handle budgets", "administer budget"],
-              ["draw up reports", "compile report"]]
+TITLES = [
+    "operate forklift",
+    "manage payroll",
+    "prepare financial statements",
+    "weld pipes",
+    "monitor patients",
+    "operate crane",
+    "manage budgets",
+    "prepare reports",
+]
+RUN_LABELS = [
+    ["drive forklift", "use forklift truck", "operate lift truck"],
+    ["handle payroll", "administer salaries"],
+    ["draw up financial statements", "compile financial statements"],
+    ["join pipes", "weld tubes"],
+    ["observe patients", "watch patients' condition"],
+    ["drive crane", "use tower crane"],
+    ["handle budgets", "administer budget"],
+    ["draw up reports", "compile report"],
+]
 
 
 def esco(title, labels):
@@ -30,6 +41,7 @@ def esco(title, labels):
 
 
 # --- LabelSplitter ------------------------------------------------------------------------
+
 
 def test_splitter_recovers_most_joined_labels_of_a_small_taxonomy():
     runs = [" ".join(labels) for labels in RUN_LABELS]
@@ -44,9 +56,14 @@ def test_prebuilt_cuts_of_the_bundled_esco():
 
     cuts = _load_prebuilt()
     assert len(cuts) > 12_000
-    assert cuts["manage staff of music coordinate duties of musical staff manage music staff "
-                "direct musical staff"] == ["manage staff of music", "coordinate duties of musical staff",
-                                            "manage music staff", "direct musical staff"]
+    assert cuts[
+        "manage staff of music coordinate duties of musical staff manage music staff direct musical staff"
+    ] == [
+        "manage staff of music",
+        "coordinate duties of musical staff",
+        "manage music staff",
+        "direct musical staff",
+    ]
 
 
 def test_splitter_edge_cases():
@@ -65,6 +82,7 @@ def test_boundary_model_of_nothing_has_defaults():
 
 # --- names and the exact-name index -------------------------------------------------------
 
+
 def test_name_key_ignores_case_function_words_and_plural():
     assert name_key("Use SQL databases") == name_key("sql database") == frozenset({"sql", "database"})
     assert name_key("the of and") == frozenset()
@@ -73,8 +91,7 @@ def test_name_key_ignores_case_function_words_and_plural():
 
 def test_skill_names_cut_esco_runs_and_keep_other_labels_apart():
     skills = [esco(t, labels) for t, labels in zip(TITLES, RUN_LABELS)]
-    skills.append(Skill(title="Python", alt_labels=("python programming language", "Python"),
-                        source="sfw"))
+    skills.append(Skill(title="Python", alt_labels=("python programming language", "Python"), source="sfw"))
     names = skill_names(Taxonomy(skills), prebuilt={})
     assert names[1] == ["manage payroll", *RUN_LABELS[1]]
     assert names[-1] == ["Python", "python programming language"]  # duplicate of the title dropped
@@ -108,6 +125,7 @@ def test_exact_names_index():
 
 # --- matching -----------------------------------------------------------------------------
 
+
 def unit(v):
     v = np.asarray(v, dtype=np.float32)
     return v / np.linalg.norm(v)
@@ -128,11 +146,13 @@ def test_exact_name_bonus_lifts_the_named_skill():
 
 def test_exact_name_bonus_is_capped_and_off_when_zero():
     vectors = SKILLS[:1]
-    capped = rank_candidates(SPAN, vectors, vectors[0], SKILLS, MatchConfig(exact_name_bonus=0.5),
-                             exact_rows=[(0,)])
+    capped = rank_candidates(
+        SPAN, vectors, vectors[0], SKILLS, MatchConfig(exact_name_bonus=0.5), exact_rows=[(0,)]
+    )
     assert capped[0].span_similarity == pytest.approx(1.0)
-    off = rank_candidates(SPAN, vectors, vectors[0], SKILLS, MatchConfig(exact_name_bonus=0.0),
-                          exact_rows=[(2,)])
+    off = rank_candidates(
+        SPAN, vectors, vectors[0], SKILLS, MatchConfig(exact_name_bonus=0.0), exact_rows=[(2,)]
+    )
     none = rank_candidates(SPAN, vectors, vectors[0], SKILLS, MatchConfig(exact_name_bonus=0.0))
     assert [(c.row, c.confidence) for c in off] == [(c.row, c.confidence) for c in none]
 
@@ -148,11 +168,13 @@ def test_bundle_settings_without_the_knob_keep_the_old_matcher():
 
 # --- pipeline and evaluation --------------------------------------------------------------
 
+
 def test_pipeline_uses_exact_names_and_evaluate_reports_previous_matcher(tiny_sentence_encoder_dir):
     from sea_core.encoder import Encoder
 
-    taxonomy = Taxonomy([Skill("sql", alt_labels=("structured query language",)),
-                         Skill("python"), Skill("welding")])
+    taxonomy = Taxonomy(
+        [Skill("sql", alt_labels=("structured query language",)), Skill("python"), Skill("welding")]
+    )
     pipeline = Pipeline(Encoder(tiny_sentence_encoder_dir), taxonomy)
     ranked = pipeline.with_match(MatchConfig(exact_name_bonus=0.3)).rank("structured query language", k=1)
     assert ranked[0][0] == taxonomy[0].skill_id
@@ -161,8 +183,11 @@ def test_pipeline_uses_exact_names_and_evaluate_reports_previous_matcher(tiny_se
     assert set(result) == {"pipeline", "previous_pipeline", "reranked_pipeline", "bi_encoder_baseline"}
     assert set(evaluate(pipeline, items)) == {"pipeline", "bi_encoder_baseline"}  # builds: no extra cost
     legacy = pipeline.with_match(previous_matcher(pipeline.config.match))
-    assert set(evaluate(legacy, items, compare_previous=True)) == {"pipeline", "reranked_pipeline",
-                                                                   "bi_encoder_baseline"}
+    assert set(evaluate(legacy, items, compare_previous=True)) == {
+        "pipeline",
+        "reranked_pipeline",
+        "bi_encoder_baseline",
+    }
 
 
 def test_cli_evaluate_reports_the_previous_matcher(tmp_path, capsys, monkeypatch, tiny_sentence_encoder_dir):
@@ -172,11 +197,25 @@ def test_cli_evaluate_reports_the_previous_matcher(tmp_path, capsys, monkeypatch
 
     monkeypatch.setenv("SEA_CACHE", str(tmp_path / "cache"))
     taxonomy = tmp_path / "skills.csv"
-    taxonomy.write_text("title,type,description\npython,skill,Python programming\n"
-                        "welding,skill,Join metals\n", encoding="utf-8")
+    taxonomy.write_text(
+        "title,type,description\npython,skill,Python programming\nwelding,skill,Join metals\n",
+        encoding="utf-8",
+    )
     data = tmp_path / "bench.csv"
     data.write_text("sentence,span,sub_span,label\nwe weld pipes,weld,,welding\n", encoding="utf-8")
-    assert main(["evaluate", "--data", str(data), "--taxonomy", str(taxonomy),
-                 "--model", str(tiny_sentence_encoder_dir)]) == 0
+    assert (
+        main(
+            [
+                "evaluate",
+                "--data",
+                str(data),
+                "--taxonomy",
+                str(taxonomy),
+                "--model",
+                str(tiny_sentence_encoder_dir),
+            ]
+        )
+        == 0
+    )
     result = json.loads(capsys.readouterr().out)
     assert result["previous_pipeline"]["sentences"] == result["pipeline"]["sentences"] == 1

@@ -1,5 +1,6 @@
 """The feedback service over in-memory repositories: the stored submission, replacement,
 refusals (nothing stored), the review queue; the SQL is tested in tests/integration."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -26,7 +27,11 @@ def test_submission_counts_decisions_and_is_audited_under_the_lock(repos):
     sub = repos.feedback.submission("r1")
     assert (sub.n_predicted, sub.n_confirmed, sub.n_overlap) == (3, 3, 2)
     assert (sub.model_version, sub.submitted_at, sub.day, sub.week) == (
-        "1.2.0", "2026-11-02T09:00:00.000Z", "2026-11-02", "2026-W45")
+        "1.2.0",
+        "2026-11-02T09:00:00.000Z",
+        "2026-11-02",
+        "2026-W45",
+    )
     assert summary["jaccard"] == pytest.approx(0.5) and summary["replaced"] is False
     assert repos.locks_taken == [("feedback_submissions",)]
     [event] = repos.audit.events(action="feedback.submit")
@@ -41,14 +46,17 @@ def test_resubmitting_replaces_and_an_added_predicted_skill_is_accepted(repos):
     assert repos.feedback.submission("r1").decisions() == [("s1", "accepted")]
 
 
-@pytest.mark.parametrize("accepted, rejected, added, message", [
-    (["s0"], ["s0"], [], "both accepted and rejected"),
-    ([], ["s1"], ["s1"], "both added and rejected"),
-    (["s3"], [], [], "not predicted"),
-    (["nope"], [], [], "not in the taxonomy"),
-    ([], [], [], "no decision"),
-    ("s0", [], [], "not a single string"),
-])
+@pytest.mark.parametrize(
+    "accepted, rejected, added, message",
+    [
+        (["s0"], ["s0"], [], "both accepted and rejected"),
+        ([], ["s1"], ["s1"], "both added and rejected"),
+        (["s3"], [], [], "not predicted"),
+        (["nope"], [], [], "not in the taxonomy"),
+        ([], [], [], "no decision"),
+        ("s0", [], [], "not a single string"),
+    ],
+)
 def test_refused_submissions_store_nothing(repos, accepted, rejected, added, message):
     logged(repos, "r1", ["s0", "s1"])
     with pytest.raises(FeedbackError, match=message):

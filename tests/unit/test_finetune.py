@@ -1,15 +1,26 @@
 """Contrastive fine-tuning (sea_core.finetune): the training rows built from reviews and the
 taxonomy and the batches (no duplicate positive, one width per batch). Runs of the tiny encoder
 are in tests/functional/test_finetune_training.py."""
+
 import pytest
 
-from sea_core.finetune import (FineTuneParams, ReviewedText, TrainExample, contrastive_batches,
-                               review_examples, taxonomy_examples)
+from sea_core.finetune import (
+    FineTuneParams,
+    ReviewedText,
+    TrainExample,
+    contrastive_batches,
+    review_examples,
+    taxonomy_examples,
+)
 from sea_core.taxonomy import Skill, Taxonomy
 
-SKILLS = [Skill("python", alt_labels=("python programming",)), Skill("data analysis",
-          description="Analyse data. Report findings."), Skill("welding", alt_labels=("weld",)),
-          Skill("accounting", alt_labels=("bookkeeping",)), Skill("sql")]
+SKILLS = [
+    Skill("python", alt_labels=("python programming",)),
+    Skill("data analysis", description="Analyse data. Report findings."),
+    Skill("welding", alt_labels=("weld",)),
+    Skill("accounting", alt_labels=("bookkeeping",)),
+    Skill("sql"),
+]
 TAX = Taxonomy(SKILLS)
 PY, DA, WELD, ACC, SQL = (s.skill_id for s in SKILLS)
 
@@ -20,13 +31,15 @@ def rows(n, width=2):
 
 # -- happy path -------------------------------------------------------------------------------
 def test_reviews_give_text_and_phrase_anchors_with_rejected_hard_negatives():
-    review = ReviewedText("we use python for data analysis", (PY, DA), rejected=(WELD,),
-                          phrases=((PY, "python"),))
+    review = ReviewedText(
+        "we use python for data analysis", (PY, DA), rejected=(WELD,), phrases=((PY, "python"),)
+    )
     examples = review_examples([review], TAX)
     assert [e.texts for e in examples] == [
         ("we use python for data analysis", "python", "welding"),
         ("python", "python", "welding"),
-        ("we use python for data analysis", "data analysis", "welding")]
+        ("we use python for data analysis", "data analysis", "welding"),
+    ]
 
 
 def test_taxonomy_rows_pair_alt_labels_or_first_description_sentence_with_titles():
@@ -49,8 +62,9 @@ def test_batches_never_repeat_a_positive_and_keep_one_width():
 
 
 # -- negative path ----------------------------------------------------------------------------
-@pytest.mark.parametrize("values", [{"max_steps": 0}, {"batch_size": 1}, {"taxonomy_pairs": -1},
-                                    {"review_repeats": 0}])
+@pytest.mark.parametrize(
+    "values", [{"max_steps": 0}, {"batch_size": 1}, {"taxonomy_pairs": -1}, {"review_repeats": 0}]
+)
 def test_invalid_params_are_rejected(values):
     with pytest.raises(ValueError):
         FineTuneParams(**values)
@@ -68,8 +82,7 @@ def test_a_review_with_nothing_confirmed_gives_no_rows():
 
 
 def test_one_row_of_each_width_makes_no_batch():
-    assert contrastive_batches([TrainExample(("a", "p")), TrainExample(("x", "y", "z"))],
-                               4, 10, 0) == []
+    assert contrastive_batches([TrainExample(("a", "p")), TrainExample(("x", "y", "z"))], 4, 10, 0) == []
 
 
 # -- boundary cases ---------------------------------------------------------------------------

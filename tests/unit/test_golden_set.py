@@ -1,5 +1,6 @@
 """The golden set shipped inside the project (sea_core/data/golden): loads as typed items, every
 expected title is a skill of the bundled ESCO taxonomy, and bad files are named."""
+
 import json
 
 import pytest
@@ -30,21 +31,28 @@ def test_every_expected_title_is_in_the_bundled_taxonomy(golden):
 def test_the_data_engineer_posting_expects_the_skills_the_recall_gap_named(golden):
     posting = next(g for g in golden if g.name == "data_engineer_streaming")
     assert 270 <= len(posting.text.split()) <= 300
-    assert {"communication", "manage relationships with stakeholders", "develop with cloud services",
-            "Agile project management"} <= set(posting.expected)
+    assert {
+        "communication",
+        "manage relationships with stakeholders",
+        "develop with cloud services",
+        "Agile project management",
+    } <= set(posting.expected)
 
 
 def test_an_absent_folder_is_an_empty_set(tmp_path):
     assert load_golden_set(tmp_path / "missing") == []
 
 
-@pytest.mark.parametrize("line,message", [
-    ("not json", "needs name"),
-    (json.dumps({"name": "a", "kind": "job", "text": "t"}), "needs name"),
-    (json.dumps({"name": "a", "kind": "poem", "text": "t", "expected": ["x"]}), "kind must be"),
-    (json.dumps({"name": "a", "kind": "job", "text": " ", "expected": ["x"]}), "non-empty"),
-    (json.dumps({"name": "a", "kind": "job", "text": "t", "expected": []}), "non-empty"),
-])
+@pytest.mark.parametrize(
+    "line,message",
+    [
+        ("not json", "needs name"),
+        (json.dumps({"name": "a", "kind": "job", "text": "t"}), "needs name"),
+        (json.dumps({"name": "a", "kind": "poem", "text": "t", "expected": ["x"]}), "kind must be"),
+        (json.dumps({"name": "a", "kind": "job", "text": " ", "expected": ["x"]}), "non-empty"),
+        (json.dumps({"name": "a", "kind": "job", "text": "t", "expected": []}), "non-empty"),
+    ],
+)
 def test_malformed_lines_are_named(tmp_path, line, message):
     (tmp_path / "bad.jsonl").write_text(line + "\n", encoding="utf-8")
     with pytest.raises(ValueError, match=message) as info:

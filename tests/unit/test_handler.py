@@ -1,4 +1,5 @@
 """The SageMaker handler functions: request validation, prediction, serialisation."""
+
 from __future__ import annotations
 
 import json
@@ -6,10 +7,15 @@ import time
 
 import pytest
 
+from mlops.entrypoints.handler import (
+    MAX_TOP_K,
+    InferenceRequest,
+    RequestError,
+    input_fn,
+    output_fn,
+    predict_fn,
+)
 from sea_core.validation import MAX_BATCH_ITEMS, MAX_TEXT_CHARS, ValidationError, validate_text
-
-from mlops.entrypoints.handler import (MAX_TOP_K, InferenceRequest, RequestError, input_fn,
-                                       output_fn, predict_fn)
 
 
 class FakePipeline:
@@ -26,8 +32,13 @@ class FakePipeline:
         validate_text(text, max_chars=self.max_chars)
         time.sleep(self.pause_s)
         self.calls.append((text, top_k, min_confidence))
-        return {"modelVersion": self.model_version, "requestId": f"id-{text}",
-                "original_input": text, "skillExtractOutput": [], "top_k": top_k}
+        return {
+            "modelVersion": self.model_version,
+            "requestId": f"id-{text}",
+            "original_input": text,
+            "skillExtractOutput": [],
+            "top_k": top_k,
+        }
 
 
 def body(document) -> bytes:
@@ -36,8 +47,7 @@ def body(document) -> bytes:
 
 def refused(payload, content_type="application/json", **kwargs) -> RequestError:
     with pytest.raises(RequestError) as info:
-        input_fn(payload if isinstance(payload, (bytes, str)) else body(payload), content_type,
-                 **kwargs)
+        input_fn(payload if isinstance(payload, (bytes, str)) else body(payload), content_type, **kwargs)
     return info.value
 
 
@@ -51,8 +61,10 @@ def test_single_object_is_one_item_answered_with_one_record():
 
 
 def test_list_gets_a_list_in_order_with_per_item_options():
-    request = input_fn(body([{"text": "a b", "top_k": 2}, {"text": "c d", "min_confidence": 0.7}]),
-                       "application/json; charset=utf-8")
+    request = input_fn(
+        body([{"text": "a b", "top_k": 2}, {"text": "c d", "min_confidence": 0.7}]),
+        "application/json; charset=utf-8",
+    )
     model = FakePipeline()
     result = predict_fn(request, model)
     assert not result.single
@@ -61,8 +73,7 @@ def test_list_gets_a_list_in_order_with_per_item_options():
 
 
 def test_output_is_json_bytes_of_the_record():
-    result = predict_fn(input_fn(body({"text": "x y", "top_k": 0}), "application/json"),
-                        FakePipeline())
+    result = predict_fn(input_fn(body({"text": "x y", "top_k": 0}), "application/json"), FakePipeline())
     data, content_type = output_fn(result, "application/json")
     assert content_type == "application/json"
     assert json.loads(data)["top_k"] == 0
@@ -97,18 +108,21 @@ def test_non_utf8_body_is_400():
     assert error.status == 400 and error.field == "body"
 
 
-@pytest.mark.parametrize("payload, field", [
-    ({"txt": "x"}, "text"),
-    ({"text": {"nested": "x"}}, "text"),
-    ({"text": ["x"]}, "text"),
-    ({"text": 5}, "text"),
-    ({"text": "x", "extra": 1}, "extra"),
-    ([{"text": "ok"}, {"text": ""}], "[1].text"),
-    ([{"text": "ok"}, "bare"], "[1]"),
-    ([], "request"),
-    (42, "request"),
-    (None, "request"),
-])
+@pytest.mark.parametrize(
+    "payload, field",
+    [
+        ({"txt": "x"}, "text"),
+        ({"text": {"nested": "x"}}, "text"),
+        ({"text": ["x"]}, "text"),
+        ({"text": 5}, "text"),
+        ({"text": "x", "extra": 1}, "extra"),
+        ([{"text": "ok"}, {"text": ""}], "[1].text"),
+        ([{"text": "ok"}, "bare"], "[1]"),
+        ([], "request"),
+        (42, "request"),
+        (None, "request"),
+    ],
+)
 def test_bad_fields_are_400_naming_the_field(payload, field):
     error = refused(payload)
     assert error.status == 400
@@ -116,15 +130,18 @@ def test_bad_fields_are_400_naming_the_field(payload, field):
     assert field in error.message
 
 
-@pytest.mark.parametrize("payload, field", [
-    ({"text": "x", "top_k": -1}, "top_k"),
-    ({"text": "x", "top_k": 2.5}, "top_k"),
-    ({"text": "x", "top_k": True}, "top_k"),
-    ({"text": "x", "top_k": MAX_TOP_K + 1}, "top_k"),
-    ({"text": "x", "min_confidence": 1.5}, "min_confidence"),
-    ({"text": "x", "min_confidence": "high"}, "min_confidence"),
-    ([{"text": "x"}, {"text": "y", "top_k": "3"}], "[1].top_k"),
-])
+@pytest.mark.parametrize(
+    "payload, field",
+    [
+        ({"text": "x", "top_k": -1}, "top_k"),
+        ({"text": "x", "top_k": 2.5}, "top_k"),
+        ({"text": "x", "top_k": True}, "top_k"),
+        ({"text": "x", "top_k": MAX_TOP_K + 1}, "top_k"),
+        ({"text": "x", "min_confidence": 1.5}, "min_confidence"),
+        ({"text": "x", "min_confidence": "high"}, "min_confidence"),
+        ([{"text": "x"}, {"text": "y", "top_k": "3"}], "[1].top_k"),
+    ],
+)
 def test_bad_options_are_400_naming_the_field(payload, field):
     error = refused(payload)
     assert (error.status, error.field) == (400, field)
@@ -145,8 +162,10 @@ def test_unsupported_accept_is_406():
 
 
 def test_error_body_is_error_and_field():
-    assert RequestError(400, "text: is empty", "text").to_dict() == {"error": "text: is empty",
-                                                                    "field": "text"}
+    assert RequestError(400, "text: is empty", "text").to_dict() == {
+        "error": "text: is empty",
+        "field": "text",
+    }
 
 
 # -- boundaries --------------------------------------------------------------------------------
@@ -170,9 +189,15 @@ def test_batch_at_the_limit_passes_and_one_over_is_413():
 
 
 def test_option_boundaries_are_accepted():
-    request = input_fn(body([{"text": "a", "top_k": 0, "min_confidence": 0},
-                             {"text": "b", "top_k": MAX_TOP_K, "min_confidence": 1}]),
-                       "application/json")
+    request = input_fn(
+        body(
+            [
+                {"text": "a", "top_k": 0, "min_confidence": 0},
+                {"text": "b", "top_k": MAX_TOP_K, "min_confidence": 1},
+            ]
+        ),
+        "application/json",
+    )
     assert [(i.top_k, i.min_confidence) for i in request.items] == [(0, 0.0), (MAX_TOP_K, 1.0)]
 
 
@@ -184,8 +209,9 @@ def test_model_with_a_lower_text_limit_answers_413_naming_the_item():
     assert (info.value.status, info.value.field) == (413, "[1].text")
 
 
-@pytest.mark.parametrize("kind,status", [("too_long", 413), ("too_many", 413), ("empty", 400),
-                                         ("wrong_type", 400)])
+@pytest.mark.parametrize(
+    "kind,status", [("too_long", 413), ("too_many", 413), ("empty", 400), ("wrong_type", 400)]
+)
 def test_the_status_comes_from_the_error_kind_not_its_wording(kind, status):
     class Refusing(FakePipeline):
         def extract(self, text, top_k=None, min_confidence=None):

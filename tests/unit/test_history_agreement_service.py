@@ -1,5 +1,6 @@
 """History, agreement and the review queue over in-memory repositories (the SQL is tested in
 tests/integration/test_history_agreement.py): happy path, refusals, edge and boundary cases."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -7,8 +8,14 @@ from datetime import timedelta
 import pytest
 
 from mlops.services import monitoring
-from mlops.services.feedback import (OLDEST, FeedbackError, get_prediction, next_unreviewed,
-                                     score_prediction, submit_feedback)
+from mlops.services.feedback import (
+    OLDEST,
+    FeedbackError,
+    get_prediction,
+    next_unreviewed,
+    score_prediction,
+    submit_feedback,
+)
 from mlops.services.identity import User
 from tests.fakes import MemoryRepositories
 from tests.unit.monitoring_rows import REVIEWER, T0, small_taxonomy
@@ -24,8 +31,10 @@ def repos():
 
 
 def jaccards(repos) -> dict[str, tuple[int, float]]:
-    return {r["model_version"]: (r["n_reviews"], round(r["jaccard"], 6))
-            for r in monitoring.version_comparison(repos)}
+    return {
+        r["model_version"]: (r["n_reviews"], round(r["jaccard"], 6))
+        for r in monitoring.version_comparison(repos)
+    }
 
 
 # -- happy path ------------------------------------------------------------------------------------
@@ -33,8 +42,9 @@ def test_each_version_is_scored_against_each_review(repos):
     rid = served(repos, "text", "1.0.0", {"s0": 0.8, "s1": 0.6})
     served(repos, "text", "1.1.0", {"s0": 0.7}, at=T0 + timedelta(hours=1))
     submit_feedback(repos, TAX, REVIEWER, rid, ["s0"], [], [], now=T0 + timedelta(hours=2))
-    submit_feedback(repos, TAX, ROB, rid, ["s0"], [], ["s1"], now=T0 + timedelta(hours=3),
-                    model_version="1.1.0")
+    submit_feedback(
+        repos, TAX, ROB, rid, ["s0"], [], ["s1"], now=T0 + timedelta(hours=3), model_version="1.1.0"
+    )
     # rita {s0}: 1.0.0 1/2, 1.1.0 1; rob {s0, s1}: 1.0.0 1, 1.1.0 1/2
     assert jaccards(repos) == {"1.0.0": (2, 0.75), "1.1.0": (2, 0.75)}
     assert repos.locks_taken.count(("feedback_submissions",)) == 4  # two logs, two reviews

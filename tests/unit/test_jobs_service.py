@@ -1,5 +1,6 @@
 """The jobs service over in-memory repositories: de-duplicated queueing, claiming in order,
 progress and cancellation, reaping, roles; the SQL is tested in tests/integration."""
+
 from __future__ import annotations
 
 from datetime import timedelta
@@ -91,8 +92,9 @@ def test_reap_fails_only_jobs_whose_heartbeat_is_older_than_the_limit(repos):
     jobs.claim_next(repos, "dead")
     jobs.claim_next(repos, "live")
     old = repos.state.jobs[lost]
-    repos.state.jobs[lost] = type(old)(**{**old.__dict__,
-                                          "heartbeat_at": timestamp(utc() - timedelta(seconds=120))})
+    repos.state.jobs[lost] = type(old)(
+        **{**old.__dict__, "heartbeat_at": timestamp(utc() - timedelta(seconds=120))}
+    )
     assert jobs.reap_stale(repos, 60) == [lost]
     assert jobs.get(repos, lost).error.startswith("worker lost: no heartbeat from worker dead")
     assert jobs.get(repos, alive).status == "running"
@@ -108,8 +110,9 @@ def test_a_lost_job_is_queued_again_until_its_last_attempt_then_failed(repos):
     for attempt in range(1, jobs.MAX_ATTEMPTS + 1):
         assert jobs.claim_next(repos, f"w{attempt}").job_id == job_id
         old = repos.state.jobs[job_id]
-        repos.state.jobs[job_id] = type(old)(**{**old.__dict__, "heartbeat_at": timestamp(
-            utc() - timedelta(seconds=120))})
+        repos.state.jobs[job_id] = type(old)(
+            **{**old.__dict__, "heartbeat_at": timestamp(utc() - timedelta(seconds=120))}
+        )
         assert jobs.reap_stale(repos, 60) == [job_id]
         job = jobs.get(repos, job_id)
         seen.append(job.status)
@@ -126,8 +129,9 @@ def test_a_reaped_jobs_scratch_folder_is_removed(repos, tmp_path, monkeypatch):
     (jobs.scratch_dir(job_id) / "partial").write_text("x")
     assert (tmp_path / jobs.SCRATCH_FOLDER / job_id / "partial").is_file()
     old = repos.state.jobs[job_id]
-    repos.state.jobs[job_id] = type(old)(**{**old.__dict__, "heartbeat_at": timestamp(
-        utc() - timedelta(seconds=120))})
+    repos.state.jobs[job_id] = type(old)(
+        **{**old.__dict__, "heartbeat_at": timestamp(utc() - timedelta(seconds=120))}
+    )
     jobs.reap_stale(repos, 60)
     assert not (tmp_path / jobs.SCRATCH_FOLDER / job_id).exists()
     with pytest.raises(JobError, match="not a job id"):

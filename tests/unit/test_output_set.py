@@ -1,11 +1,18 @@
 """The output-set rule (sea_core.output_set): threshold, per-sentence margin, floor, cap and
 near-duplicate folding, on hand-made candidates."""
+
 import numpy as np
 import pytest
 
 from sea_core.matching import Candidate
-from sea_core.output_set import (MAX_ALTERNATIVES, SHIPPED_RULE, OutputRule, fold_near_duplicates,
-                                 select_output, sentence_starts)
+from sea_core.output_set import (
+    MAX_ALTERNATIVES,
+    SHIPPED_RULE,
+    OutputRule,
+    fold_near_duplicates,
+    select_output,
+    sentence_starts,
+)
 
 TEXT = "We use python daily. We also weld; and we keep books."
 
@@ -24,8 +31,13 @@ def test_sentence_starts_split_at_stops_semicolons_and_newlines():
 
 
 def test_each_sentence_contributes_its_clear_winners():
-    candidates = [cand(0, 0.80, 7, 13), cand(1, 0.78, 7, 13), cand(2, 0.70, 7, 13),
-                  cand(3, 0.60, 29, 33), cand(4, 0.50, 29, 33)]
+    candidates = [
+        cand(0, 0.80, 7, 13),
+        cand(1, 0.78, 7, 13),
+        cand(2, 0.70, 7, 13),
+        cand(3, 0.60, 29, 33),
+        cand(4, 0.50, 29, 33),
+    ]
     rule = OutputRule(min_confidence=0.45, relative_margin=0.06, max_skills=10)
     # sentence 1: 0.80 and 0.78 within 0.06 of 0.80; sentence 2: its own best 0.60 only
     assert rows(rule.select(candidates, TEXT)) == [0, 1, 3]
@@ -53,8 +65,16 @@ def test_rules_round_trip_through_plain_json():
 
 
 # -- negative path ----------------------------------------------------------------------------
-@pytest.mark.parametrize("values", [{"max_skills": -1}, {"min_skills": -1}, {"relative_margin": -0.1},
-                                    {"fold_similarity": 1.5}, {"fold_similarity": -0.1}])
+@pytest.mark.parametrize(
+    "values",
+    [
+        {"max_skills": -1},
+        {"min_skills": -1},
+        {"relative_margin": -0.1},
+        {"fold_similarity": 1.5},
+        {"fold_similarity": -0.1},
+    ],
+)
 def test_invalid_rules_are_rejected(values):
     with pytest.raises(ValueError):
         OutputRule(**values)

@@ -1,4 +1,5 @@
 """Default span extractor: phrases, offsets, chunking (happy, negative, edge, boundary)."""
+
 import pytest
 
 from sea_core.spans import PhraseSpanExtractor, Span, chunk_bounds, merge_spans
@@ -13,7 +14,7 @@ def test_phrases_split_at_function_words_and_punctuation():
     spans = PhraseSpanExtractor().extract(text)
     assert texts(spans) == ["Python", "deep learning frameworks", "PyTorch", "TensorFlow"]
     for span in spans:
-        assert text[span.start:span.end] == span.text
+        assert text[span.start : span.end] == span.text
 
 
 def test_programming_language_tokens_kept_whole():
@@ -40,7 +41,7 @@ def test_unicode_emoji_and_html_offsets_stay_exact():
     spans = PhraseSpanExtractor().extract(text)
     assert spans, "non-English text still yields phrases"
     for span in spans:
-        assert text[span.start:span.end] == span.text
+        assert text[span.start : span.end] == span.text
     assert "Python" in texts(spans)
 
 
@@ -48,12 +49,15 @@ def test_chunk_bounds_size_three_on_length_four_gives_two_chunks():
     assert list(chunk_bounds(4, 3)) == [(0, 3), (3, 4)]
 
 
-@pytest.mark.parametrize("length,size,expected", [
-    (3, 3, [(0, 3)]),            # exactly one chunk
-    (2, 3, [(0, 2)]),            # shorter than a chunk
-    (0, 3, []),                  # empty input
-    (7, 3, [(0, 3), (3, 6), (6, 7)]),
-])
+@pytest.mark.parametrize(
+    "length,size,expected",
+    [
+        (3, 3, [(0, 3)]),  # exactly one chunk
+        (2, 3, [(0, 2)]),  # shorter than a chunk
+        (0, 3, []),  # empty input
+        (7, 3, [(0, 3), (3, 6), (6, 7)]),
+    ],
+)
 def test_chunk_bounds_boundaries(length, size, expected):
     assert list(chunk_bounds(length, size)) == expected
 
@@ -85,8 +89,9 @@ def test_chunks_hold_whole_clauses():
 
 def test_chunking_at_clause_breaks_matches_unchunked_output():
     text = "; ".join(f"develop software product {i}" for i in range(200))
-    assert texts(PhraseSpanExtractor(chunk_size=100).extract(text)) == \
-        texts(PhraseSpanExtractor(chunk_size=100_000).extract(text))
+    assert texts(PhraseSpanExtractor(chunk_size=100).extract(text)) == texts(
+        PhraseSpanExtractor(chunk_size=100_000).extract(text)
+    )
 
 
 def test_merge_spans_drops_duplicates_and_sorts():

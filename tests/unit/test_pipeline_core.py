@@ -1,4 +1,5 @@
 """The pipeline's output contract on a small taxonomy with the tiny encoder (fast)."""
+
 import pytest
 
 from sea_core.encoder import Encoder
@@ -7,15 +8,27 @@ from sea_core.taxonomy import Skill, Taxonomy
 from sea_core.validation import ValidationError
 
 RECORD_KEYS = {"modelVersion", "timestamp", "requestId", "original_input", "skillExtractOutput"}
-SKILL_KEYS = {"skill_id", "skillTitle", "skillType", "proficiencyLevel", "confidenceScore",
-              "skillTags", "phrase", "skillOccurrence"}
+SKILL_KEYS = {
+    "skill_id",
+    "skillTitle",
+    "skillType",
+    "proficiencyLevel",
+    "confidenceScore",
+    "skillTags",
+    "phrase",
+    "skillOccurrence",
+}
 
 
 @pytest.fixture(scope="module")
 def small_pipeline(tiny_sentence_encoder_dir):
-    skills = [Skill("python", tags=("Emerging TSC",), proficiency_levels=("3",)),
-              Skill("data analysis", skill_type="tsc"), Skill("welding"), Skill("accounting"),
-              Skill("project management", description="Plan and run projects.")]
+    skills = [
+        Skill("python", tags=("Emerging TSC",), proficiency_levels=("3",)),
+        Skill("data analysis", skill_type="tsc"),
+        Skill("welding"),
+        Skill("accounting"),
+        Skill("project management", description="Plan and run projects."),
+    ]
     return Pipeline(Encoder(tiny_sentence_encoder_dir), Taxonomy(skills), model_version="1.2.3")
 
 
@@ -43,7 +56,7 @@ def test_evidence_phrase_points_into_the_text(small_pipeline):
     text = "Experience in welding, python and accounting."
     for skill in small_pipeline.extract(text, min_confidence=0)["skillExtractOutput"]:
         if skill["phraseStart"] >= 0:
-            assert text[skill["phraseStart"]:skill["phraseEnd"]] == skill["phrase"]
+            assert text[skill["phraseStart"] : skill["phraseEnd"]] == skill["phrase"]
         else:
             assert skill["phrase"] == "full text"
 
@@ -80,8 +93,11 @@ def test_bad_text_is_a_validation_error(small_pipeline, text):
 
 
 def test_over_long_text_rejected_at_limit_plus_one(tiny_sentence_encoder_dir):
-    pipeline = Pipeline(Encoder(tiny_sentence_encoder_dir), Taxonomy([Skill("python")]),
-                        config=PipelineConfig(max_text_chars=50))
+    pipeline = Pipeline(
+        Encoder(tiny_sentence_encoder_dir),
+        Taxonomy([Skill("python")]),
+        config=PipelineConfig(max_text_chars=50),
+    )
     assert pipeline.extract("python " * 7 + "x")["requestId"]  # 50 characters
     with pytest.raises(ValidationError, match="limit is 50"):
         pipeline.extract("python " * 7 + "xy")
@@ -92,8 +108,9 @@ def test_one_million_characters_rejected_before_any_work(small_pipeline):
         small_pipeline.extract("a" * 1_000_000)
 
 
-@pytest.mark.parametrize("text", ["🚀🚀🚀", "<script>alert(1)</script> python", "Gestión de proyectos",
-                                  "数据分析", "a"])
+@pytest.mark.parametrize(
+    "text", ["🚀🚀🚀", "<script>alert(1)</script> python", "Gestión de proyectos", "数据分析", "a"]
+)
 def test_edge_inputs_do_not_crash(small_pipeline, text):
     record = small_pipeline.extract(text, min_confidence=0)
     assert record["original_input"] == text

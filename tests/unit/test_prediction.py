@@ -1,14 +1,14 @@
 """The one prediction path (`mlops.services.prediction.predict`) with a fake model and a fake
 prediction log: what is answered, what is logged, and how refusals and failures are reported."""
+
 from __future__ import annotations
 
 import threading
 
 import pytest
 
-from sea_core.validation import ValidationError, validate_text
-
 from mlops.services.prediction import PredictionInput, predict, status_for
+from sea_core.validation import ValidationError, validate_text
 
 
 class FakeModel:
@@ -21,8 +21,13 @@ class FakeModel:
         validate_text(text, max_chars=self.max_chars)
         if text == self.fail_on:
             raise RuntimeError("model exploded")
-        return {"modelVersion": self.model_version, "requestId": f"id-{text}",
-                "original_input": text, "skillExtractOutput": [], "options": (top_k, min_confidence)}
+        return {
+            "modelVersion": self.model_version,
+            "requestId": f"id-{text}",
+            "original_input": text,
+            "skillExtractOutput": [],
+            "options": (top_k, min_confidence),
+        }
 
 
 class FakeLog:
@@ -41,8 +46,9 @@ def items(*texts, **options):
 
 def test_each_item_is_answered_in_order_and_logged_under_the_stage():
     log = FakeLog()
-    predictions = predict(FakeModel(), items("a", "b", top_k=3, min_confidence=0.5), stage="dev",
-                          prediction_log=log)
+    predictions = predict(
+        FakeModel(), items("a", "b", top_k=3, min_confidence=0.5), stage="dev", prediction_log=log
+    )
     assert [p.record["original_input"] for p in predictions] == ["a", "b"]
     assert predictions[0].record["options"] == (3, 0.5)
     assert log.entries == [("a", "dev", "ok", None), ("b", "dev", "ok", None)]
@@ -68,8 +74,10 @@ def test_a_model_failure_logs_every_item_as_an_error_and_is_raised():
     log = FakeLog()
     with pytest.raises(RuntimeError, match="model exploded"):
         predict(FakeModel(fail_on="b"), items("a", "b"), stage="prod", prediction_log=log)
-    assert log.entries == [("a", "prod", "error", "RuntimeError: model exploded"),
-                           ("b", "prod", "error", "RuntimeError: model exploded")]
+    assert log.entries == [
+        ("a", "prod", "error", "RuntimeError: model exploded"),
+        ("b", "prod", "error", "RuntimeError: model exploded"),
+    ]
 
 
 def test_a_broken_log_never_fails_the_prediction():

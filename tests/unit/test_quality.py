@@ -1,15 +1,23 @@
 """The one definition of quality (sea_core.quality): per-request set metrics with their empty-set
 convention, ranking metrics, and the mean aggregate; equal to monitoring's request_metrics."""
+
 import itertools
 
 import pytest
 
 from mlops.services.monitoring import request_metrics
-from sea_core.quality import (SET_METRICS, count_scores, mean_scores, r_precision_at,
-                              ranking_scores, reciprocal_rank, request_scores, set_scores)
+from sea_core.quality import (
+    SET_METRICS,
+    count_scores,
+    mean_scores,
+    r_precision_at,
+    ranking_scores,
+    reciprocal_rank,
+    request_scores,
+    set_scores,
+)
 
-SMALL_CASES = [(p, c, o) for p, c in itertools.product(range(4), repeat=2)
-               for o in range(min(p, c) + 1)]
+SMALL_CASES = [(p, c, o) for p, c in itertools.product(range(4), repeat=2) for o in range(min(p, c) + 1)]
 
 
 # -- happy path -------------------------------------------------------------------------------
@@ -30,8 +38,14 @@ def test_ranking_scores_find_the_first_relevant_item_and_the_top_five():
 
 def test_request_scores_holds_ranking_and_set_metrics():
     row = request_scores(["a", "b"], ["a"], {"a", "b"})
-    assert row == {"mrr": 1.0, "r_precision@5": 1.0, "jaccard": 0.5, "precision": 1.0,
-                   "recall": 0.5, "f1": pytest.approx(2 / 3)}
+    assert row == {
+        "mrr": 1.0,
+        "r_precision@5": 1.0,
+        "jaccard": 0.5,
+        "precision": 1.0,
+        "recall": 0.5,
+        "f1": pytest.approx(2 / 3),
+    }
 
 
 def test_the_aggregate_is_the_mean_of_per_request_values_not_pooled_counts():
@@ -79,8 +93,12 @@ def test_both_sets_empty_score_one_on_every_metric():
 
 @pytest.mark.parametrize("predicted,confirmed", [([], ["a"]), (["a"], [])])
 def test_exactly_one_empty_set_scores_zero_on_every_metric(predicted, confirmed):
-    assert set_scores(predicted, confirmed).as_dict() == {"jaccard": 0.0, "precision": 0.0,
-                                                         "recall": 0.0, "f1": 0.0}
+    assert set_scores(predicted, confirmed).as_dict() == {
+        "jaccard": 0.0,
+        "precision": 0.0,
+        "recall": 0.0,
+        "f1": 0.0,
+    }
 
 
 def test_duplicates_count_once():

@@ -1,5 +1,6 @@
 """The learned re-ranker: BM25 over skill names, candidate features, the pairwise fit, re-scoring,
 label vectors cached per (encoder, taxonomy), settings in bundles (old bundles keep theirs)."""
+
 from dataclasses import asdict, replace
 
 import numpy as np
@@ -7,20 +8,24 @@ import pytest
 
 from sea_core.labels import exact_names, label_vectors, skill_names
 from sea_core.lexical import BM25
-from sea_core.matching import (Candidate, MatchConfig, RerankSettings, previous_matcher,
-                               dev_reranker)
+from sea_core.matching import Candidate, MatchConfig, RerankSettings, dev_reranker, previous_matcher
 from sea_core.pipeline import Pipeline
-from sea_core.reranker import (FEATURES, RerankContext, candidate_features, needs_label_vectors,
-                               rescore)
+from sea_core.reranker import FEATURES, RerankContext, candidate_features, needs_label_vectors, rescore
 from sea_core.reranker_fit import Group, fit_pairwise, taxonomy_queries, without_label_features
 from sea_core.spans import Span
 from sea_core.taxonomy import Skill, Taxonomy
 
-TAXONOMY = Taxonomy([Skill("sql", alt_labels=("structured query language", "sql databases"),
-                           description="Query relational databases. Write joins."),
-                     Skill("python", alt_labels=("python programming",),
-                           description="Program in Python."),
-                     Skill("welding", description="Join metal parts by heat.")])
+TAXONOMY = Taxonomy(
+    [
+        Skill(
+            "sql",
+            alt_labels=("structured query language", "sql databases"),
+            description="Query relational databases. Write joins.",
+        ),
+        Skill("python", alt_labels=("python programming",), description="Program in Python."),
+        Skill("welding", description="Join metal parts by heat."),
+    ]
+)
 
 
 def settings_for(weights: dict[str, float], depth: int = 10) -> RerankSettings:
@@ -29,13 +34,16 @@ def settings_for(weights: dict[str, float], depth: int = 10) -> RerankSettings:
 
 # --- BM25 ---------------------------------------------------------------------------------
 
+
 def test_bm25_scores_the_skill_whose_names_hold_the_rare_word():
     index = BM25.build(skill_names(TAXONOMY))
     scores = index.scores("relational sql", [0, 1, 2])
     assert scores[0] > 0 and scores[1] == scores[2] == 0.0
     assert index.scores("", [0, 1]) == [0.0, 0.0]
-    assert index.pair_scores(["sql", "python"], [0, 1]) == [index.scores("sql", [0])[0],
-                                                              index.scores("python", [1])[0]]
+    assert index.pair_scores(["sql", "python"], [0, 1]) == [
+        index.scores("sql", [0])[0],
+        index.scores("python", [1])[0],
+    ]
 
 
 def test_bm25_prefers_the_shorter_document_for_the_same_word():
@@ -46,6 +54,7 @@ def test_bm25_prefers_the_shorter_document_for_the_same_word():
 
 # --- features and re-scoring --------------------------------------------------------------
 
+
 def context(vectors=None) -> RerankContext:
     names = skill_names(TAXONOMY)
     return RerankContext(names, exact_names(TAXONOMY), BM25.build(names), vectors)
@@ -53,14 +62,31 @@ def context(vectors=None) -> RerankContext:
 
 def test_features_mark_exact_names_and_hide_the_training_label():
     spans = [Span("structured query language", 0, 25)]
-    cands = [Candidate(row=1, span_similarity=0.6, text_similarity=0.5, confidence=0.55,
-                       supporting=[0], phrase=spans[0].text, occurrence=1),
-             Candidate(row=0, span_similarity=0.5, text_similarity=0.4, confidence=0.45,
-                       supporting=[0], phrase=spans[0].text, occurrence=1)]
+    cands = [
+        Candidate(
+            row=1,
+            span_similarity=0.6,
+            text_similarity=0.5,
+            confidence=0.55,
+            supporting=[0],
+            phrase=spans[0].text,
+            occurrence=1,
+        ),
+        Candidate(
+            row=0,
+            span_similarity=0.5,
+            text_similarity=0.4,
+            confidence=0.45,
+            supporting=[0],
+            phrase=spans[0].text,
+            occurrence=1,
+        ),
+    ]
     vectors = np.eye(3, dtype=np.float32)[:1]
     shown = candidate_features(context(), spans[0].text, spans, vectors, vectors[0], cands)
-    hidden = candidate_features(context(), spans[0].text, spans, vectors, vectors[0], cands,
-                                hidden_name="structured query language")
+    hidden = candidate_features(
+        context(), spans[0].text, spans, vectors, vectors[0], cands, hidden_name="structured query language"
+    )
     exact = FEATURES.index("exact_name")
     assert shown.shape == (2, len(FEATURES))
     assert shown[:, exact].tolist() == [0.0, 1.0] and hidden[:, exact].tolist() == [0.0, 0.0]
@@ -95,6 +121,7 @@ def test_only_label_features_need_label_vectors():
 
 # --- fitting ------------------------------------------------------------------------------
 
+
 def synthetic_groups(n: int, seed: int = 0) -> list[Group]:
     """Groups where the exact-name candidate is the relevant one, often not ranked first."""
     rng = np.random.default_rng(seed)
@@ -117,8 +144,12 @@ def test_pairwise_fit_learns_the_signal_and_ignores_the_noise():
     weights = dict(zip(settings.features, settings.weights))
     assert weights["exact_name"] > 1.0 > abs(weights["bm25_text"])
     assert settings.depth == 6 and settings.features == FEATURES
-    first = [rescore(settings, [Candidate(row=i, confidence=float(g.features[i, 0]))
-                                for i in range(6)], g.features)[0].row for g in groups]
+    first = [
+        rescore(
+            settings, [Candidate(row=i, confidence=float(g.features[i, 0])) for i in range(6)], g.features
+        )[0].row
+        for g in groups
+    ]
     assert all(g.relevant[r] for r, g in zip(first, groups))
 
 
@@ -142,6 +173,7 @@ def test_taxonomy_queries_take_labels_and_description_sentences():
 
 
 # --- settings, pipeline, bundle -----------------------------------------------------------
+
 
 def test_rerank_settings_round_trip_and_old_settings_keep_the_matcher():
     config = replace(MatchConfig(), rerank=settings_for({"exact_name": 0.2}, depth=30))
@@ -185,8 +217,9 @@ def test_bundle_keeps_the_reranker_and_its_label_vectors(tmp_path, tiny_sentence
     from sea_core.pipeline import PipelineConfig
 
     match = replace(MatchConfig(), rerank=settings_for({"label_max": 0.1}, depth=20))
-    save_bundle(tmp_path / "b", Encoder(tiny_sentence_encoder_dir), TAXONOMY,
-                config=PipelineConfig(match=match))
+    save_bundle(
+        tmp_path / "b", Encoder(tiny_sentence_encoder_dir), TAXONOMY, config=PipelineConfig(match=match)
+    )
     assert len(list((tmp_path / "b" / EMBEDDING_MODEL_DIR).glob("label_vectors_*.npy"))) == 1
     loaded = load_bundle(tmp_path / "b")
     assert loaded.config.match == match

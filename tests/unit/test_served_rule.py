@@ -1,5 +1,6 @@
 """The served output rule: `PipelineConfig.output_rule` from pipeline.json, the rule equivalent
 to an old bundle's settings, and the pipeline applying it (folded alternatives in the record)."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -47,16 +48,23 @@ class _Index:
 
 
 def _pipeline(rule: OutputRule | None) -> Pipeline:
-    taxonomy = Taxonomy([Skill(title=t, skill_type="skill", source="test")
-                         for t in ("data analysis", "analyse data", "gardening")], version="t")
+    taxonomy = Taxonomy(
+        [
+            Skill(title=t, skill_type="skill", source="test")
+            for t in ("data analysis", "analyse data", "gardening")
+        ],
+        version="t",
+    )
     config = PipelineConfig(match=MatchConfig(), output_rule=rule)
     return Pipeline(_Encoder(), taxonomy, _Index(taxonomy), config=config)
 
 
 def test_the_pipeline_cuts_with_the_served_rule_and_reports_folded_alternatives():
-    cands = [Candidate(row=0, confidence=0.9, phrase="data", phrase_start=0, phrase_end=4),
-             Candidate(row=1, confidence=0.89, phrase="data", phrase_start=0, phrase_end=4),
-             Candidate(row=2, confidence=0.5, phrase="data", phrase_start=0, phrase_end=4)]
+    cands = [
+        Candidate(row=0, confidence=0.9, phrase="data", phrase_start=0, phrase_end=4),
+        Candidate(row=1, confidence=0.89, phrase="data", phrase_start=0, phrase_end=4),
+        Candidate(row=2, confidence=0.5, phrase="data", phrase_start=0, phrase_end=4),
+    ]
     plain = _pipeline(None)
     assert [c.row for c in plain.select("data", cands)] == [0, 1]  # the shipped rule's margin
     folding = _pipeline(OutputRule(0.45, 0.06, 10, 0, 0.9))

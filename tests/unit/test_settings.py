@@ -1,4 +1,5 @@
 """Settings: defaults, environment and secrets-file overrides, and errors that name the setting."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -86,7 +87,9 @@ def test_environment_overrides_every_kind_of_value(tmp_path, no_secrets):
 
 
 def test_secrets_file_is_read_and_environment_wins(tmp_path):
-    secrets = write_secrets(tmp_path, """
+    secrets = write_secrets(
+        tmp_path,
+        """
 top_level_is_ignored = 1
 [sea]
 base_encoder = "from-secrets"
@@ -94,7 +97,8 @@ alert_min_reviews = 5
 threshold_jaccard = 0.3
 approver_must_differ = false
 warehouse_url = "postgresql://user:secret@db:5432/sea"
-""")
+""",
+    )
     s = load_settings({"SEA_ALERT_MIN_REVIEWS": "9"}, secrets)
     assert s.base_encoder == "from-secrets"
     assert s.alert_min_reviews == 9  # the environment wins
@@ -110,8 +114,12 @@ def test_the_old_name_base_model_is_still_read(tmp_path, no_secrets):
     # the current name wins beside the old one; the environment wins over the file
     both = {"SEA_BASE_MODEL": "old-env", "SEA_BASE_ENCODER": "new-env"}
     assert load_settings(both, old_file).base_encoder == "new-env"
-    assert load_settings({"SEA_BASE_MODEL": "old-env"}, write_secrets(
-        tmp_path, '[sea]\nbase_encoder = "new-file"\n')).base_encoder == "old-env"
+    assert (
+        load_settings(
+            {"SEA_BASE_MODEL": "old-env"}, write_secrets(tmp_path, '[sea]\nbase_encoder = "new-file"\n')
+        ).base_encoder
+        == "old-env"
+    )
     with pytest.raises(SettingsError, match="base_encoder: must not be empty"):
         load_settings({"SEA_BASE_MODEL": "  "}, no_secrets)
 
@@ -152,12 +160,15 @@ def test_bad_store_url_names_the_setting(url, no_secrets):
         load_settings({"SEA_STORE_URL": url}, no_secrets)
 
 
-@pytest.mark.parametrize("url", [
-    "redshift://host:5439/db",           # no credentials
-    "redshift://user@host:5439/db",      # no password
-    "redshift://:pw@host:5439/db",       # no user
-    "postgresql://user:@host/db",        # empty password
-])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "redshift://host:5439/db",  # no credentials
+        "redshift://user@host:5439/db",  # no password
+        "redshift://:pw@host:5439/db",  # no user
+        "postgresql://user:@host/db",  # empty password
+    ],
+)
 def test_redshift_url_without_credentials(url, no_secrets):
     with pytest.raises(SettingsError, match=r"^warehouse_url: .*user and a password"):
         load_settings({"SEA_WAREHOUSE_URL": url}, no_secrets)
@@ -183,13 +194,20 @@ def test_threshold_must_be_a_number_in_secrets_too(tmp_path):
         load_settings({}, write_secrets(tmp_path, "[sea]\nthreshold_f1 = true\n"))
 
 
-@pytest.mark.parametrize("name,value", [
-    ("SEA_MAX_TEXT_CHARS", "lots"), ("SEA_MAX_TEXT_CHARS", "2.5"), ("SEA_ALERT_WINDOW_DAYS", "x"),
-    ("SEA_APPROVER_MUST_DIFFER", "maybe"), ("SEA_WEBHOOK_URL", "not-a-url"),
-    ("SEA_S3_ENDPOINT_URL", "ftp://x"), ("SEA_BASE_ENCODER", "   "),
-])
+@pytest.mark.parametrize(
+    "name,value",
+    [
+        ("SEA_MAX_TEXT_CHARS", "lots"),
+        ("SEA_MAX_TEXT_CHARS", "2.5"),
+        ("SEA_ALERT_WINDOW_DAYS", "x"),
+        ("SEA_APPROVER_MUST_DIFFER", "maybe"),
+        ("SEA_WEBHOOK_URL", "not-a-url"),
+        ("SEA_S3_ENDPOINT_URL", "ftp://x"),
+        ("SEA_BASE_ENCODER", "   "),
+    ],
+)
 def test_bad_values_name_their_setting(name, value, no_secrets):
-    setting = name[len("SEA_"):].lower()
+    setting = name[len("SEA_") :].lower()
     with pytest.raises(SettingsError, match=rf"^{setting}: "):
         load_settings({name: value}, no_secrets)
 
@@ -207,7 +225,7 @@ def test_malformed_secrets_file_names_the_file(tmp_path):
 
 def test_wrong_type_in_secrets(tmp_path):
     with pytest.raises(SettingsError, match=r"^max_text_chars: "):
-        load_settings({}, write_secrets(tmp_path, '[sea]\nmax_text_chars = 1.5\n'))
+        load_settings({}, write_secrets(tmp_path, "[sea]\nmax_text_chars = 1.5\n"))
     with pytest.raises(SettingsError, match=r"^aws_region: "):
         load_settings({}, write_secrets(tmp_path, "[sea]\naws_region = 3\n"))
 
@@ -229,7 +247,7 @@ def test_values_are_trimmed(no_secrets):
 
 
 def test_secrets_section_absent_gives_defaults(tmp_path):
-    assert load_settings({}, write_secrets(tmp_path, '[other]\nx = 1\n')).thresholds == {"jaccard": 0.4}
+    assert load_settings({}, write_secrets(tmp_path, "[other]\nx = 1\n")).thresholds == {"jaccard": 0.4}
 
 
 def test_each_call_gets_its_own_thresholds(no_secrets):
@@ -244,20 +262,26 @@ def test_percent_encoded_password_is_accepted(no_secrets):
 
 
 # -- boundary cases --------------------------------------------------------------------------------
-@pytest.mark.parametrize("value,ok", [("0", True), ("1", True), ("0.0", True), ("1.0", True),
-                                      ("-0.0001", False), ("1.0001", False)])
+@pytest.mark.parametrize(
+    "value,ok",
+    [("0", True), ("1", True), ("0.0", True), ("1.0", True), ("-0.0001", False), ("1.0001", False)],
+)
 def test_threshold_bounds(value, ok, no_secrets):
     if ok:
-        assert load_settings({"SEA_THRESHOLD_JACCARD": value}, no_secrets).thresholds["jaccard"] == float(value)
+        assert load_settings({"SEA_THRESHOLD_JACCARD": value}, no_secrets).thresholds["jaccard"] == float(
+            value
+        )
     else:
         with pytest.raises(SettingsError, match="between 0 and 1"):
             load_settings({"SEA_THRESHOLD_JACCARD": value}, no_secrets)
 
 
-@pytest.mark.parametrize("name", ["SEA_MAX_TEXT_CHARS", "SEA_ALERT_WINDOW_DAYS",
-                                  "SEA_ALERT_MIN_REVIEWS", "SEA_SESSION_TTL_MINUTES"])
+@pytest.mark.parametrize(
+    "name",
+    ["SEA_MAX_TEXT_CHARS", "SEA_ALERT_WINDOW_DAYS", "SEA_ALERT_MIN_REVIEWS", "SEA_SESSION_TTL_MINUTES"],
+)
 def test_counts_start_at_one(name, no_secrets):
-    setting = name[len("SEA_"):].lower()
+    setting = name[len("SEA_") :].lower()
     assert getattr(load_settings({name: "1"}, no_secrets), setting) == 1
     with pytest.raises(SettingsError, match=rf"^{setting}: must be at least 1"):
         load_settings({name: "0"}, no_secrets)

@@ -1,4 +1,5 @@
 """The shipped Streamlit configuration (`.streamlit/config.toml`)."""
+
 from __future__ import annotations
 
 import tomllib

@@ -1,5 +1,6 @@
 """Taxonomy embeddings cache: computed once, reloaded when encoder and taxonomy match, and only
 new or changed skills re-encoded (tiny encoder, so these run fast)."""
+
 import numpy as np
 import pytest
 

@@ -1,5 +1,6 @@
 """Taxonomy import over in-memory repositories: preview, one new version with its pending
 updates and audit event, version labels, the queued skills-update job."""
+
 from __future__ import annotations
 
 import csv
@@ -8,8 +9,13 @@ import pytest
 
 from mlops.services import jobs
 from mlops.services.identity import PermissionDenied, User
-from mlops.services.taxonomy_import import (TaxonomyImportError, current_taxonomy, current_version,
-                                            import_taxonomy, preview_import)
+from mlops.services.taxonomy_import import (
+    TaxonomyImportError,
+    current_taxonomy,
+    current_version,
+    import_taxonomy,
+    preview_import,
+)
 from tests.fakes import MemoryRepositories
 
 ADMIN = User("ada", frozenset({"admin"}))
@@ -53,5 +59,8 @@ def test_an_identical_file_is_refused_and_a_changed_one_gets_the_next_label(repo
 
 def test_only_admins_import(repos, tmp_path):
     with pytest.raises(PermissionDenied):
-        import_taxonomy(repos, write_csv(tmp_path / "a.csv", [["Python", "skill", "", ""]]),
-                        User("rita", frozenset({"reviewer"})))
+        import_taxonomy(
+            repos,
+            write_csv(tmp_path / "a.csv", [["Python", "skill", "", ""]]),
+            User("rita", frozenset({"reviewer"})),
+        )

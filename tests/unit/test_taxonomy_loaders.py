@@ -1,4 +1,5 @@
 """Taxonomy loaders: SFw workbook, plain CSV, ESCO CSV and the `load_taxonomy` dispatcher."""
+
 from __future__ import annotations
 
 import gzip
@@ -7,13 +8,23 @@ from pathlib import Path
 import pytest
 from openpyxl import Workbook
 
-from sea_core.taxonomy import (BUNDLED_ESCO, TaxonomyError, load_plain_csv, load_sfw_workbook,
-                               load_taxonomy)
+from sea_core.taxonomy import BUNDLED_ESCO, TaxonomyError, load_plain_csv, load_sfw_workbook, load_taxonomy
 
-KEY_HEADER = ["TSC Code", "Sector", "TSC_CCS Category", "TSC_CCS Title", "TSC_CCS Description",
-              "TSC_CCS Type"]
-KA_HEADER = ["TSC Code", "TSC_CCS Title", "Proficiency Level",
-             "Knowledge / Ability Classification", "Knowledge / Ability Items"]
+KEY_HEADER = [
+    "TSC Code",
+    "Sector",
+    "TSC_CCS Category",
+    "TSC_CCS Title",
+    "TSC_CCS Description",
+    "TSC_CCS Type",
+]
+KA_HEADER = [
+    "TSC Code",
+    "TSC_CCS Title",
+    "Proficiency Level",
+    "Knowledge / Ability Classification",
+    "Knowledge / Ability Items",
+]
 KEY_ROWS = [
     ["ACC-BGT-3001-1.1", "Accountancy", "Budgeting", "Budgeting", "Plan and manage budgets", "TSC"],
     ["ICT-DIT-3002-1.1", "Infocomm Technology", "Data", "Data Analytics", "Analyse data", "tsc"],
@@ -39,8 +50,9 @@ def write_workbook(path: Path, sheets: dict[str, list[list]]) -> Path:
     return path
 
 
-def sfw_workbook(tmp_path: Path, key_rows=None, ka_rows=None, key_header=None, ka_header=None,
-                 name: str = "sfw.xlsx") -> Path:
+def sfw_workbook(
+    tmp_path: Path, key_rows=None, ka_rows=None, key_header=None, ka_header=None, name: str = "sfw.xlsx"
+) -> Path:
     sheets = {"TSC_CCS_Key": [key_header or KEY_HEADER] + (KEY_ROWS if key_rows is None else key_rows)}
     if ka_rows is not False:
         sheets["TSC_CCS_K&A"] = [ka_header or KA_HEADER] + (KA_ROWS if ka_rows is None else ka_rows)
@@ -55,13 +67,19 @@ def write_csv(path: Path, text: str, encoding: str = "utf-8") -> Path:
 
 # ---------------------------------------------------------------- SFw workbook: happy path
 
+
 def test_sfw_workbook_gives_one_skill_per_tsc_ccs_with_all_fields(tmp_path):
     taxonomy = load_sfw_workbook(sfw_workbook(tmp_path))
     assert [s.title for s in taxonomy] == ["Budgeting", "Data Analytics", "Communication"]
     budgeting = taxonomy[0]
-    assert (budgeting.skill_type, budgeting.code, budgeting.sector, budgeting.category,
-            budgeting.description, budgeting.source) == (
-        "tsc", "ACC-BGT-3001-1.1", "Accountancy", "Budgeting", "Plan and manage budgets", "sfw")
+    assert (
+        budgeting.skill_type,
+        budgeting.code,
+        budgeting.sector,
+        budgeting.category,
+        budgeting.description,
+        budgeting.source,
+    ) == ("tsc", "ACC-BGT-3001-1.1", "Accountancy", "Budgeting", "Plan and manage budgets", "sfw")
     assert budgeting.proficiency_levels == ("3", "4")
     assert taxonomy[1].proficiency_levels == ("2",)
     assert taxonomy[2].skill_type == "ccs"
@@ -80,8 +98,7 @@ def test_sfw_knowledge_items_become_deduplicated_knowledge_skills_on_request(tmp
 
 def test_sfw_tags_and_emerging_column_become_tags(tmp_path):
     header = KEY_HEADER + ["Tags", "Emerging"]
-    rows = [KEY_ROWS[0] + ["finance; core", "Yes"], KEY_ROWS[1] + ["", "no"],
-            KEY_ROWS[2] + ["", "x"]]
+    rows = [KEY_ROWS[0] + ["finance; core", "Yes"], KEY_ROWS[1] + ["", "no"], KEY_ROWS[2] + ["", "x"]]
     taxonomy = load_sfw_workbook(sfw_workbook(tmp_path, key_rows=rows, key_header=header))
     assert taxonomy[0].tags == ("finance", "core", "Emerging TSC")
     assert taxonomy[1].tags == ()
@@ -95,8 +112,12 @@ def test_sfw_version_comes_from_argument_or_file_name(tmp_path):
 
 
 def test_sfw_ka_rows_link_by_title_when_there_is_no_code_column(tmp_path):
-    header = ["TSC_CCS Title", "Proficiency Level", "Knowledge / Ability Classification",
-              "Knowledge / Ability Items"]
+    header = [
+        "TSC_CCS Title",
+        "Proficiency Level",
+        "Knowledge / Ability Classification",
+        "Knowledge / Ability Items",
+    ]
     rows = [["data analytics", 5, "Knowledge", "Data mining"], ["Data Analytics", 6, "ability", ""]]
     taxonomy = load_sfw_workbook(sfw_workbook(tmp_path, ka_rows=rows, ka_header=header))
     assert taxonomy[1].proficiency_levels == ("5", "6")
@@ -105,33 +126,51 @@ def test_sfw_ka_rows_link_by_title_when_there_is_no_code_column(tmp_path):
 
 # ---------------------------------------------------------------- SFw workbook: edge cases
 
+
 def test_sfw_header_after_title_rows_and_extra_columns_and_loose_header_spelling(tmp_path):
-    header = ["Notes", "  tsc code ", "SECTOR", "tsc_ccs  category", "TSC_CCS_TITLE",
-              "tsc_ccs description", "Tsc_Ccs Type", "Unrelated"]
+    header = [
+        "Notes",
+        "  tsc code ",
+        "SECTOR",
+        "tsc_ccs  category",
+        "TSC_CCS_TITLE",
+        "tsc_ccs description",
+        "Tsc_Ccs Type",
+        "Unrelated",
+    ]
     rows = [["n1", "ACC-1", "Accountancy", "Budgeting", "Budgeting", "Plan", "TSC", "zzz"]]
-    write_workbook(tmp_path / "w.xlsx", {
-        "TSC_CCS_Key": [["SkillsFuture Framework"], [], ["Exported 2024"]] + [header] + rows,
-    })
+    write_workbook(
+        tmp_path / "w.xlsx",
+        {
+            "TSC_CCS_Key": [["SkillsFuture Framework"], [], ["Exported 2024"]] + [header] + rows,
+        },
+    )
     taxonomy = load_sfw_workbook(tmp_path / "w.xlsx")
     assert len(taxonomy) == 1
     skill = taxonomy[0]
     assert (skill.title, skill.code, skill.sector, skill.category, skill.description) == (
-        "Budgeting", "ACC-1", "Accountancy", "Budgeting", "Plan")
+        "Budgeting",
+        "ACC-1",
+        "Accountancy",
+        "Budgeting",
+        "Plan",
+    )
     assert skill.proficiency_levels == ()
 
 
 def test_sfw_unicode_titles_and_blank_rows_are_kept_and_skipped(tmp_path):
-    rows = [["X-1", "Données", "Catégorie", "Analyse de données – 数据 🚀", "Décrire", "tsc"],
-            [None, None, None, None, None, None],
-            ["X-2", "", "", "Second", "", "ccs"]]
+    rows = [
+        ["X-1", "Données", "Catégorie", "Analyse de données – 数据 🚀", "Décrire", "tsc"],
+        [None, None, None, None, None, None],
+        ["X-2", "", "", "Second", "", "ccs"],
+    ]
     taxonomy = load_sfw_workbook(sfw_workbook(tmp_path, key_rows=rows, ka_rows=False))
     assert [s.title for s in taxonomy] == ["Analyse de données – 数据 🚀", "Second"]
     assert taxonomy[0].sector == "Données"
 
 
 def test_sfw_same_title_with_different_codes_is_two_skills(tmp_path):
-    rows = [["A-1", "Aerospace", "", "Budgeting", "", "tsc"],
-            ["B-1", "Banking", "", "Budgeting", "", "tsc"]]
+    rows = [["A-1", "Aerospace", "", "Budgeting", "", "tsc"], ["B-1", "Banking", "", "Budgeting", "", "tsc"]]
     taxonomy = load_sfw_workbook(sfw_workbook(tmp_path, key_rows=rows, ka_rows=False))
     assert [s.sector for s in taxonomy] == ["Aerospace", "Banking"]
     assert taxonomy[0].skill_id != taxonomy[1].skill_id
@@ -144,6 +183,7 @@ def test_sfw_without_ka_sheet_loads_without_levels(tmp_path):
 
 
 # ---------------------------------------------------------------- SFw workbook: boundaries
+
 
 def test_sfw_exactly_one_row_gives_one_skill(tmp_path):
     taxonomy = load_sfw_workbook(sfw_workbook(tmp_path, key_rows=[KEY_ROWS[0]], ka_rows=[]))
@@ -169,6 +209,7 @@ def test_sfw_header_beyond_the_search_rows_is_not_found(tmp_path):
 
 # ---------------------------------------------------------------- SFw workbook: errors
 
+
 def test_sfw_missing_key_sheet_is_named(tmp_path):
     path = write_workbook(tmp_path / "w.xlsx", {"Other": [KEY_HEADER, KEY_ROWS[0]]})
     with pytest.raises(TaxonomyError, match="missing sheet 'TSC_CCS_Key'") as error:
@@ -182,8 +223,7 @@ def test_sfw_missing_column_names_sheet_row_and_column(tmp_path):
     rows = [row[:-1] for row in KEY_ROWS]
     with pytest.raises(TaxonomyError) as error:
         load_sfw_workbook(sfw_workbook(tmp_path, key_rows=rows, key_header=header))
-    assert (error.value.sheet, error.value.row, error.value.column) == (
-        "TSC_CCS_Key", 1, "TSC_CCS Type")
+    assert (error.value.sheet, error.value.row, error.value.column) == ("TSC_CCS_Key", 1, "TSC_CCS Type")
     assert "sheet 'TSC_CCS_Key', row 1, column 'TSC_CCS Type'" in str(error.value)
 
 
@@ -192,16 +232,14 @@ def test_sfw_missing_ka_column_names_the_ka_sheet(tmp_path):
     rows = [row[:3] + [row[4]] for row in KA_ROWS]
     with pytest.raises(TaxonomyError) as error:
         load_sfw_workbook(sfw_workbook(tmp_path, ka_rows=rows, ka_header=header))
-    assert (error.value.sheet, error.value.column) == (
-        "TSC_CCS_K&A", "Knowledge / Ability Classification")
+    assert (error.value.sheet, error.value.column) == ("TSC_CCS_K&A", "Knowledge / Ability Classification")
 
 
 def test_sfw_empty_title_names_the_row(tmp_path):
     rows = [KEY_ROWS[0], ["X-9", "Sector", "Cat", "  ", "desc", "tsc"]]
     with pytest.raises(TaxonomyError, match="empty title") as error:
         load_sfw_workbook(sfw_workbook(tmp_path, key_rows=rows, ka_rows=False))
-    assert (error.value.sheet, error.value.row, error.value.column) == (
-        "TSC_CCS_Key", 3, "TSC_CCS Title")
+    assert (error.value.sheet, error.value.row, error.value.column) == ("TSC_CCS_Key", 3, "TSC_CCS Title")
 
 
 def test_sfw_duplicate_skill_names_both_rows(tmp_path):
@@ -264,15 +302,37 @@ PLAIN_HEADER = "title,type,description,alt_labels,tags,proficiency_levels,sector
 
 
 def test_plain_csv_reads_every_column(tmp_path):
-    path = write_csv(tmp_path / "mine_v1.2.0.csv", PLAIN_HEADER
-                     + 'Python,skill,"Write Python, well",py; python3,lang;core,1;2,ICT,Prog,P1,internal\n'
-                     + "Bookkeeping,,,,,,,,,\n")
+    path = write_csv(
+        tmp_path / "mine_v1.2.0.csv",
+        PLAIN_HEADER
+        + 'Python,skill,"Write Python, well",py; python3,lang;core,1;2,ICT,Prog,P1,internal\n'
+        + "Bookkeeping,,,,,,,,,\n",
+    )
     taxonomy = load_plain_csv(path)
     python = taxonomy[0]
-    assert (python.title, python.skill_type, python.description, python.alt_labels, python.tags,
-            python.proficiency_levels, python.sector, python.category, python.code,
-            python.source) == ("Python", "skill", "Write Python, well", ("py", "python3"),
-                               ("lang", "core"), ("1", "2"), "ICT", "Prog", "P1", "internal")
+    assert (
+        python.title,
+        python.skill_type,
+        python.description,
+        python.alt_labels,
+        python.tags,
+        python.proficiency_levels,
+        python.sector,
+        python.category,
+        python.code,
+        python.source,
+    ) == (
+        "Python",
+        "skill",
+        "Write Python, well",
+        ("py", "python3"),
+        ("lang", "core"),
+        ("1", "2"),
+        "ICT",
+        "Prog",
+        "P1",
+        "internal",
+    )
     assert (taxonomy[1].skill_type, taxonomy[1].source) == ("skill", "csv")
     assert taxonomy.version == "1.2.0"
 
@@ -336,6 +396,7 @@ def test_plain_csv_wrong_encoding_names_the_line(tmp_path):
 
 # ---------------------------------------------------------------- ESCO CSV
 
+
 def test_bundled_esco_loads_through_load_taxonomy():
     taxonomy = load_taxonomy(BUNDLED_ESCO)
     assert len(taxonomy) == 13896
@@ -354,10 +415,12 @@ def test_shared_esco_copy_matches_the_bundled_one():
 
 
 def test_small_hand_made_esco_csv(tmp_path):
-    path = write_csv(tmp_path / "esco_small.csv",
-                     "conceptUri,preferredLabel,altLabelsAndDescription\n"
-                     "http://e/1,use spreadsheets,use excel Work with spreadsheet software.\n"
-                     ",bake bread,\n")
+    path = write_csv(
+        tmp_path / "esco_small.csv",
+        "conceptUri,preferredLabel,altLabelsAndDescription\n"
+        "http://e/1,use spreadsheets,use excel Work with spreadsheet software.\n"
+        ",bake bread,\n",
+    )
     taxonomy = load_taxonomy(path, version="0.0.1")
     assert [s.title for s in taxonomy] == ["use spreadsheets", "bake bread"]
     assert taxonomy[0].alt_labels == ("use excel",)
@@ -367,6 +430,7 @@ def test_small_hand_made_esco_csv(tmp_path):
 
 
 # ---------------------------------------------------------------- load_taxonomy dispatch
+
 
 def test_load_taxonomy_picks_the_loader_from_extension_and_header(tmp_path):
     assert load_taxonomy(sfw_workbook(tmp_path))[0].source == "sfw"
@@ -378,8 +442,9 @@ def test_load_taxonomy_picks_the_loader_from_extension_and_header(tmp_path):
 
 
 def test_load_taxonomy_esco_header_errors_come_from_the_esco_loader(tmp_path):
-    path = write_csv(tmp_path / "esco.csv", "conceptUri,preferredLabel,altLabelsAndDescription\n"
-                     "u,a,\nu2,A,\n")
+    path = write_csv(
+        tmp_path / "esco.csv", "conceptUri,preferredLabel,altLabelsAndDescription\nu,a,\nu2,A,\n"
+    )
     with pytest.raises(TaxonomyError, match="duplicate skill") as error:
         load_taxonomy(path)
     assert (error.value.row, error.value.column) == (3, "preferredLabel")

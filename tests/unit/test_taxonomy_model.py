@@ -1,4 +1,5 @@
 """Skill ids, checksums, search and diff of the taxonomy model."""
+
 import pytest
 
 from sea_core.taxonomy import Skill, Taxonomy, skill_id_for
@@ -36,7 +37,9 @@ def test_checksum_is_order_independent_and_content_sensitive():
 
 
 def test_search_prefix_first_then_alt_labels():
-    tax = Taxonomy([Skill("python"), Skill("use python libraries"), Skill("snake handling", alt_labels=("python care",))])
+    tax = Taxonomy(
+        [Skill("python"), Skill("use python libraries"), Skill("snake handling", alt_labels=("python care",))]
+    )
     assert [s.title for s in tax.search("pyth")] == ["python", "use python libraries", "snake handling"]
     assert tax.search("   ") == []
     assert [s.title for s in tax.search("PYTHON", limit=1)] == ["python"]

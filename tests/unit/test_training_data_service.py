@@ -1,5 +1,6 @@
 """Training pair snapshots over in-memory repositories: feedback positives and hard negatives,
 the taxonomy's pairs (the build's rule), one data version per content."""
+
 from __future__ import annotations
 
 import pytest
@@ -27,8 +28,10 @@ def test_feedback_and_taxonomy_pairs_under_one_data_version(repos):
     by_source = {}
     for row in rows:
         by_source.setdefault(row["source"], set()).add((row["anchor"], row["candidate"], row["label"]))
-    assert by_source["feedback"] == {("phrase s0", "skill number 0", 1.0),
-                                     ("we need a data engineer", "skill number 3", 1.0)}
+    assert by_source["feedback"] == {
+        ("phrase s0", "skill number 0", 1.0),
+        ("we need a data engineer", "skill number 3", 1.0),
+    }
     assert by_source["feedback-rejected"] == {("phrase s1", "skill number 1", 0.0)}
     assert len(by_source["taxonomy-alt-label"]) == 4 and "taxonomy-description" not in by_source
     assert build_training_pairs(repos, TAX) == (n, version, checksum)  # same content, same version

@@ -1,4 +1,5 @@
 """Request validation: texts and batches, with errors naming the field."""
+
 import pytest
 
 from sea_core.validation import MAX_TEXT_CHARS, ValidationError, validate_request, validate_text
@@ -10,18 +11,21 @@ def test_single_text_and_object_and_list():
     assert validate_request([{"text": "a"}, {"text": "b", "id": 7}]) == ["a", "b"]
 
 
-@pytest.mark.parametrize("payload,field,kind", [
-    ({"text": {"nested": "x"}}, "text", "wrong_type"),
-    ([{"text": "ok"}, {"text": ["nested"]}], "[1].text", "wrong_type"),
-    ([{"text": "ok"}, "plain string"], "[1]", "wrong_type"),
-    ({"txt": "typo"}, "text", "missing"),
-    ({"text": "a", "extra": 1}, "extra", "unknown_field"),
-    ([], "request", "empty"),
-    (42, "request", "wrong_type"),
-    (None, "request", "wrong_type"),
-    ({"text": 5}, "text", "wrong_type"),
-    ([{"text": "ok"}, {"text": "   "}], "[1].text", "empty"),
-])
+@pytest.mark.parametrize(
+    "payload,field,kind",
+    [
+        ({"text": {"nested": "x"}}, "text", "wrong_type"),
+        ([{"text": "ok"}, {"text": ["nested"]}], "[1].text", "wrong_type"),
+        ([{"text": "ok"}, "plain string"], "[1]", "wrong_type"),
+        ({"txt": "typo"}, "text", "missing"),
+        ({"text": "a", "extra": 1}, "extra", "unknown_field"),
+        ([], "request", "empty"),
+        (42, "request", "wrong_type"),
+        (None, "request", "wrong_type"),
+        ({"text": 5}, "text", "wrong_type"),
+        ([{"text": "ok"}, {"text": "   "}], "[1].text", "empty"),
+    ],
+)
 def test_bad_requests_name_the_field_and_the_kind(payload, field, kind):
     with pytest.raises(ValidationError) as info:
         validate_request(payload)
@@ -57,7 +61,10 @@ def test_batch_size_limit():
 
 def test_an_error_moved_to_another_field_keeps_its_kind():
     moved = ValidationError("text", "is empty or only whitespace", "empty").at("[3].text")
-    assert (moved.field, moved.kind, str(moved)) == ("[3].text", "empty",
-                                                     "[3].text: is empty or only whitespace")
+    assert (moved.field, moved.kind, str(moved)) == (
+        "[3].text",
+        "empty",
+        "[3].text: is empty or only whitespace",
+    )
     with pytest.raises(ValueError, match="unknown validation error kind"):
         ValidationError("text", "bad", "mystery")

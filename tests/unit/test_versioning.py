@@ -1,4 +1,5 @@
 """Version X.Y.Z: parsing, bumping, ordering (happy, negative, edge, boundary)."""
+
 import pytest
 
 from mlops.versioning import BUMP_RULES, Version, VersionError
@@ -11,9 +12,14 @@ def test_parse_and_str_round_trip():
     assert str(version) == "1.18.0"
 
 
-@pytest.mark.parametrize("kind, expected", [
-    ("major", "2.0.0"), ("minor", "1.3.0"), ("patch", "1.2.10"),
-])
+@pytest.mark.parametrize(
+    "kind, expected",
+    [
+        ("major", "2.0.0"),
+        ("minor", "1.3.0"),
+        ("patch", "1.2.10"),
+    ],
+)
 def test_bump_resets_lower_parts(kind, expected):
     assert str(Version.parse("1.2.9").bump(kind)) == expected
 
@@ -30,10 +36,25 @@ def test_versions_are_frozen_and_hashable():
 
 
 # -- negative path ------------------------------------------------------------------------
-@pytest.mark.parametrize("text", [
-    "1.2", "1.2.3.4", "a.b.c", "-1.0.0", "01.2.3", "1.02.3", "1.2.03", "", "   ", "v1.2.3",
-    "1..3", "1.2.3-rc1", "1. 2.3", "١.٢.٣",  # Arabic-Indic digits are not ASCII digits
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "1.2",
+        "1.2.3.4",
+        "a.b.c",
+        "-1.0.0",
+        "01.2.3",
+        "1.02.3",
+        "1.2.03",
+        "",
+        "   ",
+        "v1.2.3",
+        "1..3",
+        "1.2.3-rc1",
+        "1. 2.3",
+        "١.٢.٣",  # Arabic-Indic digits are not ASCII digits
+    ],
+)
 def test_malformed_text_is_rejected_with_the_text_in_the_message(text):
     with pytest.raises(VersionError) as caught:
         Version.parse(text)
@@ -74,7 +95,12 @@ def test_ordering_is_numeric_not_textual():
     assert Version.parse("2.0.0") > Version.parse("1.99.99")
     texts = ["1.10.0", "1.9.0", "0.0.1", "10.0.0", "1.9.10"]
     assert [str(v) for v in sorted(map(Version.parse, texts))] == [
-        "0.0.1", "1.9.0", "1.9.10", "1.10.0", "10.0.0"]
+        "0.0.1",
+        "1.9.0",
+        "1.9.10",
+        "1.10.0",
+        "10.0.0",
+    ]
 
 
 # -- boundary cases -----------------------------------------------------------------------
@@ -87,9 +113,14 @@ def test_zero_version_is_valid_and_lowest():
     assert str(zero.bump("major")) == "1.0.0"
 
 
-@pytest.mark.parametrize("kind, expected", [
-    ("major", "1000.0.0"), ("minor", "999.1000.0"), ("patch", "999.999.1000"),
-])
+@pytest.mark.parametrize(
+    "kind, expected",
+    [
+        ("major", "1000.0.0"),
+        ("minor", "999.1000.0"),
+        ("patch", "999.999.1000"),
+    ],
+)
 def test_large_parts_bump_without_overflow(kind, expected):
     assert str(Version.parse("999.999.999").bump(kind)) == expected
 

@@ -1,4 +1,5 @@
 """Where a released model version runs: the `DeployTarget` interface."""
+
 from __future__ import annotations
 
 from abc import ABC, abstractmethod

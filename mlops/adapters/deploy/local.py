@@ -2,6 +2,7 @@
 copy of the version's bundle (what `python -m mlops serve --stage X` loads). A deployment
 downloads into a temporary folder beside it and swaps it in by rename, so the folder always
 holds one whole bundle. PROD is also mirrored under the store's `prod/` prefix."""
+
 from __future__ import annotations
 
 import json
@@ -48,25 +49,36 @@ class LocalTarget(DeployTarget):
         stage = Stage.parse(stage, DeployError)
         target = self.serving_dir(stage)
         self.root.mkdir(parents=True, exist_ok=True)
-        marker = {"stage": stage.value, "version": version, "bundle": bundle_prefix,
-                  "deployed_at": timestamp()}
+        marker = {
+            "stage": stage.value,
+            "version": version,
+            "bundle": bundle_prefix,
+            "deployed_at": timestamp(),
+        }
         with FileLock(str(self.root / f".{stage}.lock"), timeout=600):
             staging = self.root / f".incoming-{stage}-{uuid.uuid4().hex[:8]}"
             try:
                 count = self.store.get_dir(bundle_prefix, staging)
                 if count == 0:
-                    raise DeployError(f"cannot deploy {version} to {stage.label}: no bundle "
-                                      f"under {bundle_prefix} in {self.store.url}")
-                (staging / DEPLOYMENT_FILE).write_text(json.dumps(marker, indent=2),
-                                                       encoding="utf-8")
+                    raise DeployError(
+                        f"cannot deploy {version} to {stage.label}: no bundle "
+                        f"under {bundle_prefix} in {self.store.url}"
+                    )
+                (staging / DEPLOYMENT_FILE).write_text(json.dumps(marker, indent=2), encoding="utf-8")
                 mirrored = self._mirror_prod(staging) if stage is Stage.PROD else None
                 self._swap(staging, target)
             except StoreError as exc:
                 raise DeployError(f"cannot deploy {version} to {stage.label}: {exc}") from exc
             finally:
                 shutil.rmtree(staging, ignore_errors=True)
-        return {"target": self.name, "stage": stage.value, "version": version, "path": str(target),
-                "files": count, "mirror": mirrored}
+        return {
+            "target": self.name,
+            "stage": stage.value,
+            "version": version,
+            "path": str(target),
+            "files": count,
+            "mirror": mirrored,
+        }
 
     def _swap(self, staging: Path, target: Path) -> None:
         """Put `staging` in place of `target` by rename; the old folder is removed after."""
@@ -85,8 +97,9 @@ class LocalTarget(DeployTarget):
 
     def _mirror_prod(self, staging: Path) -> str:
         """Copy the bundle to the store's `prod/` prefix; stale files there are removed."""
-        fresh = {f"{PROD_PREFIX}/{p.relative_to(staging).as_posix()}"
-                 for p in staging.rglob("*") if p.is_file()}
+        fresh = {
+            f"{PROD_PREFIX}/{p.relative_to(staging).as_posix()}" for p in staging.rglob("*") if p.is_file()
+        }
         old = set(self.store.list(f"{PROD_PREFIX}/"))
         self.store.put_dir(PROD_PREFIX, staging)
         for key in sorted(old - fresh):

@@ -7,20 +7,26 @@ Config file: `{"Parameters": {"StageName": "prod", "EndpointInstanceCount": "1",
 "EndpointInstanceType": "ml.g4dn.xlarge", "SamplingPercentage": "80", "EnableDataCapture":
 "true"}}` (numbers and booleans may be strings, as in production).
 """
+
 from __future__ import annotations
 
 import json
 import re
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from mlops.adapters.deploy.base import DeployError, DeployTarget
 from mlops.domain.stages import Stage
 
-REQUIRED_KEYS = ("StageName", "EndpointInstanceCount", "EndpointInstanceType",
-                 "SamplingPercentage", "EnableDataCapture")
+REQUIRED_KEYS = (
+    "StageName",
+    "EndpointInstanceCount",
+    "EndpointInstanceType",
+    "SamplingPercentage",
+    "EnableDataCapture",
+)
 _NAME_LIMIT = 63
 #: The repository's `deploy/` folder (dev-, uat- and prod-config.json).
 DEFAULT_CONFIG_DIR = Path(__file__).resolve().parents[3] / "deploy"
@@ -53,8 +59,7 @@ def _integer(path: Path, key: str, raw: Any, low: int, high: int | None) -> int:
     try:
         value = int(text)
     except ValueError:
-        raise DeployConfigError(f"{path}: Parameters.{key} must be a whole number, "
-                                f"got {raw!r}") from None
+        raise DeployConfigError(f"{path}: Parameters.{key} must be a whole number, got {raw!r}") from None
     if value < low or (high is not None and value > high):
         bounds = f"between {low} and {high}" if high is not None else f"at least {low}"
         raise DeployConfigError(f"{path}: Parameters.{key} must be {bounds}, got {value}")
@@ -82,25 +87,31 @@ def load_endpoint_settings(config_dir: str | Path, stage: Stage | str) -> Endpoi
         raise DeployConfigError(f"{path}: not readable as JSON: {exc}") from None
     params = document.get("Parameters") if isinstance(document, dict) else None
     if not isinstance(params, dict):
-        raise DeployConfigError(f"{path}: expected an object with a \"Parameters\" object")
+        raise DeployConfigError(f'{path}: expected an object with a "Parameters" object')
     missing = [key for key in REQUIRED_KEYS if key not in params]
     if missing:
-        raise DeployConfigError(f"{path}: Parameters.{missing[0]} is missing "
-                                f"(required: {', '.join(REQUIRED_KEYS)})")
+        raise DeployConfigError(
+            f"{path}: Parameters.{missing[0]} is missing (required: {', '.join(REQUIRED_KEYS)})"
+        )
     if str(params["StageName"]).strip().lower() != stage.value:
-        raise DeployConfigError(f"{path}: Parameters.StageName is {params['StageName']!r}, "
-                                f"expected {stage.value!r}")
+        raise DeployConfigError(
+            f"{path}: Parameters.StageName is {params['StageName']!r}, expected {stage.value!r}"
+        )
     instance_type = params["EndpointInstanceType"]
-    if not isinstance(instance_type, str) or not re.fullmatch(r"ml\.[a-z0-9]+\.[a-z0-9]+",
-                                                              instance_type.strip()):
-        raise DeployConfigError(f"{path}: Parameters.EndpointInstanceType must be a SageMaker "
-                                f"instance type like 'ml.m5.large', got {instance_type!r}")
+    if not isinstance(instance_type, str) or not re.fullmatch(
+        r"ml\.[a-z0-9]+\.[a-z0-9]+", instance_type.strip()
+    ):
+        raise DeployConfigError(
+            f"{path}: Parameters.EndpointInstanceType must be a SageMaker "
+            f"instance type like 'ml.m5.large', got {instance_type!r}"
+        )
     return EndpointSettings(
         stage=stage,
         instance_count=_integer(path, "EndpointInstanceCount", params["EndpointInstanceCount"], 1, None),
         instance_type=instance_type.strip(),
         sampling_percentage=_integer(path, "SamplingPercentage", params["SamplingPercentage"], 0, 100),
-        enable_data_capture=_boolean(path, "EnableDataCapture", params["EnableDataCapture"]))
+        enable_data_capture=_boolean(path, "EnableDataCapture", params["EnableDataCapture"]),
+    )
 
 
 def _resource_name(*parts: str) -> str:
@@ -114,13 +125,21 @@ class SageMakerTarget(DeployTarget):
 
     name = "sagemaker"
 
-    def __init__(self, session: Any, role_arn: str, image_uri: str, artifact_root: str,
-                 config_dir: str | Path = DEFAULT_CONFIG_DIR, name_prefix: str = "sea") -> None:
+    def __init__(
+        self,
+        session: Any,
+        role_arn: str,
+        image_uri: str,
+        artifact_root: str,
+        config_dir: str | Path = DEFAULT_CONFIG_DIR,
+        name_prefix: str = "sea",
+    ) -> None:
         """`session`: a boto3 Session; `artifact_root`: the store's S3 URL (`s3://bucket/prefix`),
         under which bundle prefixes are resolved."""
         if not artifact_root.startswith("s3://"):
-            raise DeployError(f"SageMaker serves models from S3: artifact root must be an "
-                              f"s3:// URL, got {artifact_root!r}")
+            raise DeployError(
+                f"SageMaker serves models from S3: artifact root must be an s3:// URL, got {artifact_root!r}"
+            )
         self.client = session.client("sagemaker")
         self.role_arn = role_arn
         self.image_uri = image_uri
@@ -140,7 +159,9 @@ class SageMakerTarget(DeployTarget):
             return True
         except ClientError as exc:
             if "Could not find" in str(exc) or exc.response.get("Error", {}).get("Code") in (
-                    "ValidationException", "ResourceNotFound"):
+                "ValidationException",
+                "ResourceNotFound",
+            ):
                 return False
             raise
 
@@ -149,29 +170,42 @@ class SageMakerTarget(DeployTarget):
 
         stage = Stage.parse(stage, DeployError)
         settings = load_endpoint_settings(self.config_dir, stage)
-        stamp = datetime.now(timezone.utc).strftime("%Y%m%d%H%M%S%f")
+        stamp = datetime.now(UTC).strftime("%Y%m%d%H%M%S%f")
         model_name = _resource_name(self.name_prefix, stage, version, stamp)
         config_name = _resource_name(self.name_prefix, stage, version, "cfg", stamp)
         endpoint = self.endpoint_name(stage)
         model_url = f"{self.artifact_root}/{bundle_prefix.strip('/')}/"
-        variant = {"VariantName": "AllTraffic", "ModelName": model_name,
-                   "InitialInstanceCount": settings.instance_count,
-                   "InstanceType": settings.instance_type, "InitialVariantWeight": 1.0}
+        variant = {
+            "VariantName": "AllTraffic",
+            "ModelName": model_name,
+            "InitialInstanceCount": settings.instance_count,
+            "InstanceType": settings.instance_type,
+            "InitialVariantWeight": 1.0,
+        }
         config: dict[str, Any] = {"EndpointConfigName": config_name, "ProductionVariants": [variant]}
         if settings.enable_data_capture:
             config["DataCaptureConfig"] = {
                 "EnableCapture": True,
                 "InitialSamplingPercentage": settings.sampling_percentage,
                 "DestinationS3Uri": f"{self.artifact_root}/datacapture/{stage}",
-                "CaptureOptions": [{"CaptureMode": "Input"}, {"CaptureMode": "Output"}]}
+                "CaptureOptions": [{"CaptureMode": "Input"}, {"CaptureMode": "Output"}],
+            }
         try:
             self.client.create_model(
-                ModelName=model_name, ExecutionRoleArn=self.role_arn,
+                ModelName=model_name,
+                ExecutionRoleArn=self.role_arn,
                 PrimaryContainer={
                     "Image": self.image_uri,
-                    "ModelDataSource": {"S3DataSource": {
-                        "S3Uri": model_url, "S3DataType": "S3Prefix", "CompressionType": "None"}},
-                    "Environment": {"SEA_MODEL_VERSION": version, "SEA_STAGE": stage.value}})
+                    "ModelDataSource": {
+                        "S3DataSource": {
+                            "S3Uri": model_url,
+                            "S3DataType": "S3Prefix",
+                            "CompressionType": "None",
+                        }
+                    },
+                    "Environment": {"SEA_MODEL_VERSION": version, "SEA_STAGE": stage.value},
+                },
+            )
             self.client.create_endpoint_config(**config)
             if self._endpoint_exists(endpoint):
                 self.client.update_endpoint(EndpointName=endpoint, EndpointConfigName=config_name)
@@ -180,9 +214,18 @@ class SageMakerTarget(DeployTarget):
                 self.client.create_endpoint(EndpointName=endpoint, EndpointConfigName=config_name)
                 action = "created"
         except (ClientError, BotoCoreError) as exc:
-            raise DeployError(f"SageMaker deployment of {version} to {stage.label} "
-                              f"(endpoint {endpoint}) failed: {exc}") from exc
-        return {"target": self.name, "stage": stage.value, "version": version, "endpoint": endpoint,
-                "endpoint_config": config_name, "model": model_name, "model_data": model_url,
-                "instance_type": settings.instance_type,
-                "instance_count": settings.instance_count, "action": action}
+            raise DeployError(
+                f"SageMaker deployment of {version} to {stage.label} (endpoint {endpoint}) failed: {exc}"
+            ) from exc
+        return {
+            "target": self.name,
+            "stage": stage.value,
+            "version": version,
+            "endpoint": endpoint,
+            "endpoint_config": config_name,
+            "model": model_name,
+            "model_data": model_url,
+            "instance_type": settings.instance_type,
+            "instance_count": settings.instance_count,
+            "action": action,
+        }

@@ -7,6 +7,7 @@ configuration.
 Every prediction is logged exactly once: the server (HTTP or SageMaker) logs what it serves,
 the in-process client logs into the `prediction_log` it is given; callers of `predict` never log.
 """
+
 from __future__ import annotations
 
 from mlops.adapters.inference.base import InferenceClient, InferenceError

@@ -1,8 +1,10 @@
 """The inference client interface: texts in, production records out, whatever serves them."""
+
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 #: Texts sent per request by remote clients (the server accepts up to 256).
 REMOTE_BATCH = 32
@@ -27,16 +29,19 @@ class InferenceClient(ABC):
         """The version of the model answering (None when not known yet)."""
 
     @abstractmethod
-    def predict(self, texts: Sequence[str], top_k: int | None = None,
-                min_confidence: float | None = None) -> list[dict[str, Any]]:
+    def predict(
+        self, texts: Sequence[str], top_k: int | None = None, min_confidence: float | None = None
+    ) -> list[dict[str, Any]]:
         """One production record per text, in order."""
 
     def close(self) -> None:
-        """Release resources (connections, log threads)."""
+        """Release resources (connections, log threads); nothing to release by default."""
+        return None
 
 
-def request_items(texts: Sequence[str], top_k: int | None,
-                  min_confidence: float | None) -> list[dict[str, Any]]:
+def request_items(
+    texts: Sequence[str], top_k: int | None, min_confidence: float | None
+) -> list[dict[str, Any]]:
     """The `/invocations` list body for texts and options."""
     if isinstance(texts, str):
         raise TypeError("predict takes a list of texts, not one string")
@@ -50,4 +55,4 @@ def request_items(texts: Sequence[str], top_k: int | None,
 
 def batches(items: list, size: int = REMOTE_BATCH) -> list[list]:
     """Consecutive slices of at most `size` items."""
-    return [items[i:i + size] for i in range(0, len(items), size)]
+    return [items[i : i + size] for i in range(0, len(items), size)]

@@ -2,15 +2,22 @@
 
 This client does NOT log predictions: the server logged each one it served.
 """
+
 from __future__ import annotations
 
 import json
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import requests
 
-from mlops.adapters.inference.base import (REMOTE_BATCH, InferenceClient, InferenceError, batches,
-                                           request_items)
+from mlops.adapters.inference.base import (
+    REMOTE_BATCH,
+    InferenceClient,
+    InferenceError,
+    batches,
+    request_items,
+)
 
 
 class HttpInferenceClient(InferenceClient):
@@ -35,12 +42,14 @@ class HttpInferenceClient(InferenceClient):
         except requests.RequestException as exc:
             raise InferenceError(f"inference server {self.url} unreachable: {exc}", 503) from None
         if response.status_code != 200:
-            raise InferenceError(f"inference server {self.url} is not ready "
-                                 f"(HTTP {response.status_code})", 503)
+            raise InferenceError(
+                f"inference server {self.url} is not ready (HTTP {response.status_code})", 503
+            )
         return response.json()
 
-    def predict(self, texts: Sequence[str], top_k: int | None = None,
-                min_confidence: float | None = None) -> list[dict[str, Any]]:
+    def predict(
+        self, texts: Sequence[str], top_k: int | None = None, min_confidence: float | None = None
+    ) -> list[dict[str, Any]]:
         records: list[dict[str, Any]] = []
         items = request_items(texts, top_k, min_confidence)
         for offset, batch in zip(range(0, len(items), REMOTE_BATCH), batches(items)):
@@ -52,9 +61,11 @@ class HttpInferenceClient(InferenceClient):
     def _post(self, batch: list[dict[str, Any]], offset: int) -> list[dict[str, Any]]:
         try:
             response = self._session.post(
-                f"{self.url}/invocations", data=json.dumps(batch, ensure_ascii=False).encode(),
+                f"{self.url}/invocations",
+                data=json.dumps(batch, ensure_ascii=False).encode(),
                 headers={"Content-Type": "application/json", "Accept": "application/json"},
-                timeout=self.timeout_s)
+                timeout=self.timeout_s,
+            )
         except requests.RequestException as exc:
             raise InferenceError(f"inference server {self.url} unreachable: {exc}", 503) from None
         if response.status_code != 200:

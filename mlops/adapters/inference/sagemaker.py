@@ -4,26 +4,39 @@ This client does NOT log predictions: the endpoint's server logged each one it s
 `endpoint_url` points boto3 elsewhere (tests: the project's server, which answers the
 `/endpoints/<name>/invocations` path); boto3 also honours `AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME`.
 """
+
 from __future__ import annotations
 
 import json
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
-from mlops.adapters.inference.base import (REMOTE_BATCH, InferenceClient, InferenceError, batches,
-                                           request_items)
+from mlops.adapters.inference.base import (
+    REMOTE_BATCH,
+    InferenceClient,
+    InferenceError,
+    batches,
+    request_items,
+)
 from mlops.adapters.inference.http import error_from_body
 
 
 class SageMakerInferenceClient(InferenceClient):
     """Calls one SageMaker endpoint by name."""
 
-    def __init__(self, endpoint_name: str, region: str | None = None,
-                 endpoint_url: str | None = None, client: Any = None) -> None:
+    def __init__(
+        self,
+        endpoint_name: str,
+        region: str | None = None,
+        endpoint_url: str | None = None,
+        client: Any = None,
+    ) -> None:
         import boto3
 
         self.endpoint_name = endpoint_name
-        self._client = client or boto3.client("sagemaker-runtime", region_name=region,
-                                              endpoint_url=endpoint_url)
+        self._client = client or boto3.client(
+            "sagemaker-runtime", region_name=region, endpoint_url=endpoint_url
+        )
         self._model_version: str | None = None
 
     @property
@@ -31,8 +44,9 @@ class SageMakerInferenceClient(InferenceClient):
         """The version the endpoint reported on the last call (None before the first)."""
         return self._model_version
 
-    def predict(self, texts: Sequence[str], top_k: int | None = None,
-                min_confidence: float | None = None) -> list[dict[str, Any]]:
+    def predict(
+        self, texts: Sequence[str], top_k: int | None = None, min_confidence: float | None = None
+    ) -> list[dict[str, Any]]:
         records: list[dict[str, Any]] = []
         items = request_items(texts, top_k, min_confidence)
         for offset, batch in zip(range(0, len(items), REMOTE_BATCH), batches(items)):
@@ -46,13 +60,15 @@ class SageMakerInferenceClient(InferenceClient):
 
         try:
             response = self._client.invoke_endpoint(
-                EndpointName=self.endpoint_name, ContentType="application/json",
-                Accept="application/json", Body=json.dumps(batch, ensure_ascii=False).encode())
+                EndpointName=self.endpoint_name,
+                ContentType="application/json",
+                Accept="application/json",
+                Body=json.dumps(batch, ensure_ascii=False).encode(),
+            )
         except ClientError as exc:
             raise _client_error(exc, offset) from None
         except BotoCoreError as exc:
-            raise InferenceError(f"SageMaker endpoint {self.endpoint_name} unreachable: {exc}",
-                                 503) from None
+            raise InferenceError(f"SageMaker endpoint {self.endpoint_name} unreachable: {exc}", 503) from None
         return json.loads(response["Body"].read())
 
 
@@ -65,5 +81,4 @@ def _client_error(exc: Any, offset: int) -> InferenceError:
         return error_from_body(int(status), original, offset)
     error = response.get("Error", {})
     http_status = response.get("ResponseMetadata", {}).get("HTTPStatusCode")
-    return InferenceError(f"SageMaker {error.get('Code', 'error')}: {error.get('Message', exc)}",
-                          http_status)
+    return InferenceError(f"SageMaker {error.get('Code', 'error')}: {error.get('Message', exc)}", http_status)

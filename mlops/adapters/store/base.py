@@ -4,6 +4,7 @@ compare-and-swap document for the registry. Keys use `/` and never start with `/
 Layout (ARCHITECTURE.md): `finetuned_models/mlops/versions/X.Y.Z/embedding_model/`,
 `base_models/<name>/`, `prod/`, `logs.json`.
 """
+
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
@@ -81,7 +82,7 @@ class ArtifactStore(ABC):
         prefix = prefix.rstrip("/") + "/"
         keys = self.list(prefix)
         for key in keys:
-            target = folder / key[len(prefix):]
+            target = folder / key[len(prefix) :]
             target.parent.mkdir(parents=True, exist_ok=True)
             self.get_file(key, target)
         return len(keys)

@@ -1,4 +1,5 @@
 """JSON encoding of store documents, shared by every store."""
+
 from __future__ import annotations
 
 import json
@@ -21,5 +22,7 @@ def decode_document(key: str, data: bytes, where: str = "") -> Any:
         return json.loads(data.decode("utf-8"))
     except (UnicodeDecodeError, ValueError) as exc:
         place = f" in {where}" if where else ""
-        raise StoreError(f"{key}{place} is corrupt (not valid UTF-8 JSON): {exc}; "
-                         "left untouched, repair or restore it by hand") from exc
+        raise StoreError(
+            f"{key}{place} is corrupt (not valid UTF-8 JSON): {exc}; "
+            "left untouched, repair or restore it by hand"
+        ) from exc

@@ -1,4 +1,5 @@
 """Where things live in the artifact store (ARCHITECTURE.md): one definition for every module."""
+
 from __future__ import annotations
 
 from mlops.versioning import Version

@@ -5,14 +5,16 @@ with `os.replace`, so readers see the old or the new content. Documents are swap
 per-key file lock (`filelock`, safe across threads and processes); their tag is the sha256 of
 the stored bytes.
 """
+
 from __future__ import annotations
 
 import hashlib
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, BinaryIO, Callable
+from typing import Any, BinaryIO
 
 from filelock import FileLock, Timeout
 
@@ -67,7 +69,7 @@ class LocalStore(ArtifactStore):
     def _path(self, key: str) -> Path:
         return self.root / validate_key(key)
 
-    def _write_atomic(self, key: str, fill: Callable[[BinaryIO], None]) -> None:
+    def _write_atomic(self, key: str, fill: Callable[[BinaryIO], object]) -> None:
         target = self._path(key)
         fd, tmp_name = tempfile.mkstemp(dir=self._tmp, prefix="put-")
         try:
@@ -172,8 +174,8 @@ class LocalStore(ArtifactStore):
                 current_tag = None if current is None else _tag(current)
                 if current_tag != expected_tag:
                     raise ConflictError(
-                        f"{key}: changed since it was read (expected tag {expected_tag}, "
-                        f"found {current_tag})")
+                        f"{key}: changed since it was read (expected tag {expected_tag}, found {current_tag})"
+                    )
                 self.put_bytes(key, data)
         except Timeout as exc:
             raise StoreError(f"{key}: lock not acquired within {self.lock_timeout} s") from exc

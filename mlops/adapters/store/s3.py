@@ -7,6 +7,7 @@ conditional writes: `IfNoneMatch='*'` to create, `IfMatch=<etag>` to replace; a 
 document cannot be replaced by mistake: `read_document` raises before giving out its ETag,
 and a create (`IfNoneMatch='*'`) fails because the object exists.
 """
+
 from __future__ import annotations
 
 import os
@@ -25,8 +26,12 @@ from mlops.adapters.store.local import validate_key, validate_prefix
 
 _MB = 1024 * 1024
 DEFAULT_TRANSFER = TransferConfig(
-    multipart_threshold=16 * _MB, multipart_chunksize=8 * _MB, max_concurrency=4,
-    max_io_queue=16, io_chunksize=256 * 1024)
+    multipart_threshold=16 * _MB,
+    multipart_chunksize=8 * _MB,
+    max_concurrency=4,
+    max_io_queue=16,
+    io_chunksize=256 * 1024,
+)
 _MISSING = {"NoSuchKey", "404", "NotFound"}
 _CONFLICT = {"PreconditionFailed", "ConditionalRequestConflict", "412", "409"}
 
@@ -42,9 +47,16 @@ def _status(exc: ClientError) -> int:
 class S3Store(ArtifactStore):
     """Objects under `s3://bucket/prefix/`; keys are relative to the prefix."""
 
-    def __init__(self, bucket: str, prefix: str = "", *, endpoint_url: str | None = None,
-                 region: str | None = None, client: Any = None,
-                 transfer_config: TransferConfig | None = None) -> None:
+    def __init__(
+        self,
+        bucket: str,
+        prefix: str = "",
+        *,
+        endpoint_url: str | None = None,
+        region: str | None = None,
+        client: Any = None,
+        transfer_config: TransferConfig | None = None,
+    ) -> None:
         if not bucket:
             raise StoreError("an S3 store needs a bucket name")
         self.bucket = bucket
@@ -52,15 +64,15 @@ class S3Store(ArtifactStore):
         self.url = f"s3://{bucket}/{self.prefix}" if self.prefix else f"s3://{bucket}"
         self.transfer_config = transfer_config or DEFAULT_TRANSFER
         if client is None:
-            region = region or os.environ.get("AWS_REGION") or os.environ.get(
-                "AWS_DEFAULT_REGION") or "us-east-1"
+            region = (
+                region or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
+            )
             config = Config(
                 retries={"max_attempts": 5, "mode": "standard"},
                 # S3-compatible servers (moto, MinIO) want path-style addressing.
                 s3={"addressing_style": "path"} if endpoint_url else {},
             )
-            client = boto3.client("s3", endpoint_url=endpoint_url, region_name=region,
-                                  config=config)
+            client = boto3.client("s3", endpoint_url=endpoint_url, region_name=region, config=config)
         self.client = client
 
     def __repr__(self) -> str:
@@ -94,8 +106,7 @@ class S3Store(ArtifactStore):
         if not Path(path).is_file():
             raise StoreError(f"{key}: cannot read local file {path}: not a file")
         try:
-            self.client.upload_file(str(path), self.bucket, self._key(key),
-                                    Config=self.transfer_config)
+            self.client.upload_file(str(path), self.bucket, self._key(key), Config=self.transfer_config)
         except (ClientError, BotoCoreError, S3UploadFailedError) as exc:
             raise self._error(key, "upload to", exc) from exc
 
@@ -104,8 +115,7 @@ class S3Store(ArtifactStore):
         target.parent.mkdir(parents=True, exist_ok=True)
         try:
             # download_file writes a temporary file and renames it into place.
-            self.client.download_file(self.bucket, self._key(key), str(target),
-                                      Config=self.transfer_config)
+            self.client.download_file(self.bucket, self._key(key), str(target), Config=self.transfer_config)
         except ClientError as exc:
             if _code(exc) in _MISSING or _status(exc) == 404:
                 raise NotFound(f"{key}: no such object in {self.url}") from exc
@@ -118,9 +128,10 @@ class S3Store(ArtifactStore):
         keys: list[str] = []
         try:
             pages = self.client.get_paginator("list_objects_v2").paginate(
-                Bucket=self.bucket, Prefix=root + validate_prefix(prefix))
+                Bucket=self.bucket, Prefix=root + validate_prefix(prefix)
+            )
             for page in pages:
-                keys.extend(item["Key"][len(root):] for item in page.get("Contents", []))
+                keys.extend(item["Key"][len(root) :] for item in page.get("Contents", []))
         except (ClientError, BotoCoreError) as exc:
             raise self._error(prefix or "(all keys)", "list", exc) from exc
         return sorted(keys)
@@ -158,13 +169,15 @@ class S3Store(ArtifactStore):
         data = encode_document(key, document)
         condition = {"IfNoneMatch": "*"} if expected_tag is None else {"IfMatch": expected_tag}
         try:
-            response = self.client.put_object(Bucket=self.bucket, Key=self._key(key), Body=data,
-                                              ContentType="application/json", **condition)
+            response = self.client.put_object(
+                Bucket=self.bucket, Key=self._key(key), Body=data, ContentType="application/json", **condition
+            )
         except ClientError as exc:
             code, status = _code(exc), _status(exc)
             if code in _CONFLICT or status in (409, 412):
                 raise ConflictError(
-                    f"{key}: changed since it was read (expected tag {expected_tag})") from exc
+                    f"{key}: changed since it was read (expected tag {expected_tag})"
+                ) from exc
             if expected_tag is not None and (code in _MISSING or status == 404):
                 raise ConflictError(f"{key}: deleted since it was read") from exc
             raise self._error(key, "write to", exc) from exc

@@ -1,5 +1,6 @@
 """The warehouse: `open_warehouse(url)` picks SQLite (`sqlite:///path`) or Redshift/PostgreSQL
 (`redshift://user:pass@host:port/db`, `postgresql://...`) behind one `Warehouse` interface."""
+
 from __future__ import annotations
 
 from mlops.adapters.warehouse.base import Session, Warehouse, WarehouseError

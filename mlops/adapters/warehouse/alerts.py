@@ -1,4 +1,5 @@
 """The alerts' repository: quality alerts raised by monitoring, open until acknowledged."""
+
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
@@ -7,8 +8,19 @@ from typing import Any
 from mlops.adapters.warehouse.base import Session
 
 #: An alert's fields, in column order.
-ALERT_FIELDS = ("alert_id", "metric", "value", "threshold", "window_start", "window_end",
-                "n_reviews", "model_version", "status", "created_at", "message")
+ALERT_FIELDS = (
+    "alert_id",
+    "metric",
+    "value",
+    "threshold",
+    "window_start",
+    "window_end",
+    "n_reviews",
+    "model_version",
+    "status",
+    "created_at",
+    "message",
+)
 _COLUMNS = ", ".join(ALERT_FIELDS)
 
 
@@ -43,20 +55,26 @@ class SqlAlertRepository(AlertRepository):
         self.db = db
 
     def add(self, alert: dict[str, Any]) -> None:
-        self.db.execute(f"INSERT INTO alerts ({_COLUMNS}) VALUES ({', '.join('?' * len(ALERT_FIELDS))})",
-                        tuple(alert[name] for name in ALERT_FIELDS))
+        self.db.execute(
+            f"INSERT INTO alerts ({_COLUMNS}) VALUES ({', '.join('?' * len(ALERT_FIELDS))})",
+            tuple(alert[name] for name in ALERT_FIELDS),
+        )
 
     def get(self, alert_id: str) -> dict[str, Any] | None:
         return self.db.query_one(f"SELECT {_COLUMNS} FROM alerts WHERE alert_id = ?", (alert_id,))
 
     def with_status(self, status: str) -> list[dict[str, Any]]:
-        return self.db.query(f"SELECT {_COLUMNS} FROM alerts WHERE status = ? "
-                             "ORDER BY created_at DESC, alert_id", (status,))
+        return self.db.query(
+            f"SELECT {_COLUMNS} FROM alerts WHERE status = ? ORDER BY created_at DESC, alert_id", (status,)
+        )
 
     def exists(self, metric: str, model_version: str, status: str) -> bool:
-        return bool(self.db.scalar(
-            "SELECT COUNT(*) FROM alerts WHERE metric = ? AND model_version = ? AND status = ?",
-            (metric, model_version, status)))
+        return bool(
+            self.db.scalar(
+                "SELECT COUNT(*) FROM alerts WHERE metric = ? AND model_version = ? AND status = ?",
+                (metric, model_version, status),
+            )
+        )
 
     def set_status(self, alert_id: str, status: str) -> None:
         self.db.execute("UPDATE alerts SET status = ? WHERE alert_id = ?", (status, alert_id))

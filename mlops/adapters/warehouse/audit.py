@@ -1,4 +1,5 @@
 """The audit log's repository: append-only events (who did what, when, to what)."""
+
 from __future__ import annotations
 
 import json
@@ -22,8 +23,14 @@ class AuditEvent:
 
     def to_dict(self) -> dict[str, Any]:
         """The event as a plain dict (the shape pages and reports read)."""
-        return {"event_id": self.event_id, "at": self.at, "actor": self.actor,
-                "action": self.action, "target": self.target, "details": dict(self.details)}
+        return {
+            "event_id": self.event_id,
+            "at": self.at,
+            "actor": self.actor,
+            "action": self.action,
+            "target": self.target,
+            "details": dict(self.details),
+        }
 
 
 class AuditRepository(ABC):
@@ -34,9 +41,15 @@ class AuditRepository(ABC):
         """Append one event."""
 
     @abstractmethod
-    def events(self, actor: str | None = None, action: str | None = None, since: str | None = None,
-               until: str | None = None, limit: int = 500,
-               target: str | None = None) -> list[AuditEvent]:
+    def events(
+        self,
+        actor: str | None = None,
+        action: str | None = None,
+        since: str | None = None,
+        until: str | None = None,
+        limit: int = 500,
+        target: str | None = None,
+    ) -> list[AuditEvent]:
         """Events newest first (`at`, then `event_id`), filtered by actor, action, target and
         the inclusive time range (timestamp strings)."""
 
@@ -50,15 +63,33 @@ class SqlAuditRepository(AuditRepository):
     def add(self, event: AuditEvent) -> None:
         self.db.execute(
             "INSERT INTO audit_log (event_id, at, actor, action, target, details) VALUES (?, ?, ?, ?, ?, ?)",
-            (event.event_id, event.at, event.actor, event.action, event.target,
-             json.dumps(event.details or {}, sort_keys=True)))
+            (
+                event.event_id,
+                event.at,
+                event.actor,
+                event.action,
+                event.target,
+                json.dumps(event.details or {}, sort_keys=True),
+            ),
+        )
 
-    def events(self, actor: str | None = None, action: str | None = None, since: str | None = None,
-               until: str | None = None, limit: int = 500,
-               target: str | None = None) -> list[AuditEvent]:
+    def events(
+        self,
+        actor: str | None = None,
+        action: str | None = None,
+        since: str | None = None,
+        until: str | None = None,
+        limit: int = 500,
+        target: str | None = None,
+    ) -> list[AuditEvent]:
         where, params = [], []
-        for column, op, value in (("actor", "=", actor), ("action", "=", action),
-                                  ("target", "=", target), ("at", ">=", since), ("at", "<=", until)):
+        for column, op, value in (
+            ("actor", "=", actor),
+            ("action", "=", action),
+            ("target", "=", target),
+            ("at", ">=", since),
+            ("at", "<=", until),
+        ):
             if value:
                 where.append(f"{column} {op} ?")
                 params.append(value)
@@ -66,5 +97,14 @@ class SqlAuditRepository(AuditRepository):
         if where:
             sql += " WHERE " + " AND ".join(where)
         rows = self.db.query(sql + " ORDER BY at DESC, event_id LIMIT ?", (*params, int(limit)))
-        return [AuditEvent(r["event_id"], r["at"], r["actor"], r["action"], r["target"] or "",
-                           json.loads(r["details"] or "{}")) for r in rows]
+        return [
+            AuditEvent(
+                r["event_id"],
+                r["at"],
+                r["actor"],
+                r["action"],
+                r["target"] or "",
+                json.loads(r["details"] or "{}"),
+            )
+            for r in rows
+        ]

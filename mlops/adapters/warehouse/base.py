@@ -6,12 +6,14 @@ strings (uuid4 hex or content hashes); timestamps are ISO-8601 UTC strings, with
 (`YYYY-MM-DD`) and `week` (`YYYY-Www`) columns written beside them so that bucketing needs no
 dialect-specific date functions.
 """
+
 from __future__ import annotations
 
 import re
 from abc import ABC, abstractmethod
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any, Iterable, Iterator, Sequence
+from typing import Any
 
 _NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
 

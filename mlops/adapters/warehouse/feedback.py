@@ -2,11 +2,12 @@
 who, when, which model version's prediction, |predicted|, |confirmed|, overlap) with one
 decision row per skill (`feedback`), and the scores of every prediction of the text against each
 review (`prediction_scores`)."""
+
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Sequence
 
 from mlops.adapters.warehouse.base import Session
 
@@ -54,10 +55,28 @@ class Score:
     n_overlap: int
 
 
-SUBMISSION_COLUMNS = ("request_id", "reviewer", "model_version", "submitted_at", "day", "week",
-                      "n_predicted", "n_confirmed", "n_overlap")
-SCORE_COLUMNS = ("request_id", "model_version", "reviewer", "scored_at", "day", "week",
-                 "n_predicted", "n_confirmed", "n_overlap")
+SUBMISSION_COLUMNS = (
+    "request_id",
+    "reviewer",
+    "model_version",
+    "submitted_at",
+    "day",
+    "week",
+    "n_predicted",
+    "n_confirmed",
+    "n_overlap",
+)
+SCORE_COLUMNS = (
+    "request_id",
+    "model_version",
+    "reviewer",
+    "scored_at",
+    "day",
+    "week",
+    "n_predicted",
+    "n_confirmed",
+    "n_overlap",
+)
 
 
 class FeedbackRepository(ABC):
@@ -84,8 +103,7 @@ class FeedbackRepository(ABC):
         transaction); other reviewers' reviews stay."""
 
     @abstractmethod
-    def replace_scores(self, request_id: str, model_version: str | None,
-                       scores: Sequence[Score]) -> None:
+    def replace_scores(self, request_id: str, model_version: str | None, scores: Sequence[Score]) -> None:
         """Store `scores` in place of every score of one prediction (call inside a
         transaction)."""
 
@@ -114,22 +132,36 @@ class SqlFeedbackRepository(FeedbackRepository):
             where += " AND reviewer = ?"
             params.append(reviewer)
         order = "submitted_at DESC, reviewer LIMIT 1" if newest_only else "reviewer"
-        heads = self.db.query(f"SELECT {', '.join(SUBMISSION_COLUMNS)} FROM feedback_submissions "
-                              f"WHERE {where} ORDER BY {order}", params)
+        heads = self.db.query(
+            f"SELECT {', '.join(SUBMISSION_COLUMNS)} FROM feedback_submissions "
+            f"WHERE {where} ORDER BY {order}",
+            params,
+        )
         if not heads:
             return []
         if newest_only:
             where, params = "request_id = ? AND reviewer = ?", [request_id, heads[0]["reviewer"]]
-        rows = self.db.query(f"SELECT reviewer, skill_id, decision FROM feedback WHERE {where} "
-                             "ORDER BY skill_id", params)
+        rows = self.db.query(
+            f"SELECT reviewer, skill_id, decision FROM feedback WHERE {where} ORDER BY skill_id", params
+        )
         out = []
         for head in heads:
             mine = [r for r in rows if r["reviewer"] == head["reviewer"]]
             decided = (tuple(r["skill_id"] for r in mine if r["decision"] == d) for d in DECISIONS)
-            out.append(Submission(
-                head["request_id"], head["reviewer"], head["model_version"], head["submitted_at"],
-                head["day"], head["week"], int(head["n_predicted"]), int(head["n_confirmed"]),
-                int(head["n_overlap"]), *decided))
+            out.append(
+                Submission(
+                    head["request_id"],
+                    head["reviewer"],
+                    head["model_version"],
+                    head["submitted_at"],
+                    head["day"],
+                    head["week"],
+                    int(head["n_predicted"]),
+                    int(head["n_confirmed"]),
+                    int(head["n_overlap"]),
+                    *decided,
+                )
+            )
         return out
 
     def submission(self, request_id: str, reviewer: str | None = None) -> Submission | None:
@@ -144,30 +176,35 @@ class SqlFeedbackRepository(FeedbackRepository):
         if reviewer is not None:
             where += " AND reviewer = ?"
             params.append(reviewer)
-        return int(self.db.scalar(f"SELECT COUNT(*) FROM feedback_submissions WHERE {where}",
-                                  params) or 0)
+        return int(self.db.scalar(f"SELECT COUNT(*) FROM feedback_submissions WHERE {where}", params) or 0)
 
     def replace(self, submission: Submission, scores: Sequence[Score] = ()) -> None:
         s = submission
         key = (s.request_id, s.reviewer)
         for table in ("feedback_submissions", "feedback", "prediction_scores"):
             self.db.execute(f"DELETE FROM {table} WHERE request_id = ? AND reviewer = ?", key)
-        rows = [(s.request_id, skill_id, decision, s.reviewer, s.submitted_at, s.day, s.week)
-                for skill_id, decision in s.decisions()]
+        rows = [
+            (s.request_id, skill_id, decision, s.reviewer, s.submitted_at, s.day, s.week)
+            for skill_id, decision in s.decisions()
+        ]
         if rows:
             self.db.executemany(
                 "INSERT INTO feedback (request_id, skill_id, decision, reviewer, reviewed_at, "
-                "day, week) VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+                "day, week) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                rows,
+            )
         self.db.execute(
             f"INSERT INTO feedback_submissions ({', '.join(SUBMISSION_COLUMNS)}) "
             f"VALUES ({', '.join('?' * len(SUBMISSION_COLUMNS))})",
-            tuple(getattr(s, column) for column in SUBMISSION_COLUMNS))
+            tuple(getattr(s, column) for column in SUBMISSION_COLUMNS),
+        )
         self._insert_scores(scores)
 
-    def replace_scores(self, request_id: str, model_version: str | None,
-                       scores: Sequence[Score]) -> None:
-        self.db.execute("DELETE FROM prediction_scores WHERE request_id = ? AND model_version = ?",
-                        (request_id, model_version))
+    def replace_scores(self, request_id: str, model_version: str | None, scores: Sequence[Score]) -> None:
+        self.db.execute(
+            "DELETE FROM prediction_scores WHERE request_id = ? AND model_version = ?",
+            (request_id, model_version),
+        )
         self._insert_scores(scores)
 
     def _insert_scores(self, scores: Sequence[Score]) -> None:
@@ -175,7 +212,8 @@ class SqlFeedbackRepository(FeedbackRepository):
             self.db.executemany(
                 f"INSERT INTO prediction_scores ({', '.join(SCORE_COLUMNS)}) "
                 f"VALUES ({', '.join('?' * len(SCORE_COLUMNS))})",
-                [tuple(getattr(score, column) for column in SCORE_COLUMNS) for score in scores])
+                [tuple(getattr(score, column) for column in SCORE_COLUMNS) for score in scores],
+            )
 
     def confirmed(self, request_ids: Sequence[str]) -> dict[str, set[str]]:
         if not request_ids:
@@ -184,13 +222,18 @@ class SqlFeedbackRepository(FeedbackRepository):
         votes = self.db.query(
             f"SELECT request_id, skill_id, COUNT(*) AS n FROM feedback WHERE request_id IN ({marks}) "
             f"AND decision IN ('{ACCEPTED}', '{ADDED}') GROUP BY request_id, skill_id",
-            list(request_ids))
+            list(request_ids),
+        )
         reviewed = self.db.query(
             f"SELECT request_id, COUNT(*) AS n FROM feedback_submissions "
-            f"WHERE request_id IN ({marks}) GROUP BY request_id", list(request_ids))
+            f"WHERE request_id IN ({marks}) GROUP BY request_id",
+            list(request_ids),
+        )
         by_request: dict[str, dict[str, int]] = {row["request_id"]: {} for row in reviewed}
         for row in votes:
             by_request.setdefault(row["request_id"], {})[row["skill_id"]] = int(row["n"])
         n_reviews = {row["request_id"]: int(row["n"]) for row in reviewed}
-        return {request_id: majority(skills, n_reviews.get(request_id, 1))
-                for request_id, skills in by_request.items()}
+        return {
+            request_id: majority(skills, n_reviews.get(request_id, 1))
+            for request_id, skills in by_request.items()
+        }

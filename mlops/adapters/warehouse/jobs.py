@@ -1,5 +1,6 @@
 """The jobs' repository: rows of the `jobs` table as `Job` records, and the conditional
 updates (`... WHERE status = ?`) whose row counts say whether a state change happened."""
+
 from __future__ import annotations
 
 import json
@@ -11,8 +12,10 @@ from typing import Any
 from mlops.adapters.warehouse.base import Session, WarehouseError
 
 QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELLED = "queued", "running", "succeeded", "failed", "cancelled"
-_COLUMNS = ("job_id, kind, status, progress, message, params, result, error, created_at, "
-            "started_at, finished_at, heartbeat_at, worker")
+_COLUMNS = (
+    "job_id, kind, status, progress, message, params, result, error, created_at, "
+    "started_at, finished_at, heartbeat_at, worker"
+)
 
 
 @dataclass(frozen=True)
@@ -102,13 +105,21 @@ class JobRepository(ABC):
 
 
 def _job(row: dict[str, Any]) -> Job:
-    return Job(job_id=row["job_id"], kind=row["kind"], status=row["status"],
-               progress=float(row["progress"] or 0.0), message=row.get("message") or "",
-               params=json.loads(row["params"]) if row.get("params") else {},
-               result=json.loads(row["result"]) if row.get("result") else None,
-               error=row.get("error"), created_at=row.get("created_at"),
-               started_at=row.get("started_at"), finished_at=row.get("finished_at"),
-               heartbeat_at=row.get("heartbeat_at"), worker=row.get("worker"))
+    return Job(
+        job_id=row["job_id"],
+        kind=row["kind"],
+        status=row["status"],
+        progress=float(row["progress"] or 0.0),
+        message=row.get("message") or "",
+        params=json.loads(row["params"]) if row.get("params") else {},
+        result=json.loads(row["result"]) if row.get("result") else None,
+        error=row.get("error"),
+        created_at=row.get("created_at"),
+        started_at=row.get("started_at"),
+        finished_at=row.get("finished_at"),
+        heartbeat_at=row.get("heartbeat_at"),
+        worker=row.get("worker"),
+    )
 
 
 class SqlJobRepository(JobRepository):
@@ -121,8 +132,8 @@ class SqlJobRepository(JobRepository):
         self.db.execute(
             "INSERT INTO jobs (job_id, kind, status, progress, message, params, created_at) "
             "VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (job.job_id, job.kind, job.status, job.progress, job.message, encode(job.params),
-             job.created_at))
+            (job.job_id, job.kind, job.status, job.progress, job.message, encode(job.params), job.created_at),
+        )
 
     def get(self, job_id: str) -> Job | None:
         row = self.db.query_one(f"SELECT {_COLUMNS} FROM jobs WHERE job_id = ?", (job_id,))
@@ -157,7 +168,8 @@ class SqlJobRepository(JobRepository):
             won = self.db.execute(
                 "UPDATE jobs SET status = ?, started_at = ?, heartbeat_at = ?, worker = ?, "
                 "message = ? WHERE job_id = ? AND status = ?",
-                (RUNNING, now, now, worker, f"started by {worker}", job_id, QUEUED))
+                (RUNNING, now, now, worker, f"started by {worker}", job_id, QUEUED),
+            )
         except WarehouseError as exc:
             # Redshift (serializable) aborts one of two concurrent claims: that one lost.
             if "serializ" not in str(exc).lower():
@@ -165,52 +177,82 @@ class SqlJobRepository(JobRepository):
             return False
         if won < 0:  # a driver that cannot count: read who holds it
             job = self.get(job_id)
-            return job is not None and job.status == RUNNING and job.worker == worker \
-                and job.started_at == now
+            return (
+                job is not None and job.status == RUNNING and job.worker == worker and job.started_at == now
+            )
         return won == 1
 
     def heartbeat(self, job_id: str, now: str) -> bool:
-        return self.db.execute("UPDATE jobs SET heartbeat_at = ? WHERE job_id = ? AND status = ?",
-                               (now, job_id, RUNNING)) == 1
+        return (
+            self.db.execute(
+                "UPDATE jobs SET heartbeat_at = ? WHERE job_id = ? AND status = ?", (now, job_id, RUNNING)
+            )
+            == 1
+        )
 
     def set_progress(self, job_id: str, fraction: float, message: str, now: str) -> bool:
-        return self.db.execute(
-            "UPDATE jobs SET progress = ?, message = ?, heartbeat_at = ? WHERE job_id = ? AND status = ?",
-            (float(fraction), message, now, job_id, RUNNING)) == 1
+        return (
+            self.db.execute(
+                "UPDATE jobs SET progress = ?, message = ?, heartbeat_at = ? WHERE job_id = ? AND status = ?",
+                (float(fraction), message, now, job_id, RUNNING),
+            )
+            == 1
+        )
 
     def finish(self, job_id: str, result: dict[str, Any], now: str) -> bool:
-        return self.db.execute(
-            "UPDATE jobs SET status = ?, progress = ?, result = ?, finished_at = ?, heartbeat_at = ?, "
-            "message = ? WHERE job_id = ? AND status = ?",
-            (SUCCEEDED, 1.0, encode(result), now, now, "done", job_id, RUNNING)) == 1
+        return (
+            self.db.execute(
+                "UPDATE jobs SET status = ?, progress = ?, result = ?, finished_at = ?, heartbeat_at = ?, "
+                "message = ? WHERE job_id = ? AND status = ?",
+                (SUCCEEDED, 1.0, encode(result), now, now, "done", job_id, RUNNING),
+            )
+            == 1
+        )
 
     def fail(self, job_id: str, error: str, now: str) -> bool:
-        return self.db.execute(
-            "UPDATE jobs SET status = ?, error = ?, finished_at = ?, heartbeat_at = ?, message = ? "
-            "WHERE job_id = ? AND status = ?",
-            (FAILED, error, now, now, "failed", job_id, RUNNING)) == 1
+        return (
+            self.db.execute(
+                "UPDATE jobs SET status = ?, error = ?, finished_at = ?, heartbeat_at = ?, message = ? "
+                "WHERE job_id = ? AND status = ?",
+                (FAILED, error, now, now, "failed", job_id, RUNNING),
+            )
+            == 1
+        )
 
     def cancel(self, job_id: str, was: str, message: str, now: str) -> bool:
-        return self.db.execute(
-            "UPDATE jobs SET status = ?, finished_at = ?, message = ? WHERE job_id = ? AND status = ?",
-            (CANCELLED, now, message, job_id, was)) == 1
+        return (
+            self.db.execute(
+                "UPDATE jobs SET status = ?, finished_at = ?, message = ? WHERE job_id = ? AND status = ?",
+                (CANCELLED, now, message, job_id, was),
+            )
+            == 1
+        )
 
     def stale(self, cutoff: str) -> list[Job]:
         rows = self.db.query(
             f"SELECT {_COLUMNS} FROM jobs WHERE status = ? "
             "AND (heartbeat_at < ? OR (heartbeat_at IS NULL AND started_at < ?))",
-            (RUNNING, cutoff, cutoff))
+            (RUNNING, cutoff, cutoff),
+        )
         return [_job(row) for row in rows]
 
     def reap(self, job_id: str, seen: str | None, error: str, now: str) -> bool:
-        return self.db.execute(
-            "UPDATE jobs SET status = ?, error = ?, finished_at = ?, message = ? "
-            "WHERE job_id = ? AND status = ? AND (heartbeat_at = ? OR heartbeat_at IS NULL)",
-            (FAILED, error, now, "failed", job_id, RUNNING, seen)) == 1
+        return (
+            self.db.execute(
+                "UPDATE jobs SET status = ?, error = ?, finished_at = ?, message = ? "
+                "WHERE job_id = ? AND status = ? AND (heartbeat_at = ? OR heartbeat_at IS NULL)",
+                (FAILED, error, now, "failed", job_id, RUNNING, seen),
+            )
+            == 1
+        )
 
     def requeue(self, job_id: str, seen: str | None, error: str, message: str) -> bool:
-        return self.db.execute(
-            "UPDATE jobs SET status = ?, error = ?, message = ?, progress = ?, worker = NULL, "
-            "started_at = NULL, heartbeat_at = NULL "
-            "WHERE job_id = ? AND status = ? AND (heartbeat_at = ? OR heartbeat_at IS NULL)",
-            (QUEUED, error, message, 0.0, job_id, RUNNING, seen)) == 1
+        return (
+            self.db.execute(
+                "UPDATE jobs SET status = ?, error = ?, message = ?, progress = ?, worker = NULL, "
+                "started_at = NULL, heartbeat_at = NULL "
+                "WHERE job_id = ? AND status = ? AND (heartbeat_at = ? OR heartbeat_at IS NULL)",
+                (QUEUED, error, message, 0.0, job_id, RUNNING, seen),
+            )
+            == 1
+        )

@@ -6,11 +6,13 @@ warehouse (SQL GROUP BY, never every row in Python), over `prediction_scores`,
 empty-set convention): the same four expressions over the counts |P|, |C|, |P∩C|, in SQL that
 Redshift, PostgreSQL and SQLite accept; a test checks they equal `sea_core.quality.count_scores`
 on every small case."""
+
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any
 
 from mlops.adapters.warehouse.base import Session
 from mlops.adapters.warehouse.feedback import CONFIRMING
@@ -92,8 +94,13 @@ class MonitoringQueries(ABC):
     (None when no rows)."""
 
     @abstractmethod
-    def quality(self, bucket: str | None, start_day: str | None, end_day: str | None,
-                model_versions: Sequence[str] | None = None) -> list[dict[str, Any]]:
+    def quality(
+        self,
+        bucket: str | None,
+        start_day: str | None,
+        end_day: str | None,
+        model_versions: Sequence[str] | None = None,
+    ) -> list[dict[str, Any]]:
         """Per `bucket` column (`day`, `week`; None: the whole period, with `first_day` and
         `last_day`) and model version, ordered by both."""
 
@@ -111,14 +118,26 @@ class MonitoringQueries(ABC):
         """Per review day and reviewer, in that order."""
 
     @abstractmethod
-    def skill_decisions(self, ranked_by: str, limit: int, start_day: str | None,
-                        end_day: str | None, model_version: str | None) -> list[dict[str, Any]]:
+    def skill_decisions(
+        self,
+        ranked_by: str,
+        limit: int,
+        start_day: str | None,
+        end_day: str | None,
+        model_version: str | None,
+    ) -> list[dict[str, Any]]:
         """The `limit` skills with the most `ranked_by` decisions (most first, then skill id),
         each with `n_accepted`, `n_rejected`, `n_added`."""
 
     @abstractmethod
-    def usage(self, start_day: str, end_day: str, stage: str | None, length_edges: Sequence[int],
-              percentiles: Sequence[int]) -> list[UsageGroup]:
+    def usage(
+        self,
+        start_day: str,
+        end_day: str,
+        stage: str | None,
+        length_edges: Sequence[int],
+        percentiles: Sequence[int],
+    ) -> list[UsageGroup]:
         """Per (day, model version, stage), in that order: counts, input lengths below each
         upper edge of `length_edges[1:]`, and exact latency `percentiles` (PERCENTILE_CONT
         semantics; NULL latencies ignored)."""
@@ -128,8 +147,9 @@ def _where(clauses: list[str]) -> str:
     return (" WHERE " + " AND ".join(clauses)) if clauses else ""
 
 
-def _day_filters(start_day: str | None, end_day: str | None,
-                 column: str = "day") -> tuple[list[str], list[Any]]:
+def _day_filters(
+    start_day: str | None, end_day: str | None, column: str = "day"
+) -> tuple[list[str], list[Any]]:
     where, params = [], []
     for op, bound in ((">=", start_day), ("<=", end_day)):
         if bound is not None:
@@ -156,8 +176,12 @@ def _metric_row(row: dict[str, Any]) -> dict[str, Any]:
 
 def _agreement(reviewer: str | None, row: dict[str, Any]) -> PairAgreement:
     value = row.get("jaccard")
-    return PairAgreement(reviewer, int(row.get("n_texts") or 0), int(row.get("n_pairs") or 0),
-                         None if value is None else float(value))
+    return PairAgreement(
+        reviewer,
+        int(row.get("n_texts") or 0),
+        int(row.get("n_pairs") or 0),
+        None if value is None else float(value),
+    )
 
 
 def interpolate(low: float, high: float | None, n: int, percent: int) -> float:
@@ -176,28 +200,42 @@ class SqlMonitoringQueries(MonitoringQueries):
         self.native_percentiles = native_percentiles
 
     # -- quality ---------------------------------------------------------------------------------
-    def quality(self, bucket: str | None, start_day: str | None, end_day: str | None,
-                model_versions: Sequence[str] | None = None) -> list[dict[str, Any]]:
+    def quality(
+        self,
+        bucket: str | None,
+        start_day: str | None,
+        end_day: str | None,
+        model_versions: Sequence[str] | None = None,
+    ) -> list[dict[str, Any]]:
         where, params = _day_filters(start_day, end_day)
         if model_versions is not None:
-            where.append(f"model_version IN ({', '.join('?' * len(model_versions))})"
-                         if len(model_versions) != 1 else "model_version = ?")
+            where.append(
+                f"model_version IN ({', '.join('?' * len(model_versions))})"
+                if len(model_versions) != 1
+                else "model_version = ?"
+            )
             params.extend(model_versions)
         if bucket is None:
-            sql = ("SELECT model_version, COUNT(*) AS n_reviews, MIN(day) AS first_day, "
-                   f"MAX(day) AS last_day, {mean_metrics_sql()} FROM prediction_scores"
-                   f"{_where(where)} GROUP BY model_version ORDER BY model_version")
+            sql = (
+                "SELECT model_version, COUNT(*) AS n_reviews, MIN(day) AS first_day, "
+                f"MAX(day) AS last_day, {mean_metrics_sql()} FROM prediction_scores"
+                f"{_where(where)} GROUP BY model_version ORDER BY model_version"
+            )
         else:
-            sql = (f"SELECT {bucket} AS bucket, model_version, COUNT(*) AS n_reviews, "
-                   f"{mean_metrics_sql()} FROM prediction_scores{_where(where)} "
-                   f"GROUP BY {bucket}, model_version ORDER BY {bucket}, model_version")
+            sql = (
+                f"SELECT {bucket} AS bucket, model_version, COUNT(*) AS n_reviews, "
+                f"{mean_metrics_sql()} FROM prediction_scores{_where(where)} "
+                f"GROUP BY {bucket}, model_version ORDER BY {bucket}, model_version"
+            )
         return [_metric_row(row) for row in self.db.query(sql, params)]
 
     def window_quality(self, since: str, until: str) -> list[dict[str, Any]]:
         rows = self.db.query(
             f"SELECT model_version, COUNT(*) AS n_reviews, {mean_metrics_sql()} "
             "FROM prediction_scores WHERE scored_at >= ? AND scored_at <= ? "
-            "GROUP BY model_version ORDER BY model_version", (since, until))
+            "GROUP BY model_version ORDER BY model_version",
+            (since, until),
+        )
         return [_metric_row(row) for row in rows]
 
     # -- reviewers ---------------------------------------------------------------------------------
@@ -231,7 +269,9 @@ class SqlMonitoringQueries(MonitoringQueries):
             "UNION ALL SELECT 1 AS part, reviewer, COUNT(DISTINCT request_id) AS n_texts, "
             "COUNT(*) AS n_pairs, AVG(jaccard) AS jaccard FROM (SELECT request_id, "
             "reviewer_a AS reviewer, jaccard FROM scored UNION ALL SELECT request_id, reviewer_b, "
-            "jaccard FROM scored) sides GROUP BY reviewer ORDER BY part, reviewer", params)
+            "jaccard FROM scored) sides GROUP BY reviewer ORDER BY part, reviewer",
+            params,
+        )
         return [_agreement(row["reviewer"], row) for row in rows]
 
     def reviewer_days(self, start_day: str | None, end_day: str | None) -> list[ReviewerDay]:
@@ -239,41 +279,63 @@ class SqlMonitoringQueries(MonitoringQueries):
         rows = self.db.query(
             "SELECT day, reviewer, COUNT(*) AS n_reviews, SUM(n_confirmed) AS n_confirmed "
             f"FROM feedback_submissions{_where(where)} GROUP BY day, reviewer "
-            "ORDER BY day, reviewer", params)
-        return [ReviewerDay(row["day"], row["reviewer"], int(row["n_reviews"]),
-                            int(row["n_confirmed"] or 0)) for row in rows]
+            "ORDER BY day, reviewer",
+            params,
+        )
+        return [
+            ReviewerDay(row["day"], row["reviewer"], int(row["n_reviews"]), int(row["n_confirmed"] or 0))
+            for row in rows
+        ]
 
     # -- error analysis ----------------------------------------------------------------------------
-    def skill_decisions(self, ranked_by: str, limit: int, start_day: str | None,
-                        end_day: str | None, model_version: str | None) -> list[dict[str, Any]]:
+    def skill_decisions(
+        self,
+        ranked_by: str,
+        limit: int,
+        start_day: str | None,
+        end_day: str | None,
+        model_version: str | None,
+    ) -> list[dict[str, Any]]:
         where, params = _day_filters(start_day, end_day, "f.day")
         source = "feedback f"
         if model_version is not None:
-            source += (" JOIN feedback_submissions s ON s.request_id = f.request_id "
-                       "AND s.reviewer = f.reviewer")
+            source += (
+                " JOIN feedback_submissions s ON s.request_id = f.request_id AND s.reviewer = f.reviewer"
+            )
             where.append("s.model_version = ?")
             params.append(model_version)
         top = self.db.query(
             f"SELECT f.skill_id, COUNT(*) AS n FROM {source}{_where(where + ['f.decision = ?'])} "
-            f"GROUP BY f.skill_id ORDER BY n DESC, f.skill_id LIMIT {int(limit)}", (*params, ranked_by))
+            f"GROUP BY f.skill_id ORDER BY n DESC, f.skill_id LIMIT {int(limit)}",
+            (*params, ranked_by),
+        )
         if not top:
             return []
         # precision needs the other decisions of those skills too: a second GROUP BY over just them
         ids = [row["skill_id"] for row in top]
-        counts = ", ".join(f"SUM(CASE WHEN f.decision = '{d}' THEN 1 ELSE 0 END) AS n_{d}"
-                           for d in DECISION_COUNTS)
+        counts = ", ".join(
+            f"SUM(CASE WHEN f.decision = '{d}' THEN 1 ELSE 0 END) AS n_{d}" for d in DECISION_COUNTS
+        )
         in_top = f"f.skill_id IN ({', '.join('?' * len(ids))})"
         rows = self.db.query(
             f"SELECT f.skill_id, {counts} FROM {source}{_where(where + [in_top])} GROUP BY f.skill_id",
-            (*params, *ids))
+            (*params, *ids),
+        )
         by_id = {row["skill_id"]: row for row in rows}
-        return [{"skill_id": skill_id,
-                 **{f"n_{d}": int(by_id[skill_id][f"n_{d}"] or 0) for d in DECISION_COUNTS}}
-                for skill_id in ids]
+        return [
+            {"skill_id": skill_id, **{f"n_{d}": int(by_id[skill_id][f"n_{d}"] or 0) for d in DECISION_COUNTS}}
+            for skill_id in ids
+        ]
 
     # -- usage -------------------------------------------------------------------------------------
-    def usage(self, start_day: str, end_day: str, stage: str | None, length_edges: Sequence[int],
-              percentiles: Sequence[int]) -> list[UsageGroup]:
+    def usage(
+        self,
+        start_day: str,
+        end_day: str,
+        stage: str | None,
+        length_edges: Sequence[int],
+        percentiles: Sequence[int],
+    ) -> list[UsageGroup]:
         """One GROUP BY pass over the period's rows for the counts and input lengths (index-only
         on SQLite, in group order), which with native percentiles also computes them; otherwise
         two short index walks per group and percentile follow (`latency_percentiles`)."""
@@ -284,15 +346,18 @@ class SqlMonitoringQueries(MonitoringQueries):
         errors = ", ".join(f"'{s}'" for s in ERROR_STATUSES)
         keys = "day, model_version, stage"
         uppers = list(length_edges[1:])
-        below = ", ".join(f"COUNT(CASE WHEN input_chars < {int(upper)} THEN 1 END) AS n_below_{i}"
-                          for i, upper in enumerate(uppers))
+        below = ", ".join(
+            f"COUNT(CASE WHEN input_chars < {int(upper)} THEN 1 END) AS n_below_{i}"
+            for i, upper in enumerate(uppers)
+        )
         native = ", " + self._percentile_items(percentiles) if self.native_percentiles else ""
         rows = self.db.query(
             f"SELECT {keys}, COUNT(*) AS n_requests, COUNT(latency_ms) AS n_latency, "
             f"COUNT(CASE WHEN status IN ({errors}) THEN 1 END) AS n_errors, "
             f"SUM(input_chars) AS sum_input_chars, COUNT(input_chars) AS n_input_chars, "
             f"{below}{native} FROM prediction_requests{_where(where)} GROUP BY {keys} ORDER BY {keys}",
-            params)
+            params,
+        )
         groups = []
         for row in rows:
             key = (row["day"], row["model_version"], row["stage"])
@@ -300,18 +365,27 @@ class SqlMonitoringQueries(MonitoringQueries):
                 latency = {p: float(row[f"p{p}"]) for p in percentiles if row[f"p{p}"] is not None}
             else:
                 latency = self.latency_percentiles(key, int(row["n_latency"] or 0), percentiles)
-            groups.append(UsageGroup(
-                row["day"], row["model_version"], row["stage"], int(row["n_requests"]),
-                int(row["n_errors"] or 0), float(row["sum_input_chars"] or 0),
-                int(row["n_input_chars"] or 0),
-                tuple(int(row[f"n_below_{i}"] or 0) for i in range(len(uppers))), latency))
+            groups.append(
+                UsageGroup(
+                    row["day"],
+                    row["model_version"],
+                    row["stage"],
+                    int(row["n_requests"]),
+                    int(row["n_errors"] or 0),
+                    float(row["sum_input_chars"] or 0),
+                    int(row["n_input_chars"] or 0),
+                    tuple(int(row[f"n_below_{i}"] or 0) for i in range(len(uppers))),
+                    latency,
+                )
+            )
         return groups
 
     @staticmethod
     def _percentile_items(percentiles: Sequence[int]) -> str:
         """`PERCENTILE_CONT(...) AS p<percent>` select items (NULL latencies are ignored)."""
-        return ", ".join(f"PERCENTILE_CONT({p / 100}) WITHIN GROUP (ORDER BY latency_ms) AS p{p}"
-                         for p in percentiles)
+        return ", ".join(
+            f"PERCENTILE_CONT({p / 100}) WITHIN GROUP (ORDER BY latency_ms) AS p{p}" for p in percentiles
+        )
 
     def latency_percentiles(self, key: tuple, n: int, percentiles: Sequence[int]) -> dict[int, float]:
         """Exact latency percentiles of one (day, model_version, stage) group with `n`
@@ -331,10 +405,14 @@ class SqlMonitoringQueries(MonitoringQueries):
         last = min(rank + 1, n - 1)
         from_top = rank > (n - 1) // 2
         order, offset = ("DESC", n - 1 - last) if from_top else ("ASC", rank)
-        values = [r["latency_ms"] for r in self.db.query(
-            "SELECT latency_ms FROM prediction_requests WHERE day = ? AND model_version IS ? "
-            f"AND stage IS ? AND latency_ms IS NOT NULL ORDER BY latency_ms {order} LIMIT ? OFFSET ?",
-            (*key, last - rank + 1, offset))]
+        values = [
+            r["latency_ms"]
+            for r in self.db.query(
+                "SELECT latency_ms FROM prediction_requests WHERE day = ? AND model_version IS ? "
+                f"AND stage IS ? AND latency_ms IS NOT NULL ORDER BY latency_ms {order} LIMIT ? OFFSET ?",
+                (*key, last - rank + 1, offset),
+            )
+        ]
         if from_top:
             values.reverse()
         return values[0], values[1] if len(values) > 1 else None

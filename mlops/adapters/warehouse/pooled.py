@@ -9,14 +9,16 @@ run), they raise `ConnectionLost`. A statement refused because of the values it 
 data or integrity error, text the driver cannot encode) raises `DataRejected`: sending the same
 values again fails again, while any other `WarehouseError` may pass on a later try.
 """
+
 from __future__ import annotations
 
 import re
 import threading
 from abc import abstractmethod
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from itertools import islice
-from typing import Any, Iterable, Iterator, Sequence
+from typing import Any
 
 from mlops.adapters.warehouse import schema
 from mlops.adapters.warehouse.base import Session, Warehouse, WarehouseError
@@ -65,13 +67,13 @@ def _short(sql: str, limit: int = 160) -> str:
 class PooledSession(Session):
     """Statements on one borrowed connection (inside a transaction, or a single autocommit call)."""
 
-    def __init__(self, warehouse: "PooledWarehouse", connection: Any) -> None:
+    def __init__(self, warehouse: PooledWarehouse, connection: Any) -> None:
         self._warehouse = warehouse
         self._connection = connection
         self.broken = False
 
     @property
-    def warehouse(self) -> "PooledWarehouse":
+    def warehouse(self) -> PooledWarehouse:
         """The warehouse this session belongs to."""
         return self._warehouse
 
@@ -149,8 +151,9 @@ class PooledWarehouse(Warehouse):
         """True when the error means the connection is unusable."""
 
     @abstractmethod
-    def _insert_batches(self, connection: Any, head: str, row_sql: str,
-                        rows: Iterable[Sequence[Any]], batch_size: int) -> int:
+    def _insert_batches(
+        self, connection: Any, head: str, row_sql: str, rows: Iterable[Sequence[Any]], batch_size: int
+    ) -> int:
         """Insert rows in batches (no per-row round trips); returns the row count."""
 
     def _is_data_error(self, exc: Exception) -> bool:
@@ -165,7 +168,8 @@ class PooledWarehouse(Warehouse):
         """Extra advice appended to an error message (empty by default)."""
         return ""
 
-    def _adapt_params(self, params: Sequence[Any]) -> Sequence[Any]:
+    def _adapt_params(self, params: Sequence[Any]) -> Sequence[Any] | None:
+        """The statement's parameters as the driver takes them (None: the driver wants none)."""
         return tuple(params)
 
     # -- the pool ------------------------------------------------------------------------------

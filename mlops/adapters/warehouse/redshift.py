@@ -7,10 +7,12 @@ optional query parameters `ssl=true|false` (default true for `redshift://`, fals
 `timeout=<seconds>` (socket timeout for statements; default none). User and password are
 percent-decoded.
 """
+
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, Iterable, Iterator, Sequence
+from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from mlops.adapters.warehouse.base import WarehouseError
@@ -113,7 +115,7 @@ class RedshiftWarehouse(PooledWarehouse):
         self._server_version: str | None = None
 
     @classmethod
-    def from_url(cls, url: str) -> "RedshiftWarehouse":
+    def from_url(cls, url: str) -> RedshiftWarehouse:
         """Open a URL (nothing connects until the first statement)."""
         return cls(parse_url(url))
 
@@ -128,9 +130,16 @@ class RedshiftWarehouse(PooledWarehouse):
         options: dict[str, Any] = {"sslmode": t.sslmode} if t.sslmode else {}
         try:
             connection = redshift_connector.connect(
-                host=t.host, port=t.port, database=t.database, user=t.user, password=t.password,
-                ssl=t.ssl, timeout=int(max(1, t.connect_timeout)), numeric_to_float=True,
-                tcp_keepalive=True, **options,
+                host=t.host,
+                port=t.port,
+                database=t.database,
+                user=t.user,
+                password=t.password,
+                ssl=t.ssl,
+                timeout=int(max(1, t.connect_timeout)),
+                numeric_to_float=True,
+                tcp_keepalive=True,
+                **options,
             )
         except Exception as exc:  # noqa: BLE001 - refused, timed out, auth, DNS: all "unreachable"
             raise WarehouseError(f"cannot reach {self.describe()}: {exc}") from None
@@ -142,7 +151,10 @@ class RedshiftWarehouse(PooledWarehouse):
             try:
                 cursor = connection.cursor()
                 cursor.execute("SELECT version()")
-                self._server_version = str(cursor.fetchone()[0])
+                row = cursor.fetchone()
+                if row is None:
+                    raise WarehouseError("SELECT version() returned no row")
+                self._server_version = str(row[0])
             except Exception as exc:  # noqa: BLE001
                 self._close_quietly(connection)
                 raise WarehouseError(f"cannot query {self.describe()}: {exc}") from None
@@ -184,8 +196,9 @@ class RedshiftWarehouse(PooledWarehouse):
         return "redshift" in self.server_version().lower()
 
     # -- writes --------------------------------------------------------------------------------
-    def _insert_batches(self, connection: Any, head: str, row_sql: str,
-                        rows: Iterable[Sequence[Any]], batch_size: int) -> int:
+    def _insert_batches(
+        self, connection: Any, head: str, row_sql: str, rows: Iterable[Sequence[Any]], batch_size: int
+    ) -> int:
         width = row_sql.count("?")
         per_statement = max(1, min(batch_size, MAX_PARAMS // width))
         cursor = self._cursor(connection)
@@ -195,7 +208,7 @@ class RedshiftWarehouse(PooledWarehouse):
             start = 0
             for size in sizes:
                 values: list[Any] = []
-                for offset, row in enumerate(batch[start:start + size]):
+                for offset, row in enumerate(batch[start : start + size]):
                     if len(row) != width:
                         raise WarehouseError(
                             f"executemany row {total + offset} has {len(row)} values, the INSERT takes {width}"

@@ -4,11 +4,12 @@ Services take a `Warehouse` (production) or any `Repositories` (the in-memory fa
 unit tests) and call `repositories(source)`; inside `with repos.transaction("jobs") as tx:`
 every repository of `tx` writes in one transaction that holds the named tables' write locks.
 """
+
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
-from typing import Iterator, Union
 
 from mlops.adapters.warehouse.alerts import AlertRepository, SqlAlertRepository
 from mlops.adapters.warehouse.audit import AuditRepository, SqlAuditRepository
@@ -36,7 +37,7 @@ class Repositories(ABC):
     users: UserRepository
 
     @abstractmethod
-    def transaction(self, *locks: str) -> AbstractContextManager["Repositories"]:
+    def transaction(self, *locks: str) -> AbstractContextManager[Repositories]:
         """The repositories inside one transaction (all writes or none) that holds the write
         locks of the tables named in `locks` until it ends; called inside an open transaction,
         that transaction (taking the locks)."""
@@ -61,7 +62,7 @@ class SqlRepositories(Repositories):
         self.users = SqlUserRepository(db)
 
     @contextmanager
-    def transaction(self, *locks: str) -> Iterator["SqlRepositories"]:
+    def transaction(self, *locks: str) -> Iterator[SqlRepositories]:
         if self.session is not None:
             with self.warehouse.lock(*locks, session=self.session):
                 yield self
@@ -70,7 +71,7 @@ class SqlRepositories(Repositories):
             yield SqlRepositories(self.warehouse, session)
 
 
-Source = Union[Warehouse, Session, Repositories]
+Source = Warehouse | Session | Repositories
 
 
 def repositories(source: Source) -> Repositories:

@@ -13,9 +13,10 @@ predictions); a review is (`request_id`, `reviewer`) in `feedback_submissions` a
 (every reviewer's review of a text is kept); `prediction_scores` holds one row per (prediction,
 review) of the same text: the counts monitoring averages.
 """
+
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from mlops.adapters.warehouse.base import WarehouseError
@@ -32,70 +33,151 @@ REAL = "DOUBLE PRECISION"
 
 TABLES: dict[str, tuple[str, ...]] = {
     "taxonomy_versions": (
-        f"version {ID} NOT NULL PRIMARY KEY", "name VARCHAR(256)", "checksum VARCHAR(128)",
-        "skill_count INTEGER", f"created_at {TS}", "created_by VARCHAR(256)",
+        f"version {ID} NOT NULL PRIMARY KEY",
+        "name VARCHAR(256)",
+        "checksum VARCHAR(128)",
+        "skill_count INTEGER",
+        f"created_at {TS}",
+        "created_by VARCHAR(256)",
     ),
     "taxonomy_skills": (
-        f"taxonomy_version {ID} NOT NULL", f"skill_id {ID} NOT NULL", "title VARCHAR(1024)",
-        "skill_type VARCHAR(64)", f"description {LONG}", f"alt_labels {LONG}", f"tags {LONG}",
-        f"proficiency_levels {LONG}", "sector VARCHAR(512)", "category VARCHAR(512)",
-        "source VARCHAR(256)", "code VARCHAR(256)", "content_hash VARCHAR(128)",
+        f"taxonomy_version {ID} NOT NULL",
+        f"skill_id {ID} NOT NULL",
+        "title VARCHAR(1024)",
+        "skill_type VARCHAR(64)",
+        f"description {LONG}",
+        f"alt_labels {LONG}",
+        f"tags {LONG}",
+        f"proficiency_levels {LONG}",
+        "sector VARCHAR(512)",
+        "category VARCHAR(512)",
+        "source VARCHAR(256)",
+        "code VARCHAR(256)",
+        "content_hash VARCHAR(128)",
         "PRIMARY KEY (taxonomy_version, skill_id)",
     ),
     "pending_skill_updates": (
-        f"update_id {ID} NOT NULL PRIMARY KEY", f"skill_id {ID}", "action VARCHAR(32)",
-        f"payload {LONG}", "status VARCHAR(32)", f"created_at {TS}", f"applied_at {TS}",
+        f"update_id {ID} NOT NULL PRIMARY KEY",
+        f"skill_id {ID}",
+        "action VARCHAR(32)",
+        f"payload {LONG}",
+        "status VARCHAR(32)",
+        f"created_at {TS}",
+        f"applied_at {TS}",
     ),
     "training_pairs": (
-        f"pair_id {ID} NOT NULL PRIMARY KEY", f"anchor {LONG}", f"candidate {LONG}",
-        f"label {REAL}", "source VARCHAR(64)", f"request_id {ID}", f"skill_id {ID}",
-        "data_version VARCHAR(64)", f"created_at {TS}",
+        f"pair_id {ID} NOT NULL PRIMARY KEY",
+        f"anchor {LONG}",
+        f"candidate {LONG}",
+        f"label {REAL}",
+        "source VARCHAR(64)",
+        f"request_id {ID}",
+        f"skill_id {ID}",
+        "data_version VARCHAR(64)",
+        f"created_at {TS}",
     ),
     "prediction_requests": (
-        f"request_id {ID} NOT NULL", "model_version VARCHAR(64)", "stage VARCHAR(16)",
-        f"created_at {TS}", f"day {DAY}", f"week {WEEK}", f"original_input {LONG}",
-        "input_chars INTEGER", f"latency_ms {REAL}", "status VARCHAR(32)", f"error {LONG}",
+        f"request_id {ID} NOT NULL",
+        "model_version VARCHAR(64)",
+        "stage VARCHAR(16)",
+        f"created_at {TS}",
+        f"day {DAY}",
+        f"week {WEEK}",
+        f"original_input {LONG}",
+        "input_chars INTEGER",
+        f"latency_ms {REAL}",
+        "status VARCHAR(32)",
+        f"error {LONG}",
         f"lowest_confidence {REAL}",
     ),
     "prediction_skills": (
-        f"request_id {ID} NOT NULL", "rank INTEGER", f"skill_id {ID}", "skill_title VARCHAR(1024)",
-        "skill_type VARCHAR(64)", f"confidence {REAL}", "phrase VARCHAR(4096)",
-        "occurrence INTEGER", f"tags {LONG}", "proficiency_level VARCHAR(64)",
+        f"request_id {ID} NOT NULL",
+        "rank INTEGER",
+        f"skill_id {ID}",
+        "skill_title VARCHAR(1024)",
+        "skill_type VARCHAR(64)",
+        f"confidence {REAL}",
+        "phrase VARCHAR(4096)",
+        "occurrence INTEGER",
+        f"tags {LONG}",
+        "proficiency_level VARCHAR(64)",
         "model_version VARCHAR(64)",
     ),
     "feedback": (
-        f"request_id {ID} NOT NULL", f"skill_id {ID} NOT NULL", "decision VARCHAR(16)",
-        "reviewer VARCHAR(256)", f"reviewed_at {TS}", f"day {DAY}", f"week {WEEK}",
+        f"request_id {ID} NOT NULL",
+        f"skill_id {ID} NOT NULL",
+        "decision VARCHAR(16)",
+        "reviewer VARCHAR(256)",
+        f"reviewed_at {TS}",
+        f"day {DAY}",
+        f"week {WEEK}",
     ),
     "feedback_submissions": (
-        f"request_id {ID} NOT NULL", "reviewer VARCHAR(256)", "model_version VARCHAR(64)",
-        f"submitted_at {TS}", f"day {DAY}", f"week {WEEK}", "n_predicted INTEGER",
-        "n_confirmed INTEGER", "n_overlap INTEGER",
+        f"request_id {ID} NOT NULL",
+        "reviewer VARCHAR(256)",
+        "model_version VARCHAR(64)",
+        f"submitted_at {TS}",
+        f"day {DAY}",
+        f"week {WEEK}",
+        "n_predicted INTEGER",
+        "n_confirmed INTEGER",
+        "n_overlap INTEGER",
     ),
     "prediction_scores": (
-        f"request_id {ID} NOT NULL", "model_version VARCHAR(64)", "reviewer VARCHAR(256)",
-        f"scored_at {TS}", f"day {DAY}", f"week {WEEK}", "n_predicted INTEGER",
-        "n_confirmed INTEGER", "n_overlap INTEGER",
+        f"request_id {ID} NOT NULL",
+        "model_version VARCHAR(64)",
+        "reviewer VARCHAR(256)",
+        f"scored_at {TS}",
+        f"day {DAY}",
+        f"week {WEEK}",
+        "n_predicted INTEGER",
+        "n_confirmed INTEGER",
+        "n_overlap INTEGER",
     ),
     "alerts": (
-        f"alert_id {ID} NOT NULL PRIMARY KEY", "metric VARCHAR(64)", f"value {REAL}",
-        f"threshold {REAL}", f"window_start {TS}", f"window_end {TS}", "n_reviews INTEGER",
-        "model_version VARCHAR(64)", "status VARCHAR(32)", f"created_at {TS}", f"message {LONG}",
+        f"alert_id {ID} NOT NULL PRIMARY KEY",
+        "metric VARCHAR(64)",
+        f"value {REAL}",
+        f"threshold {REAL}",
+        f"window_start {TS}",
+        f"window_end {TS}",
+        "n_reviews INTEGER",
+        "model_version VARCHAR(64)",
+        "status VARCHAR(32)",
+        f"created_at {TS}",
+        f"message {LONG}",
     ),
     "jobs": (
-        f"job_id {ID} NOT NULL PRIMARY KEY", "kind VARCHAR(64)", "status VARCHAR(32)",
-        f"progress {REAL}", f"message {LONG}", f"params {LONG}", f"result {LONG}", f"error {LONG}",
-        f"created_at {TS}", f"started_at {TS}", f"finished_at {TS}", f"heartbeat_at {TS}",
+        f"job_id {ID} NOT NULL PRIMARY KEY",
+        "kind VARCHAR(64)",
+        "status VARCHAR(32)",
+        f"progress {REAL}",
+        f"message {LONG}",
+        f"params {LONG}",
+        f"result {LONG}",
+        f"error {LONG}",
+        f"created_at {TS}",
+        f"started_at {TS}",
+        f"finished_at {TS}",
+        f"heartbeat_at {TS}",
         "worker VARCHAR(256)",
     ),
     "users": (
-        "username VARCHAR(256) NOT NULL PRIMARY KEY", "password_hash VARCHAR(512)",
-        "roles VARCHAR(1024)", f"created_at {TS}", "disabled INTEGER DEFAULT 0",
-        "failed_logins INTEGER DEFAULT 0", f"locked_until {TS}",
+        "username VARCHAR(256) NOT NULL PRIMARY KEY",
+        "password_hash VARCHAR(512)",
+        "roles VARCHAR(1024)",
+        f"created_at {TS}",
+        "disabled INTEGER DEFAULT 0",
+        "failed_logins INTEGER DEFAULT 0",
+        f"locked_until {TS}",
     ),
     "audit_log": (
-        f"event_id {ID} NOT NULL PRIMARY KEY", f"at {TS}", "actor VARCHAR(256)",
-        "action VARCHAR(64)", "target VARCHAR(1024)", f"details {LONG}",
+        f"event_id {ID} NOT NULL PRIMARY KEY",
+        f"at {TS}",
+        "actor VARCHAR(256)",
+        "action VARCHAR(64)",
+        "target VARCHAR(1024)",
+        f"details {LONG}",
     ),
 }
 
@@ -106,11 +188,17 @@ INDEXES: tuple[tuple[str, str, str], ...] = (
     ("ix_prediction_requests_key", "prediction_requests", "request_id, model_version"),
     # covers the dashboard's usage aggregates (index-only, in GROUP BY order) and its percentile
     # look-ups (day, model_version, stage, then latency order)
-    ("ix_prediction_requests_usage", "prediction_requests",
-     "day, model_version, stage, latency_ms, status, input_chars"),
+    (
+        "ix_prediction_requests_usage",
+        "prediction_requests",
+        "day, model_version, stage, latency_ms, status, input_chars",
+    ),
     # the review queue, least sure first and oldest first (walked in order, LIMIT 1)
-    ("ix_prediction_requests_queue", "prediction_requests",
-     "status, lowest_confidence, created_at, request_id"),
+    (
+        "ix_prediction_requests_queue",
+        "prediction_requests",
+        "status, lowest_confidence, created_at, request_id",
+    ),
     ("ix_prediction_requests_oldest", "prediction_requests", "status, created_at, request_id"),
     ("ix_prediction_skills_key", "prediction_skills", "request_id, model_version"),
     ("ix_feedback_review", "feedback", "request_id, reviewer, decision, skill_id"),
@@ -119,14 +207,23 @@ INDEXES: tuple[tuple[str, str, str], ...] = (
     ("ix_feedback_decision", "feedback", "decision, skill_id, day, request_id"),
     ("ix_feedback_skill", "feedback", "skill_id, decision, day, request_id"),
     # one review per (text, reviewer); agreement reads the reviewers of each text index-only
-    ("ix_feedback_submissions_review", "feedback_submissions",
-     "request_id, reviewer, model_version, n_confirmed, day"),
+    (
+        "ix_feedback_submissions_review",
+        "feedback_submissions",
+        "request_id, reviewer, model_version, n_confirmed, day",
+    ),
     ("ix_feedback_submissions_reviewer", "feedback_submissions", "day, reviewer"),
     # quality over time / per version (by day) and the alerts' window (by scored_at): index-only
-    ("ix_prediction_scores_quality", "prediction_scores",
-     "day, model_version, n_predicted, n_confirmed, n_overlap"),
-    ("ix_prediction_scores_window", "prediction_scores",
-     "scored_at, model_version, n_predicted, n_confirmed, n_overlap"),
+    (
+        "ix_prediction_scores_quality",
+        "prediction_scores",
+        "day, model_version, n_predicted, n_confirmed, n_overlap",
+    ),
+    (
+        "ix_prediction_scores_window",
+        "prediction_scores",
+        "scored_at, model_version, n_predicted, n_confirmed, n_overlap",
+    ),
     ("ix_prediction_scores_key", "prediction_scores", "request_id, model_version, reviewer"),
     ("ix_alerts_status", "alerts", "status, created_at"),
     ("ix_jobs_status", "jobs", "status, created_at"),
@@ -142,11 +239,16 @@ CREATE_VERSION_TABLE = (
 #: Indexes a later version replaced (a wider index with the same leading columns took over, or
 #: the table it served is no longer read that way).
 RETIRED_INDEXES: tuple[str, ...] = (
-    "ix_prediction_requests_day", "ix_feedback_submissions_request", "ix_feedback_submissions_day",
+    "ix_prediction_requests_day",
+    "ix_feedback_submissions_request",
+    "ix_feedback_submissions_day",
     # version 3: predictions keyed by (request id, model version), reviews by (request id,
     # reviewer), quality read from prediction_scores
-    "ix_prediction_requests_id", "ix_prediction_skills_request", "ix_feedback_request",
-    "ix_feedback_submissions_version", "ix_feedback_submissions_quality",
+    "ix_prediction_requests_id",
+    "ix_prediction_skills_request",
+    "ix_feedback_request",
+    "ix_feedback_submissions_version",
+    "ix_feedback_submissions_quality",
     "ix_feedback_submissions_window",
 )
 
@@ -187,15 +289,16 @@ def migrations(with_indexes: bool) -> list[tuple[int, list[str]]]:
     agreement). The index statements (idempotent: IF [NOT] EXISTS) bring the indexes to
     `INDEXES` and drop the `RETIRED_INDEXES`; they come last, in the newest step, after every
     column they cover exists."""
-    indexes = (_index_statements() + [f"DROP INDEX IF EXISTS {ix}" for ix in RETIRED_INDEXES]
-               if with_indexes else [])
+    indexes = (
+        _index_statements() + [f"DROP INDEX IF EXISTS {ix}" for ix in RETIRED_INDEXES] if with_indexes else []
+    )
     return [(2, []), (3, [*V3_STATEMENTS, *indexes])]
 
 
 LATEST_VERSION = max(version for version, _ in migrations(False))
 
 
-def _ensure_version_table(warehouse: "Warehouse") -> None:
+def _ensure_version_table(warehouse: Warehouse) -> None:
     """Create `schema_version`, tolerating another process creating it at the same moment."""
     try:
         warehouse.execute(CREATE_VERSION_TABLE)
@@ -208,7 +311,7 @@ def _ensure_version_table(warehouse: "Warehouse") -> None:
             raise exc from None
 
 
-def apply(warehouse: "Warehouse", *, with_indexes: bool | None = None) -> int:
+def apply(warehouse: Warehouse, *, with_indexes: bool | None = None) -> int:
     """Create or upgrade the schema; returns the schema version now in place. Indexes are
     created when `with_indexes` (default: `warehouse.supports_indexes`).
 
@@ -237,13 +340,13 @@ def apply(warehouse: "Warehouse", *, with_indexes: bool | None = None) -> int:
                 session.execute(statement)
             session.execute(
                 f"INSERT INTO {VERSION_TABLE} (version, applied_at) VALUES (?, ?)",
-                (version, datetime.now(timezone.utc).isoformat(timespec="seconds")),
+                (version, datetime.now(UTC).isoformat(timespec="seconds")),
             )
             current = version
         return current
 
 
-def current_version(warehouse: "Warehouse") -> int:
+def current_version(warehouse: Warehouse) -> int:
     """The applied schema version (0 when the schema was never created)."""
     try:
         return int(warehouse.scalar(f"SELECT MAX(version) FROM {VERSION_TABLE}") or 0)

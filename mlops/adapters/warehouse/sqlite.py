@@ -4,12 +4,14 @@ and processes (pooled connections, busy timeout, `BEGIN IMMEDIATE` for transacti
 A missing file is a new warehouse; an existing 0-byte file is refused (SQLite would take it for
 an empty database, hiding a truncated one), unless it grows within `EMPTY_GRACE_S` (another
 process creating it at that moment)."""
+
 from __future__ import annotations
 
 import sqlite3
 import time
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 from mlops.adapters.warehouse.base import WarehouseError
 from mlops.adapters.warehouse.pooled import PooledWarehouse, chunks
@@ -23,7 +25,7 @@ def sqlite_path(url: str) -> Path:
     prefix = "sqlite:///"
     if not url.startswith(prefix) or len(url) == len(prefix):
         raise WarehouseError(f"not a SQLite URL (sqlite:///path/to/file.db): {url!r}")
-    return Path(url[len(prefix):])
+    return Path(url[len(prefix) :])
 
 
 class SQLiteWarehouse(PooledWarehouse):
@@ -40,7 +42,7 @@ class SQLiteWarehouse(PooledWarehouse):
         self._file_checked = False
 
     @classmethod
-    def from_url(cls, url: str) -> "SQLiteWarehouse":
+    def from_url(cls, url: str) -> SQLiteWarehouse:
         """Open `sqlite:///path` (nothing is touched until the first statement)."""
         return cls(sqlite_path(url))
 
@@ -55,7 +57,8 @@ class SQLiteWarehouse(PooledWarehouse):
                 raise WarehouseError(
                     f"{self.describe()} is an empty (0-byte) file, not a SQLite database: it "
                     "may have been truncated. Restore it from a backup, or delete it to start "
-                    "a new, empty warehouse")
+                    "a new, empty warehouse"
+                )
             time.sleep(0.05)
         self._file_checked = True
 
@@ -76,19 +79,21 @@ class SQLiteWarehouse(PooledWarehouse):
 
     def _hint(self, exc: Exception) -> str:
         if "locked" in str(exc).lower():
-            return (f" (another connection held the write lock for {BUSY_TIMEOUT_S:.0f} s; inside "
-                    "`with warehouse.transaction() as tx:` write through `tx`, not `warehouse`)")
+            return (
+                f" (another connection held the write lock for {BUSY_TIMEOUT_S:.0f} s; inside "
+                "`with warehouse.transaction() as tx:` write through `tx`, not `warehouse`)"
+            )
         return ""
 
     def _is_data_error(self, exc: Exception) -> bool:
-        return super()._is_data_error(exc) or isinstance(exc, (sqlite3.DataError,
-                                                               sqlite3.IntegrityError))
+        return super()._is_data_error(exc) or isinstance(exc, (sqlite3.DataError, sqlite3.IntegrityError))
 
     def _is_disconnect(self, exc: Exception) -> bool:
         return isinstance(exc, sqlite3.ProgrammingError) and "closed" in str(exc).lower()
 
-    def _insert_batches(self, connection: Any, head: str, row_sql: str,
-                        rows: Iterable[Sequence[Any]], batch_size: int) -> int:
+    def _insert_batches(
+        self, connection: Any, head: str, row_sql: str, rows: Iterable[Sequence[Any]], batch_size: int
+    ) -> int:
         # In-process: executemany over prepared rows is already the fast path (no round trips).
         cursor = connection.cursor()
         total = 0

@@ -1,15 +1,26 @@
 """The training pairs' repository: snapshots of (anchor, candidate, label) pairs under a data
 version, and the reviewed feedback they are built from."""
+
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 from mlops.adapters.warehouse.base import Session
 
-PAIR_COLUMNS = ("pair_id", "anchor", "candidate", "label", "source", "request_id", "skill_id",
-                "data_version", "created_at")
+PAIR_COLUMNS = (
+    "pair_id",
+    "anchor",
+    "candidate",
+    "label",
+    "source",
+    "request_id",
+    "skill_id",
+    "data_version",
+    "created_at",
+)
 
 
 @dataclass(frozen=True)
@@ -67,27 +78,34 @@ class SqlTrainingPairRepository(TrainingPairRepository):
             "LEFT JOIN prediction_skills ps ON ps.request_id = f.request_id "
             "AND ps.model_version = s.model_version AND ps.skill_id = f.skill_id "
             "LEFT JOIN prediction_requests r ON r.request_id = f.request_id "
-            f"AND r.model_version = s.model_version{where}", params)
+            f"AND r.model_version = s.model_version{where}",
+            params,
+        )
         return [FeedbackExample(**row) for row in rows]
 
     def data_versions(self) -> list[str]:
-        return [row["data_version"] for row in self.db.query("SELECT DISTINCT data_version FROM training_pairs")]
+        return [
+            row["data_version"] for row in self.db.query("SELECT DISTINCT data_version FROM training_pairs")
+        ]
 
     def count(self, data_version: str) -> int:
-        return int(self.db.scalar("SELECT COUNT(*) FROM training_pairs WHERE data_version = ?",
-                                  (data_version,)) or 0)
+        return int(
+            self.db.scalar("SELECT COUNT(*) FROM training_pairs WHERE data_version = ?", (data_version,)) or 0
+        )
 
     def replace(self, data_version: str, pairs: Sequence[dict[str, Any]]) -> None:
         self.db.execute("DELETE FROM training_pairs WHERE data_version = ?", (data_version,))
         self.db.executemany(
             f"INSERT INTO training_pairs ({', '.join(PAIR_COLUMNS)}) "
             f"VALUES ({', '.join('?' * len(PAIR_COLUMNS))})",
-            (tuple(pair[c] for c in PAIR_COLUMNS) for pair in pairs))
+            (tuple(pair[c] for c in PAIR_COLUMNS) for pair in pairs),
+        )
 
     def load(self, data_version: str) -> list[dict[str, Any]]:
         rows = self.db.query(
-            f"SELECT {', '.join(PAIR_COLUMNS)} FROM training_pairs WHERE data_version = ? "
-            "ORDER BY pair_id", (data_version,))
+            f"SELECT {', '.join(PAIR_COLUMNS)} FROM training_pairs WHERE data_version = ? ORDER BY pair_id",
+            (data_version,),
+        )
         for row in rows:
             row["label"] = float(row["label"])
         return rows

@@ -1,11 +1,13 @@
 """The accounts' repository: local users with their password hash, roles and sign-in throttle."""
+
 from __future__ import annotations
 
 import json
 from abc import ABC, abstractmethod
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Mapping
+from typing import Any
 
 from mlops.adapters.warehouse.base import Session
 from mlops.domain.clock import parse_timestamp, utc
@@ -82,9 +84,15 @@ def _roles_of(raw: Any) -> frozenset[str]:
 
 
 def _user(row: Mapping[str, Any]) -> StoredUser:
-    return StoredUser(row["username"], row.get("password_hash") or "", _roles_of(row.get("roles")),
-                      row.get("created_at") or "", bool(int(row.get("disabled") or 0)),
-                      int(row.get("failed_logins") or 0), row.get("locked_until"))
+    return StoredUser(
+        row["username"],
+        row.get("password_hash") or "",
+        _roles_of(row.get("roles")),
+        row.get("created_at") or "",
+        bool(int(row.get("disabled") or 0)),
+        int(row.get("failed_logins") or 0),
+        row.get("locked_until"),
+    )
 
 
 class SqlUserRepository(UserRepository):
@@ -105,27 +113,39 @@ class SqlUserRepository(UserRepository):
     def add(self, user: StoredUser) -> None:
         self.db.execute(
             f"INSERT INTO users ({self._COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (user.username, user.password_hash, json.dumps(sorted(user.roles)), user.created_at,
-             int(user.disabled), user.failed_logins, user.locked_until))
+            (
+                user.username,
+                user.password_hash,
+                json.dumps(sorted(user.roles)),
+                user.created_at,
+                int(user.disabled),
+                user.failed_logins,
+                user.locked_until,
+            ),
+        )
 
     def set_roles(self, username: str, roles: list[str]) -> None:
         self.db.execute("UPDATE users SET roles = ? WHERE username = ?", (json.dumps(roles), username))
 
     def set_password_hash(self, username: str, password_hash: str) -> None:
-        self.db.execute("UPDATE users SET password_hash = ?, failed_logins = 0, locked_until = NULL "
-                        "WHERE username = ?", (password_hash, username))
+        self.db.execute(
+            "UPDATE users SET password_hash = ?, failed_logins = 0, locked_until = NULL WHERE username = ?",
+            (password_hash, username),
+        )
 
     def set_disabled(self, username: str, disabled: bool) -> None:
         self.db.execute("UPDATE users SET disabled = ? WHERE username = ?", (int(bool(disabled)), username))
 
     def set_failures(self, username: str, failed_logins: int, locked_until: str | None) -> None:
-        self.db.execute("UPDATE users SET failed_logins = ?, locked_until = ? WHERE username = ?",
-                        (failed_logins, locked_until, username))
+        self.db.execute(
+            "UPDATE users SET failed_logins = ?, locked_until = ? WHERE username = ?",
+            (failed_logins, locked_until, username),
+        )
 
     def add_failure(self, username: str) -> int:
         # No RETURNING (Redshift has none): the increment and the read back share the caller's
         # locked transaction.
-        self.db.execute("UPDATE users SET failed_logins = COALESCE(failed_logins, 0) + 1 "
-                        "WHERE username = ?", (username,))
-        return int(self.db.scalar("SELECT failed_logins FROM users WHERE username = ?",
-                                  (username,)) or 0)
+        self.db.execute(
+            "UPDATE users SET failed_logins = COALESCE(failed_logins, 0) + 1 WHERE username = ?", (username,)
+        )
+        return int(self.db.scalar("SELECT failed_logins FROM users WHERE username = ?", (username,)) or 0)

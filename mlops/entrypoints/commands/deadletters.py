@@ -1,5 +1,6 @@
 """`python -m mlops deadletters list|replay`: the prediction records the warehouse refused (in
 each prediction-log queue under `<home>/queue/`), and sending them again."""
+
 from __future__ import annotations
 
 import argparse
@@ -16,8 +17,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     listing.set_defaults(func=run_list)
     replay = actions.add_parser("replay", help="queue dead letters again and deliver them")
     replay.add_argument("--queue", required=True, help="the queue name (see `deadletters list`)")
-    replay.add_argument("--id", type=int, action="append", default=None, dest="ids",
-                        help="only this dead letter (repeatable; default: all of the queue)")
+    replay.add_argument(
+        "--id",
+        type=int,
+        action="append",
+        default=None,
+        dest="ids",
+        help="only this dead letter (repeatable; default: all of the queue)",
+    )
     replay.set_defaults(func=run_replay)
 
 
@@ -27,8 +34,9 @@ def _queue_dir(settings, name: str):
     dirs = queue_dirs(settings.home)
     if name not in dirs:
         known = ", ".join(dirs) or "none"
-        raise ValueError(f"no prediction-log queue {name!r} under {settings.home / 'queue'} "
-                         f"(queues: {known})")
+        raise ValueError(
+            f"no prediction-log queue {name!r} under {settings.home / 'queue'} (queues: {known})"
+        )
     return dirs[name]
 
 
@@ -51,8 +59,15 @@ def run_list(args: argparse.Namespace) -> int:
     finally:
         queue.close()
     if args.json:
-        print(json.dumps([{"id": d.seq, "attempts": d.attempts, "reason": d.reason,
-                           "payload": d.payload} for d in letters], ensure_ascii=False))
+        print(
+            json.dumps(
+                [
+                    {"id": d.seq, "attempts": d.attempts, "reason": d.reason, "payload": d.payload}
+                    for d in letters
+                ],
+                ensure_ascii=False,
+            )
+        )
         return 0
     for letter in letters:
         print(f"{letter.seq}\t{letter.attempts} attempt(s)\t{letter.reason}")
@@ -71,6 +86,8 @@ def run_replay(args: argparse.Namespace) -> int:
         pending = plog.pending()["warehouse"]
     finally:
         plog.close()
-    print(f"replayed {replayed} dead letter(s) from {args.queue}; {pending} still queued, "
-          f"{left} dead letter(s) left")
+    print(
+        f"replayed {replayed} dead letter(s) from {args.queue}; {pending} still queued, "
+        f"{left} dead letter(s) left"
+    )
     return 0

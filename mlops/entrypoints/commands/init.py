@@ -6,6 +6,7 @@ read (a corrupt one is reported, never rewritten). Object stores need no folders
 prefixes (`finetuned_models/mlops/versions/`, `base_models/`, `prod/`) appear with their first
 object.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -21,10 +22,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "init", help="create the warehouse schema and the artifact store layout (idempotent)"
     )
-    parser.add_argument("--warehouse", metavar="URL", dest="warehouse_url", default=None,
-                        help="warehouse URL (default: the configured one, mlops.config)")
-    parser.add_argument("--store", metavar="URL", dest="store_url", default=None,
-                        help="artifact store URL (default: the configured one)")
+    parser.add_argument(
+        "--warehouse",
+        metavar="URL",
+        dest="warehouse_url",
+        default=None,
+        help="warehouse URL (default: the configured one, mlops.config)",
+    )
+    parser.add_argument(
+        "--store",
+        metavar="URL",
+        dest="store_url",
+        default=None,
+        help="artifact store URL (default: the configured one)",
+    )
     parser.add_argument("--skip-store", action="store_true", help="only create the schema")
     parser.set_defaults(func=run)
 

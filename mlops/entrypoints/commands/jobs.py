@@ -1,4 +1,5 @@
 """`python -m mlops jobs list|show ID|cancel ID --user NAME`: background jobs."""
+
 from __future__ import annotations
 
 import argparse
@@ -29,17 +30,23 @@ def format_jobs(rows: list[jobs.Job]) -> str:
     """One line per job: id, kind, status, progress, created, message or error."""
     lines = [("job_id", "kind", "status", "progress", "created_at", "message")]
     for job in rows:
-        lines.append((job.job_id, job.kind, job.status, f"{job.progress:.0%}",
-                      (job.created_at or "")[:19], job.error or job.message))
+        lines.append(
+            (
+                job.job_id,
+                job.kind,
+                job.status,
+                f"{job.progress:.0%}",
+                (job.created_at or "")[:19],
+                job.error or job.message,
+            )
+        )
     widths = [max(len(line[i]) for line in lines) for i in range(len(lines[0]) - 1)]
-    return "\n".join("  ".join(c.ljust(w) for c, w in zip(line, widths)) + "  " + line[-1]
-                     for line in lines)
+    return "\n".join("  ".join(c.ljust(w) for c, w in zip(line, widths)) + "  " + line[-1] for line in lines)
 
 
 def run_list(args: argparse.Namespace) -> int:
     """Print jobs, newest first."""
-    rows = jobs.list_jobs(args.services.warehouse, status=args.status, kind=args.kind,
-                          limit=args.limit)
+    rows = jobs.list_jobs(args.services.warehouse, status=args.status, kind=args.kind, limit=args.limit)
     print(format_jobs(rows) if rows else "no jobs")
     return 0
 

@@ -1,4 +1,5 @@
 """`python -m mlops registry list|show VERSION`: read the model registry (logs.json)."""
+
 from __future__ import annotations
 
 import argparse
@@ -15,13 +16,17 @@ _COLUMNS = ("version", "stages", "status", "trigger", "metrics", "data", "timest
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add `registry list` and `registry show VERSION`."""
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--store", metavar="URL", dest="store_url", default=None,
-                        help="artifact store URL (file:///abs/path or s3://bucket/prefix); "
-                             "default: the configured store (mlops.config)")
+    common.add_argument(
+        "--store",
+        metavar="URL",
+        dest="store_url",
+        default=None,
+        help="artifact store URL (file:///abs/path or s3://bucket/prefix); "
+        "default: the configured store (mlops.config)",
+    )
     parser = subparsers.add_parser("registry", help="read the model registry (logs.json)")
     actions = parser.add_subparsers(dest="registry_command", required=True)
-    listing = actions.add_parser("list", parents=[common],
-                                 help="one line per registered version")
+    listing = actions.add_parser("list", parents=[common], help="one line per registered version")
     listing.set_defaults(func=run_list)
     show = actions.add_parser("show", parents=[common], help="one version's record as JSON")
     show.add_argument("version", help="a registered version X.Y.Z")
@@ -57,12 +62,19 @@ def format_table(pointers: StagePointers, entries: list[RegistryEntry]) -> str:
     rows = [_COLUMNS]
     for entry in entries:
         stages = pointers.stages_of(entry.version)
-        rows.append((entry.version, ",".join(stages) or "-", str(entry.record.get("status", "")),
-                     str(entry.record.get("trigger", "")), _metrics(entry),
-                     str(entry.record.get("data_version", "")), _timestamp(entry)))
+        rows.append(
+            (
+                entry.version,
+                ",".join(stages) or "-",
+                str(entry.record.get("status", "")),
+                str(entry.record.get("trigger", "")),
+                _metrics(entry),
+                str(entry.record.get("data_version", "")),
+                _timestamp(entry),
+            )
+        )
     widths = [max(len(row[i]) for row in rows) for i in range(len(_COLUMNS))]
-    return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip()
-                     for row in rows)
+    return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows)
 
 
 def run_list(args: argparse.Namespace) -> int:

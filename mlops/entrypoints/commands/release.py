@@ -1,6 +1,7 @@
 """`python -m mlops release promote|approve|reject|rollback|deploy-dev|status|history`:
 move model versions through DEV -> UAT -> PROD. Every decision names `--user` (looked up in
 the warehouse `users` table; the role is checked) and, except `deploy-dev`, a `--comment`."""
+
 from __future__ import annotations
 
 import argparse
@@ -19,30 +20,47 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     who.add_argument("--user", required=True, help="who decides (a user in the users table)")
     who.add_argument("--comment", required=True, help="why (kept in the approval trail)")
     where = argparse.ArgumentParser(add_help=False)
-    where.add_argument("--target", choices=("local", "sagemaker"), default="local",
-                       help="deployment target (default local: <home>/serving/<stage>/)")
+    where.add_argument(
+        "--target",
+        choices=("local", "sagemaker"),
+        default="local",
+        help="deployment target (default local: <home>/serving/<stage>/)",
+    )
     where.add_argument("--role-arn", default=None, help="SageMaker execution role (--target sagemaker)")
     where.add_argument("--image-uri", default=None, help="serving container image (--target sagemaker)")
 
     parser = subparsers.add_parser("release", help="promote, approve, reject or roll back versions")
     actions = parser.add_subparsers(dest="release_command", required=True)
-    actions.add_parser(ReleaseAction.PROMOTE_UAT.value, parents=[who, where],
-                       help="stakeholder sign-off: the DEV version goes to UAT"
-                       ).set_defaults(func=run_action, action=ReleaseAction.PROMOTE_UAT)
-    actions.add_parser(ReleaseAction.APPROVE_PROD.value, parents=[who, where],
-                       help="admin approval: the UAT version goes to PROD"
-                       ).set_defaults(func=run_action, action=ReleaseAction.APPROVE_PROD)
-    rejecting = actions.add_parser("reject", parents=[who],
-                                   help="reject a candidate (its status becomes rejected)")
-    rejecting.add_argument("--stage", choices=(Stage.UAT.value, Stage.PROD.value),
-                           default=Stage.UAT.value,
-                           help="the stage it was a candidate for (default uat)")
+    actions.add_parser(
+        ReleaseAction.PROMOTE_UAT.value,
+        parents=[who, where],
+        help="stakeholder sign-off: the DEV version goes to UAT",
+    ).set_defaults(func=run_action, action=ReleaseAction.PROMOTE_UAT)
+    actions.add_parser(
+        ReleaseAction.APPROVE_PROD.value,
+        parents=[who, where],
+        help="admin approval: the UAT version goes to PROD",
+    ).set_defaults(func=run_action, action=ReleaseAction.APPROVE_PROD)
+    rejecting = actions.add_parser(
+        "reject", parents=[who], help="reject a candidate (its status becomes rejected)"
+    )
+    rejecting.add_argument(
+        "--stage",
+        choices=(Stage.UAT.value, Stage.PROD.value),
+        default=Stage.UAT.value,
+        help="the stage it was a candidate for (default uat)",
+    )
     rejecting.set_defaults(func=run_action, action=None, target="local")  # deploys nothing
-    actions.add_parser(ReleaseAction.ROLLBACK_PROD.value, parents=[who, where],
-                       help="admin: point PROD back at an earlier version"
-                       ).set_defaults(func=run_action, action=ReleaseAction.ROLLBACK_PROD)
-    dev = actions.add_parser(ReleaseAction.DEPLOY_DEV.value, parents=[where],
-                             help="deploy a registered version to DEV (system or admin)")
+    actions.add_parser(
+        ReleaseAction.ROLLBACK_PROD.value,
+        parents=[who, where],
+        help="admin: point PROD back at an earlier version",
+    ).set_defaults(func=run_action, action=ReleaseAction.ROLLBACK_PROD)
+    dev = actions.add_parser(
+        ReleaseAction.DEPLOY_DEV.value,
+        parents=[where],
+        help="deploy a registered version to DEV (system or admin)",
+    )
     dev.add_argument("version")
     dev.add_argument("--user", default=None, help="an admin (default: the system user)")
     dev.add_argument("--comment", default="")
@@ -64,8 +82,12 @@ def _target(args: argparse.Namespace, context: Any) -> Any:
 
     from mlops.adapters.deploy.sagemaker import SageMakerTarget
 
-    return SageMakerTarget(boto3.Session(region_name=context.settings.aws_region), args.role_arn,
-                           args.image_uri, context.store.url)
+    return SageMakerTarget(
+        boto3.Session(region_name=context.settings.aws_region),
+        args.role_arn,
+        args.image_uri,
+        context.store.url,
+    )
 
 
 def _print(outcome: dict) -> int:
@@ -84,9 +106,18 @@ def run_action(args: argparse.Namespace) -> int:
     action = _action(args)
     ctx = args.services
     user = release.load_user(ctx.warehouse, args.user) if args.user else None
-    return _print(release.apply(ctx.registry, ctx.warehouse, _target(args, ctx), action,
-                                args.version, user=user, comment=args.comment,
-                                approver_must_differ=ctx.settings.approver_must_differ))
+    return _print(
+        release.apply(
+            ctx.registry,
+            ctx.warehouse,
+            _target(args, ctx),
+            action,
+            args.version,
+            user=user,
+            comment=args.comment,
+            approver_must_differ=ctx.settings.approver_must_differ,
+        )
+    )
 
 
 def run_status(args: argparse.Namespace) -> int:
@@ -104,7 +135,9 @@ def run_history(args: argparse.Namespace) -> int:
         print("no release decisions recorded")
         return 0
     for e in entries:
-        print(f"{e.get('when', '')}  {e['version']:<10} {str(e.get('from') or '-'):>4} -> "
-              f"{str(e.get('to')):<4}  {e.get('decision', ''):<11} {e.get('who', '')}: "
-              f"{e.get('comment', '')}")
+        print(
+            f"{e.get('when', '')}  {e['version']:<10} {str(e.get('from') or '-'):>4} -> "
+            f"{str(e.get('to')):<4}  {e.get('decision', ''):<11} {e.get('who', '')}: "
+            f"{e.get('comment', '')}"
+        )
     return 0

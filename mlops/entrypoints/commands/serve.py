@@ -1,5 +1,6 @@
 """`python -m mlops serve --stage prod|uat|dev | --version X.Y.Z [--port 8080] [--host H]`:
 run the inference HTTP server (`/ping`, `/invocations`) on one model."""
+
 from __future__ import annotations
 
 import argparse
@@ -32,16 +33,26 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     """Add `serve`."""
     parser = subparsers.add_parser("serve", help="serve a model over HTTP (/ping, /invocations)")
     which = parser.add_mutually_exclusive_group()
-    which.add_argument("--stage", choices=[s.value for s in STAGES], default=None,
-                       help="serve the model deployed to this stage (default: prod)")
+    which.add_argument(
+        "--stage",
+        choices=[s.value for s in STAGES],
+        default=None,
+        help="serve the model deployed to this stage (default: prod)",
+    )
     which.add_argument("--version", default=None, help="serve this registered version X.Y.Z")
     parser.add_argument("--host", default="0.0.0.0", help="address to listen on (default 0.0.0.0)")
-    parser.add_argument("--port", type=_port, default=DEFAULT_PORT,
-                        help=f"port (default {DEFAULT_PORT}; 0 picks a free one)")
-    parser.add_argument("--max-body-bytes", type=_positive, default=DEFAULT_MAX_BODY_BYTES,
-                        help=f"largest request body accepted (default {DEFAULT_MAX_BODY_BYTES})")
-    parser.add_argument("--no-log", action="store_true",
-                        help="do not log predictions (e.g. a load-test server)")
+    parser.add_argument(
+        "--port", type=_port, default=DEFAULT_PORT, help=f"port (default {DEFAULT_PORT}; 0 picks a free one)"
+    )
+    parser.add_argument(
+        "--max-body-bytes",
+        type=_positive,
+        default=DEFAULT_MAX_BODY_BYTES,
+        help=f"largest request body accepted (default {DEFAULT_MAX_BODY_BYTES})",
+    )
+    parser.add_argument(
+        "--no-log", action="store_true", help="do not log predictions (e.g. a load-test server)"
+    )
     parser.set_defaults(func=run)
 
 
@@ -49,6 +60,13 @@ def run(args: argparse.Namespace) -> int:
     """Load the model, then serve until interrupted."""
     from mlops.entrypoints.server import serve
 
-    serve(args.services, stage=args.stage, version=args.version, host=args.host,
-          port=args.port, max_body_bytes=args.max_body_bytes, log_predictions=not args.no_log)
+    serve(
+        args.services,
+        stage=args.stage,
+        version=args.version,
+        host=args.host,
+        port=args.port,
+        max_body_bytes=args.max_body_bytes,
+        log_predictions=not args.no_log,
+    )
     return 0

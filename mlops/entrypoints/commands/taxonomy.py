@@ -1,6 +1,7 @@
 """`python -m mlops taxonomy preview PATH` and `taxonomy import PATH [--user NAME]`: compare an
 SFw workbook / skills CSV with the warehouse's current taxonomy, and import it as a new version
 (which queues the skills-update build)."""
+
 from __future__ import annotations
 
 import argparse
@@ -16,15 +17,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     preview.set_defaults(func=run_preview)
     run = actions.add_parser("import", help="import PATH as a new taxonomy version")
     run.add_argument("path")
-    run.add_argument("--user", default=None,
-                     help="the admin account recorded as importer (default: the system user)")
+    run.add_argument(
+        "--user", default=None, help="the admin account recorded as importer (default: the system user)"
+    )
     run.add_argument("--no-build", action="store_true", help="do not queue the skills-update build")
     run.set_defaults(func=run_import)
 
 
 def _summary(counts: dict[str, int]) -> str:
-    return (f"{counts['skills']} skills: {counts['added']} added, {counts['changed']} changed, "
-            f"{counts['removed']} removed")
+    return (
+        f"{counts['skills']} skills: {counts['added']} added, {counts['changed']} changed, "
+        f"{counts['removed']} removed"
+    )
 
 
 def run_preview(args: argparse.Namespace) -> int:
@@ -46,9 +50,10 @@ def run_import(args: argparse.Namespace) -> int:
     warehouse = args.services.warehouse
     user = system_user()
     if args.user:
-        user = get_user(warehouse, args.user)
-        if user is None:
+        account = get_user(warehouse, args.user)
+        if account is None:
             raise ValueError(f"no enabled account {args.user!r}")
+        user = account
     result = import_taxonomy(warehouse, args.path, user, queue_build=not args.no_build)
     print(f"imported taxonomy {result.version} ({_summary(result.counts)})")
     if result.job_id:

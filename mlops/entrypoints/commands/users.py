@@ -1,5 +1,6 @@
 """`python -m mlops users add NAME --role R [--role R2] [--password-stdin]` and `users list`:
 local accounts in the warehouse (the first admin is created this way)."""
+
 from __future__ import annotations
 
 import argparse
@@ -15,10 +16,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     actions = parser.add_subparsers(dest="users_command", required=True)
     add = actions.add_parser("add", help="create an account")
     add.add_argument("username")
-    add.add_argument("--role", action="append", required=True, choices=ROLES,
-                     help="a role to grant (repeat for several)")
-    add.add_argument("--password-stdin", action="store_true",
-                     help="read the password from the first line of standard input")
+    add.add_argument(
+        "--role", action="append", required=True, choices=ROLES, help="a role to grant (repeat for several)"
+    )
+    add.add_argument(
+        "--password-stdin",
+        action="store_true",
+        help="read the password from the first line of standard input",
+    )
     add.set_defaults(func=run_add)
     listing = actions.add_parser("list", help="one line per account")
     listing.set_defaults(func=run_list)
@@ -45,8 +50,13 @@ def read_password(from_stdin: bool) -> str:
 def run_add(args: argparse.Namespace) -> int:
     from mlops.services.auth import create_user
 
-    user = create_user(args.services.warehouse, args.username, read_password(args.password_stdin),
-                       args.role, actor=system_user())
+    user = create_user(
+        args.services.warehouse,
+        args.username,
+        read_password(args.password_stdin),
+        args.role,
+        actor=system_user(),
+    )
     print(f"created {user.username} ({', '.join(sorted(user.roles))})")
     return 0
 
@@ -59,8 +69,11 @@ def run_list(args: argparse.Namespace) -> int:
         print("no accounts; create one with: python -m mlops users add NAME --role admin")
         return 0
     for account in accounts:
-        state = "disabled" if account.disabled else (
-            f"locked until {account.locked_until}" if account.locked_until else "active")
+        state = (
+            "disabled"
+            if account.disabled
+            else (f"locked until {account.locked_until}" if account.locked_until else "active")
+        )
         print(f"{account.username}\t{','.join(sorted(account.roles))}\t{state}\t{account.created_at}")
     return 0
 
@@ -76,6 +89,8 @@ def run_roles(args: argparse.Namespace) -> int:
 def run_passwd(args: argparse.Namespace) -> int:
     from mlops.services.auth import set_password
 
-    set_password(args.services.warehouse, args.username, read_password(args.password_stdin), actor=system_user())
+    set_password(
+        args.services.warehouse, args.username, read_password(args.password_stdin), actor=system_user()
+    )
     print(f"password set for {args.username}")
     return 0

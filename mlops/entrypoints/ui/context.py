@@ -1,5 +1,6 @@
 """The Streamlit app's composition root: one `Bootstrap` (settings, warehouse, store, taxonomy,
 inference client) per process and settings, created once with `st.cache_resource`."""
+
 from __future__ import annotations
 
 import streamlit as st

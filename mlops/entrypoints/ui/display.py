@@ -1,11 +1,13 @@
 """Safe display of user-supplied text and friendly errors (messages, never tracebacks)."""
+
 from __future__ import annotations
 
 import logging
 import re
 import string
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any, Iterator, Sequence
+from typing import Any
 
 import streamlit as st
 

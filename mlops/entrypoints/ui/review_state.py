@@ -1,5 +1,6 @@
 """The Review page's working state, independent of Streamlit: one text under review, the
 reviewer's decisions and added skills, kept in `st.session_state` until submitted."""
+
 from __future__ import annotations
 
 import json
@@ -45,18 +46,24 @@ class ReviewItem:
     added: list[str] = field(default_factory=list)
 
     @classmethod
-    def from_record(cls, record: dict[str, Any]) -> "ReviewItem":
+    def from_record(cls, record: dict[str, Any]) -> ReviewItem:
         """From an extraction record (`requestId`, `skillExtractOutput`, ...)."""
-        return cls(record["requestId"], str(record.get("modelVersion") or ""),
-                   record.get("original_input") or "",
-                   [skill_from_record(s) for s in record.get("skillExtractOutput") or []])
+        return cls(
+            record["requestId"],
+            str(record.get("modelVersion") or ""),
+            record.get("original_input") or "",
+            [skill_from_record(s) for s in record.get("skillExtractOutput") or []],
+        )
 
     @classmethod
-    def from_prediction(cls, prediction: dict[str, Any]) -> "ReviewItem":
+    def from_prediction(cls, prediction: dict[str, Any]) -> ReviewItem:
         """From a logged prediction (`feedback.get_prediction` / `next_unreviewed`)."""
-        return cls(prediction["request_id"], str(prediction.get("model_version") or ""),
-                   prediction.get("original_input") or "",
-                   [skill_from_record(s) for s in prediction.get("skills") or []])
+        return cls(
+            prediction["request_id"],
+            str(prediction.get("model_version") or ""),
+            prediction.get("original_input") or "",
+            [skill_from_record(s) for s in prediction.get("skills") or []],
+        )
 
     def decide(self, skill_id: str, decision: str | None) -> None:
         """Record accept/reject for a predicted skill (None forgets the decision)."""

@@ -1,6 +1,7 @@
 """Who is signed in to this browser session: local accounts (`mlops.services.auth`) or OIDC via
 `st.login` when `[auth]` is configured in the secrets; sessions expire after
 `settings.session_ttl_minutes`; the menu lists only the pages the user's roles open."""
+
 from __future__ import annotations
 
 import time
@@ -125,9 +126,15 @@ def allowed_pages(user: User | None) -> list[PageSpec]:
 
 def navigation_pages(user: User | None) -> list:
     """`st.Page` objects for the menu: sign-in alone when nobody is signed in."""
+
     def page(spec: PageSpec, default: bool = False):
-        return st.Page(str(PAGES_DIR / spec.file), title=spec.title, icon=spec.icon,
-                       url_path=spec.url_path, default=default)
+        return st.Page(
+            str(PAGES_DIR / spec.file),
+            title=spec.title,
+            icon=spec.icon,
+            url_path=spec.url_path,
+            default=default,
+        )
 
     if user is None:
         return [page(SIGN_IN, default=True)]

@@ -10,13 +10,15 @@ and keyword overrides are merged over them, key by key (the `gate` and `pipeline
 `max_text_chars`, `match`); keys it leaves out keep the champion's values, else sea_core's
 defaults (`sea_core.bundle.pipeline_config`).
 """
+
 from __future__ import annotations
 
 import json
 import tomllib
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Mapping
+from typing import TYPE_CHECKING, Any
 
 from sea_core.bundle import PIPELINE_CONFIG_KEYS, BundleError, pipeline_config
 
@@ -81,14 +83,17 @@ class BuildConfig:
     gate: GateConfig = field(default_factory=GateConfig)
     pipeline: dict[str, Any] = field(default_factory=dict)
 
-    def resolved(self, settings: "Settings") -> "BuildConfig":
+    def resolved(self, settings: Settings) -> BuildConfig:
         """This configuration with its null settings taken from `settings` (`base_encoder`,
         `primary_metric`, `promotion_margin`)."""
         return replace(
-            self, base_encoder=self.base_encoder or settings.base_encoder,
+            self,
+            base_encoder=self.base_encoder or settings.base_encoder,
             primary_metric=self.primary_metric or settings.primary_metric,
-            promotion_margin=float(settings.promotion_margin if self.promotion_margin is None
-                                   else self.promotion_margin))
+            promotion_margin=float(
+                settings.promotion_margin if self.promotion_margin is None else self.promotion_margin
+            ),
+        )
 
     @property
     def candidates(self) -> tuple[str, ...]:
@@ -98,9 +103,18 @@ class BuildConfig:
     def hyperparameters(self, base_encoder: str | None = None) -> dict[str, Any]:
         """What the registry records as `hyperparameters` for a model trained from `base_encoder`."""
         data = asdict(self)
-        for key in ("candidate_encoders", "gate", "primary_metric", "promotion_margin", "device",
-                    "max_test_pairs", "ranking_top_k", "pipeline", "holdout_fraction",
-                    "min_reviewed"):
+        for key in (
+            "candidate_encoders",
+            "gate",
+            "primary_metric",
+            "promotion_margin",
+            "device",
+            "max_test_pairs",
+            "ranking_top_k",
+            "pipeline",
+            "holdout_fraction",
+            "min_reviewed",
+        ):
             data.pop(key)
         data["base_encoder"] = base_encoder or self.base_encoder
         return data
@@ -130,15 +144,21 @@ def _read_file(path: Path) -> dict[str, Any]:
 def _check(config: BuildConfig) -> BuildConfig:
     if config.loss not in LOSSES:
         raise BuildConfigError(f"loss: unknown {config.loss!r}; use one of {', '.join(LOSSES)}")
-    for name in ("max_steps", "batch_size", "max_train_pairs", "max_test_pairs", "ranking_top_k",
-                 "review_repeats", "min_reviewed"):
+    for name in (
+        "max_steps",
+        "batch_size",
+        "max_train_pairs",
+        "max_test_pairs",
+        "ranking_top_k",
+        "review_repeats",
+        "min_reviewed",
+    ):
         if not isinstance(getattr(config, name), int) or getattr(config, name) < 1:
             raise BuildConfigError(f"{name}: must be a whole number >= 1, got {getattr(config, name)!r}")
     if config.batch_size < 2:
         raise BuildConfigError("batch_size: must be at least 2")
     if not isinstance(config.taxonomy_pairs, int) or config.taxonomy_pairs < 0:
-        raise BuildConfigError(f"taxonomy_pairs: must be a whole number >= 0, "
-                               f"got {config.taxonomy_pairs!r}")
+        raise BuildConfigError(f"taxonomy_pairs: must be a whole number >= 0, got {config.taxonomy_pairs!r}")
     for name in ("val_fraction", "test_fraction", "holdout_fraction"):
         value = getattr(config, name)
         if not isinstance(value, (int, float)) or not 0.0 < value < 0.5:
@@ -149,18 +169,21 @@ def _check(config: BuildConfig) -> BuildConfig:
         raise BuildConfigError("base_encoder: must not be empty")
     unknown = sorted(set(config.pipeline) - set(PIPELINE_CONFIG_KEYS))
     if unknown:
-        raise BuildConfigError(f"pipeline.{unknown[0]}: unknown pipeline setting "
-                               f"(known: {', '.join(PIPELINE_CONFIG_KEYS)})")
+        raise BuildConfigError(
+            f"pipeline.{unknown[0]}: unknown pipeline setting (known: {', '.join(PIPELINE_CONFIG_KEYS)})"
+        )
     try:
         shaping = pipeline_config(config.pipeline)
     except BundleError as exc:
         raise BuildConfigError(f"pipeline: {exc}") from None
     if isinstance(shaping.top_k, bool) or not isinstance(shaping.top_k, int) or shaping.top_k < 0:
         raise BuildConfigError(f"pipeline.top_k: must be a whole number >= 0, got {shaping.top_k!r}")
-    if isinstance(shaping.min_confidence, bool) or not isinstance(shaping.min_confidence, (int, float)) \
-            or not 0.0 <= shaping.min_confidence <= 1.0:
-        raise BuildConfigError(f"pipeline.min_confidence: must be in [0, 1], "
-                               f"got {shaping.min_confidence!r}")
+    if (
+        isinstance(shaping.min_confidence, bool)
+        or not isinstance(shaping.min_confidence, (int, float))
+        or not 0.0 <= shaping.min_confidence <= 1.0
+    ):
+        raise BuildConfigError(f"pipeline.min_confidence: must be in [0, 1], got {shaping.min_confidence!r}")
     gate = config.gate
     for name in ("min_self_match", "min_golden_recall"):
         value = getattr(gate, name)

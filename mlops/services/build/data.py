@@ -6,6 +6,7 @@ hash of each pair, so it is stable; the TEST set is fixed once and stored as
 `datasets/test/<checksum>.csv`: later builds reuse it (the champion's `test_data_path`) and keep
 its pairs out of train/val, whatever new data arrives.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -23,8 +24,18 @@ from sea_core.taxonomy import Taxonomy, bundled_taxonomy
 
 from .config import BuildConfig
 
-__all__ = ["BuildDataError", "PairSet", "Splits", "load_pairs", "pair_key", "read_pairs",
-           "resolve_taxonomy", "save_pairs", "split_pairs", "taxonomy_pairs"]
+__all__ = [
+    "BuildDataError",
+    "PairSet",
+    "Splits",
+    "load_pairs",
+    "pair_key",
+    "read_pairs",
+    "resolve_taxonomy",
+    "save_pairs",
+    "split_pairs",
+    "taxonomy_pairs",
+]
 
 PAIR_FIELDS = ("anchor", "candidate", "label")
 
@@ -55,8 +66,9 @@ class PairSet:
     data_checksum: str | None = None
 
 
-def load_pairs(warehouse: Warehouse | None, taxonomy: Taxonomy, config: BuildConfig,
-               refresh: bool = True) -> PairSet:
+def load_pairs(
+    warehouse: Warehouse | None, taxonomy: Taxonomy, config: BuildConfig, refresh: bool = True
+) -> PairSet:
     """Training pairs: the warehouse snapshot (`training_data.build_training_pairs` first when
     `refresh`: new feedback becomes a new data version, then `load_training_pairs` of that
     version); pairs generated from the taxonomy (`taxonomy_pairs`) when there is no warehouse
@@ -70,8 +82,9 @@ def load_pairs(warehouse: Warehouse | None, taxonomy: Taxonomy, config: BuildCon
         pairs = _normalise(rows)
         if pairs and {p["label"] for p in pairs} == {0, 1}:
             return PairSet(pairs, source, version, checksum)
-    generated = taxonomy_pairs(taxonomy, config.seed, config.max_train_pairs + config.max_test_pairs,
-                               config.negatives_per_positive)
+    generated = taxonomy_pairs(
+        taxonomy, config.seed, config.max_train_pairs + config.max_test_pairs, config.negatives_per_positive
+    )
     return PairSet(generated, "taxonomy")
 
 
@@ -106,8 +119,9 @@ def _bucket(pair: dict[str, Any], salt: str) -> float:
     return int(digest[:12], 16) / float(1 << 48)
 
 
-def split_pairs(pairs: list[dict[str, Any]], store: ArtifactStore, config: BuildConfig,
-                test_key: str | None = None) -> Splits:
+def split_pairs(
+    pairs: list[dict[str, Any]], store: ArtifactStore, config: BuildConfig, test_key: str | None = None
+) -> Splits:
     """Split pairs by hash. With `test_key` (the champion's test set) that stored set is the test
     set and its pairs are kept out of train/val; otherwise a test set is cut (about
     `test_fraction`, at most `max_test_pairs`) and stored. Train is capped at `max_train_pairs`."""
@@ -119,8 +133,10 @@ def split_pairs(pairs: list[dict[str, Any]], store: ArtifactStore, config: Build
         test = sorted((p for p in pairs if _bucket(p, "test") < config.test_fraction), key=pair_key)
         test = test[: config.max_test_pairs]
         if {p["label"] for p in test} != {0, 1}:
-            raise BuildDataError(f"the test set needs both positive and negative pairs; "
-                                 f"{len(pairs)} pairs gave {len(test)} test pairs")
+            raise BuildDataError(
+                f"the test set needs both positive and negative pairs; "
+                f"{len(pairs)} pairs gave {len(test)} test pairs"
+            )
         test_key, checksum = save_pairs(store, "test", test)
         created = True
     held_out = {pair_key(p) for p in test}

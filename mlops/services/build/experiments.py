@@ -1,10 +1,11 @@
 """Experiment records: one JSON document per build attempt, whatever its outcome, at
 `experiments/<timestamp>-<id>.json` in the artifact store."""
+
 from __future__ import annotations
 
 import json
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from mlops.adapters.store.base import ArtifactStore
@@ -16,7 +17,7 @@ OUTCOMES = ("registered", "not-promoted", "gate-failed", "failed")
 
 def new_experiment_id() -> tuple[str, str]:
     """(experiment id, its key in the store): `experiments/<YYYYmmddTHHMMSSZ>-<12 hex>.json`."""
-    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     experiment_id = f"{stamp}-{uuid.uuid4().hex[:12]}"
     return experiment_id, f"{EXPERIMENTS_PREFIX}/{experiment_id}.json"
 
@@ -25,14 +26,14 @@ def write_experiment(store: ArtifactStore, key: str, record: dict[str, Any]) -> 
     """Store an experiment record (JSON, keys sorted); returns its key. ValueError for an unknown
     outcome."""
     if record.get("outcome") not in OUTCOMES:
-        raise ValueError(f"experiment outcome must be one of {', '.join(OUTCOMES)}, "
-                         f"got {record.get('outcome')!r}")
+        raise ValueError(
+            f"experiment outcome must be one of {', '.join(OUTCOMES)}, got {record.get('outcome')!r}"
+        )
     store.put_bytes(key, json.dumps(record, indent=2, sort_keys=True, default=str).encode("utf-8"))
     return key
 
 
 def list_experiments(store: ArtifactStore, limit: int | None = None) -> list[dict[str, Any]]:
     """Experiment records, newest first (at most `limit`)."""
-    keys = sorted((k for k in store.list(f"{EXPERIMENTS_PREFIX}/") if k.endswith(".json")),
-                  reverse=True)
+    keys = sorted((k for k in store.list(f"{EXPERIMENTS_PREFIX}/") if k.endswith(".json")), reverse=True)
     return [json.loads(store.get_bytes(k)) for k in keys[:limit]]

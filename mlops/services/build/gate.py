@@ -7,15 +7,17 @@ expected skills (mean recall in the top `golden_top_k` >= `min_golden_recall`); 
 (emoji, HTML, one word, a text of exactly the maximum length) do not crash. Model tests: test-set
 metrics >= `min_metrics`; a `latency_words`-word text is processed within `latency_budget_ms`.
 """
+
 from __future__ import annotations
 
 import hashlib
 import json
 import statistics
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from sea_core.pipeline import Pipeline
 from sea_core.taxonomy import Skill
@@ -24,8 +26,10 @@ from .config import GateConfig
 from .evaluate import PROJECT_ROOT
 
 DEFAULT_GOLDEN_DIR = PROJECT_ROOT / "tests" / "golden"
-_FILLER = ("experience with data analysis and project management, working in teams with clients "
-           "to plan budgets, write reports and maintain software systems")
+_FILLER = (
+    "experience with data analysis and project management, working in teams with clients "
+    "to plan budgets, write reports and maintain software systems"
+)
 
 
 @dataclass(frozen=True)
@@ -69,10 +73,15 @@ def load_golden(folder: str | Path | None = None) -> list[GoldenCase]:
             text, expected = doc["text"], doc["expected"]
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise ValueError(f"golden file {path}: needs 'text' and 'expected': {exc}") from exc
-        if not isinstance(text, str) or not text.strip() or not isinstance(expected, list) \
-                or not all(isinstance(t, str) and t.strip() for t in expected):
-            raise ValueError(f"golden file {path}: 'text' must be a non-empty string and "
-                             "'expected' a list of skill titles")
+        if (
+            not isinstance(text, str)
+            or not text.strip()
+            or not isinstance(expected, list)
+            or not all(isinstance(t, str) and t.strip() for t in expected)
+        ):
+            raise ValueError(
+                f"golden file {path}: 'text' must be a non-empty string and 'expected' a list of skill titles"
+            )
         cases.append(GoldenCase(path.stem, text, tuple(expected)))
     return cases
 
@@ -88,8 +97,9 @@ def _sample(skills: Sequence[Skill], limit: int) -> list[Skill]:
     return sorted(skills, key=lambda s: hashlib.sha256(s.skill_id.encode()).hexdigest())[:limit]
 
 
-def check_self_match(pipeline: Pipeline, skills: Sequence[Skill], config: GateConfig,
-                     report: GateReport) -> None:
+def check_self_match(
+    pipeline: Pipeline, skills: Sequence[Skill], config: GateConfig, report: GateReport
+) -> None:
     """New/changed skills are found among the top-k of their own title + description."""
     checked = _sample(skills, config.max_self_checks)
     if not checked:
@@ -101,14 +111,21 @@ def check_self_match(pipeline: Pipeline, skills: Sequence[Skill], config: GateCo
         if skill.skill_id not in ranked:
             misses.append(skill.title)
     share = 1 - len(misses) / len(checked)
-    report.add("self_match", share >= config.min_self_match,
-               f"{len(checked) - len(misses)}/{len(checked)} skills in their own top "
-               f"{config.self_top_k} ({share:.3f}, minimum {config.min_self_match})",
-               checked=len(checked), of=len(skills), share=round(share, 4), misses=misses[:20])
+    report.add(
+        "self_match",
+        share >= config.min_self_match,
+        f"{len(checked) - len(misses)}/{len(checked)} skills in their own top "
+        f"{config.self_top_k} ({share:.3f}, minimum {config.min_self_match})",
+        checked=len(checked),
+        of=len(skills),
+        share=round(share, 4),
+        misses=misses[:20],
+    )
 
 
-def check_golden(pipeline: Pipeline, cases: Sequence[GoldenCase], config: GateConfig,
-                 report: GateReport) -> None:
+def check_golden(
+    pipeline: Pipeline, cases: Sequence[GoldenCase], config: GateConfig, report: GateReport
+) -> None:
     """Golden job descriptions still yield their expected skills (those in the taxonomy)."""
     by_title = {s.title.lower(): s.skill_id for s in pipeline.taxonomy}
     recalls, details = [], {}
@@ -123,19 +140,26 @@ def check_golden(pipeline: Pipeline, cases: Sequence[GoldenCase], config: GateCo
         report.add("golden", True, "skipped: no golden skill is in this taxonomy", cases=0)
         return
     recall = statistics.fmean(recalls)
-    report.add("golden", recall >= config.min_golden_recall,
-               f"mean recall@{config.golden_top_k} {recall:.3f} over {len(recalls)} cases "
-               f"(minimum {config.min_golden_recall})", recall=round(recall, 4), cases=details)
+    report.add(
+        "golden",
+        recall >= config.min_golden_recall,
+        f"mean recall@{config.golden_top_k} {recall:.3f} over {len(recalls)} cases "
+        f"(minimum {config.min_golden_recall})",
+        recall=round(recall, 4),
+        cases=details,
+    )
 
 
 def edge_inputs(max_chars: int) -> dict[str, str]:
     """Inputs that must not crash the pipeline."""
     long_text = (_FILLER + " ") * (max_chars // (len(_FILLER) + 1) + 1)
-    return {"emoji": "Python developer 🐍🚀 who loves data 📊 and teamwork 🤝",
-            "html": "<div><h1>Data Analyst</h1><p>Skills: <b>SQL</b>, <i>Excel</i> &amp; "
-                    "reporting</p><script>alert(1)</script></div>",
-            "one_word": "accounting",
-            "max_length": long_text[:max_chars]}
+    return {
+        "emoji": "Python developer 🐍🚀 who loves data 📊 and teamwork 🤝",
+        "html": "<div><h1>Data Analyst</h1><p>Skills: <b>SQL</b>, <i>Excel</i> &amp; "
+        "reporting</p><script>alert(1)</script></div>",
+        "one_word": "accounting",
+        "max_length": long_text[:max_chars],
+    }
 
 
 def check_edge_inputs(pipeline: Pipeline, report: GateReport) -> None:
@@ -148,19 +172,29 @@ def check_edge_inputs(pipeline: Pipeline, report: GateReport) -> None:
                 failures[name] = "no skillExtractOutput list"
         except Exception as exc:  # noqa: BLE001 - any crash fails the gate, with its text
             failures[name] = f"{type(exc).__name__}: {exc}"
-    report.add("edge_inputs", not failures,
-               "all edge inputs processed" if not failures else f"crashed on {sorted(failures)}",
-               failures=failures)
+    report.add(
+        "edge_inputs",
+        not failures,
+        "all edge inputs processed" if not failures else f"crashed on {sorted(failures)}",
+        failures=failures,
+    )
 
 
 def check_metrics(metrics: dict[str, Any], config: GateConfig, report: GateReport) -> None:
     """Test-set metrics reach their configured minima (a missing metric fails)."""
-    short = {name: (metrics.get(name), minimum) for name, minimum in config.min_metrics.items()
-             if not isinstance(metrics.get(name), (int, float)) or metrics[name] < minimum}
-    report.add("metrics", not short,
-               "all metrics at or above their minima" if not short else
-               "; ".join(f"{n} {v if v is not None else 'missing'} < {m}" for n, (v, m) in short.items()),
-               minima=dict(config.min_metrics))
+    short = {
+        name: (metrics.get(name), minimum)
+        for name, minimum in config.min_metrics.items()
+        if not isinstance(metrics.get(name), (int, float)) or metrics[name] < minimum
+    }
+    report.add(
+        "metrics",
+        not short,
+        "all metrics at or above their minima"
+        if not short
+        else "; ".join(f"{n} {v if v is not None else 'missing'} < {m}" for n, (v, m) in short.items()),
+        minima=dict(config.min_metrics),
+    )
 
 
 def latency_text(words: int) -> str:
@@ -179,13 +213,21 @@ def check_latency(pipeline: Pipeline, config: GateConfig, report: GateReport) ->
         pipeline.extract(text)
         times.append((time.perf_counter() - started) * 1000)
     median = statistics.median(times)
-    report.add("latency", median <= config.latency_budget_ms,
-               f"{config.latency_words} words in {median:.1f} ms (budget "
-               f"{config.latency_budget_ms:.0f} ms)", ms=round(median, 2))
+    report.add(
+        "latency",
+        median <= config.latency_budget_ms,
+        f"{config.latency_words} words in {median:.1f} ms (budget {config.latency_budget_ms:.0f} ms)",
+        ms=round(median, 2),
+    )
 
 
-def run_gate(pipeline: Pipeline, changed: Sequence[Skill], metrics: dict[str, Any],
-             config: GateConfig, golden: Sequence[GoldenCase] | None = None) -> GateReport:
+def run_gate(
+    pipeline: Pipeline,
+    changed: Sequence[Skill],
+    metrics: dict[str, Any],
+    config: GateConfig,
+    golden: Sequence[GoldenCase] | None = None,
+) -> GateReport:
     """Every gate check on the contender's pipeline; `changed` are the new or changed skills."""
     report = GateReport()
     golden = load_golden(config.golden_dir or None) if golden is None else golden

@@ -1,6 +1,7 @@
 """The model card of a registered version (`model_cards/<version>.md`): intended use, training
 data and version, the evaluation set, metrics against the champion, the served output rule and
 its calibration, why this candidate was chosen, known limitations and responsible-AI notes."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -23,17 +24,25 @@ def render_model_card(version: str, record: dict[str, Any], experiment: dict[str
     champion_metrics = champion.get("metrics") or {}
     metrics = record.get("metrics") or {}
     names = sorted(set(metrics) | set(champion_metrics))
-    rows = "\n".join(f"| {n} | {_fmt(metrics.get(n))} | {_fmt(champion_metrics.get(n))} |"
-                     for n in names)
+    rows = "\n".join(f"| {n} | {_fmt(metrics.get(n))} | {_fmt(champion_metrics.get(n))} |" for n in names)
     candidates = experiment.get("candidates") or []
     primary = experiment.get("primary_metric", "")
-    ranked = "\n".join(
-        f"{i}. `{c['encoder']}` ({c.get('start', '')}): {primary} = {_fmt((c.get('metrics') or {}).get(primary))}"
-        + (" — chosen" if c.get("chosen") else "")
-        for i, c in enumerate(candidates, start=1)) or "Only one candidate was built."
+    ranked = (
+        "\n".join(
+            f"{i}. `{c['encoder']}` ({c.get('start', '')}): {primary} = {_fmt((c.get('metrics') or {}).get(primary))}"
+            + (" — chosen" if c.get("chosen") else "")
+            for i, c in enumerate(candidates, start=1)
+        )
+        or "Only one candidate was built."
+    )
     gate = experiment.get("gate") or {}
-    gate_lines = "\n".join(f"- {c['name']}: {'pass' if c['passed'] else 'FAIL'} — {c['detail']}"
-                           for c in gate.get("checks", [])) or "- not run"
+    gate_lines = (
+        "\n".join(
+            f"- {c['name']}: {'pass' if c['passed'] else 'FAIL'} — {c['detail']}"
+            for c in gate.get("checks", [])
+        )
+        or "- not run"
+    )
     hyper = record.get("hyperparameters") or {}
     hyper_lines = "\n".join(f"- {k}: {v}" for k, v in sorted(hyper.items()))
     comparison = experiment.get("comparison") or {}
@@ -42,34 +51,37 @@ def render_model_card(version: str, record: dict[str, Any], experiment: dict[str
     calibration = record.get("calibration") or {}
     rule = ", ".join(f"{k} {v}" for k, v in (record.get("output_rule") or {}).items()) or "—"
     training = next((c.get("training") for c in candidates if c.get("chosen")), None) or {}
-    trained_on = (f"fine-tuned {training.get('steps')} steps on {training.get('reviewed_texts')} "
-                  f"reviewed texts ({training.get('review_examples')} review rows, "
-                  f"{training.get('hard_negatives')} with a rejected skill as hard negative) + "
-                  f"{training.get('taxonomy_examples')} taxonomy self-supervision rows"
-                  if training else "not retrained (weights of the base encoder or the champion)")
+    trained_on = (
+        f"fine-tuned {training.get('steps')} steps on {training.get('reviewed_texts')} "
+        f"reviewed texts ({training.get('review_examples')} review rows, "
+        f"{training.get('hard_negatives')} with a rejected skill as hard negative) + "
+        f"{training.get('taxonomy_examples')} taxonomy self-supervision rows"
+        if training
+        else "not retrained (weights of the base encoder or the champion)"
+    )
     return f"""# SEA skills-matching model {version}
 
 ## Intended use
 Maps skills mentioned in job descriptions and course descriptions to taxonomy skills
-(taxonomy `{record.get('taxonomy_version', '')}`) for SkillsFuture-style skills tagging. Output
+(taxonomy `{record.get("taxonomy_version", "")}`) for SkillsFuture-style skills tagging. Output
 is a ranked list of suggestions with confidences for a human reviewer; it is not meant for
 automated decisions about individual people (hiring, pay, eligibility).
 
 ## Build
-- trigger: {record.get('trigger')}; bump: {experiment.get('bump')}; parent version: {record.get('parent_version') or 'none'}
-- experiment: `{experiment.get('key', '')}`; created {record.get('timestamp', '')}
-- model files: `{record.get('model_path', '')}` in `{record.get('bucket', '')}`
+- trigger: {record.get("trigger")}; bump: {experiment.get("bump")}; parent version: {record.get("parent_version") or "none"}
+- experiment: `{experiment.get("key", "")}`; created {record.get("timestamp", "")}
+- model files: `{record.get("model_path", "")}` in `{record.get("bucket", "")}`
 
 ## Training data
-- pairs: {experiment.get('data', {}).get('source', '')}; data version {record.get('data_version')} (checksum `{record.get('data_checksum')}`)
-- train `{record.get('train_data_path') or '—'}`, validation `{record.get('val_data_path') or '—'}`, fixed test set `{record.get('test_data_path') or '—'}`
-- taxonomy: {experiment.get('taxonomy', {}).get('skills', '')} skills from {experiment.get('taxonomy', {}).get('source', '')}; skills re-encoded this build: {experiment.get('encoded_count')}
+- pairs: {experiment.get("data", {}).get("source", "")}; data version {record.get("data_version")} (checksum `{record.get("data_checksum")}`)
+- train `{record.get("train_data_path") or "—"}`, validation `{record.get("val_data_path") or "—"}`, fixed test set `{record.get("test_data_path") or "—"}`
+- taxonomy: {experiment.get("taxonomy", {}).get("skills", "")} skills from {experiment.get("taxonomy", {}).get("source", "")}; skills re-encoded this build: {experiment.get("encoded_count")}
 
 - encoder: {trained_on}
 
 ## Evaluation set
-{evaluation.get('set', '—')}: {evaluation.get('reason', '')}; reviewed snapshot `{evaluation.get('key') or '—'}`
-({evaluation.get('train', 0)} training / {evaluation.get('holdout', 0)} hold-out texts)
+{evaluation.get("set", "—")}: {evaluation.get("reason", "")}; reviewed snapshot `{evaluation.get("key") or "—"}`
+({evaluation.get("train", 0)} training / {evaluation.get("holdout", 0)} hold-out texts)
 
 ## Hyper-parameters
 {hyper_lines}
@@ -77,15 +89,15 @@ automated decisions about individual people (hiring, pay, eligibility).
 ## Output rule (served)
 {rule}
 
-Calibration on the reviewed training slice: {calibration.get('reason', '—')}
-(mean Jaccard {_fmt(calibration.get('default_score'))} with the previous rule, {_fmt(calibration.get('fitted_score'))} with this one, over {calibration.get('n_examples', 0)} texts).
+Calibration on the reviewed training slice: {calibration.get("reason", "—")}
+(mean Jaccard {_fmt(calibration.get("default_score"))} with the previous rule, {_fmt(calibration.get("fitted_score"))} with this one, over {calibration.get("n_examples", 0)} texts).
 
 ## Metrics (fixed test pairs; task metrics on the evaluation set) versus the champion
-| metric | this version | champion {champion.get('version') or '(none)'} |
+| metric | this version | champion {champion.get("version") or "(none)"} |
 |---|---|---|
 {rows}
 
-Primary metric `{primary}`, promotion margin {experiment.get('promotion_margin')}. {why}
+Primary metric `{primary}`, promotion margin {experiment.get("promotion_margin")}. {why}
 
 ## Why this candidate
 {ranked}

@@ -29,14 +29,16 @@ cannot serve).
 Files before records: the bundle is uploaded first; the registry entry is written only after the
 upload succeeded (an upload failure registers nothing). Every attempt writes an experiment record.
 """
+
 from __future__ import annotations
 
 import shutil
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from mlops.adapters.deploy.local import LocalTarget
 from mlops.adapters.store.base import ArtifactStore
@@ -50,9 +52,18 @@ from mlops.services import audit, release
 from mlops.services.identity import User, require_role, system_user
 from mlops.services.registry import Registry
 from mlops.versioning import Version
-from sea_core.bundle import (EMBEDDING_MODEL_DIR, TAXONOMY_FILE, is_bundle, load_bundle,
-                             pipeline_config, read_pipeline_settings, read_taxonomy, save_bundle,
-                             seal_bundle, update_pipeline_settings)
+from sea_core.bundle import (
+    EMBEDDING_MODEL_DIR,
+    TAXONOMY_FILE,
+    is_bundle,
+    load_bundle,
+    pipeline_config,
+    read_pipeline_settings,
+    read_taxonomy,
+    save_bundle,
+    seal_bundle,
+    update_pipeline_settings,
+)
 from sea_core.calibration import fit_output_rule
 from sea_core.embeddings import build_index
 from sea_core.encoder import Encoder
@@ -61,8 +72,8 @@ from sea_core.pipeline import Pipeline, PipelineConfig
 from sea_core.taxonomy import Taxonomy
 
 from . import data as build_data
-from .config import MAJOR_KEYS, BuildConfig, load_build_config
 from . import reviews as build_reviews
+from .config import MAJOR_KEYS, BuildConfig, load_build_config
 from .evaluate import TASK_METRICS, pair_metrics, primary_value, task_metrics
 from .experiments import new_experiment_id, write_experiment
 from .gate import GoldenCase, load_golden, run_gate
@@ -115,8 +126,9 @@ def champion_record(registry: Registry) -> RegistryEntry | None:
     return eligible[-1] if eligible else None
 
 
-def bump_kind(trigger: str, champion: RegistryEntry | None, config: BuildConfig,
-              base_encoder: str | None = None) -> str:
+def bump_kind(
+    trigger: str, champion: RegistryEntry | None, config: BuildConfig, base_encoder: str | None = None
+) -> str:
     """'initial' (nothing registered), 'patch' (skills update or calibration: same weights),
     'major' (encoder, architecture or loss differs from the champion's recorded
     hyper-parameters) or 'minor' (retrained weights)."""
@@ -127,8 +139,14 @@ def bump_kind(trigger: str, champion: RegistryEntry | None, config: BuildConfig,
     return "major" if is_major_change(champion, config, base_encoder) else "minor"
 
 
-def is_major_change(champion: RegistryEntry, config: BuildConfig,
-                    base_encoder: str | None = None) -> bool:
+def _champion_for(bump: str, champion: RegistryEntry | None) -> RegistryEntry:
+    """The champion a non-initial build works from (`bump_kind` says 'initial' without one)."""
+    if champion is None:
+        raise BuildError(f"a {bump} build needs a registered champion")
+    return champion
+
+
+def is_major_change(champion: RegistryEntry, config: BuildConfig, base_encoder: str | None = None) -> bool:
     """True when `base_encoder` (default: the config's), the architecture or the loss differs from
     what the champion recorded; keys the champion did not record count as unchanged."""
     recorded = champion.hyperparameters
@@ -136,8 +154,9 @@ def is_major_change(champion: RegistryEntry, config: BuildConfig,
     return any(key in recorded and recorded[key] != wanted[key] for key in MAJOR_KEYS)
 
 
-def candidate_pipeline_config(champion_settings: dict[str, Any] | None, config: BuildConfig,
-                              max_text_chars: int) -> PipelineConfig:
+def candidate_pipeline_config(
+    champion_settings: dict[str, Any] | None, config: BuildConfig, max_text_chars: int
+) -> PipelineConfig:
     """The pipeline settings of a candidate bundle: the build config's `pipeline` keys over the
     champion's pipeline.json settings (when there is a champion) over sea_core's defaults, with
     `max_text_chars` from the settings unless one of those sets it. `match` merges key by key."""
@@ -145,16 +164,25 @@ def candidate_pipeline_config(champion_settings: dict[str, Any] | None, config: 
     # no champion: today's matcher; else the champion's recorded one (old knobs stay off)
     base_match = old.get("match") if champion_settings else asdict(MatchConfig())
     match = {**(base_match or {}), **(config.pipeline.get("match") or {})}
-    return pipeline_config({"max_text_chars": max_text_chars, **old, **config.pipeline,
-                            "match": match})
+    return pipeline_config({"max_text_chars": max_text_chars, **old, **config.pipeline, "match": match})
 
 
 class _Build:
     """One build's state; `run` drives the steps and always records the experiment."""
 
-    def __init__(self, settings: Any, warehouse: Warehouse | None, store: ArtifactStore,
-                 trigger: str, user: User, progress: Progress, config: BuildConfig,
-                 deploy_target: Any, golden: list[GoldenCase] | None, work: Path) -> None:
+    def __init__(
+        self,
+        settings: Any,
+        warehouse: Warehouse | None,
+        store: ArtifactStore,
+        trigger: str,
+        user: User,
+        progress: Progress,
+        config: BuildConfig,
+        deploy_target: Any,
+        golden: list[GoldenCase] | None,
+        work: Path,
+    ) -> None:
         config = config.resolved(settings)
         self.settings, self.warehouse, self.store = settings, warehouse, store
         self.trigger, self.user, self.progress, self.config = trigger, user, progress, config
@@ -168,10 +196,17 @@ class _Build:
         self.evaluation = build_reviews.EvaluationSet(build_reviews.GOLDEN_SET, (), "not chosen yet")
         self.experiment_id, self.experiment_key = new_experiment_id()
         self.experiment: dict[str, Any] = {
-            "id": self.experiment_id, "key": self.experiment_key, "started_at": utc_now(),
-            "trigger": trigger, "user": user.username, "primary_metric": self.primary,
-            "promotion_margin": self.margin, "outcome": "failed", "registered": False,
-            "version": None}
+            "id": self.experiment_id,
+            "key": self.experiment_key,
+            "started_at": utc_now(),
+            "trigger": trigger,
+            "user": user.username,
+            "primary_metric": self.primary,
+            "promotion_margin": self.margin,
+            "outcome": "failed",
+            "registered": False,
+            "version": None,
+        }
 
     # -- helpers ---------------------------------------------------------------------------
     def _timed(self, name: str, started: float) -> None:
@@ -183,14 +218,17 @@ class _Build:
     def _fetch_champion(self, champion: RegistryEntry) -> Path:
         """Download the champion's bundle (its record's `model_path`, else the standard prefix)."""
         folder = self.work / "champion"
-        prefixes = dict.fromkeys(p.rstrip("/") for p in (champion.model_path or "",
-                                                         version_prefix(champion.version)) if p)
+        prefixes = dict.fromkeys(
+            p.rstrip("/") for p in (champion.model_path or "", version_prefix(champion.version)) if p
+        )
         for prefix in prefixes:
             if self.store.get_dir(prefix, folder) and is_bundle(folder):
                 return folder
             shutil.rmtree(folder, ignore_errors=True)
-        raise BuildError(f"champion {champion.version} has no bundle under "
-                         f"{' or '.join(p + '/' for p in prefixes)} in {self.store.url}")
+        raise BuildError(
+            f"champion {champion.version} has no bundle under "
+            f"{' or '.join(p + '/' for p in prefixes)} in {self.store.url}"
+        )
 
     def _score(self, pipeline: Pipeline, test: list[dict]) -> dict[str, Any]:
         """Pair metrics on the fixed test set and task metrics on the evaluation set."""
@@ -204,23 +242,31 @@ class _Build:
         calibration record."""
         pipeline = load_bundle(folder)
         examples = build_reviews.calibration_examples(pipeline, self.split.train)
-        fitted = fit_output_rule(examples, pipeline.index.skill_ids, pipeline.index.matrix,
-                                 default=pipeline.config.rule)
+        fitted = fit_output_rule(
+            examples, pipeline.index.skill_ids, pipeline.index.matrix, default=pipeline.config.rule
+        )
         update_pipeline_settings(folder, output_rule=fitted.rule.to_dict())
         pipeline.config = replace(pipeline.config, output_rule=fitted.rule)
         return pipeline, fitted.to_dict()
 
-    def _candidate_bundle(self, name: str, encoder: Encoder, taxonomy: Taxonomy,
-                          index: Any, champion_dir: Path | None) -> Path:
+    def _candidate_bundle(
+        self, name: str, encoder: Encoder, taxonomy: Taxonomy, index: Any, champion_dir: Path | None
+    ) -> Path:
         folder = self.work / name
         if champion_dir is not None and not folder.exists():
             shutil.copytree(champion_dir, folder)  # keeps span models and pipeline settings
             if Path(encoder.path).resolve() != (folder / EMBEDDING_MODEL_DIR).resolve():
                 shutil.rmtree(folder / EMBEDDING_MODEL_DIR)
         old = read_pipeline_settings(champion_dir) if champion_dir is not None else None
-        save_bundle(folder, encoder, taxonomy, index, "0.0.0",
-                    candidate_pipeline_config(old, self.config, self.settings.max_text_chars),
-                    (old or {}).get("span_extractor"))
+        save_bundle(
+            folder,
+            encoder,
+            taxonomy,
+            index,
+            "0.0.0",
+            candidate_pipeline_config(old, self.config, self.settings.max_text_chars),
+            (old or {}).get("span_extractor"),
+        )
         seal_bundle(folder)
         return folder
 
@@ -243,13 +289,23 @@ class _Build:
         taxonomy, tax_source = build_data.resolve_taxonomy(self.warehouse)
         champion_dir = self._fetch_champion(champion) if champion else None
         old_taxonomy = read_taxonomy(champion_dir / TAXONOMY_FILE) if champion_dir else None
-        diff = old_taxonomy.diff(taxonomy) if old_taxonomy is not None else \
-            {"added": list(taxonomy), "changed": [], "removed": []}
+        diff = (
+            old_taxonomy.diff(taxonomy)
+            if old_taxonomy is not None
+            else {"added": list(taxonomy), "changed": [], "removed": []}
+        )
         bump = bump_kind(self.trigger, champion, cfg)
-        exp.update(bump=bump, parent_version=champion.version if champion else None,
-                   taxonomy={"version": taxonomy.version, "checksum": taxonomy.checksum,
-                             "source": tax_source, "skills": len(taxonomy),
-                             **{k: len(v) for k, v in diff.items()}})
+        exp.update(
+            bump=bump,
+            parent_version=champion.version if champion else None,
+            taxonomy={
+                "version": taxonomy.version,
+                "checksum": taxonomy.checksum,
+                "source": tax_source,
+                "skills": len(taxonomy),
+                **{k: len(v) for k, v in diff.items()},
+            },
+        )
         self._timed("prepare", started)
 
         started = time.perf_counter()
@@ -257,66 +313,99 @@ class _Build:
         test_key = champion.test_data_path if champion else None
         if bump == "patch" and test_key and self.store.exists(test_key):
             # same weights: no training data needed, only the champion's fixed test set
-            found = build_data.PairSet([], f"champion {champion.version} (no training)")
+            found = build_data.PairSet([], f"champion {_champion_for(bump, champion).version} (no training)")
         else:
             found = build_data.load_pairs(self.warehouse, taxonomy, cfg)
         pairs, source = found.pairs, found.source
         splits = build_data.split_pairs(pairs, self.store, cfg, test_key)
         if bump == "patch":
-            train_key, val_key = champion.train_data_path, champion.val_data_path
-            checksum, dversion = champion.data_checksum, champion.data_version
+            parent = _champion_for(bump, champion)
+            train_key, val_key = parent.train_data_path, parent.val_data_path
+            checksum, dversion = parent.data_checksum, parent.data_version
         else:
             train_key, _ = build_data.save_pairs(self.store, "train", splits.train)
             val_key, _ = build_data.save_pairs(self.store, "val", splits.val)
             checksum = found.data_checksum or data_checksum(
-                [{k: str(p[k]) for k in build_data.PAIR_FIELDS} for p in pairs])
+                [{k: str(p[k]) for k in build_data.PAIR_FIELDS} for p in pairs]
+            )
             dversion = found.data_version or data_version(checksum, self.registry.data_versions())
-        exp["data"] = {"source": source, "pairs": len(pairs), "train": len(splits.train),
-                       "val": len(splits.val), "test": len(splits.test),
-                       "train_data_path": train_key, "val_data_path": val_key,
-                       "test_data_path": splits.test_key, "test_created": splits.test_created,
-                       "data_version": dversion, "data_checksum": checksum,
-                       "test_checksum": splits.test_checksum}
-        reviewed = build_reviews.reviewed_requests(self.warehouse, taxonomy) \
-            if self.warehouse is not None else []
+        exp["data"] = {
+            "source": source,
+            "pairs": len(pairs),
+            "train": len(splits.train),
+            "val": len(splits.val),
+            "test": len(splits.test),
+            "train_data_path": train_key,
+            "val_data_path": val_key,
+            "test_data_path": splits.test_key,
+            "test_created": splits.test_created,
+            "data_version": dversion,
+            "data_checksum": checksum,
+            "test_checksum": splits.test_checksum,
+        }
+        reviewed = (
+            build_reviews.reviewed_requests(self.warehouse, taxonomy) if self.warehouse is not None else []
+        )
         self.split = build_reviews.split_reviewed(reviewed, cfg.holdout_fraction)
-        self.evaluation = build_reviews.evaluation_set(self.split, taxonomy, self.store,
-                                                       cfg.min_reviewed)
+        self.evaluation = build_reviews.evaluation_set(self.split, taxonomy, self.store, cfg.min_reviewed)
         exp["evaluation"] = self.evaluation.to_dict()
         if not self.evaluation.items and self.primary in TASK_METRICS:
-            exp["primary_metric_note"] = (f"{self.primary} needs an evaluation set and this "
-                                          f"taxonomy has none: compared on {FALLBACK_PRIMARY}")
+            exp["primary_metric_note"] = (
+                f"{self.primary} needs an evaluation set and this "
+                f"taxonomy has none: compared on {FALLBACK_PRIMARY}"
+            )
             self.primary = exp["primary_metric"] = FALLBACK_PRIMARY
         self._timed("data", started)
 
         candidates = self._candidates(bump, champion, champion_dir, taxonomy, splits)
         best = max(candidates, key=lambda c: primary_value(c["metrics"], self.primary))
         best["chosen"] = True
-        exp["candidates"] = [{k: v for k, v in c.items() if k not in ("folder", "pipeline")}
-                             for c in candidates]
+        exp["candidates"] = [
+            {k: v for k, v in c.items() if k not in ("folder", "pipeline")} for c in candidates
+        ]
         exp["hyperparameters"] = best["hyperparameters"]
         exp["metrics"] = best["metrics"]
         exp["calibration"] = best["calibration"]
         exp["output_rule"] = best["calibration"]["rule"]
         exp["encoded_count"] = best["encoded_count"]
         if bump != "initial":
-            bump = "patch" if bump == "patch" else \
-                ("major" if is_major_change(champion, cfg, best["encoder"]) else "minor")
+            bump = (
+                "patch"
+                if bump == "patch"
+                else (
+                    "major"
+                    if is_major_change(_champion_for(bump, champion), cfg, best["encoder"])
+                    else "minor"
+                )
+            )
             exp["bump"] = bump
 
         started = time.perf_counter()
         self._step(0.8, "comparing with the champion")
         comparison = self._compare(bump, champion, champion_dir, splits.test, best)
-        exp["champion"] = {"version": comparison.get("champion_version"),
-                           "metrics": comparison.pop("champion_metrics", {})}
+        exp["champion"] = {
+            "version": comparison.get("champion_version"),
+            "metrics": comparison.pop("champion_metrics", {}),
+        }
         exp["comparison"] = comparison
         self._timed("compare", started)
         candidate_version = self._reserve_version("minor" if bump == "initial" else bump)
         exp["candidate_version"] = candidate_version
-        result = BuildResult("not-promoted", self.trigger, bump, candidate_version, None,
-                             exp["parent_version"], best["metrics"], comparison, {},
-                             self.experiment_key, best["encoded_count"], exp["candidates"],
-                             timings=self.timings)
+        result = BuildResult(
+            "not-promoted",
+            self.trigger,
+            bump,
+            candidate_version,
+            None,
+            exp["parent_version"],
+            best["metrics"],
+            comparison,
+            {},
+            self.experiment_key,
+            best["encoded_count"],
+            exp["candidates"],
+            timings=self.timings,
+        )
         if not comparison["promoted"]:
             exp.update(outcome="not-promoted", gate={"passed": None, "reasons": ["not run"]})
             self._audit("build.not_promoted", candidate_version, comparison)
@@ -343,99 +432,177 @@ class _Build:
         self._step(1.0, f"registered {version}")
         return result
 
-    def _candidates(self, bump: str, champion: RegistryEntry | None, champion_dir: Path | None,
-                    taxonomy: Taxonomy, splits: build_data.Splits) -> list[dict[str, Any]]:
+    def _candidates(
+        self,
+        bump: str,
+        champion: RegistryEntry | None,
+        champion_dir: Path | None,
+        taxonomy: Taxonomy,
+        splits: build_data.Splits,
+    ) -> list[dict[str, Any]]:
         """Build and evaluate every candidate bundle."""
         cfg = self.config
+        specs: list[tuple[str | None, str, Path, int, dict[str, Any] | None, dict[str, Any]]]
         if bump == "patch":
+            champion = _champion_for(bump, champion)
+            if champion_dir is None:
+                raise BuildError(f"a patch build needs the bundle of champion {champion.version}")
             started = time.perf_counter()
             self._step(0.2, "re-embedding new and changed skills with the champion's encoder")
             hyper = champion.hyperparameters or cfg.hyperparameters()
             folder = self.work / "candidate-0"
             shutil.copytree(champion_dir, folder)
             encoder = Encoder(folder / EMBEDDING_MODEL_DIR)
-            index = build_index(encoder, taxonomy, folder / EMBEDDING_MODEL_DIR,
-                                progress=lambda done, total: self._step(
-                                    0.2 + 0.4 * done / max(1, total), f"encoded {done}/{total} skills"))
+            index = build_index(
+                encoder,
+                taxonomy,
+                folder / EMBEDDING_MODEL_DIR,
+                progress=lambda done, total: self._step(
+                    0.2 + 0.4 * done / max(1, total), f"encoded {done}/{total} skills"
+                ),
+            )
             self._candidate_bundle("candidate-0", encoder, taxonomy, index, champion_dir)
             self._timed("embed", started)
-            specs = [(hyper.get("base_encoder", cfg.base_encoder), f"champion {champion.version}",
-                      folder, index.encoded_count, None, hyper)]
+            specs = [
+                (
+                    hyper.get("base_encoder", cfg.base_encoder),
+                    f"champion {champion.version}",
+                    folder,
+                    index.encoded_count,
+                    None,
+                    hyper,
+                )
+            ]
         else:
             specs = []
             todo = cfg.candidates
             for i, spec in enumerate(todo):
                 lo, hi = 0.1 + 0.6 * i / len(todo), 0.1 + 0.6 * (i + 1) / len(todo)
-                from_champion = champion_dir is not None and not is_major_change(champion, cfg, spec)
-                start = champion_dir / EMBEDDING_MODEL_DIR if from_champion else spec
-                label = f"champion {champion.version} weights" if from_champion else "base encoder"
+                start: str | Path = spec
+                label = "base encoder"
+                if (
+                    champion is not None
+                    and champion_dir is not None
+                    and not is_major_change(champion, cfg, spec)
+                ):
+                    start, label = champion_dir / EMBEDDING_MODEL_DIR, f"champion {champion.version} weights"
                 summary = None
                 started = time.perf_counter()
                 if bump == "initial":
                     self._step(lo, f"packaging base encoder {spec}")
                     model_path: str | Path = spec
                 else:
-                    self._step(lo, f"fine-tuning {spec} ({label}) on {len(self.split.train)} "
-                               "reviewed texts + taxonomy self-supervision")
+                    self._step(
+                        lo,
+                        f"fine-tuning {spec} ({label}) on {len(self.split.train)} "
+                        "reviewed texts + taxonomy self-supervision",
+                    )
                     model_path = self.work / f"trained-{i}"
-                    summary = fine_tune(start, self.split.train, taxonomy, cfg, model_path,
-                                        lambda f, m: self._step(lo + (hi - lo) * 0.7 * f, m))
+                    summary = fine_tune(
+                        start,
+                        self.split.train,
+                        taxonomy,
+                        cfg,
+                        model_path,
+                        lambda f, m: self._step(lo + (hi - lo) * 0.7 * f, m),
+                    )
                 self._timed("train", started)
                 started = time.perf_counter()
                 self._step(lo + (hi - lo) * 0.75, f"embedding the taxonomy with candidate {i + 1}")
                 encoder = Encoder(model_path)
                 index = build_index(encoder, taxonomy)
-                folder = self._candidate_bundle(f"candidate-{i}", encoder, taxonomy, index,
-                                                champion_dir)
+                folder = self._candidate_bundle(f"candidate-{i}", encoder, taxonomy, index, champion_dir)
                 self._timed("embed", started)
-                specs.append((spec, label, folder, index.encoded_count, summary,
-                              cfg.hyperparameters(spec)))
+                specs.append((spec, label, folder, index.encoded_count, summary, cfg.hyperparameters(spec)))
         out = []
-        for i, (spec, label, folder, encoded, summary, hyper) in enumerate(specs):
+        for i, (base, label, folder, encoded, summary, hyper) in enumerate(specs):
             started = time.perf_counter()
-            self._step(0.7 + 0.1 * i / len(specs), f"calibrating and evaluating candidate "
-                       f"{i + 1}/{len(specs)} ({self.evaluation.name})")
+            self._step(
+                0.7 + 0.1 * i / len(specs),
+                f"calibrating and evaluating candidate {i + 1}/{len(specs)} ({self.evaluation.name})",
+            )
             pipeline, calibration = self._calibrate(folder)
             metrics = self._score(pipeline, splits.test)
             self._timed("evaluate", started)
-            out.append({"encoder": spec, "start": label, "folder": folder, "pipeline": pipeline,
-                        "metrics": metrics, "calibration": calibration, "training": summary,
-                        "encoded_count": encoded, "hyperparameters": hyper, "chosen": False})
+            out.append(
+                {
+                    "encoder": base,
+                    "start": label,
+                    "folder": folder,
+                    "pipeline": pipeline,
+                    "metrics": metrics,
+                    "calibration": calibration,
+                    "training": summary,
+                    "encoded_count": encoded,
+                    "hyperparameters": hyper,
+                    "chosen": False,
+                }
+            )
         return out
 
-    def _compare(self, bump: str, champion: RegistryEntry | None, champion_dir: Path | None,
-                 test: list[dict], best: dict) -> dict[str, Any]:
+    def _compare(
+        self,
+        bump: str,
+        champion: RegistryEntry | None,
+        champion_dir: Path | None,
+        test: list[dict],
+        best: dict,
+    ) -> dict[str, Any]:
         """The champion–contender decision with both sides' metrics, on the same test set and
         evaluation set (the champion serving its own output rule)."""
         if champion is None:
-            return {"promoted": True, "champion_version": None, "champion_metrics": {},
-                    "reason": "first version: no champion to beat"}
+            return {
+                "promoted": True,
+                "champion_version": None,
+                "champion_metrics": {},
+                "reason": "first version: no champion to beat",
+            }
         contender = best["metrics"]
         recorded = champion.metrics
-        same_evaluation = (champion.record.get("evaluation") or {}).get("items_checksum") == \
-            self.experiment["evaluation"]["items_checksum"]
-        if champion.test_data_path == self.experiment["data"]["test_data_path"] \
-                and same_evaluation and set(contender) <= set(recorded):
+        same_evaluation = (champion.record.get("evaluation") or {}).get("items_checksum") == self.experiment[
+            "evaluation"
+        ]["items_checksum"]
+        if (
+            champion.test_data_path == self.experiment["data"]["test_data_path"]
+            and same_evaluation
+            and set(contender) <= set(recorded)
+        ):
             # same bundle, same fixed test set, same evaluation set: its recorded metrics stand
             champ, source = {k: recorded[k] for k in contender}, "registry record"
         else:
+            if champion_dir is None:
+                raise BuildError(f"champion {champion.version}: its bundle was not fetched")
             champ = self._score(load_bundle(champion_dir), test)
             source = f"re-evaluated on the test set and the {self.evaluation.name} set"
-        deltas = {k: round(contender[k] - champ[k], 6) for k in contender
-                  if isinstance(champ.get(k), (int, float))}
-        base = {"champion_version": champion.version, "champion_metrics": champ,
-                "champion_metrics_source": source, "deltas": deltas,
-                "primary_metric": self.primary, "margin": self.margin}
+        deltas = {
+            k: round(contender[k] - champ[k], 6) for k in contender if isinstance(champ.get(k), (int, float))
+        }
+        base = {
+            "champion_version": champion.version,
+            "champion_metrics": champ,
+            "champion_metrics_source": source,
+            "deltas": deltas,
+            "primary_metric": self.primary,
+            "margin": self.margin,
+        }
         if self.trigger == "skills-update":
-            return {**base, "promoted": True,
-                    "reason": "skills update: the champion's weights with new or changed skills; "
-                              "registered when the gate passes (ranking deltas recorded)"}
+            return {
+                **base,
+                "promoted": True,
+                "reason": "skills update: the champion's weights with new or changed skills; "
+                "registered when the gate passes (ranking deltas recorded)",
+            }
         new, old = primary_value(contender, self.primary), primary_value(champ, self.primary)
         promoted = new > old and new >= old + self.margin
         verdict = "beats" if promoted else "does not beat"
-        return {**base, "promoted": promoted, "contender": new, "champion": old,
-                "reason": f"contender {self.primary} {new:.4f} {verdict} champion {old:.4f} "
-                          f"by the margin {self.margin}"}
+        return {
+            **base,
+            "promoted": promoted,
+            "contender": new,
+            "champion": old,
+            "reason": f"contender {self.primary} {new:.4f} {verdict} champion {old:.4f} "
+            f"by the margin {self.margin}",
+        }
 
     def _reserve_version(self, kind: str) -> str:
         """The next version of that kind whose store prefix is still empty."""
@@ -446,8 +613,9 @@ class _Build:
             version = str(Version.parse(version).bump(kind))
         raise BuildError(f"no free version prefix after {version}")
 
-    def _register(self, version: str, best: dict, champion: RegistryEntry | None, taxonomy: Taxonomy,
-                  exp: dict) -> str:
+    def _register(
+        self, version: str, best: dict, champion: RegistryEntry | None, taxonomy: Taxonomy, exp: dict
+    ) -> str:
         """Upload the bundle, then register it, then write its model card."""
         started = time.perf_counter()
         self._step(0.9, f"uploading {version}")
@@ -465,58 +633,90 @@ class _Build:
             raise BuildError(f"uploading {version} to {prefix}/ failed, nothing registered: {exc}") from exc
         self._timed("upload", started)
         data = exp["data"]
-        record = {"bucket": self.store.url, "model_path": prefix,
-                  "train_data_path": data["train_data_path"], "val_data_path": data["val_data_path"],
-                  "test_data_path": data["test_data_path"], "metrics": best["metrics"],
-                  "data_version": data["data_version"], "data_checksum": data["data_checksum"],
-                  "timestamp": utc_now(), "taxonomy_version": taxonomy.version,
-                  "taxonomy_checksum": taxonomy.checksum,
-                  "hyperparameters": best["hyperparameters"],
-                  "parent_version": champion.version if champion else None,
-                  "trigger": self.trigger, "status": ModelStatus.REGISTERED.value,
-                  "bump": exp["bump"],
-                  "output_rule": best["calibration"]["rule"], "calibration": best["calibration"],
-                  "evaluation": exp["evaluation"],
-                  "evaluation_data_path": exp["evaluation"]["key"],
-                  "experiment": self.experiment_key, "model_card": model_card_key(version),
-                  "encoded_count": best["encoded_count"]}
+        record = {
+            "bucket": self.store.url,
+            "model_path": prefix,
+            "train_data_path": data["train_data_path"],
+            "val_data_path": data["val_data_path"],
+            "test_data_path": data["test_data_path"],
+            "metrics": best["metrics"],
+            "data_version": data["data_version"],
+            "data_checksum": data["data_checksum"],
+            "timestamp": utc_now(),
+            "taxonomy_version": taxonomy.version,
+            "taxonomy_checksum": taxonomy.checksum,
+            "hyperparameters": best["hyperparameters"],
+            "parent_version": champion.version if champion else None,
+            "trigger": self.trigger,
+            "status": ModelStatus.REGISTERED.value,
+            "bump": exp["bump"],
+            "output_rule": best["calibration"]["rule"],
+            "calibration": best["calibration"],
+            "evaluation": exp["evaluation"],
+            "evaluation_data_path": exp["evaluation"]["key"],
+            "experiment": self.experiment_key,
+            "model_card": model_card_key(version),
+            "encoded_count": best["encoded_count"],
+        }
         self.registry.register(version, record)
-        exp.update(outcome="registered", registered=True, version=version,
-                   model_card=model_card_key(version))
-        self.store.put_bytes(model_card_key(version),
-                             render_model_card(version, record, exp).encode("utf-8"))
-        self._audit("build.registered", version, {"bump": exp["bump"],
-                                                  "parent_version": record["parent_version"]})
+        exp.update(outcome="registered", registered=True, version=version, model_card=model_card_key(version))
+        self.store.put_bytes(model_card_key(version), render_model_card(version, record, exp).encode("utf-8"))
+        self._audit(
+            "build.registered", version, {"bump": exp["bump"], "parent_version": record["parent_version"]}
+        )
         return version
 
     def _deploy_dev(self, version: str) -> dict[str, Any]:
         """`release.deploy_dev` (the build's deploy target, else the local serving folders);
         without a warehouse (no audit log) only the registry's DEV pointer moves."""
         if self.warehouse is None:
-            self.registry.set_stage(Stage.DEV, version, who=system_user().username,
-                                    comment="automatic DEV pointer after registration (no "
-                                            "warehouse for the release audit)", decision="deployed")
+            self.registry.set_stage(
+                Stage.DEV,
+                version,
+                who=system_user().username,
+                comment="automatic DEV pointer after registration (no warehouse for the release audit)",
+                decision="deployed",
+            )
             return {"stage": Stage.DEV.value, "version": version, "via": "registry pointer only"}
         target = self.deploy_target or LocalTarget(self.store, self.settings.home)
         try:
-            return release.deploy_dev(self.registry, self.warehouse, target, version,
-                                      user=system_user(), comment=f"build {self.experiment_id}")
+            return release.deploy_dev(
+                self.registry,
+                self.warehouse,
+                target,
+                version,
+                user=system_user(),
+                comment=f"build {self.experiment_id}",
+            )
         except Exception as exc:  # noqa: BLE001 - the version stays registered; report the failure
-            return {"stage": Stage.DEV.value, "version": version,
-                    "error": f"{type(exc).__name__}: {exc}"}
+            return {"stage": Stage.DEV.value, "version": version, "error": f"{type(exc).__name__}: {exc}"}
 
     def _audit(self, action: str, version: str, details: dict[str, Any]) -> None:
         if self.warehouse is None:
             return
         with self.warehouse.transaction() as session:
-            audit.record(session, self.user.username, action, f"model:{version}",
-                         {"trigger": self.trigger, "experiment": self.experiment_key, **details})
+            audit.record(
+                session,
+                self.user.username,
+                action,
+                f"model:{version}",
+                {"trigger": self.trigger, "experiment": self.experiment_key, **details},
+            )
 
 
-def run_build(settings: Any, warehouse: Warehouse | None, store: ArtifactStore, trigger: str,
-              user: User | None = None, progress: Progress | None = None, *,
-              config: BuildConfig | None = None, deploy_target: Any = None,
-              golden: list[GoldenCase] | None = None, scratch: Path | None = None) -> BuildResult:
+def run_build(
+    settings: Any,
+    warehouse: Warehouse | None,
+    store: ArtifactStore,
+    trigger: str,
+    user: User | None = None,
+    progress: Progress | None = None,
+    *,
+    config: BuildConfig | None = None,
+    deploy_target: Any = None,
+    golden: list[GoldenCase] | None = None,
+    scratch: Path | None = None,
+) -> BuildResult:
     """Run one model build now (role admin or system); temporary files go under `scratch`
     (default: the system temp folder). Returns the result for the outcomes
     registered / not-promoted / gate-failed; raises BuildError (or the underlying error) when the
@@ -530,6 +730,16 @@ def run_build(settings: Any, warehouse: Warehouse | None, store: ArtifactStore, 
         path = next((p for p in (home / "build.toml", home / "build.json") if p.is_file()), None)
         config = load_build_config(path)
     with tempfile.TemporaryDirectory(prefix="sea-build-", dir=scratch) as tmp:
-        build = _Build(settings, warehouse, store, trigger, user, progress or (lambda f, m: None),
-                       config, deploy_target, golden, Path(tmp))
+        build = _Build(
+            settings,
+            warehouse,
+            store,
+            trigger,
+            user,
+            progress or (lambda f, m: None),
+            config,
+            deploy_target,
+            golden,
+            Path(tmp),
+        )
         return build.run()

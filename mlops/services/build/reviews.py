@@ -13,13 +13,15 @@
   hold-out: the build is scored on the golden set shipped in `sea_core/data/golden` instead,
   and the evaluation record says which set was used and why.
 """
+
 from __future__ import annotations
 
 import hashlib
 import json
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 from mlops.adapters.store.base import ArtifactStore
 from mlops.adapters.warehouse.repositories import Source, repositories
@@ -51,8 +53,9 @@ class ReviewedRequest:
 
     def training_text(self) -> ReviewedText:
         """The request as fine-tuning data (`sea_core.finetune`)."""
-        return ReviewedText(self.text, tuple(sorted(self.confirmed)), tuple(sorted(self.rejected)),
-                            self.phrases)
+        return ReviewedText(
+            self.text, tuple(sorted(self.confirmed)), tuple(sorted(self.rejected)), self.phrases
+        )
 
 
 def reviewed_requests(source: Source, taxonomy: Taxonomy) -> list[ReviewedRequest]:
@@ -61,7 +64,8 @@ def reviewed_requests(source: Source, taxonomy: Taxonomy) -> list[ReviewedReques
     phrase); the one place that knows how reviews are stored. A skill confirmed by one
     decision and rejected by another counts as confirmed; skills outside `taxonomy` are dropped."""
     by_request: dict[str, dict[str, Any]] = defaultdict(
-        lambda: {"text": "", "confirmed": set(), "rejected": set(), "phrases": {}})
+        lambda: {"text": "", "confirmed": set(), "rejected": set(), "phrases": {}}
+    )
     for row in repositories(source).training_pairs.feedback_examples():
         entry = by_request[row.request_id]
         entry["text"] = entry["text"] or (row.original_input or "")
@@ -78,9 +82,15 @@ def reviewed_requests(source: Source, taxonomy: Taxonomy) -> list[ReviewedReques
         entry = by_request[request_id]
         if not entry["text"].strip():
             continue
-        out.append(ReviewedRequest(request_id, entry["text"], frozenset(entry["confirmed"]),
-                                   frozenset(entry["rejected"] - entry["confirmed"]),
-                                   tuple(sorted(entry["phrases"].items()))))
+        out.append(
+            ReviewedRequest(
+                request_id,
+                entry["text"],
+                frozenset(entry["confirmed"]),
+                frozenset(entry["rejected"] - entry["confirmed"]),
+                tuple(sorted(entry["phrases"].items())),
+            )
+        )
     return out
 
 
@@ -103,38 +113,55 @@ class ReviewedSplit:
         return len(self.train) + len(self.holdout)
 
 
-def split_reviewed(reviews: Sequence[ReviewedRequest],
-                   fraction: float = HOLDOUT_FRACTION) -> ReviewedSplit:
+def split_reviewed(reviews: Sequence[ReviewedRequest], fraction: float = HOLDOUT_FRACTION) -> ReviewedSplit:
     """Training slice and hold-out of the reviewed texts."""
-    return ReviewedSplit(tuple(r for r in reviews if not is_holdout(r.request_id, fraction)),
-                         tuple(r for r in reviews if is_holdout(r.request_id, fraction)))
+    return ReviewedSplit(
+        tuple(r for r in reviews if not is_holdout(r.request_id, fraction)),
+        tuple(r for r in reviews if is_holdout(r.request_id, fraction)),
+    )
 
 
 def snapshot_rows(split: ReviewedSplit) -> list[dict[str, str]]:
     """The split as rows of strings (`REVIEWED_FIELDS`; skill id lists as JSON)."""
-    return [{"request_id": r.request_id, "split": name, "text": r.text,
-             "confirmed": json.dumps(sorted(r.confirmed)), "rejected": json.dumps(sorted(r.rejected))}
-            for name, part in (("train", split.train), ("holdout", split.holdout)) for r in part]
+    return [
+        {
+            "request_id": r.request_id,
+            "split": name,
+            "text": r.text,
+            "confirmed": json.dumps(sorted(r.confirmed)),
+            "rejected": json.dumps(sorted(r.rejected)),
+        }
+        for name, part in (("train", split.train), ("holdout", split.holdout))
+        for r in part
+    ]
 
 
 @dataclass(frozen=True)
 class EvaluationSet:
     """What champion and contender are scored on, and where it came from (for the records)."""
 
-    name: str                  # REVIEWED_SET or GOLDEN_SET
+    name: str  # REVIEWED_SET or GOLDEN_SET
     items: tuple[BenchmarkItem, ...]
     reason: str
     reviewed: int = 0
     train: int = 0
     holdout: int = 0
-    key: str | None = None     # the reviewed snapshot in the store
+    key: str | None = None  # the reviewed snapshot in the store
     checksum: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """Plain-JSON form for experiment and registry records (without the items)."""
-        return {"set": self.name, "texts": len(self.items), "reason": self.reason,
-                "reviewed": self.reviewed, "train": self.train, "holdout": self.holdout,
-                "key": self.key, "checksum": self.checksum, "items_checksum": self.items_checksum}
+        return {
+            "set": self.name,
+            "texts": len(self.items),
+            "reason": self.reason,
+            "reviewed": self.reviewed,
+            "train": self.train,
+            "holdout": self.holdout,
+            "key": self.key,
+            "checksum": self.checksum,
+            "items_checksum": self.items_checksum,
+        }
 
     @property
     def items_checksum(self) -> str:
@@ -144,33 +171,48 @@ class EvaluationSet:
 
 def golden_items(taxonomy: Taxonomy) -> list[BenchmarkItem]:
     """The shipped golden texts with their expected skills that `taxonomy` has."""
-    return [BenchmarkItem(g.text, ids) for g in load_golden_set()
-            if (ids := g.expected_ids(taxonomy))]
+    return [BenchmarkItem(g.text, ids) for g in load_golden_set() if (ids := g.expected_ids(taxonomy))]
 
 
-def evaluation_set(split: ReviewedSplit, taxonomy: Taxonomy, store: ArtifactStore | None,
-                   min_reviewed: int = MIN_REVIEWED) -> EvaluationSet:
+def evaluation_set(
+    split: ReviewedSplit, taxonomy: Taxonomy, store: ArtifactStore | None, min_reviewed: int = MIN_REVIEWED
+) -> EvaluationSet:
     """The reviewed hold-out when there are at least `min_reviewed` reviewed texts and the
     hold-out confirms some skill, else the golden set; the snapshot is stored when there are
     reviews and a store."""
-    key = checksum = None
+    key: str | None = None
+    checksum: str | None = None
     if split.size and store is not None:
-        key, checksum = store_dataset_snapshot(store, "reviewed", snapshot_rows(split),
-                                               REVIEWED_FIELDS)
-    counts = {"reviewed": split.size, "train": len(split.train), "holdout": len(split.holdout),
-              "key": key, "checksum": checksum}
+        key, checksum = store_dataset_snapshot(store, "reviewed", snapshot_rows(split), REVIEWED_FIELDS)
+
+    def with_counts(name: str, items: tuple[BenchmarkItem, ...], reason: str) -> EvaluationSet:
+        return EvaluationSet(
+            name,
+            items,
+            reason,
+            reviewed=split.size,
+            train=len(split.train),
+            holdout=len(split.holdout),
+            key=key,
+            checksum=checksum,
+        )
+
     if split.size >= min_reviewed and any(r.confirmed for r in split.holdout):
         items = tuple(BenchmarkItem(r.text, r.confirmed) for r in split.holdout)
-        return EvaluationSet(REVIEWED_SET, items, f"{len(items)} reviewed hold-out texts "
-                             f"({split.size} reviewed, minimum {min_reviewed})", **counts)
-    why = (f"{split.size} reviewed text(s), fewer than {min_reviewed}" if split.size < min_reviewed
-           else "no confirmed skill in the reviewed hold-out")
-    return EvaluationSet(GOLDEN_SET, tuple(golden_items(taxonomy)),
-                         f"{why}: the shipped golden set", **counts)
+        return with_counts(
+            REVIEWED_SET,
+            items,
+            f"{len(items)} reviewed hold-out texts ({split.size} reviewed, minimum {min_reviewed})",
+        )
+    why = (
+        f"{split.size} reviewed text(s), fewer than {min_reviewed}"
+        if split.size < min_reviewed
+        else "no confirmed skill in the reviewed hold-out"
+    )
+    return with_counts(GOLDEN_SET, tuple(golden_items(taxonomy)), f"{why}: the shipped golden set")
 
 
-def calibration_examples(pipeline: Pipeline,
-                         reviews: Sequence[ReviewedRequest]) -> list[ReviewedExample]:
+def calibration_examples(pipeline: Pipeline, reviews: Sequence[ReviewedRequest]) -> list[ReviewedExample]:
     """The reviewed texts run through `pipeline` (its ranked candidates) for
     `sea_core.calibration.fit_output_rule`."""
     out = []

@@ -1,6 +1,7 @@
 """Accounts under attack and change: wrong passwords guessed in parallel (SQLite and PostgreSQL)
 never beat the lock; a locked or disabled account cannot act through any path; services act on
 the account as it is now, not on the roles a session remembers; the last admin keeps the role."""
+
 from __future__ import annotations
 
 import json
@@ -100,8 +101,9 @@ def registry(tmp_path):
     store = open_store((tmp_path / "artifacts").as_uri())
     reg = Registry(store)
     for version in ("1.0.0", "1.1.0"):
-        store.put_bytes(f"{bundle_prefix(version)}pipeline.json",
-                        json.dumps({"model_version": version}).encode())
+        store.put_bytes(
+            f"{bundle_prefix(version)}pipeline.json", json.dumps({"model_version": version}).encode()
+        )
         reg.register(version, {"model_path": bundle_prefix(version), "status": "registered"})
     return reg
 

@@ -1,6 +1,7 @@
 """A locked warehouse during serving: `PredictionLog.log` (with its background thread, as the
 server and the app run it) only queues the record, so it returns while another connection
 still holds the SQLite write lock; the record arrives once the lock is released."""
+
 from __future__ import annotations
 
 import sqlite3
@@ -17,16 +18,26 @@ pytestmark = pytest.mark.fault
 
 
 def record(i: int) -> dict:
-    return {"modelVersion": "1.0.0", "timestamp": "2026-11-27T10:00:00", "requestId": f"req-{i}",
-            "original_input": f"text {i}", "skillExtractOutput": []}
+    return {
+        "modelVersion": "1.0.0",
+        "timestamp": "2026-11-27T10:00:00",
+        "requestId": f"req-{i}",
+        "original_input": f"text {i}",
+        "skillExtractOutput": [],
+    }
 
 
 def test_log_returns_while_the_warehouse_is_locked(tmp_path):
     path = tmp_path / "locked.db"
     warehouse = open_warehouse(f"sqlite:///{path}")
     warehouse.init_schema()
-    log = PredictionLog(warehouse, LocalStore(tmp_path / "store"), tmp_path / "queue",
-                        retry_interval_s=0.2, flush_interval_s=0.2)
+    log = PredictionLog(
+        warehouse,
+        LocalStore(tmp_path / "store"),
+        tmp_path / "queue",
+        retry_interval_s=0.2,
+        flush_interval_s=0.2,
+    )
     blocker = sqlite3.connect(path, isolation_level=None)
     try:
         blocker.execute("BEGIN EXCLUSIVE")  # held far longer than any request may wait

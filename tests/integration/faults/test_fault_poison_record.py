@@ -2,6 +2,7 @@
 times, then kept in the queue file's dead letters with the reason, listed by
 `python -m mlops deadletters list` and sent again by `... replay`. Text the warehouses refuse
 (U+0000, unpaired surrogates) is made storable before it is queued."""
+
 from __future__ import annotations
 
 import json
@@ -11,31 +12,53 @@ import pytest
 from mlops.adapters.store.local import LocalStore
 from mlops.adapters.warehouse import open_warehouse
 from mlops.entrypoints import cli
-from mlops.services.prediction_log import (MAX_DELIVERY_ATTEMPTS, QUEUE_FILE, WAREHOUSE_TOPIC,
-                                           PredictionLog, dead_letter_counts)
+from mlops.services.prediction_log import (
+    MAX_DELIVERY_ATTEMPTS,
+    QUEUE_FILE,
+    WAREHOUSE_TOPIC,
+    PredictionLog,
+    dead_letter_counts,
+)
 
 pytestmark = pytest.mark.fault
 
 
 def record(i: int, text: str | None = None) -> dict:
     text = f"request text number {i}" if text is None else text
-    return {"modelVersion": "1.2.3", "timestamp": f"2026-11-27T10:00:{i:02d}.000001",
-            "requestId": f"req-{i:04d}", "original_input": text,
-            "skillExtractOutput": [{"skill_id": f"s-{i}", "skillTitle": "Skill", "skillType": "skill",
-                                    "proficiencyLevel": "", "confidenceScore": 0.5, "skillTags": [],
-                                    "phrase": text[:10], "phraseStart": 0, "phraseEnd": 10,
-                                    "skillOccurrence": 1}]}
+    return {
+        "modelVersion": "1.2.3",
+        "timestamp": f"2026-11-27T10:00:{i:02d}.000001",
+        "requestId": f"req-{i:04d}",
+        "original_input": text,
+        "skillExtractOutput": [
+            {
+                "skill_id": f"s-{i}",
+                "skillTitle": "Skill",
+                "skillType": "skill",
+                "proficiencyLevel": "",
+                "confidenceScore": 0.5,
+                "skillTags": [],
+                "phrase": text[:10],
+                "phraseStart": 0,
+                "phraseEnd": 10,
+                "skillOccurrence": 1,
+            }
+        ],
+    }
 
 
 def raw_entry(rec: dict) -> str:
     """A queued entry as `log` wrote it before text was made storable."""
-    return json.dumps({"record": rec, "stage": "prod", "latency_ms": 1.0, "status": "ok",
-                       "error": None}, ensure_ascii=False)
+    return json.dumps(
+        {"record": rec, "stage": "prod", "latency_ms": 1.0, "status": "ok", "error": None}, ensure_ascii=False
+    )
 
 
 def stored_ids(warehouse) -> list[str]:
-    return [r["request_id"] for r in warehouse.query(
-        "SELECT request_id FROM prediction_requests ORDER BY request_id")]
+    return [
+        r["request_id"]
+        for r in warehouse.query("SELECT request_id FROM prediction_requests ORDER BY request_id")
+    ]
 
 
 @pytest.fixture
@@ -47,8 +70,7 @@ def pg(fresh_redshift_url):
 
 
 def test_a_nul_record_queued_on_postgres_never_blocks_the_six_others(pg, tmp_path):
-    log = PredictionLog(pg, LocalStore(tmp_path / "store"), tmp_path / "queue" / "server-1",
-                        background=False)
+    log = PredictionLog(pg, LocalStore(tmp_path / "store"), tmp_path / "queue" / "server-1", background=False)
     try:
         for i in range(7):
             text = "bad \x00 byte" if i == 1 else None  # second in line, as in the probe
@@ -65,8 +87,10 @@ def test_a_nul_record_queued_on_postgres_never_blocks_the_six_others(pg, tmp_pat
 
         assert log.replay_dead_letters() == 1  # replay makes the text storable
         assert log.dead_letters() == [] and log.pending()["warehouse"] == 0
-        assert pg.scalar("SELECT original_input FROM prediction_requests WHERE request_id = ?",
-                         ("req-0001",)) == "bad \ufffd byte"
+        assert (
+            pg.scalar("SELECT original_input FROM prediction_requests WHERE request_id = ?", ("req-0001",))
+            == "bad \ufffd byte"
+        )
     finally:
         log.queue.close()
 
@@ -81,7 +105,9 @@ def test_nul_and_lone_surrogates_are_replaced_one_for_one_before_logging(pg, tmp
         assert pg.scalar("SELECT phrase FROM prediction_skills") == "a\ufffdb\ufffdc"
         [key] = store.list("prediction_logs/")
         line = json.loads(store.get_bytes(key).decode())
-        assert line["original_input"] == "a\ufffdb\ufffdc" and line["skillExtractOutput"][0]["phraseEnd"] == 10
+        assert (
+            line["original_input"] == "a\ufffdb\ufffdc" and line["skillExtractOutput"][0]["phraseEnd"] == 10
+        )
         assert log.dead_letters() == []
     finally:
         log.queue.close()
@@ -120,8 +146,7 @@ def test_cli_lists_and_replays_the_dead_letters(wh, tmp_path, monkeypatch, capsy
     home = tmp_path / "home"
     monkeypatch.setenv("SEA_HOME", str(home))
     monkeypatch.setenv("SEA_WAREHOUSE_URL", f"sqlite:///{tmp_path}/warehouse.db")
-    log = PredictionLog(wh, LocalStore(tmp_path / "store"), home / "queue" / "app",
-                        background=False)
+    log = PredictionLog(wh, LocalStore(tmp_path / "store"), home / "queue" / "app", background=False)
     log.queue.put(WAREHOUSE_TOPIC, json.dumps({"not": "an entry"}))
     seq = log.queue.put(WAREHOUSE_TOPIC, raw_entry(record(1)))
     for _ in range(MAX_DELIVERY_ATTEMPTS):
