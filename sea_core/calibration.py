@@ -144,6 +144,19 @@ def _best(totals: np.ndarray) -> int:
     return int(np.flatnonzero(totals >= totals.max() - 1e-9)[0])
 
 
+def _shipped_kept(
+    default: OutputRule,
+    default_score: float,
+    n: int,
+    reason: str,
+    *,
+    fell_back: bool,
+    cv_gain: float | None = None,
+) -> Calibration:
+    """A `Calibration` that keeps the shipped rule `default` (fitted score = its score)."""
+    return Calibration(default, default, default_score, default_score, n, fell_back, reason, cv_gain=cv_gain)
+
+
 def fit_output_rule(
     examples: Sequence[ReviewedExample],
     skill_ids: Sequence[str],
@@ -161,24 +174,20 @@ def fit_output_rule(
     n = len(examples)
     default_score = rule_score(default, examples, skill_ids, skill_vectors) if examples else 0.0
     if n < min_examples:
-        return Calibration(
+        return _shipped_kept(
             default,
-            default,
-            default_score,
             default_score,
             n,
-            True,
             f"{n} reviewed text(s), fewer than {min_examples}: shipped rule kept",
+            fell_back=True,
         )
     if not any(e.confirmed for e in examples):
-        return Calibration(
+        return _shipped_kept(
             default,
-            default,
-            default_score,
             default_score,
             n,
-            True,
             "no confirmed skill in any reviewed text (all rejected): shipped rule kept",
+            fell_back=True,
         )
     rules = [default, *(r for r in grid.rules() if r != default)]
     prepared: dict[float, list[PreparedRanking]] = {}
@@ -199,26 +208,22 @@ def fit_output_rule(
     best = _best(scores.sum(axis=1))
     best_rule, best_score = rules[best], float(scores[best].mean())
     if best_rule == default:
-        return Calibration(
+        return _shipped_kept(
             default,
-            default,
-            default_score,
             default_score,
             n,
-            False,
             "no grid rule beats the shipped rule: shipped rule kept",
+            fell_back=False,
             cv_gain=gain,
         )
     if gain < min_gain:
-        return Calibration(
+        return _shipped_kept(
             default,
-            default,
-            default_score,
             default_score,
             n,
-            False,
             f"fitting gains {gain:+.4f} Jaccard under {len(np.unique(fold_of))}-fold "
             f"inner cross-validation (< {min_gain}): shipped rule kept",
+            fell_back=False,
             cv_gain=gain,
         )
     return Calibration(

@@ -19,13 +19,15 @@ warehouse audit log. Invalid transitions raise `ReleaseError`; wrong roles `Perm
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
 from mlops.adapters.deploy.base import DeployError, DeployTarget, bundle_prefix
 from mlops.adapters.warehouse.base import Warehouse
 from mlops.domain.registry_records import RegistryEntry
-from mlops.domain.stages import ModelStatus, Stage
+from mlops.domain.stages import STAGES, ModelStatus, Stage
 from mlops.services import audit
 from mlops.services.auth import get_user
 from mlops.services.identity import PermissionDenied, User, require_role, system_user
@@ -122,6 +124,56 @@ def _deploy(
         raise ReleaseError(f"deploying {version} to {stage.label} failed: {exc}") from exc
 
 
+@dataclass(frozen=True)
+class _MoveUp:
+    """What a move one stage up checks: who may make it, what the comment is called, and the
+    end of the message when the version is not in the stage below (given the one that is)."""
+
+    role: str
+    role_action: str
+    comment_action: str
+    hint: Callable[[str | None], str]
+
+
+_MOVES_UP: dict[Stage, _MoveUp] = {
+    Stage.UAT: _MoveUp(
+        "stakeholder",
+        "sign off a release to UAT",
+        "a UAT sign-off",
+        lambda held: f"only the version in DEV ({held or 'none'}) can go to UAT",
+    ),
+    Stage.PROD: _MoveUp(
+        "admin",
+        "approve a release to PROD",
+        "a PROD approval",
+        lambda held: f"sign-off in UAT first (UAT holds {held or 'nothing'})",
+    ),
+}
+
+
+def _next_stage_candidate(
+    registry: Registry, warehouse: Warehouse, version: str, user: User, comment: str, to_stage: Stage
+) -> tuple[User, str, str, RegistryEntry]:
+    """The checks of a move up to `to_stage` (UAT or PROD, by `_MOVES_UP`): the user's role, the
+    version, the comment, and a releasable record in the stage below and not yet in `to_stage`.
+    Returns the checked user, version, comment and record."""
+    move = _MOVES_UP[to_stage]
+    user = require_role(user, move.role, action=move.role_action, source=warehouse)
+    version = _version(version)
+    comment = _comment(comment, move.comment_action)
+    record = _record(registry, version)
+    _check_releasable(record, version, f"go to {to_stage.label}")
+    if registry.stage(to_stage) == version:
+        raise ReleaseError(f"{version} is already in {to_stage.label}")
+    from_stage = STAGES[STAGES.index(to_stage) - 1]
+    held = registry.stage(from_stage)
+    if held != version:
+        raise ReleaseError(
+            f"{version} is {_where(registry, version)}, not {from_stage.label}: {move.hint(held)}"
+        )
+    return user, version, comment, record
+
+
 def _transition(
     registry: Registry,
     warehouse: Warehouse,
@@ -183,18 +235,7 @@ def promote_to_uat(
 ) -> dict[str, Any]:
     """A stakeholder's sign-off: the version currently in DEV goes to UAT; the stakeholder
     becomes the release's `requested_by`."""
-    user = require_role(user, "stakeholder", action="sign off a release to UAT", source=warehouse)
-    version = _version(version)
-    comment = _comment(comment, "a UAT sign-off")
-    record = _record(registry, version)
-    _check_releasable(record, version, "go to UAT")
-    if registry.stage(Stage.UAT) == version:
-        raise ReleaseError(f"{version} is already in UAT")
-    if registry.stage(Stage.DEV) != version:
-        raise ReleaseError(
-            f"{version} is {_where(registry, version)}, not DEV: only the version "
-            f"in DEV ({registry.stage(Stage.DEV) or 'none'}) can go to UAT"
-        )
+    user, version, comment, _ = _next_stage_candidate(registry, warehouse, version, user, comment, Stage.UAT)
     deployment = _deploy(warehouse, target, Stage.UAT, version, user)
     registry.update_record(version, requested_by=user.username)
     return _transition(
@@ -232,18 +273,9 @@ def approve_prod(
 ) -> dict[str, Any]:
     """An admin's approval: the version currently in UAT goes to PROD. With
     `approver_must_differ`, the admin cannot be the one who requested the release."""
-    user = require_role(user, "admin", action="approve a release to PROD", source=warehouse)
-    version = _version(version)
-    comment = _comment(comment, "a PROD approval")
-    record = _record(registry, version)
-    _check_releasable(record, version, "go to PROD")
-    if registry.stage(Stage.PROD) == version:
-        raise ReleaseError(f"{version} is already in PROD")
-    if registry.stage(Stage.UAT) != version:
-        raise ReleaseError(
-            f"{version} is {_where(registry, version)}, not UAT: sign-off in UAT "
-            f"first (UAT holds {registry.stage(Stage.UAT) or 'nothing'})"
-        )
+    user, version, comment, record = _next_stage_candidate(
+        registry, warehouse, version, user, comment, Stage.PROD
+    )
     requester = requested_by(record)
     if approver_must_differ and requester == user.username:
         raise PermissionDenied(

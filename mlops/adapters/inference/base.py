@@ -56,3 +56,26 @@ def request_items(
 def batches(items: list, size: int = REMOTE_BATCH) -> list[list]:
     """Consecutive slices of at most `size` items."""
     return [items[i : i + size] for i in range(0, len(items), size)]
+
+
+class RemoteInferenceClient(InferenceClient):
+    """A client that sends `/invocations` bodies in batches of `REMOTE_BATCH` to a remote
+    server; subclasses implement `_send` and keep `_model_version` (set from the last record)."""
+
+    _model_version: str | None = None
+
+    def predict(
+        self, texts: Sequence[str], top_k: int | None = None, min_confidence: float | None = None
+    ) -> list[dict[str, Any]]:
+        records: list[dict[str, Any]] = []
+        items = request_items(texts, top_k, min_confidence)
+        for offset, batch in zip(range(0, len(items), REMOTE_BATCH), batches(items)):
+            records.extend(self._send(batch, offset))
+        if records:
+            self._model_version = records[-1].get("modelVersion", self._model_version)
+        return records
+
+    @abstractmethod
+    def _send(self, batch: list[dict[str, Any]], offset: int) -> list[dict[str, Any]]:
+        """The records for one batch; `offset` is the batch's first index in the caller's list
+        (for error fields)."""

@@ -6,21 +6,14 @@ This client does NOT log predictions: the server logged each one it served.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 from typing import Any
 
 import requests
 
-from mlops.adapters.inference.base import (
-    REMOTE_BATCH,
-    InferenceClient,
-    InferenceError,
-    batches,
-    request_items,
-)
+from mlops.adapters.inference.base import InferenceError, RemoteInferenceClient
 
 
-class HttpInferenceClient(InferenceClient):
+class HttpInferenceClient(RemoteInferenceClient):
     """Calls a running inference server; one pooled HTTP session per client."""
 
     def __init__(self, url: str, timeout_s: float = 60.0) -> None:
@@ -47,18 +40,7 @@ class HttpInferenceClient(InferenceClient):
             )
         return response.json()
 
-    def predict(
-        self, texts: Sequence[str], top_k: int | None = None, min_confidence: float | None = None
-    ) -> list[dict[str, Any]]:
-        records: list[dict[str, Any]] = []
-        items = request_items(texts, top_k, min_confidence)
-        for offset, batch in zip(range(0, len(items), REMOTE_BATCH), batches(items)):
-            records.extend(self._post(batch, offset))
-        if records:
-            self._model_version = records[-1].get("modelVersion", self._model_version)
-        return records
-
-    def _post(self, batch: list[dict[str, Any]], offset: int) -> list[dict[str, Any]]:
+    def _send(self, batch: list[dict[str, Any]], offset: int) -> list[dict[str, Any]]:
         try:
             response = self._session.post(
                 f"{self.url}/invocations",

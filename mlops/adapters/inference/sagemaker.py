@@ -8,20 +8,13 @@ This client does NOT log predictions: the endpoint's server logged each one it s
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 from typing import Any
 
-from mlops.adapters.inference.base import (
-    REMOTE_BATCH,
-    InferenceClient,
-    InferenceError,
-    batches,
-    request_items,
-)
+from mlops.adapters.inference.base import InferenceError, RemoteInferenceClient
 from mlops.adapters.inference.http import error_from_body
 
 
-class SageMakerInferenceClient(InferenceClient):
+class SageMakerInferenceClient(RemoteInferenceClient):
     """Calls one SageMaker endpoint by name."""
 
     def __init__(
@@ -44,18 +37,7 @@ class SageMakerInferenceClient(InferenceClient):
         """The version the endpoint reported on the last call (None before the first)."""
         return self._model_version
 
-    def predict(
-        self, texts: Sequence[str], top_k: int | None = None, min_confidence: float | None = None
-    ) -> list[dict[str, Any]]:
-        records: list[dict[str, Any]] = []
-        items = request_items(texts, top_k, min_confidence)
-        for offset, batch in zip(range(0, len(items), REMOTE_BATCH), batches(items)):
-            records.extend(self._invoke(batch, offset))
-        if records:
-            self._model_version = records[-1].get("modelVersion", self._model_version)
-        return records
-
-    def _invoke(self, batch: list[dict[str, Any]], offset: int) -> list[dict[str, Any]]:
+    def _send(self, batch: list[dict[str, Any]], offset: int) -> list[dict[str, Any]]:
         from botocore.exceptions import BotoCoreError, ClientError
 
         try:
