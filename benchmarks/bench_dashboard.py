@@ -30,13 +30,13 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from machine import machine_info  # noqa: E402
+from machine import machine_info
 
-from mlops.adapters.warehouse import open_warehouse  # noqa: E402
-from mlops.adapters.warehouse.base import Warehouse  # noqa: E402
-from mlops.domain.clock import day_of, timestamp, week_of  # noqa: E402
-from mlops.services import monitoring  # noqa: E402
-from mlops.services.feedback import OLDEST, next_unreviewed  # noqa: E402
+from mlops.adapters.warehouse import open_warehouse
+from mlops.adapters.warehouse.base import Warehouse
+from mlops.domain.clock import day_of, timestamp, week_of
+from mlops.services import monitoring
+from mlops.services.feedback import OLDEST, next_unreviewed
 
 START = datetime(2026, 8, 1)
 VERSIONS = ("1.0.0", "1.1.0", "1.2.0")

@@ -15,7 +15,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from machine import machine_info  # noqa: E402
+from machine import machine_info
 
 
 def skill_texts(n: int) -> list[str]:

@@ -38,20 +38,20 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import numpy as np  # noqa: E402
-from machine import machine_info  # noqa: E402
+import numpy as np
+from machine import machine_info
 
-from sea_core.calibration import Calibration, ReviewedExample, fit_output_rule  # noqa: E402
-from sea_core.embeddings import build_index  # noqa: E402
-from sea_core.encoder import Encoder  # noqa: E402
-from sea_core.evaluate import BASELINE_SET_THRESHOLD, BenchmarkItem, labels_only, load_benchmark  # noqa: E402
-from sea_core.finetune import FineTuneParams, ReviewedText, fine_tune_contrastive  # noqa: E402
-from sea_core.golden import load_golden_set  # noqa: E402
-from sea_core.matching import Candidate, top_n  # noqa: E402
-from sea_core.output_set import SHIPPED_RULE, OutputRule  # noqa: E402
-from sea_core.pipeline import Pipeline  # noqa: E402
-from sea_core.quality import mean_scores, request_scores, set_scores  # noqa: E402
-from sea_core.taxonomy import Taxonomy, bundled_taxonomy  # noqa: E402
+from sea_core.calibration import Calibration, ReviewedExample, fit_output_rule
+from sea_core.embeddings import build_index
+from sea_core.encoder import Encoder
+from sea_core.evaluate import BASELINE_SET_THRESHOLD, BenchmarkItem, labels_only, load_benchmark
+from sea_core.finetune import FineTuneParams, ReviewedText, fine_tune_contrastive
+from sea_core.golden import load_golden_set
+from sea_core.matching import Candidate, top_n
+from sea_core.output_set import SHIPPED_RULE, OutputRule
+from sea_core.pipeline import Pipeline
+from sea_core.quality import mean_scores, request_scores, set_scores
+from sea_core.taxonomy import Taxonomy, bundled_taxonomy
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCHMARK_DIR = ROOT.parent / "shared" / "data" / "benchmark"

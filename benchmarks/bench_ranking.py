@@ -34,21 +34,21 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import numpy as np  # noqa: E402
-from bench_core import JOB_250_WORDS  # noqa: E402
-from machine import machine_info  # noqa: E402
+import numpy as np
+from bench_core import JOB_250_WORDS
+from machine import machine_info
 
-from sea_core.embeddings import build_index  # noqa: E402
-from sea_core.encoder import Encoder  # noqa: E402
-from sea_core.evaluate import labels_only, load_benchmark  # noqa: E402
-from sea_core.labels import LabelVectors, exact_names, label_vectors, name_key, skill_names  # noqa: E402
-from sea_core.lexical import BM25  # noqa: E402
-from sea_core.matching import LEGACY_SETTINGS, Candidate, MatchConfig, RerankSettings, rank_similarities  # noqa: E402
-from sea_core.pipeline import EncodedText, Pipeline  # noqa: E402
-from sea_core.quality import r_precision_at, reciprocal_rank, set_scores  # noqa: E402
-from sea_core.reranker import FEATURES, LABEL_FEATURES, RerankContext, candidate_features, rescore  # noqa: E402
-from sea_core.reranker_fit import Group, fit_pairwise, taxonomy_queries, without_label_features  # noqa: E402
-from sea_core.taxonomy import bundled_taxonomy  # noqa: E402
+from sea_core.embeddings import build_index
+from sea_core.encoder import Encoder
+from sea_core.evaluate import labels_only, load_benchmark
+from sea_core.labels import LabelVectors, exact_names, label_vectors, name_key, skill_names
+from sea_core.lexical import BM25
+from sea_core.matching import LEGACY_SETTINGS, Candidate, MatchConfig, RerankSettings, rank_similarities
+from sea_core.pipeline import EncodedText, Pipeline
+from sea_core.quality import r_precision_at, reciprocal_rank, set_scores
+from sea_core.reranker import FEATURES, LABEL_FEATURES, RerankContext, candidate_features, rescore
+from sea_core.reranker_fit import Group, fit_pairwise, taxonomy_queries, without_label_features
+from sea_core.taxonomy import bundled_taxonomy
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "benchmark"
 SETS = ("tech", "house")

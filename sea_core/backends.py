@@ -215,7 +215,7 @@ class OnnxEncoder:
         options.log_severity_level = 3
         try:
             self.session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-        except Exception as exc:  # noqa: BLE001 - ORT raises its own exception types
+        except Exception as exc:  # ORT raises its own exception types
             raise BackendError(
                 f"cannot load the ONNX export {path} (corrupted? delete its folder and export again): {exc}"
             ) from exc

@@ -124,7 +124,7 @@ class Encoder:
         self.batch_size = batch_size
         try:
             self.model = SentenceTransformer(self.path, device=self.device)
-        except Exception as exc:  # noqa: BLE001 - hub/IO errors come in many types
+        except Exception as exc:  # hub/IO errors come in many types
             offline = (
                 " (offline: HF_HUB_OFFLINE is set and it is not cached)"
                 if os.environ.get("HF_HUB_OFFLINE") == "1"

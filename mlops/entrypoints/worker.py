@@ -90,7 +90,7 @@ class Worker:
                 raise TypeError(f"the {job.kind!r} handler returned {type(result).__name__}, not a dict")
         except JobCancelled:
             return  # cancelled or reaped meanwhile: that status stands
-        except Exception as exc:  # noqa: BLE001 - any handler failure fails the job, with its text
+        except Exception as exc:  # any handler failure fails the job, with its text
             jobs.fail(self.warehouse, job.job_id, self._error_text(exc))
             return
         finally:
@@ -110,7 +110,7 @@ class Worker:
             try:
                 if not jobs.heartbeat(self.warehouse, job_id):
                     return  # no longer running: the handler learns at its next progress report
-            except Exception:  # noqa: BLE001 - a missed beat is retried next interval
+            except Exception:  # a missed beat is retried next interval
                 continue
 
     def run(self, poll_s: float = DEFAULT_POLL_S, max_jobs: int | None = None) -> int:

@@ -133,5 +133,5 @@ def _log(
         return
     try:
         prediction_log.log(record, stage, latency_ms, status, error)
-    except Exception:  # noqa: BLE001 - a logging bug must not fail the request
+    except Exception:  # a logging bug must not fail the request
         log.exception("could not log prediction %s", record.get("requestId"))

@@ -31,7 +31,7 @@ class DeliveryThread:
                 return
             try:
                 self._deliver()
-            except Exception:  # noqa: BLE001 - the thread must survive anything
+            except Exception:  # the thread must survive anything
                 log.exception("prediction log background delivery failed")
 
     def wake(self) -> None:

@@ -246,14 +246,14 @@ class PredictionLog:
             return
         try:
             self._deliver(block=False)
-        except Exception:  # noqa: BLE001 - it is queued; a later delivery retries
+        except Exception:  # it is queued; a later delivery retries
             log.exception("prediction log: delivery after logging %s failed", record["requestId"])
 
     def _write_directly(self, entry: dict[str, Any]) -> None:
         try:
             self._ensure_schema()
             write_prediction(self.warehouse, entry)
-        except Exception:  # noqa: BLE001 - logging must not fail the request
+        except Exception:  # logging must not fail the request
             log.exception("could not log prediction %s", entry["record"]["requestId"])
 
     # -- delivery ----------------------------------------------------------------------------
@@ -373,7 +373,7 @@ class PredictionLog:
             for item in items:
                 try:
                     self._write_item(item)
-                except Exception as exc:  # noqa: BLE001 - sorted into refusal or outage
+                except Exception as exc:  # sorted into refusal or outage
                     if not _refused(exc):
                         self._failed(WAREHOUSE_TOPIC, exc)
                         return delivered
@@ -424,7 +424,7 @@ class PredictionLog:
                         f"{self.queue.queue_id}-{members[0][0].seq:012d}",
                         [entry for _, entry in members],
                     )
-                except Exception as exc:  # noqa: BLE001 - store outage: keep them queued
+                except Exception as exc:  # store outage: keep them queued
                     self._failed(ARCHIVE_TOPIC, exc)
                     return written
                 self.queue.ack([m[0].seq for m in members])
@@ -455,7 +455,7 @@ class PredictionLog:
         try:
             self.deliver_pending()
             self.flush()
-        except Exception:  # noqa: BLE001
+        except Exception:  # closing must not raise; what failed stays queued
             log.exception("prediction log: final delivery failed; records stay queued")
         self.queue.close()
 

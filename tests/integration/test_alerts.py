@@ -40,7 +40,7 @@ class Hook:
         hook = self
 
         class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):  # noqa: N802 - http.server's naming
+            def do_POST(self):  # http.server's naming
                 body = self.rfile.read(int(self.headers["Content-Length"]))
                 hook.bodies.append(json.loads(body))
                 time.sleep(delay)
@@ -282,7 +282,7 @@ def test_concurrent_checks_raise_one_alert_and_one_build(tmp_path):
         try:
             barrier.wait(10)
             results.append(alerts.check_alerts(w, FakeSettings(), now=NOW))
-        except BaseException as exc:  # noqa: BLE001 - asserted below
+        except BaseException as exc:  # asserted below
             errors.append(exc)
 
     threads = [threading.Thread(target=run, args=(w,)) for w in warehouses]

@@ -287,8 +287,8 @@ def test_get_unknown_job_is_none(wh):
 
 
 def test_handler_lookup_names_the_unknown_kind(handlers):
-    handlers("known-kind", lambda job, progress: {})
-    assert jobs.handler_for("known-kind") is not None
+    handlers("known-kind", lambda job, progress: {"ran": job})
+    assert jobs.handler_for("known-kind")("job-1", None, None) == {"ran": "job-1"}
     with pytest.raises(JobError, match="no handler registered for job kind 'mystery'"):
         jobs.handler_for("mystery")
     with pytest.raises(JobError):

@@ -23,7 +23,7 @@ def _run_together(n, fn):
         barrier.wait()
         try:
             fn(i)
-        except Exception as exc:  # noqa: BLE001 - reported by the assertion below
+        except Exception as exc:  # reported by the assertion below
             errors.append(exc)
 
     threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]

@@ -132,7 +132,7 @@ def test_concurrent_alert_checks_do_not_duplicate(fresh_redshift_url):
         try:
             barrier.wait(10)
             results.append(alerts.check_alerts(w, FakeSettings(), now=NOW))
-        except BaseException as exc:  # noqa: BLE001 - asserted below
+        except BaseException as exc:  # asserted below
             errors.append(exc)
 
     threads = [threading.Thread(target=run, args=(w,)) for w in warehouses]
@@ -160,7 +160,7 @@ def test_concurrent_double_submit_keeps_one_submission(fresh_redshift_url):
         try:
             barrier.wait(10)
             submit_feedback(w, TAX, REVIEWER, "r1", ["s0"], ["s1"], ["s2"], now=T0)
-        except BaseException as exc:  # noqa: BLE001 - asserted below
+        except BaseException as exc:  # asserted below
             errors.append(exc)
 
     threads = [threading.Thread(target=run, args=(w,)) for w in warehouses]

@@ -96,7 +96,7 @@ class PooledSession(Session):
             return cursor
         except WarehouseError:
             raise
-        except Exception as exc:  # noqa: BLE001 - every driver error becomes a WarehouseError
+        except Exception as exc:  # every driver error becomes a WarehouseError
             raise self._fail(exc, sql) from exc
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
@@ -111,7 +111,7 @@ class PooledSession(Session):
                 return []
             names = [column[0].lower() for column in cursor.description]
             return [dict(zip(names, row)) for row in cursor.fetchall()]
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:  # every driver error becomes a WarehouseError
             raise self._fail(exc, sql) from exc
 
     def executemany(self, sql: str, rows: Iterable[Sequence[Any]], batch_size: int = 5000) -> int:
@@ -122,7 +122,7 @@ class PooledSession(Session):
             return self._warehouse._insert_batches(self._connection, head, row_sql, rows, batch_size)
         except WarehouseError:
             raise
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:  # every driver error becomes a WarehouseError
             raise self._fail(exc, sql) from exc
 
 
@@ -193,7 +193,7 @@ class PooledWarehouse(Warehouse):
     def _close_quietly(connection: Any) -> None:
         try:
             connection.close()
-        except Exception:  # noqa: BLE001 - it is being thrown away
+        except Exception:  # it is being thrown away
             pass
 
     def close(self) -> None:
@@ -234,7 +234,7 @@ class PooledWarehouse(Warehouse):
             if not session.broken:
                 try:
                     self._cursor(connection).execute("ROLLBACK")
-                except Exception:  # noqa: BLE001 - the original error matters more; a connection
+                except Exception:  # the original error matters more; a connection
                     session.broken = True  # in an unknown transaction state is not reused
             raise
         finally:

@@ -141,7 +141,7 @@ class RedshiftWarehouse(PooledWarehouse):
                 tcp_keepalive=True,
                 **options,
             )
-        except Exception as exc:  # noqa: BLE001 - refused, timed out, auth, DNS: all "unreachable"
+        except Exception as exc:  # refused, timed out, auth, DNS: all "unreachable"
             raise WarehouseError(f"cannot reach {self.describe()}: {exc}") from None
         sock = getattr(connection, "_usock", None)
         if sock is not None:  # the connect timeout must not cap long statements
@@ -155,7 +155,7 @@ class RedshiftWarehouse(PooledWarehouse):
                 if row is None:
                     raise WarehouseError("SELECT version() returned no row")
                 self._server_version = str(row[0])
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:  # any driver error means the probe failed
                 self._close_quietly(connection)
                 raise WarehouseError(f"cannot query {self.describe()}: {exc}") from None
         return connection

@@ -170,7 +170,7 @@ def check_edge_inputs(pipeline: Pipeline, report: GateReport) -> None:
             record = pipeline.extract(text)
             if not isinstance(record.get("skillExtractOutput"), list):
                 failures[name] = "no skillExtractOutput list"
-        except Exception as exc:  # noqa: BLE001 - any crash fails the gate, with its text
+        except Exception as exc:  # any crash fails the gate, with its text
             failures[name] = f"{type(exc).__name__}: {exc}"
     report.add(
         "edge_inputs",

@@ -628,7 +628,7 @@ class _Build:
             for key in self.store.list(prefix + "/"):
                 try:
                     self.store.delete(key)
-                except Exception:  # noqa: BLE001 - best-effort clean-up, the error below matters
+                except Exception:  # best-effort clean-up, the error below matters
                     pass
             raise BuildError(f"uploading {version} to {prefix}/ failed, nothing registered: {exc}") from exc
         self._timed("upload", started)
@@ -688,7 +688,7 @@ class _Build:
                 user=system_user(),
                 comment=f"build {self.experiment_id}",
             )
-        except Exception as exc:  # noqa: BLE001 - the version stays registered; report the failure
+        except Exception as exc:  # the version stays registered; report the failure
             return {"stage": Stage.DEV.value, "version": version, "error": f"{type(exc).__name__}: {exc}"}
 
     def _audit(self, action: str, version: str, details: dict[str, Any]) -> None:
