@@ -162,3 +162,50 @@ with friendly_errors("Loading corrected skills"):
     left.dataframe(pd.DataFrame(rejected), hide_index=True, width="stretch")
     right.markdown("**Most added** (the model misses them)")
     right.dataframe(pd.DataFrame(added), hide_index=True, width="stretch")
+
+st.subheader("Reviewers")
+explain(
+    "Agreement is the mean Jaccard between the confirmed skills of two reviewers of the same text "
+    "(1 = they confirmed the same skills); texts with one reviewer do not count."
+)
+with friendly_errors("Loading reviewer agreement"):
+    agreement = aggregate(monitoring.reviewer_agreement, start, end)
+    activity = aggregate(monitoring.reviewer_activity, start, end)
+    overall = agreement.overall
+    cols = st.columns(3)
+    cols[0].metric("Agreement", "—" if overall.jaccard is None else f"{overall.jaccard:.2f}")
+    cols[1].metric("Texts with 2+ reviewers", f"{overall.n_texts:,}")
+    cols[2].metric("Reviews in the period", f"{sum(activity.totals.values()):,}")
+    per_reviewer = {a.reviewer: a for a in agreement.reviewers}
+    table = pd.DataFrame(
+        [
+            {
+                "reviewer": name,
+                "reviews": count,
+                "shared texts": per_reviewer[name].n_texts if name in per_reviewer else 0,
+                "agreement": None if name not in per_reviewer else per_reviewer[name].jaccard,
+            }
+            for name, count in activity.totals.items()
+        ]
+    )
+    if table.empty:
+        st.info("No reviews in this period.")
+    else:
+        st.dataframe(table, hide_index=True, width="stretch")
+        daily = pd.DataFrame(
+            [{"day": d.day, "reviewer": d.reviewer, "reviews": d.n_reviews} for d in activity.daily]
+        )
+        chart = go.Figure(
+            [
+                go.Bar(x=rows["day"], y=rows["reviews"], name=name)
+                for name, rows in daily.groupby("reviewer", sort=True)
+            ]
+        )
+        chart.update_layout(
+            title="Reviews per day",
+            barmode="stack",
+            height=280,
+            margin=dict(t=40, b=20),
+            xaxis_type="category",
+        )
+        st.plotly_chart(chart, width="stretch", key="mon_reviewers_chart")

@@ -295,6 +295,23 @@ def test_monitoring_shows_charts_tables_and_alerts(ctx, users, name):
     assert versions == ["1.0.0"]
 
 
+def test_monitoring_shows_reviewer_counts_that_agree_with_the_warehouse(ctx, users):
+    from datetime import date
+
+    fill_predictions(ctx.warehouse, ctx.taxonomy, 300, 120, days=20)
+    at = app_as(users["adam"], "monitoring")
+    at.date_input(key="mon_period").set_value((date(2026, 10, 1), date(2026, 11, 2))).run()
+    assert not at.exception and not at.error
+    in_period = ctx.warehouse.scalar(
+        "SELECT COUNT(*) FROM feedback_submissions WHERE day >= ? AND day <= ?", ("2026-10-01", "2026-11-02")
+    )
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Reviews in the period"] == f"{in_period:,}" and in_period > 0
+    assert metrics["Agreement"] == "—"  # one reviewer: no pair of reviews of the same text
+    table = at.dataframe[-1].value
+    assert table["reviewer"].tolist() == ["rita"] and table["reviews"].tolist() == [in_period]
+
+
 def test_monitoring_on_an_empty_warehouse(ctx, users):
     at = app_as(users["adam"], "monitoring")
     assert any("No reviews in this period" in i for i in texts(at.info)) and not at.exception
