@@ -18,6 +18,7 @@ from mlops.entrypoints.cli import main
 from mlops.services import alerts, audit
 from mlops.services.feedback import submit_feedback
 from mlops.services.identity import PermissionDenied
+from tests.integration.concurrency import run_at_once
 from tests.unit.monitoring_rows import (
     ADMIN,
     REVIEWER,
@@ -275,21 +276,7 @@ def test_concurrent_checks_raise_one_alert_and_one_build(tmp_path):
     setup.init_schema()
     reviews(setup, 20, 5, 5, 1)
     warehouses = [open_warehouse(url) for _ in range(6)]
-    barrier = threading.Barrier(len(warehouses))
-    results, errors = [], []
-
-    def run(w):
-        try:
-            barrier.wait(10)
-            results.append(alerts.check_alerts(w, FakeSettings(), now=NOW))
-        except BaseException as exc:  # asserted below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=run, args=(w,)) for w in warehouses]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
+    results, errors = run_at_once(lambda w: alerts.check_alerts(w, FakeSettings(), now=NOW), warehouses)
     assert errors == []
     assert sum(len(r) for r in results) == 1
     assert len(alert_rows(setup)) == 1 and len(jobs(setup)) == 1

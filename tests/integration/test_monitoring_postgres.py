@@ -4,7 +4,6 @@ concurrency."""
 
 from __future__ import annotations
 
-import threading
 from datetime import timedelta
 
 import pytest
@@ -14,6 +13,7 @@ from mlops.domain.clock import day_of, timestamp, week_of
 from mlops.services import alerts, monitoring
 from mlops.services.feedback import FeedbackError, submit_feedback
 from mlops.services.training_data import build_training_pairs, load_training_pairs
+from tests.integration.concurrency import run_at_once
 from tests.unit.monitoring_rows import REVIEWER, T0, FakeSettings, log_prediction, reviews, small_taxonomy
 
 TAX = small_taxonomy(20)
@@ -125,21 +125,7 @@ def test_concurrent_alert_checks_do_not_duplicate(fresh_redshift_url):
     setup.init_schema()
     reviews(setup, 20, 5, 5, 0, end=NOW)
     warehouses = [open_warehouse(fresh_redshift_url) for _ in range(5)]
-    barrier = threading.Barrier(len(warehouses))
-    results, errors = [], []
-
-    def run(w):
-        try:
-            barrier.wait(10)
-            results.append(alerts.check_alerts(w, FakeSettings(), now=NOW))
-        except BaseException as exc:  # asserted below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=run, args=(w,)) for w in warehouses]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
+    results, errors = run_at_once(lambda w: alerts.check_alerts(w, FakeSettings(), now=NOW), warehouses)
     assert errors == []
     assert sum(len(r) for r in results) == 1
     assert setup.scalar("SELECT COUNT(*) FROM alerts") == 1
@@ -153,21 +139,9 @@ def test_concurrent_double_submit_keeps_one_submission(fresh_redshift_url):
     setup.init_schema()
     log_prediction(setup, "r1", ["s0", "s1"])
     warehouses = [open_warehouse(fresh_redshift_url) for _ in range(4)]
-    barrier = threading.Barrier(len(warehouses))
-    errors = []
-
-    def run(w):
-        try:
-            barrier.wait(10)
-            submit_feedback(w, TAX, REVIEWER, "r1", ["s0"], ["s1"], ["s2"], now=T0)
-        except BaseException as exc:  # asserted below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=run, args=(w,)) for w in warehouses]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
+    _, errors = run_at_once(
+        lambda w: submit_feedback(w, TAX, REVIEWER, "r1", ["s0"], ["s1"], ["s2"], now=T0), warehouses
+    )
     assert errors == []
     assert setup.scalar("SELECT COUNT(*) FROM feedback_submissions") == 1
     assert setup.scalar("SELECT COUNT(*) FROM feedback") == 3
