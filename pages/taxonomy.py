@@ -1,4 +1,5 @@
-"""Taxonomy (admin): upload a workbook or CSV, preview the difference, import, watch the build."""
+"""Taxonomy (admin): upload a workbook or CSV, preview the difference, import, watch the build;
+search the served taxonomy."""
 
 import tempfile
 from pathlib import Path
@@ -11,6 +12,7 @@ from mlops.entrypoints.ui.display import explain, friendly_errors
 from mlops.entrypoints.ui.jobs_view import show_jobs
 from mlops.entrypoints.ui.session import require_page_role
 from mlops.services import taxonomy_import as importer
+from mlops.services.skill_search import search_skills
 
 PREVIEW_KEY, RESULT_KEY = "taxonomy_preview", "taxonomy_result"
 user = require_page_role("admin")
@@ -74,3 +76,29 @@ with friendly_errors("Reading jobs"):
     show_jobs(
         ctx, kinds=("skills-update", "taxonomy-import"), limit=5, highlight=result.job_id if result else None
     )
+
+st.subheader("Search the taxonomy")
+query = st.text_input(
+    "Find a skill by name or meaning", key="taxonomy_search", placeholder="e.g. stakeholder management, aws"
+)
+if query.strip():
+    with friendly_errors("Searching"), st.spinner("Searching…"):
+        hits = search_skills(ctx, query, limit=20)
+    if hits:
+        st.dataframe(
+            pd.DataFrame(
+                [
+                    {
+                        "skill": hit.skill.title,
+                        "type": hit.skill.skill_type,
+                        "matched": hit.matched_name if hit.how != "meaning" else "(by meaning)",
+                        "score": hit.score,
+                    }
+                    for hit in hits
+                ]
+            ),
+            hide_index=True,
+            width="stretch",
+        )
+    else:
+        st.caption("No skill matches that search.")

@@ -6,6 +6,10 @@ import hashlib
 import json
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .search import SkillSearch
 
 SKILL_TYPES = ("tsc", "ccs", "knowledge", "skill", "competence", "ability")
 ALT_LABELS_WEIGHT = 0.5
@@ -95,6 +99,7 @@ class Taxonomy:
                 raise ValueError(f"duplicate skill {skill.title!r} (skill_id {skill.skill_id[:12]}…)")
             self._by_id[skill.skill_id] = index
         self._checksum: str | None = None
+        self._search: SkillSearch | None = None  # built on first search
 
     def __len__(self) -> int:
         return len(self._skills)
@@ -136,20 +141,14 @@ class Taxonomy:
         return self._checksum
 
     def search(self, query: str, limit: int = 20) -> list[Skill]:
-        """Type-ahead search over titles and alternative labels (prefix matches first)."""
-        q = " ".join(query.lower().split())
-        if not q:
-            return []
-        prefix, contains = [], []
-        for skill in self._skills:
-            title = skill.title.lower()
-            if title.startswith(q):
-                prefix.append(skill)
-            elif q in title or any(q in label.lower() for label in skill.alt_labels):
-                contains.append(skill)
-            if len(prefix) >= limit:
-                break
-        return (sorted(prefix, key=lambda s: len(s.title)) + contains)[:limit]
+        """Skills whose title or alternative labels match `query` by whole words or word
+        prefixes, best first (`sea_core.taxonomy.search.SkillSearch` on names alone; use that
+        class directly to search by meaning too and to see which name matched)."""
+        from .search import SkillSearch
+
+        if self._search is None:
+            self._search = SkillSearch(self, [[s.title, *s.alt_labels] for s in self._skills])
+        return [hit.skill for hit in self._search.search(query, limit)]
 
     def diff(self, other: Taxonomy) -> dict[str, list[Skill]]:
         """What changes going from self to `other`: added, changed (new form) and removed skills."""

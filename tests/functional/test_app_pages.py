@@ -404,6 +404,17 @@ def test_taxonomy_bad_upload_is_a_message(ctx, users):
     assert any("missing column 'title'" in e for e in texts(at.error)) and not at.exception
 
 
+def test_taxonomy_search_ranks_names_and_shows_the_matched_label(ctx, users):
+    at = app_as(users["adam"], "taxonomy")
+    at.text_input(key="taxonomy_search").input("query language").run()
+    assert not at.exception
+    frame = at.dataframe[-1].value
+    assert list(frame["skill"])[0] == "SQL"
+    assert list(frame["matched"])[0] == "structured query language"
+    at.text_input(key="taxonomy_search").input("zzz").run()
+    assert "No skill matches that search." in texts(at.caption)
+
+
 # -- Audit -------------------------------------------------------------------------------------
 def test_audit_lists_and_filters_events(ctx, users):
     jobs.enqueue(ctx.warehouse, "build", {"trigger": "manual"}, user=users["adam"])

@@ -1,0 +1,111 @@
+"""Ranked skill search: names by whole words and prefixes, meaning by the loaded vectors."""
+
+import numpy as np
+import pytest
+
+from sea_core.taxonomy import Skill, Taxonomy
+from sea_core.taxonomy.search import MIN_MEANING, SkillSearch, words
+
+SKILLS = [
+    Skill("manage relationships with stakeholders", alt_labels=("stakeholder relationship management",)),
+    Skill("embargo regulations", alt_labels=("laws on embargoes",)),
+    Skill("operate crosscut saw"),
+    Skill("cloud technologies"),
+    Skill("Python (computer programming)"),
+    Skill("use python libraries"),
+    Skill("snake handling", alt_labels=("python care",)),
+    Skill("management of staff"),
+]
+TAXONOMY = Taxonomy(SKILLS)
+NAMES = [[s.title, *s.alt_labels] for s in SKILLS]
+
+
+def unit(v):
+    v = np.asarray(v, dtype=np.float32)
+    return v / np.linalg.norm(v)
+
+
+def fake_space():
+    """Skill vectors on axes; queries mapped by a lookup (like an encoder that knows AWS is cloud)."""
+    dims = 20  # more axes than skills, so a query can sit far from all of them
+    matrix = np.stack([unit(np.eye(dims)[i] + 0.01) for i in range(len(SKILLS))])
+    known = {"aws": matrix[3], "kafka": unit(np.ones(dims))}
+
+    def encode(texts):
+        return np.stack([known.get(t.lower(), unit(np.arange(1, dims + 1))) for t in texts])
+
+    return matrix, encode
+
+
+def titles(hits):
+    return [h.skill.title for h in hits]
+
+
+def test_words_drop_stop_words_and_keep_tool_names():
+    assert words("Manage the C++ and C# code of a Team") == ["manage", "c++", "c#", "code", "team"]
+
+
+def test_both_words_in_any_order_and_plurals_by_prefix():
+    hits = SkillSearch(TAXONOMY, NAMES).search("stakeholder management")
+    assert titles(hits)[0] == "manage relationships with stakeholders"
+    assert hits[0].matched_name == "stakeholder relationship management"
+    assert hits[0].how == "name"
+
+
+def test_a_word_inside_another_word_does_not_match():
+    # the old substring search offered "embargo regulations" (l-aws) and "crosscut saw" for "aws"
+    assert SkillSearch(TAXONOMY, NAMES).search("aws") == []
+
+
+def test_meaning_finds_what_no_name_holds():
+    matrix, encode = fake_space()
+    hits = SkillSearch(TAXONOMY, NAMES, matrix, encode).search("aws", limit=3)
+    assert titles(hits)[0] == "cloud technologies"
+    assert hits[0].how == "meaning"
+    assert hits[0].matched_name == "cloud technologies"
+    assert "embargo regulations" not in titles(hits)
+
+
+def test_weak_meaning_alone_is_not_offered():
+    matrix, encode = fake_space()
+    # "kafka" sits at the same small cosine from every skill: below MIN_MEANING, nothing shown
+    cosines = matrix @ encode(["kafka"])[0]
+    assert cosines.max() < MIN_MEANING
+    assert SkillSearch(TAXONOMY, NAMES, matrix, encode).search("kafka") == []
+
+
+def test_title_match_ranks_before_alternative_label_match():
+    hits = SkillSearch(TAXONOMY, NAMES).search("pyth")
+    assert titles(hits)[0] == "Python (computer programming)"
+    assert set(titles(hits)) == {"Python (computer programming)", "use python libraries", "snake handling"}
+    assert [h.matched_name for h in hits if h.skill.title == "snake handling"] == ["python care"]
+
+
+def test_exact_name_beats_longer_names():
+    hits = SkillSearch(TAXONOMY, [[s.title] for s in SKILLS] + []).search("cloud technologies")
+    assert titles(hits) == ["cloud technologies"]
+
+
+@pytest.mark.parametrize("query", ["", "   ", "of the and", "!!!"])
+def test_blank_or_stop_word_queries_give_nothing(query):
+    assert SkillSearch(TAXONOMY, NAMES).search(query) == []
+
+
+def test_limit_boundaries():
+    search = SkillSearch(TAXONOMY, NAMES)
+    assert search.search("python", limit=0) == []
+    assert len(search.search("python", limit=1)) == 1
+    assert len(search.search("python", limit=100)) == 3
+
+
+def test_one_letter_words_match_whole_words_only():
+    # "m" must not match "manage", "management", ... as a prefix
+    assert SkillSearch(TAXONOMY, NAMES).search("m") == []
+
+
+def test_mismatched_inputs_are_refused():
+    matrix, encode = fake_space()
+    with pytest.raises(ValueError, match="names for 2 skills"):
+        SkillSearch(TAXONOMY, NAMES[:2])
+    with pytest.raises(ValueError, match="matrix has 3 rows"):
+        SkillSearch(TAXONOMY, NAMES, matrix[:3], encode)
