@@ -36,11 +36,9 @@ def skill_search(services: Bootstrap, stage: str = "prod") -> SkillSearch:
         client = services.inference(stage, log=False)
     except ServiceUnavailable:  # no model: names alone (the pages report model errors elsewhere)
         client = None
-    if (
-        isinstance(client, InProcessInferenceClient)
-        and client.pipeline.taxonomy.checksum == taxonomy.checksum
-    ):
-        pipeline = client.pipeline
+    served = client.pipeline if isinstance(client, InProcessInferenceClient) else None
+    if isinstance(served, Pipeline) and served.taxonomy.checksum == taxonomy.checksum:
+        pipeline = served
     key = (taxonomy.checksum, pipeline.encoder.fingerprint if pipeline is not None else "names")
     with _lock:
         search = _searches.get(key)
