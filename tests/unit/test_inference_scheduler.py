@@ -4,22 +4,13 @@ taking turns between units, and the remaining units of a gone client cancelled."
 from __future__ import annotations
 
 import threading
-import time
 
 import pytest
 
 from mlops.services.inference_scheduler import InferenceScheduler, QueueFull, WorkCancelled
+from tests.waiting import wait_until
 
 WAIT_S = 10.0
-
-
-def wait_until(condition, what: str) -> None:
-    """Poll `condition` (a synchronisation aid, not a timed assertion)."""
-    deadline = time.monotonic() + WAIT_S
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"gave up waiting for {what}")
-        time.sleep(0.005)
 
 
 def run_units(scheduler, name: str, units: int, order: list[str], gates=None, client_gone=None):
