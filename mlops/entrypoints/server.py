@@ -276,9 +276,15 @@ class InferenceRequestHandler(BaseHTTPRequestHandler):
         is fully read, so a readable socket with nothing to read is the end of the stream
         (pipelined bytes of a next request mean the client is still there)."""
         try:
-            readable, _, _ = select.select([self.connection], [], [], 0)
-            return bool(readable) and self.connection.recv(1, socket.MSG_PEEK) == b""
-        except (OSError, ValueError):
+            poller = select.poll()  # not select.select: no limit on the descriptor's number
+            poller.register(self.connection, select.POLLIN)
+            events = poller.poll(0)
+            if not events:
+                return False
+            if events[0][1] & (select.POLLERR | select.POLLNVAL):
+                return True
+            return self.connection.recv(1, socket.MSG_PEEK) == b""
+        except OSError:
             return True
 
     def _read_body(self) -> bytes:
