@@ -48,35 +48,28 @@ def test_units_run_and_the_place_is_freed():
     assert (counts.admitted, counts.waiting, counts.units_run, counts.cancelled) == (0, 0, 3, 0)
 
 
-def test_a_small_request_runs_between_the_units_of_a_large_one():
-    scheduler = InferenceScheduler(4)
-    order: list[str] = []
-    first_unit = threading.Event()
-    large, large_errors = in_thread(run_units, scheduler, "L", 4, order, {0: first_unit})
-    wait_until(lambda: order == ["L0"], "the large request's first unit")
-    small, small_errors = in_thread(run_units, scheduler, "S", 1, order)
-    wait_until(lambda: scheduler.counts().waiting == 1, "the small request to queue")
-    first_unit.set()
-    small.join(WAIT_S)
-    large.join(WAIT_S)
-    assert not small_errors and not large_errors
-    assert order == ["L0", "S0", "L1", "L2", "L3"]
-
-
-def test_waiting_requests_are_served_in_arrival_order_before_the_running_ones_next_unit():
+@pytest.mark.parametrize(
+    "running, queued, expected",
+    [
+        (("L", 4), [("S", 1)], ["L0", "S0", "L1", "L2", "L3"]),  # a small one between large units
+        (("A", 3), [("B", 1), ("C", 1)], ["A0", "B0", "C0", "A1", "A2"]),  # waiting ones in arrival order
+    ],
+)
+def test_waiting_requests_run_before_the_next_unit_of_the_running_one(running, queued, expected):
     scheduler = InferenceScheduler(4)
     order: list[str] = []
     hold = threading.Event()
-    a, _ = in_thread(run_units, scheduler, "A", 3, order, {0: hold})
-    wait_until(lambda: order == ["A0"], "A's first unit")
-    b, _ = in_thread(run_units, scheduler, "B", 1, order)
-    wait_until(lambda: scheduler.counts().waiting == 1, "B to queue")
-    c, _ = in_thread(run_units, scheduler, "C", 1, order)
-    wait_until(lambda: scheduler.counts().waiting == 2, "C to queue")
+    name, units = running
+    threads = [in_thread(run_units, scheduler, name, units, order, {0: hold})]
+    wait_until(lambda: order == [f"{name}0"], "the running request's first unit")
+    for position, (name, units) in enumerate(queued, start=1):
+        threads.append(in_thread(run_units, scheduler, name, units, order))
+        wait_until(lambda: scheduler.counts().waiting == position, f"{name} to queue")
     hold.set()
-    for thread in (a, b, c):
+    for thread, errors in threads:
         thread.join(WAIT_S)
-    assert order == ["A0", "B0", "C0", "A1", "A2"]
+        assert not errors
+    assert order == expected
 
 
 # -- negative path -----------------------------------------------------------------------------
