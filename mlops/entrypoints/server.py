@@ -235,8 +235,7 @@ class InferenceRequestHandler(BaseHTTPRequestHandler):
         except QueueFull as full:
             self._send_busy(full, sagemaker)
             return
-        except WorkCancelled:
-            log.info("request on %s abandoned: the client went away; its remaining texts were not run", path)
+        except WorkCancelled:  # the client is gone: nobody to answer
             self.close_connection = True
             return
         except Exception:  # never drop a connection without an answer
@@ -258,13 +257,21 @@ class InferenceRequestHandler(BaseHTTPRequestHandler):
         went away); a model failure (logged there as an error) is answered 500."""
         try:
             with self.server.scheduler.admit(self._client_gone) as admission:
-                return predict_logged(
-                    request,
-                    self.server.pipeline,
-                    stage=self.server.stage,
-                    prediction_log=self.server.prediction_log,
-                    lock=admission.turn,
-                )
+                try:
+                    return predict_logged(
+                        request,
+                        self.server.pipeline,
+                        stage=self.server.stage,
+                        prediction_log=self.server.prediction_log,
+                        lock=admission.turn,
+                    )
+                except WorkCancelled:
+                    log.info(
+                        "request abandoned by its client after %d of %d texts; the rest were not run",
+                        admission.units_run,
+                        len(request.items),
+                    )
+                    raise
         except (RequestError, QueueFull, WorkCancelled):
             raise
         except Exception as exc:  # reported and logged; the client gets a 500

@@ -10,6 +10,7 @@ wait on gates the test opens (ordering and completion are asserted, never times)
 from __future__ import annotations
 
 import json
+import logging
 import socket
 import threading
 from types import SimpleNamespace
@@ -131,7 +132,8 @@ def test_a_full_queue_is_503_with_retry_after_on_both_paths():
     assert model.calls == ["busy", "one more"]
 
 
-def test_a_client_that_goes_away_stops_its_remaining_texts_and_nothing_is_logged():
+def test_a_client_that_goes_away_stops_its_remaining_texts_and_nothing_is_logged(caplog):
+    caplog.set_level(logging.INFO, logger="mlops.entrypoints.server")
     gate = threading.Event()
     texts = [f"doomed {i}" for i in range(5)]
     model, log = GatedModel({texts[0]: gate}), RecordingLog()
@@ -142,13 +144,15 @@ def test_a_client_that_goes_away_stops_its_remaining_texts_and_nothing_is_logged
         gate.set()
         wait_until(lambda: server.scheduler.counts().cancelled == 1, "the request to be cancelled")
         assert model.calls == texts[:1]  # 1 unit processed out of 5
+        assert "request abandoned by its client after 1 of 5 texts" in caplog.text
         assert server.scheduler.counts().admitted == 0
         ok = requests.post(server.url + "/invocations", json={"text": "next"}, timeout=WAIT_S)
         assert ok.status_code == 200
     assert log.records == [("next", "ok")]
 
 
-def test_a_waiting_request_whose_client_goes_away_never_runs():
+def test_a_waiting_request_whose_client_goes_away_never_runs(caplog):
+    caplog.set_level(logging.INFO, logger="mlops.entrypoints.server")
     gate = threading.Event()
     model, log = GatedModel({"running": gate}), RecordingLog()
     answers: dict = {}
@@ -160,6 +164,7 @@ def test_a_waiting_request_whose_client_goes_away_never_runs():
         client.close()
         wait_until(lambda: server.scheduler.counts().cancelled == 1, "the waiting request to leave")
         assert running.is_alive()  # it left the line while the model was still busy
+        assert "request abandoned by its client after 0 of 2 texts" in caplog.text
         gate.set()
         running.join(WAIT_S)
     assert answers["running"].status_code == 200
