@@ -495,3 +495,20 @@ def test_the_stdlib_s_own_errors_are_json(server, head, status, field):
     assert (got, document["field"]) == (status, field)
     assert document["error"]
     assert requests.get(server.url + "/ping", timeout=10).status_code == 200
+
+
+def test_serve_bounds_the_queue_by_the_setting(pipeline, monkeypatch):
+    from types import SimpleNamespace
+
+    from mlops.entrypoints import server as server_module
+
+    limits = []
+    monkeypatch.setattr(server_module.signal, "signal", lambda *args: None)  # keep pytest's handler
+    monkeypatch.setattr(
+        server_module.InferenceServer, "serve_forever", lambda self: limits.append(self.scheduler.limit)
+    )
+    services = SimpleNamespace(
+        pipeline=lambda stage, version: pipeline, settings=SimpleNamespace(inference_queue_limit=3)
+    )
+    server_module.serve(services, host="127.0.0.1", port=0, log_predictions=False)
+    assert limits == [3]
