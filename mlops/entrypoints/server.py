@@ -9,10 +9,22 @@
 
 Bodies are limited to `max_body_bytes` (default 6 MiB, SageMaker's real-time payload limit):
 a larger `Content-Length` is refused with 413 without reading the body; a chunked body is
-refused with 413 as soon as the bytes read pass the limit. Errors are JSON
-`{"error": message, "field": field}`. Requests are served concurrently (a thread per
-connection, HTTP/1.1 keep-alive); inference itself runs one request at a time under a lock
-(the tokenizer is not thread-safe, and torch already uses every core for one batch).
+refused with 413 as soon as the bytes read pass the limit. A request's texts may add up to
+`sea_core.validation.MAX_REQUEST_CHARS` characters (the work limit; more: 413). Errors are JSON
+`{"error": message, "field": field}`, the stdlib's own (bad request line, oversized headers,
+unknown method) included; PUT, DELETE and PATCH are 405.
+
+Requests are served concurrently (a thread per connection, HTTP/1.1 keep-alive); the model is
+shared through an `InferenceScheduler` (`mlops.services.inference_scheduler`):
+- at most `queue_limit` requests are admitted at once (setting `inference_queue_limit`); one
+  more is answered 503 with `Retry-After` (on the SageMaker runtime path: 503
+  `ServiceUnavailable`, `{"message": ...}`);
+- each text is one unit of work, units run one at a time (the tokenizer is not thread-safe,
+  and torch already uses every core for one text) and requests take turns between units, so a
+  one-text request never waits for a whole large batch;
+- before each unit (and while waiting for one) the connection is checked: when the client has
+  closed it, the remaining units are cancelled, nothing is answered and nothing is logged in
+  the prediction log (nobody received the prediction); the server's own log says so.
 
 Every prediction served is logged through the `PredictionLog` (stage, latency) before the
 response is sent, by the one prediction path (`mlops.services.prediction.predict`); see
@@ -24,6 +36,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import select
 import signal
 import socket
 import threading
@@ -31,6 +44,7 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
 
+from mlops.config import DEFAULT_INFERENCE_QUEUE_LIMIT
 from mlops.entrypoints.handler import (
     InferenceRequest,
     PredictionResult,
@@ -40,6 +54,7 @@ from mlops.entrypoints.handler import (
     output_fn,
     predict_logged,
 )
+from mlops.services.inference_scheduler import InferenceScheduler, QueueFull, WorkCancelled
 from sea_core.pipeline import Pipeline
 
 if TYPE_CHECKING:
@@ -53,6 +68,12 @@ DEFAULT_MAX_BODY_BYTES = 6 * 1024 * 1024
 SAGEMAKER_PATH = re.compile(r"^/endpoints/([A-Za-z0-9](?:[A-Za-z0-9-]{0,62}))/invocations$")
 _DRAIN_LIMIT_BYTES = 1024 * 1024
 _DRAIN_LIMIT_S = 2.0
+#: Methods answered 405 (with `Allow`) rather than the stdlib's 501.
+_ALLOWED = "GET, POST"
+
+
+#: The field named by the stdlib's errors (`send_error`), by status.
+_ERROR_FIELDS = {414: "request line", 431: "headers", 501: "method", 505: "HTTP version"}
 
 
 class InferenceServer(ThreadingHTTPServer):
@@ -70,6 +91,7 @@ class InferenceServer(ThreadingHTTPServer):
         prediction_log: PredictionLog | None = None,
         max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
         request_timeout_s: float = 60.0,
+        queue_limit: int = DEFAULT_INFERENCE_QUEUE_LIMIT,
     ) -> None:
         if max_body_bytes < 1:
             raise ValueError(f"max_body_bytes must be at least 1, got {max_body_bytes}")
@@ -78,7 +100,7 @@ class InferenceServer(ThreadingHTTPServer):
         self.prediction_log = prediction_log
         self.max_body_bytes = max_body_bytes
         self.request_timeout_s = request_timeout_s
-        self.model_lock = threading.Lock()
+        self.scheduler = InferenceScheduler(queue_limit)
         super().__init__(address, InferenceRequestHandler)
 
     @property
@@ -129,7 +151,28 @@ class InferenceRequestHandler(BaseHTTPRequestHandler):
         self.wfile.write(body)
 
     def _send_json(self, status: int, document: Any, headers: dict[str, str] | None = None) -> None:
-        self._send(status, json.dumps(document, ensure_ascii=False).encode("utf-8"), headers=headers)
+        # ASCII with escapes: an error may quote what the client sent (e.g. a lone surrogate)
+        self._send(status, json.dumps(document).encode("ascii"), headers=headers)
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """The stdlib's error answers (bad request line, oversized headers, unknown method) as
+        JSON `{"error": ..., "field": ...}` instead of an HTML page; the connection closes."""
+        short = self.responses.get(code, ("error", ""))[0]
+        self.log_error("code %d, message %s", code, message or short)
+        if self.request_version == "HTTP/0.9":  # a garbage line: answer with a status line anyway
+            self.request_version = self.protocol_version
+        self.close_connection = True
+        self._unread_body = True
+        text = f"{message or short}: {explain}" if explain else message or short
+        self._send_json(code, {"error": text, "field": _ERROR_FIELDS.get(code, "request")})
+
+    def _send_busy(self, full: QueueFull, sagemaker: bool) -> None:
+        headers = {"Retry-After": str(full.retry_after_s)}
+        if sagemaker:  # the runtime API's own error, as InvokeEndpoint reports it
+            headers["x-amzn-ErrorType"] = "ServiceUnavailable:"
+            self._send_json(503, {"message": str(full)}, headers)
+        else:
+            self._send_json(503, {"error": str(full), "field": None}, headers)
 
     def _send_error(self, error: RequestError, sagemaker: bool) -> None:
         if not sagemaker:
@@ -159,6 +202,17 @@ class InferenceRequestHandler(BaseHTTPRequestHandler):
         else:
             self._send_json(404, {"error": f"no such resource {self.path}", "field": "path"})
 
+    def _not_allowed(self) -> None:
+        self.close_connection = True
+        self._unread_body = True
+        self._send_json(
+            405,
+            {"error": f"method {self.command} is not allowed; use {_ALLOWED}", "field": "method"},
+            headers={"Allow": _ALLOWED},
+        )
+
+    do_PUT = do_DELETE = do_PATCH = _not_allowed
+
     def do_POST(self) -> None:
         path = self.path.split("?", 1)[0]
         sagemaker = SAGEMAKER_PATH.match(path) is not None
@@ -178,6 +232,12 @@ class InferenceRequestHandler(BaseHTTPRequestHandler):
         except RequestError as error:
             self._send_error(error, sagemaker)
             return
+        except QueueFull as full:
+            self._send_busy(full, sagemaker)
+            return
+        except WorkCancelled:  # the client is gone: nobody to answer
+            self.close_connection = True
+            return
         except Exception:  # never drop a connection without an answer
             log.exception("unexpected failure serving %s", path)
             self.close_connection = True
@@ -192,21 +252,47 @@ class InferenceRequestHandler(BaseHTTPRequestHandler):
 
     # -- work ------------------------------------------------------------------------------
     def _predict(self, request: InferenceRequest) -> PredictionResult:
-        """The one prediction path (`mlops.services.prediction`), one request at a time; a
-        model failure (logged there as an error) is answered 500."""
+        """The one prediction path (`mlops.services.prediction`), one text at a time with the
+        requests taking turns (QueueFull when the queue is full, WorkCancelled when the client
+        went away); a model failure (logged there as an error) is answered 500."""
         try:
-            return predict_logged(
-                request,
-                self.server.pipeline,
-                stage=self.server.stage,
-                prediction_log=self.server.prediction_log,
-                lock=self.server.model_lock,
-            )
-        except RequestError:
+            with self.server.scheduler.admit(self._client_gone) as admission:
+                try:
+                    return predict_logged(
+                        request,
+                        self.server.pipeline,
+                        stage=self.server.stage,
+                        prediction_log=self.server.prediction_log,
+                        lock=admission.turn,
+                    )
+                except WorkCancelled:
+                    log.info(
+                        "request abandoned by its client after %d of %d texts; the rest were not run",
+                        admission.units_run,
+                        len(request.items),
+                    )
+                    raise
+        except (RequestError, QueueFull, WorkCancelled):
             raise
         except Exception as exc:  # reported and logged; the client gets a 500
             log.exception("inference failed")
             raise RequestError(500, f"inference failed: {type(exc).__name__}", None) from None
+
+    def _client_gone(self) -> bool:
+        """Whether the client has closed its side of the connection (or it broke): the request
+        is fully read, so a readable socket with nothing to read is the end of the stream
+        (pipelined bytes of a next request mean the client is still there)."""
+        try:
+            poller = select.poll()  # not select.select: no limit on the descriptor's number
+            poller.register(self.connection, select.POLLIN)
+            events = poller.poll(0)
+            if not events:
+                return False
+            if events[0][1] & (select.POLLERR | select.POLLNVAL):
+                return True
+            return self.connection.recv(1, socket.MSG_PEEK) == b""
+        except OSError:
+            return True
 
     def _read_body(self) -> bytes:
         limit = self.server.max_body_bytes
@@ -297,10 +383,16 @@ def make_server(
     stage: str = "prod",
     prediction_log: PredictionLog | None = None,
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+    queue_limit: int = DEFAULT_INFERENCE_QUEUE_LIMIT,
 ) -> InferenceServer:
     """A bound server (port 0: a free port) for a loaded pipeline; call `serve_forever()`."""
     return InferenceServer(
-        (host, port), pipeline, stage=stage, prediction_log=prediction_log, max_body_bytes=max_body_bytes
+        (host, port),
+        pipeline,
+        stage=stage,
+        prediction_log=prediction_log,
+        max_body_bytes=max_body_bytes,
+        queue_limit=queue_limit,
     )
 
 
@@ -330,7 +422,13 @@ def serve(
     label = stage or ("prod" if version is None else "adhoc")
     prediction_log = services.open_prediction_log(f"server-{port}") if log_predictions else None
     server = make_server(
-        pipeline, host, port, stage=label, prediction_log=prediction_log, max_body_bytes=max_body_bytes
+        pipeline,
+        host,
+        port,
+        stage=label,
+        prediction_log=prediction_log,
+        max_body_bytes=max_body_bytes,
+        queue_limit=services.settings.inference_queue_limit,
     )
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, _interrupt)  # stop like Ctrl-C: the log gets flushed

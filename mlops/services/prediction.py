@@ -7,7 +7,10 @@ all call, so every caller answers, times and logs alike:
   request, `[i].text` in a batch), with its `kind` kept; nothing is logged (nothing was served);
 - any other failure logs every item of the request as an error (status `error`, the
   exception's text) and re-raises;
-- on success each record is logged with its own latency (when a `PredictionLog` is given).
+- on success each record is logged with its own latency (when a `PredictionLog` is given);
+- a `lock` (held around each item, not the whole request, so that other requests can take
+  turns between items) may raise `WorkCancelled` (the client is gone): it propagates and
+  nothing is logged, since nobody receives the answer.
 A broken prediction log never fails a prediction: its errors are logged and swallowed.
 """
 
@@ -21,6 +24,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
+from mlops.services.inference_scheduler import WorkCancelled
 from sea_core.pipeline import request_id_for
 from sea_core.validation import ValidationError
 
@@ -77,21 +81,21 @@ def predict(
     single: bool = False,
     lock: AbstractContextManager[Any] | None = None,
 ) -> list[Prediction]:
-    """Predict every item (under `lock`, when given: one request at a time), then log each
+    """Predict every item (each under `lock`, when given: one item at a time), then log each
     record under `stage`. `single` says the request was one text rather than a list (it only
     changes the field named in a ValidationError)."""
     started = time.perf_counter()
     predictions: list[Prediction] = []
     try:
-        with lock if lock is not None else nullcontext():
-            for index, item in enumerate(items):
+        for index, item in enumerate(items):
+            with lock if lock is not None else nullcontext():
                 item_started = time.perf_counter()
                 try:
                     record = model.extract(item.text, top_k=item.top_k, min_confidence=item.min_confidence)
                 except ValidationError as exc:  # the model's own text limit may be lower
                     raise exc.at(item_field(index, single)) from None
                 predictions.append(Prediction(record, (time.perf_counter() - item_started) * 1000.0))
-    except ValidationError:
+    except (ValidationError, WorkCancelled):
         raise
     except Exception as exc:
         elapsed = (time.perf_counter() - started) * 1000.0

@@ -400,3 +400,115 @@ def test_unsupported_accept_is_406_and_nothing_is_predicted(pipeline, tmp_path):
         assert ok.status_code == 200
     assert warehouse.query("SELECT original_input FROM prediction_requests") == [{"original_input": TEXTS[1]}]
     warehouse.close()
+
+
+# -- hostile input: JSON errors, never a 500 or an HTML page ----------------------------------
+def test_a_lone_surrogate_is_400_and_only_served_requests_are_logged(pipeline, tmp_path):
+    from mlops.adapters.store.local import LocalStore
+    from mlops.adapters.warehouse import open_warehouse
+    from mlops.services.prediction_log import PredictionLog
+
+    warehouse = open_warehouse(f"sqlite:///{tmp_path}/wh.db")
+    warehouse.init_schema()
+    log = PredictionLog(warehouse, LocalStore(tmp_path / "s"), tmp_path / "q", background=False)
+    with running_server(pipeline, prediction_log=log) as server:
+        for body in (b'{"text": "python \\ud800"}', b'[{"text": "ok"}, {"text": "\\udc00 sql"}]'):
+            response = requests.post(
+                server.url + "/invocations",
+                data=body,
+                headers={"Content-Type": "application/json"},
+                timeout=30,
+            )
+            assert response.status_code == 400
+            assert "surrogate" in response.json()["error"]
+        assert response.json()["field"] == "[1].text"
+        ok = requests.post(server.url + "/invocations", json={"text": TEXTS[2]}, timeout=30)
+        assert ok.status_code == 200
+    rows = warehouse.query("SELECT original_input FROM prediction_requests")
+    assert rows == [{"original_input": TEXTS[2]}]
+    warehouse.close()
+
+
+def test_deeply_nested_json_is_400_and_the_server_keeps_serving(server):
+    response = requests.post(
+        server.url + "/invocations",
+        data=b"[" * 2000 + b"]" * 2000,  # within the body limit, deeper than the JSON parser goes
+        headers={"Content-Type": "application/json"},
+        timeout=30,
+    )
+    assert response.status_code == 400
+    assert response.json() == {"error": "body is not valid JSON: nested too deeply", "field": "body"}
+    assert post(server, {"text": TEXTS[0]}).status_code == 200
+
+
+def test_a_batch_over_the_work_limit_is_413_naming_the_limit(pipeline):
+    from sea_core.validation import MAX_REQUEST_CHARS
+
+    width = pipeline.config.max_text_chars
+    batch = [{"text": "a " * (width // 2)} for _ in range(MAX_REQUEST_CHARS // width + 1)]
+    with running_server(pipeline, max_body_bytes=4 * MAX_REQUEST_CHARS) as roomy:
+        response = post(roomy, batch)
+    assert response.status_code == 413
+    assert response.json()["field"] == "request"
+    assert f"the work limit is {MAX_REQUEST_CHARS:,} characters per request" in response.json()["error"]
+
+
+@pytest.mark.parametrize("method", ["PUT", "DELETE", "PATCH"])
+def test_other_methods_are_a_json_405_with_allow(server, method):
+    response = requests.request(method, server.url + "/invocations", json={"text": "x"}, timeout=10)
+    assert response.status_code == 405
+    assert response.headers["Allow"] == "GET, POST"
+    assert response.headers["Content-Type"] == "application/json"
+    assert response.json()["field"] == "method" and method in response.json()["error"]
+
+
+@pytest.mark.parametrize(
+    "head, status, field",
+    [
+        (b"FOO /invocations HTTP/1.1\r\nHost: x\r\n\r\n", 501, "method"),
+        (b"GARBAGE\r\n\r\n", 400, "request"),
+        (b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03\r\n\r\n", 400, "request"),  # TLS hello
+        (b"GET /ping HTTP/9.9\r\n\r\n", 505, "HTTP version"),
+        (b"GET /" + b"a" * 70_000 + b" HTTP/1.1\r\n\r\n", 414, "request line"),
+        (b"GET /ping HTTP/1.1\r\nX-Big: " + b"b" * 70_000 + b"\r\n\r\n", 431, "headers"),
+        (
+            b"GET /ping HTTP/1.1\r\n" + b"".join(b"X-%d: y\r\n" % i for i in range(150)) + b"\r\n",
+            431,
+            "headers",
+        ),
+    ],
+    ids=[
+        "unknown method",
+        "garbage line",
+        "tls hello",
+        "http 9.9",
+        "long line",
+        "long header",
+        "many headers",
+    ],
+)
+def test_the_stdlib_s_own_errors_are_json(server, head, status, field):
+    raw = raw_exchange(server, head)
+    assert raw.startswith(b"HTTP/1.1 %d " % status)
+    assert b"Content-Type: application/json" in raw and b"<html" not in raw.lower()
+    got, document = status_and_json(raw)
+    assert (got, document["field"]) == (status, field)
+    assert document["error"]
+    assert requests.get(server.url + "/ping", timeout=10).status_code == 200
+
+
+def test_serve_bounds_the_queue_by_the_setting(pipeline, monkeypatch):
+    from types import SimpleNamespace
+
+    from mlops.entrypoints import server as server_module
+
+    limits = []
+    monkeypatch.setattr(server_module.signal, "signal", lambda *args: None)  # keep pytest's handler
+    monkeypatch.setattr(
+        server_module.InferenceServer, "serve_forever", lambda self: limits.append(self.scheduler.limit)
+    )
+    services = SimpleNamespace(
+        pipeline=lambda stage, version: pipeline, settings=SimpleNamespace(inference_queue_limit=3)
+    )
+    server_module.serve(services, host="127.0.0.1", port=0, log_predictions=False)
+    assert limits == [3]

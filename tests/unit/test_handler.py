@@ -15,7 +15,13 @@ from mlops.entrypoints.handler import (
     output_fn,
     predict_fn,
 )
-from sea_core.validation import MAX_BATCH_ITEMS, MAX_TEXT_CHARS, ValidationError, validate_text
+from sea_core.validation import (
+    MAX_BATCH_ITEMS,
+    MAX_REQUEST_CHARS,
+    MAX_TEXT_CHARS,
+    ValidationError,
+    validate_text,
+)
 
 
 class FakePipeline:
@@ -226,3 +232,22 @@ def test_unicode_text_round_trips():
     text = "données, 数据分析 — ok"
     result = predict_fn(input_fn(body({"text": text}), "application/json"), FakePipeline())
     assert json.loads(output_fn(result, None)[0])["original_input"] == text
+
+
+def test_deeply_nested_json_is_400_on_body():
+    error = refused(b"[" * 100_000 + b"]" * 100_000)
+    assert (error.status, error.field) == (400, "body")
+    assert "nested too deeply" in error.message
+
+
+def test_an_escaped_lone_surrogate_is_400_naming_the_text():
+    error = refused(b'{"text": "abc \\ud800"}')
+    assert (error.status, error.field) == (400, "text")
+    assert "surrogate U+D800" in error.message
+
+
+def test_a_batch_over_the_work_limit_is_413_naming_the_limit():
+    items = [{"text": "a" * MAX_TEXT_CHARS}] * (MAX_REQUEST_CHARS // MAX_TEXT_CHARS + 1)
+    error = refused(items)
+    assert (error.status, error.field) == (413, "request")
+    assert f"work limit is {MAX_REQUEST_CHARS:,} characters" in error.message

@@ -7,6 +7,7 @@ import threading
 
 import pytest
 
+from mlops.services.inference_scheduler import WorkCancelled
 from mlops.services.prediction import PredictionInput, predict, status_for
 from sea_core.validation import ValidationError, validate_text
 
@@ -95,3 +96,42 @@ def test_the_lock_is_held_while_predicting():
 
     predict(Checking(), items("a"), lock=lock)
     assert not lock.locked()
+
+
+class CountingTurns:
+    """A `lock` that counts how often it is taken and says "client gone" at entry `gone_at`."""
+
+    def __init__(self, gone_at: int | None = None) -> None:
+        self.entered, self.held, self.gone_at = 0, False, gone_at
+
+    def __enter__(self):
+        if self.entered == self.gone_at:
+            raise WorkCancelled("the client is gone")
+        self.entered += 1
+        self.held = True
+
+    def __exit__(self, *exc):
+        self.held = False
+
+
+def test_the_lock_is_taken_for_each_item_and_released_between_them():
+    turns = CountingTurns()
+    seen = []
+
+    class Checking(FakeModel):
+        def extract(self, text, top_k=None, min_confidence=None):
+            seen.append(turns.held)
+            return super().extract(text, top_k, min_confidence)
+
+    predict(Checking(), items("a", "b", "c"), lock=turns)
+    assert (turns.entered, seen, turns.held) == (3, [True, True, True], False)
+
+
+def test_a_cancelled_request_stops_and_logs_nothing():
+    log, turns, model = FakeLog(), CountingTurns(gone_at=1), FakeModel()
+    calls = []
+    model.extract = lambda text, top_k=None, min_confidence=None: calls.append(text) or {}
+    with pytest.raises(WorkCancelled):
+        predict(model, items("a", "b", "c"), prediction_log=log, lock=turns)
+    assert calls == ["a"]  # the remaining items were not run
+    assert log.entries == []  # neither as served nor as errors: nobody received an answer

@@ -2,7 +2,13 @@
 
 import pytest
 
-from sea_core.validation import MAX_TEXT_CHARS, ValidationError, validate_request, validate_text
+from sea_core.validation import (
+    MAX_REQUEST_CHARS,
+    MAX_TEXT_CHARS,
+    ValidationError,
+    validate_request,
+    validate_text,
+)
 
 
 def test_single_text_and_object_and_list():
@@ -68,3 +74,36 @@ def test_an_error_moved_to_another_field_keeps_its_kind():
     )
     with pytest.raises(ValueError, match="unknown validation error kind"):
         ValidationError("text", "bad", "mystery")
+
+
+def test_the_work_limit_counts_every_text_of_a_request():
+    texts = [{"text": "x" * MAX_TEXT_CHARS}] * (MAX_REQUEST_CHARS // MAX_TEXT_CHARS)
+    assert len(validate_request(texts)) == MAX_REQUEST_CHARS // MAX_TEXT_CHARS  # exactly the limit
+    with pytest.raises(ValidationError) as info:
+        validate_request(texts + [{"text": "y"}])  # one character over
+    assert (info.value.field, info.value.kind, info.value.is_size_limit) == ("request", "too_much_work", True)
+    assert f"{MAX_REQUEST_CHARS + 1:,} characters in 6 texts" in str(info.value)
+    assert f"work limit is {MAX_REQUEST_CHARS:,}" in str(info.value)
+
+
+def test_the_work_limit_is_a_parameter_and_a_single_text_is_held_to_its_own_limit():
+    assert validate_request([{"text": "ab"}, {"text": "cd"}], max_request_chars=4) == ["ab", "cd"]
+    with pytest.raises(ValidationError, match="work limit is 3"):
+        validate_request([{"text": "ab"}, {"text": "cd"}], max_request_chars=3)
+    assert validate_request({"text": "abcd"}, max_request_chars=3) == ["abcd"]  # one text: max_chars
+
+
+@pytest.mark.parametrize(
+    "payload, field, position",
+    [({"text": "a\ud800b"}, "text", 1), ([{"text": "ok"}, {"text": "\udfff"}], "[1].text", 0)],
+)
+def test_a_lone_surrogate_is_refused_as_not_unicode(payload, field, position):
+    with pytest.raises(ValidationError) as info:
+        validate_request(payload)
+    assert (info.value.field, info.value.kind, info.value.is_size_limit) == (field, "not_unicode", False)
+    assert f"at character {position}" in str(info.value)
+    str(info.value).encode("utf-8")  # the message itself is valid Unicode (no raw surrogate)
+
+
+def test_characters_outside_the_basic_plane_are_valid():
+    assert validate_text("emoji \U0001f600 and \U00010000") == "emoji \U0001f600 and \U00010000"
