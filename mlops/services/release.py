@@ -465,20 +465,11 @@ def apply(
         raise PermissionDenied(f"{action.value} needs a user (--user NAME)")
     if action is ReleaseAction.PROMOTE_UAT:
         return promote_to_uat(registry, warehouse, target, version, user=user, comment=comment)
-    if action is ReleaseAction.APPROVE_PROD:
-        return approve_prod(
-            registry,
-            warehouse,
-            target,
-            version,
-            user=user,
-            comment=comment,
-            approver_must_differ=approver_must_differ,
-        )
     if action in (ReleaseAction.REJECT_UAT, ReleaseAction.REJECT_PROD):
         stage = Stage.UAT if action is ReleaseAction.REJECT_UAT else Stage.PROD
         return reject(registry, warehouse, version, user=user, comment=comment, stage=stage)
-    return rollback_prod(
+    four_eyes = approve_prod if action is ReleaseAction.APPROVE_PROD else rollback_prod
+    return four_eyes(
         registry,
         warehouse,
         target,
