@@ -33,6 +33,7 @@ from mlops.adapters.warehouse.predictions import (
 )
 from mlops.adapters.warehouse.repositories import Repositories
 from mlops.adapters.warehouse.taxonomy import PendingUpdate, TaxonomyRepository
+from mlops.adapters.warehouse.tokens import StoredToken, TokenRepository
 from mlops.adapters.warehouse.training_pairs import FeedbackExample, TrainingPairRepository
 from mlops.adapters.warehouse.users import StoredUser, UserRepository
 from mlops.services.monitoring import request_metrics
@@ -57,6 +58,7 @@ class State:
     pending_updates: list[PendingUpdate] = field(default_factory=list)
     pairs: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     users: dict[str, StoredUser] = field(default_factory=dict)
+    tokens: dict[str, StoredToken] = field(default_factory=dict)
 
 
 class MemoryAudit(AuditRepository):
@@ -545,6 +547,7 @@ class MemoryRepositories(Repositories):
         self.taxonomy = MemoryTaxonomy(self.state)
         self.training_pairs = MemoryTrainingPairs(self.state)
         self.users = MemoryUsers(self.state)
+        self.tokens = MemoryTokens(self.state)
         #: The lock names each outermost transaction asked for (what a test can check).
         self.locks_taken: list[tuple[str, ...]] = []
 
@@ -563,3 +566,31 @@ class MemoryRepositories(Repositories):
                 raise
             finally:
                 self._depth -= 1
+
+
+# -- service tokens (appended) -------------------------------------------------------------------
+class MemoryTokens(TokenRepository):
+    """Service tokens in `State.tokens` (by token id), ordered as the SQL repository orders."""
+
+    def __init__(self, state: State) -> None:
+        self.state = state
+
+    def get(self, token_id: str) -> StoredToken | None:
+        return self.state.tokens.get(token_id)
+
+    def named(self, name: str) -> list[StoredToken]:
+        return [t for t in self.all() if t.name == name]
+
+    def all(self) -> list[StoredToken]:
+        return sorted(self.state.tokens.values(), key=lambda t: (t.name, t.created_at, t.token_id))
+
+    def add(self, token: StoredToken) -> None:
+        self.state.tokens[token.token_id] = token
+
+    def revoke(self, token_id: str, at: str, by: str) -> None:
+        if token_id in self.state.tokens:
+            self.state.tokens[token_id] = replace(self.state.tokens[token_id], revoked_at=at, revoked_by=by)
+
+    def touch(self, token_id: str, at: str) -> None:
+        if token_id in self.state.tokens:
+            self.state.tokens[token_id] = replace(self.state.tokens[token_id], last_used_at=at)

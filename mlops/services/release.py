@@ -9,7 +9,8 @@
   PROD: every function that moves PROD needs a user with role admin.
 - `reject`: a stakeholder (UAT) or an admin (UAT or PROD) rejects a candidate; its status
   becomes `rejected` and it cannot be promoted again.
-- `rollback_prod`: an admin points PROD back at an earlier, releasable version.
+- `rollback_prod`: an admin points PROD back at an earlier, releasable version: at once to one
+  approved for PROD before, else only once a second admin approves the first one's request.
 - `apply`: one of these by its `ReleaseAction` (what the CLI and the Models page call).
 
 Every transition deploys through a `DeployTarget`, then is appended to the version's
@@ -341,11 +342,48 @@ def reject(
     return {"version": version, **details}
 
 
+#: Trail decisions that count as a PROD approval: an admin's approval after UAT, or a rollback
+#: to a never-approved version that a second admin approved (four-eyes). A plain `rolled-back`
+#: does not count: older trails hold single-admin rollbacks to never-approved versions.
+PROD_APPROVALS = ("approved", "rollback-approved")
+ROLLBACK_REQUESTED = "rollback-requested"
+
+
 def _approved_for_prod(record: RegistryEntry) -> bool:
-    return any(
-        e.get("to") == Stage.PROD and e.get("decision") in ("approved", "rolled-back")
-        for e in record.approvals
+    return any(e.get("to") == Stage.PROD and e.get("decision") in PROD_APPROVALS for e in record.approvals)
+
+
+def _rollback_requester(record: RegistryEntry, current: str) -> str | None:
+    """Who asked for a rollback to this version while PROD held `current`, when that request
+    is still open (the version's last PROD decision)."""
+    decisions = [e for e in record.approvals if e.get("to") == Stage.PROD]
+    last = decisions[-1] if decisions else {}
+    if last.get("decision") == ROLLBACK_REQUESTED and last.get("previous_version") == current:
+        return last.get("who")
+    return None
+
+
+def _request_rollback(
+    registry: Registry, warehouse: Warehouse, version: str, current: str, user: User, comment: str
+) -> dict[str, Any]:
+    """Record a request to roll PROD back to a never-approved version (nothing deploys)."""
+    registry.record_approval(
+        version, to_stage=Stage.PROD, who=user.username, decision=ROLLBACK_REQUESTED, comment=comment
     )
+    details = {
+        "stage": Stage.PROD.value,
+        "previous_version": current,
+        "decision": ROLLBACK_REQUESTED,
+        "comment": comment,
+        "deployment": None,
+    }
+    with warehouse.transaction() as session:
+        audit.record(session, user.username, "release.rollback_requested", f"model:{version}", details)
+    message = (
+        f"{version} was never approved for PROD: rollback requested by {user.username}; "
+        "another admin must run the same rollback to approve it"
+    )
+    return {"version": version, **details, "message": message}
 
 
 def rollback_prod(
@@ -356,9 +394,14 @@ def rollback_prod(
     *,
     user: User,
     comment: str,
+    approver_must_differ: bool = True,
 ) -> dict[str, Any]:
-    """An admin points PROD back at an earlier version (registered, or approved before; never
-    failed, not-promoted or rejected)."""
+    """An admin points PROD back at an earlier version (never failed, not-promoted or rejected).
+
+    A version approved for PROD before goes back at once. Any other needs two admins (with
+    `approver_must_differ`): the first call records a request (decision `rollback-requested`,
+    nothing deploys), the same rollback by another admin while PROD still holds the same
+    version carries it out (decision `rollback-approved`, the requester in the deployment)."""
     user = require_role(user, "admin", action="roll back PROD", source=warehouse)
     version = _version(to_version)
     comment = _comment(comment, "a rollback")
@@ -376,6 +419,17 @@ def rollback_prod(
     status = record.status
     if not record.servable or not (status == ModelStatus.REGISTERED or _approved_for_prod(record)):
         raise ReleaseError(f"cannot roll back to {version}: its status is {status!r}")
+    decision, requester = "rolled-back", None
+    if approver_must_differ and not _approved_for_prod(record):
+        requester = _rollback_requester(record, current)
+        if requester is None:
+            return _request_rollback(registry, warehouse, version, current, user, comment)
+        if requester == user.username:
+            raise PermissionDenied(
+                f"{user.username} requested the rollback to {version} and cannot also approve "
+                "it: another admin must run the same rollback (approver_must_differ)"
+            )
+        decision = "rollback-approved"
     deployment = _deploy(warehouse, target, Stage.PROD, version, user)
     return _transition(
         registry,
@@ -383,10 +437,10 @@ def rollback_prod(
         stage=Stage.PROD,
         version=version,
         user=user,
-        decision="rolled-back",
+        decision=decision,
         comment=comment,
         action="release.rollback_prod",
-        deployment=deployment,
+        deployment=deployment if requester is None else {**(deployment or {}), "requested_by": requester},
     )
 
 
@@ -411,20 +465,19 @@ def apply(
         raise PermissionDenied(f"{action.value} needs a user (--user NAME)")
     if action is ReleaseAction.PROMOTE_UAT:
         return promote_to_uat(registry, warehouse, target, version, user=user, comment=comment)
-    if action is ReleaseAction.APPROVE_PROD:
-        return approve_prod(
-            registry,
-            warehouse,
-            target,
-            version,
-            user=user,
-            comment=comment,
-            approver_must_differ=approver_must_differ,
-        )
     if action in (ReleaseAction.REJECT_UAT, ReleaseAction.REJECT_PROD):
         stage = Stage.UAT if action is ReleaseAction.REJECT_UAT else Stage.PROD
         return reject(registry, warehouse, version, user=user, comment=comment, stage=stage)
-    return rollback_prod(registry, warehouse, target, version, user=user, comment=comment)
+    four_eyes = approve_prod if action is ReleaseAction.APPROVE_PROD else rollback_prod
+    return four_eyes(
+        registry,
+        warehouse,
+        target,
+        version,
+        user=user,
+        comment=comment,
+        approver_must_differ=approver_must_differ,
+    )
 
 
 def eligible_versions(registry: Registry, action: ReleaseAction) -> list[str]:

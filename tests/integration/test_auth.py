@@ -203,13 +203,16 @@ def test_users_cli_add_and_list(tmp_path, monkeypatch, capsys):
     from mlops.entrypoints.cli import main
 
     monkeypatch.setenv("SEA_HOME", str(tmp_path))
-    monkeypatch.setattr("sys.stdin", io.StringIO(PASSWORD + "\n"))
-    assert main(["users", "add", "alice", "--role", "admin", "--role", "reviewer", "--password-stdin"]) == 0
+    monkeypatch.setattr("sys.stdin", io.StringIO(PASSWORD + "\n"))  # the first admin: no sign-in
+    assert (
+        main(["users", "add", "alice", "--role", "admin", "--role", "reviewer", "--new-password-stdin"]) == 0
+    )
     assert "created alice (admin, reviewer)" in capsys.readouterr().out
     assert main(["users", "list"]) == 0
     assert "alice\tadmin,reviewer\tactive" in capsys.readouterr().out
-    monkeypatch.setattr("sys.stdin", io.StringIO("short\n"))
-    assert main(["users", "add", "bob", "--role", "reviewer", "--password-stdin"]) == 1
+    monkeypatch.setattr("sys.stdin", io.StringIO(PASSWORD + "\nshort\n"))  # alice's, then bob's
+    argv = ["users", "add", "bob", "--role", "reviewer", "--user", "alice", "--password-stdin"]
+    assert main([*argv, "--new-password-stdin"]) == 1
     assert "at least 8 characters" in capsys.readouterr().err
 
 

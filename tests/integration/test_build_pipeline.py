@@ -373,15 +373,26 @@ def test_reembed_job_handler_runs_a_skills_update(
 
 
 def test_cli_queues_a_build_job(tmp_path, monkeypatch):
+    import io
+
     from mlops.entrypoints.cli import main
-    from mlops.services import jobs
+    from mlops.services import auth, jobs
+    from mlops.services.identity import system_user
 
     home = tmp_path / "home"
     _point_settings_at(monkeypatch, tmp_path, home)
-    assert main(["build", "--trigger", "performance-drop", "--queue"]) == 0
     settings, warehouse, _ = _env(tmp_path)
+    auth.create_user(warehouse, "ada", "correct-horse-1", ["admin"], actor=system_user())
+    monkeypatch.setattr("sys.stdin", io.StringIO("correct-horse-1\n"))
+    assert (
+        main(["build", "--trigger", "performance-drop", "--queue", "--user", "ada", "--password-stdin"]) == 0
+    )
     queued = jobs.list_jobs(warehouse, kind="build")
     assert len(queued) == 1 and queued[0].params == {"trigger": "performance-drop"}
+    assert queued[0].message == "queued by ada"
+    with pytest.raises(SystemExit) as refused:  # no secret, no build
+        main(["build", "--trigger", "manual"])
+    assert refused.value.code == 2 and len(jobs.list_jobs(warehouse, kind="build")) == 1
 
 
 def test_cli_rejects_an_unknown_trigger(capsys):

@@ -310,10 +310,65 @@ def test_rollback_returns_prod_to_an_earlier_version(registry, wh, target):
     assert event["details"]["previous_version"] == "1.2.0"
 
 
-def test_rollback_to_a_registered_version_never_in_prod_is_allowed(registry, wh, target):
+def test_rollback_to_a_version_never_approved_for_prod_needs_a_second_admin(registry, wh, target):
+    """Issue 11 Medium 5: one admin alone used to roll PROD back to 1.0.0, never signed off or
+    approved. Now the first admin's rollback is a request; another admin's carries it out."""
     to_prod(registry, wh, target, "1.2.0")
+    requested = release.rollback_prod(registry, wh, target, "1.0.0", user=ADMIN, comment="known good")
+    assert requested["decision"] == "rollback-requested" and "another admin" in requested["message"]
+    assert registry.stage("prod") == "1.2.0" and target.calls[-1][1] == "1.2.0"  # nothing deployed
+    with pytest.raises(PermissionDenied, match="ada requested the rollback to 1.0.0 and cannot also approve"):
+        release.rollback_prod(registry, wh, target, "1.0.0", user=ADMIN, comment="again")
+    assert registry.stage("prod") == "1.2.0"
+    done = release.rollback_prod(registry, wh, target, "1.0.0", user=OTHER_ADMIN, comment="agreed")
+    assert done["decision"] == "rollback-approved" and done["deployment"]["requested_by"] == "ada"
+    assert registry.stage("prod") == "1.0.0" and target.calls[-1] == ("prod", "1.0.0", bundle_prefix("1.0.0"))
+    trail = [(e["who"], e["decision"]) for e in registry.get("1.0.0")["approvals"] if e["to"] == "prod"]
+    assert trail == [("ada", "rollback-requested"), ("bob", "rollback-approved")]
+    assert audit.events(wh, action="release.rollback_requested")[0]["actor"] == "ada"
+    assert audit.events(wh, action="release.rollback_prod")[0]["actor"] == "bob"
+
+
+def test_a_rollback_request_lapses_when_prod_moves_on(registry, wh, target):
+    to_prod(registry, wh, target, "1.1.0")
     release.rollback_prod(registry, wh, target, "1.0.0", user=ADMIN, comment="known good")
+    to_prod(registry, wh, target, "1.2.0", approver=OTHER_ADMIN)
+    again = release.rollback_prod(registry, wh, target, "1.0.0", user=OTHER_ADMIN, comment="still")
+    assert again["decision"] == "rollback-requested" and registry.stage("prod") == "1.2.0"
+
+
+def test_a_four_eyes_rollback_counts_as_approved_but_a_legacy_single_admin_one_does_not(registry, wh, target):
+    to_prod(registry, wh, target, "1.2.0")
+    registry.record_approval("1.0.0", to_stage="prod", who="old", decision="rolled-back", comment="legacy")
+    assert release.rollback_prod(registry, wh, target, "1.0.0", user=ADMIN, comment="x")["decision"] == (
+        "rollback-requested"
+    )
+    release.rollback_prod(registry, wh, target, "1.0.0", user=OTHER_ADMIN, comment="ok")
     assert registry.stage("prod") == "1.0.0"
+    registry.set_stage("prod", "1.2.0", who="ada", decision="approved", comment="fixed")
+    # 1.0.0 now carries a two-admin approval: one admin may return to it at once
+    assert release.rollback_prod(registry, wh, target, "1.0.0", user=ADMIN, comment="y")["decision"] == (
+        "rolled-back"
+    )
+    assert registry.stage("prod") == "1.0.0"
+
+
+def test_without_approver_must_differ_one_admin_rolls_back_to_any_registered_version(registry, wh, target):
+    to_prod(registry, wh, target, "1.2.0")
+    outcome = release.rollback_prod(
+        registry, wh, target, "1.0.0", user=ADMIN, comment="solo", approver_must_differ=False
+    )
+    assert outcome["decision"] == "rolled-back" and registry.stage("prod") == "1.0.0"
+
+
+def test_the_models_page_path_apply_enforces_the_same_four_eyes(registry, wh, target):
+    to_prod(registry, wh, target, "1.2.0")
+    first = release.apply(registry, wh, target, ReleaseAction.ROLLBACK_PROD, "1.0.0", user=ADMIN, comment="x")
+    assert first["decision"] == "rollback-requested" and registry.stage("prod") == "1.2.0"
+    second = release.apply(
+        registry, wh, target, ReleaseAction.ROLLBACK_PROD, "1.0.0", user=OTHER_ADMIN, comment="ok"
+    )
+    assert second["decision"] == "rollback-approved" and registry.stage("prod") == "1.0.0"
 
 
 def test_rollback_refusals(registry, wh, target, store):
@@ -366,8 +421,10 @@ def test_apply_runs_each_action_and_lists_the_eligible_versions(registry, wh, ta
         )
     release.apply(registry, wh, target, ReleaseAction.APPROVE_PROD, "1.2.0", user=ADMIN, comment="approved")
     assert eligible(ReleaseAction.ROLLBACK_PROD) == ["1.2.2", "1.2.1", "1.1.0", "1.0.0"]
+    # 1.1.0 was never approved for PROD: another admin requests, ADMIN approves (four-eyes)
+    release.apply(registry, wh, target, "rollback", "1.1.0", user=OTHER_ADMIN, comment="request")
     outcome = release.apply(registry, wh, target, "rollback", "1.1.0", user=ADMIN, comment="undo")
-    assert outcome["decision"] == "rolled-back" and registry.stage("prod") == "1.1.0"
+    assert outcome["decision"] == "rollback-approved" and registry.stage("prod") == "1.1.0"
     assert [c[0] for c in target.calls] == ["dev", "uat", "prod", "prod"]
 
 

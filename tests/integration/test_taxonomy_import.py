@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import io
 import json
 
 import pytest
@@ -161,15 +162,23 @@ def test_taxonomy_cli_import(tmp_path, monkeypatch, capsys):
     create_user(Bootstrap().warehouse, "adam", "correct-horse-42", ["admin"], system_user())
     create_user(Bootstrap().warehouse, "rita", "correct-horse-42", ["reviewer"], system_user())
     path = write_csv(tmp_path / "skills_v2.0.0.csv")
-    assert main(["taxonomy", "import", str(path), "--user", "rita"]) == 1
+
+    def signed(*argv):  # the actor's password on standard input
+        monkeypatch.setattr("sys.stdin", io.StringIO("correct-horse-42\n"))
+        return main([*argv, "--password-stdin"])
+
+    assert signed("taxonomy", "import", str(path), "--user", "rita") == 1
     assert "rita cannot import a taxonomy" in capsys.readouterr().err
-    assert main(["taxonomy", "import", str(path), "--user", "ghost"]) == 1
-    assert "no enabled account" in capsys.readouterr().err
+    assert signed("taxonomy", "import", str(path), "--user", "ghost") == 1
+    assert "wrong username or password" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as anonymous:
+        main(["taxonomy", "import", str(path)])
+    assert anonymous.value.code == 2 and "needs an authenticated actor" in capsys.readouterr().err
     assert main(["taxonomy", "preview", str(path)]) == 0
     assert "3 added, 0 changed, 0 removed" in capsys.readouterr().out
-    assert main(["taxonomy", "import", str(path), "--user", "adam"]) == 0
+    assert signed("taxonomy", "import", str(path), "--user", "adam") == 0
     out = capsys.readouterr().out
     assert "imported taxonomy 2.0.0" in out and "skills-update job" in out
-    assert main(["taxonomy", "import", str(path)]) == 1
+    assert signed("taxonomy", "import", str(path), "--user", "adam") == 1
     assert "identical" in capsys.readouterr().err
-    assert main(["taxonomy", "import", str(tmp_path / "missing.csv")]) == 1
+    assert signed("taxonomy", "import", str(tmp_path / "missing.csv"), "--user", "adam") == 1

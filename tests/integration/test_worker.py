@@ -88,11 +88,12 @@ def _spawn(env, name):
     )
 
 
-def _cli(env, *args):
+def _cli(env, *args, stdin=""):
     return subprocess.run(
         [sys.executable, "-m", "mlops", *args],
         cwd=ROOT,
         env=env["env"],
+        input=stdin,
         capture_output=True,
         text=True,
         timeout=120,
@@ -193,10 +194,12 @@ def test_cli_worker_once_on_an_empty_queue_exits_cleanly(env):
 
 def test_cli_jobs_list_show_and_cancel(env):
     warehouse = env["warehouse"]
-    warehouse.execute("INSERT INTO users (username, roles, disabled) VALUES (?, ?, ?)", ("ada", "admin", 0))
-    warehouse.execute(
-        "INSERT INTO users (username, roles, disabled) VALUES (?, ?, ?)", ("rita", "reviewer", 0)
-    )
+    from mlops.services import auth
+    from mlops.services.identity import system_user
+
+    for name, roles in (("ada", ["admin"]), ("rita", ["reviewer"])):
+        auth.create_user(warehouse, name, "correct-horse-1", roles, actor=system_user())
+    signed = ("--password-stdin",)
     job_id = jobs.enqueue(warehouse, "build", {"trigger": "code"}, ADMIN)
 
     listing = _cli(env, "jobs", "list")
@@ -204,16 +207,18 @@ def test_cli_jobs_list_show_and_cancel(env):
     shown = _cli(env, "jobs", "show", job_id)
     assert shown.returncode == 0 and '"trigger": "code"' in shown.stdout
 
-    refused = _cli(env, "jobs", "cancel", job_id, "--user", "rita")
+    refused = _cli(env, "jobs", "cancel", job_id, "--user", "rita", *signed, stdin="correct-horse-1")
     assert refused.returncode == 1 and "needs role admin" in refused.stderr
-    unknown = _cli(env, "jobs", "cancel", job_id, "--user", "nobody")
-    assert unknown.returncode == 1 and "unknown or disabled user 'nobody'" in unknown.stderr
+    unknown = _cli(env, "jobs", "cancel", job_id, "--user", "nobody", *signed, stdin="correct-horse-1")
+    assert unknown.returncode == 1 and "wrong username or password" in unknown.stderr
+    no_secret = _cli(env, "jobs", "cancel", job_id, "--user", "ada")
+    assert no_secret.returncode == 2 and "no password for ada" in no_secret.stderr
     assert jobs.get(warehouse, job_id).status == "queued"
 
-    cancelled = _cli(env, "jobs", "cancel", job_id, "--user", "ada")
+    cancelled = _cli(env, "jobs", "cancel", job_id, "--user", "ada", *signed, stdin="correct-horse-1")
     assert cancelled.returncode == 0, cancelled.stderr
     assert jobs.get(warehouse, job_id).status == "cancelled"
-    again = _cli(env, "jobs", "cancel", job_id, "--user", "ada")
+    again = _cli(env, "jobs", "cancel", job_id, "--user", "ada", *signed, stdin="correct-horse-1")
     assert again.returncode == 1 and "already cancelled" in again.stderr
 
 

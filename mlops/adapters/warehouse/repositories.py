@@ -19,6 +19,7 @@ from mlops.adapters.warehouse.jobs import JobRepository, SqlJobRepository
 from mlops.adapters.warehouse.monitoring import MonitoringQueries, SqlMonitoringQueries
 from mlops.adapters.warehouse.predictions import PredictionRepository, SqlPredictionRepository
 from mlops.adapters.warehouse.taxonomy import SqlTaxonomyRepository, TaxonomyRepository
+from mlops.adapters.warehouse.tokens import SqlTokenRepository, TokenRepository
 from mlops.adapters.warehouse.training_pairs import SqlTrainingPairRepository, TrainingPairRepository
 from mlops.adapters.warehouse.users import SqlUserRepository, UserRepository
 
@@ -33,6 +34,7 @@ class Repositories(ABC):
     monitoring: MonitoringQueries
     predictions: PredictionRepository
     taxonomy: TaxonomyRepository
+    tokens: TokenRepository
     training_pairs: TrainingPairRepository
     users: UserRepository
 
@@ -58,6 +60,7 @@ class SqlRepositories(Repositories):
         self.monitoring = SqlMonitoringQueries(db, warehouse.native_percentiles)
         self.predictions = SqlPredictionRepository(db)
         self.taxonomy = SqlTaxonomyRepository(db)
+        self.tokens = SqlTokenRepository(db)
         self.training_pairs = SqlTrainingPairRepository(db)
         self.users = SqlUserRepository(db)
 

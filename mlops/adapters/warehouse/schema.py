@@ -179,6 +179,20 @@ TABLES: dict[str, tuple[str, ...]] = {
         "target VARCHAR(1024)",
         f"details {LONG}",
     ),
+    # -- version 4: service tokens (CLI actor authentication for CI and cron) -------------------
+    "service_tokens": (
+        f"token_id {ID} NOT NULL PRIMARY KEY",
+        "name VARCHAR(128) NOT NULL",
+        "secret_hash VARCHAR(128) NOT NULL",
+        "roles VARCHAR(1024)",
+        f"created_at {TS}",
+        "created_by VARCHAR(256)",
+        f"expires_at {TS}",
+        f"revoked_at {TS}",
+        "revoked_by VARCHAR(256)",
+        f"last_used_at {TS}",
+    ),
+    # -- end of version 4 ----------------------------------------------------------------------
 }
 
 INDEXES: tuple[tuple[str, str, str], ...] = (
@@ -272,6 +286,12 @@ V3_STATEMENTS: tuple[str, ...] = (
 )
 
 
+#: Version 4 (service tokens): one new table, no change to existing rows.
+V4_STATEMENTS: tuple[str, ...] = (
+    f"CREATE TABLE IF NOT EXISTS service_tokens ({', '.join(TABLES['service_tokens'])})",
+)
+
+
 def _index_statements() -> list[str]:
     return [f"CREATE INDEX IF NOT EXISTS {ix} ON {table} ({cols})" for ix, table, cols in INDEXES]
 
@@ -286,13 +306,13 @@ def migrations(with_indexes: bool) -> list[tuple[int, list[str]]]:
     """(version, statements) that upgrade a database from the version before, in order. Version
     1 was the first schema (a database with none gets `create_statements` at once); 2 added the
     dashboard indexes (usage, most rejected/added skills); 3 is `V3_STATEMENTS` (history and
-    agreement). The index statements (idempotent: IF [NOT] EXISTS) bring the indexes to
+    agreement); 4 is `V4_STATEMENTS` (service tokens). The index statements (idempotent: IF [NOT] EXISTS) bring the indexes to
     `INDEXES` and drop the `RETIRED_INDEXES`; they come last, in the newest step, after every
     column they cover exists."""
     indexes = (
         _index_statements() + [f"DROP INDEX IF EXISTS {ix}" for ix in RETIRED_INDEXES] if with_indexes else []
     )
-    return [(2, []), (3, [*V3_STATEMENTS, *indexes])]
+    return [(2, []), (3, list(V3_STATEMENTS)), (4, [*V4_STATEMENTS, *indexes])]
 
 
 LATEST_VERSION = max(version for version, _ in migrations(False))

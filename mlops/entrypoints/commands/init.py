@@ -5,6 +5,9 @@ store gets its registry document (`logs.json`, empty) only when it has none; an 
 read (a corrupt one is reported, never rewritten). Object stores need no folders: the layout's
 prefixes (`finetuned_models/mlops/versions/`, `base_models/`, `prod/`) appear with their first
 object.
+
+The first admin account is created with `python -m mlops users add NAME --role admin` (no
+sign-in needed while no enabled admin exists); `init` says so while there is none.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import argparse
 
 from mlops.adapters.store import ArtifactStore, ConflictError
 from mlops.adapters.warehouse.schema import current_version
+from mlops.services.first_admin import needs_first_admin
 
 REGISTRY_KEY = "logs.json"
 
@@ -59,6 +63,8 @@ def run(args: argparse.Namespace) -> int:
     version = current_version(services.warehouse)  # opening it creates or upgrades the schema
     warehouse_url = services.settings.warehouse_url
     print(f"warehouse schema version {version} ready ({warehouse_url.split('://', 1)[0]})")
+    if needs_first_admin(services.warehouse):
+        print("no admin account yet: create the first with `python -m mlops users add NAME --role admin`")
     if not args.skip_store:
         written = init_store(services.store)
         print(f"artifact store ready at {services.settings.store_url} ({len(written)} new keys)")

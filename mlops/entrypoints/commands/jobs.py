@@ -1,10 +1,12 @@
-"""`python -m mlops jobs list|show ID|cancel ID --user NAME`: background jobs."""
+"""`python -m mlops jobs list|show ID|cancel ID`: background jobs; `cancel` by an authenticated
+admin (`--user NAME` or a service token)."""
 
 from __future__ import annotations
 
 import argparse
 import json
 
+from mlops.entrypoints.actor import add_actor_options, authenticate_actor
 from mlops.services import jobs
 
 
@@ -22,7 +24,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     show.set_defaults(func=run_show)
     cancel = actions.add_parser("cancel", help="cancel a queued or running job (admin)")
     cancel.add_argument("job_id")
-    cancel.add_argument("--user", required=True, help="who cancels (role admin)")
+    add_actor_options(cancel, "who cancels (role admin)")
     cancel.set_defaults(func=run_cancel)
 
 
@@ -61,10 +63,7 @@ def run_show(args: argparse.Namespace) -> int:
 
 
 def run_cancel(args: argparse.Namespace) -> int:
-    """Cancel a job as `--user` (role admin)."""
-    from mlops.services.release import load_user
-
-    warehouse = args.services.warehouse
-    job = jobs.cancel(warehouse, load_user(warehouse, args.user), args.job_id)
+    """Cancel a job as the authenticated actor (role admin)."""
+    job = jobs.cancel(args.services.warehouse, authenticate_actor(args, args.services), args.job_id)
     print(f"job {job.job_id} ({job.kind}) cancelled")
     return 0

@@ -1,6 +1,8 @@
 """`python -m mlops release promote|approve|reject|rollback|deploy-dev|status|history`:
-move model versions through DEV -> UAT -> PROD. Every decision names `--user` (looked up in
-the warehouse `users` table; the role is checked) and, except `deploy-dev`, a `--comment`."""
+move model versions through DEV -> UAT -> PROD. Every decision is made by an authenticated
+actor (`mlops.entrypoints.actor`: `--user NAME` with its password, or a service token; the
+release service checks the role) and, except `deploy-dev`, has a `--comment`. `status` and
+`history` only read."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ import json
 from typing import Any
 
 from mlops.domain.stages import STAGES, Stage
+from mlops.entrypoints.actor import add_actor_options, authenticate_actor
 from mlops.services import release
 from mlops.services.release import ReleaseAction
 
@@ -17,8 +20,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     """Add the `release` sub-commands."""
     who = argparse.ArgumentParser(add_help=False)
     who.add_argument("version", help="model version X.Y.Z")
-    who.add_argument("--user", required=True, help="who decides (a user in the users table)")
     who.add_argument("--comment", required=True, help="why (kept in the approval trail)")
+    add_actor_options(who, "who decides")
     where = argparse.ArgumentParser(add_help=False)
     where.add_argument(
         "--target",
@@ -59,11 +62,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     dev = actions.add_parser(
         ReleaseAction.DEPLOY_DEV.value,
         parents=[where],
-        help="deploy a registered version to DEV (system or admin)",
+        help="deploy a registered version to DEV (admin)",
     )
     dev.add_argument("version")
-    dev.add_argument("--user", default=None, help="an admin (default: the system user)")
     dev.add_argument("--comment", default="")
+    add_actor_options(dev, "the admin who deploys")
     dev.set_defaults(func=run_action, action=ReleaseAction.DEPLOY_DEV)
     actions.add_parser("status", help="the version in each stage").set_defaults(func=run_status)
     history = actions.add_parser("history", help="the approval trail, oldest first")
@@ -102,10 +105,11 @@ def _action(args: argparse.Namespace) -> ReleaseAction:
 
 
 def run_action(args: argparse.Namespace) -> int:
-    """Run one release decision (`release.apply`) and print its outcome as JSON."""
+    """Run one release decision (`release.apply`) as the authenticated actor and print its
+    outcome as JSON."""
     action = _action(args)
     ctx = args.services
-    user = release.load_user(ctx.warehouse, args.user) if args.user else None
+    user = authenticate_actor(args, ctx)
     return _print(
         release.apply(
             ctx.registry,

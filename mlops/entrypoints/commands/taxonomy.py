@@ -1,10 +1,12 @@
-"""`python -m mlops taxonomy preview PATH` and `taxonomy import PATH [--user NAME]`: compare an
-SFw workbook / skills CSV with the warehouse's current taxonomy, and import it as a new version
-(which queues the skills-update build)."""
+"""`python -m mlops taxonomy preview PATH` and `taxonomy import PATH`: compare an SFw workbook /
+skills CSV with the warehouse's current taxonomy, and import it as a new version (which queues
+the skills-update build) as an authenticated admin (`--user NAME` or a service token)."""
 
 from __future__ import annotations
 
 import argparse
+
+from mlops.entrypoints.actor import add_actor_options, authenticate_actor
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -17,9 +19,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     preview.set_defaults(func=run_preview)
     run = actions.add_parser("import", help="import PATH as a new taxonomy version")
     run.add_argument("path")
-    run.add_argument(
-        "--user", default=None, help="the admin account recorded as importer (default: the system user)"
-    )
+    add_actor_options(run, "the admin who imports (recorded as importer)")
     run.add_argument("--no-build", action="store_true", help="do not queue the skills-update build")
     run.set_defaults(func=run_import)
 
@@ -43,17 +43,10 @@ def run_preview(args: argparse.Namespace) -> int:
 
 
 def run_import(args: argparse.Namespace) -> int:
-    from mlops.services.auth import get_user
-    from mlops.services.identity import system_user
     from mlops.services.taxonomy_import import import_taxonomy
 
     warehouse = args.services.warehouse
-    user = system_user()
-    if args.user:
-        account = get_user(warehouse, args.user)
-        if account is None:
-            raise ValueError(f"no enabled account {args.user!r}")
-        user = account
+    user = authenticate_actor(args, args.services)
     result = import_taxonomy(warehouse, args.path, user, queue_build=not args.no_build)
     print(f"imported taxonomy {result.version} ({_summary(result.counts)})")
     if result.job_id:

@@ -74,7 +74,7 @@ def test_a_locked_account_cannot_act_through_any_path(wh):
             auth.authenticate(wh, "ada", "not-her-password")
     assert auth.get_user(wh, "ada") is None
     with pytest.raises(PermissionDenied, match="unknown or disabled user 'ada'"):
-        release.load_user(wh, "ada")  # the CLI's --user path
+        release.load_user(wh, "ada")  # the release service's user look-up
     with pytest.raises(PermissionDenied, match="locked"):
         jobs.enqueue(wh, "build", {}, session)  # a session signed in before the lock
 
