@@ -19,6 +19,7 @@ from mlops.adapters.store.base import ArtifactStore, StoreError
 from mlops.adapters.store.layout import PROD_PREFIX
 from mlops.domain.clock import timestamp
 from mlops.domain.stages import Stage
+from sea_core.bundle import BundleIntegrityError, verify_bundle
 
 #: Written into each serving folder (and `prod/`): which version is served, since when.
 DEPLOYMENT_FILE = "deployment.json"
@@ -64,10 +65,11 @@ class LocalTarget(DeployTarget):
                         f"cannot deploy {version} to {stage.label}: no bundle "
                         f"under {bundle_prefix} in {self.store.url}"
                     )
+                verify_bundle(staging)  # a corrupt store copy is never deployed
                 (staging / DEPLOYMENT_FILE).write_text(json.dumps(marker, indent=2), encoding="utf-8")
                 mirrored = self._mirror_prod(staging) if stage is Stage.PROD else None
                 self._swap(staging, target)
-            except StoreError as exc:
+            except (StoreError, BundleIntegrityError) as exc:
                 raise DeployError(f"cannot deploy {version} to {stage.label}: {exc}") from exc
             finally:
                 shutil.rmtree(staging, ignore_errors=True)
