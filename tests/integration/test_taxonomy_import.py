@@ -172,4 +172,4 @@ def test_taxonomy_cli_import(tmp_path, monkeypatch, capsys):
     assert "imported taxonomy 2.0.0" in out and "skills-update job" in out
     assert main(["taxonomy", "import", str(path)]) == 1
     assert "identical" in capsys.readouterr().err
-    assert main(["taxonomy", "import", str(tmp_path / "missing.csv")]) == 1
+    assert main(["taxonomy", "import", str(tmp_path / "missing.csv")]) == 2  # bad input
