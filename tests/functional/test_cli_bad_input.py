@@ -22,6 +22,19 @@ ROOT = Path(__file__).resolve().parents[2]
 ENV = {**os.environ, "PYTHONPATH": str(ROOT), "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
 
 
+def run_module(module: str, *args: str | bytes, stdin: bytes | None = None) -> tuple[int, str]:
+    """(exit code, stderr) of `python -m module args...` (arguments may be raw bytes)."""
+    proc = subprocess.run(
+        [sys.executable, "-m", module, *args],
+        cwd=ROOT,
+        env=ENV,
+        input=stdin,
+        capture_output=True,
+        timeout=300,
+    )
+    return proc.returncode, proc.stderr.decode("utf-8", "replace")
+
+
 def one_line(err: str) -> str:
     err = err.strip()
     assert err.startswith("error: ") and "\n" not in err and "Traceback" not in err, err
@@ -66,26 +79,10 @@ def test_invalid_utf8_on_stdin_in_process(monkeypatch, capsys):
 
 
 def test_sea_core_subprocess_argv_and_stdin():
-    argv = subprocess.run(
-        [sys.executable, "-m", "sea_core", "extract", "--text", b"caf\xff"],
-        cwd=ROOT,
-        env=ENV,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert argv.returncode == 2
-    assert "argument 3: not valid Unicode text (byte 0xff is not valid UTF-8" in one_line(argv.stderr)
-    stdin = subprocess.run(
-        [sys.executable, "-m", "sea_core", "extract", "--input", "-"],
-        cwd=ROOT,
-        env=ENV,
-        input=b'{"text": "\xff"}\n',
-        capture_output=True,
-        timeout=300,
-    )
-    assert stdin.returncode == 2
-    assert "stdin line 1: not valid UTF-8 (byte 0xff" in one_line(stdin.stderr.decode())
+    code, err = run_module("sea_core", "extract", "--text", b"caf\xff")
+    assert code == 2 and "argument 3: not valid Unicode text (byte 0xff is not valid UTF-8" in one_line(err)
+    code, err = run_module("sea_core", "extract", "--input", "-", stdin=b'{"text": "\xff"}\n')
+    assert code == 2 and "stdin line 1: not valid UTF-8 (byte 0xff" in one_line(err)
 
 
 # -- python -m sea_core: edge and boundary -------------------------------------------------------
@@ -108,41 +105,24 @@ def test_a_valid_non_ascii_text_passes_the_checks():
 
 
 # -- python -m mlops -----------------------------------------------------------------------------
-@pytest.fixture
-def mlops_home(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    for name in ("SEA_WAREHOUSE_URL", "SEA_STORE_URL"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("SEA_HOME", str(tmp_path / "home"))
-    return tmp_path
-
-
 def test_mlops_argv_with_invalid_utf8():
-    proc = subprocess.run(
-        [sys.executable, "-m", "mlops", "registry", "show", b"1.0.\xff"],
-        cwd=ROOT,
-        env=ENV,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert proc.returncode == 2
-    assert "argument 3: not valid Unicode text (byte 0xff" in one_line(proc.stderr)
+    code, err = run_module("mlops", "registry", "show", b"1.0.\xff")
+    assert code == 2 and "argument 3: not valid Unicode text (byte 0xff" in one_line(err)
 
 
-def test_mlops_argv_lone_surrogate_in_process(mlops_home, capsys):
+def test_mlops_argv_lone_surrogate_in_process(cli_home, capsys):
     assert mlops_main(["registry", "show", "\ud800"]) == 2
     assert "lone surrogate U+D800" in one_line(capsys.readouterr().err)
 
 
-def test_mlops_taxonomy_file_with_a_0xff_byte(mlops_home, capsys):
-    path = mlops_home / "skills.csv"
+def test_mlops_taxonomy_file_with_a_0xff_byte(cli_home, capsys):
+    path = cli_home.parent / "skills.csv"
     path.write_bytes(b"title\ncaf\xff\n")
     assert mlops_main(["taxonomy", "preview", str(path)]) == 2
     assert "skills.csv, row 2: not UTF-8 text" in one_line(capsys.readouterr().err)
 
 
-def test_mlops_invalid_utf8_on_stdin(mlops_home, monkeypatch, capsys):
+def test_mlops_invalid_utf8_on_stdin(cli_home, monkeypatch, capsys):
     monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(b"\xffsecret\n"), encoding="utf-8"))
     assert mlops_main(["users", "passwd", "nobody", "--password-stdin"]) == 2
     assert "not valid UTF-8 (byte 0xff" in one_line(capsys.readouterr().err)

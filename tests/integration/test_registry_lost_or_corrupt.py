@@ -77,15 +77,6 @@ def test_an_unknown_version_is_still_told_apart(store, wh, tmp_path):
         release.deploy_dev(registry, wh, LocalTarget(store, tmp_path / "home"), "9.9.9")
 
 
-@pytest.fixture
-def cli_home(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    for name in ("SEA_WAREHOUSE_URL", "SEA_STORE_URL"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("SEA_HOME", str(tmp_path / "sea-home"))
-    return tmp_path / "sea-home"
-
-
 @pytest.mark.parametrize("content", [b'{"models": {', b'{"models": []}'])
 @pytest.mark.parametrize("command", [["init"], ["registry", "list"], ["registry", "show", "1.0.0"]])
 def test_cli_commands_report_the_corrupt_document(cli_home, capsys, content, command):

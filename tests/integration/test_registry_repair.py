@@ -125,12 +125,8 @@ def test_an_unreadable_experiment_record_is_skipped_with_a_note(built):
 
 # -- the command ---------------------------------------------------------------------------------
 @pytest.fixture
-def cli_store(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    for name in ("SEA_WAREHOUSE_URL", "SEA_STORE_URL"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("SEA_HOME", str(tmp_path / "sea-home"))
-    store = LocalStore(tmp_path / "sea-home" / "artifacts")
+def cli_store(cli_home):
+    store = LocalStore(cli_home / "artifacts")
     put_build(store, "1.0.0", None)
     return store
 

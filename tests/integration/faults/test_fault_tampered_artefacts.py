@@ -15,23 +15,15 @@ from mlops.adapters.deploy.local import LocalTarget, serving_dir
 from mlops.adapters.store import open_store
 from mlops.adapters.store.layout import version_prefix
 from mlops.config import load_settings
-from mlops.services import model_loading
 from mlops.services.model_loading import ModelLoadingError, fetch_version, load_pipeline
 from mlops.services.registry import Registry
 from sea_core.bundle import EMBEDDING_MODEL_DIR, BundleIntegrityError, load_bundle
 from sea_core.embeddings import EMBEDDINGS_FILE
 from tests.integration.serving_support import make_bundle
 
-pytestmark = pytest.mark.fault
+pytestmark = [pytest.mark.fault, pytest.mark.usefixtures("fresh_model_cache")]
 
 EMBEDDINGS = f"{EMBEDDING_MODEL_DIR}/{EMBEDDINGS_FILE}"
-
-
-@pytest.fixture(autouse=True)
-def fresh_cache():
-    model_loading.clear_cache()
-    yield
-    model_loading.clear_cache()
 
 
 @pytest.fixture(scope="module")
