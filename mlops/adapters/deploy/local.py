@@ -19,7 +19,6 @@ from mlops.adapters.store.base import ArtifactStore, StoreError
 from mlops.adapters.store.layout import PROD_PREFIX
 from mlops.domain.clock import timestamp
 from mlops.domain.stages import Stage
-from sea_core.bundle import BundleIntegrityError, verify_bundle
 
 #: Written into each serving folder (and `prod/`): which version is served, since when.
 DEPLOYMENT_FILE = "deployment.json"
@@ -56,6 +55,8 @@ class LocalTarget(DeployTarget):
             "bundle": bundle_prefix,
             "deployed_at": timestamp(),
         }
+        from sea_core.bundle import BundleIntegrityError, verify_bundle  # loads the encoder stack
+
         with FileLock(str(self.root / f".{stage}.lock"), timeout=600):
             staging = self.root / f".incoming-{stage}-{uuid.uuid4().hex[:8]}"
             try:

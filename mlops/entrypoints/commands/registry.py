@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import argparse
 import json
+from typing import TYPE_CHECKING
 
 from mlops.domain.registry_records import RegistryEntry, StagePointers
 from mlops.services.registry import LOGS_KEY, Registry
-from mlops.services.registry_repair import DocumentState, RepairPlan, apply_repair, plan_repair
+
+if TYPE_CHECKING:
+    from mlops.services import registry_repair
 
 #: Metrics shown by `registry list`, in this order, when a record has them.
 PRIMARY_METRICS = ("cosine_accuracy", "cosine_f1")
@@ -110,7 +113,7 @@ def run_show(args: argparse.Namespace) -> int:
     return 0
 
 
-def _describe(plan: RepairPlan) -> list[str]:
+def _describe(plan: registry_repair.RepairPlan) -> list[str]:
     lines = [f"registry document: {plan.state}: {plan.problem}"]
     for version in plan.versions:
         lines.append(f"  {version}: from {', '.join(plan.sources.get(version, []))}")
@@ -120,6 +123,8 @@ def _describe(plan: RepairPlan) -> list[str]:
 
 def run_repair(args: argparse.Namespace) -> int:
     """Plan the repair, print it, and write it unless `--dry-run` (or nothing needs writing)."""
+    from mlops.services.registry_repair import DocumentState, apply_repair, plan_repair
+
     store = args.services.store
     plan = plan_repair(store)
     print("\n".join(_describe(plan)))
