@@ -41,9 +41,13 @@ def settings(tmp_path):
     return load_settings(env={"SEA_HOME": str(tmp_path / "home")}, secrets_path=tmp_path / "absent.toml")
 
 
-@pytest.fixture
-def store(settings, pristine):
-    store = open_store(settings.store_url)
+@pytest.fixture(params=["local", pytest.param("s3", marks=pytest.mark.s3)])
+def store(request, settings, pristine):
+    """The pristine bundle registered as 1.0.0 and pointed at by prod, in a local store and on
+    moto's S3 server."""
+    store = (
+        open_store(settings.store_url) if request.param == "local" else request.getfixturevalue("s3_store")
+    )
     store.put_dir(version_prefix("1.0.0"), pristine)
     registry = Registry(store)
     registry.register("1.0.0", {"model_path": version_prefix("1.0.0")})
