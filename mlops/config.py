@@ -56,6 +56,8 @@ class Settings:
     session_ttl_minutes: int = 480
     primary_metric: str = "jaccard"
     promotion_margin: float = 0.0
+    #: A taxonomy import removing more than this share of the current skills needs confirming.
+    taxonomy_max_removal_share: float = 0.2
 
 
 # -- value parsers: (setting name, raw value) -> typed value ---------------------------------------
@@ -191,6 +193,7 @@ PARSERS: dict[str, Callable[[str, Any], Any]] = {
     "session_ttl_minutes": _integer(1),
     "primary_metric": _text,
     "promotion_margin": _fraction,
+    "taxonomy_max_removal_share": _fraction,
 }
 assert set(PARSERS) == {f.name for f in fields(Settings)} - {"thresholds"}
 

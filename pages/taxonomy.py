@@ -49,10 +49,28 @@ if pending:
         col.metric(name.capitalize(), f"{counts[name]:,}")
     if preview.has_changes:
         st.dataframe(pd.DataFrame(preview.rows()), hide_index=True, width="stretch")
+        max_share = ctx.settings.taxonomy_max_removal_share
+        allow_removals = False
+        if preview.needs_removal_confirmation(max_share):
+            st.warning(
+                f"This file {preview.removal_summary()}: more than the {max_share:.0%} an import may remove "
+                "without confirmation. Check the removed skills above."
+            )
+            allow_removals = st.checkbox(
+                f"I confirm removing {len(preview.removed):,} skills (recorded in the audit log)",
+                key="taxonomy_confirm_removals",
+            )
         confirm, cancel = st.columns(2)
-        if confirm.button(f"Import {Path(path).name}", type="primary", key="taxonomy_import_button"):
+        if confirm.button(
+            f"Import {Path(path).name}",
+            type="primary",
+            key="taxonomy_import_button",
+            disabled=preview.needs_removal_confirmation(max_share) and not allow_removals,
+        ):
             with friendly_errors("The import"), st.spinner("Importing…"):
-                result = importer.import_taxonomy(ctx.warehouse, path, user)
+                result = importer.import_taxonomy(
+                    ctx.warehouse, path, user, allow_removals=allow_removals, max_removal_share=max_share
+                )
                 st.session_state[RESULT_KEY] = result
                 st.session_state.pop(PREVIEW_KEY, None)
                 st.rerun()

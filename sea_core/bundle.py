@@ -6,14 +6,20 @@
                           (+ label_vectors_<key>.npy when the re-ranker weighs label vectors)
   taxonomy.json           the taxonomy the embeddings belong to (version, skills)
   pipeline.json           model version, pipeline/match settings, span extractor spec
+  manifest.json           sha256 and size of every other file (`sea_core.manifest`)
 ```
 `span_extractor` in pipeline.json is `{"kind": "phrases", ...}` (default, no model) or
 `{"kind": "token_classifier", "models": {"skill": "<path>", "knowledge": "<path>"}}` with paths
 relative to the bundle folder (e.g. `span_models/skill`) or absolute.
 
 This module is the only writer of pipeline.json (`save_bundle`, `update_pipeline_settings`);
+each write of it first rewrites manifest.json (with pipeline.json's new digest), and
 pipeline.json is written last, so a folder holding one is a whole bundle (`is_bundle`). Settings
 absent from it take `PipelineConfig`'s defaults (`pipeline_config`).
+
+`load_bundle` verifies the manifest first (`verify_bundle`): a file that differs is a
+BundleIntegrityError naming it, and nothing is served. A bundle without a manifest (made before
+manifests existed) loads with a warning.
 """
 
 from __future__ import annotations
@@ -31,6 +37,7 @@ from typing import Any
 from .embeddings import META_FILE, TaxonomyIndex, build_index
 from .encoder import Encoder
 from .labels import label_vectors
+from .manifest import MANIFEST_FILE, ManifestError, has_manifest, verify_manifest, write_manifest
 from .matching import MatchConfig
 from .output_set import OutputRule
 from .pipeline import Pipeline, PipelineConfig
@@ -51,6 +58,16 @@ PIPELINE_CONFIG_KEYS = tuple(f.name for f in fields(PipelineConfig))
 
 class BundleError(RuntimeError):
     """A bundle folder is missing a part or a part is unreadable."""
+
+
+class BundleIntegrityError(BundleError):
+    """A bundle's file differs from its manifest; `file` names it (relative to the bundle)."""
+
+    def __init__(self, folder: Path, file: str, reason: str) -> None:
+        self.folder, self.file, self.reason = folder, file, reason
+        super().__init__(
+            f"model bundle {folder} failed its integrity check: {file}: {reason}; refusing to serve it"
+        )
 
 
 def is_bundle(folder: str | Path) -> bool:
@@ -130,11 +147,28 @@ def save_bundle(
 
 
 def _write_pipeline_settings(folder: Path, settings: Mapping[str, Any]) -> None:
-    """Write pipeline.json whole (a temporary file renamed over it)."""
+    """Write the manifest (with the new pipeline.json's digest), then pipeline.json whole (a
+    temporary file renamed over it)."""
+    data = json.dumps(settings, indent=2).encode("utf-8")
+    write_manifest(folder, {PIPELINE_FILE: data})
     path = folder / PIPELINE_FILE
     tmp = folder / f".{PIPELINE_FILE}.{uuid.uuid4().hex[:8]}"
-    tmp.write_text(json.dumps(settings, indent=2), encoding="utf-8")
+    tmp.write_bytes(data)
     os.replace(tmp, path)
+
+
+def verify_bundle(folder: str | Path) -> bool:
+    """Check every file against the bundle's manifest: True when verified, False (with a
+    warning) for a bundle without one. BundleIntegrityError naming the first file that differs."""
+    folder = Path(folder)
+    if not has_manifest(folder):
+        log.warning("model bundle %s has no %s: its files cannot be verified", folder, MANIFEST_FILE)
+        return False
+    try:
+        verify_manifest(folder)
+    except ManifestError as exc:
+        raise BundleIntegrityError(folder, exc.file, exc.reason) from exc
+    return True
 
 
 def read_pipeline_settings(folder: str | Path) -> dict[str, Any]:
@@ -211,12 +245,18 @@ def span_extractor_from_spec(spec: dict[str, Any], folder: Path) -> SpanExtracto
     raise BundleError(f"unknown span extractor kind {kind!r} in {folder / PIPELINE_FILE}")
 
 
-def load_bundle(folder: str | Path, device: str | None = None) -> Pipeline:
-    """A ready Pipeline from a bundle folder (encoder, span models, embeddings, taxonomy)."""
+def load_bundle(folder: str | Path, device: str | None = None, *, verify: bool = True) -> Pipeline:
+    """A ready Pipeline from a bundle folder (encoder, span models, embeddings, taxonomy), its
+    files verified against its manifest first (`verify_bundle`; `verify=False` only where the
+    caller has just verified them)."""
     folder = Path(folder)
+    if not folder.is_dir():
+        raise BundleError(f"model bundle {folder}: no such folder")
     for part in (EMBEDDING_MODEL_DIR, TAXONOMY_FILE, PIPELINE_FILE):
         if not (folder / part).exists():
             raise BundleError(f"model bundle {folder} has no {part}")
+    if verify:
+        verify_bundle(folder)
     settings = read_pipeline_settings(folder)
     encoder = Encoder(
         folder / EMBEDDING_MODEL_DIR, device=device, backend=settings.get("encoder_backend", "torch")

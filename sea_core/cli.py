@@ -1,6 +1,8 @@
 """`python -m sea_core extract|evaluate`: the algorithm from the command line.
 
-Bad input ends with a non-zero exit code and a one-line reason on stderr.
+Bad input ends with exit code 2 and a one-line reason on stderr (never a traceback): invalid
+UTF-8 in a file, on stdin or in an argument, lone surrogates (`\ud800`), JSON too deeply nested
+or with numbers over Python's digit limit, a missing or corrupt `--bundle`.
 """
 
 from __future__ import annotations
@@ -11,12 +13,14 @@ import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import TextIO
+from typing import BinaryIO, TextIO
 
 from .backends import BACKENDS, DEFAULT_BACKEND, EXPORT_DIR, BackendError
+from .bundle import BundleError
 from .encoder import DEFAULT_MODEL, Encoder, EncoderError, resolve_model_path, weights_fingerprint
 from .pipeline import DEFAULT_MIN_CONFIDENCE, DEFAULT_TOP_K, Pipeline
 from .taxonomy import TaxonomyError, bundled_taxonomy
+from .text_encoding import TextEncodingError, decode_utf8, invalid_argument, parse_json, require_unicode
 from .validation import ValidationError, validate_request
 
 
@@ -53,6 +57,8 @@ def build_pipeline(
 
         if backend:
             raise CliError("--backend is for --model: a bundle names its own encoder backend")
+        if not Path(bundle).is_dir():
+            raise CliError(f"--bundle {bundle}: no such folder")
         return load_bundle(bundle)
     from .taxonomy.loading import load_taxonomy
 
@@ -64,27 +70,28 @@ def build_pipeline(
 
 
 def read_inputs(args: argparse.Namespace) -> Iterator[tuple[int, str]]:
-    """(line number, text) pairs from --text or the JSON lines of --input (`-` = stdin)."""
+    """(line number, text) pairs from --text or the JSON lines of --input (`-` = stdin), each
+    line strict UTF-8 and each text valid Unicode."""
     if args.text is not None:
-        yield 1, validate_request(args.text)[0]
+        yield 1, require_unicode(validate_request(args.text)[0], "--text")
         return
-    handle: TextIO = sys.stdin if args.input == "-" else open(args.input, encoding="utf-8")
+    name = "stdin" if args.input == "-" else args.input
+    handle: BinaryIO = sys.stdin.buffer if args.input == "-" else open(args.input, "rb")
     try:
-        for number, line in enumerate(handle, start=1):
+        for number, raw in enumerate(handle, start=1):
+            where = f"{name} line {number}"
+            line = decode_utf8(raw, where)
             if not line.strip():
                 continue
-            try:
-                payload = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise CliError(f"{args.input} line {number}: not valid JSON ({exc.msg})") from exc
+            payload = parse_json(line, where)
             try:
                 texts = validate_request(payload)
             except ValidationError as exc:
-                raise CliError(f"{args.input} line {number}: {exc}") from exc
+                raise CliError(f"{where}: {exc}") from exc
             for text in texts:
-                yield number, text
+                yield number, require_unicode(text, where)
     finally:
-        if handle is not sys.stdin:
+        if handle is not sys.stdin.buffer:
             handle.close()
 
 
@@ -222,9 +229,23 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; returns the exit code."""
+    argv = sys.argv[1:] if argv is None else argv
+    bad = invalid_argument(argv)
+    if bad:
+        print(f"error: {bad}", file=sys.stderr)
+        return 2
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (CliError, ValidationError, TaxonomyError, EncoderError, BackendError, OSError) as exc:
+    except (
+        CliError,
+        ValidationError,
+        TextEncodingError,
+        TaxonomyError,
+        BundleError,
+        EncoderError,
+        BackendError,
+        OSError,
+    ) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -49,3 +49,25 @@ def warehouse(warehouse_url):
     opened = _opened(warehouse_url)
     yield opened
     opened.close()
+
+
+# -- command-line and model-cache helpers ----------------------------------------------------------
+@pytest.fixture
+def cli_home(tmp_path, monkeypatch):
+    """`$SEA_HOME` under tmp_path for in-process `python -m mlops` runs: no secrets file in the
+    working directory, no warehouse or store URL from the environment."""
+    monkeypatch.chdir(tmp_path)
+    for name in ("SEA_WAREHOUSE_URL", "SEA_STORE_URL"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("SEA_HOME", str(tmp_path / "sea-home"))
+    return tmp_path / "sea-home"
+
+
+@pytest.fixture
+def fresh_model_cache():
+    """No pipeline loaded by an earlier test is reused (mlops.services.model_loading's cache)."""
+    from mlops.services import model_loading
+
+    model_loading.clear_cache()
+    yield
+    model_loading.clear_cache()

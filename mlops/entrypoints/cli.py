@@ -4,7 +4,9 @@ Each command module exposes `register(subparsers)`, adding parsers whose `func(a
 is called with the parsed arguments and `args.services`: the process's composition root
 (`mlops.bootstrap.Bootstrap`, opened lazily, closed after the command). Options named
 `warehouse_url` / `store_url` (`--warehouse URL`, `--store URL`) override those settings.
-Errors print one line on stderr and exit non-zero.
+Errors print one line on stderr and exit non-zero: 2 for bad input (an argument, stdin or a
+file that is not valid UTF-8, JSON too deeply nested, an unreadable taxonomy file, an invalid
+request), as for argparse's usage errors; 1 for anything else.
 """
 
 from __future__ import annotations
@@ -16,9 +18,27 @@ import sys
 
 from mlops.bootstrap import Bootstrap
 from mlops.entrypoints import commands
+from sea_core.taxonomy.errors import TaxonomyError
+from sea_core.text_encoding import TextEncodingError, invalid_argument
+from sea_core.validation import ValidationError
 
 #: Command-line options (argparse `dest`s) that override the setting of the same name.
 SETTING_OPTIONS = ("warehouse_url", "store_url")
+#: Errors that mean "the input is bad" (exit 2), also when they are the cause of another error.
+BAD_INPUT = (UnicodeError, RecursionError, TextEncodingError, TaxonomyError, ValidationError)
+
+
+def _bad_input(exc: BaseException) -> str | None:
+    """The one-line message when `exc` (or its cause) is bad input, else None."""
+    for error in (exc, exc.__cause__):
+        if isinstance(error, RecursionError):
+            return "the input is nested too deeply to parse"
+        if isinstance(error, UnicodeDecodeError) and error is exc:
+            byte = error.object[error.start]
+            return f"the input (stdin or a file) is not valid UTF-8 (byte 0x{byte:02x} at position {error.start})"
+        if isinstance(error, BAD_INPUT):
+            return str(exc)
+    return None
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -33,6 +53,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Run one command; returns the exit code."""
+    argv = sys.argv[1:] if argv is None else argv
+    bad = invalid_argument(argv)
+    if bad:
+        print(f"error: {bad}", file=sys.stderr)
+        return 2
     args = build_parser().parse_args(argv)
     overrides = {name: getattr(args, name, None) for name in SETTING_OPTIONS}
     args.services = Bootstrap(overrides=overrides)
@@ -42,5 +67,6 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 130
     except Exception as exc:  # one readable line instead of a traceback
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
+        message = _bad_input(exc)
+        print(f"error: {message or exc}", file=sys.stderr)
+        return 1 if message is None else 2

@@ -5,7 +5,9 @@ Sources, in order, for a stage (`dev`, `uat`, `prod`):
    target writes), when it holds a bundle;
 2. the registry's pointer for the stage: the version's folder
    `finetuned_models/mlops/versions/<v>/` is fetched from the artifact store to
-   `<home>/cache/versions/<v>/` (atomically, reused when already there);
+   `<home>/cache/versions/<v>/` (atomically, reused when already there), its files verified
+   against the bundle's manifest after download and before reuse: a corrupt download is never
+   cached, and a corrupt cached copy is removed and fetched again;
 3. when nothing at all is registered (a fresh machine): the default pipeline, i.e. the
    configured base encoder and taxonomy (bundled ESCO unless `taxonomy_path` is set), with its
    taxonomy embeddings cached under `<home>/cache/default/`, model version "0.0.0".
@@ -18,6 +20,7 @@ the next `load_pipeline` call while an unchanged model is never loaded twice.
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import re
 import shutil
@@ -29,12 +32,14 @@ from typing import TYPE_CHECKING
 from mlops.adapters.deploy.local import serving_dir
 from mlops.adapters.store.layout import version_prefix
 from mlops.domain.stages import Stage
-from sea_core.bundle import PIPELINE_FILE, is_bundle, load_bundle
+from sea_core.bundle import PIPELINE_FILE, BundleIntegrityError, is_bundle, load_bundle, verify_bundle
 from sea_core.pipeline import Pipeline, PipelineConfig
 
 if TYPE_CHECKING:
     from mlops.adapters.store.base import ArtifactStore
     from mlops.config import Settings
+
+log = logging.getLogger(__name__)
 
 DEFAULT_MODEL_VERSION = "0.0.0"
 
@@ -51,13 +56,22 @@ def fetch_version(store: ArtifactStore, version: str, dest: str | Path) -> Path:
     """Download a version's bundle folder to `dest` and return `dest`.
 
     The files go to a temporary sibling folder first, which is renamed to `dest` once complete,
-    so `dest` is either absent or whole. An existing bundle at `dest` is reused as it is.
-    ModelLoadingError when the store holds nothing for the version.
+    so `dest` is either absent or whole. The download is verified against the bundle's manifest
+    before the rename; an existing bundle at `dest` is reused when it verifies, else removed and
+    fetched again. ModelLoadingError when the store holds nothing for the version or its copy
+    fails the check (nothing is kept then).
     """
     dest = Path(dest)
-    if is_bundle(dest):
-        return dest
     prefix = version_prefix(version)
+    if is_bundle(dest):
+        try:
+            verify_bundle(dest)
+            return dest
+        except BundleIntegrityError as exc:
+            log.warning(
+                "cached copy of %s is corrupt (%s: %s); fetching it again", version, exc.file, exc.reason
+            )
+            shutil.rmtree(dest, ignore_errors=True)
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = dest.parent / f".{dest.name}.part-{uuid.uuid4().hex[:8]}"
     try:
@@ -68,6 +82,13 @@ def fetch_version(store: ArtifactStore, version: str, dest: str | Path) -> Path:
             raise ModelLoadingError(
                 f"model version {version} under {prefix}/ in {store.url} is not a bundle (no {PIPELINE_FILE})"
             )
+        try:
+            verify_bundle(tmp)
+        except BundleIntegrityError as exc:
+            raise ModelLoadingError(
+                f"model version {version} under {prefix}/ in {store.url} failed its integrity check: "
+                f"{exc.file}: {exc.reason}; not cached and not served"
+            ) from exc
         if dest.exists() and not is_bundle(dest):
             shutil.rmtree(dest)  # a leftover without pipeline.json: never a usable bundle
         try:
@@ -113,7 +134,8 @@ def _load_version(settings: Settings, store: ArtifactStore, version: str) -> Pip
     text = str(Version.parse(version))
     dest = Path(settings.home) / "cache" / "versions" / text
     key = ("version", store.url, text)
-    return _cached(key, lambda: load_bundle(fetch_version(store, text, dest)))
+    # fetch_version has just verified the files
+    return _cached(key, lambda: load_bundle(fetch_version(store, text, dest), verify=False))
 
 
 def default_pipeline(settings: Settings) -> Pipeline:

@@ -20,6 +20,7 @@ from collections.abc import Callable
 from typing import Any
 
 from mlops.adapters.store.base import ArtifactStore, ConflictError, StoreError
+from mlops.adapters.store.layout import VERSIONS_PREFIX
 from mlops.domain.clock import utc_now
 from mlops.domain.registry_records import RegistryEntry, StagePointers
 from mlops.domain.stages import STAGES, ModelStatus, Stage
@@ -35,6 +36,18 @@ class RegistryError(KeyError):
 
     def __str__(self) -> str:  # KeyError would show the message in quotes
         return str(self.args[0]) if self.args else ""
+
+
+class RegistryDocumentError(RegistryError):
+    """The registry document is unreadable, malformed, or missing while versions exist in the
+    store; it is left as it is (`python -m mlops registry repair` rebuilds it)."""
+
+
+class UnknownVersionError(RegistryError):
+    """The version is not registered."""
+
+
+REPAIR_HINT = "see `python -m mlops registry repair --dry-run`"
 
 
 def _version_text(version: str) -> str:
@@ -59,38 +72,73 @@ class Registry:
         self.max_backoff_s = max_backoff_s
 
     # -- reading ---------------------------------------------------------------------------
-    def _load(self) -> tuple[dict, str | None]:
+    def _load(self, registering: str | None = None) -> tuple[dict, str | None]:
+        """The stored document and its tag; an absent one is empty, unless the store holds
+        version bundles other than `registering` (the one a first registration uploaded)."""
         try:
             document, tag = self.store.read_document(self.key)
         except StoreError as exc:
-            raise RegistryError(
-                f"registry document {self.key} in {self.store.url} cannot be read: {exc}"
+            raise RegistryDocumentError(
+                f"registry document {self.key} in {self.store.url} cannot be read: {exc} ({REPAIR_HINT})"
             ) from exc
         if document is None:
+            stray = [v for v in self.stored_versions() if v != registering]
+            if stray:
+                raise RegistryDocumentError(
+                    f"registry document {self.key} is missing from {self.store.url}, but the store holds "
+                    f"model versions {', '.join(stray)} under {VERSIONS_PREFIX}/: it was deleted or lost; "
+                    f"nothing is written until it is rebuilt ({REPAIR_HINT})"
+                )
             return {"models": {}}, None
         self._validate(document)
         return document, tag
 
+    def stored_versions(self) -> list[str]:
+        """The versions whose bundle (pipeline.json) is under the store's versions prefix,
+        oldest first, whatever the document says."""
+        found: set[str] = set()
+        for key in self.store.list(f"{VERSIONS_PREFIX}/"):
+            parts = key[len(VERSIONS_PREFIX) + 1 :].split("/")
+            if len(parts) == 2 and parts[1] == "pipeline.json":
+                try:
+                    found.add(str(Version.parse(parts[0])))
+                except VersionError:
+                    continue
+        return sorted(found, key=Version.parse)
+
+    def initialise(self) -> bool:
+        """Create the empty document when there is none (True), else check the stored one
+        (False); RegistryDocumentError for a malformed one or a lost one (versions in the store)."""
+        _, tag = self._load()
+        if tag is not None:
+            return False
+        try:
+            self.store.write_document(self.key, {"models": {}}, expected_tag=None)
+        except ConflictError:
+            self._load()  # another process created it first: still check what it wrote
+            return False
+        return True
+
     def _validate(self, document: Any) -> None:
         where = f"registry document {self.key} in {self.store.url}"
         if not isinstance(document, dict):
-            raise RegistryError(
+            raise RegistryDocumentError(
                 f"{where} is corrupt: expected a JSON object, got {type(document).__name__}; left untouched"
             )
         models = document.setdefault("models", {})
         if not isinstance(models, dict):
-            raise RegistryError(f"{where} is corrupt: 'models' must be an object; left untouched")
+            raise RegistryDocumentError(f"{where} is corrupt: 'models' must be an object; left untouched")
         for version, record in models.items():
             try:
                 Version.parse(version)
             except VersionError as exc:
-                raise RegistryError(f"{where} is corrupt: models key {version!r}: {exc}") from exc
+                raise RegistryDocumentError(f"{where} is corrupt: models key {version!r}: {exc}") from exc
             if not isinstance(record, dict):
-                raise RegistryError(f"{where} is corrupt: models[{version!r}] must be an object")
+                raise RegistryDocumentError(f"{where} is corrupt: models[{version!r}] must be an object")
         for stage in STAGES:
             pointer = document.get(stage.value)
             if pointer is not None and not isinstance(pointer, dict):
-                raise RegistryError(
+                raise RegistryDocumentError(
                     f'{where} is corrupt: {stage.value!r} must be an object like {{"version": "1.2.3"}}'
                 )
 
@@ -108,7 +156,7 @@ class Registry:
         text = _version_text(version)
         models = self.read()["models"]
         if text not in models:
-            raise RegistryError(f"version {text} is not registered in {self.key}")
+            raise UnknownVersionError(f"version {text} is not registered in {self.key}")
         return RegistryEntry(text, models[text])
 
     def versions(self) -> list[dict]:
@@ -152,17 +200,19 @@ class Registry:
         return known
 
     # -- writing ---------------------------------------------------------------------------
-    def update(self, fn: Callable[[dict], dict | None]) -> dict:
+    def update(self, fn: Callable[[dict], dict | None], *, registering: str | None = None) -> dict:
         """Apply `fn` to a copy of the document and store the result atomically.
 
         `fn` returns the new document, or None after changing its argument in place; it may
         be called several times (once per attempt), so it must not have side effects. Another
         writer in between makes this retry (re-read, re-apply) with jittered exponential
         backoff, up to `max_attempts`; then ConflictError. Returns the stored document.
+        `registering`: the version whose bundle a first registration has just uploaded (an absent
+        document with only that version in the store is a new registry, not a lost one).
         """
         delay = self.backoff_s
         for _ in range(self.max_attempts):
-            current, tag = self._load()
+            current, tag = self._load(registering)
             working = copy.deepcopy(current)
             result = fn(working)
             new = working if result is None else result
@@ -174,7 +224,7 @@ class Registry:
                 return copy.deepcopy(new)
             except ConflictError:
                 # A retried request whose first try did land reports a conflict with itself.
-                latest, _ = self._load()
+                latest, _ = self._load(registering)
                 if latest == new:
                     return copy.deepcopy(new)
             time.sleep(random.uniform(0, delay))
@@ -203,7 +253,7 @@ class Registry:
                 raise RegistryError(f"version {text} is already registered in {self.key}")
             document["models"][text] = entry
 
-        self.update(add)
+        self.update(add, registering=text)
 
     def update_record(self, version: str, **fields: Any) -> dict:
         """Set fields of a registered version's record; returns the new record.
@@ -216,7 +266,7 @@ class Registry:
         def change(document: dict) -> None:
             record = document["models"].get(text)
             if record is None:
-                raise RegistryError(f"version {text} is not registered in {self.key}")
+                raise UnknownVersionError(f"version {text} is not registered in {self.key}")
             record.update(copy.deepcopy(fields))
 
         return {**self.update(change)["models"][text], "version": text}
@@ -250,7 +300,7 @@ class Registry:
         def move(document: dict) -> None:
             record = document["models"].get(text)
             if record is None:
-                raise RegistryError(f"version {text} is not registered in {self.key}")
+                raise UnknownVersionError(f"version {text} is not registered in {self.key}")
             entry = self._approval(document, text, name, who, decision, comment)
             record.setdefault("approvals", []).append(entry)
             current = document.get(name)
@@ -269,7 +319,7 @@ class Registry:
         def note(document: dict) -> None:
             record = document["models"].get(text)
             if record is None:
-                raise RegistryError(f"version {text} is not registered in {self.key}")
+                raise UnknownVersionError(f"version {text} is not registered in {self.key}")
             record.setdefault("approvals", []).append(
                 self._approval(document, text, name, who, decision, comment)
             )

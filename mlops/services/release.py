@@ -32,7 +32,7 @@ from mlops.domain.stages import STAGES, ModelStatus, Stage
 from mlops.services import audit
 from mlops.services.auth import get_user
 from mlops.services.identity import PermissionDenied, User, require_role, system_user
-from mlops.services.registry import Registry, RegistryError
+from mlops.services.registry import Registry, UnknownVersionError
 from mlops.versioning import Version, VersionError
 
 
@@ -78,7 +78,7 @@ def _version(version: str) -> str:
 def _record(registry: Registry, version: str) -> RegistryEntry:
     try:
         return registry.entry(version)
-    except RegistryError:
+    except UnknownVersionError:
         raise ReleaseError(f"{version} is not a registered version") from None
 
 

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import csv
 import gzip
-import io
 import re
 from pathlib import Path
 
+from .csv_records import read_records, single_line
 from .errors import TaxonomyError
 from .model import Skill, Taxonomy
 
@@ -49,24 +48,31 @@ def read_text(path: Path) -> str:
 
 
 def load_esco_csv(path: str | Path, version: str | None = None) -> Taxonomy:
-    """Load an ESCO skills CSV (plain or .gz) into a Taxonomy of type `skill`."""
+    """Load an ESCO skills CSV (plain or .gz) into a Taxonomy of type `skill`. Raises
+    TaxonomyError naming file, row and column (malformed CSV, e.g. an unbalanced quote, a field
+    over the CSV field size limit, a title spanning lines)."""
     path = Path(path)
     text = read_text(path)
     if not text.strip():
         raise TaxonomyError("the file is empty", file=str(path))
-    reader = csv.DictReader(io.StringIO(text))
-    missing = [c for c in ESCO_COLUMNS[1:] if c not in (reader.fieldnames or [])]
+    records = [r for r in read_records(text, str(path)) if r.values]  # blank lines skipped
+    fieldnames = records[0].values
+    missing = [c for c in ESCO_COLUMNS[1:] if c not in fieldnames]
     if missing:
         raise TaxonomyError(
-            f"missing column(s) {', '.join(missing)}; found {reader.fieldnames}",
+            f"missing column(s) {', '.join(missing)}; found {fieldnames}",
             file=str(path),
             row=1,
             column=missing[0],
         )
     skills: list[Skill] = []
     seen: dict[str, int] = {}
-    for row_number, row in enumerate(reader, start=2):
-        title = " ".join((row.get("preferredLabel") or "").split())
+    for row_number, record in enumerate(records[1:], start=2):
+        row = dict(zip(fieldnames, record.values))
+        label = single_line(
+            row.get("preferredLabel") or "", str(path), row_number, "preferredLabel", record.line
+        )
+        title = " ".join(label.split())
         if not title:
             raise TaxonomyError("empty title", file=str(path), row=row_number, column="preferredLabel")
         key = title.lower()

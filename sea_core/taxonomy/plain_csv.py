@@ -8,10 +8,9 @@ Columns (headers matched ignoring case, spaces and underscores; other columns ar
 
 from __future__ import annotations
 
-import csv
-import io
 from pathlib import Path
 
+from .csv_records import read_records, single_line
 from .errors import TaxonomyError
 from .esco import read_text, version_from_name
 from .model import SKILL_TYPES, Skill, Taxonomy
@@ -30,32 +29,38 @@ PLAIN_COLUMNS: dict[str, tuple[str, ...]] = {
     "source": ("source",),
 }
 DEFAULT_SOURCE = "csv"
+#: Fields that are one line by nature: a line break in one means a quote swallowed rows.
+SINGLE_LINE = ("title", "type", "code")
 
 
 def load_plain_csv(path: str | Path, version: str | None = None) -> Taxonomy:
-    """Load a plain skills CSV into a Taxonomy. Raises TaxonomyError naming file, row, column."""
+    """Load a plain skills CSV into a Taxonomy. Raises TaxonomyError naming file, row, column
+    (also for malformed CSV such as an unbalanced quote, a field over the CSV field size limit,
+    and a title or type spanning lines)."""
     path = require_file(path)
     file = str(path)
     text = read_text(path)
     if not text.strip():
         raise TaxonomyError("the file is empty", file=file)
-    try:
-        rows = list(csv.reader(io.StringIO(text)))
-    except csv.Error as exc:
-        raise TaxonomyError(f"not a valid CSV file ({exc})", file=file) from exc
-    header = rows[0]
+    records = read_records(text, file)
+    header = records[0].values
     columns = match_columns(header, PLAIN_COLUMNS)
     if "title" not in columns:
         raise TaxonomyError(f"missing column 'title'; found {header}", file=file, row=1, column="title")
     skills: list[Skill] = []
     seen: dict[str, int] = {}
-    for number, values in enumerate(rows[1:], start=2):
+    for record in records[1:]:
+        number, values = record.row, record.values
         if all(not cell_text(value) for value in values):
             continue
 
         def cell(field: str) -> str:
             index = columns.get(field)
-            return cell_text(values[index]) if index is not None and index < len(values) else ""
+            if index is None or index >= len(values):
+                return ""
+            if field in SINGLE_LINE:
+                single_line(values[index], file, number, field, record.line)
+            return cell_text(values[index])
 
         title = cell("title")
         if not title:

@@ -103,6 +103,9 @@ class FlakyStore:
     def read_document(self, key):
         return self.inner.read_document(key)
 
+    def list(self, prefix=""):
+        return self.inner.list(prefix)
+
     def write_document(self, key, document, expected_tag):
         self.writes += 1
         if self.before_write:

@@ -87,7 +87,7 @@ def test_second_import_diffs_against_the_first(wh, tmp_path):
     assert [s.title for s in preview.added] == ["SQL"]
     assert [s.title for s in preview.changed] == ["Python programming"]
     assert [s.title for s in preview.removed] == ["Team leadership"]
-    result = import_taxonomy(wh, path, ADMIN)
+    result = import_taxonomy(wh, path, ADMIN, allow_removals=True)  # 1 of 3 removed: over 20%
     assert result.version == "1.0.1"  # the file's label was taken: next patch
     assert current_version(wh)["version"] == "1.0.1"
     actions = sorted(
@@ -181,4 +181,32 @@ def test_taxonomy_cli_import(tmp_path, monkeypatch, capsys):
     assert "imported taxonomy 2.0.0" in out and "skills-update job" in out
     assert signed("taxonomy", "import", str(path), "--user", "adam") == 1
     assert "identical" in capsys.readouterr().err
-    assert signed("taxonomy", "import", str(tmp_path / "missing.csv"), "--user", "adam") == 1
+    assert signed("taxonomy", "import", str(tmp_path / "missing.csv"), "--user", "adam") == 2  # bad input
+
+
+def test_cli_import_that_removes_most_skills_needs_allow_removals(wh, tmp_path, monkeypatch, capsys):
+    from mlops.bootstrap import Bootstrap
+    from mlops.entrypoints.cli import main
+    from mlops.services import audit
+    from mlops.services.auth import create_user
+    from mlops.services.identity import system_user
+    from mlops.services.taxonomy_import import REMOVALS_CONFIRMED
+
+    monkeypatch.setenv("SEA_HOME", str(tmp_path / "home"))
+    create_user(Bootstrap().warehouse, "adam", "correct-horse-42", ["admin"], system_user())
+
+    def signed(*argv):  # the actor's password on standard input
+        monkeypatch.setattr("sys.stdin", io.StringIO("correct-horse-42\n"))
+        return main([*argv, "--user", "adam", "--password-stdin", "--no-build"])
+
+    assert signed("taxonomy", "import", str(write_csv(tmp_path / "full.csv"))) == 0
+    one = write_csv(tmp_path / "one.csv", ROWS[:1])
+    capsys.readouterr()
+    assert signed("taxonomy", "import", str(one)) == 1
+    assert "removes 2 of the 3 current skills (67%)" in capsys.readouterr().err
+    assert signed("taxonomy", "import", str(one), "--allow-removals") == 0
+    assert "2 removed" in capsys.readouterr().out
+    [event] = audit.events(Bootstrap().warehouse, action=REMOVALS_CONFIRMED)
+    assert event["actor"] == "adam" and (event["details"]["removed"], event["details"]["current"]) == (2, 3)
+    monkeypatch.setenv("SEA_TAXONOMY_MAX_REMOVAL_SHARE", "1.0")  # the setting: no confirmation needed
+    assert signed("taxonomy", "import", str(write_csv(tmp_path / "none.csv", [ROWS[1]]))) == 0

@@ -15,6 +15,7 @@ from sea_core.bundle import (
     read_pipeline_settings,
     update_pipeline_settings,
 )
+from sea_core.manifest import MANIFEST_FILE
 from sea_core.matching import MatchConfig
 from sea_core.pipeline import DEFAULT_MIN_CONFIDENCE, DEFAULT_TOP_K, PipelineConfig
 
@@ -51,7 +52,7 @@ def test_update_keeps_the_other_keys_and_leaves_no_temporary_file(tmp_path):
     assert (
         updated == read_pipeline_settings(tmp_path) == {"model_version": "1.2.0", "top_k": 4, "custom": [1]}
     )
-    assert [p.name for p in tmp_path.iterdir()] == [PIPELINE_FILE]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [MANIFEST_FILE, PIPELINE_FILE]
 
 
 def test_updating_a_folder_without_settings_is_a_bundle_error(tmp_path):

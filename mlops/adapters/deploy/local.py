@@ -55,6 +55,8 @@ class LocalTarget(DeployTarget):
             "bundle": bundle_prefix,
             "deployed_at": timestamp(),
         }
+        from sea_core.bundle import BundleIntegrityError, verify_bundle  # loads the encoder stack
+
         with FileLock(str(self.root / f".{stage}.lock"), timeout=600):
             staging = self.root / f".incoming-{stage}-{uuid.uuid4().hex[:8]}"
             try:
@@ -64,10 +66,11 @@ class LocalTarget(DeployTarget):
                         f"cannot deploy {version} to {stage.label}: no bundle "
                         f"under {bundle_prefix} in {self.store.url}"
                     )
+                verify_bundle(staging)  # a corrupt store copy is never deployed
                 (staging / DEPLOYMENT_FILE).write_text(json.dumps(marker, indent=2), encoding="utf-8")
                 mirrored = self._mirror_prod(staging) if stage is Stage.PROD else None
                 self._swap(staging, target)
-            except StoreError as exc:
+            except (StoreError, BundleIntegrityError) as exc:
                 raise DeployError(f"cannot deploy {version} to {stage.label}: {exc}") from exc
             finally:
                 shutil.rmtree(staging, ignore_errors=True)

@@ -2,7 +2,9 @@
 
 Safe to run again and from two processes at once: the schema migrates under a lock, and the
 store gets its registry document (`logs.json`, empty) only when it has none; an existing one is
-read (a corrupt one is reported, never rewritten). Object stores need no folders: the layout's
+read and checked (a corrupt or malformed one is reported, never rewritten, and "ready" is not
+printed), and a lost one (versions in the store, no document) is refused rather than recreated
+empty. Object stores need no folders: the layout's
 prefixes (`finetuned_models/mlops/versions/`, `base_models/`, `prod/`) appear with their first
 object.
 
@@ -14,9 +16,10 @@ from __future__ import annotations
 
 import argparse
 
-from mlops.adapters.store import ArtifactStore, ConflictError
+from mlops.adapters.store import ArtifactStore
 from mlops.adapters.warehouse.schema import current_version
 from mlops.services.first_admin import needs_first_admin
+from mlops.services.registry import Registry
 
 REGISTRY_KEY = "logs.json"
 
@@ -46,15 +49,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def init_store(store: ArtifactStore) -> list[str]:
     """Create the store layout; returns the keys it wrote (empty when all was there)."""
-    written: list[str] = []
-    document, _ = store.read_document(REGISTRY_KEY)  # a corrupt document raises, untouched
-    if document is None:
-        try:
-            store.write_document(REGISTRY_KEY, {"models": {}}, expected_tag=None)
-            written.append(REGISTRY_KEY)
-        except ConflictError:
-            pass  # another process created it first
-    return written
+    return [REGISTRY_KEY] if Registry(store, REGISTRY_KEY).initialise() else []
 
 
 def run(args: argparse.Namespace) -> int:

@@ -1,12 +1,21 @@
-"""`python -m mlops registry list|show VERSION`: read the model registry (logs.json)."""
+"""`python -m mlops registry list|show VERSION|repair [--dry-run]`: read the model registry
+(logs.json), or rebuild a lost or corrupt one from the store's version folders (an authenticated
+admin, audited)."""
 
 from __future__ import annotations
 
 import argparse
 import json
+from typing import TYPE_CHECKING
 
 from mlops.domain.registry_records import RegistryEntry, StagePointers
-from mlops.services.registry import Registry
+from mlops.entrypoints.actor import add_actor_options, authenticate_actor
+from mlops.services import audit
+from mlops.services.identity import require_role
+from mlops.services.registry import LOGS_KEY, Registry
+
+if TYPE_CHECKING:
+    from mlops.services import registry_repair
 
 #: Metrics shown by `registry list`, in this order, when a record has them.
 PRIMARY_METRICS = ("cosine_accuracy", "cosine_f1")
@@ -14,7 +23,7 @@ _COLUMNS = ("version", "stages", "status", "trigger", "metrics", "data", "timest
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    """Add `registry list` and `registry show VERSION`."""
+    """Add `registry list`, `registry show VERSION` and `registry repair [--dry-run]`."""
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
         "--store",
@@ -31,6 +40,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     show = actions.add_parser("show", parents=[common], help="one version's record as JSON")
     show.add_argument("version", help="a registered version X.Y.Z")
     show.set_defaults(func=run_show)
+    repair = actions.add_parser(
+        "repair",
+        parents=[common],
+        help="rebuild a missing or corrupt logs.json from the store's version folders",
+    )
+    repair.add_argument(
+        "--dry-run", action="store_true", help="print the document it would write; write nothing"
+    )
+    add_actor_options(repair, "the admin who repairs (not needed for --dry-run)")
+    repair.set_defaults(func=run_repair)
 
 
 def _registry(args: argparse.Namespace) -> Registry:
@@ -96,4 +115,51 @@ def run_show(args: argparse.Namespace) -> int:
     entry = registry.entry(args.version)
     shown = {**entry.to_dict(), "stages": registry.pointers(document).stages_of(entry.version)}
     print(json.dumps(shown, indent=2, ensure_ascii=False))
+    return 0
+
+
+def _describe(plan: registry_repair.RepairPlan) -> list[str]:
+    lines = [f"registry document: {plan.state}: {plan.problem}"]
+    for version in plan.versions:
+        lines.append(f"  {version}: from {', '.join(plan.sources.get(version, []))}")
+    lines.extend(f"note: {note}" for note in plan.notes)
+    return lines
+
+
+def run_repair(args: argparse.Namespace) -> int:
+    """Plan the repair, print it, and write it unless `--dry-run` (or nothing needs writing)."""
+    from mlops.services.registry_repair import DocumentState, apply_repair, plan_repair
+
+    store = args.services.store
+    plan = plan_repair(store)
+    print("\n".join(_describe(plan)))
+    if plan.state is DocumentState.VALID:
+        print("nothing to repair")
+        return 0
+    if not plan.versions:
+        print(
+            "no version bundles in the store to rebuild it from; `python -m mlops init` creates an empty one"
+        )
+        return 0 if plan.state is DocumentState.MISSING else 1
+    if args.dry_run:
+        print(json.dumps(plan.document, indent=2, ensure_ascii=False))
+        print(f"dry run: nothing written ({len(plan.versions)} versions would be registered)")
+        return 0
+    actor = require_role(
+        authenticate_actor(args, args.services),
+        "admin",
+        action="repair the registry",
+        source=args.services.warehouse,
+    )
+    backup = apply_repair(store, plan)
+    audit.record(
+        args.services.warehouse,
+        actor.username,
+        "registry.repair",
+        LOGS_KEY,
+        {"versions": len(plan.versions), "state": plan.state.value, "backup": backup},
+    )
+    print(f"wrote {LOGS_KEY} with {len(plan.versions)} versions")
+    if backup:
+        print(f"the corrupt document was kept as {backup}")
     return 0

@@ -21,6 +21,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     run.add_argument("path")
     add_actor_options(run, "the admin who imports (recorded as importer)")
     run.add_argument("--no-build", action="store_true", help="do not queue the skills-update build")
+    run.add_argument(
+        "--allow-removals",
+        action="store_true",
+        help="confirm removing more than the taxonomy_max_removal_share setting (default 20%%) "
+        "of the current skills (audited)",
+    )
     run.set_defaults(func=run_import)
 
 
@@ -47,7 +53,14 @@ def run_import(args: argparse.Namespace) -> int:
 
     warehouse = args.services.warehouse
     user = authenticate_actor(args, args.services)
-    result = import_taxonomy(warehouse, args.path, user, queue_build=not args.no_build)
+    result = import_taxonomy(
+        warehouse,
+        args.path,
+        user,
+        queue_build=not args.no_build,
+        allow_removals=args.allow_removals,
+        max_removal_share=args.services.settings.taxonomy_max_removal_share,
+    )
     print(f"imported taxonomy {result.version} ({_summary(result.counts)})")
     if result.job_id:
         print(f"queued skills-update job {result.job_id}")
