@@ -23,6 +23,8 @@ ENV_PREFIX = "SEA_"
 THRESHOLD_PREFIX = "threshold_"
 DEFAULT_SECRETS_PATH = Path(".streamlit") / "secrets.toml"
 DEFAULT_THRESHOLDS = {"jaccard": 0.40}
+#: Where a queued build runs: in the worker's process, or as a SageMaker Training job.
+BUILD_TARGETS = ("local", "sagemaker")
 #: Earlier names of settings -> their names now.
 OLD_NAMES = {"base_model": "base_encoder"}
 
@@ -53,6 +55,7 @@ class Settings:
     session_ttl_minutes: int = 480
     primary_metric: str = "jaccard"
     promotion_margin: float = 0.0
+    build_target: str = "local"  # where queued builds run: BUILD_TARGETS
 
 
 # -- value parsers: (setting name, raw value) -> typed value ---------------------------------------
@@ -117,6 +120,13 @@ def _boolean(name: str, raw: Any) -> bool:
     if text in ("0", "false", "no", "off"):
         return False
     raise SettingsError(f"{name}: must be true or false, got {raw!r}")
+
+
+def _build_target(name: str, raw: Any) -> str:
+    value = _text(name, raw).lower()
+    if value not in BUILD_TARGETS:
+        raise SettingsError(f"{name}: must be one of {', '.join(BUILD_TARGETS)}, got {raw!r}")
+    return value
 
 
 def _masked(url: str) -> str:
@@ -187,6 +197,7 @@ PARSERS: dict[str, Callable[[str, Any], Any]] = {
     "session_ttl_minutes": _integer(1),
     "primary_metric": _text,
     "promotion_margin": _fraction,
+    "build_target": _build_target,
 }
 assert set(PARSERS) == {f.name for f in fields(Settings)} - {"thresholds"}
 
