@@ -46,9 +46,10 @@ COPY deploy/ deploy/
 COPY .streamlit/config.toml .streamlit/config.toml
 COPY docker/entrypoint.sh docker/healthcheck.py docker/
 
+# /opt/ml: where a SageMaker Training job puts its hyperparameters and reads the failure reason.
 RUN useradd --create-home --uid 10001 sea \
-    && mkdir -p "$SEA_HOME" \
-    && chown -R sea:sea "$SEA_HOME" \
+    && mkdir -p "$SEA_HOME" /opt/ml/input/config /opt/ml/output /opt/ml/model \
+    && chown -R sea:sea "$SEA_HOME" /opt/ml \
     && chmod 0755 docker/entrypoint.sh
 USER sea
 

@@ -1,7 +1,7 @@
 """The container, built and run for real (`docker` marker): `docker build` of the repository's
 Dockerfile, then `serve` answers `/ping` and `/invocations` with the SageMaker contract and `app`
 answers Streamlit's health check, both as the non-root user `sea`, with the image's HEALTHCHECK
-passing.
+passing; `train` reads a SageMaker Training job's hyperparameters and writes its failure reason.
 
 The build reaches the machine's package registries through its pip configuration
 (docker/stage_pip.sh). Base image: `SEA_DOCKER_BASE_IMAGE`, else `sea-base:bookworm` when
@@ -180,7 +180,21 @@ def test_the_image_runs_as_sea_with_its_health_check(image):
     assert config["Entrypoint"] == ["/opt/sea/docker/entrypoint.sh"] and config["Cmd"] == ["app"]
     # pip's build configuration stays in the build stage
     listing = docker("run", "--rm", "--entrypoint", "ls", image, "-A", "/opt", check=False).stdout.split()
-    assert listing == ["sea", "venv"]
+    assert listing == ["ml", "sea", "venv"]
+
+
+def test_train_reads_the_jobs_hyperparameters_and_reports_its_failure(image, tmp_path):
+    config, output = tmp_path / "config", tmp_path / "output"
+    for folder in (config, output):
+        folder.mkdir()
+        folder.chmod(0o777)  # the container's user `sea` writes here
+    (config / "hyperparameters.json").write_text(json.dumps({"trigger": "rebuild-all"}), encoding="utf-8")
+    done = docker(
+        "run", "--rm", "-v", f"{config}:/opt/ml/input/config:ro", "-v", f"{output}:/opt/ml/output",
+        image, "train", check=False,
+    )  # fmt: skip
+    assert done.returncode == 1
+    assert "trigger must be one of" in (output / "failure").read_text(encoding="utf-8")
 
 
 def test_serve_answers_the_sagemaker_contract(run_container):
