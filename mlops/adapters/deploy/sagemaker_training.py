@@ -10,8 +10,6 @@ Config file (the production team's format, numbers may be strings):
 
 from __future__ import annotations
 
-import json
-import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -24,6 +22,8 @@ from mlops.adapters.deploy.sagemaker import (
     DeployConfigError,
     _integer,
     _resource_name,
+    instance_type,
+    read_parameters,
 )
 
 BUILD_CONFIG_FILE = "build-config.json"
@@ -93,28 +93,7 @@ class TrainingStatus:
 def load_training_settings(config_dir: str | Path = DEFAULT_CONFIG_DIR) -> TrainingSettings:
     """Read and check `<config_dir>/build-config.json`; DeployConfigError names the file and key."""
     path = Path(config_dir) / BUILD_CONFIG_FILE
-    try:
-        document = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise DeployConfigError(f"{path}: build config for SageMaker Training not found") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise DeployConfigError(f"{path}: not readable as JSON: {exc}") from None
-    params = document.get("Parameters") if isinstance(document, dict) else None
-    if not isinstance(params, dict):
-        raise DeployConfigError(f'{path}: expected an object with a "Parameters" object')
-    missing = [key for key in REQUIRED_KEYS if key not in params]
-    if missing:
-        raise DeployConfigError(
-            f"{path}: Parameters.{missing[0]} is missing (required: {', '.join(REQUIRED_KEYS)})"
-        )
-    instance_type = params["TrainingInstanceType"]
-    if not isinstance(instance_type, str) or not re.fullmatch(
-        r"ml\.[a-z0-9]+\.[a-z0-9]+", instance_type.strip()
-    ):
-        raise DeployConfigError(
-            f"{path}: Parameters.TrainingInstanceType must be a SageMaker instance type "
-            f"like 'ml.g5.xlarge', got {instance_type!r}"
-        )
+    params = read_parameters(path, "build config for SageMaker Training", REQUIRED_KEYS)
     role_arn = params["RoleArn"]
     if not isinstance(role_arn, str) or not role_arn.strip().startswith("arn:"):
         raise DeployConfigError(f"{path}: Parameters.RoleArn must be an IAM role ARN, got {role_arn!r}")
@@ -122,7 +101,7 @@ def load_training_settings(config_dir: str | Path = DEFAULT_CONFIG_DIR) -> Train
     if not isinstance(image_uri, str) or not image_uri.strip():
         raise DeployConfigError(f"{path}: Parameters.ImageUri must name the SEA image, got {image_uri!r}")
     return TrainingSettings(
-        instance_type=instance_type.strip(),
+        instance_type=instance_type(path, "TrainingInstanceType", params["TrainingInstanceType"]),
         instance_count=_integer(path, "TrainingInstanceCount", params["TrainingInstanceCount"], 1, None),
         volume_gb=_integer(path, "VolumeSizeInGB", params["VolumeSizeInGB"], 1, None),
         max_runtime_s=_integer(path, "MaxRuntimeInSeconds", params["MaxRuntimeInSeconds"], 1, None),
