@@ -1,6 +1,7 @@
 #!/bin/sh
 # Container entry point: `app` (Streamlit, port 8501), `serve` (inference server, port 8080;
-# the command SageMaker gives), or any other command run as given (e.g. `python -m mlops users add ...`).
+# the command SageMaker gives an endpoint), `train` (one build from the job's settings; the
+# command SageMaker gives a Training job), or any other command run as given (e.g. `python -m mlops users add ...`).
 set -e
 case "${1:-app}" in
   app)
@@ -10,6 +11,10 @@ case "${1:-app}" in
   serve)
     shift
     exec python -m mlops serve --host 0.0.0.0 --port 8080 "$@"
+    ;;
+  train)
+    shift
+    exec python -m mlops sagemaker-train "$@"
     ;;
   *)
     exec "$@"

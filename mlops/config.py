@@ -25,6 +25,8 @@ DEFAULT_SECRETS_PATH = Path(".streamlit") / "secrets.toml"
 DEFAULT_THRESHOLDS = {"jaccard": 0.40}
 #: Requests the inference server admits at once (running or waiting); one more is answered 503.
 DEFAULT_INFERENCE_QUEUE_LIMIT = 16
+#: Where a queued build runs: in the worker's process, or as a SageMaker Training job.
+BUILD_TARGETS = ("local", "sagemaker")
 #: Earlier names of settings -> their names now.
 OLD_NAMES = {"base_model": "base_encoder"}
 
@@ -58,6 +60,7 @@ class Settings:
     promotion_margin: float = 0.0
     #: A taxonomy import removing more than this share of the current skills needs confirming.
     taxonomy_max_removal_share: float = 0.2
+    build_target: str = "local"  # where queued builds run: BUILD_TARGETS
 
 
 # -- value parsers: (setting name, raw value) -> typed value ---------------------------------------
@@ -122,6 +125,13 @@ def _boolean(name: str, raw: Any) -> bool:
     if text in ("0", "false", "no", "off"):
         return False
     raise SettingsError(f"{name}: must be true or false, got {raw!r}")
+
+
+def _build_target(name: str, raw: Any) -> str:
+    value = _text(name, raw).lower()
+    if value not in BUILD_TARGETS:
+        raise SettingsError(f"{name}: must be one of {', '.join(BUILD_TARGETS)}, got {raw!r}")
+    return value
 
 
 def _masked(url: str) -> str:
@@ -194,6 +204,7 @@ PARSERS: dict[str, Callable[[str, Any], Any]] = {
     "primary_metric": _text,
     "promotion_margin": _fraction,
     "taxonomy_max_removal_share": _fraction,
+    "build_target": _build_target,
 }
 assert set(PARSERS) == {f.name for f in fields(Settings)} - {"thresholds"}
 

@@ -2,7 +2,8 @@
 heartbeat thread beside it, and record how it ended (succeeded with its result, failed with
 the error text, or left cancelled). `Worker.run_once` does one round; `Worker.run` loops.
 Each handler gets the worker's composition root (`services`) as its third argument, so a build
-runs on the same warehouse, store and settings as the worker that claimed it."""
+runs on the same warehouse, store and settings as the worker that claimed it; with
+`SEA_BUILD_TARGET=sagemaker` a build job is submitted to SageMaker Training and watched instead."""
 
 from __future__ import annotations
 
@@ -78,7 +79,7 @@ class Worker:
         )
         thread.start()
         try:
-            handler = jobs.handler_for(job.kind)
+            handler = self.handler_for(job)
 
             def progress(fraction: float, message: str = "") -> None:
                 jobs.report_progress(self.warehouse, job.job_id, fraction, message)
@@ -98,6 +99,15 @@ class Worker:
             thread.join()
             jobs.remove_scratch(job.job_id)
         jobs.finish(self.warehouse, job.job_id, result)
+
+    def handler_for(self, job: Job) -> jobs.Handler:
+        """The job's handler; builds go to SageMaker Training when `build_target` says so."""
+        if self.services is not None and self.services.settings.build_target == "sagemaker":
+            from mlops.services import remote_build
+
+            if remote_build.is_build_job(job.kind):
+                return remote_build.run_sagemaker_build
+        return jobs.handler_for(job.kind)
 
     @staticmethod
     def _error_text(exc: BaseException) -> str:

@@ -75,40 +75,48 @@ def _boolean(path: Path, key: str, raw: Any) -> bool:
     raise DeployConfigError(f"{path}: Parameters.{key} must be true or false, got {raw!r}")
 
 
-def load_endpoint_settings(config_dir: str | Path, stage: Stage | str) -> EndpointSettings:
-    """Read and check a stage's config file; DeployConfigError names the file and the key."""
-    stage = Stage.parse(stage, DeployError)
-    path = config_path(config_dir, stage)
+def read_parameters(path: Path, what: str, required: tuple[str, ...]) -> dict[str, Any]:
+    """The `Parameters` object of a config file (the production team's format), with every
+    `required` key; DeployConfigError names the file and the key."""
     try:
         document = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise DeployConfigError(f"{path}: deployment config for {stage.label} not found") from None
+        raise DeployConfigError(f"{path}: {what} not found") from None
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise DeployConfigError(f"{path}: not readable as JSON: {exc}") from None
     params = document.get("Parameters") if isinstance(document, dict) else None
     if not isinstance(params, dict):
         raise DeployConfigError(f'{path}: expected an object with a "Parameters" object')
-    missing = [key for key in REQUIRED_KEYS if key not in params]
+    missing = [key for key in required if key not in params]
     if missing:
         raise DeployConfigError(
-            f"{path}: Parameters.{missing[0]} is missing (required: {', '.join(REQUIRED_KEYS)})"
+            f"{path}: Parameters.{missing[0]} is missing (required: {', '.join(required)})"
         )
+    return params
+
+
+def instance_type(path: Path, key: str, raw: Any) -> str:
+    """A SageMaker instance type (`ml.m5.large`); DeployConfigError naming the file and key."""
+    if not isinstance(raw, str) or not re.fullmatch(r"ml\.[a-z0-9]+\.[a-z0-9]+", raw.strip()):
+        raise DeployConfigError(
+            f"{path}: Parameters.{key} must be a SageMaker instance type like 'ml.m5.large', got {raw!r}"
+        )
+    return raw.strip()
+
+
+def load_endpoint_settings(config_dir: str | Path, stage: Stage | str) -> EndpointSettings:
+    """Read and check a stage's config file; DeployConfigError names the file and the key."""
+    stage = Stage.parse(stage, DeployError)
+    path = config_path(config_dir, stage)
+    params = read_parameters(path, f"deployment config for {stage.label}", REQUIRED_KEYS)
     if str(params["StageName"]).strip().lower() != stage.value:
         raise DeployConfigError(
             f"{path}: Parameters.StageName is {params['StageName']!r}, expected {stage.value!r}"
         )
-    instance_type = params["EndpointInstanceType"]
-    if not isinstance(instance_type, str) or not re.fullmatch(
-        r"ml\.[a-z0-9]+\.[a-z0-9]+", instance_type.strip()
-    ):
-        raise DeployConfigError(
-            f"{path}: Parameters.EndpointInstanceType must be a SageMaker "
-            f"instance type like 'ml.m5.large', got {instance_type!r}"
-        )
     return EndpointSettings(
         stage=stage,
         instance_count=_integer(path, "EndpointInstanceCount", params["EndpointInstanceCount"], 1, None),
-        instance_type=instance_type.strip(),
+        instance_type=instance_type(path, "EndpointInstanceType", params["EndpointInstanceType"]),
         sampling_percentage=_integer(path, "SamplingPercentage", params["SamplingPercentage"], 0, 100),
         enable_data_capture=_boolean(path, "EnableDataCapture", params["EnableDataCapture"]),
     )
