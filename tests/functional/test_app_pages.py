@@ -338,7 +338,7 @@ def test_models_queue_builds_and_show_their_progress(ctx, users):
 def test_models_release_needs_a_comment_and_a_confirmation(ctx, users, tiny_sentence_encoder_dir, tmp_path):
     register_bundle(ctx, "1.0.0", tiny_sentence_encoder_dir, stages=("dev", "uat"), work=tmp_path)
     at = app_as(users["adam"], "models")
-    assert at.dataframe[0].value["version"].tolist() == ["1.0.0"]
+    assert at.dataframe[0].value["Version"].tolist() == ["1.0.0"]
     at.selectbox(key="models_action").set_value("Reject the UAT candidate")
     at.selectbox(key="models_action_version").set_value("1.0.0")
     at.button[-1].click().run()  # the form's Continue without a comment
@@ -350,6 +350,36 @@ def test_models_release_needs_a_comment_and_a_confirmation(ctx, users, tiny_sent
     at.button(key="models_confirm").click().run()
     assert not at.exception and any("Done" in s for s in texts(at.success))
     assert ctx.registry.get("1.0.0")["status"] == "rejected"
+
+
+def test_models_release_redraws_without_the_confirm_box(ctx, users, tiny_sentence_encoder_dir, tmp_path):
+    register_bundle(ctx, "1.0.0", tiny_sentence_encoder_dir, stages=("dev", "uat"), work=tmp_path)
+    at = app_as(users["adam"], "models")
+    at.selectbox(key="models_action").set_value("Approve UAT → PROD")
+    at.selectbox(key="models_action_version").set_value("1.0.0")
+    at.text_area(key="models_action_comment").input("passed UAT")
+    at.button[-1].click().run()
+    assert [b.key for b in at.button if b.key == "models_confirm"] == ["models_confirm"]
+    at.button(key="models_confirm").click().run()
+    assert not at.exception and not at.error, texts(at.error)
+    assert any(s.startswith("Done: Approve UAT → PROD 1.0.0") for s in texts(at.success))
+    assert not any("Confirm:" in w for w in texts(at.warning))
+    assert not [b for b in at.button if b.key in ("models_confirm", "models_cancel")]
+    assert ctx.registry.stage("prod") == "1.0.0"
+    assert any("PROD: 1.0.0" in c for c in texts(at.caption))
+
+
+def test_models_table_is_labelled_and_raw_fields_are_one_click_away(
+    ctx, users, tiny_sentence_encoder_dir, tmp_path
+):
+    register_bundle(ctx, "1.0.0", tiny_sentence_encoder_dir, stages=("dev",), work=tmp_path)
+    at = app_as(users["adam"], "models")
+    shown = at.dataframe[0].value
+    assert shown.columns.tolist()[:3] == ["Version", "Stages", "Status"]
+    assert "data_checksum" not in shown.columns and "hyperparameters" not in shown.columns
+    raw = at.expander[0]
+    assert "All registry fields" in raw.label
+    assert raw.dataframe[0].value["data_checksum"].tolist() == ["abc"]
 
 
 # -- UAT ---------------------------------------------------------------------------------------
@@ -380,6 +410,48 @@ def test_uat_reject_and_nothing_waiting(ctx, users, tiny_sentence_encoder_dir, t
     at.button[-1].click().run()
     assert any("Rejected 1.1.0" in s for s in texts(at.success))
     assert ctx.registry.get("1.1.0")["status"] == "rejected"
+
+
+def test_uat_without_prod_compares_with_the_default_model(
+    ctx, users, tiny_sentence_encoder_dir, tmp_path, monkeypatch
+):
+    from mlops.bootstrap import Bootstrap
+
+    fresh = Bootstrap(  # a fresh install: the default model is the base encoder
+        ctx.settings,
+        overrides={"base_encoder": str(tiny_sentence_encoder_dir)},
+        warehouse=ctx.warehouse,
+        store=ctx.store,
+        inference=ctx.inference(),
+    )
+    monkeypatch.setattr(ui_context, "OVERRIDE", fresh)
+    register_bundle(fresh, "1.1.0", tiny_sentence_encoder_dir, stages=("dev",), work=tmp_path)
+    fresh.inference().predict([SAMPLE_TEXT, "Customer service and team leadership."])
+    at = app_as(users["stan"], "uat")
+    assert any("Nothing is in PROD yet" in i and "default model" in i for i in texts(at.info))
+    assert at.button(key="uat_compare").label == "Compare with the default model"
+    at.button(key="uat_compare").click().run()
+    assert not at.exception and not at.error, texts(at.error)
+    assert at.metric[0].value == "2"
+    # signing off redraws the page in its new state: no stale stages, no form
+    at.text_area(key="uat_comment").input("fine on finance texts")
+    at.button[-2].click().run()
+    assert not at.exception and not at.error, texts(at.error)
+    assert any("Signed off" in s for s in texts(at.success))
+    assert any("UAT: 1.1.0" in c for c in texts(at.caption))
+    assert not any("UAT: —" in c for c in texts(at.caption))
+    assert not [t for t in at.text_area if t.key == "uat_comment"]
+
+
+def test_uat_shows_metric_labels_and_user_facing_errors(ctx, users, tiny_sentence_encoder_dir, tmp_path):
+    register_bundle(ctx, "1.1.0", tiny_sentence_encoder_dir, stages=("dev",), work=tmp_path)
+    at = app_as(users["stan"], "uat")
+    table = at.dataframe[0].value
+    assert table["Metric"].tolist() == ["Pair F1"] and table["Value"].tolist() == [0.8]
+    assert "cosine_f1" not in " ".join(map(str, table.to_numpy().ravel()))
+    at.button[-2].click().run()  # sign off without a comment
+    errors = texts(at.error)
+    assert any("needs a comment" in e for e in errors) and not any("--" in e for e in errors), errors
 
 
 # -- Taxonomy ----------------------------------------------------------------------------------
