@@ -312,6 +312,70 @@ def test_monitoring_shows_reviewer_counts_that_agree_with_the_warehouse(ctx, use
     assert table["reviewer"].tolist() == ["rita"] and table["reviews"].tolist() == [in_period]
 
 
+def _chart(at: AppTest, title: str) -> dict:
+    """The plotly figure (as a dict) of the chart titled `title`."""
+    import json
+
+    for element in at.get("plotly_chart"):
+        figure = json.loads(element.proto.spec)
+        if figure["layout"].get("title", {}).get("text") == title:
+            return figure
+    raise AssertionError(f"no chart titled {title!r}")
+
+
+def test_monitoring_requests_count_agrees_with_the_bars(ctx, users):
+    from datetime import date, datetime
+
+    from tests.unit.monitoring_rows import log_prediction
+
+    fill_predictions(ctx.warehouse, ctx.taxonomy, 40, 10, days=5)
+    # requests no review covers: a version nobody reviewed and a failure no version answered
+    with ctx.warehouse.transaction() as session:
+        log_prediction(session, "unreviewed", [], model_version="0.0.0", at=datetime(2026, 10, 30))
+        log_prediction(session, "failed", [], model_version=None, status="error", at=datetime(2026, 10, 30))
+    at = app_as(users["adam"], "monitoring")
+    at.date_input(key="mon_period").set_value((date(2026, 10, 1), date(2026, 11, 2))).run()
+    assert not at.exception and not at.error, texts(at.error)
+    logged = ctx.warehouse.scalar("SELECT COUNT(*) FROM prediction_requests")
+    metrics = {m.label: m.value for m in at.metric}
+    bars = _chart(at, "Requests per day")["data"][0]
+    assert metrics["Requests"] == f"{logged:,}" == f"{sum(bars['y']):,}"
+    # one version chosen: the count and the bars are that version's
+    at.multiselect(key="mon_versions").set_value(["0.0.0"]).run()
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Requests"] == "1" and _chart(at, "Requests per day")["data"][0]["y"] == [1]
+
+
+def test_monitoring_latency_has_a_visible_line_and_date_ticks(ctx, users):
+    from datetime import date, datetime
+
+    from tests.unit.monitoring_rows import log_prediction
+
+    with ctx.warehouse.transaction() as session:
+        log_prediction(session, "one", [], at=datetime(2026, 10, 30, 10), latency_ms=40.0)
+        log_prediction(session, "two", [], at=datetime(2026, 10, 30, 11), latency_ms=60.0)
+    at = app_as(users["adam"], "monitoring")
+    at.date_input(key="mon_period").set_value((date(2026, 10, 1), date(2026, 11, 2))).run()
+    latency = _chart(at, "Latency per day")
+    assert {trace["mode"] for trace in latency["data"]} == {"lines+markers"}  # one day is a visible point
+    assert latency["data"][0]["y"] == [50.0]
+    axis = latency["layout"]["xaxis"]
+    assert axis["type"] == "date" and axis["dtick"] == 86_400_000
+    assert axis["range"] == ["2026-10-29 12:00", "2026-10-30 12:00"]
+
+
+def test_monitoring_most_corrected_shows_titles(ctx, users):
+    from datetime import date
+
+    fill_predictions(ctx.warehouse, ctx.taxonomy, 60, 30, days=5)
+    at = app_as(users["adam"], "monitoring")
+    at.date_input(key="mon_period").set_value((date(2026, 10, 1), date(2026, 11, 2))).run()
+    titles = {skill.title for skill in ctx.taxonomy}
+    for frame in (at.dataframe[1].value, at.dataframe[2].value):
+        assert frame.columns[0] == "Skill" and "skill_id" not in frame.columns
+        assert len(frame) and set(frame["Skill"]) <= titles
+
+
 def test_monitoring_on_an_empty_warehouse(ctx, users):
     at = app_as(users["adam"], "monitoring")
     assert any("No reviews in this period" in i for i in texts(at.info)) and not at.exception

@@ -374,3 +374,33 @@ def test_quality_and_alert_window_read_only_covering_indexes(wh, monkeypatch):
     (quality_sql, quality_params), (window_sql, window_params) = seen
     assert "COVERING INDEX ix_prediction_scores_quality" in _plan(wh, quality_sql, quality_params)
     assert "COVERING INDEX ix_prediction_scores_window" in _plan(wh, window_sql, window_params)
+
+
+# -- ground truth export ---------------------------------------------------------------------------
+def test_ground_truth_is_each_reviews_confirmed_skills_with_titles_and_text(reviewed):
+    rows = monitoring.ground_truth(reviewed, taxonomy=TAX)
+    assert list(rows[0]) == list(monitoring.GROUND_TRUTH_COLUMNS)
+    by_request: dict[str, set] = {}
+    for row in rows:
+        by_request.setdefault(row["request_id"], set()).add((row["skill_id"], row["decision"]))
+    assert by_request == {
+        "r0": {("s0", "accepted"), ("s7", "added")},
+        "r1": {("s0", "accepted"), ("s7", "added")},
+        "r2": {("s0", "accepted")},
+        "r3": {("s0", "accepted"), ("s1", "accepted")},
+    }
+    assert {row["skill_title"] for row in rows} == {"skill number 0", "skill number 1", "skill number 7"}
+    assert {row["text"] for row in rows if row["request_id"] == "r2"} == {"text of r2"}
+    assert [row["request_id"] for row in rows] == sorted(row["request_id"] for row in rows)  # by time
+
+
+def test_ground_truth_period_and_a_review_that_confirmed_nothing(wh):
+    log_prediction(wh, "none", ["s1"])
+    submit_feedback(wh, TAX, REVIEWER, "none", [], ["s1"], [], now=T0)
+    [row] = monitoring.ground_truth(wh, "2026-11-02", "2026-11-02")
+    assert (row["request_id"], row["skill_id"], row["decision"], row["skill_title"]) == ("none", "", "", "")
+    assert monitoring.ground_truth(wh, "2026-11-03", "2026-11-30") == []
+
+
+def test_ground_truth_of_an_empty_warehouse(wh):
+    assert monitoring.ground_truth(wh) == []

@@ -211,3 +211,13 @@ def test_schema_version_1_upgrades_to_the_dashboard_indexes(fresh_redshift_url):
     [row] = monitoring.usage(wh, T0, T0)["daily"]
     assert (row["n_requests"], row["latency_p50_ms"], row["latency_p95_ms"]) == (3, 3.0, pytest.approx(4.8))
     wh.close()
+
+
+def test_ground_truth_export_gives_the_same_rows_as_sqlite(pg, wh):
+    populate(pg)
+    populate(wh)
+    rows = monitoring.ground_truth(pg, T0, NOW, taxonomy=TAX)
+    assert rows and rows == monitoring.ground_truth(wh, T0, NOW, taxonomy=TAX)
+    assert monitoring.ground_truth(pg, "2026-11-03", "2026-11-03") == monitoring.ground_truth(
+        wh, "2026-11-03", "2026-11-03"
+    )

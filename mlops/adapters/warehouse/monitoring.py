@@ -87,6 +87,20 @@ class ReviewerDay:
     n_confirmed: int
 
 
+@dataclass(frozen=True)
+class ConfirmedSkill:
+    """One skill a reviewer confirmed (`decision` accepted or added) for a text, or, with
+    `skill_id` None, a review that confirmed no skill; `text` is the reviewed input."""
+
+    request_id: str
+    reviewer: str
+    submitted_at: str
+    model_version: str | None
+    skill_id: str | None
+    decision: str | None
+    text: str | None
+
+
 class MonitoringQueries(ABC):
     """The aggregates the dashboards, the `monitor` command and the alerts read. Day bounds are
     inclusive `YYYY-MM-DD` strings (None: unbounded); quality rows carry `n_reviews` (scored
@@ -128,6 +142,12 @@ class MonitoringQueries(ABC):
     ) -> list[dict[str, Any]]:
         """The `limit` skills with the most `ranked_by` decisions (most first, then skill id),
         each with `n_accepted`, `n_rejected`, `n_added`."""
+
+    @abstractmethod
+    def confirmed_skills(self, start_day: str | None, end_day: str | None) -> list[ConfirmedSkill]:
+        """The ground truth of the reviews submitted in the period: one row per confirmed skill
+        of each review (one with `skill_id` None for a review that confirmed none), by
+        submission time, request, reviewer and skill."""
 
     @abstractmethod
     def usage(
@@ -325,6 +345,36 @@ class SqlMonitoringQueries(MonitoringQueries):
         return [
             {"skill_id": skill_id, **{f"n_{d}": int(by_id[skill_id][f"n_{d}"] or 0) for d in DECISION_COUNTS}}
             for skill_id in ids
+        ]
+
+    def confirmed_skills(self, start_day: str | None, end_day: str | None) -> list[ConfirmedSkill]:
+        """The period's submissions with their confirmed feedback rows (point look-ups on
+        `ix_feedback_review`) and each text once (the reviewed requests' first logged input)."""
+        where, params = _day_filters(start_day, end_day, "s.day")
+        inner_where, inner_params = _day_filters(start_day, end_day, "r.day")
+        confirming = ", ".join(f"'{d}'" for d in CONFIRMING)
+        rows = self.db.query(
+            "SELECT s.request_id, s.reviewer, s.submitted_at, s.model_version, f.skill_id, f.decision, "
+            "t.text FROM feedback_submissions s "
+            "LEFT JOIN feedback f ON f.request_id = s.request_id AND f.reviewer = s.reviewer "
+            f"AND f.decision IN ({confirming}) "
+            "LEFT JOIN (SELECT p.request_id, MIN(p.original_input) AS text FROM prediction_requests p "
+            "WHERE p.request_id IN (SELECT r.request_id FROM feedback_submissions r"
+            f"{_where(inner_where)}) GROUP BY p.request_id) t ON t.request_id = s.request_id"
+            f"{_where(where)} ORDER BY s.submitted_at, s.request_id, s.reviewer, f.skill_id",
+            (*inner_params, *params),
+        )
+        return [
+            ConfirmedSkill(
+                row["request_id"],
+                row["reviewer"],
+                row["submitted_at"],
+                row["model_version"],
+                row["skill_id"],
+                row["decision"],
+                row["text"],
+            )
+            for row in rows
         ]
 
     # -- usage -------------------------------------------------------------------------------------

@@ -114,3 +114,20 @@ def _minute(value: Any) -> str:
     """A timestamp as `YYYY-MM-DD HH:MM UTC`; `—` when absent or unreadable."""
     moment = parse_timestamp(value)
     return "—" if moment is None else f"{moment:%Y-%m-%d %H:%M} UTC"
+
+
+def decision_rows(rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """Most rejected / added skills for a table: the skill's title first (an id the taxonomy no
+    longer has reads `not in the taxonomy (<first 12 characters>…)`), then the counts and the
+    per-skill precision and recall."""
+    return [
+        {
+            "Skill": row.get("title") or f"not in the taxonomy ({str(row['skill_id'])[:12]}…)",
+            "Rejected": row["n_rejected"],
+            "Added": row["n_added"],
+            "Accepted": row["n_accepted"],
+            "Precision": row["precision"],
+            "Recall": row["recall"],
+        }
+        for row in rows
+    ]
