@@ -76,37 +76,8 @@ st.subheader("Quality over time")
 if not quality:
     st.info("No reviews in this period for these versions yet.")
 else:
-    frame = pd.DataFrame(quality)
     metrics = st.multiselect("Metrics", list(METRICS), default=list(METRICS), key="mon_metrics")
-    figure = go.Figure()
-    for version, rows in frame.groupby("model_version"):
-        for metric in metrics:
-            figure.add_trace(
-                go.Scatter(
-                    x=rows["bucket"],
-                    y=rows[metric],
-                    mode="lines+markers",
-                    name=f"{metric} · {version}",
-                    customdata=rows["n_reviews"],
-                    hovertemplate="%{y:.3f} (%{customdata} reviews)",
-                )
-            )
-    for metric, threshold in ctx.settings.thresholds.items():
-        if metric in metrics:
-            figure.add_hline(
-                y=threshold,
-                line_dash="dash",
-                line_color="red",
-                annotation_text=f"{metric} alert threshold {threshold:.2f}",
-            )
-    first_bucket = frame.groupby("model_version")["bucket"].min()
-    for version, bucket in first_bucket.items():
-        figure.add_vline(x=bucket, line_dash="dot", line_color="grey")
-        figure.add_annotation(x=bucket, y=1.04, text=f"v{version}", showarrow=False, yref="paper")
-    figure.update_layout(
-        yaxis_range=[0, 1.05], height=420, legend_title_text="metric · version", margin=dict(t=40, b=20)
-    )
-    figure.update_xaxes(type="category", categoryorder="category ascending", title=granularity)
+    figure = charts.quality_chart(quality, metrics, ctx.settings.thresholds, granularity)
     st.plotly_chart(figure, width="stretch", key="mon_quality_chart", config=charts.png_config("quality"))
 
 st.subheader("Per model version")

@@ -107,6 +107,27 @@ def reviewer_activity(warehouse: Source, start: Day = None, end: Day = None) -> 
     return ReviewerActivity(tuple(daily), dict(sorted(totals.items())))
 
 
+@dataclass(frozen=True)
+class ReviewerQuality:
+    """One reviewer's standing over a period: `n_reviews` texts they reviewed, their
+    agreement with the other reviewers of the same texts (`own`; None when they shared no
+    text) and everyone's (`overall`), to compare with."""
+
+    reviewer: str
+    n_reviews: int
+    own: PairAgreement | None
+    overall: PairAgreement
+
+
+def reviewer_quality(warehouse: Source, reviewer: str, start: Day = None, end: Day = None) -> ReviewerQuality:
+    """`reviewer`'s reviews and agreement between the inclusive days `start` and `end`
+    (`reviewer_agreement` and `reviewer_activity`, read-only)."""
+    agreement = reviewer_agreement(warehouse, start, end)
+    own = next((a for a in agreement.reviewers if a.reviewer == reviewer), None)
+    n_reviews = reviewer_activity(warehouse, start, end).totals.get(reviewer, 0)
+    return ReviewerQuality(reviewer, n_reviews, own, agreement.overall)
+
+
 # -- error analysis --------------------------------------------------------------------------------
 def _skill_decisions(
     warehouse: Source,

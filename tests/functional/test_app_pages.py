@@ -114,17 +114,17 @@ def test_sign_out(ctx, users):
 @pytest.mark.parametrize(
     "name,allowed",
     [
-        ("rita", {"review"}),
-        ("stan", {"monitoring", "uat"}),
-        ("adam", {"monitoring", "models", "taxonomy", "audit"}),
-        ("root", {"review", "monitoring", "models", "uat", "taxonomy", "audit"}),
+        ("rita", {"review", "quality"}),
+        ("stan", {"quality", "monitoring", "uat"}),
+        ("adam", {"quality", "monitoring", "models", "taxonomy", "audit"}),
+        ("root", {"review", "quality", "monitoring", "models", "uat", "taxonomy", "audit"}),
     ],
 )
 def test_each_role_sees_only_its_pages(ctx, users, name, allowed):
     at = app_as(users[name])
     menu = {Path(info["script_path"]).stem for info in at._registered_pages.values()}
     assert menu == allowed | {"sign_out"}
-    for page in ("review", "monitoring", "models", "uat", "taxonomy", "audit"):
+    for page in ("review", "quality", "monitoring", "models", "uat", "taxonomy", "audit"):
         fresh = app_as(users[name])
         if page in allowed:
             fresh.switch_page(f"pages/{page}.py").run()
@@ -144,7 +144,7 @@ def test_admin_pages_refuse_a_reviewer_even_when_opened_directly(ctx, users, pag
     assert not at.dataframe and not at.button
 
 
-@pytest.mark.parametrize("page", ["review", "monitoring", "models", "uat", "taxonomy", "audit"])
+@pytest.mark.parametrize("page", ["review", "quality", "monitoring", "models", "uat", "taxonomy", "audit"])
 def test_pages_opened_directly_without_a_user_ask_to_sign_in(ctx, page):
     at = AppTest.from_file(str(ROOT / "pages" / f"{page}.py"), default_timeout=TIMEOUT).run()
     assert texts(at.error) == ["Please sign in first."]
@@ -379,6 +379,41 @@ def test_monitoring_most_corrected_shows_titles(ctx, users):
 def test_monitoring_on_an_empty_warehouse(ctx, users):
     at = app_as(users["adam"], "monitoring")
     assert any("No reviews in this period" in i for i in texts(at.info)) and not at.exception
+
+
+# -- Quality (reviewers, read-only) -------------------------------------------------------------
+def test_quality_shows_a_reviewer_their_agreement_read_only(ctx, users, tiny_sentence_encoder_dir, tmp_path):
+    from datetime import date
+
+    from mlops.services.feedback import submit_feedback
+    from tests.unit.monitoring_rows import log_prediction
+
+    register_bundle(ctx, "1.0.0", tiny_sentence_encoder_dir, stages=("dev", "uat", "prod"), work=tmp_path)
+    fill_predictions(ctx.warehouse, ctx.taxonomy, 40, 20, days=5, versions=("1.0.0",))
+    ids = ctx.taxonomy.skill_ids
+    with ctx.warehouse.transaction() as session:
+        log_prediction(session, "shared", ids[:2])
+    other = users["root"]  # a second reviewer of the same text: agrees on one of two skills
+    submit_feedback(ctx.warehouse, ctx.taxonomy, users["rita"], "shared", ids[:2], [], [])
+    submit_feedback(ctx.warehouse, ctx.taxonomy, other, "shared", ids[:1], ids[1:2], [])
+    at = app_as(users["rita"], "quality")
+    at.date_input(key="quality_period").set_value((date(2026, 10, 1), date.today())).run()
+    assert not at.exception and not at.error, texts(at.error)
+    metrics = {m.label: m.value for m in at.metric}
+    reviews = ctx.warehouse.scalar("SELECT COUNT(*) FROM feedback_submissions WHERE reviewer = 'rita'")
+    assert metrics["Your reviews"] == f"{reviews:,}" and metrics["Texts shared with others"] == "1"
+    assert metrics["Your agreement"] == "0.50" == metrics["Everyone's agreement"]
+    versions = at.dataframe[0].value
+    assert versions["Version"].tolist() == ["1.0.0"] and versions["Stages"].tolist() == ["DEV, UAT, PROD"]
+    assert versions["Reviews"].tolist()[0] > 0 and 0 <= versions["Jaccard"].tolist()[0] <= 1
+    assert len(at.get("plotly_chart")) == 1
+    assert not at.button and not at.text_area and not at.get("form")  # read-only: no actions
+
+
+def test_quality_on_an_empty_warehouse(ctx, users):
+    at = app_as(users["rita"], "quality")
+    assert any("No reviews in this period" in i for i in texts(at.info)) and not at.exception
+    assert {m.label: m.value for m in at.metric}["Your agreement"] == "—"
 
 
 # -- Models ------------------------------------------------------------------------------------

@@ -131,3 +131,38 @@ def test_empty_exports_keep_the_columns():
     assert exports.to_csv([], ["a", "b"]) == b"a,b\n"
     table = pq.read_table(io.BytesIO(exports.to_parquet([], ["a", "b"])))
     assert table.column_names == ["a", "b"] and table.num_rows == 0
+
+
+# -- a reviewer's own quality ------------------------------------------------------------------
+def _reviewed_twice():
+    from mlops.services.feedback import submit_feedback
+    from mlops.services.identity import User
+    from tests.fakes import MemoryRepositories
+    from tests.unit.monitoring_rows import REVIEWER, T0, small_taxonomy
+    from tests.unit.service_fakes import served
+
+    repos, tax, rob = MemoryRepositories(), small_taxonomy(), User("rob", frozenset({"reviewer"}))
+    shared = served(repos, "shared text", "1.0.0", {"s0": 0.8, "s1": 0.6})
+    alone = served(repos, "rita only", "1.0.0", {"s2": 0.7})
+    submit_feedback(repos, tax, REVIEWER, shared, ["s0", "s1"], [], [], now=T0)
+    submit_feedback(repos, tax, rob, shared, ["s0"], ["s1"], [], now=T0)
+    submit_feedback(repos, tax, REVIEWER, alone, ["s2"], [], [], now=T0)
+    return repos
+
+
+def test_reviewer_quality_is_their_reviews_and_agreement():
+    from mlops.services.monitoring import reviewer_quality
+
+    mine = reviewer_quality(_reviewed_twice(), "rita")
+    assert mine.n_reviews == 2 and mine.own is not None
+    assert (mine.own.n_texts, mine.own.n_pairs, mine.own.jaccard) == (1, 1, 0.5)
+    assert mine.overall.jaccard == 0.5
+
+
+def test_reviewer_quality_of_someone_without_reviews_or_shared_texts():
+    from mlops.services.monitoring import reviewer_quality
+
+    nobody = reviewer_quality(_reviewed_twice(), "zoe")
+    assert nobody.n_reviews == 0 and nobody.own is None and nobody.overall.n_pairs == 1
+    outside = reviewer_quality(_reviewed_twice(), "rita", "2026-12-01", "2026-12-31")
+    assert outside.n_reviews == 0 and outside.own is None and outside.overall.jaccard is None

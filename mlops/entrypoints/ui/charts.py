@@ -1,15 +1,16 @@
-"""The Monitoring page's usage charts as plotly figures (built and tested without Streamlit):
+"""The quality and usage charts as plotly figures (built and tested without Streamlit):
 day axes with one tick per calendar day (never sub-second ticks around a single day), lines
 drawn with markers so one day is visible, and the toolbar's PNG download named per chart."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date, timedelta
 from typing import Any
 
 import plotly.graph_objects as go
 
+from mlops.entrypoints.ui.labels import metric_label
 from mlops.services.monitoring import UsageSummary
 
 #: Most day ticks an axis labels one by one; past it plotly picks whole-day steps itself.
@@ -71,4 +72,47 @@ def latency_chart(summary: UsageSummary) -> go.Figure:
     )
     figure.update_layout(title="Latency per day", height=300, margin=dict(t=40, b=20), xaxis=day_axis(days))
     figure.update_yaxes(title="ms", rangemode="tozero")
+    return figure
+
+
+def quality_chart(
+    rows: Sequence[Mapping[str, Any]],
+    metrics: Sequence[str],
+    thresholds: Mapping[str, float],
+    granularity: str,
+) -> go.Figure:
+    """`metrics` per bucket and model version (rows of `quality_over_time`), a dashed line at
+    each shown metric's alert threshold and a dotted one where each version's reviews begin."""
+    by_version: dict[str, list[Mapping[str, Any]]] = {}
+    for row in rows:
+        by_version.setdefault(str(row["model_version"]), []).append(row)
+    figure = go.Figure()
+    for version, group in sorted(by_version.items()):
+        for metric in metrics:
+            figure.add_trace(
+                go.Scatter(
+                    x=[r["bucket"] for r in group],
+                    y=[r[metric] for r in group],
+                    mode="lines+markers",
+                    name=f"{metric_label(metric).label} · {version}",
+                    customdata=[r["n_reviews"] for r in group],
+                    hovertemplate="%{y:.3f} (%{customdata} reviews)",
+                )
+            )
+    for metric, threshold in thresholds.items():
+        if metric in metrics:
+            figure.add_hline(
+                y=threshold,
+                line_dash="dash",
+                line_color="red",
+                annotation_text=f"{metric_label(metric).label} alert threshold {threshold:.2f}",
+            )
+    for version, group in sorted(by_version.items()):
+        first = min(r["bucket"] for r in group)
+        figure.add_vline(x=first, line_dash="dot", line_color="grey")
+        figure.add_annotation(x=first, y=1.04, text=f"v{version}", showarrow=False, yref="paper")
+    figure.update_layout(
+        yaxis_range=[0, 1.05], height=420, legend_title_text="metric · version", margin=dict(t=40, b=20)
+    )
+    figure.update_xaxes(type="category", categoryorder="category ascending", title=granularity)
     return figure
