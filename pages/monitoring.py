@@ -9,7 +9,7 @@ import streamlit as st
 from mlops.entrypoints.ui import charts
 from mlops.entrypoints.ui.context import app_context
 from mlops.entrypoints.ui.display import date_range, explain, friendly_errors
-from mlops.entrypoints.ui.labels import decision_rows
+from mlops.entrypoints.ui.labels import decision_rows, labelled_columns
 from mlops.entrypoints.ui.session import require_page_role
 from mlops.services import alerts as alert_service
 from mlops.services import exports, monitoring
@@ -82,7 +82,11 @@ else:
 
 st.subheader("Per model version")
 if comparison:
-    st.dataframe(pd.DataFrame(comparison), hide_index=True, width="stretch")
+    st.dataframe(
+        pd.DataFrame([labelled_columns(row, [*METRICS, "n_reviews"]) for row in comparison]),
+        hide_index=True,
+        width="stretch",
+    )
 else:
     st.caption("No reviewed versions in this period.")
 
