@@ -9,7 +9,7 @@ import streamlit as st
 from mlops.entrypoints.ui import charts
 from mlops.entrypoints.ui.context import app_context
 from mlops.entrypoints.ui.display import date_range, explain, friendly_errors
-from mlops.entrypoints.ui.labels import decision_rows, labelled_columns
+from mlops.entrypoints.ui.labels import decision_rows, duration_text, labelled_columns
 from mlops.entrypoints.ui.session import require_page_role
 from mlops.services import alerts as alert_service
 from mlops.services import exports, monitoring
@@ -171,11 +171,13 @@ downloads[1].download_button(
 st.subheader("Reviewers")
 explain(
     "Agreement is the mean Jaccard between the confirmed skills of two reviewers of the same text "
-    "(1 = they confirmed the same skills); texts with one reviewer do not count."
+    "(1 = they confirmed the same skills); texts with one reviewer do not count. Time per review runs "
+    "from the text being served to the review being submitted (queue time included)."
 )
 with friendly_errors("Loading reviewer agreement"):
     agreement = aggregate(monitoring.reviewer_agreement, start, end)
     activity = aggregate(monitoring.reviewer_activity, start, end)
+    timings = aggregate(monitoring.review_times, start, end)
     overall = agreement.overall
     cols = st.columns(3)
     cols[0].metric("Agreement", "—" if overall.jaccard is None else f"{overall.jaccard:.2f}")
@@ -189,6 +191,7 @@ with friendly_errors("Loading reviewer agreement"):
                 "reviews": count,
                 "shared texts": per_reviewer[name].n_texts if name in per_reviewer else 0,
                 "agreement": None if name not in per_reviewer else per_reviewer[name].jaccard,
+                "median time per review": duration_text(timings[name].median_s if name in timings else None),
             }
             for name, count in activity.totals.items()
         ]

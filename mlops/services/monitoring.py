@@ -21,7 +21,13 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from mlops.adapters.warehouse.monitoring import ConfirmedSkill, PairAgreement, ReviewerDay, UsageGroup
+from mlops.adapters.warehouse.monitoring import (
+    ConfirmedSkill,
+    PairAgreement,
+    ReviewerDay,
+    ReviewTime,
+    UsageGroup,
+)
 from mlops.adapters.warehouse.repositories import Source, repositories
 from mlops.domain.clock import day_bound
 from sea_core.quality import SET_METRICS, count_scores
@@ -126,6 +132,15 @@ def reviewer_quality(warehouse: Source, reviewer: str, start: Day = None, end: D
     own = next((a for a in agreement.reviewers if a.reviewer == reviewer), None)
     n_reviews = reviewer_activity(warehouse, start, end).totals.get(reviewer, 0)
     return ReviewerQuality(reviewer, n_reviews, own, agreement.overall)
+
+
+def review_times(warehouse: Source, start: Day = None, end: Day = None) -> dict[str, ReviewTime]:
+    """Per reviewer, the median time per review between the inclusive days `start` and `end`:
+    from the latest serving of the text before the review (`prediction_requests.created_at`)
+    to its submission (`feedback_submissions.submitted_at`); it includes the time a text
+    waited in the queue after it was served. Untimed reviews (text never served) are left out."""
+    rows = repositories(warehouse).monitoring.review_times(day_bound(start), day_bound(end))
+    return {row.reviewer: row for row in rows}
 
 
 # -- error analysis --------------------------------------------------------------------------------

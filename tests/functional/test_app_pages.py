@@ -310,6 +310,8 @@ def test_monitoring_shows_reviewer_counts_that_agree_with_the_warehouse(ctx, use
     assert metrics["Agreement"] == "—"  # one reviewer: no pair of reviews of the same text
     table = at.dataframe[-1].value
     assert table["reviewer"].tolist() == ["rita"] and table["reviews"].tolist() == [in_period]
+    # fill_predictions stamps each review with its prediction's serving time
+    assert table["median time per review"].tolist() == ["0 s"]
 
 
 def _chart(at: AppTest, title: str) -> dict:

@@ -147,3 +147,23 @@ def test_baseline_is_the_default_model_when_prod_is_empty(tmp_path):
     against = uat_compare.baseline(services)
     assert not against.is_prod and against.label == uat_compare.DEFAULT_MODEL_LABEL
     assert "/" not in against.label and inference.calls == []
+
+
+@pytest.mark.parametrize(
+    "seconds, text",
+    [
+        (None, "—"),
+        (0, "0 s"),
+        (59.4, "59 s"),
+        (60, "1 min 0 s"),
+        (185, "3 min 5 s"),
+        (3600, "1 h 0 min"),
+        (7800, "2 h 10 min"),
+        (86400 + 4 * 3600, "1 d 4 h"),
+        (-3, "0 s"),
+    ],
+)
+def test_durations_read_in_units(seconds, text):
+    from mlops.entrypoints.ui.labels import duration_text
+
+    assert duration_text(seconds) == text

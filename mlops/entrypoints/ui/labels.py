@@ -131,3 +131,20 @@ def decision_rows(rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
         }
         for row in rows
     ]
+
+
+def duration_text(seconds: float | None) -> str:
+    """`seconds` for people: `45 s`, `3 min 5 s`, `2 h 10 min`, `3 d 4 h`; `—` when None."""
+    if seconds is None:
+        return "—"
+    whole = max(0, round(seconds))
+    days, rest = divmod(whole, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    if days:
+        return f"{days} d {hours} h"
+    if hours:
+        return f"{hours} h {minutes} min"
+    if minutes:
+        return f"{minutes} min {secs} s"
+    return f"{secs} s"
