@@ -150,23 +150,15 @@ def _ground_truth() -> list[dict]:
     return monitoring.ground_truth(ctx.warehouse, start, end, taxonomy=ctx.taxonomy)
 
 
-columns = monitoring.GROUND_TRUTH_COLUMNS
 truth_file = f"ground-truth_{start}_{end}"
-downloads = st.columns(2)
-downloads[0].download_button(
-    "Download CSV",
-    lambda: exports.to_csv(_ground_truth(), columns),
-    file_name=f"{truth_file}.csv",
-    mime="text/csv",
-    key="mon_truth_csv",
-)
-downloads[1].download_button(
-    "Download Parquet",
-    lambda: exports.to_parquet(_ground_truth(), columns),
-    file_name=f"{truth_file}.parquet",
-    mime="application/vnd.apache.parquet",
-    key="mon_truth_parquet",
-)
+for column, export in zip(st.columns(len(exports.FORMATS)), exports.FORMATS):
+    column.download_button(
+        f"Download {export.name}",
+        lambda export=export: export.encode(_ground_truth(), monitoring.GROUND_TRUTH_COLUMNS),
+        file_name=f"{truth_file}.{export.suffix}",
+        mime=export.mime,
+        key=f"mon_truth_{export.suffix}",
+    )
 
 st.subheader("Reviewers")
 explain(

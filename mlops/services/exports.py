@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 
@@ -30,3 +31,19 @@ def to_parquet(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> bytes:
     buffer = io.BytesIO()
     pq.write_table(table, buffer)
     return buffer.getvalue()
+
+
+@dataclass(frozen=True)
+class ExportFormat:
+    """A file format a table downloads as: its name, file suffix, MIME type and encoder."""
+
+    name: str
+    suffix: str
+    mime: str
+    encode: Callable[[Sequence[dict[str, Any]], Sequence[str]], bytes]
+
+
+FORMATS = (
+    ExportFormat("CSV", "csv", "text/csv", to_csv),
+    ExportFormat("Parquet", "parquet", "application/vnd.apache.parquet", to_parquet),
+)
