@@ -23,7 +23,7 @@ from machine import machine_info
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-PAGES = ("review", "monitoring", "models", "uat", "taxonomy", "audit")
+PAGES = ("review", "quality", "monitoring", "models", "uat", "taxonomy", "audit")
 
 
 def open_context(home: Path):

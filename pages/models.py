@@ -5,25 +5,35 @@ import streamlit as st
 
 from mlops.domain.stages import STAGES
 from mlops.entrypoints.ui.context import app_context
-from mlops.entrypoints.ui.display import explain, friendly_errors
+from mlops.entrypoints.ui.display import explain, flash, friendly_errors, show_flash
 from mlops.entrypoints.ui.jobs_view import show_jobs
+from mlops.entrypoints.ui.labels import model_rows
 from mlops.entrypoints.ui.session import require_page_role
 from mlops.services import jobs, release
 from mlops.services import model_catalog as catalog
 from mlops.services.release import ReleaseAction
 
+PAGE = "models"
 PENDING_KEY = "models_pending_action"
+RESULT_KEY = "models_last_result"
 user = require_page_role("admin")
 ctx = app_context()
 st.title("Models")
 explain("Registered versions and their stages, experiments, builds you can queue, and the release actions.")
+show_flash(PAGE)
+last_result = st.session_state.pop(RESULT_KEY, None)
+if last_result is not None:
+    with st.expander("What the last release action recorded"):
+        st.json(last_result)
 
 rows: list[catalog.ModelRow] = []
 with friendly_errors("Reading the registry"):
     rows = catalog.registry_rows(ctx.registry)
 st.subheader("Registry")
 if rows:
-    st.dataframe(pd.DataFrame([row.table_row() for row in rows]), hide_index=True, width="stretch")
+    st.dataframe(pd.DataFrame(model_rows(rows)), hide_index=True, width="stretch")
+    with st.expander("All registry fields (checksums, hyper-parameters, every metric)"):
+        st.dataframe(pd.DataFrame([row.table_row() for row in rows]), hide_index=True, width="stretch")
 else:
     st.info("No version is registered yet: queue a build below.")
 
@@ -31,7 +41,9 @@ st.subheader("Experiments")
 with friendly_errors("Reading experiments"):
     experiments = catalog.experiment_rows(ctx.store, limit=50)
     if experiments:
-        st.dataframe(pd.DataFrame(experiments), hide_index=True, width="stretch")
+        st.caption(f"{len(experiments)} experiment(s) recorded, newest first.")
+        with st.expander("Experiment records (raw)"):
+            st.dataframe(pd.DataFrame(experiments), hide_index=True, width="stretch")
     else:
         st.caption("No experiments recorded yet.")
 
@@ -98,13 +110,19 @@ if pending is None:
                 }
                 st.rerun()
 else:
-    st.warning(
-        f"Confirm: **{pending['label']}** version **{pending['version']}** "
-        f"with the comment: {pending['comment']!r}"
-    )
-    yes, no = st.columns(2)
-    if yes.button("Confirm", type="primary", key="models_confirm"):
+    box = st.empty()
+    with box.container():
+        st.warning(
+            f"Confirm: **{pending['label']}** version **{pending['version']}** "
+            f"with the comment: {pending['comment']!r}"
+        )
+        yes, no = st.columns(2)
+        confirmed = yes.button("Confirm", type="primary", key="models_confirm")
+        cancelled = no.button("Cancel", key="models_cancel")
+    if confirmed:
         st.session_state.pop(PENDING_KEY, None)
+        box.empty()  # the decision is taken: no confirm box beside its outcome
+        result = None
         with friendly_errors(pending["label"]):
             result = release.apply(
                 ctx.registry,
@@ -116,8 +134,10 @@ else:
                 comment=pending["comment"],
                 approver_must_differ=ctx.settings.approver_must_differ,
             )
-            st.success(f"Done: {pending['label']} {pending['version']}.")
-            st.json(result, expanded=False)
-    if no.button("Cancel", key="models_cancel"):
+        if result is not None:  # redraw in the new state (stages, eligible versions)
+            flash(PAGE, f"Done: {pending['label']} {pending['version']}.")
+            st.session_state[RESULT_KEY] = result
+            st.rerun()
+    if cancelled:
         st.session_state.pop(PENDING_KEY, None)
         st.rerun()

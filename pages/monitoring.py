@@ -6,11 +6,13 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
+from mlops.entrypoints.ui import charts
 from mlops.entrypoints.ui.context import app_context
 from mlops.entrypoints.ui.display import date_range, explain, friendly_errors
+from mlops.entrypoints.ui.labels import decision_rows, duration_text, labelled_columns
 from mlops.entrypoints.ui.session import require_page_role
 from mlops.services import alerts as alert_service
-from mlops.services import monitoring
+from mlops.services import exports, monitoring
 
 require_page_role("admin", "stakeholder")
 ctx = app_context()
@@ -47,9 +49,19 @@ filters = st.columns([2, 1, 2])
 period = filters[0].date_input("Review period", (today - timedelta(days=30), today), key="mon_period")
 start, end = date_range(period, (today - timedelta(days=30), today))
 granularity = filters[1].selectbox("Per", ["day", "week"], key="mon_granularity")
+usage: dict = {"daily": [], "input_lengths": [], "total": {}}
+known: list[str] = []
 with friendly_errors("Loading versions"):
-    known = [r["model_version"] for r in aggregate(monitoring.version_comparison)]
-versions = filters[2].multiselect("Model versions", known, default=known, key="mon_versions")
+    usage = aggregate(monitoring.usage, start, end)
+    reviewed = {r["model_version"] for r in aggregate(monitoring.version_comparison)}
+    served = {r["model_version"] for r in usage["daily"] if r["model_version"]}
+    known = sorted(reviewed | served)
+picked = filters[2].multiselect(
+    "Model versions", known, default=[], key="mon_versions", placeholder="All versions"
+)
+versions = [v for v in picked if v in known] or known  # none picked (or none left): all of them
+#: every version chosen: all requests count, those no model version answered too
+chosen_versions = None if set(versions) == set(known) else versions
 
 quality, comparison = [], []
 with friendly_errors("Loading quality"):
@@ -64,42 +76,17 @@ st.subheader("Quality over time")
 if not quality:
     st.info("No reviews in this period for these versions yet.")
 else:
-    frame = pd.DataFrame(quality)
     metrics = st.multiselect("Metrics", list(METRICS), default=list(METRICS), key="mon_metrics")
-    figure = go.Figure()
-    for version, rows in frame.groupby("model_version"):
-        for metric in metrics:
-            figure.add_trace(
-                go.Scatter(
-                    x=rows["bucket"],
-                    y=rows[metric],
-                    mode="lines+markers",
-                    name=f"{metric} · {version}",
-                    customdata=rows["n_reviews"],
-                    hovertemplate="%{y:.3f} (%{customdata} reviews)",
-                )
-            )
-    for metric, threshold in ctx.settings.thresholds.items():
-        if metric in metrics:
-            figure.add_hline(
-                y=threshold,
-                line_dash="dash",
-                line_color="red",
-                annotation_text=f"{metric} alert threshold {threshold:.2f}",
-            )
-    first_bucket = frame.groupby("model_version")["bucket"].min()
-    for version, bucket in first_bucket.items():
-        figure.add_vline(x=bucket, line_dash="dot", line_color="grey")
-        figure.add_annotation(x=bucket, y=1.04, text=f"v{version}", showarrow=False, yref="paper")
-    figure.update_layout(
-        yaxis_range=[0, 1.05], height=420, legend_title_text="metric · version", margin=dict(t=40, b=20)
-    )
-    figure.update_xaxes(type="category", categoryorder="category ascending", title=granularity)
-    st.plotly_chart(figure, width="stretch", key="mon_quality_chart")
+    figure = charts.quality_chart(quality, metrics, ctx.settings.thresholds, granularity)
+    st.plotly_chart(figure, width="stretch", key="mon_quality_chart", config=charts.png_config("quality"))
 
 st.subheader("Per model version")
 if comparison:
-    st.dataframe(pd.DataFrame(comparison), hide_index=True, width="stretch")
+    st.dataframe(
+        pd.DataFrame([labelled_columns(row, [*METRICS, "n_reviews"]) for row in comparison]),
+        hide_index=True,
+        width="stretch",
+    )
 else:
     st.caption("No reviewed versions in this period.")
 
@@ -113,44 +100,33 @@ with friendly_errors("Loading alerts"):
 
 st.subheader("Usage")
 with friendly_errors("Loading usage"):
-    usage = aggregate(monitoring.usage, start, end)
-    total = usage["total"]
+    summary = monitoring.usage_summary(usage["daily"], chosen_versions)
     cols = st.columns(3)
-    cols[0].metric("Requests", f"{total['n_requests']:,}")
-    cols[1].metric("Errors", f"{total['n_errors']:,}")
-    cols[2].metric("Error rate", f"{total['error_rate']:.2%}")
-    daily = pd.DataFrame(usage["daily"])
-    if not daily.empty:
-        daily = daily[daily["model_version"].isin(versions)] if versions else daily
-        per_day = daily.groupby("day", as_index=False).agg(
-            requests=("n_requests", "sum"),
-            errors=("n_errors", "sum"),
-            latency_p50_ms=("latency_p50_ms", "mean"),
-            latency_p95_ms=("latency_p95_ms", "mean"),
-            mean_input_chars=("mean_input_chars", "mean"),
-        )
+    cols[0].metric("Requests", f"{summary.n_requests:,}")
+    cols[1].metric("Errors", f"{summary.n_errors:,}")
+    cols[2].metric("Error rate", f"{summary.error_rate:.2%}")
+    if summary.days:
         left, right = st.columns(2)
-        requests = go.Figure(
-            [
-                go.Bar(x=per_day["day"], y=per_day["requests"], name="requests"),
-                go.Bar(x=per_day["day"], y=per_day["errors"], name="errors"),
-            ]
+        left.plotly_chart(
+            charts.requests_chart(summary),
+            width="stretch",
+            key="mon_requests_chart",
+            config=charts.png_config("requests-per-day"),
         )
-        requests.update_layout(title="Requests per day", height=300, margin=dict(t=40, b=20))
-        left.plotly_chart(requests, width="stretch", key="mon_requests_chart")
-        latency = go.Figure(
-            [
-                go.Scatter(x=per_day["day"], y=per_day[c], name=c, mode="lines")
-                for c in ("latency_p50_ms", "latency_p95_ms")
-            ]
+        right.plotly_chart(
+            charts.latency_chart(summary),
+            width="stretch",
+            key="mon_latency_chart",
+            config=charts.png_config("latency-per-day"),
         )
-        latency.update_layout(title="Latency (ms)", height=300, margin=dict(t=40, b=20))
-        right.plotly_chart(latency, width="stretch", key="mon_latency_chart")
     lengths = pd.DataFrame(usage["input_lengths"])
-    if not lengths.empty:
+    if not lengths.empty and lengths["n_requests"].sum():
         chart = go.Figure([go.Bar(x=lengths["label"], y=lengths["n_requests"])])
         chart.update_layout(title="Input length (characters)", height=280, margin=dict(t=40, b=20))
-        st.plotly_chart(chart, width="stretch", key="mon_lengths_chart")
+        st.plotly_chart(
+            chart, width="stretch", key="mon_lengths_chart", config=charts.png_config("input-lengths")
+        )
+    st.caption("Every chart downloads as PNG from its toolbar (the camera icon, top right on hover).")
 
 st.subheader("Most corrected skills")
 left, right = st.columns(2)
@@ -159,18 +135,41 @@ with friendly_errors("Loading corrected skills"):
     rejected = skill_decisions(monitoring.most_rejected_skills, 20, start, end, version)
     added = skill_decisions(monitoring.most_added_skills, 20, start, end, version)
     left.markdown("**Most rejected** (the model predicts them wrongly)")
-    left.dataframe(pd.DataFrame(rejected), hide_index=True, width="stretch")
+    left.dataframe(pd.DataFrame(decision_rows(rejected)), hide_index=True, width="stretch")
     right.markdown("**Most added** (the model misses them)")
-    right.dataframe(pd.DataFrame(added), hide_index=True, width="stretch")
+    right.dataframe(pd.DataFrame(decision_rows(added)), hide_index=True, width="stretch")
+
+st.subheader("Ground truth")
+explain(
+    "The skills reviewers confirmed (accepted or added) for each text reviewed in the period, one row per "
+    "skill; a review that confirmed no skill is one row with an empty skill."
+)
+
+
+def _ground_truth() -> list[dict]:
+    return monitoring.ground_truth(ctx.warehouse, start, end, taxonomy=ctx.taxonomy)
+
+
+truth_file = f"ground-truth_{start}_{end}"
+for column, export in zip(st.columns(len(exports.FORMATS)), exports.FORMATS):
+    column.download_button(
+        f"Download {export.name}",
+        lambda export=export: export.encode(_ground_truth(), monitoring.GROUND_TRUTH_COLUMNS),
+        file_name=f"{truth_file}.{export.suffix}",
+        mime=export.mime,
+        key=f"mon_truth_{export.suffix}",
+    )
 
 st.subheader("Reviewers")
 explain(
     "Agreement is the mean Jaccard between the confirmed skills of two reviewers of the same text "
-    "(1 = they confirmed the same skills); texts with one reviewer do not count."
+    "(1 = they confirmed the same skills); texts with one reviewer do not count. Time per review runs "
+    "from the text being served to the review being submitted (queue time included)."
 )
 with friendly_errors("Loading reviewer agreement"):
     agreement = aggregate(monitoring.reviewer_agreement, start, end)
     activity = aggregate(monitoring.reviewer_activity, start, end)
+    timings = aggregate(monitoring.review_times, start, end)
     overall = agreement.overall
     cols = st.columns(3)
     cols[0].metric("Agreement", "—" if overall.jaccard is None else f"{overall.jaccard:.2f}")
@@ -184,6 +183,7 @@ with friendly_errors("Loading reviewer agreement"):
                 "reviews": count,
                 "shared texts": per_reviewer[name].n_texts if name in per_reviewer else 0,
                 "agreement": None if name not in per_reviewer else per_reviewer[name].jaccard,
+                "median time per review": duration_text(timings[name].median_s if name in timings else None),
             }
             for name, count in activity.totals.items()
         ]
@@ -206,6 +206,8 @@ with friendly_errors("Loading reviewer agreement"):
             barmode="stack",
             height=280,
             margin=dict(t=40, b=20),
-            xaxis_type="category",
+            xaxis=charts.day_axis(daily["day"].tolist()),
         )
-        st.plotly_chart(chart, width="stretch", key="mon_reviewers_chart")
+        st.plotly_chart(
+            chart, width="stretch", key="mon_reviewers_chart", config=charts.png_config("reviews-per-day")
+        )

@@ -1,14 +1,18 @@
-"""UAT (stakeholder): compare the release candidate with PROD on recent texts; sign off or reject."""
+"""UAT (stakeholder): compare the release candidate with PROD (or, while nothing is in PROD,
+with the default model) on recent texts; sign off or reject."""
 
 import pandas as pd
 import streamlit as st
 
 from mlops.entrypoints.ui.context import app_context
-from mlops.entrypoints.ui.display import explain, friendly_errors
+from mlops.entrypoints.ui.display import explain, flash, friendly_errors, show_flash
+from mlops.entrypoints.ui.labels import column_help, labelled_columns, metric_rows
 from mlops.entrypoints.ui.session import require_page_role
 from mlops.services import release
 from mlops.services import uat_compare as uat
+from mlops.services.monitoring import METRICS
 
+PAGE = "uat"
 RESULT_KEY = "uat_result"
 user = require_page_role("stakeholder")
 ctx = app_context()
@@ -16,12 +20,13 @@ st.title("UAT")
 explain(
     "Compare the release candidate with the PROD model on recent real texts, then sign it off for UAT or reject it."
 )
+show_flash(PAGE)
 
 stages = {}
 with friendly_errors("Reading the registry"):
     stages = release.current_stages(ctx.registry)
 candidate, in_uat, prod = stages.get("dev"), stages.get("uat"), stages.get("prod")
-st.caption(f"Candidate (DEV): {candidate or '—'} · UAT: {in_uat or '—'} · PROD: {prod or 'default model'}")
+st.caption(f"Candidate (DEV): {candidate or '—'} · UAT: {in_uat or '—'} · PROD: {prod or 'none yet'}")
 if in_uat and in_uat != prod:
     st.info(f"{in_uat} is signed off and waits for an admin's PROD approval.")
 if not candidate or candidate in (in_uat, prod):
@@ -34,15 +39,25 @@ with friendly_errors("Reading the candidate"):
         st.stop()
     metrics = {k: v for k, v in (record.get("metrics") or {}).items() if isinstance(v, (int, float))}
     if metrics:
-        st.dataframe(pd.DataFrame([metrics]), hide_index=True)
+        st.markdown(f"**{candidate}'s build metrics**")
+        st.dataframe(pd.DataFrame(metric_rows(metrics)), hide_index=True, width="stretch")
+        with st.expander("Raw metric values"):
+            st.json(metrics)
 
+against = uat.baseline(ctx)
+if against.is_prod:
+    st.info(f"The candidate is compared with {against.label}.")
+else:
+    st.info(
+        f"Nothing is in PROD yet: the candidate is compared with {against.label}, "
+        "the base encoder a fresh install serves."
+    )
 size = st.slider("Recent texts to compare", 5, 100, 20, key="uat_sample")
-if st.button("Compare with PROD", key="uat_compare", type="primary"):
+button = "Compare with PROD" if against.is_prod else "Compare with the default model"
+if st.button(button, key="uat_compare", type="primary"):
     with friendly_errors("The comparison"), st.spinner("Running both models on recent texts…"):
         texts = uat.recent_texts(ctx.warehouse, size)
-        comparisons = uat.compare(
-            texts, uat.stage_predictor(ctx, stage="prod"), uat.stage_predictor(ctx, version=candidate)
-        )
+        comparisons = uat.compare(texts, against.predict, uat.stage_predictor(ctx, version=candidate))
         confirmed = uat.confirmed_skills(ctx.warehouse, [c.request_id for c in comparisons])
         st.session_state[RESULT_KEY] = (candidate, comparisons, uat.aggregate(comparisons, confirmed))
 
@@ -59,11 +74,15 @@ if result and result[0] == candidate:
         st.dataframe(
             pd.DataFrame(
                 [
-                    {"model": f"PROD ({prod or 'default'})", **summary["prod"]},
-                    {"model": f"candidate ({candidate})", **summary["candidate"]},
+                    labelled_columns({"model": against.label, **summary["prod"]}, METRICS),
+                    labelled_columns({"model": f"candidate ({candidate})", **summary["candidate"]}, METRICS),
                 ]
             ),
             hide_index=True,
+            column_config={
+                label: st.column_config.NumberColumn(label, help=text, format="%.3f")
+                for label, text in column_help(METRICS).items()
+            },
         )
     else:
         st.caption("None of these texts has been reviewed yet: no metrics against confirmed skills.")
@@ -73,7 +92,15 @@ if result and result[0] == candidate:
         changed = len(comparison.gained) + len(comparison.lost) + len(comparison.reranked)
         with st.expander(f"{index + 1}. {comparison.text[:80]}… — {changed} change(s)"):
             st.text(comparison.text)
-            st.dataframe(pd.DataFrame(comparison.rows()), hide_index=True, width="stretch")
+            side = "PROD" if against.is_prod else "default model"
+            table = pd.DataFrame(comparison.rows()).rename(
+                columns={
+                    "prod": side,
+                    "prod_confidence": f"{side} confidence",
+                    "candidate_confidence": "candidate confidence",
+                }
+            )
+            st.dataframe(table, hide_index=True, width="stretch")
 
 st.subheader("Decision")
 with st.form("uat_decision"):
@@ -81,13 +108,17 @@ with st.form("uat_decision"):
     sign_off = st.form_submit_button(f"Sign off {candidate} for UAT", type="primary")
     reject = st.form_submit_button(f"Reject {candidate}")
 if sign_off or reject:
+    done = False
     with friendly_errors("Recording the decision"):
         if sign_off:
             release.promote_to_uat(
                 ctx.registry, ctx.warehouse, ctx.deploy_target, candidate, user=user, comment=comment
             )
-            st.success(f"Signed off: {candidate} is in UAT and waits for an admin's PROD approval.")
+            flash(PAGE, f"Signed off: {candidate} is in UAT and waits for an admin's PROD approval.")
         else:
             release.reject(ctx.registry, ctx.warehouse, candidate, user=user, comment=comment, stage="uat")
-            st.success(f"Rejected {candidate}.")
+            flash(PAGE, f"Rejected {candidate}.")
+        done = True
+    if done:  # redraw in the new state: no stale stages, no sign-off form
         st.session_state.pop(RESULT_KEY, None)
+        st.rerun()

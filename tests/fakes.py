@@ -530,6 +530,14 @@ class MemoryMonitoring(MonitoringQueries):
     def usage(self, start_day, end_day, stage, length_edges, percentiles) -> list[UsageGroup]:
         raise NotImplementedError("usage is SQL-only: see tests/integration/test_monitoring.py")
 
+    def review_times(self, start_day, end_day) -> list:
+        raise NotImplementedError("review times are SQL-only: see tests/integration/test_monitoring.py")
+
+    def confirmed_skills(self, start_day, end_day) -> list:
+        raise NotImplementedError(
+            "the ground truth export is SQL-only: see tests/integration/test_monitoring.py"
+        )
+
 
 class MemoryRepositories(Repositories):
     """Every repository over one in-memory `State`."""

@@ -16,11 +16,18 @@ reviewer's reviews per day.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from mlops.adapters.warehouse.monitoring import PairAgreement, ReviewerDay, UsageGroup
+from mlops.adapters.warehouse.monitoring import (
+    ConfirmedSkill,
+    PairAgreement,
+    ReviewerDay,
+    ReviewTime,
+    UsageGroup,
+)
 from mlops.adapters.warehouse.repositories import Source, repositories
 from mlops.domain.clock import day_bound
 from sea_core.quality import SET_METRICS, count_scores
@@ -106,6 +113,36 @@ def reviewer_activity(warehouse: Source, start: Day = None, end: Day = None) -> 
     return ReviewerActivity(tuple(daily), dict(sorted(totals.items())))
 
 
+@dataclass(frozen=True)
+class ReviewerQuality:
+    """One reviewer's standing over a period: `n_reviews` texts they reviewed, their
+    agreement with the other reviewers of the same texts (`own`; None when they shared no
+    text) and everyone's (`overall`), to compare with."""
+
+    reviewer: str
+    n_reviews: int
+    own: PairAgreement | None
+    overall: PairAgreement
+
+
+def reviewer_quality(warehouse: Source, reviewer: str, start: Day = None, end: Day = None) -> ReviewerQuality:
+    """`reviewer`'s reviews and agreement between the inclusive days `start` and `end`
+    (`reviewer_agreement` and `reviewer_activity`, read-only)."""
+    agreement = reviewer_agreement(warehouse, start, end)
+    own = next((a for a in agreement.reviewers if a.reviewer == reviewer), None)
+    n_reviews = reviewer_activity(warehouse, start, end).totals.get(reviewer, 0)
+    return ReviewerQuality(reviewer, n_reviews, own, agreement.overall)
+
+
+def review_times(warehouse: Source, start: Day = None, end: Day = None) -> dict[str, ReviewTime]:
+    """Per reviewer, the median time per review between the inclusive days `start` and `end`:
+    from the latest serving of the text before the review (`prediction_requests.created_at`)
+    to its submission (`feedback_submissions.submitted_at`); it includes the time a text
+    waited in the queue after it was served. Untimed reviews (text never served) are left out."""
+    rows = repositories(warehouse).monitoring.review_times(day_bound(start), day_bound(end))
+    return {row.reviewer: row for row in rows}
+
+
 # -- error analysis --------------------------------------------------------------------------------
 def _skill_decisions(
     warehouse: Source,
@@ -167,6 +204,49 @@ def most_added_skills(
     """Skills reviewers added most often (the model missed them), with the same counts and
     per-skill precision/recall as `most_rejected_skills`."""
     return _skill_decisions(warehouse, "added", limit, start, end, model_version, taxonomy)
+
+
+# -- ground truth ----------------------------------------------------------------------------------
+#: The columns of the ground truth export, in order.
+GROUND_TRUTH_COLUMNS = (
+    "request_id",
+    "reviewer",
+    "submitted_at",
+    "model_version",
+    "skill_id",
+    "skill_title",
+    "decision",
+    "text",
+)
+
+
+def ground_truth(
+    warehouse: Source, start: Day = None, end: Day = None, taxonomy: Any = None
+) -> list[dict[str, Any]]:
+    """The confirmed ground truth of the reviews submitted between the inclusive days `start`
+    and `end`: one row per confirmed skill (accepted or added) of each review, with its title
+    from `taxonomy` when given and the reviewed text; a review that confirmed no skill is one
+    row with an empty `skill_id` (its ground truth is the empty set). Columns:
+    `GROUND_TRUTH_COLUMNS`."""
+    rows: list[ConfirmedSkill] = repositories(warehouse).monitoring.confirmed_skills(
+        day_bound(start), day_bound(end)
+    )
+    out = []
+    for row in rows:
+        skill = taxonomy.get(row.skill_id) if taxonomy is not None and row.skill_id else None
+        out.append(
+            {
+                "request_id": row.request_id,
+                "reviewer": row.reviewer,
+                "submitted_at": row.submitted_at,
+                "model_version": row.model_version,
+                "skill_id": row.skill_id or "",
+                "skill_title": skill.title if skill is not None else "",
+                "decision": row.decision or "",
+                "text": row.text or "",
+            }
+        )
+    return out
 
 
 # -- usage -----------------------------------------------------------------------------------------
@@ -235,3 +315,61 @@ def usage(
             "error_rate": total_errors / total_requests if total_requests else 0.0,
         },
     }
+
+
+@dataclass(frozen=True)
+class UsageDay:
+    """One day's requests over the chosen model versions; latencies are the request-weighted
+    means of its groups' percentiles (exact when one version and stage served that day)."""
+
+    day: str
+    n_requests: int
+    n_errors: int
+    latency_p50_ms: float | None
+    latency_p95_ms: float | None
+
+
+@dataclass(frozen=True)
+class UsageSummary:
+    """Requests per day and in all over the same rows, so a total and its chart agree."""
+
+    days: tuple[UsageDay, ...]
+    n_requests: int
+    n_errors: int
+
+    @property
+    def error_rate(self) -> float:
+        """Failed requests over all requests (0.0 without requests)."""
+        return self.n_errors / self.n_requests if self.n_requests else 0.0
+
+
+def usage_summary(
+    daily: list[dict[str, Any]], model_versions: Collection[str | None] | None = None
+) -> UsageSummary:
+    """The `daily` rows of `usage` whose model version is in `model_versions` (None: every
+    row, requests that no model version answered included), summed per day (oldest first)
+    and in all: the count of requests and the bars per day come from the same rows."""
+    chosen = [r for r in daily if model_versions is None or r["model_version"] in model_versions]
+    by_day: dict[str, list[dict[str, Any]]] = {}
+    for row in chosen:
+        by_day.setdefault(row["day"], []).append(row)
+    days = []
+    for day in sorted(by_day):
+        rows = by_day[day]
+        days.append(
+            UsageDay(
+                day,
+                sum(r["n_requests"] for r in rows),
+                sum(r["n_errors"] for r in rows),
+                _weighted(rows, "latency_p50_ms"),
+                _weighted(rows, "latency_p95_ms"),
+            )
+        )
+    return UsageSummary(tuple(days), sum(d.n_requests for d in days), sum(d.n_errors for d in days))
+
+
+def _weighted(rows: list[dict[str, Any]], column: str) -> float | None:
+    """The mean of `column` over `rows` weighted by their requests (None when none has it)."""
+    pairs = [(r[column], r["n_requests"]) for r in rows if r[column] is not None and r["n_requests"]]
+    weight = sum(n for _, n in pairs)
+    return sum(value * n for value, n in pairs) / weight if weight else None

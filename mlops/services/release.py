@@ -85,7 +85,7 @@ def _record(registry: Registry, version: str) -> RegistryEntry:
 def _comment(comment: str | None, action: str) -> str:
     text = (comment or "").strip()
     if not text:
-        raise ReleaseError(f"{action} needs a comment saying why (--comment)")
+        raise ReleaseError(f"{action} needs a comment saying why")
     return text
 
 

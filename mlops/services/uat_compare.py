@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from mlops.adapters.warehouse.repositories import Source, repositories
+from mlops.domain.stages import Stage
 from mlops.services.monitoring import METRICS, request_metrics
 
 if TYPE_CHECKING:
@@ -143,3 +144,40 @@ def stage_predictor(services: Bootstrap, stage: str | None = None, version: str 
     if version is not None:
         return InProcessInferenceClient(services.pipeline(version=version)).predict
     return services.inference(stage or "prod", log=False).predict
+
+
+DEFAULT_MODEL_LABEL = "the default model (nothing is in PROD yet)"
+
+
+@dataclass(frozen=True)
+class Baseline:
+    """What a candidate is compared with: PROD's model (`is_prod`) or, while nothing is in
+    PROD, the default model a fresh install serves; `label` says which, for the page."""
+
+    label: str
+    is_prod: bool
+    predict: Predict
+
+
+def baseline(services: Bootstrap) -> Baseline:
+    """PROD's model when PROD holds one (its registry pointer or its serving folder), else the
+    default model: the configured base encoder over the configured (or bundled ESCO) taxonomy,
+    loaded in this process. Either model loads on the first `predict`, not here."""
+    from mlops.adapters.deploy.local import serving_dir
+    from sea_core.bundle import is_bundle
+
+    prod = services.registry.stage(Stage.PROD)
+    if prod or is_bundle(serving_dir(services.settings.home, Stage.PROD)):
+
+        def predict_prod(texts: Sequence[str]) -> list[dict[str, Any]]:
+            return stage_predictor(services, stage="prod")(texts)
+
+        return Baseline(f"PROD ({prod})" if prod else "PROD", True, predict_prod)
+
+    def predict_default(texts: Sequence[str]) -> list[dict[str, Any]]:
+        from mlops.adapters.inference.in_process import InProcessInferenceClient
+        from mlops.services.model_loading import default_pipeline
+
+        return InProcessInferenceClient(default_pipeline(services.settings)).predict(texts)
+
+    return Baseline(DEFAULT_MODEL_LABEL, False, predict_default)

@@ -5,135 +5,46 @@ and tiny model bundles (1.0.0 in PROD, 1.1.0 waiting in DEV). Screenshots of eac
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
-from pathlib import Path
-
 import pytest
 
-from tests.fixtures.app_data import PASSWORD, SAMPLE_TEXT, create_users, register_bundle, write_small_taxonomy
+from tests.e2e.conftest import (
+    WAIT_MS,
+    app_environment,
+    go_to,
+    need_browser,
+    running_app,
+    screenshot,
+    wait_for_text,
+)
+from tests.fixtures.app_data import PASSWORD, SAMPLE_TEXT, create_users, register_bundle
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-
-ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM = "/usr/bin/chromium"
-SHOTS = ROOT / "test-output" / "screenshots"
-WAIT_MS = 90_000
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+shot = screenshot
+see = wait_for_text
+open_page = go_to
 
 
 @pytest.fixture(scope="module")
 def app_server(tmp_path_factory, tiny_sentence_encoder_dir):
     """A running app and a Bootstrap on the same data folder."""
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"no chromium at {CHROMIUM}")
-    pytest.importorskip("playwright.sync_api")
+    need_browser()
     from mlops.bootstrap import Bootstrap
     from mlops.config import load_settings
 
     work = tmp_path_factory.mktemp("e2e")
-    env = {
-        **os.environ,
-        "SEA_HOME": str(work / "home"),
-        "SEA_TAXONOMY_PATH": str(write_small_taxonomy(work / "skills.csv")),
-        "SEA_BASE_MODEL": str(tiny_sentence_encoder_dir),
-        "HF_HUB_OFFLINE": "1",
-        "TRANSFORMERS_OFFLINE": "1",
-        "TOKENIZERS_PARALLELISM": "false",
-    }
+    env = app_environment(work, tiny_sentence_encoder_dir)
     context = Bootstrap(load_settings(env=env, secrets_path=work / "none.toml"))
     create_users(context.warehouse)
     register_bundle(context, "1.0.0", tiny_sentence_encoder_dir, stages=("dev", "uat", "prod"), work=work)
     register_bundle(context, "1.1.0", tiny_sentence_encoder_dir, stages=("dev",), work=work)
-    port = free_port()
-    log = open(work / "streamlit.log", "w")
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            "app.py",
-            "--server.port",
-            str(port),
-            "--server.address",
-            "127.0.0.1",
-            "--server.headless",
-            "true",
-            "--browser.gatherUsageStats",
-            "false",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 90
-    while True:
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as response:
-                if response.status == 200:
-                    break
-        except OSError:
-            pass
-        if process.poll() is not None or time.time() > deadline:
-            process.kill()
-            pytest.fail(f"streamlit did not start: {(work / 'streamlit.log').read_text()[-2000:]}")
-        time.sleep(0.5)
-    yield url, context
-    process.terminate()
-    try:
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        process.kill()
-    log.close()
+    with running_app(work, env) as url:
+        yield url, context
     context.close()
 
 
 @pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-            ],
-        )
-        yield chromium
-        chromium.close()
-
-
-def shot(page, name: str) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
-
-
-def see(page, text: str, timeout: int = WAIT_MS):
-    """Wait until `text` is visible on the page."""
-    locator = page.get_by_text(text).first
-    try:
-        locator.wait_for(state="visible", timeout=timeout)
-    except Exception:
-        shot(page, "failure")  # what the page showed instead
-        raise
-    return locator
+def browser(chromium_browser):
+    return chromium_browser
 
 
 def sign_in(page, url: str, username: str) -> None:
@@ -142,11 +53,6 @@ def sign_in(page, url: str, username: str) -> None:
     page.get_by_label("Password", exact=True).fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
     see(page, f"Signed in as {username}")
-
-
-def open_page(page, title: str) -> None:
-    page.get_by_test_id("stSidebarNav").get_by_text(title, exact=True).click()
-    page.get_by_role("heading", name=title).first.wait_for(timeout=WAIT_MS)
 
 
 def sign_out(page) -> None:

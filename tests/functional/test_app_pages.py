@@ -114,17 +114,17 @@ def test_sign_out(ctx, users):
 @pytest.mark.parametrize(
     "name,allowed",
     [
-        ("rita", {"review"}),
-        ("stan", {"monitoring", "uat"}),
-        ("adam", {"monitoring", "models", "taxonomy", "audit"}),
-        ("root", {"review", "monitoring", "models", "uat", "taxonomy", "audit"}),
+        ("rita", {"review", "quality"}),
+        ("stan", {"quality", "monitoring", "uat"}),
+        ("adam", {"quality", "monitoring", "models", "taxonomy", "audit"}),
+        ("root", {"review", "quality", "monitoring", "models", "uat", "taxonomy", "audit"}),
     ],
 )
 def test_each_role_sees_only_its_pages(ctx, users, name, allowed):
     at = app_as(users[name])
     menu = {Path(info["script_path"]).stem for info in at._registered_pages.values()}
     assert menu == allowed | {"sign_out"}
-    for page in ("review", "monitoring", "models", "uat", "taxonomy", "audit"):
+    for page in ("review", "quality", "monitoring", "models", "uat", "taxonomy", "audit"):
         fresh = app_as(users[name])
         if page in allowed:
             fresh.switch_page(f"pages/{page}.py").run()
@@ -144,7 +144,7 @@ def test_admin_pages_refuse_a_reviewer_even_when_opened_directly(ctx, users, pag
     assert not at.dataframe and not at.button
 
 
-@pytest.mark.parametrize("page", ["review", "monitoring", "models", "uat", "taxonomy", "audit"])
+@pytest.mark.parametrize("page", ["review", "quality", "monitoring", "models", "uat", "taxonomy", "audit"])
 def test_pages_opened_directly_without_a_user_ask_to_sign_in(ctx, page):
     at = AppTest.from_file(str(ROOT / "pages" / f"{page}.py"), default_timeout=TIMEOUT).run()
     assert texts(at.error) == ["Please sign in first."]
@@ -310,11 +310,112 @@ def test_monitoring_shows_reviewer_counts_that_agree_with_the_warehouse(ctx, use
     assert metrics["Agreement"] == "—"  # one reviewer: no pair of reviews of the same text
     table = at.dataframe[-1].value
     assert table["reviewer"].tolist() == ["rita"] and table["reviews"].tolist() == [in_period]
+    # fill_predictions stamps each review with its prediction's serving time
+    assert table["median time per review"].tolist() == ["0 s"]
+
+
+def _chart(at: AppTest, title: str) -> dict:
+    """The plotly figure (as a dict) of the chart titled `title`."""
+    import json
+
+    for element in at.get("plotly_chart"):
+        figure = json.loads(element.proto.spec)
+        if figure["layout"].get("title", {}).get("text") == title:
+            return figure
+    raise AssertionError(f"no chart titled {title!r}")
+
+
+def test_monitoring_requests_count_agrees_with_the_bars(ctx, users):
+    from datetime import date, datetime
+
+    from tests.unit.monitoring_rows import log_prediction
+
+    fill_predictions(ctx.warehouse, ctx.taxonomy, 40, 10, days=5)
+    # requests no review covers: a version nobody reviewed and a failure no version answered
+    with ctx.warehouse.transaction() as session:
+        log_prediction(session, "unreviewed", [], model_version="0.0.0", at=datetime(2026, 10, 30))
+        log_prediction(session, "failed", [], model_version=None, status="error", at=datetime(2026, 10, 30))
+    at = app_as(users["adam"], "monitoring")
+    at.date_input(key="mon_period").set_value((date(2026, 10, 1), date(2026, 11, 2))).run()
+    assert not at.exception and not at.error, texts(at.error)
+    logged = ctx.warehouse.scalar("SELECT COUNT(*) FROM prediction_requests")
+    metrics = {m.label: m.value for m in at.metric}
+    bars = _chart(at, "Requests per day")["data"][0]
+    assert metrics["Requests"] == f"{logged:,}" == f"{sum(bars['y']):,}"
+    # one version chosen: the count and the bars are that version's
+    at.multiselect(key="mon_versions").set_value(["0.0.0"]).run()
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Requests"] == "1" and _chart(at, "Requests per day")["data"][0]["y"] == [1]
+
+
+def test_monitoring_latency_has_a_visible_line_and_date_ticks(ctx, users):
+    from datetime import date, datetime
+
+    from tests.unit.monitoring_rows import log_prediction
+
+    with ctx.warehouse.transaction() as session:
+        log_prediction(session, "one", [], at=datetime(2026, 10, 30, 10), latency_ms=40.0)
+        log_prediction(session, "two", [], at=datetime(2026, 10, 30, 11), latency_ms=60.0)
+    at = app_as(users["adam"], "monitoring")
+    at.date_input(key="mon_period").set_value((date(2026, 10, 1), date(2026, 11, 2))).run()
+    latency = _chart(at, "Latency per day")
+    assert {trace["mode"] for trace in latency["data"]} == {"lines+markers"}  # one day is a visible point
+    assert latency["data"][0]["y"] == [50.0]
+    axis = latency["layout"]["xaxis"]
+    assert axis["type"] == "date" and axis["dtick"] == 86_400_000
+    assert axis["range"] == ["2026-10-29 12:00", "2026-10-30 12:00"]
+
+
+def test_monitoring_most_corrected_shows_titles(ctx, users):
+    from datetime import date
+
+    fill_predictions(ctx.warehouse, ctx.taxonomy, 60, 30, days=5)
+    at = app_as(users["adam"], "monitoring")
+    at.date_input(key="mon_period").set_value((date(2026, 10, 1), date(2026, 11, 2))).run()
+    titles = {skill.title for skill in ctx.taxonomy}
+    for frame in (at.dataframe[1].value, at.dataframe[2].value):
+        assert frame.columns[0] == "Skill" and "skill_id" not in frame.columns
+        assert len(frame) and set(frame["Skill"]) <= titles
 
 
 def test_monitoring_on_an_empty_warehouse(ctx, users):
     at = app_as(users["adam"], "monitoring")
     assert any("No reviews in this period" in i for i in texts(at.info)) and not at.exception
+
+
+# -- Quality (reviewers, read-only) -------------------------------------------------------------
+def test_quality_shows_a_reviewer_their_agreement_read_only(ctx, users, tiny_sentence_encoder_dir, tmp_path):
+    from datetime import date
+
+    from mlops.services.feedback import submit_feedback
+    from tests.unit.monitoring_rows import log_prediction
+
+    register_bundle(ctx, "1.0.0", tiny_sentence_encoder_dir, stages=("dev", "uat", "prod"), work=tmp_path)
+    fill_predictions(ctx.warehouse, ctx.taxonomy, 40, 20, days=5, versions=("1.0.0",))
+    ids = ctx.taxonomy.skill_ids
+    with ctx.warehouse.transaction() as session:
+        log_prediction(session, "shared", ids[:2])
+    other = users["root"]  # a second reviewer of the same text: agrees on one of two skills
+    submit_feedback(ctx.warehouse, ctx.taxonomy, users["rita"], "shared", ids[:2], [], [])
+    submit_feedback(ctx.warehouse, ctx.taxonomy, other, "shared", ids[:1], ids[1:2], [])
+    at = app_as(users["rita"], "quality")
+    at.date_input(key="quality_period").set_value((date(2026, 10, 1), date.today())).run()
+    assert not at.exception and not at.error, texts(at.error)
+    metrics = {m.label: m.value for m in at.metric}
+    reviews = ctx.warehouse.scalar("SELECT COUNT(*) FROM feedback_submissions WHERE reviewer = 'rita'")
+    assert metrics["Your reviews"] == f"{reviews:,}" and metrics["Texts shared with others"] == "1"
+    assert metrics["Your agreement"] == "0.50" == metrics["Everyone's agreement"]
+    versions = at.dataframe[0].value
+    assert versions["Version"].tolist() == ["1.0.0"] and versions["Stages"].tolist() == ["DEV, UAT, PROD"]
+    assert versions["Reviews"].tolist()[0] > 0 and 0 <= versions["Jaccard"].tolist()[0] <= 1
+    assert len(at.get("plotly_chart")) == 1
+    assert not at.button and not at.text_area and not at.get("form")  # read-only: no actions
+
+
+def test_quality_on_an_empty_warehouse(ctx, users):
+    at = app_as(users["rita"], "quality")
+    assert any("No reviews in this period" in i for i in texts(at.info)) and not at.exception
+    assert {m.label: m.value for m in at.metric}["Your agreement"] == "—"
 
 
 # -- Models ------------------------------------------------------------------------------------
@@ -338,7 +439,7 @@ def test_models_queue_builds_and_show_their_progress(ctx, users):
 def test_models_release_needs_a_comment_and_a_confirmation(ctx, users, tiny_sentence_encoder_dir, tmp_path):
     register_bundle(ctx, "1.0.0", tiny_sentence_encoder_dir, stages=("dev", "uat"), work=tmp_path)
     at = app_as(users["adam"], "models")
-    assert at.dataframe[0].value["version"].tolist() == ["1.0.0"]
+    assert at.dataframe[0].value["Version"].tolist() == ["1.0.0"]
     at.selectbox(key="models_action").set_value("Reject the UAT candidate")
     at.selectbox(key="models_action_version").set_value("1.0.0")
     at.button[-1].click().run()  # the form's Continue without a comment
@@ -350,6 +451,36 @@ def test_models_release_needs_a_comment_and_a_confirmation(ctx, users, tiny_sent
     at.button(key="models_confirm").click().run()
     assert not at.exception and any("Done" in s for s in texts(at.success))
     assert ctx.registry.get("1.0.0")["status"] == "rejected"
+
+
+def test_models_release_redraws_without_the_confirm_box(ctx, users, tiny_sentence_encoder_dir, tmp_path):
+    register_bundle(ctx, "1.0.0", tiny_sentence_encoder_dir, stages=("dev", "uat"), work=tmp_path)
+    at = app_as(users["adam"], "models")
+    at.selectbox(key="models_action").set_value("Approve UAT → PROD")
+    at.selectbox(key="models_action_version").set_value("1.0.0")
+    at.text_area(key="models_action_comment").input("passed UAT")
+    at.button[-1].click().run()
+    assert [b.key for b in at.button if b.key == "models_confirm"] == ["models_confirm"]
+    at.button(key="models_confirm").click().run()
+    assert not at.exception and not at.error, texts(at.error)
+    assert any(s.startswith("Done: Approve UAT → PROD 1.0.0") for s in texts(at.success))
+    assert not any("Confirm:" in w for w in texts(at.warning))
+    assert not [b for b in at.button if b.key in ("models_confirm", "models_cancel")]
+    assert ctx.registry.stage("prod") == "1.0.0"
+    assert any("PROD: 1.0.0" in c for c in texts(at.caption))
+
+
+def test_models_table_is_labelled_and_raw_fields_are_one_click_away(
+    ctx, users, tiny_sentence_encoder_dir, tmp_path
+):
+    register_bundle(ctx, "1.0.0", tiny_sentence_encoder_dir, stages=("dev",), work=tmp_path)
+    at = app_as(users["adam"], "models")
+    shown = at.dataframe[0].value
+    assert shown.columns.tolist()[:3] == ["Version", "Stages", "Status"]
+    assert "data_checksum" not in shown.columns and "hyperparameters" not in shown.columns
+    raw = at.expander[0]
+    assert "All registry fields" in raw.label
+    assert raw.dataframe[0].value["data_checksum"].tolist() == ["abc"]
 
 
 # -- UAT ---------------------------------------------------------------------------------------
@@ -380,6 +511,48 @@ def test_uat_reject_and_nothing_waiting(ctx, users, tiny_sentence_encoder_dir, t
     at.button[-1].click().run()
     assert any("Rejected 1.1.0" in s for s in texts(at.success))
     assert ctx.registry.get("1.1.0")["status"] == "rejected"
+
+
+def test_uat_without_prod_compares_with_the_default_model(
+    ctx, users, tiny_sentence_encoder_dir, tmp_path, monkeypatch
+):
+    from mlops.bootstrap import Bootstrap
+
+    fresh = Bootstrap(  # a fresh install: the default model is the base encoder
+        ctx.settings,
+        overrides={"base_encoder": str(tiny_sentence_encoder_dir)},
+        warehouse=ctx.warehouse,
+        store=ctx.store,
+        inference=ctx.inference(),
+    )
+    monkeypatch.setattr(ui_context, "OVERRIDE", fresh)
+    register_bundle(fresh, "1.1.0", tiny_sentence_encoder_dir, stages=("dev",), work=tmp_path)
+    fresh.inference().predict([SAMPLE_TEXT, "Customer service and team leadership."])
+    at = app_as(users["stan"], "uat")
+    assert any("Nothing is in PROD yet" in i and "default model" in i for i in texts(at.info))
+    assert at.button(key="uat_compare").label == "Compare with the default model"
+    at.button(key="uat_compare").click().run()
+    assert not at.exception and not at.error, texts(at.error)
+    assert at.metric[0].value == "2"
+    # signing off redraws the page in its new state: no stale stages, no form
+    at.text_area(key="uat_comment").input("fine on finance texts")
+    at.button[-2].click().run()
+    assert not at.exception and not at.error, texts(at.error)
+    assert any("Signed off" in s for s in texts(at.success))
+    assert any("UAT: 1.1.0" in c for c in texts(at.caption))
+    assert not any("UAT: —" in c for c in texts(at.caption))
+    assert not [t for t in at.text_area if t.key == "uat_comment"]
+
+
+def test_uat_shows_metric_labels_and_user_facing_errors(ctx, users, tiny_sentence_encoder_dir, tmp_path):
+    register_bundle(ctx, "1.1.0", tiny_sentence_encoder_dir, stages=("dev",), work=tmp_path)
+    at = app_as(users["stan"], "uat")
+    table = at.dataframe[0].value
+    assert table["Metric"].tolist() == ["Pair F1"] and table["Value"].tolist() == [0.8]
+    assert "cosine_f1" not in " ".join(map(str, table.to_numpy().ravel()))
+    at.button[-2].click().run()  # sign off without a comment
+    errors = texts(at.error)
+    assert any("needs a comment" in e for e in errors) and not any("--" in e for e in errors), errors
 
 
 # -- Taxonomy ----------------------------------------------------------------------------------

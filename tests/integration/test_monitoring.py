@@ -374,3 +374,84 @@ def test_quality_and_alert_window_read_only_covering_indexes(wh, monkeypatch):
     (quality_sql, quality_params), (window_sql, window_params) = seen
     assert "COVERING INDEX ix_prediction_scores_quality" in _plan(wh, quality_sql, quality_params)
     assert "COVERING INDEX ix_prediction_scores_window" in _plan(wh, window_sql, window_params)
+
+
+# -- ground truth export ---------------------------------------------------------------------------
+def test_ground_truth_is_each_reviews_confirmed_skills_with_titles_and_text(reviewed):
+    rows = monitoring.ground_truth(reviewed, taxonomy=TAX)
+    assert list(rows[0]) == list(monitoring.GROUND_TRUTH_COLUMNS)
+    by_request: dict[str, set] = {}
+    for row in rows:
+        by_request.setdefault(row["request_id"], set()).add((row["skill_id"], row["decision"]))
+    assert by_request == {
+        "r0": {("s0", "accepted"), ("s7", "added")},
+        "r1": {("s0", "accepted"), ("s7", "added")},
+        "r2": {("s0", "accepted")},
+        "r3": {("s0", "accepted"), ("s1", "accepted")},
+    }
+    assert {row["skill_title"] for row in rows} == {"skill number 0", "skill number 1", "skill number 7"}
+    assert {row["text"] for row in rows if row["request_id"] == "r2"} == {"text of r2"}
+    assert [row["request_id"] for row in rows] == sorted(row["request_id"] for row in rows)  # by time
+
+
+def test_ground_truth_period_and_a_review_that_confirmed_nothing(wh):
+    log_prediction(wh, "none", ["s1"])
+    submit_feedback(wh, TAX, REVIEWER, "none", [], ["s1"], [], now=T0)
+    [row] = monitoring.ground_truth(wh, "2026-11-02", "2026-11-02")
+    assert (row["request_id"], row["skill_id"], row["decision"], row["skill_title"]) == ("none", "", "", "")
+    assert monitoring.ground_truth(wh, "2026-11-03", "2026-11-30") == []
+
+
+def test_ground_truth_of_an_empty_warehouse(wh):
+    assert monitoring.ground_truth(wh) == []
+
+
+# -- time per review -------------------------------------------------------------------------------
+def _timed_review(wh, request_id, reviewer, served_at, minutes):
+    from tests.unit.monitoring_rows import add_submission
+
+    log_prediction(wh, request_id, ["s0"], at=served_at)
+    add_submission(wh, request_id, 1, 1, 1, at=served_at + timedelta(minutes=minutes), reviewer=reviewer)
+
+
+def test_epoch_seconds_sql_matches_python_across_leap_days_and_years(wh):
+    from mlops.adapters.warehouse.monitoring import epoch_seconds_sql
+    from mlops.domain.clock import timestamp
+
+    for moment in (
+        datetime(1970, 1, 1),
+        datetime(2000, 2, 29, 23, 59, 59),
+        datetime(2024, 3, 1, 0, 0, 1),
+        datetime(2026, 12, 31, 12, 30, 5, 999000),
+        datetime(2100, 3, 1),
+    ):
+        value = timestamp(moment)
+        seconds = wh.scalar(f"SELECT {epoch_seconds_sql('x')} FROM (SELECT ? AS x) t", (value,))
+        assert seconds == int((moment - datetime(1970, 1, 1)).total_seconds()), value
+
+
+def test_median_time_per_review_per_reviewer(wh):
+    for i, minutes in enumerate([1, 3, 10]):  # rita: odd count, median 3 min
+        _timed_review(wh, f"a{i}", "rita", T0 + timedelta(hours=i), minutes)
+    for i, minutes in enumerate([2, 4]):  # rob: even count, median between 2 and 4 min
+        _timed_review(wh, f"b{i}", "rob", T0 + timedelta(hours=i), minutes)
+    times = monitoring.review_times(wh)
+    assert {name: (t.n_reviews, t.median_s) for name, t in times.items()} == {
+        "rita": (3, 180.0),
+        "rob": (2, 180.0),
+    }
+
+
+def test_time_per_review_uses_the_latest_serving_before_the_review_and_the_period(wh):
+    _timed_review(wh, "a", "rita", T0, 5)
+    log_prediction(wh, "a", ["s0"], model_version="1.1.0", at=T0 + timedelta(minutes=4))  # served again
+    log_prediction(wh, "a", ["s0"], model_version="1.2.0", at=T0 + timedelta(hours=1))  # after the review
+    assert monitoring.review_times(wh)["rita"].median_s == 60.0
+    assert monitoring.review_times(wh, "2026-11-03", "2026-11-30") == {}
+
+
+def test_reviews_of_texts_never_served_are_not_timed(wh):
+    from tests.unit.monitoring_rows import add_submission
+
+    add_submission(wh, "orphan", 1, 1, 1)
+    assert monitoring.review_times(wh) == {}

@@ -211,3 +211,24 @@ def test_schema_version_1_upgrades_to_the_dashboard_indexes(fresh_redshift_url):
     [row] = monitoring.usage(wh, T0, T0)["daily"]
     assert (row["n_requests"], row["latency_p50_ms"], row["latency_p95_ms"]) == (3, 3.0, pytest.approx(4.8))
     wh.close()
+
+
+def test_ground_truth_export_gives_the_same_rows_as_sqlite(pg, wh):
+    populate(pg)
+    populate(wh)
+    rows = monitoring.ground_truth(pg, T0, NOW, taxonomy=TAX)
+    assert rows and rows == monitoring.ground_truth(wh, T0, NOW, taxonomy=TAX)
+    assert monitoring.ground_truth(pg, "2026-11-03", "2026-11-03") == monitoring.ground_truth(
+        wh, "2026-11-03", "2026-11-03"
+    )
+
+
+def test_time_per_review_gives_the_same_medians_as_sqlite(pg, wh):
+    from tests.unit.monitoring_rows import add_submission
+
+    for warehouse in (pg, wh):
+        for i, minutes in enumerate([1, 3, 10, 12]):
+            log_prediction(warehouse, f"t{i}", ["s0"], at=T0 + timedelta(hours=i))
+            add_submission(warehouse, f"t{i}", 1, 1, 1, at=T0 + timedelta(hours=i, minutes=minutes))
+    assert monitoring.review_times(pg) == monitoring.review_times(wh)
+    assert monitoring.review_times(pg)["rita"].median_s == 390.0

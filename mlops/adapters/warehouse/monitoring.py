@@ -87,6 +87,49 @@ class ReviewerDay:
     n_confirmed: int
 
 
+@dataclass(frozen=True)
+class ConfirmedSkill:
+    """One skill a reviewer confirmed (`decision` accepted or added) for a text, or, with
+    `skill_id` None, a review that confirmed no skill; `text` is the reviewed input."""
+
+    request_id: str
+    reviewer: str
+    submitted_at: str
+    model_version: str | None
+    skill_id: str | None
+    decision: str | None
+    text: str | None
+
+
+@dataclass(frozen=True)
+class ReviewTime:
+    """How long one reviewer took per review: `n_reviews` timed reviews and the median
+    seconds from the text being served to the review being submitted."""
+
+    reviewer: str
+    n_reviews: int
+    median_s: float
+
+
+def epoch_seconds_sql(column: str) -> str:
+    """Whole seconds since 1970-01-01 of a `timestamp()` text column (`YYYY-MM-DDTHH:MM:SS...`),
+    in integer SQL that Redshift, PostgreSQL and SQLite run alike: the days from the civil date
+    (H. Hinnant's `days_from_civil`; years from 1 on, so `/` truncating is flooring) plus the
+    time of day."""
+
+    def part(start: int, length: int) -> str:
+        return f"CAST(SUBSTR({column}, {start}, {length}) AS INTEGER)"
+
+    month, day = part(6, 2), part(9, 2)
+    year = f"({part(1, 4)} - CASE WHEN {month} <= 2 THEN 1 ELSE 0 END)"
+    era = f"({year} / 400)"
+    year_of_era = f"({year} - {era} * 400)"
+    day_of_year = f"((153 * (({month} + 9) % 12) + 2) / 5 + {day} - 1)"
+    day_of_era = f"({year_of_era} * 365 + {year_of_era} / 4 - {year_of_era} / 100 + {day_of_year})"
+    days = f"({era} * 146097 + {day_of_era} - 719468)"
+    return f"({days} * 86400 + {part(12, 2)} * 3600 + {part(15, 2)} * 60 + {part(18, 2)})"
+
+
 class MonitoringQueries(ABC):
     """The aggregates the dashboards, the `monitor` command and the alerts read. Day bounds are
     inclusive `YYYY-MM-DD` strings (None: unbounded); quality rows carry `n_reviews` (scored
@@ -128,6 +171,18 @@ class MonitoringQueries(ABC):
     ) -> list[dict[str, Any]]:
         """The `limit` skills with the most `ranked_by` decisions (most first, then skill id),
         each with `n_accepted`, `n_rejected`, `n_added`."""
+
+    @abstractmethod
+    def review_times(self, start_day: str | None, end_day: str | None) -> list[ReviewTime]:
+        """Per reviewer (by name), over their reviews submitted in the period: the median time
+        from the latest serving of the text before the review to the review's submission
+        (reviews of texts never served, or with timestamps in another format, are not timed)."""
+
+    @abstractmethod
+    def confirmed_skills(self, start_day: str | None, end_day: str | None) -> list[ConfirmedSkill]:
+        """The ground truth of the reviews submitted in the period: one row per confirmed skill
+        of each review (one with `skill_id` None for a review that confirmed none), by
+        submission time, request, reviewer and skill."""
 
     @abstractmethod
     def usage(
@@ -325,6 +380,80 @@ class SqlMonitoringQueries(MonitoringQueries):
         return [
             {"skill_id": skill_id, **{f"n_{d}": int(by_id[skill_id][f"n_{d}"] or 0) for d in DECISION_COUNTS}}
             for skill_id in ids
+        ]
+
+    def _timed_reviews(self, start_day: str | None, end_day: str | None) -> tuple[str, list[Any]]:
+        """A `timed` CTE (reviewer, seconds) of the period's reviews, and its parameters."""
+        where, params = _day_filters(start_day, end_day, "s.day")
+        served = (
+            "SELECT s.reviewer, s.submitted_at, MAX(p.created_at) AS served_at FROM feedback_submissions s "
+            "JOIN prediction_requests p ON p.request_id = s.request_id AND p.created_at <= s.submitted_at"
+            f"{_where(where)} GROUP BY s.request_id, s.reviewer, s.submitted_at"
+        )
+        length = len("2026-11-27T05:54:01.123Z")
+        cte = (
+            f"WITH timed AS (SELECT reviewer, {epoch_seconds_sql('submitted_at')} - "
+            f"{epoch_seconds_sql('served_at')} AS seconds FROM ({served}) served "
+            f"WHERE LENGTH(submitted_at) = {length} AND LENGTH(served_at) = {length}) "
+        )
+        return cte, params
+
+    def review_times(self, start_day: str | None, end_day: str | None) -> list[ReviewTime]:
+        """One grouped pass with PERCENTILE_CONT where the warehouse has it; else the counts,
+        then per reviewer the two middle durations (`ORDER BY ... LIMIT 2 OFFSET`)."""
+        cte, params = self._timed_reviews(start_day, end_day)
+        if self.native_percentiles:
+            rows = self.db.query(
+                f"{cte}SELECT reviewer, COUNT(*) AS n, PERCENTILE_CONT(0.5) WITHIN GROUP (ORDER BY seconds) "
+                "AS median_s FROM timed GROUP BY reviewer ORDER BY reviewer",
+                params,
+            )
+            return [ReviewTime(r["reviewer"], int(r["n"]), float(r["median_s"])) for r in rows]
+        out = []
+        counts = self.db.query(
+            f"{cte}SELECT reviewer, COUNT(*) AS n FROM timed GROUP BY reviewer ORDER BY reviewer", params
+        )
+        for row in counts:
+            n = int(row["n"])
+            middle = [
+                r["seconds"]
+                for r in self.db.query(
+                    f"{cte}SELECT seconds FROM timed WHERE reviewer = ? ORDER BY seconds LIMIT 2 OFFSET ?",
+                    (*params, row["reviewer"], (n - 1) // 2),
+                )
+            ]
+            median = interpolate(middle[0], middle[1] if len(middle) > 1 else None, n, 50)
+            out.append(ReviewTime(row["reviewer"], n, median))
+        return out
+
+    def confirmed_skills(self, start_day: str | None, end_day: str | None) -> list[ConfirmedSkill]:
+        """The period's submissions with their confirmed feedback rows (point look-ups on
+        `ix_feedback_review`) and each text once (the reviewed requests' first logged input)."""
+        where, params = _day_filters(start_day, end_day, "s.day")
+        inner_where, inner_params = _day_filters(start_day, end_day, "r.day")
+        confirming = ", ".join(f"'{d}'" for d in CONFIRMING)
+        rows = self.db.query(
+            "SELECT s.request_id, s.reviewer, s.submitted_at, s.model_version, f.skill_id, f.decision, "
+            "t.text FROM feedback_submissions s "
+            "LEFT JOIN feedback f ON f.request_id = s.request_id AND f.reviewer = s.reviewer "
+            f"AND f.decision IN ({confirming}) "
+            "LEFT JOIN (SELECT p.request_id, MIN(p.original_input) AS text FROM prediction_requests p "
+            "WHERE p.request_id IN (SELECT r.request_id FROM feedback_submissions r"
+            f"{_where(inner_where)}) GROUP BY p.request_id) t ON t.request_id = s.request_id"
+            f"{_where(where)} ORDER BY s.submitted_at, s.request_id, s.reviewer, f.skill_id",
+            (*inner_params, *params),
+        )
+        return [
+            ConfirmedSkill(
+                row["request_id"],
+                row["reviewer"],
+                row["submitted_at"],
+                row["model_version"],
+                row["skill_id"],
+                row["decision"],
+                row["text"],
+            )
+            for row in rows
         ]
 
     # -- usage -------------------------------------------------------------------------------------

@@ -57,14 +57,32 @@ def _new_password_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
+#: Tries at the hidden prompt before giving up.
+PROMPT_ATTEMPTS = 5
+
+
 def read_password(from_stdin: bool) -> str:
-    """The new password: stdin's next line, or typed twice at a hidden prompt."""
+    """The new password: stdin's next line, or typed twice at a hidden prompt, which asks
+    again (up to PROMPT_ATTEMPTS times) when the password is too short, too long or the two
+    do not match."""
+    from mlops.services.auth import MAX_PASSWORD_CHARS, MIN_PASSWORD_CHARS
+
     if from_stdin or not sys.stdin.isatty():
         return sys.stdin.readline().rstrip("\r\n")
-    first = getpass.getpass("Password: ")
-    if getpass.getpass("Repeat password: ") != first:
-        raise ValueError("the passwords do not match")
-    return first
+    print(f"The password needs {MIN_PASSWORD_CHARS} to {MAX_PASSWORD_CHARS} characters.", file=sys.stderr)
+    for _ in range(PROMPT_ATTEMPTS):
+        first = getpass.getpass("Password: ")
+        if not MIN_PASSWORD_CHARS <= len(first) <= MAX_PASSWORD_CHARS:
+            print(
+                f"That password has {len(first)} characters; it needs {MIN_PASSWORD_CHARS} to "
+                f"{MAX_PASSWORD_CHARS}. Try again.",
+                file=sys.stderr,
+            )
+        elif getpass.getpass("Repeat password: ") != first:
+            print("The two passwords do not match. Try again.", file=sys.stderr)
+        else:
+            return first
+    raise ValueError(f"no acceptable password after {PROMPT_ATTEMPTS} tries")
 
 
 def run_add(args: argparse.Namespace) -> int:

@@ -17,6 +17,9 @@ from mlops.services.identity import PermissionDenied
 log = logging.getLogger("sea.ui")
 _PUNCTUATION = re.compile("([" + re.escape(string.punctuation) + "])")
 HIGHLIGHT = "orange-background"
+#: An absolute file path of two parts or more, not inside a URL or a word.
+_PATH = re.compile(r"(?<![\w.:/~])/(?:[\w.@+-]+/)+[\w.@+-]*")
+_FLASH_PREFIX = "sea_flash:"
 
 
 def evidence_spans(text: str, skills: Sequence[dict[str, Any]]) -> list[tuple[int, int]]:
@@ -72,12 +75,30 @@ def friendly_errors(action: str) -> Iterator[None]:
     try:
         yield
     except PermissionDenied as exc:
-        st.error(f"Not allowed: {exc}")
+        st.error(f"Not allowed: {redact_paths(str(exc))}")
     except ServiceUnavailable as exc:
-        st.warning(f"Service not available: {exc}")
+        st.warning(f"Service not available: {redact_paths(str(exc))}")
     except Exception as exc:  # the user sees one line, the log has the rest
         log.exception("%s failed", action)
-        st.error(f"{action} failed: {exc}")
+        st.error(f"{action} failed: {redact_paths(str(exc))}")
+
+
+def redact_paths(message: str) -> str:
+    """`message` with absolute server file paths replaced by `…` (the log keeps them)."""
+    return _PATH.sub("…", message)
+
+
+def flash(page: str, message: str) -> None:
+    """Keep a success `message` to show on `page`'s next run (`show_flash`), e.g. across the
+    `st.rerun()` after an action, so the page redraws in its new state with the outcome."""
+    st.session_state[_FLASH_PREFIX + page] = message
+
+
+def show_flash(page: str) -> None:
+    """Show (once) the message `flash` kept for `page`."""
+    message = st.session_state.pop(_FLASH_PREFIX + page, None)
+    if message:
+        st.success(message)
 
 
 def explain(line: str) -> None:

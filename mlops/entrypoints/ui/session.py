@@ -35,6 +35,7 @@ class PageSpec:
 
 APP_PAGES: tuple[PageSpec, ...] = (
     PageSpec("review.py", "Review", ":material/rate_review:", ("reviewer",), "review"),
+    PageSpec("quality.py", "Quality", ":material/insights:", ("reviewer", "stakeholder", "admin"), "quality"),
     PageSpec("monitoring.py", "Monitoring", ":material/monitoring:", ("admin", "stakeholder"), "monitoring"),
     PageSpec("models.py", "Models", ":material/model_training:", ("admin",), "models"),
     PageSpec("uat.py", "UAT", ":material/fact_check:", ("stakeholder",), "uat"),
