@@ -135,7 +135,9 @@ else:
                 approver_must_differ=ctx.settings.approver_must_differ,
             )
         if result is not None:  # redraw in the new state (stages, eligible versions)
-            flash(PAGE, f"Done: {pending['label']} {pending['version']}.")
+            # a rollback to a never-approved version is only a request until a second admin agrees
+            outcome = result.get("message") if result.get("decision") == release.ROLLBACK_REQUESTED else None
+            flash(PAGE, outcome or f"Done: {pending['label']} {pending['version']}.")
             st.session_state[RESULT_KEY] = result
             st.rerun()
     if cancelled:

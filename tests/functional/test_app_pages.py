@@ -470,6 +470,23 @@ def test_models_release_redraws_without_the_confirm_box(ctx, users, tiny_sentenc
     assert any("PROD: 1.0.0" in c for c in texts(at.caption))
 
 
+def test_models_rollback_to_a_never_approved_version_says_it_is_only_requested(
+    ctx, users, tiny_sentence_encoder_dir, tmp_path
+):
+    register_bundle(ctx, "1.0.0", tiny_sentence_encoder_dir, work=tmp_path)  # never approved
+    register_bundle(ctx, "1.1.0", tiny_sentence_encoder_dir, stages=("dev", "uat", "prod"), work=tmp_path)
+    at = app_as(users["adam"], "models")
+    at.selectbox(key="models_action").set_value("Roll back PROD to")
+    at.selectbox(key="models_action_version").set_value("1.0.0")
+    at.text_area(key="models_action_comment").input("1.1.0 misses finance skills")
+    at.button[-1].click().run()
+    at.button(key="models_confirm").click().run()
+    assert not at.exception and not at.error, texts(at.error)
+    assert any("rollback requested by adam" in s for s in texts(at.success))
+    assert not any(s.startswith("Done:") for s in texts(at.success))
+    assert ctx.registry.stage("prod") == "1.1.0"  # nothing deployed until a second admin agrees
+
+
 def test_models_table_is_labelled_and_raw_fields_are_one_click_away(
     ctx, users, tiny_sentence_encoder_dir, tmp_path
 ):
