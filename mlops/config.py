@@ -19,6 +19,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from sea_core.backends import BACKENDS
+
 ENV_PREFIX = "SEA_"
 THRESHOLD_PREFIX = "threshold_"
 DEFAULT_SECRETS_PATH = Path(".streamlit") / "secrets.toml"
@@ -53,6 +55,9 @@ class Settings:
     session_ttl_minutes: int = 480
     primary_metric: str = "jaccard"
     promotion_margin: float = 0.0
+    #: The encoder backend builds package (`sea_core.backends`): ONNX fp32 by default, the
+    #: fastest with the fp32 model's quality (benchmarks/bench_core.py).
+    encoder_backend: str = "onnx"
 
 
 # -- value parsers: (setting name, raw value) -> typed value ---------------------------------------
@@ -117,6 +122,13 @@ def _boolean(name: str, raw: Any) -> bool:
     if text in ("0", "false", "no", "off"):
         return False
     raise SettingsError(f"{name}: must be true or false, got {raw!r}")
+
+
+def _encoder_backend(name: str, raw: Any) -> str:
+    value = _text(name, raw).lower()
+    if value not in BACKENDS:
+        raise SettingsError(f"{name}: unknown encoder backend {value!r}; use one of {', '.join(BACKENDS)}")
+    return value
 
 
 def _masked(url: str) -> str:
@@ -187,6 +199,7 @@ PARSERS: dict[str, Callable[[str, Any], Any]] = {
     "session_ttl_minutes": _integer(1),
     "primary_metric": _text,
     "promotion_margin": _fraction,
+    "encoder_backend": _encoder_backend,
 }
 assert set(PARSERS) == {f.name for f in fields(Settings)} - {"thresholds"}
 
