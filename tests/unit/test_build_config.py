@@ -186,6 +186,6 @@ def test_invalid_backend_and_latency_settings_name_the_key(overrides, message):
 
 def test_the_latency_gate_is_a_ratio_with_no_absolute_budget_by_default():
     gate = load_build_config().gate
-    assert (gate.latency_max_ratio, gate.latency_runs, gate.latency_budget_ms) == (3.0, 5, None)
+    assert (gate.latency_max_ratio, gate.latency_runs, gate.latency_budget_ms) == (4.0, 5, None)
     boundary = load_build_config(gate={"latency_runs": 1, "latency_max_ratio": 0.001}).gate
     assert (boundary.latency_runs, boundary.latency_max_ratio) == (1, 0.001)
