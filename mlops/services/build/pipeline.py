@@ -290,7 +290,7 @@ class _Build:
         and its fixed test set (the numbers could not differ); else None."""
         if bump != "patch" or champion is None or champion.test_data_path != splits.test_key:
             return None
-        if champion.encoder_backend != self.config.encoder_backend:
+        if champion.encoder_backend != self._backend:
             return None
         recorded = champion.metrics
         if not all(isinstance(recorded.get(name), (int, float)) for name in PAIR_METRICS):
