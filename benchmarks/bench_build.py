@@ -2,6 +2,9 @@
 
 Steps (pick with --steps, default all):
 - `embed`:  re-embedding the full taxonomy (what a skills update costs when every skill changed);
+Builds package the encoder backend of the settings (`SEA_ENCODER_BACKEND`, default onnx; pass
+`--backend torch` for the fp32 model itself).
+
 - `initial`: the first build end to end (package the encoder as 1.0.0: taxonomy embeddings (the
   default encoder reuses sea_core's shipped prebuilt rows), evaluation, gate, upload, register,
   model card, DEV deploy);
@@ -11,7 +14,8 @@ Steps (pick with --steps, default all):
 - `retrain`: a retraining build end to end (minor) on --build-pairs training pairs.
 
 Run: `.venv/bin/python benchmarks/bench_build.py [--steps embed,initial,patch,train,retrain]
-      [--pairs 2000] [--build-pairs 2000] [--taxonomy-size 0 (= all)] [--device cpu|cuda]`
+      [--pairs 2000] [--build-pairs 2000] [--taxonomy-size 0 (= all)] [--device cpu|cuda]
+      [--backend torch|onnx|onnx-int8]`
 """
 
 from __future__ import annotations
@@ -94,6 +98,20 @@ def _line(name: str, seconds: float, extra: str = "") -> None:
     print(f"{name:<44} {seconds:9.1f} s  {extra}", flush=True)
 
 
+def _gate_line(result) -> None:
+    """The gate's latency measure and backend check of a build (both numbers of the ratio)."""
+    checks = {c["name"]: c for c in (result.gate or {}).get("checks", [])}
+    latency, backend = checks.get("latency"), checks.get("encoder_backend")
+    if latency:
+        print(
+            f"{'':<44} gate latency: pipeline {latency['ms']:.1f} ms, raw encoder "
+            f"{latency['raw_encoder_ms']:.1f} ms, ratio {latency['ratio']:.2f}x "
+            f"(max {latency['max_ratio']}x); backend check: {backend['detail'] if backend else '-'}; "
+            f"load average now {os.getloadavg()[0]:.1f}",
+            flush=True,
+        )
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--steps", default=",".join(STEPS))
@@ -101,6 +119,7 @@ def main() -> int:
     parser.add_argument("--build-pairs", type=int, default=2000)
     parser.add_argument("--taxonomy-size", type=int, default=0, help="0: the whole taxonomy")
     parser.add_argument("--device", default=None)
+    parser.add_argument("--backend", default=None, help="encoder backend of the builds (default: settings)")
     args = parser.parse_args()
     steps = [s.strip() for s in args.steps.split(",") if s.strip()]
     unknown = sorted(set(steps) - set(STEPS))
@@ -126,7 +145,9 @@ def main() -> int:
         warehouse.init_schema()
         store = open_store(settings.store_url)
         _write_taxonomy(warehouse, taxonomy, "2026-01-01T00:00:00")
-        config = load_build_config(device=device, max_train_pairs=args.build_pairs)
+        config = load_build_config(
+            device=device, max_train_pairs=args.build_pairs, encoder_backend=args.backend
+        )
         encoder = Encoder(device=device)
 
         if "embed" in steps:
@@ -145,6 +166,7 @@ def main() -> int:
                 time.perf_counter() - started,
                 f"{result.outcome} {result.version}; timings {result.timings}",
             )
+            _gate_line(result)
         if "patch" in steps:
             _write_taxonomy(warehouse, updated, "2026-02-01T00:00:00")
             started = time.perf_counter()
@@ -155,6 +177,7 @@ def main() -> int:
                 f"{result.outcome} {result.version}; encoded {result.encoded_count}; "
                 f"timings {result.timings}",
             )
+            _gate_line(result)
         if "train" in steps:
             for n in [int(x) for x in args.pairs.split(",") if x.strip()]:
                 pairs = taxonomy_pairs(bundled_taxonomy(), config.seed, n)
@@ -176,6 +199,7 @@ def main() -> int:
                 f"{result.outcome} {result.version or result.candidate_version}; timings {result.timings}",
             )
         warehouse.close()
+        print(f"load average at the end: {', '.join(f'{x:.1f}' for x in os.getloadavg())}")
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return 0

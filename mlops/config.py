@@ -19,6 +19,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+from sea_core.backends import BACKENDS
+
 ENV_PREFIX = "SEA_"
 THRESHOLD_PREFIX = "threshold_"
 DEFAULT_SECRETS_PATH = Path(".streamlit") / "secrets.toml"
@@ -61,6 +63,9 @@ class Settings:
     #: A taxonomy import removing more than this share of the current skills needs confirming.
     taxonomy_max_removal_share: float = 0.2
     build_target: str = "local"  # where queued builds run: BUILD_TARGETS
+    #: The encoder backend builds package (`sea_core.backends`): ONNX fp32 by default, the
+    #: fastest with the fp32 model's quality (benchmarks/bench_core.py).
+    encoder_backend: str = "onnx"
 
 
 # -- value parsers: (setting name, raw value) -> typed value ---------------------------------------
@@ -131,6 +136,13 @@ def _build_target(name: str, raw: Any) -> str:
     value = _text(name, raw).lower()
     if value not in BUILD_TARGETS:
         raise SettingsError(f"{name}: must be one of {', '.join(BUILD_TARGETS)}, got {raw!r}")
+    return value
+
+
+def _encoder_backend(name: str, raw: Any) -> str:
+    value = _text(name, raw).lower()
+    if value not in BACKENDS:
+        raise SettingsError(f"{name}: unknown encoder backend {value!r}; use one of {', '.join(BACKENDS)}")
     return value
 
 
@@ -205,6 +217,7 @@ PARSERS: dict[str, Callable[[str, Any], Any]] = {
     "promotion_margin": _fraction,
     "taxonomy_max_removal_share": _fraction,
     "build_target": _build_target,
+    "encoder_backend": _encoder_backend,
 }
 assert set(PARSERS) == {f.name for f in fields(Settings)} - {"thresholds"}
 

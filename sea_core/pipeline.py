@@ -207,6 +207,15 @@ class Pipeline:
         ids = self.index.skill_ids
         return [(ids[c.row], c.confidence) for c in cands[: k or self.config.top_k]]
 
+    def rank_batch(self, texts: Sequence[str], k: int | None = None) -> list[list[tuple[str, float]]]:
+        """`rank` for each text, in order, the batch embedded together (`embed_batch`)."""
+        texts = [validate_text(t, max_chars=self.config.max_text_chars) for t in texts]
+        ids = self.index.skill_ids
+        return [
+            [(ids[c.row], c.confidence) for c in self.rank_encoded(encoded)[: k or self.config.top_k]]
+            for encoded in self.embed_batch(texts)
+        ]
+
     def extract(
         self, text: str, top_k: int | None = None, min_confidence: float | None = None
     ) -> dict[str, Any]:

@@ -70,6 +70,12 @@ class RegistryEntry:
     requested_by = _text_field("requested_by", "Who requested the release (the UAT sign-off).")
 
     @property
+    def encoder_backend(self) -> str:
+        """The encoder backend the version serves with (`torch`, `onnx`, `onnx-int8`); records
+        written before backends were recorded served `torch`."""
+        return str(self.record.get("encoder_backend") or "torch")
+
+    @property
     def metrics(self) -> dict[str, Any]:
         """The metrics on the fixed test set (empty when none are recorded)."""
         value = self.record.get("metrics")

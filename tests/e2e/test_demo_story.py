@@ -31,6 +31,7 @@ def test_demo_story_from_an_empty_folder(tmp_path, tiny_sentence_encoder_dir):
         "min_golden_recall": 0.0,
         "min_metrics": {},
         "latency_budget_ms": 60000.0,
+        "latency_max_ratio": 1000.0,  # a tiny encoder's pipeline is all overhead: not a latency test
         "max_self_checks": 20,
         "latency_words": 40,
     }

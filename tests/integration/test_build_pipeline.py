@@ -105,6 +105,13 @@ def test_initial_build_registers_1_0_0_with_every_record(champion_home):
     # model card, experiment, DEV deployment, progress
     card = store.get_bytes("model_cards/1.0.0.md").decode()
     assert "# SEA skills-matching model 1.0.0" in card and "## Responsible-AI notes" in card
+    # the encoder backend (default onnx): served by the bundle, recorded, gated, on the card
+    assert pipeline.encoder.backend == "onnx" == record["encoder_backend"]
+    assert record["encoder_agreement"]["mean_cosine"] >= 0.99
+    assert "- encoder backend: `onnx` (ONNX Runtime export of these weights" in card
+    checks = {c["name"]: c for c in result.gate["checks"]}
+    assert checks["encoder_backend"]["passed"] and checks["encoder_backend"]["backend"] == "onnx"
+    assert checks["latency"]["raw_encoder_ms"] > 0 and checks["latency"]["max_ratio"] == 1000.0
     experiments = list_experiments(store)
     assert experiments[0]["outcome"] == "registered" and experiments[0]["version"] == "1.0.0"
     assert experiments[0]["key"] == result.experiment_key == record["experiment"]
@@ -112,6 +119,13 @@ def test_initial_build_registers_1_0_0_with_every_record(champion_home):
     assert result.deployment["stage"] == "dev" and "error" not in result.deployment
     assert (settings.home / "serving" / "dev" / "pipeline.json").is_file()
     assert messages[-1][0] == 1.0 and [f for f, _ in messages] == sorted(f for f, _ in messages)
+    assert experiments[0]["encoder_backend"]["backend"] == "onnx"
+    assert experiments[0]["backend_changed"] is False  # no champion
+    # progress moves with the real work: skills encoded, test pairs, gate checks
+    encoded = [m for _, m in messages if "skills encoded (candidate 1)" in m]
+    assert encoded and encoded[-1] == f"{N_SKILLS}/{N_SKILLS} skills encoded (candidate 1)"
+    assert any(m.startswith("pair metrics on ") and m.endswith("fixed test pairs") for _, m in messages)
+    assert any(m == "gate: self-match of 20 new or changed skills" for _, m in messages)
 
 
 @pytest.mark.s3
@@ -153,6 +167,10 @@ def test_skills_update_is_a_patch_that_encodes_only_new_skills(with_champion, ti
     assert record["test_data_path"] == champion["test_data_path"]  # the fixed test set
     assert record["data_checksum"] == champion["data_checksum"]  # same weights, same data
     assert "champion_version" in result.comparison and "deltas" in result.comparison
+    # same weights, backend and fixed test set: the champion's pair metrics are reused as they are
+    assert result.candidates[0]["pair_metrics_source"].startswith("champion record")
+    assert all(record["metrics"][k] == champion["metrics"][k] for k in ("cosine_accuracy", "cosine_f1"))
+    assert record["encoder_backend"] == champion["encoder_backend"] == "onnx"
     assert Registry(store).stage("dev") == "1.0.1"
 
 
@@ -168,6 +186,28 @@ def test_skills_update_reencodes_only_the_changed_skill(with_champion, tiny_sent
     )
     assert result.version == "1.0.1" and result.encoded_count == 1
     assert result.gate["checks"][0]["checked"] == 1
+
+
+def test_a_backend_change_ships_as_a_new_patch_version_with_fresh_pair_metrics(
+    with_champion, tiny_sentence_encoder_dir, tmp_path
+):
+    settings, warehouse, store = with_champion
+    old = small_taxonomy(N_SKILLS)
+    write_taxonomy(
+        warehouse,
+        Taxonomy([*old, new_skill("llama grooming")], version="t2"),
+        created_at="2026-03-01T00:00:00",
+    )
+    config = fast_config(tiny_sentence_encoder_dir, encoder_backend="torch")
+    result = run_build(settings, warehouse, store, "skills-update", config=config)
+    assert (result.outcome, result.version, result.bump) == ("registered", "1.0.1", "patch"), result.gate
+    record = Registry(store).get("1.0.1")
+    assert record["encoder_backend"] == "torch" and record["encoder_agreement"] is None
+    assert Registry(store).get("1.0.0")["encoder_backend"] == "onnx"  # the champion is untouched
+    assert result.candidates[0]["pair_metrics_source"] == "computed"  # another runtime: measured
+    assert list_experiments(store)[0]["backend_changed"] is True
+    assert store.get_dir(record["model_path"], tmp_path / "served") > 0
+    assert load_bundle(tmp_path / "served").encoder.backend == "torch"
 
 
 # -- retraining: champion–contender -------------------------------------------------------------

@@ -150,3 +150,42 @@ def test_unreadable_file_is_a_clear_error(tmp_path):
     path.write_text("not = [valid")
     with pytest.raises(BuildConfigError, match="cannot be read"):
         load_build_config(path)
+
+
+def test_the_encoder_backend_defaults_to_onnx_and_follows_the_settings(tmp_path):
+    none = tmp_path / "none.toml"
+    assert load_settings({}, none).encoder_backend == "onnx"
+    settings = load_settings({"SEA_ENCODER_BACKEND": "Torch"}, none)  # case-insensitive
+    assert settings.encoder_backend == "torch"
+    assert load_build_config().encoder_backend is None  # from the settings
+    assert load_build_config().resolved(settings).encoder_backend == "torch"
+    own = load_build_config(encoder_backend="onnx-int8").resolved(settings)
+    assert own.encoder_backend == "onnx-int8"
+    assert "encoder_backend" not in own.hyperparameters()  # recorded beside them, not a weights key
+
+
+@pytest.mark.parametrize("raw", ["tensorrt", "  "])
+def test_an_unknown_encoder_backend_setting_is_named(tmp_path, raw):
+    with pytest.raises(ValueError, match="encoder_backend"):
+        load_settings({"SEA_ENCODER_BACKEND": raw}, tmp_path / "none.toml")
+
+
+@pytest.mark.parametrize(
+    "overrides, message",
+    [
+        ({"encoder_backend": "tensorrt"}, "encoder_backend: unknown"),
+        ({"gate": {"latency_max_ratio": 0}}, "gate.latency_max_ratio"),
+        ({"gate": {"latency_runs": 0}}, "gate.latency_runs"),
+        ({"gate": {"latency_runs": 2.5}}, "gate.latency_runs"),
+    ],
+)
+def test_invalid_backend_and_latency_settings_name_the_key(overrides, message):
+    with pytest.raises(BuildConfigError, match=message.replace(".", r"\.")):
+        load_build_config(**overrides)
+
+
+def test_the_latency_gate_is_a_ratio_with_no_absolute_budget_by_default():
+    gate = load_build_config().gate
+    assert (gate.latency_max_ratio, gate.latency_runs, gate.latency_budget_ms) == (4.0, 5, None)
+    boundary = load_build_config(gate={"latency_runs": 1, "latency_max_ratio": 0.001}).gate
+    assert (boundary.latency_runs, boundary.latency_max_ratio) == (1, 0.001)

@@ -1,14 +1,32 @@
-"""A live view of background jobs (progress bars refreshed by a Streamlit fragment)."""
+"""A live view of background jobs (progress bars refreshed by a Streamlit fragment). A running
+job's bar reads what it is doing now (items evaluated, skills encoded, training steps), the
+stage's estimated time left and how long the job has run."""
 
 from __future__ import annotations
+
+from datetime import UTC, datetime
 
 import pandas as pd
 import streamlit as st
 
 from mlops.bootstrap import Bootstrap
+from mlops.domain.clock import parse_timestamp
+from mlops.domain.progress import format_elapsed
 from mlops.services import jobs as job_service
 
 REFRESH_S = 2.0
+
+
+def progress_text(job: job_service.Job, now: datetime, highlight: str | None = None) -> str:
+    """The label of an active job's bar: kind, status, time running, its message (which carries
+    the stage's time left)."""
+    started = parse_timestamp(job.started_at)
+    parts = [job.kind, job.status]
+    if job.status == "running" and started is not None:
+        parts.append(format_elapsed((now - started).total_seconds()))
+    if job.message:
+        parts.append(job.message)
+    return " · ".join(parts) + (" (just queued)" if job.job_id == highlight else "")
 
 
 def show_jobs(
@@ -25,11 +43,10 @@ def show_jobs(
             st.caption("No jobs yet.")
             return
         active = [job for job in jobs if job.status in ("queued", "running")]
+        now = datetime.now(UTC)
         for job in active:
-            mark = " (just queued)" if job.job_id == highlight else ""
             st.progress(
-                min(max(float(job.progress or 0.0), 0.0), 1.0),
-                text=f"{job.kind} · {job.status} · {job.message or ''}{mark}",
+                min(max(float(job.progress or 0.0), 0.0), 1.0), text=progress_text(job, now, highlight)
             )
         st.dataframe(
             pd.DataFrame(

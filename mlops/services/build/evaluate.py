@@ -1,5 +1,6 @@
-"""Model metrics of a build: pair metrics on the fixed test set (sentence-transformers'
-`BinaryClassificationEvaluator`, cosine; recorded, as the production team's records have them)
+"""Model metrics of a build: pair metrics on the fixed test set (cosine, thresholds found as
+sentence-transformers' `BinaryClassificationEvaluator` finds them; recorded, as the production
+team's records have them)
 and the task metrics of the whole pipeline on the build's evaluation set (`reviews.EvaluationSet`:
 the reviewed hold-out, else the shipped golden set), as `sea_core.quality` defines them: MRR and
 R-Precision@5 of the ranking, Jaccard, precision, recall and F1 of the served output set. Nothing
@@ -8,12 +9,15 @@ here reads `../shared`.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
+from sea_core.encoder import Encoder
 from sea_core.evaluate import BenchmarkItem, score
-from sea_core.pipeline import Pipeline
+from sea_core.pipeline import EncodedText, Pipeline
 from sea_core.quality import RANKING_METRICS, SET_METRICS
 
 #: The pair metrics recorded (names as the evaluator reports them, with similarity "cosine").
@@ -27,39 +31,65 @@ PAIR_METRICS = (
 #: The task metrics recorded (ranking, then output set).
 TASK_METRICS = RANKING_METRICS + SET_METRICS
 PROJECT_ROOT = Path(__file__).resolve().parents[3]
+#: `progress(done, total)` of items evaluated.
+ItemProgress = Callable[[int, int], None]
 
 
-def pair_metrics(model: Any, pairs: Sequence[dict[str, Any]]) -> dict[str, float]:
-    """Cosine accuracy (+ threshold), F1, precision and recall of a SentenceTransformer on
-    labelled pairs (both labels must occur)."""
+def pair_metrics(encoder: Encoder, pairs: Sequence[dict[str, Any]]) -> dict[str, float]:
+    """Cosine accuracy (+ threshold), F1, precision and recall of an encoder on labelled pairs
+    (both labels must occur), as sentence-transformers' `BinaryClassificationEvaluator` finds
+    them; each distinct text is encoded once, by the backend that serves."""
     from sentence_transformers.sentence_transformer.evaluation import BinaryClassificationEvaluator
 
-    labels = [int(p["label"]) for p in pairs]
-    if set(labels) != {0, 1}:
-        raise ValueError(f"pair metrics need positive and negative pairs; got labels {sorted(set(labels))}")
-    evaluator = BinaryClassificationEvaluator(
-        [p["anchor"] for p in pairs],
-        [p["candidate"] for p in pairs],
-        labels,
-        write_csv=False,
-        similarity_fn_names=["cosine"],
+    labels = np.asarray([int(p["label"]) for p in pairs])
+    if set(labels.tolist()) != {0, 1}:
+        raise ValueError(
+            f"pair metrics need positive and negative pairs; got labels {sorted(set(labels.tolist()))}"
+        )
+    texts = list(dict.fromkeys(str(p[side]) for p in pairs for side in ("anchor", "candidate")))
+    rows = dict(zip(texts, encoder.encode(texts), strict=True))
+    scores = np.asarray(
+        [float(np.dot(rows[str(p["anchor"])], rows[str(p["candidate"])])) for p in pairs], dtype=np.float64
     )
-    scores = evaluator(model)
-    return {name: round(float(scores[name]), 6) for name in PAIR_METRICS}
+    accuracy, threshold = BinaryClassificationEvaluator.find_best_acc_and_threshold(scores, labels, True)
+    f1, precision, recall, _ = BinaryClassificationEvaluator.find_best_f1_and_threshold(scores, labels, True)
+    values = (accuracy, threshold, f1, precision, recall)
+    return {name: round(float(v), 6) for name, v in zip(PAIR_METRICS, values, strict=True)}
 
 
-def task_metrics(pipeline: Pipeline, items: Sequence[BenchmarkItem], k: int = 10) -> dict[str, float]:
+def encode_items(
+    pipeline: Pipeline, texts: Sequence[str], progress: ItemProgress | None = None, chunk: int = 32
+) -> dict[str, EncodedText]:
+    """Each distinct text's `EncodedText`, embedded `chunk` texts at a time (a batch's phrases
+    together, `Pipeline.embed_batch`); `progress(done, total)` after each chunk."""
+    distinct = list(dict.fromkeys(texts))
+    out: dict[str, EncodedText] = {}
+    for offset in range(0, len(distinct), chunk):
+        part = distinct[offset : offset + chunk]
+        out.update(zip(part, pipeline.embed_batch(part), strict=True))
+        if progress:
+            progress(len(out), len(distinct))
+    return out
+
+
+def task_metrics(
+    pipeline: Pipeline,
+    items: Sequence[BenchmarkItem],
+    k: int = 10,
+    progress: ItemProgress | None = None,
+) -> dict[str, float]:
     """Means over `items` of the ranking metrics of the pipeline's top-`k` candidates and the set
     metrics of its served output set (`Pipeline.select`), plus `evaluation_texts`; empty when
-    there are no items."""
+    there are no items. The texts are embedded in batches (`encode_items`)."""
     if not items:
         return {}
+    encoded = encode_items(pipeline, [item.sentence for item in items], progress)
     cache: dict[str, tuple[list[str], list[str]]] = {}
     ids = pipeline.index.skill_ids
 
     def run(text: str) -> tuple[list[str], list[str]]:
         if text not in cache:
-            _, cands = pipeline.candidates(text)
+            _, cands = pipeline.candidates(text, encoded.get(text))
             cache[text] = (
                 [ids[c.row] for c in cands[:k]],
                 [ids[c.row] for c in pipeline.select(text, cands)],

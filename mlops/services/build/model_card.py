@@ -1,5 +1,5 @@
-"""The model card of a registered version (`model_cards/<version>.md`): intended use, training
-data and version, the evaluation set, metrics against the champion, the served output rule and
+"""The model card of a registered version (`model_cards/<version>.md`): intended use, the
+encoder backend served, training data and version, the evaluation set, metrics against the champion, the served output rule and
 its calibration, why this candidate was chosen, known limitations and responsible-AI notes."""
 
 from __future__ import annotations
@@ -16,6 +16,19 @@ def model_card_key(version: str) -> str:
 
 def _fmt(value: Any) -> str:
     return f"{value:.4f}" if isinstance(value, float) else ("—" if value is None else str(value))
+
+
+def _backend_line(record: dict[str, Any]) -> str:
+    """The backend served and, for an export, its agreement with the fp32 model."""
+    backend = record.get("encoder_backend") or "torch"
+    agreement = record.get("encoder_agreement") or {}
+    if not agreement:
+        return f"`{backend}`" + (" (the fp32 sentence-transformers model)" if backend == "torch" else "")
+    return (
+        f"`{backend}` (ONNX Runtime export of these weights; agrees with the fp32 model on "
+        f"{agreement.get('probes')} probe texts: mean cosine {_fmt(agreement.get('mean_cosine'))}, "
+        f"worst {_fmt(agreement.get('min_cosine'))})"
+    )
 
 
 def render_model_card(version: str, record: dict[str, Any], experiment: dict[str, Any]) -> str:
@@ -71,6 +84,7 @@ automated decisions about individual people (hiring, pay, eligibility).
 - trigger: {record.get("trigger")}; bump: {experiment.get("bump")}; parent version: {record.get("parent_version") or "none"}
 - experiment: `{experiment.get("key", "")}`; created {record.get("timestamp", "")}
 - model files: `{record.get("model_path", "")}` in `{record.get("bucket", "")}`
+- encoder backend: {_backend_line(record)}
 
 ## Training data
 - pairs: {experiment.get("data", {}).get("source", "")}; data version {record.get("data_version")} (checksum `{record.get("data_checksum")}`)

@@ -26,6 +26,21 @@ primary metric beats the champion's strictly and by at least the margin. A skill
 is compared for the record but registered whenever the gate passes (it adds skills the champion
 cannot serve).
 
+The encoder backend (`BuildConfig.encoder_backend`, default `Settings.encoder_backend` =
+`SEA_ENCODER_BACKEND`, ONNX fp32) is part of the model version: every candidate is packaged with
+it (its verified export beside the weights in the bundle), the gate checks that the export agrees
+with the fp32 model on the probe set (`sea_core.backends`, mean cosine >= 0.99) before anything
+is registered, and the registry record, the experiment record and the model card name it. A
+backend other than the champion's never changes a registered version's files: it ships as a new
+version of the build's own kind (PATCH for a skills update or a calibration, the weights being
+the same; MINOR for a retrain), the experiment recording `backend_changed`.
+
+Speed: the evaluation texts are embedded in batches (`evaluate.encode_items`); a PATCH build
+reuses the champion's pair metrics when it keeps the champion's fixed test set and backend (same
+weights, same pairs: same numbers) and its taxonomy embeddings for unchanged skills. Progress
+moves with the work (training steps, skills encoded, items evaluated) and carries the stage's
+estimated time left (`mlops.domain.progress`).
+
 Files before records: the bundle is uploaded first; the registry entry is written only after the
 upload succeeded (an upload failure registers nothing). Every attempt writes an experiment record.
 """
@@ -46,6 +61,7 @@ from mlops.adapters.store.layout import version_prefix
 from mlops.adapters.warehouse.base import Warehouse
 from mlops.datasets import data_checksum, data_version
 from mlops.domain.clock import utc_now
+from mlops.domain.progress import StageProgress
 from mlops.domain.registry_records import RegistryEntry
 from mlops.domain.stages import ModelStatus, Stage
 from mlops.services import audit, release
@@ -74,7 +90,7 @@ from sea_core.taxonomy import Taxonomy
 from . import data as build_data
 from . import reviews as build_reviews
 from .config import MAJOR_KEYS, BuildConfig, load_build_config
-from .evaluate import TASK_METRICS, pair_metrics, primary_value, task_metrics
+from .evaluate import PAIR_METRICS, TASK_METRICS, pair_metrics, primary_value, task_metrics
 from .experiments import new_experiment_id, write_experiment
 from .gate import GoldenCase, load_golden, run_gate
 from .model_card import model_card_key, render_model_card
@@ -118,6 +134,13 @@ class BuildResult:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+def backend_record(encoder: Encoder) -> dict[str, Any]:
+    """The backend an encoder serves with and, for an export, its agreement with the fp32 model
+    on the probe set (`sea_core.backends.Agreement`)."""
+    agreement = asdict(encoder.agreement) if encoder.agreement is not None else None
+    return {"backend": encoder.backend, "agreement": agreement}
 
 
 def champion_record(registry: Registry) -> RegistryEntry | None:
@@ -191,6 +214,7 @@ class _Build:
         self.golden = load_golden(config.gate.golden_dir or None) if golden is None else golden
         self.primary: str = config.primary_metric or settings.primary_metric
         self.margin = float(config.promotion_margin or 0.0)
+        self._backend: str = config.encoder_backend or settings.encoder_backend
         self.timings: dict[str, float] = {}
         self.split = build_reviews.ReviewedSplit((), ())
         self.evaluation = build_reviews.EvaluationSet(build_reviews.GOLDEN_SET, (), "not chosen yet")
@@ -203,6 +227,7 @@ class _Build:
             "user": user.username,
             "primary_metric": self.primary,
             "promotion_margin": self.margin,
+            "encoder_backend": {"backend": self._backend},
             "outcome": "failed",
             "registered": False,
             "version": None,
@@ -214,6 +239,10 @@ class _Build:
 
     def _step(self, fraction: float, message: str) -> None:
         self.progress(max(0.0, min(1.0, fraction)), message)
+
+    def _stage(self, start: float, end: float) -> StageProgress:
+        """A stage owning [start, end] of the progress bar, reporting its time left."""
+        return StageProgress(self._step, max(0.0, min(1.0, start)), max(0.0, min(1.0, end)))
 
     def _fetch_champion(self, champion: RegistryEntry) -> Path:
         """Download the champion's bundle (its record's `model_path`, else the standard prefix)."""
@@ -230,11 +259,43 @@ class _Build:
             f"{' or '.join(p + '/' for p in prefixes)} in {self.store.url}"
         )
 
-    def _score(self, pipeline: Pipeline, test: list[dict]) -> dict[str, Any]:
-        """Pair metrics on the fixed test set and task metrics on the evaluation set."""
-        metrics: dict[str, Any] = pair_metrics(pipeline.encoder.model, test)
-        metrics.update(task_metrics(pipeline, self.evaluation.items, self.config.ranking_top_k))
+    def _score(
+        self,
+        pipeline: Pipeline,
+        test: list[dict],
+        pairs: dict[str, Any] | None = None,
+        stage: StageProgress | None = None,
+    ) -> dict[str, Any]:
+        """Pair metrics on the fixed test set (`pairs` when already known for these weights and
+        this test set) and task metrics on the evaluation set."""
+        if pairs is None:
+            if stage:
+                stage(0.0, f"pair metrics on {len(test)} fixed test pairs")
+            pairs = pair_metrics(pipeline.encoder, test)
+        metrics: dict[str, Any] = dict(pairs)
+        metrics.update(
+            task_metrics(
+                pipeline,
+                self.evaluation.items,
+                self.config.ranking_top_k,
+                (lambda done, total: stage.items(done, total, "evaluation texts encoded")) if stage else None,
+            )
+        )
         return metrics
+
+    def _reusable_pair_metrics(
+        self, bump: str, champion: RegistryEntry | None, splits: build_data.Splits
+    ) -> dict[str, Any] | None:
+        """The champion's recorded pair metrics when a PATCH build keeps its weights, its backend
+        and its fixed test set (the numbers could not differ); else None."""
+        if bump != "patch" or champion is None or champion.test_data_path != splits.test_key:
+            return None
+        if champion.encoder_backend != self._backend:
+            return None
+        recorded = champion.metrics
+        if not all(isinstance(recorded.get(name), (int, float)) for name in PAIR_METRICS):
+            return None
+        return {name: recorded[name] for name in PAIR_METRICS}
 
     def _calibrate(self, folder: Path) -> tuple[Pipeline, dict[str, Any]]:
         """Fit the candidate's output rule on the reviewed training slice (starting from the
@@ -368,6 +429,8 @@ class _Build:
         exp["calibration"] = best["calibration"]
         exp["output_rule"] = best["calibration"]["rule"]
         exp["encoded_count"] = best["encoded_count"]
+        exp["encoder_backend"] = best["encoder_backend"]
+        exp["backend_changed"] = champion is not None and champion.encoder_backend != self._backend
         if bump != "initial":
             bump = (
                 "patch"
@@ -415,7 +478,9 @@ class _Build:
         started = time.perf_counter()
         self._step(0.85, "running the test gate")
         changed = [*diff["added"], *diff["changed"]] if bump == "patch" else list(taxonomy)
-        gate = run_gate(best["pipeline"], changed, best["metrics"], cfg.gate, self.golden)
+        gate = run_gate(
+            best["pipeline"], changed, best["metrics"], cfg.gate, self.golden, self._stage(0.85, 0.9)
+        )
         exp["gate"] = result.gate = gate.to_dict()
         self._timed("gate", started)
         if not gate.passed:
@@ -452,14 +517,13 @@ class _Build:
             hyper = champion.hyperparameters or cfg.hyperparameters()
             folder = self.work / "candidate-0"
             shutil.copytree(champion_dir, folder)
-            encoder = Encoder(folder / EMBEDDING_MODEL_DIR)
+            encoder = Encoder(folder / EMBEDDING_MODEL_DIR, backend=self._backend)
+            stage = self._stage(0.2, 0.6)
             index = build_index(
                 encoder,
                 taxonomy,
                 folder / EMBEDDING_MODEL_DIR,
-                progress=lambda done, total: self._step(
-                    0.2 + 0.4 * done / max(1, total), f"encoded {done}/{total} skills"
-                ),
+                progress=lambda done, total: stage.items(done, total, "new or changed skills encoded"),
             )
             self._candidate_bundle("candidate-0", encoder, taxonomy, index, champion_dir)
             self._timed("embed", started)
@@ -504,25 +568,33 @@ class _Build:
                         taxonomy,
                         cfg,
                         model_path,
-                        lambda f, m: self._step(lo + (hi - lo) * 0.7 * f, m),
+                        self._stage(lo, lo + (hi - lo) * 0.7),
                     )
                 self._timed("train", started)
                 started = time.perf_counter()
                 self._step(lo + (hi - lo) * 0.75, f"embedding the taxonomy with candidate {i + 1}")
-                encoder = Encoder(model_path)
-                index = build_index(encoder, taxonomy)
+                encoder = Encoder(model_path, backend=self._backend)
+                stage = self._stage(lo + (hi - lo) * 0.75, hi)
+                index = build_index(
+                    encoder,
+                    taxonomy,
+                    progress=lambda done, total: stage.items(
+                        done, total, f"skills encoded (candidate {i + 1})"
+                    ),
+                )
                 folder = self._candidate_bundle(f"candidate-{i}", encoder, taxonomy, index, champion_dir)
                 self._timed("embed", started)
                 specs.append((spec, label, folder, index.encoded_count, summary, cfg.hyperparameters(spec)))
         out = []
+        reusable = self._reusable_pair_metrics(bump, champion, splits)
         for i, (base, label, folder, encoded, summary, hyper) in enumerate(specs):
             started = time.perf_counter()
+            lo, hi = 0.7 + 0.1 * i / len(specs), 0.7 + 0.1 * (i + 1) / len(specs)
             self._step(
-                0.7 + 0.1 * i / len(specs),
-                f"calibrating and evaluating candidate {i + 1}/{len(specs)} ({self.evaluation.name})",
+                lo, f"calibrating and evaluating candidate {i + 1}/{len(specs)} ({self.evaluation.name})"
             )
             pipeline, calibration = self._calibrate(folder)
-            metrics = self._score(pipeline, splits.test)
+            metrics = self._score(pipeline, splits.test, reusable, self._stage(lo, hi))
             self._timed("evaluate", started)
             out.append(
                 {
@@ -534,6 +606,10 @@ class _Build:
                     "calibration": calibration,
                     "training": summary,
                     "encoded_count": encoded,
+                    "encoder_backend": backend_record(pipeline.encoder),
+                    "pair_metrics_source": "champion record (same weights, backend and test set)"
+                    if reusable is not None
+                    else "computed",
                     "hyperparameters": hyper,
                     "chosen": False,
                 }
@@ -657,6 +733,8 @@ class _Build:
             "experiment": self.experiment_key,
             "model_card": model_card_key(version),
             "encoded_count": best["encoded_count"],
+            "encoder_backend": best["encoder_backend"]["backend"],
+            "encoder_agreement": best["encoder_backend"].get("agreement"),
         }
         self.registry.register(version, record)
         exp.update(outcome="registered", registered=True, version=version, model_card=model_card_key(version))

@@ -216,7 +216,7 @@ def calibration_examples(pipeline: Pipeline, reviews: Sequence[ReviewedRequest])
     """The reviewed texts run through `pipeline` (its ranked candidates) for
     `sea_core.calibration.fit_output_rule`."""
     out = []
-    for review in reviews:
-        _, candidates = pipeline.candidates(review.text)
+    for review, encoded in zip(reviews, pipeline.embed_batch([r.text for r in reviews])):
+        _, candidates = pipeline.candidates(review.text, encoded)
         out.append(ReviewedExample(review.text, tuple(candidates), review.confirmed))
     return out
