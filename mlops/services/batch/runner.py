@@ -181,7 +181,7 @@ def _inline(model: BatchModel) -> Iterator[Submit]:
         future: Future[ChunkResult] = Future()
         try:
             future.set_result(run_chunk(model, chunk, rows))
-        except BaseException as exc:  # delivered where results are collected
+        except Exception as exc:  # delivered where results are collected
             future.set_exception(exc)
         return future
 
@@ -250,9 +250,11 @@ def run_batch(
     resumed = sum(chunk_rows(c, options.chunk_size, total) for c in done)
     rows = read_rows(local_input, options.input_format, settings.max_text_chars)
     pending = ((c, batch) for c, batch in chunks(rows, options.chunk_size) if c not in done)
+    inline = options.workers == 1 and model is not None
     executor: AbstractContextManager[Submit] = (
-        _inline(model) if options.workers == 1 and model is not None else _pool(settings, options)
+        _inline(model) if model is not None and inline else _pool(settings, options)
     )
+    window = 1 if inline else 2 * options.workers  # chunks submitted and not yet committed
     read_rejects: dict[int, list[Reject]] = {}
 
     def finish(future: Future[ChunkResult]) -> None:
@@ -265,15 +267,16 @@ def run_batch(
         bar.update(result.size)
 
     with _progress(total, resumed, options.progress) as bar, executor as submit:
-        in_flight: set[Future[ChunkResult]] = set()
+        in_flight: dict[Future[ChunkResult], int] = {}
         for chunk, batch in pending:
             read_rejects[chunk] = [r.reject for r in batch if r.reject is not None]
-            in_flight.add(submit(chunk, [r for r in batch if r.reject is None]))
-            while len(in_flight) >= 2 * options.workers:
-                finished, in_flight = wait(in_flight, return_when=FIRST_COMPLETED)
-                for future in finished:
+            in_flight[submit(chunk, [r for r in batch if r.reject is None])] = chunk
+            while len(in_flight) >= window:
+                finished, _ = wait(in_flight, return_when=FIRST_COMPLETED)
+                for future in sorted(finished, key=in_flight.__getitem__):
+                    del in_flight[future]
                     finish(future)
-        for future in in_flight:
+        for future in sorted(in_flight, key=in_flight.__getitem__):
             finish(future)
     extracted, rejected = _publish(work, options, endpoint)
     model_version = work.manifest().model_version
