@@ -94,7 +94,7 @@ def test_a_run_writes_every_record_in_input_order_and_logs_each(tmp_path):
     summary = run_batch(
         _options(tmp_path, _input(tmp_path, texts), chunk_size=3),
         _settings(tmp_path),
-        model=FakeModel(),
+        load_model=lambda: FakeModel(),
         prediction_log=log,
     )
     rows = read_output(tmp_path / "out.jsonl", Format.JSONL)
@@ -108,7 +108,7 @@ def test_a_run_writes_every_record_in_input_order_and_logs_each(tmp_path):
 def test_a_version_run_logs_under_adhoc(tmp_path):
     log = FakeLog()
     options = _options(tmp_path, _input(tmp_path, ["a"]), version="1.0.0")
-    run_batch(options, _settings(tmp_path), model=FakeModel(), prediction_log=log)
+    run_batch(options, _settings(tmp_path), load_model=lambda: FakeModel(), prediction_log=log)
     assert [stage for _, stage in log.logged] == ["adhoc"]
 
 
@@ -118,12 +118,14 @@ def test_a_resumed_run_skips_finished_chunks_and_duplicates_nothing(tmp_path):
     source = _input(tmp_path, texts)
     first = FakeModel(crash_after=5)
     with pytest.raises(KeyboardInterrupt):
-        run_batch(_options(tmp_path, source, chunk_size=2), _settings(tmp_path), model=first)
+        run_batch(_options(tmp_path, source, chunk_size=2), _settings(tmp_path), load_model=lambda: first)
     assert WorkDir(tmp_path / "work").done() == {0, 1}  # chunk 2 died half-way: not committed
     assert not (tmp_path / "out.jsonl").exists()
 
     second = FakeModel()
-    summary = run_batch(_options(tmp_path, source, chunk_size=2), _settings(tmp_path), model=second)
+    summary = run_batch(
+        _options(tmp_path, source, chunk_size=2), _settings(tmp_path), load_model=lambda: second
+    )
     assert second.seen == texts[4:]  # nothing finished is redone
     rows = read_output(tmp_path / "out.jsonl", Format.JSONL)
     assert [r["original_input"] for r in rows] == texts  # each once, in order
@@ -134,23 +136,35 @@ def test_resuming_with_another_model_version_is_refused(tmp_path):
     source = _input(tmp_path, [f"t{i}" for i in range(4)])
     with pytest.raises(KeyboardInterrupt):
         run_batch(
-            _options(tmp_path, source, chunk_size=2), _settings(tmp_path), model=FakeModel(crash_after=2)
+            _options(tmp_path, source, chunk_size=2),
+            _settings(tmp_path),
+            load_model=lambda: FakeModel(crash_after=2),
         )
     with pytest.raises(CheckpointError, match="started with model 1.0.0, now the model is 2.0.0"):
-        run_batch(_options(tmp_path, source, chunk_size=2), _settings(tmp_path), model=FakeModel("2.0.0"))
+        run_batch(
+            _options(tmp_path, source, chunk_size=2),
+            _settings(tmp_path),
+            load_model=lambda: FakeModel("2.0.0"),
+        )
 
 
 def test_resuming_on_a_changed_input_or_chunk_size_is_refused(tmp_path):
     source = _input(tmp_path, [f"t{i}" for i in range(4)])
     with pytest.raises(KeyboardInterrupt):
         run_batch(
-            _options(tmp_path, source, chunk_size=2), _settings(tmp_path), model=FakeModel(crash_after=2)
+            _options(tmp_path, source, chunk_size=2),
+            _settings(tmp_path),
+            load_model=lambda: FakeModel(crash_after=2),
         )
     with pytest.raises(CheckpointError, match="chunk_size"):
-        run_batch(_options(tmp_path, source, chunk_size=3), _settings(tmp_path), model=FakeModel())
+        run_batch(
+            _options(tmp_path, source, chunk_size=3), _settings(tmp_path), load_model=lambda: FakeModel()
+        )
     _input(tmp_path, ["other"])
     with pytest.raises(CheckpointError, match="input_sha256"):
-        run_batch(_options(tmp_path, source, chunk_size=2), _settings(tmp_path), model=FakeModel())
+        run_batch(
+            _options(tmp_path, source, chunk_size=2), _settings(tmp_path), load_model=lambda: FakeModel()
+        )
 
 
 def test_an_interrupted_chunk_write_leaves_no_chunk(tmp_path):
@@ -168,7 +182,7 @@ def test_reader_and_model_rejects_land_in_the_rejects_file_in_row_order(tmp_path
     summary = run_batch(
         _options(tmp_path, _input(tmp_path, texts), chunk_size=4),
         _settings(tmp_path, max_chars=100),
-        model=FakeModel(refuse="refuse"),
+        load_model=lambda: FakeModel(refuse="refuse"),
     )
     rejects = _read_rejects(tmp_path / "out.rejects.jsonl")
     assert [(r["row"], r["id"], r["reason"]) for r in rejects] == [
@@ -197,7 +211,7 @@ def test_options_below_one_are_refused(tmp_path, field, value):
 
 
 def test_one_worker_needs_a_loaded_model(tmp_path):
-    with pytest.raises(ValueError, match="loaded model"):
+    with pytest.raises(ValueError, match="model loader"):
         run_batch(_options(tmp_path, _input(tmp_path, ["a"])), _settings(tmp_path))
 
 
@@ -212,7 +226,9 @@ def test_a_foreign_manifest_is_refused(tmp_path):
 def test_an_empty_input_gives_an_empty_output_and_rejects_file(tmp_path):
     source = tmp_path / "in.jsonl"
     source.write_text("")
-    summary = run_batch(_options(tmp_path, source, out="out.csv"), _settings(tmp_path), model=FakeModel())
+    summary = run_batch(
+        _options(tmp_path, source, out="out.csv"), _settings(tmp_path), load_model=lambda: FakeModel()
+    )
     assert read_output(tmp_path / "out.csv", Format.CSV) == []
     assert (tmp_path / "out.rejects.jsonl").read_text() == ""
     assert (summary.rows, summary.model_version) == (0, None)
@@ -220,7 +236,9 @@ def test_an_empty_input_gives_an_empty_output_and_rejects_file(tmp_path):
 
 def test_an_input_of_only_rejects_commits_chunks_without_asking_the_model(tmp_path):
     model = FakeModel()
-    summary = run_batch(_options(tmp_path, _input(tmp_path, ["", " "])), _settings(tmp_path), model=model)
+    summary = run_batch(
+        _options(tmp_path, _input(tmp_path, ["", " "])), _settings(tmp_path), load_model=lambda: model
+    )
     assert (model.seen, summary.rejected) == ([], 2)
 
 
@@ -240,7 +258,9 @@ def test_a_chunk_file_round_trips():
 
 def test_keep_work_keeps_the_checkpoint(tmp_path):
     run_batch(
-        _options(tmp_path, _input(tmp_path, ["a"]), keep_work=True), _settings(tmp_path), model=FakeModel()
+        _options(tmp_path, _input(tmp_path, ["a"]), keep_work=True),
+        _settings(tmp_path),
+        load_model=lambda: FakeModel(),
     )
     assert WorkDir(tmp_path / "work").done() == {0}
 
@@ -265,10 +285,12 @@ def test_chunk_rows_counts_the_last_short_chunk(chunk, expected):
 def test_a_crash_right_after_the_last_chunk_resumes_to_the_same_output(tmp_path):
     source = _input(tmp_path, ["a", "b", "c"])
     run_batch(
-        _options(tmp_path, source, chunk_size=1, keep_work=True), _settings(tmp_path), model=FakeModel()
+        _options(tmp_path, source, chunk_size=1, keep_work=True),
+        _settings(tmp_path),
+        load_model=lambda: FakeModel(),
     )
     first = read_output(tmp_path / "out.jsonl", Format.JSONL)
     (tmp_path / "out.jsonl").unlink()  # as if it died before publishing
     model = FakeModel()
-    run_batch(_options(tmp_path, source, chunk_size=1), _settings(tmp_path), model=model)
+    run_batch(_options(tmp_path, source, chunk_size=1), _settings(tmp_path), load_model=lambda: model)
     assert model.seen == [] and read_output(tmp_path / "out.jsonl", Format.JSONL) == first

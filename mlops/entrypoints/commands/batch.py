@@ -92,8 +92,12 @@ def run(args: argparse.Namespace) -> int:
         progress=not args.no_progress,
         keep_work=args.keep_work,
     )
-    model = services.pipeline(stage=args.stage, version=args.version) if args.workers == 1 else None
     prediction_log = services.open_prediction_log("batch") if args.log_to_warehouse else None
-    summary = run_batch(options, settings, model=model, prediction_log=prediction_log)
+    summary = run_batch(
+        options,
+        settings,
+        load_model=lambda: services.pipeline(stage=args.stage, version=args.version),
+        prediction_log=prediction_log,
+    )
     print(json.dumps(asdict(summary), indent=2))
     return 0

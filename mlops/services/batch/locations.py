@@ -96,6 +96,8 @@ def fetch(loc: Location, folder: Path, endpoint_url: str | None = None, region: 
     """A local file holding the input: the path itself, or the S3 object downloaded into
     `folder` (StoreError/NotFound when it cannot be read)."""
     if not loc.is_s3:
+        if not loc.path.is_file():
+            raise FileNotFoundError(f"{loc.path}: no such input file")
         return loc.path
     store, key = _s3(loc, endpoint_url, region)
     target = folder / f"input-{loc.name}"

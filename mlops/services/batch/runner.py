@@ -223,14 +223,15 @@ def run_batch(
     options: BatchOptions,
     settings: Settings,
     *,
-    model: BatchModel | None = None,
+    load_model: Callable[[], BatchModel] | None = None,
     prediction_log: PredictionLog | None = None,
 ) -> BatchSummary:
     """Run (or resume) a bulk extraction and publish its output and rejects. With one worker
-    the model is `model` (loaded by the caller) in this process; with more, each worker
-    process loads the model of `options.stage` / `options.version` from `settings`."""
-    if options.workers == 1 and model is None:
-        raise ValueError("one worker runs in this process: give the loaded model")
+    the model is `load_model()` (called once the input is found) in this process; with more,
+    each worker process loads the model of `options.stage` / `options.version` from
+    `settings`."""
+    if options.workers == 1 and load_model is None:
+        raise ValueError("one worker runs in this process: give a model loader")
     began = time.perf_counter()
     work = WorkDir(options.work_dir)
     options.work_dir.mkdir(parents=True, exist_ok=True)
@@ -250,9 +251,9 @@ def run_batch(
     resumed = sum(chunk_rows(c, options.chunk_size, total) for c in done)
     rows = read_rows(local_input, options.input_format, settings.max_text_chars)
     pending = ((c, batch) for c, batch in chunks(rows, options.chunk_size) if c not in done)
-    inline = options.workers == 1 and model is not None
+    inline = options.workers == 1 and load_model is not None
     executor: AbstractContextManager[Submit] = (
-        _inline(model) if model is not None and inline else _pool(settings, options)
+        _inline(load_model()) if load_model is not None and inline else _pool(settings, options)
     )
     window = 1 if inline else 2 * options.workers  # chunks submitted and not yet committed
     read_rejects: dict[int, list[Reject]] = {}
