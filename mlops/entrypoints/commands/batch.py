@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import argparse
 import json
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 
-from mlops.domain.stages import STAGES
+from mlops.domain.stages import STAGES, Stage
 
 
 def _at_least_one(text: str) -> int:
@@ -33,8 +33,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "batch", help="extract skills from a file of texts (JSON lines, CSV, Parquet; local or s3://)"
     )
-    parser.add_argument("--input", required=True, help="input file: a path or s3://bucket/key")
-    parser.add_argument("--output", required=True, help="output file: a path or s3://bucket/key")
+    parser.add_argument(
+        "--input", default=None, help="input file: a path or s3://bucket/key (--sagemaker: an s3:// prefix)"
+    )
+    parser.add_argument(
+        "--output", default=None, help="output file: a path or s3://bucket/key (--sagemaker: an s3:// prefix)"
+    )
     parser.add_argument(
         "--format", choices=formats, default=None, help="input format (default: by extension)"
     )
@@ -66,11 +70,28 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     parser.add_argument("--keep-work", action="store_true", help="keep the checkpoint folder afterwards")
+    aws = parser.add_argument_group("SageMaker Batch Transform")
+    aws.add_argument(
+        "--sagemaker",
+        action="store_true",
+        help="run as a Batch Transform job (JSON lines under an S3 prefix)",
+    )
+    aws.add_argument(
+        "--batch-config",
+        default=None,
+        help="the job's config (default: the repository's deploy/batch-config.json)",
+    )
+    aws.add_argument("--no-wait", action="store_true", help="create the job and return without watching it")
+    aws.add_argument("--poll-s", type=float, default=30.0, help="seconds between status checks (default 30)")
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    """Run (or resume) the bulk extraction; print its summary as JSON."""
+    """Run (or resume) the bulk extraction, or the Batch Transform job; print its summary as JSON."""
+    if args.sagemaker:
+        return run_sagemaker(args)
+    if not args.input or not args.output:
+        raise ValueError("give --input and --output")
     from mlops.services.batch.formats import detect_format
     from mlops.services.batch.locations import default_work_dir, location, rejects_for
     from mlops.services.batch.runner import BatchOptions, run_batch
@@ -100,4 +121,36 @@ def run(args: argparse.Namespace) -> int:
         prediction_log=prediction_log,
     )
     print(json.dumps(asdict(summary), indent=2))
+    return 0
+
+
+def run_sagemaker(args: argparse.Namespace) -> int:
+    """Create the Batch Transform job from the config file and watch it to its end."""
+    import sys
+
+    import boto3
+
+    from mlops.adapters.deploy.sagemaker_batch import (
+        DEFAULT_BATCH_CONFIG,
+        BatchTransform,
+        load_transform_settings,
+    )
+
+    settings = args.services.settings
+    config = load_transform_settings(args.batch_config or DEFAULT_BATCH_CONFIG, args.input, args.output)
+    if args.version:
+        raise ValueError("--sagemaker runs a stage's model (or the config's ModelName), not --version")
+    if args.stage:
+        config = replace(config, stage=Stage.parse(args.stage))
+    jobs = BatchTransform(boto3.Session(region_name=settings.aws_region).client("sagemaker"))
+    outcome = jobs.start(config)
+    if not args.no_wait:
+
+        def show(state) -> None:
+            print(
+                f"{state.job_name}: {state.status} after {state.seconds:.0f} s", file=sys.stderr, flush=True
+            )
+
+        outcome = jobs.watch(outcome, poll_s=args.poll_s, on_status=show)
+    print(json.dumps(asdict(outcome), indent=2))
     return 0
