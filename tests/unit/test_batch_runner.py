@@ -83,6 +83,16 @@ def _options(tmp_path: Path, source: Path, out: str = "out.jsonl", **kw) -> Batc
     )
 
 
+def _crash_after_one_chunk(tmp_path: Path, source: Path) -> None:
+    """A run in chunks of 2 that dies in its second chunk (chunk 0 committed)."""
+    with pytest.raises(KeyboardInterrupt):
+        run_batch(
+            _options(tmp_path, source, chunk_size=2),
+            _settings(tmp_path),
+            load_model=lambda: FakeModel(crash_after=2),
+        )
+
+
 def _read_rejects(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text().splitlines()]
 
@@ -134,12 +144,7 @@ def test_a_resumed_run_skips_finished_chunks_and_duplicates_nothing(tmp_path):
 
 def test_resuming_with_another_model_version_is_refused(tmp_path):
     source = _input(tmp_path, [f"t{i}" for i in range(4)])
-    with pytest.raises(KeyboardInterrupt):
-        run_batch(
-            _options(tmp_path, source, chunk_size=2),
-            _settings(tmp_path),
-            load_model=lambda: FakeModel(crash_after=2),
-        )
+    _crash_after_one_chunk(tmp_path, source)
     with pytest.raises(CheckpointError, match="started with model 1.0.0, now the model is 2.0.0"):
         run_batch(
             _options(tmp_path, source, chunk_size=2),
@@ -150,12 +155,7 @@ def test_resuming_with_another_model_version_is_refused(tmp_path):
 
 def test_resuming_on_a_changed_input_or_chunk_size_is_refused(tmp_path):
     source = _input(tmp_path, [f"t{i}" for i in range(4)])
-    with pytest.raises(KeyboardInterrupt):
-        run_batch(
-            _options(tmp_path, source, chunk_size=2),
-            _settings(tmp_path),
-            load_model=lambda: FakeModel(crash_after=2),
-        )
+    _crash_after_one_chunk(tmp_path, source)
     with pytest.raises(CheckpointError, match="chunk_size"):
         run_batch(
             _options(tmp_path, source, chunk_size=3), _settings(tmp_path), load_model=lambda: FakeModel()

@@ -75,19 +75,26 @@ def _boolean(path: Path, key: str, raw: Any) -> bool:
     raise DeployConfigError(f"{path}: Parameters.{key} must be true or false, got {raw!r}")
 
 
-def load_endpoint_settings(config_dir: str | Path, stage: Stage | str) -> EndpointSettings:
-    """Read and check a stage's config file; DeployConfigError names the file and the key."""
-    stage = Stage.parse(stage, DeployError)
-    path = config_path(config_dir, stage)
+def read_parameters(path: Path, what: str) -> dict[str, Any]:
+    """The `Parameters` object of a deploy config file (`what` names it when it is missing);
+    DeployConfigError when the file is absent, not JSON or has no such object."""
     try:
         document = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise DeployConfigError(f"{path}: deployment config for {stage.label} not found") from None
+        raise DeployConfigError(f"{path}: {what} not found") from None
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise DeployConfigError(f"{path}: not readable as JSON: {exc}") from None
     params = document.get("Parameters") if isinstance(document, dict) else None
     if not isinstance(params, dict):
         raise DeployConfigError(f'{path}: expected an object with a "Parameters" object')
+    return params
+
+
+def load_endpoint_settings(config_dir: str | Path, stage: Stage | str) -> EndpointSettings:
+    """Read and check a stage's config file; DeployConfigError names the file and the key."""
+    stage = Stage.parse(stage, DeployError)
+    path = config_path(config_dir, stage)
+    params = read_parameters(path, f"deployment config for {stage.label}")
     missing = [key for key in REQUIRED_KEYS if key not in params]
     if missing:
         raise DeployConfigError(

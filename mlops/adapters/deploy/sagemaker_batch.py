@@ -18,7 +18,6 @@ time and torch already uses every core).
 
 from __future__ import annotations
 
-import json
 import re
 import time
 from collections.abc import Callable
@@ -33,6 +32,7 @@ from mlops.adapters.deploy.sagemaker import (
     DeployConfigError,
     _integer,
     _resource_name,
+    read_parameters,
 )
 from mlops.domain.stages import Stage
 
@@ -95,15 +95,7 @@ def load_transform_settings(
     """Read and check the config file; `input_uri` / `output_uri` replace its S3 locations.
     DeployConfigError names the file and the key."""
     path = Path(path)
-    try:
-        document = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise DeployConfigError(f"{path}: Batch Transform config not found") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise DeployConfigError(f"{path}: not readable as JSON: {exc}") from None
-    params = document.get("Parameters") if isinstance(document, dict) else None
-    if not isinstance(params, dict):
-        raise DeployConfigError(f'{path}: expected an object with a "Parameters" object')
+    params = read_parameters(path, "Batch Transform config")
     params = {**params, **{k: v for k, v in (("InputS3Uri", input_uri), ("OutputS3Uri", output_uri)) if v}}
     missing = [key for key in REQUIRED_KEYS if not str(params.get(key) or "").strip()]
     if missing:
