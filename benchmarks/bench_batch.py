@@ -179,13 +179,13 @@ def main() -> None:
         )
         print(f"warm-up (taxonomy embeddings into the home's cache): {wall:.1f} s")
         for workers in (int(w) for w in args.workers.split(",")):
-            summary, wall = run(
-                command(source, folder / f"out-{workers}.jsonl", workers, args.chunk_size), home
-            )
+            out = folder / f"out-{workers}.jsonl"
+            summary, wall = run(command(source, out, workers, args.chunk_size, "--keep-work"), home)
             print(
                 f"workers={workers}: {summary['rows']} rows in run {summary['seconds']:.1f} s "
-                f"(wall {wall:.1f} s): {summary['rows'] / summary['seconds']:.2f} texts/s, "
-                f"rejected {summary['rejected']}; load average {os.getloadavg()[0]:.2f}"
+                f"(wall {wall:.1f} s): {summary['rows'] / summary['seconds']:.2f} texts/s with model "
+                f"loading, {steady_rate(out.with_name(out.name + '.work')):.2f} texts/s from the first "
+                f"chunk to the last; rejected {summary['rejected']}; load average {os.getloadavg()[0]:.2f}"
             )
         if args.resume_texts:
             resume_check(folder, home, args.resume_texts, args.words, args.chunk_size)
