@@ -2,7 +2,8 @@
 
 - `GET /ping`: 200 `{"status": "ok", "model_version": ..., "stage": ...}` once the model is
   loaded (it is loaded before the server listens).
-- `POST /invocations`: the handler's request/response (see `mlops.entrypoints.handler`).
+- `POST /invocations`: the handler's request/response (see `mlops.entrypoints.handler`); a
+  JSON-lines body (Batch Transform) is answered line for line (`mlops.entrypoints.jsonlines`).
 - `POST /endpoints/<name>/invocations`: the same behind the SageMaker runtime API's path, so a
   boto3 `sagemaker-runtime` client pointed here with `endpoint_url` works; container errors are
   wrapped as SageMaker does (424 `ModelError` with `OriginalStatusCode`/`OriginalMessage`).
@@ -54,6 +55,7 @@ from mlops.entrypoints.handler import (
     output_fn,
     predict_logged,
 )
+from mlops.entrypoints.jsonlines import is_jsonlines, jsonlines_input, jsonlines_output
 from mlops.services.inference_scheduler import InferenceScheduler, QueueFull, WorkCancelled
 from sea_core.pipeline import Pipeline
 
@@ -223,12 +225,18 @@ class InferenceRequestHandler(BaseHTTPRequestHandler):
             return
         try:
             body = self._read_body()
-            check_accept(self.headers.get("Accept"))  # before predicting (and logging)
-            request = input_fn(
-                body, self.headers.get("Content-Type"), max_chars=self.server.pipeline.config.max_text_chars
-            )
-            result = self._predict(request)
-            payload, content_type = output_fn(result, self.headers.get("Accept"))
+            if is_jsonlines(self.headers.get("Content-Type")):  # Batch Transform, SplitType Line
+                lines = jsonlines_input(body, self.server.pipeline.config.max_text_chars)
+                payload, content_type = jsonlines_output(lines, self._predict(lines.request))
+            else:
+                check_accept(self.headers.get("Accept"))  # before predicting (and logging)
+                request = input_fn(
+                    body,
+                    self.headers.get("Content-Type"),
+                    max_chars=self.server.pipeline.config.max_text_chars,
+                )
+                result = self._predict(request)
+                payload, content_type = output_fn(result, self.headers.get("Accept"))
         except RequestError as error:
             self._send_error(error, sagemaker)
             return

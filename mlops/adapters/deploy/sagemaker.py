@@ -75,7 +75,7 @@ def _boolean(path: Path, key: str, raw: Any) -> bool:
     raise DeployConfigError(f"{path}: Parameters.{key} must be true or false, got {raw!r}")
 
 
-def read_parameters(path: Path, what: str, required: tuple[str, ...]) -> dict[str, Any]:
+def read_parameters(path: Path, what: str, required: tuple[str, ...] = ()) -> dict[str, Any]:
     """The `Parameters` object of a config file (the production team's format), with every
     `required` key; DeployConfigError names the file and the key."""
     try:
