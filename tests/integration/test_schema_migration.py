@@ -21,6 +21,8 @@ V1_INDEXES = (  # the version 1 index set, as databases created before version 2
 #: The columns and tables version 3 added (absent from a version 1 or 2 database).
 V3_COLUMNS = {"prediction_requests": "lowest_confidence", "prediction_skills": "model_version"}
 V3_TABLES = ("prediction_scores",)
+#: The table version 4 added (the app's web sessions).
+V4_TABLES = ("web_sessions",)
 
 
 def old_tables() -> dict[str, list[str]]:
@@ -28,7 +30,7 @@ def old_tables() -> dict[str, list[str]]:
     return {
         name: [c for c in columns if not c.startswith(f"{V3_COLUMNS.get(name)} ")]
         for name, columns in schema.TABLES.items()
-        if name not in V3_TABLES
+        if name not in V3_TABLES + V4_TABLES
     }
 
 
@@ -77,7 +79,7 @@ def test_a_new_database_gets_the_latest_version_in_one_step(tmp_path):
 def test_version_1_is_upgraded_keeping_rows_and_swapping_indexes(v1):
     v1.init_schema()
     versions = v1.query("SELECT version FROM schema_version ORDER BY version")
-    assert [r["version"] for r in versions] == [1, 2, 3]
+    assert [r["version"] for r in versions] == [1, 2, 3, 4]
     assert indexes(v1) == {ix for ix, _, _ in schema.INDEXES}
     assert indexes(v1) >= {
         "ix_prediction_requests_usage",
@@ -93,7 +95,7 @@ def test_version_1_is_upgraded_keeping_rows_and_swapping_indexes(v1):
 def test_upgrading_twice_changes_nothing(v1):
     assert schema.apply(v1, with_indexes=True) == schema.LATEST_VERSION
     assert schema.apply(v1, with_indexes=True) == schema.LATEST_VERSION
-    assert v1.scalar("SELECT COUNT(*) FROM schema_version") == 3
+    assert v1.scalar("SELECT COUNT(*) FROM schema_version") == 4
     assert schema.current_version(v1) == schema.LATEST_VERSION
 
 
@@ -148,7 +150,7 @@ def v2(warehouse_url):
 
 
 def test_version_2_is_upgraded_keeping_and_back_filling_every_row(v2):
-    assert schema.apply(v2, with_indexes=False) == 3 == schema.LATEST_VERSION
+    assert schema.apply(v2, with_indexes=False) == 4 == schema.LATEST_VERSION
     skills = v2.query("SELECT request_id, model_version, skill_id FROM prediction_skills ORDER BY skill_id")
     assert [(r["request_id"], r["model_version"], r["skill_id"]) for r in skills] == [
         ("r1", "1.0.0", "s0"),
@@ -173,5 +175,6 @@ def test_version_2_is_upgraded_keeping_and_back_filling_every_row(v2):
     ) == ("r1", "1.0.0", "rita", "2026-11-02T12:00:00.000Z", 2, 3, 1)
     assert v2.scalar("SELECT COUNT(*) FROM feedback") == 1
     assert v2.scalar("SELECT COUNT(*) FROM feedback_submissions") == 1
-    assert schema.apply(v2, with_indexes=False) == 3  # current: nothing more to do
+    assert schema.apply(v2, with_indexes=False) == 4  # current: nothing more to do
     assert v2.scalar("SELECT COUNT(*) FROM prediction_scores") == 1
+    assert v2.scalar("SELECT COUNT(*) FROM web_sessions") == 0  # version 4's table is there
