@@ -55,7 +55,7 @@ def app_as(username: str, context):
 
     from mlops.services.auth import get_user
 
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=600)
+    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=600)
     at.session_state["sea_user"] = get_user(context.warehouse, username)
     at.session_state["sea_signed_in_at"] = time.time()
     return at

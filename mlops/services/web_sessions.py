@@ -52,7 +52,7 @@ def secret_hash(secret: str) -> str:
 
 
 def _usable(secret: str | None) -> bool:
-    return bool(secret) and len(secret or "") <= MAX_SECRET_CHARS
+    return isinstance(secret, str) and 0 < len(secret) <= MAX_SECRET_CHARS
 
 
 def begin(repo: SessionRepository, username: str, method: str = "local", now: datetime | None = None) -> str:

@@ -27,7 +27,7 @@ from tests.fixtures.app_data import (
 )
 
 ROOT = Path(__file__).resolve().parents[2]
-APP = str(ROOT / "app.py")
+APP = str(ROOT / "streamlit_app.py")  # the script `app.py` serves
 ADMIN_PAGES = ("models", "taxonomy", "audit")
 TIMEOUT = 60
 
@@ -70,7 +70,12 @@ def texts(elements) -> list[str]:
 def test_without_a_user_only_the_sign_in_page_exists(ctx):
     at = app_as(None)
     assert titles(at) == ["Sign in"]
-    assert [Path(i["script_path"]).stem for i in at._registered_pages.values()] == ["sign_in"]
+    registered = list(at._registered_pages.values())
+    assert {Path(i["script_path"]).stem for i in registered} == {"sign_in"}
+    # every page's address opens the sign-in page (a bookmark or reload: no "page not found")
+    assert sorted(i["url_pathname"] for i in registered) == sorted(
+        ["", "review", "monitoring", "models", "uat", "taxonomy", "audit", "sign-out"]
+    )
 
 
 def test_sign_in_with_a_local_account(ctx, users):
