@@ -120,3 +120,15 @@ def test_threshold_boundary():
     pair = [skill("a", "data analysis", "x", 0.9), skill("b", "data mining", "x", 0.8)]  # similarity 1/3
     assert len(group_suggestions(pair, threshold=1 / 3)[0].suggestions) == 1
     assert len(group_suggestions(pair, threshold=1 / 3 + 1e-9)[0].suggestions) == 2
+
+
+def test_the_cursor_moves_to_the_next_undecided_suggestion_wrapping_round():
+    from mlops.entrypoints.ui.review_state import next_undecided
+
+    item = ReviewItem("r", "1.0.0", "text", SKILLS)  # suggestions: py, pm, bud, sql
+    assert next_undecided(item, 0) == 1
+    item.decide_suggestion(item.suggestions[1], ACCEPT)
+    assert next_undecided(item, 0) == 2
+    assert next_undecided(item, 3) == 0  # wraps
+    item.decide_remaining(REJECT)
+    assert next_undecided(item, 2) == 2  # all decided: stays

@@ -225,3 +225,15 @@ def group_suggestions(skills: list[dict[str, Any]], threshold: float = SIMILAR_T
         PhraseGroup(shown[key], tuple(Suggestion(shown[key], tuple(skills[i] for i in c)) for c in clusters))
         for key, clusters in by_phrase.items()
     ]
+
+
+def next_undecided(item: ReviewItem, after: int) -> int:
+    """The index of the first undecided suggestion after `after` (wrapping round), or `after`
+    itself when every suggestion is decided: where the keyboard cursor goes after a decision."""
+    suggestions = item.suggestions
+    count = len(suggestions)
+    for step in range(1, count + 1):
+        index = (after + step) % count
+        if item.decision_of(suggestions[index]) is None:
+            return index
+    return after
