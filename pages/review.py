@@ -20,7 +20,7 @@ from mlops.entrypoints.ui.session import require_page_role
 from mlops.services.feedback import next_unreviewed, submit_feedback
 from sea_core.validation import ValidationError, validate_text
 
-ITEM_KEY, DONE_KEY, CURSOR_KEY = "review_item", "review_done", "review_cursor"
+ITEM_KEY, DONE_KEY, CURSOR_KEY, VERSION_KEY = "review_item", "review_done", "review_cursor", "review_version"
 user = require_page_role("reviewer")
 ctx = app_context()
 
@@ -132,18 +132,28 @@ cursor = min(int(st.session_state.get(CURSOR_KEY, 0)), max(len(suggestions) - 1,
 st.session_state[CURSOR_KEY] = cursor
 
 
+# The item is the truth; the widgets show it. A key or bulk action changes the item and moves
+# the widgets to new keys, so they are drawn afresh from it (a widget's state sent by the
+# browser for the old keys, e.g. by a quick next action, cannot undo the change).
+version = int(st.session_state.get(VERSION_KEY, 0))
+
+
 def decision_key(index: int) -> str:
-    return f"decision_{item.request_id[:16]}_{index}"
+    return f"decision_{item.request_id[:16]}_{version}_{index}"
 
 
 def pick_key(index: int) -> str:
-    return f"pick_{item.request_id[:16]}_{index}"
+    return f"pick_{item.request_id[:16]}_{version}_{index}"
+
+
+def changed(cursor_to: int) -> None:
+    st.session_state[CURSOR_KEY] = cursor_to
+    st.session_state[VERSION_KEY] = version + 1
 
 
 def decide_current(decision: str) -> None:
-    st.session_state[decision_key(cursor)] = decision
     item.decide_suggestion(suggestions[cursor], decision, st.session_state.get(pick_key(cursor)))
-    st.session_state[CURSOR_KEY] = next_undecided(item, cursor)
+    changed(next_undecided(item, cursor))
 
 
 def move(step: int) -> None:
@@ -151,14 +161,13 @@ def move(step: int) -> None:
 
 
 def decide_remaining(decision: str) -> None:
-    for index, suggestion in enumerate(suggestions):
-        if item.decision_of(suggestion) is None:
-            st.session_state[decision_key(index)] = decision
     item.decide_remaining(decision)
+    changed(cursor)
 
 
 def keep_alternative(skill_id: str) -> None:
-    st.session_state[pick_key(cursor)] = skill_id
+    item.decide_suggestion(suggestions[cursor], ACCEPT, skill_id)
+    changed(next_undecided(item, cursor))
 
 
 keys = st.container(horizontal=True)
@@ -186,7 +195,7 @@ if not next_key_here:
 st.caption(
     (
         "Keys: **A** accept and **X** reject the marked skill (▶), **J** / **K** next / previous skill, "
-        "**1**–**9** keep that alternative, **Shift+A** / **Shift+X** accept / reject all remaining, "
+        "**1**–**9** accept that alternative, **Shift+A** / **Shift+X** accept / reject all remaining, "
         if suggestions
         else "Keys: "
     )
@@ -203,8 +212,6 @@ for group in item.groups:
         with st.container(border=True):
             left, right = st.columns([3, 2])
             if len(suggestion.alternatives) > 1:
-                if pick_key(index) not in st.session_state:
-                    st.session_state[pick_key(index)] = item.picked(suggestion)
                 by_id = {s["skill_id"]: s for s in suggestion.alternatives}
                 left.markdown(
                     f"**{'▶ ' if current else ''}{index + 1}. {len(suggestion.alternatives)} near-duplicate "
@@ -216,6 +223,7 @@ for group in item.groups:
                     format_func=lambda sid, by_id=by_id: (
                         f"{escape_markdown_inline(by_id[sid]['title'])} · {by_id[sid]['confidence']:.2f}"
                     ),
+                    index=suggestion.skill_ids.index(item.picked(suggestion)),
                     key=pick_key(index),
                     label_visibility="collapsed",
                 )
@@ -223,7 +231,7 @@ for group in item.groups:
                     alternatives = left.container(horizontal=True)
                     for number, sid in enumerate(suggestion.skill_ids[:9], start=1):
                         alternatives.button(
-                            f"Keep {number}",
+                            f"Accept {number}",
                             key=f"review_keep_{number}",
                             shortcut=str(number),
                             on_click=keep_alternative,
@@ -241,14 +249,13 @@ for group in item.groups:
                         + (f" · tags: {', '.join(only['tags'])}" if only["tags"] else "")
                     )
                 )
-            if decision_key(index) not in st.session_state:
-                st.session_state[decision_key(index)] = item.decision_of(suggestion)
+            decided = item.decision_of(suggestion)
             choice = right.radio(
                 "Decision",
                 [ACCEPT, REJECT],
                 format_func=labels.get,
                 horizontal=True,
-                index=None,
+                index=None if decided is None else [ACCEPT, REJECT].index(decided),
                 key=decision_key(index),
                 label_visibility="collapsed",
             )

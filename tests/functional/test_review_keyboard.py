@@ -1,5 +1,5 @@
 """The Review page's keyboard controls and grouped suggestions under `AppTest` (the buttons the
-keys press: A accept, X reject, J/K move, 1-9 keep an alternative, Shift+A/Shift+X all
+keys press: A accept, X reject, J/K move, 1-9 accept an alternative, Shift+A/Shift+X all
 remaining, N next text, Ctrl+Enter submit), on the small taxonomy and the fake inference."""
 
 from __future__ import annotations
@@ -89,7 +89,7 @@ def test_accept_all_remaining_keeps_earlier_rejections(ctx, rita):
     assert at.session_state["review_item"].undecided == 0
 
 
-def test_near_duplicates_are_one_suggestion_and_digits_keep_an_alternative(ctx, rita):
+def test_near_duplicates_are_one_suggestion_and_digits_accept_an_alternative(ctx, rita):
     pm = ctx.taxonomy.get(next(s.skill_id for s in ctx.taxonomy if s.title == "Project management"))
     java = ctx.taxonomy.get(next(s.skill_id for s in ctx.taxonomy if s.title == "Java programming"))
     skills = [
@@ -109,8 +109,8 @@ def test_near_duplicates_are_one_suggestion_and_digits_keep_an_alternative(ctx, 
     assert len(decisions(at)) == 2  # two suggestions for three predicted skills
     [alternatives] = [r for r in at.radio if r.key and r.key.startswith("pick_")]
     assert alternatives.options == ["Project management · 0.80", "Manage projects · 0.70"]
-    press(at, "review_keep_2")  # the key "2"
-    press(at, "review_key_accept")
+    press(at, "review_keep_2")  # the key "2": accept the second alternative
+    assert decisions(at) == ["accept", None]
     kept = at.session_state["review_item"]
     assert kept.accepted == ["near"] and kept.rejected == [pm.skill_id]
     assert [b.key for b in at.button if b.key and b.key.startswith("review_keep_")] == []  # marker moved on
