@@ -223,7 +223,8 @@ def allowed_pages(user: User | None) -> list[PageSpec]:
 
 def navigation_pages(user: User | None) -> list:
     """`st.Page` objects for the menu: sign-in alone when nobody is signed in (also behind every
-    page's address, hidden, so that a bookmark or reload opens it, then the page asked for)."""
+    page's address, hidden, so that a bookmark or reload opens it, then the page asked for);
+    else the pages the user's roles open, and the others hidden (their address says why not)."""
 
     def page(spec: PageSpec, default: bool = False):
         return st.Page(
@@ -246,7 +247,17 @@ def navigation_pages(user: User | None) -> list:
         ]
         return [page(SIGN_IN, default=True), *hidden]
     allowed = allowed_pages(user)
-    return [page(spec, default=i == 0) for i, spec in enumerate(allowed)] + [page(SIGN_OUT, not allowed)]
+    # the other pages stay reachable by address but hidden: they refuse the user themselves
+    # (`require_page_role`) instead of Streamlit's "page not found" pop-up
+    refused = [
+        st.Page(str(PAGES_DIR / spec.file), title=spec.title, url_path=spec.url_path, visibility="hidden")
+        for spec in APP_PAGES
+        if spec not in allowed
+    ]
+    return [page(spec, default=i == 0) for i, spec in enumerate(allowed)] + [
+        page(SIGN_OUT, not allowed),
+        *refused,
+    ]
 
 
 def require_page_role(*roles: str) -> User:
