@@ -170,26 +170,18 @@ def keep_alternative(skill_id: str) -> None:
     changed(next_undecided(item, cursor))
 
 
+#: The review's keys: (label, widget key, shortcut, action, its argument).
+KEYS = (
+    ("Accept", "review_key_accept", "A", decide_current, ACCEPT),
+    ("Reject", "review_key_reject", "X", decide_current, REJECT),
+    ("Previous skill", "review_key_previous", "K", move, -1),
+    ("Next skill", "review_key_next", "J", move, 1),
+    ("Accept all remaining", "review_accept_all", "Shift+A", decide_remaining, ACCEPT),
+    ("Reject all remaining", "review_reject_all", "Shift+X", decide_remaining, REJECT),
+)
 keys = st.container(horizontal=True)
-if suggestions:
-    keys.button("Accept", key="review_key_accept", shortcut="A", on_click=decide_current, args=(ACCEPT,))
-    keys.button("Reject", key="review_key_reject", shortcut="X", on_click=decide_current, args=(REJECT,))
-    keys.button("Previous skill", key="review_key_previous", shortcut="K", on_click=move, args=(-1,))
-    keys.button("Next skill", key="review_key_next", shortcut="J", on_click=move, args=(1,))
-    keys.button(
-        "Accept all remaining",
-        key="review_accept_all",
-        shortcut="Shift+A",
-        on_click=decide_remaining,
-        args=(ACCEPT,),
-    )
-    keys.button(
-        "Reject all remaining",
-        key="review_reject_all",
-        shortcut="Shift+X",
-        on_click=decide_remaining,
-        args=(REJECT,),
-    )
+for label, widget_key, shortcut, action, argument in KEYS if suggestions else ():
+    keys.button(label, key=widget_key, shortcut=shortcut, on_click=action, args=(argument,))
 if not next_key_here:
     keys.button("Next text", key="review_key_next_text", shortcut="N", on_click=next_text)
 st.caption(

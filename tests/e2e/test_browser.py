@@ -8,6 +8,7 @@ review."""
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -183,7 +184,11 @@ def test_reviewer_admin_and_stakeholder_journeys(app_server, browser):
     see(page, "Skills found")
     accept = page.get_by_text("Accept", exact=True)
     if accept.count():
-        accept.first.click()
+        accept.first.click()  # the toolbar's Accept (key A): the first skill
+        # one action per rerun: Streamlit merges clicks sent while the page is still updating
+        page.locator('[class*="st-key-decision_"] input:checked').first.wait_for(
+            state="attached", timeout=WAIT_MS
+        )
     search = page.get_by_label("Search the taxonomy (titles and alternative labels)", exact=True)
     search.fill("project")
     search.press("Enter")
@@ -194,7 +199,7 @@ def test_reviewer_admin_and_stakeholder_journeys(app_server, browser):
     was_added = page.get_by_text("+ Project management").count() > 0
     shot(page, "1-review")
     page.get_by_role("button", name="Submit review").click()
-    see(page, "Saved:")
+    page.get_by_text(re.compile(r"^Saved: ")).first.wait_for(timeout=WAIT_MS)  # not "Not saved:"
     shot(page, "1-review-saved")
     stored = context.warehouse.query("SELECT reviewer, n_confirmed FROM feedback_submissions")
     assert len(stored) == 1 and stored[0]["reviewer"] == "rita" and stored[0]["n_confirmed"] >= 1
@@ -272,7 +277,9 @@ def test_sessions_survive_reloads_deep_links_and_end_server_side(app_server, bro
     cookie = session_cookie(tab)
     assert cookie is not None and cookie["httpOnly"] and cookie["sameSite"] == "Lax"
     assert page.evaluate("document.cookie").find("sea_session") == -1  # not readable by scripts
-    stored = context.warehouse.query("SELECT secret_hash, username, state FROM web_sessions")
+    stored = context.warehouse.query(
+        "SELECT secret_hash, username, state FROM web_sessions WHERE username = 'adam'"
+    )
     assert [(r["username"], r["state"]) for r in stored] == [("adam", "active")]
     assert cookie["value"] not in {r["secret_hash"] for r in stored}  # hashed at rest
     # a reload and a typed URL keep the user signed in, on the page asked for
@@ -300,13 +307,20 @@ def test_sessions_survive_reloads_deep_links_and_end_server_side(app_server, bro
     tab.close()
 
 
+def idle(page) -> None:
+    """Wait until the app has finished its rerun (Streamlit drops keys pressed meanwhile)."""
+    page.wait_for_timeout(300)
+    page.locator('[data-testid="stStatusWidget"]').wait_for(state="detached", timeout=WAIT_MS)
+
+
 def test_keyboard_review(app_server, browser):
     url, context = app_server
     tab = browser.new_context(viewport={"width": 1400, "height": 1200})
     page = tab.new_page()
     sign_in(page, url, "rita")
     before = context.warehouse.scalar("SELECT COUNT(*) FROM feedback_submissions")
-    page.get_by_label("Job or course description", exact=True).fill(SAMPLE_TEXT)
+    text = f"{SAMPLE_TEXT} Reviewed with the keyboard."  # a text nobody reviewed yet
+    page.get_by_label("Job or course description", exact=True).fill(text)
     page.get_by_role("button", name="Extract skills").click()
     see(page, "Skills found")
     see(page, "Keys:")
@@ -321,21 +335,27 @@ def test_keyboard_review(app_server, browser):
     assert page.locator('[class*="st-key-decision_"] input:checked').count() == 0
     search.fill("")
     page.get_by_role("heading", name="Skills found").first.click()  # focus leaves the field
+    idle(page)
     page.keyboard.press("a")  # accept the marked (first) skill
     radios.first.locator("input:checked").wait_for(state="attached", timeout=WAIT_MS)
+    idle(page)
     page.keyboard.press("Shift+X")  # reject all the rest
     page.wait_for_function(
         f"document.querySelectorAll('[class*=\"st-key-decision_\"] input:checked').length === {count}",
         timeout=WAIT_MS,
     )
     shot(page, "8-keyboard-review")
+    idle(page)
     page.keyboard.press("Control+Enter")  # submit
-    see(page, "Saved:")
+    page.get_by_text(re.compile(r"^Saved: ")).first.wait_for(timeout=WAIT_MS)
     shot(page, "8-keyboard-review-saved")
     assert context.warehouse.scalar("SELECT COUNT(*) FROM feedback_submissions") == before + 1
+    from sea_core.pipeline import request_id_for
+
     decided = context.warehouse.query(
-        "SELECT decision, COUNT(*) AS n FROM feedback WHERE reviewer = 'rita' AND request_id = ("
-        "SELECT request_id FROM feedback_submissions ORDER BY submitted_at DESC LIMIT 1) GROUP BY decision"
+        "SELECT decision, COUNT(*) AS n FROM feedback WHERE reviewer = 'rita' AND request_id = ? "
+        "GROUP BY decision",
+        (request_id_for(text),),
     )
     counts = {r["decision"]: r["n"] for r in decided}
     assert counts.get("accepted") == 1 and counts.get("rejected", 0) >= count - 1

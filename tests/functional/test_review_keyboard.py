@@ -10,24 +10,20 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from mlops.entrypoints.ui import context as ui_context
 from mlops.entrypoints.ui.review_state import ReviewItem
-from tests.fixtures.app_data import SAMPLE_TEXT, create_users, make_context, write_small_taxonomy
+from tests.fixtures.app_data import SAMPLE_TEXT
+from tests.functional import test_app_pages
+
+# the same fixtures as the other page tests: a context on the small taxonomy, one user per role
+ctx = test_app_pages.ctx
+users = test_app_pages.users
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture()
-def ctx(tmp_path, monkeypatch):
-    context = make_context(tmp_path / "home", write_small_taxonomy(tmp_path / "skills.csv"))
-    monkeypatch.setattr(ui_context, "OVERRIDE", context)
-    yield context
-    context.close()
-
-
-@pytest.fixture()
-def rita(ctx):
-    return create_users(ctx.warehouse)["rita"]
+def rita(users):
+    return users["rita"]
 
 
 def review(user, item: ReviewItem | None = None) -> AppTest:
