@@ -266,7 +266,7 @@ def test_sessions_survive_reloads_deep_links_and_end_server_side(app_server, bro
     page = tab.new_page()
     # a bookmark while signed out: the sign-in page, no "page not found"; then that page
     page.goto(f"{url}/audit")
-    page.get_by_label("Username", exact=True).wait_for(timeout=WAIT_MS)
+    see(page, "Sign in to review")
     no_page_not_found(page)
     shot(page, "7-deep-link-sign-in")
     page.get_by_label("Username", exact=True).fill("adam")
