@@ -40,7 +40,7 @@ WORKDIR /opt/sea
 COPY sea_core/ sea_core/
 COPY mlops/ mlops/
 COPY pages/ pages/
-COPY app.py .
+COPY app.py streamlit_app.py ./
 COPY tests/golden/ tests/golden/
 COPY deploy/ deploy/
 COPY .streamlit/config.toml .streamlit/config.toml

@@ -1,25 +1,15 @@
-"""SEA: the Streamlit app (`streamlit run app.py`). Signs users in and shows each user only
-the pages their roles open; the pages live in `pages/`."""
+"""SEA's web app: `streamlit run app.py` serves the Streamlit script `streamlit_app.py` (the
+pages live in `pages/`) together with the routes that set and clear the HTTP-only session
+cookie (`mlops.entrypoints.ui.session_routes`), so a reload keeps the user signed in."""
 
 import streamlit as st
+from streamlit.runtime.pages_manager import PagesManager
 
-from mlops.config import SettingsError
-from mlops.entrypoints.ui.session import NOTICE_KEY, current_user, navigation_pages
+from mlops.entrypoints.ui.session_routes import routes
 
-st.set_page_config(page_title="SEA skills extraction", page_icon=":material/psychology:", layout="wide")
+# The menu comes from `st.navigation` in the script. Without this, the first page load after
+# the server starts treats `pages/` as a legacy multipage folder: a deep link would run that
+# page alone, without the script's sign-in, and list every page's name.
+PagesManager.uses_pages_directory = False
 
-try:
-    user = current_user()
-except SettingsError as exc:  # a bad setting: say which, not a traceback
-    st.error(f"SEA is misconfigured: {exc}")
-    st.stop()
-navigation = st.navigation(navigation_pages(user), position="sidebar")
-with st.sidebar:
-    if user is not None:
-        st.caption(f"Signed in as **{user.username}** ({', '.join(sorted(user.roles)) or 'no roles'})")
-if user is not None and not user.roles:
-    st.warning("Your account has no SEA role yet: ask an admin to grant reviewer, stakeholder or admin.")
-notice = st.session_state.pop(NOTICE_KEY, None)
-if notice:
-    st.info(notice)
-navigation.run()
+app = st.App("streamlit_app.py", routes=routes())

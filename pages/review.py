@@ -15,12 +15,12 @@ from mlops.entrypoints.ui.display import (
     friendly_errors,
     highlighted_markdown,
 )
-from mlops.entrypoints.ui.review_state import ACCEPT, REJECT, ReviewItem
+from mlops.entrypoints.ui.review_state import ACCEPT, REJECT, ReviewItem, next_undecided
 from mlops.entrypoints.ui.session import require_page_role
 from mlops.services.feedback import next_unreviewed, submit_feedback
 from sea_core.validation import ValidationError, validate_text
 
-ITEM_KEY, DONE_KEY = "review_item", "review_done"
+ITEM_KEY, DONE_KEY, CURSOR_KEY, VERSION_KEY = "review_item", "review_done", "review_cursor", "review_version"
 user = require_page_role("reviewer")
 ctx = app_context()
 
@@ -29,7 +29,10 @@ explain("Check the skills the model found in a text: accept or reject each, add 
 
 
 def start(item: ReviewItem) -> None:
+    for key in [k for k in st.session_state if str(k).startswith(("decision_", "pick_"))]:
+        del st.session_state[key]  # the last text's choices (the same text again starts afresh)
     st.session_state[ITEM_KEY] = item
+    st.session_state[CURSOR_KEY] = 0
     st.session_state.pop(DONE_KEY, None)
 
 
@@ -64,6 +67,13 @@ def take_next() -> None:
     start(ReviewItem.from_prediction(prediction))
 
 
+def next_text() -> None:
+    """The N key: the next text from the queue (switching to the queue)."""
+    st.session_state["review_source"] = "Next from the queue"
+    with friendly_errors("Loading the next text"):
+        take_next()
+
+
 done = st.session_state.get(DONE_KEY)
 if done:
     st.success(
@@ -72,6 +82,8 @@ if done:
     )
 
 source = st.radio("Text", ["Paste a text", "Next from the queue"], horizontal=True, key="review_source")
+# one button per key and run: N is up here until a text is shown, then in the review's toolbar
+next_key_here = st.session_state.get(ITEM_KEY) is None
 if source == "Paste a text":
     text = st.text_area(
         "Job or course description",
@@ -82,11 +94,15 @@ if source == "Paste a text":
     ctx.warm_up("prod")
     if ctx.model_loading("prod"):
         st.info("The model is still loading; the first extraction may take a little longer.")
-    if st.button("Extract skills", type="primary", key="review_extract"):
+    left, right = st.columns([1, 4])
+    if left.button("Extract skills", type="primary", key="review_extract"):
         with friendly_errors("Extraction"):
             extract(text)
+    if next_key_here:
+        right.button("Next text from the queue", key="review_key_next_text", shortcut="N", on_click=next_text)
 else:
-    if st.button("Take the next text", type="primary", key="review_next"):
+    shortcut = "N" if next_key_here else None
+    if st.button("Take the next text", type="primary", key="review_next", shortcut=shortcut):
         with friendly_errors("Loading the next text"):
             take_next()
 
@@ -106,35 +122,137 @@ st.caption(
 )
 st.markdown(highlighted_markdown(item.text, evidence_spans(item.text, item.skills)))
 
+suggestions = item.suggestions
 st.subheader(f"Skills found ({len(item.skills)})")
 if not item.skills:
     st.info(
         "The model found no skills in this text. Add any that apply, or submit to confirm there are none."
     )
+cursor = min(int(st.session_state.get(CURSOR_KEY, 0)), max(len(suggestions) - 1, 0))
+st.session_state[CURSOR_KEY] = cursor
+
+
+# The item is the truth; the widgets show it. A key or bulk action changes the item and moves
+# the widgets to new keys, so they are drawn afresh from it (a widget's state sent by the
+# browser for the old keys, e.g. by a quick next action, cannot undo the change).
+version = int(st.session_state.get(VERSION_KEY, 0))
+
+
+def decision_key(index: int) -> str:
+    return f"decision_{item.request_id[:16]}_{version}_{index}"
+
+
+def pick_key(index: int) -> str:
+    return f"pick_{item.request_id[:16]}_{version}_{index}"
+
+
+def changed(cursor_to: int) -> None:
+    st.session_state[CURSOR_KEY] = cursor_to
+    st.session_state[VERSION_KEY] = version + 1
+
+
+def decide_current(decision: str) -> None:
+    item.decide_suggestion(suggestions[cursor], decision, st.session_state.get(pick_key(cursor)))
+    changed(next_undecided(item, cursor))
+
+
+def move(step: int) -> None:
+    st.session_state[CURSOR_KEY] = (cursor + step) % max(len(suggestions), 1)
+
+
+def decide_remaining(decision: str) -> None:
+    item.decide_remaining(decision)
+    changed(cursor)
+
+
+def keep_alternative(skill_id: str) -> None:
+    item.decide_suggestion(suggestions[cursor], ACCEPT, skill_id)
+    changed(next_undecided(item, cursor))
+
+
+#: The review's keys: (label, widget key, shortcut, action, its argument).
+KEYS = (
+    ("Accept", "review_key_accept", "A", decide_current, ACCEPT),
+    ("Reject", "review_key_reject", "X", decide_current, REJECT),
+    ("Previous skill", "review_key_previous", "K", move, -1),
+    ("Next skill", "review_key_next", "J", move, 1),
+    ("Accept all remaining", "review_accept_all", "Shift+A", decide_remaining, ACCEPT),
+    ("Reject all remaining", "review_reject_all", "Shift+X", decide_remaining, REJECT),
+)
+keys = st.container(horizontal=True)
+for label, widget_key, shortcut, action, argument in KEYS if suggestions else ():
+    keys.button(label, key=widget_key, shortcut=shortcut, on_click=action, args=(argument,))
+if not next_key_here:
+    keys.button("Next text", key="review_key_next_text", shortcut="N", on_click=next_text)
+st.caption(
+    (
+        "Keys: **A** accept and **X** reject the marked skill (▶), **J** / **K** next / previous skill, "
+        "**1**–**9** accept that alternative, **Shift+A** / **Shift+X** accept / reject all remaining, "
+        if suggestions
+        else "Keys: "
+    )
+    + "**N** next text from the queue, **Ctrl+Enter** submit."
+)
+
 labels = {ACCEPT: "Accept", REJECT: "Reject"}
-for index, skill in enumerate(item.skills):
-    with st.container(border=True):
-        left, right = st.columns([3, 2])
-        left.markdown(f"**{index + 1}. {escape_markdown_inline(skill['title'])}**")
-        left.caption(
-            escape_markdown_inline(
-                f"{skill['type'] or 'skill'} · confidence {skill['confidence']:.2f}"
-                + (f" · tags: {', '.join(skill['tags'])}" if skill["tags"] else "")
+index = 0
+for group in item.groups:
+    if group.phrase:
+        st.markdown(f"Evidence: “{escape_markdown_inline(group.phrase)}”")
+    for suggestion in group.suggestions:
+        current = index == cursor
+        with st.container(border=True):
+            left, right = st.columns([3, 2])
+            if len(suggestion.alternatives) > 1:
+                by_id = {s["skill_id"]: s for s in suggestion.alternatives}
+                left.markdown(
+                    f"**{'▶ ' if current else ''}{index + 1}. {len(suggestion.alternatives)} near-duplicate "
+                    "skills: keep one**"
+                )
+                pick = left.radio(
+                    "Alternatives",
+                    suggestion.skill_ids,
+                    format_func=lambda sid, by_id=by_id: (
+                        f"{escape_markdown_inline(by_id[sid]['title'])} · {by_id[sid]['confidence']:.2f}"
+                    ),
+                    index=suggestion.skill_ids.index(item.picked(suggestion)),
+                    key=pick_key(index),
+                    label_visibility="collapsed",
+                )
+                if current:
+                    alternatives = left.container(horizontal=True)
+                    for number, sid in enumerate(suggestion.skill_ids[:9], start=1):
+                        alternatives.button(
+                            f"Accept {number}",
+                            key=f"review_keep_{number}",
+                            shortcut=str(number),
+                            on_click=keep_alternative,
+                            args=(sid,),
+                        )
+            else:
+                only = suggestion.alternatives[0]
+                pick = only["skill_id"]
+                left.markdown(
+                    f"**{'▶ ' if current else ''}{index + 1}. {escape_markdown_inline(only['title'])}**"
+                )
+                left.caption(
+                    escape_markdown_inline(
+                        f"{only['type'] or 'skill'} · confidence {only['confidence']:.2f}"
+                        + (f" · tags: {', '.join(only['tags'])}" if only["tags"] else "")
+                    )
+                )
+            decided = item.decision_of(suggestion)
+            choice = right.radio(
+                "Decision",
+                [ACCEPT, REJECT],
+                format_func=labels.get,
+                horizontal=True,
+                index=None if decided is None else [ACCEPT, REJECT].index(decided),
+                key=decision_key(index),
+                label_visibility="collapsed",
             )
-        )
-        if skill["phrase"]:
-            left.text(f"Evidence: “{skill['phrase']}”")
-        current = item.decisions.get(skill["skill_id"])
-        choice = right.radio(
-            "Decision",
-            [ACCEPT, REJECT],
-            format_func=labels.get,
-            horizontal=True,
-            index=None if current is None else [ACCEPT, REJECT].index(current),
-            key=f"decision_{item.request_id[:16]}_{index}",
-            label_visibility="collapsed",
-        )
-        item.decide(skill["skill_id"], choice)
+            item.decide_suggestion(suggestion, choice, pick)
+        index += 1
 
 st.subheader("Add a missed skill")
 query = st.text_input("Search the taxonomy (titles and alternative labels)", key="review_search")
@@ -171,7 +289,7 @@ summary = pd.DataFrame(
     ]
 )
 st.dataframe(summary, hide_index=True)
-if st.button("Submit review", type="primary", key="review_submit"):
+if st.button("Submit review", type="primary", key="review_submit", shortcut="Ctrl+Enter"):
     with friendly_errors("Saving the review"):
         try:
             result = submit_feedback(

@@ -4,7 +4,7 @@ import streamlit as st
 
 from mlops.entrypoints.ui.context import app_context
 from mlops.entrypoints.ui.display import explain, friendly_errors
-from mlops.entrypoints.ui.session import current_user, oidc_configured, sign_in
+from mlops.entrypoints.ui.session import current_user, oidc_configured, remember_browser, sign_in
 
 st.title("Sign in")
 explain("Sign in to review extracted skills, watch model quality or manage releases.")
@@ -31,4 +31,4 @@ if submitted:
                 st.error("Your account has no roles yet; ask an admin to grant one.")
             else:
                 sign_in(user)
-                st.rerun()
+                remember_browser(user)  # the cookie, then the page asked for (or a rerun)

@@ -602,3 +602,45 @@ class MemoryTokens(TokenRepository):
     def touch(self, token_id: str, at: str) -> None:
         if token_id in self.state.tokens:
             self.state.tokens[token_id] = replace(self.state.tokens[token_id], last_used_at=at)
+
+
+# -- web sessions (mlops.adapters.warehouse.sessions) ---------------------------------------------
+from mlops.adapters.warehouse.sessions import SessionRepository, StoredSession  # noqa: E402
+
+
+class MemorySessions(SessionRepository):
+    """`SessionRepository` in memory: the same conditions as the SQL one (timestamps compare as
+    text)."""
+
+    def __init__(self) -> None:
+        self.rows: dict[str, StoredSession] = {}
+
+    def add(self, session: StoredSession) -> None:
+        if session.secret_hash in self.rows:
+            raise ValueError("duplicate session")
+        self.rows[session.secret_hash] = session
+
+    def get(self, secret_hash: str) -> StoredSession | None:
+        return self.rows.get(secret_hash)
+
+    def take_pending(self, secret_hash: str, now: str) -> bool:
+        row = self.rows.get(secret_hash)
+        if row is None or row.state != "pending" or row.expires_at <= now:
+            return False
+        del self.rows[secret_hash]
+        return True
+
+    def delete(self, secret_hash: str) -> int:
+        return 1 if self.rows.pop(secret_hash, None) is not None else 0
+
+    def delete_user(self, username: str) -> int:
+        gone = [h for h, row in self.rows.items() if row.username == username]
+        for h in gone:
+            del self.rows[h]
+        return len(gone)
+
+    def delete_expired(self, now: str) -> int:
+        gone = [h for h, row in self.rows.items() if row.expires_at <= now]
+        for h in gone:
+            del self.rows[h]
+        return len(gone)

@@ -1,9 +1,13 @@
 """The app end to end in a real headless Chromium (Debian's, driven by Playwright; no browser
 download): `streamlit run app.py` on a free port with a temporary SEA_HOME, the small taxonomy
 and tiny model bundles (1.0.0 in PROD, 1.1.0 waiting in DEV). Screenshots of each page go to
-`test-output/screenshots/`."""
+`test-output/screenshots/`. Covered: the three roles' journeys, reload-safe sessions (reload,
+typed URL, deep link, sign-out invalidating the cookie's session server-side) and keyboard
+review."""
 
 from __future__ import annotations
+
+import re
 
 import pytest
 
@@ -87,7 +91,11 @@ def test_reviewer_admin_and_stakeholder_journeys(app_server, browser):
     see(page, "Skills found")
     accept = page.get_by_text("Accept", exact=True)
     if accept.count():
-        accept.first.click()
+        accept.first.click()  # the toolbar's Accept (key A): the first skill
+        # one action per rerun: Streamlit merges clicks sent while the page is still updating
+        page.locator('[class*="st-key-decision_"] input:checked').first.wait_for(
+            state="attached", timeout=WAIT_MS
+        )
     search = page.get_by_label("Search the taxonomy (titles and alternative labels)", exact=True)
     search.fill("project")
     search.press("Enter")
@@ -98,7 +106,7 @@ def test_reviewer_admin_and_stakeholder_journeys(app_server, browser):
     was_added = page.get_by_text("+ Project management").count() > 0
     shot(page, "1-review")
     page.get_by_role("button", name="Submit review").click()
-    see(page, "Saved:")
+    page.get_by_text(re.compile(r"^Saved: ")).first.wait_for(timeout=WAIT_MS)  # not "Not saved:"
     shot(page, "1-review-saved")
     stored = context.warehouse.query("SELECT reviewer, n_confirmed FROM feedback_submissions")
     assert len(stored) == 1 and stored[0]["reviewer"] == "rita" and stored[0]["n_confirmed"] >= 1
@@ -107,10 +115,11 @@ def test_reviewer_admin_and_stakeholder_journeys(app_server, browser):
     assert any(decision == "accepted" for _, decision in titles)  # the first skill, accepted
     if was_added:
         assert ("Project management", "added") in titles
-    # an admin page's URL does not open it for a reviewer (a new tab starts signed out)
+    # an admin page's URL does not open it for a reviewer (still signed in: the cookie)
     page.goto(f"{url}/models")
-    page.get_by_label("Username", exact=True).wait_for(timeout=WAIT_MS)
+    see(page, "Signed in as rita")
     assert page.get_by_role("heading", name="Models").count() == 0
+    sign_out(page)
 
     # -- admin: queue a build and watch its progress ---------------------------------------------
     sign_in(page, url, "adam")
@@ -146,3 +155,115 @@ def test_reviewer_admin_and_stakeholder_journeys(app_server, browser):
     shot(page, "4-uat")
     assert context.registry.stage("uat") == "1.1.0"
     page.close()
+
+
+def session_cookie(browser_context) -> dict | None:
+    return next((c for c in browser_context.cookies() if c["name"] == "sea_session"), None)
+
+
+def no_page_not_found(page) -> None:
+    page.wait_for_timeout(500)
+    for text in ("Page not found", "does not exist"):
+        assert page.get_by_text(text).count() == 0, text
+
+
+def test_sessions_survive_reloads_deep_links_and_end_server_side(app_server, browser):
+    url, context = app_server
+    tab = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = tab.new_page()
+    # a bookmark while signed out: the sign-in page, no "page not found"; then that page
+    page.goto(f"{url}/audit")
+    see(page, "Sign in to review")
+    no_page_not_found(page)
+    shot(page, "7-deep-link-sign-in")
+    page.get_by_label("Username", exact=True).fill("adam")
+    page.get_by_label("Password", exact=True).fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("heading", name="Audit").first.wait_for(timeout=WAIT_MS)
+    assert page.url.rstrip("/").endswith("/audit")
+    cookie = session_cookie(tab)
+    assert cookie is not None and cookie["httpOnly"] and cookie["sameSite"] == "Lax"
+    assert page.evaluate("document.cookie").find("sea_session") == -1  # not readable by scripts
+    stored = context.warehouse.query(
+        "SELECT secret_hash, username, state FROM web_sessions WHERE username = 'adam'"
+    )
+    assert [(r["username"], r["state"]) for r in stored] == [("adam", "active")]
+    assert cookie["value"] not in {r["secret_hash"] for r in stored}  # hashed at rest
+    # a reload and a typed URL keep the user signed in, on the page asked for
+    page.reload()
+    page.get_by_role("heading", name="Audit").first.wait_for(timeout=WAIT_MS)
+    see(page, "Signed in as adam")
+    no_page_not_found(page)
+    page.goto(f"{url}/models")
+    page.get_by_role("heading", name="Models").first.wait_for(timeout=WAIT_MS)
+    no_page_not_found(page)
+    shot(page, "7-reloaded-signed-in")
+    # sign-out deletes the session server-side: the old cookie opens nothing any more
+    sign_out(page)
+    see(page, "You are signed out")
+    assert session_cookie(tab) is None
+    assert context.warehouse.scalar("SELECT COUNT(*) FROM web_sessions WHERE username = 'adam'") == 0
+    thief = browser.new_context()
+    thief.add_cookies([{k: cookie[k] for k in ("name", "value", "domain", "path")}])
+    stolen = thief.new_page()
+    stolen.goto(f"{url}/models")
+    stolen.get_by_label("Username", exact=True).wait_for(timeout=WAIT_MS)
+    assert stolen.get_by_role("heading", name="Models").count() == 0
+    shot(stolen, "7-old-cookie-signed-out")
+    thief.close()
+    tab.close()
+
+
+def idle(page) -> None:
+    """Wait until the app has finished its rerun (Streamlit drops keys pressed meanwhile)."""
+    page.wait_for_timeout(300)
+    page.locator('[data-testid="stStatusWidget"]').wait_for(state="detached", timeout=WAIT_MS)
+
+
+def test_keyboard_review(app_server, browser):
+    url, context = app_server
+    tab = browser.new_context(viewport={"width": 1400, "height": 1200})
+    page = tab.new_page()
+    sign_in(page, url, "rita")
+    before = context.warehouse.scalar("SELECT COUNT(*) FROM feedback_submissions")
+    text = f"{SAMPLE_TEXT} Reviewed with the keyboard."  # a text nobody reviewed yet
+    page.get_by_label("Job or course description", exact=True).fill(text)
+    page.get_by_role("button", name="Extract skills").click()
+    see(page, "Skills found")
+    see(page, "Keys:")
+    radios = page.locator('[class*="st-key-decision_"]')
+    radios.first.wait_for(timeout=WAIT_MS)
+    count = radios.count()
+    assert count >= 2  # the tiny model finds some skills in the sample text
+    # typing in a text field never triggers a key
+    search = page.get_by_label("Search the taxonomy (titles and alternative labels)", exact=True)
+    search.press_sequentially("xa")
+    page.wait_for_timeout(1500)
+    assert page.locator('[class*="st-key-decision_"] input:checked').count() == 0
+    search.fill("")
+    page.get_by_role("heading", name="Skills found").first.click()  # focus leaves the field
+    idle(page)
+    page.keyboard.press("a")  # accept the marked (first) skill
+    radios.first.locator("input:checked").wait_for(state="attached", timeout=WAIT_MS)
+    idle(page)
+    page.keyboard.press("Shift+X")  # reject all the rest
+    page.wait_for_function(
+        f"document.querySelectorAll('[class*=\"st-key-decision_\"] input:checked').length === {count}",
+        timeout=WAIT_MS,
+    )
+    shot(page, "8-keyboard-review")
+    idle(page)
+    page.keyboard.press("Control+Enter")  # submit
+    page.get_by_text(re.compile(r"^Saved: ")).first.wait_for(timeout=WAIT_MS)
+    shot(page, "8-keyboard-review-saved")
+    assert context.warehouse.scalar("SELECT COUNT(*) FROM feedback_submissions") == before + 1
+    from sea_core.pipeline import request_id_for
+
+    decided = context.warehouse.query(
+        "SELECT decision, COUNT(*) AS n FROM feedback WHERE reviewer = 'rita' AND request_id = ? "
+        "GROUP BY decision",
+        (request_id_for(text),),
+    )
+    counts = {r["decision"]: r["n"] for r in decided}
+    assert counts.get("accepted") == 1 and counts.get("rejected", 0) >= count - 1
+    tab.close()

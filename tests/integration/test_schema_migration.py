@@ -23,6 +23,8 @@ V3_COLUMNS = {"prediction_requests": "lowest_confidence", "prediction_skills": "
 V3_TABLES = ("prediction_scores",)
 #: The table version 4 added (service tokens).
 V4_TABLES = ("service_tokens",)
+#: The table version 5 added (the app's web sessions).
+V5_TABLES = ("web_sessions",)
 
 
 def old_tables() -> dict[str, list[str]]:
@@ -30,7 +32,7 @@ def old_tables() -> dict[str, list[str]]:
     return {
         name: [c for c in columns if not c.startswith(f"{V3_COLUMNS.get(name)} ")]
         for name, columns in schema.TABLES.items()
-        if name not in V3_TABLES + V4_TABLES
+        if name not in V3_TABLES + V4_TABLES + V5_TABLES
     }
 
 
@@ -79,7 +81,7 @@ def test_a_new_database_gets_the_latest_version_in_one_step(tmp_path):
 def test_version_1_is_upgraded_keeping_rows_and_swapping_indexes(v1):
     v1.init_schema()
     versions = v1.query("SELECT version FROM schema_version ORDER BY version")
-    assert [r["version"] for r in versions] == [1, 2, 3, 4]
+    assert [r["version"] for r in versions] == [1, 2, 3, 4, 5]
     assert indexes(v1) == {ix for ix, _, _ in schema.INDEXES}
     assert indexes(v1) >= {
         "ix_prediction_requests_usage",
@@ -95,7 +97,7 @@ def test_version_1_is_upgraded_keeping_rows_and_swapping_indexes(v1):
 def test_upgrading_twice_changes_nothing(v1):
     assert schema.apply(v1, with_indexes=True) == schema.LATEST_VERSION
     assert schema.apply(v1, with_indexes=True) == schema.LATEST_VERSION
-    assert v1.scalar("SELECT COUNT(*) FROM schema_version") == 4
+    assert v1.scalar("SELECT COUNT(*) FROM schema_version") == 5
     assert schema.current_version(v1) == schema.LATEST_VERSION
 
 
@@ -150,7 +152,7 @@ def v2(warehouse_url):
 
 
 def test_version_2_is_upgraded_keeping_and_back_filling_every_row(v2):
-    assert schema.apply(v2, with_indexes=False) == 4 == schema.LATEST_VERSION
+    assert schema.apply(v2, with_indexes=False) == 5 == schema.LATEST_VERSION
     skills = v2.query("SELECT request_id, model_version, skill_id FROM prediction_skills ORDER BY skill_id")
     assert [(r["request_id"], r["model_version"], r["skill_id"]) for r in skills] == [
         ("r1", "1.0.0", "s0"),
@@ -175,26 +177,29 @@ def test_version_2_is_upgraded_keeping_and_back_filling_every_row(v2):
     ) == ("r1", "1.0.0", "rita", "2026-11-02T12:00:00.000Z", 2, 3, 1)
     assert v2.scalar("SELECT COUNT(*) FROM feedback") == 1
     assert v2.scalar("SELECT COUNT(*) FROM feedback_submissions") == 1
-    assert schema.apply(v2, with_indexes=False) == 4  # current: nothing more to do
+    assert schema.apply(v2, with_indexes=False) == 5  # current: nothing more to do
     assert v2.scalar("SELECT COUNT(*) FROM prediction_scores") == 1
+    assert v2.scalar("SELECT COUNT(*) FROM web_sessions") == 0  # version 5's table is there
 
 
-# -- version 3 -> 4: service tokens ----------------------------------------------------------------
-def test_version_3_gains_the_service_tokens_table_keeping_rows(warehouse_url):
+# -- version 3 -> 5: service tokens, web sessions ---------------------------------------------
+def test_version_3_gains_the_service_tokens_and_web_sessions_tables_keeping_rows(warehouse_url):
     wh = open_warehouse(warehouse_url)
     for name, columns in schema.TABLES.items():
-        if name not in V4_TABLES:
+        if name not in V4_TABLES + V5_TABLES:
             wh.execute(f"CREATE TABLE {name} ({', '.join(columns)})")
     wh.execute(schema.CREATE_VERSION_TABLE)
     wh.execute(f"INSERT INTO {schema.VERSION_TABLE} (version, applied_at) VALUES (3, '2026-11-20T00:00:00')")
     wh.execute("INSERT INTO users (username, roles) VALUES ('ada', '[\"admin\"]')")
     try:
-        assert schema.apply(wh, with_indexes=False) == 4
+        assert schema.apply(wh, with_indexes=False) == 5
         assert wh.scalar("SELECT COUNT(*) FROM service_tokens") == 0
+        assert wh.scalar("SELECT COUNT(*) FROM web_sessions") == 0
         assert wh.scalar("SELECT username FROM users") == "ada"
         assert [r["version"] for r in wh.query("SELECT version FROM schema_version ORDER BY version")] == [
             3,
             4,
+            5,
         ]
     finally:
         wh.close()

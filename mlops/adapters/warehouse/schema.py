@@ -195,6 +195,23 @@ TABLES: dict[str, tuple[str, ...]] = {
     # -- end of version 4 ----------------------------------------------------------------------
 }
 
+# -- web sessions (version 5): the app's sign-in sessions (mlops.adapters.warehouse.sessions) --
+#: Only a SHA-256 of each session secret is stored; `state` is `pending` (a one-time claim code,
+#: valid for a minute) or `active` (the id in the browser's HTTP-only cookie).
+WEB_SESSION_TABLE: tuple[str, ...] = (
+    "secret_hash VARCHAR(128) NOT NULL PRIMARY KEY",
+    "username VARCHAR(256) NOT NULL",
+    "method VARCHAR(32)",
+    "state VARCHAR(16) NOT NULL",
+    f"created_at {TS}",
+    f"expires_at {TS} NOT NULL",
+)
+TABLES["web_sessions"] = WEB_SESSION_TABLE
+V5_STATEMENTS: tuple[str, ...] = (
+    f"CREATE TABLE IF NOT EXISTS web_sessions ({', '.join(WEB_SESSION_TABLE)})",
+)
+# -- end of web sessions ----------------------------------------------------------------------
+
 INDEXES: tuple[tuple[str, str, str], ...] = (
     ("ix_taxonomy_skills_skill", "taxonomy_skills", "skill_id"),
     ("ix_pending_updates_status", "pending_skill_updates", "status, created_at"),
@@ -242,6 +259,8 @@ INDEXES: tuple[tuple[str, str, str], ...] = (
     ("ix_alerts_status", "alerts", "status, created_at"),
     ("ix_jobs_status", "jobs", "status, created_at"),
     ("ix_audit_log_at", "audit_log", "at"),
+    ("ix_web_sessions_expiry", "web_sessions", "expires_at"),  # web sessions (version 4)
+    ("ix_web_sessions_user", "web_sessions", "username"),  # web sessions (version 4)
 )
 
 VERSION_TABLE = "schema_version"
@@ -306,13 +325,14 @@ def migrations(with_indexes: bool) -> list[tuple[int, list[str]]]:
     """(version, statements) that upgrade a database from the version before, in order. Version
     1 was the first schema (a database with none gets `create_statements` at once); 2 added the
     dashboard indexes (usage, most rejected/added skills); 3 is `V3_STATEMENTS` (history and
-    agreement); 4 is `V4_STATEMENTS` (service tokens). The index statements (idempotent: IF [NOT] EXISTS) bring the indexes to
+    agreement); 4 is `V4_STATEMENTS` (service tokens); 5 is `V5_STATEMENTS` (the app's web
+    sessions). The index statements (idempotent: IF [NOT] EXISTS) bring the indexes to
     `INDEXES` and drop the `RETIRED_INDEXES`; they come last, in the newest step, after every
     column they cover exists."""
     indexes = (
         _index_statements() + [f"DROP INDEX IF EXISTS {ix}" for ix in RETIRED_INDEXES] if with_indexes else []
     )
-    return [(2, []), (3, list(V3_STATEMENTS)), (4, [*V4_STATEMENTS, *indexes])]
+    return [(2, []), (3, list(V3_STATEMENTS)), (4, list(V4_STATEMENTS)), (5, [*V5_STATEMENTS, *indexes])]
 
 
 LATEST_VERSION = max(version for version, _ in migrations(False))
