@@ -18,12 +18,14 @@ from tests.e2e.conftest import (
     need_browser,
     running_app,
     screenshot,
+    sign_in_as,
     wait_for_text,
 )
 from tests.fixtures.app_data import PASSWORD, SAMPLE_TEXT, create_users, register_bundle
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 shot = screenshot
+sign_in = sign_in_as
 see = wait_for_text
 open_page = go_to
 
@@ -49,14 +51,6 @@ def app_server(tmp_path_factory, tiny_sentence_encoder_dir):
 @pytest.fixture(scope="module")
 def browser(chromium_browser):
     return chromium_browser
-
-
-def sign_in(page, url: str, username: str) -> None:
-    page.goto(url)
-    page.get_by_label("Username", exact=True).fill(username)
-    page.get_by_label("Password", exact=True).fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    see(page, f"Signed in as {username}")
 
 
 def sign_out(page) -> None:
@@ -233,7 +227,9 @@ def test_keyboard_review(app_server, browser):
     see(page, "Keys:")
     radios = page.locator('[class*="st-key-decision_"]')
     radios.first.wait_for(timeout=WAIT_MS)
+    idle(page)  # every suggestion drawn before counting them (a count mid-render is short)
     count = radios.count()
+    assert f"Skills found ({count})" in page.get_by_role("heading", name="Skills found").first.inner_text()
     assert count >= 2  # the tiny model finds some skills in the sample text
     # typing in a text field never triggers a key
     search = page.get_by_label("Search the taxonomy (titles and alternative labels)", exact=True)
