@@ -13,9 +13,25 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from .errors import TaxonomyError
+
+#: The longest field a taxonomy CSV may hold (the csv module's default limit), whatever another
+#: part of the process set `csv.field_size_limit` to.
+MAX_FIELD_CHARS = 131_072
+
+
+@contextmanager
+def field_size_limit(limit: int) -> Iterator[None]:
+    """`csv.field_size_limit(limit)` inside the block, the previous limit after it (the limit is
+    process-wide)."""
+    previous = csv.field_size_limit(limit)
+    try:
+        yield
+    finally:
+        csv.field_size_limit(previous)
 
 
 @dataclass(frozen=True)
@@ -75,7 +91,12 @@ def _column_name(header: Sequence[str], index: int) -> str:
 def read_records(text: str, file: str) -> list[CsvRecord]:
     """Every record of a CSV text (blank lines included, as empty records). TaxonomyError naming
     the row and line for malformed CSV (e.g. an unbalanced quote), and the column too for a field
-    over the csv field size limit."""
+    over `MAX_FIELD_CHARS`."""
+    with field_size_limit(MAX_FIELD_CHARS):
+        return _read_records(text, file)
+
+
+def _read_records(text: str, file: str) -> list[CsvRecord]:
     source = _Lines(text)
     reader = csv.reader(source, strict=True)
     records: list[CsvRecord] = []

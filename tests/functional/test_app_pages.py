@@ -74,7 +74,7 @@ def test_without_a_user_only_the_sign_in_page_exists(ctx):
     assert {Path(i["script_path"]).stem for i in registered} == {"sign_in"}
     # every page's address opens the sign-in page (a bookmark or reload: no "page not found")
     assert sorted(i["url_pathname"] for i in registered) == sorted(
-        ["", "review", "monitoring", "models", "uat", "taxonomy", "audit", "sign-out"]
+        ["", "review", "quality", "monitoring", "models", "uat", "taxonomy", "audit", "sign-out"]
     )
 
 

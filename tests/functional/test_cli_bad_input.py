@@ -53,7 +53,7 @@ def extract_file(tmp_path, capsys, content: bytes) -> str:
     "content, expected",
     [
         (b'{"text": "caf\xff"}\n', "in.jsonl line 1: not valid UTF-8 (byte 0xff at column 14)"),
-        (b'{"text": "ok"}\n{"text": "\\ud800"}\n', "line 2: not valid Unicode text (lone surrogate U+D800"),
+        (b'{"text": "ok"}\n{"text": "\\ud800"}\n', "line 2: text: has an unpaired surrogate U+D800"),
         (b"[" * 100_000 + b"\n", "line 1: JSON nested too deeply to parse"),
         (b'{"text": ' + b"9" * 5001 + b"}\n", "line 1: JSON not accepted (Exceeds the limit (4300 digits)"),
     ],
@@ -124,7 +124,7 @@ def test_mlops_taxonomy_file_with_a_0xff_byte(cli_home, capsys):
 
 def test_mlops_invalid_utf8_on_stdin(cli_home, monkeypatch, capsys):
     monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(b"\xffsecret\n"), encoding="utf-8"))
-    assert mlops_main(["users", "passwd", "nobody", "--password-stdin"]) == 2
+    assert mlops_main(["users", "passwd", "nobody", "--user", "nobody", "--password-stdin"]) == 2
     assert "not valid UTF-8 (byte 0xff" in one_line(capsys.readouterr().err)
 
 

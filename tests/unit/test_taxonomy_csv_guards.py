@@ -9,9 +9,9 @@ import csv
 import pytest
 
 from sea_core.taxonomy import TaxonomyError, load_taxonomy
-from sea_core.taxonomy.csv_records import read_records
+from sea_core.taxonomy.csv_records import MAX_FIELD_CHARS, read_records
 
-LIMIT = csv.field_size_limit()  # 131,072 unless something raised it
+LIMIT = MAX_FIELD_CHARS  # 131,072, whatever the process set csv.field_size_limit to
 ESCO_HEADER = "conceptUri,preferredLabel,altLabelsAndDescription\n"
 
 
@@ -111,3 +111,16 @@ def test_crlf_line_ends_load(tmp_path):
     path = tmp_path / "skills.csv"
     path.write_bytes(b"title,type\r\npython,skill\r\njava,skill\r\n")
     assert [s.title for s in load_taxonomy(path)] == ["python", "java"]
+
+
+def test_the_limit_holds_when_the_process_raised_the_csv_limit(tmp_path):
+    # the bulk reader raises csv.field_size_limit for its own files; a taxonomy in the same
+    # process must still be refused at MAX_FIELD_CHARS, and the caller's limit is kept
+    previous = csv.field_size_limit(10 * LIMIT)
+    try:
+        bad = write(tmp_path, "bad.csv", "title,description\npython," + "d" * (LIMIT + 1) + "\n")
+        with pytest.raises(TaxonomyError, match="longer than"):
+            load_taxonomy(bad)
+        assert csv.field_size_limit() == 10 * LIMIT
+    finally:
+        csv.field_size_limit(previous)

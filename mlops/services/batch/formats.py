@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from mlops.services.batch.rows import BAD_JSON, BAD_ROW, InputRow, Reject
+from sea_core.taxonomy.csv_records import field_size_limit
 from sea_core.validation import MAX_TEXT_CHARS, MISSING, WRONG_TYPE, ValidationError, validate_text
 
 TEXT_FIELD = "text"
@@ -119,8 +120,8 @@ def _read_jsonl(path: Path, max_chars: int) -> Iterator[InputRow]:
 
 
 def _read_csv(path: Path, max_chars: int) -> Iterator[InputRow]:
-    csv.field_size_limit(sys.maxsize)  # too long texts become rejects, not reader errors
-    with path.open(encoding="utf-8", newline="") as handle:
+    # too long texts become rejects, not reader errors
+    with field_size_limit(sys.maxsize), path.open(encoding="utf-8", newline="") as handle:
         reader = csv.DictReader(handle)
         if reader.fieldnames is None or TEXT_FIELD not in reader.fieldnames:
             raise BatchFormatError(f"{path}: no {TEXT_FIELD!r} column in the CSV header")
@@ -171,8 +172,7 @@ def count_rows(path: str | Path, fmt: Format) -> int:
 
         return int(pq.ParquetFile(path).metadata.num_rows)
     if fmt is Format.CSV:
-        csv.field_size_limit(sys.maxsize)
-        with path.open(encoding="utf-8", newline="") as handle:
+        with field_size_limit(sys.maxsize), path.open(encoding="utf-8", newline="") as handle:
             return max(sum(1 for _ in csv.reader(handle)) - 1, 0)
     with path.open("rb") as handle:
         return sum(1 for line in handle if line.strip())
