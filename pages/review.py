@@ -18,6 +18,7 @@ from mlops.entrypoints.ui.display import (
 from mlops.entrypoints.ui.review_state import ACCEPT, REJECT, ReviewItem, next_undecided
 from mlops.entrypoints.ui.session import require_page_role
 from mlops.services.feedback import next_unreviewed, submit_feedback
+from mlops.services.skill_search import search_label, search_skills
 from sea_core.validation import ValidationError, validate_text
 
 ITEM_KEY, DONE_KEY, CURSOR_KEY, VERSION_KEY = "review_item", "review_done", "review_cursor", "review_version"
@@ -255,16 +256,16 @@ for group in item.groups:
         index += 1
 
 st.subheader("Add a missed skill")
-query = st.text_input("Search the taxonomy (titles and alternative labels)", key="review_search")
-matches = ctx.taxonomy.search(query, limit=15) if query.strip() else []
-if query.strip() and not matches:
+query = st.text_input("Search the taxonomy (names and meaning)", key="review_search")
+hits = {hit.skill.skill_id: hit for hit in search_skills(ctx, query, limit=15)}
+if query.strip() and not hits:
     st.caption("No skill matches that search.")
-if matches:
+if hits:
     pick = st.selectbox(
         "Matching skills",
-        [s.skill_id for s in matches],
+        list(hits),
         key="review_pick",
-        format_func=lambda sid: f"{ctx.taxonomy.get(sid).title} ({ctx.taxonomy.get(sid).skill_type})",
+        format_func=lambda sid: search_label(hits[sid]),
     )
     if st.button("Add skill", key="review_add"):
         if not item.add(pick):

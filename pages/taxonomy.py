@@ -103,20 +103,18 @@ if query.strip():
     with friendly_errors("Searching"), st.spinner("Searching…"):
         hits = search_skills(ctx, query, limit=20)
     if hits:
-        st.dataframe(
+        st.table(  # a short list: a plain table people can read and copy
             pd.DataFrame(
                 [
                     {
                         "skill": hit.skill.title,
                         "type": hit.skill.skill_type,
                         "matched": hit.matched_name if hit.how != "meaning" else "(by meaning)",
-                        "score": hit.score,
+                        "score": f"{hit.score:.2f}",
                     }
                     for hit in hits
                 ]
-            ),
-            hide_index=True,
-            width="stretch",
+            ).set_index("skill")
         )
     else:
         st.caption("No skill matches that search.")

@@ -52,3 +52,13 @@ def search_skills(services: Bootstrap, query: str, limit: int = 15) -> list[Sear
     if not query.strip():
         return []
     return skill_search(services).search(query, limit)
+
+
+def search_label(hit: SearchHit) -> str:
+    """How a hit reads in a picker: title and type, and the alternative label that matched."""
+    label = f"{hit.skill.title} ({hit.skill.skill_type})"
+    if hit.how == "meaning":
+        return f"{label} · by meaning"
+    if hit.matched_name != hit.skill.title:
+        return f"{label} · matched “{hit.matched_name}”"
+    return label

@@ -25,7 +25,8 @@ from .model import Skill, Taxonomy
 _WORD = re.compile(r"[a-z0-9][a-z0-9+#]*")
 STOPWORDS = frozenset("a an and as at by for from in into of on or the to with".split())
 PREFIX_CREDIT = 0.85  # a query word that only starts a name word, times sqrt(len ratio)
-MIN_MEANING = 0.35  # a skill found by meaning alone needs at least this cosine
+MIN_MEANING = 0.42  # a skill found by meaning alone needs at least this cosine (MiniLM: "aws" ->
+# "cloud technologies" 0.47; "kafka" -> languages 0.39)
 NAME_WEIGHT, MEANING_WEIGHT = 0.6, 0.4
 MEANING_CANDIDATES = 50  # skills taken from the meaning side before blending
 MIN_PREFIX = 2  # shorter query words match whole words only

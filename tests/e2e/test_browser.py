@@ -90,7 +90,7 @@ def test_reviewer_admin_and_stakeholder_journeys(app_server, browser):
         page.locator('[class*="st-key-decision_"] input:checked').first.wait_for(
             state="attached", timeout=WAIT_MS
         )
-    search = page.get_by_label("Search the taxonomy (titles and alternative labels)", exact=True)
+    search = page.get_by_label("Search the taxonomy (names and meaning)", exact=True)
     search.fill("project")
     search.press("Enter")
     page.get_by_role("button", name="Add skill").click()
@@ -232,7 +232,7 @@ def test_keyboard_review(app_server, browser):
     assert f"Skills found ({count})" in page.get_by_role("heading", name="Skills found").first.inner_text()
     assert count >= 2  # the tiny model finds some skills in the sample text
     # typing in a text field never triggers a key
-    search = page.get_by_label("Search the taxonomy (titles and alternative labels)", exact=True)
+    search = page.get_by_label("Search the taxonomy (names and meaning)", exact=True)
     search.press_sequentially("xa")
     page.wait_for_timeout(1500)
     assert page.locator('[class*="st-key-decision_"] input:checked').count() == 0

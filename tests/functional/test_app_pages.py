@@ -609,8 +609,8 @@ def test_taxonomy_search_ranks_names_and_shows_the_matched_label(ctx, users):
     at = app_as(users["adam"], "taxonomy")
     at.text_input(key="taxonomy_search").input("query language").run()
     assert not at.exception
-    frame = at.dataframe[-1].value
-    assert list(frame["skill"])[0] == "SQL"
+    frame = at.table[-1].value
+    assert list(frame.index)[0] == "SQL"
     assert list(frame["matched"])[0] == "structured query language"
     at.text_input(key="taxonomy_search").input("zzz").run()
     assert "No skill matches that search." in texts(at.caption)

@@ -109,3 +109,16 @@ def test_mismatched_inputs_are_refused():
         SkillSearch(TAXONOMY, NAMES[:2])
     with pytest.raises(ValueError, match="matrix has 3 rows"):
         SkillSearch(TAXONOMY, NAMES, matrix[:3], encode)
+
+
+def test_picker_labels_say_how_a_hit_matched():
+    from mlops.services.skill_search import search_label
+
+    matrix, encode = fake_space()
+    search = SkillSearch(TAXONOMY, NAMES, matrix, encode)
+    [by_label] = search.search("python care", 1)
+    assert search_label(by_label) == "snake handling (skill) · matched “python care”"
+    [by_meaning] = search.search("aws", 1)
+    assert search_label(by_meaning) == "cloud technologies (skill) · by meaning"
+    [by_title] = search.search("cloud technologies", 1)
+    assert search_label(by_title) == "cloud technologies (skill)"
