@@ -148,3 +148,14 @@ def test_an_error_caused_by_undecodable_bytes_is_bad_input():
 
 def test_other_errors_are_not_bad_input():
     assert _bad_input(RuntimeError("store unreachable")) is None
+
+
+def test_mlops_build_config_with_a_5001_digit_number_is_bad_input(tmp_path):
+    from mlops.services.build import load_build_config
+    from mlops.services.build.config import BuildConfigError
+
+    config = tmp_path / "build.json"
+    config.write_text('{"epochs": ' + "9" * 5001 + "}", encoding="utf-8")
+    with pytest.raises(BuildConfigError, match="JSON not accepted") as refused:
+        load_build_config(config)
+    assert _bad_input(refused.value) is not None  # the CLI's exit 2 (was 1: a plain ValueError)

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from sea_core.backends import BACKENDS
 from sea_core.bundle import PIPELINE_CONFIG_KEYS, BundleError, pipeline_config
+from sea_core.text_encoding import parse_json
 
 if TYPE_CHECKING:
     from mlops.config import Settings
@@ -146,7 +147,7 @@ def _merge(base: dict[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
 def _read_file(path: Path) -> dict[str, Any]:
     try:
         text = path.read_text(encoding="utf-8")
-        data = tomllib.loads(text) if path.suffix == ".toml" else json.loads(text)
+        data = tomllib.loads(text) if path.suffix == ".toml" else parse_json(text, str(path))
     except (OSError, ValueError) as exc:
         raise BuildConfigError(f"build configuration {path}: cannot be read: {exc}") from exc
     if not isinstance(data, dict):
