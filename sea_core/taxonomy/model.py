@@ -6,10 +6,6 @@ import hashlib
 import json
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from .search import SkillSearch
 
 SKILL_TYPES = ("tsc", "ccs", "knowledge", "skill", "competence", "ability")
 ALT_LABELS_WEIGHT = 0.5
@@ -99,7 +95,6 @@ class Taxonomy:
                 raise ValueError(f"duplicate skill {skill.title!r} (skill_id {skill.skill_id[:12]}…)")
             self._by_id[skill.skill_id] = index
         self._checksum: str | None = None
-        self._search: SkillSearch | None = None  # built on first search
 
     def __len__(self) -> int:
         return len(self._skills)
@@ -139,16 +134,6 @@ class Taxonomy:
                 digest.update(h.encode("ascii"))
             self._checksum = digest.hexdigest()
         return self._checksum
-
-    def search(self, query: str, limit: int = 20) -> list[Skill]:
-        """Skills whose title or alternative labels match `query` by whole words or word
-        prefixes, best first (`sea_core.taxonomy.search.SkillSearch` on names alone; use that
-        class directly to search by meaning too and to see which name matched)."""
-        from .search import SkillSearch
-
-        if self._search is None:
-            self._search = SkillSearch(self, [[s.title, *s.alt_labels] for s in self._skills])
-        return [hit.skill for hit in self._search.search(query, limit)]
 
     def diff(self, other: Taxonomy) -> dict[str, list[Skill]]:
         """What changes going from self to `other`: added, changed (new form) and removed skills."""

@@ -122,3 +122,17 @@ def test_picker_labels_say_how_a_hit_matched():
     assert search_label(by_meaning) == "cloud technologies (skill) · by meaning"
     [by_title] = search.search("cloud technologies", 1)
     assert search_label(by_title) == "cloud technologies (skill)"
+
+
+def test_titles_first_then_alternative_labels_whole_words_only():
+    skills = [
+        Skill("python"),
+        Skill("use python libraries"),
+        Skill("snake handling", alt_labels=("python care",)),
+        Skill("embargo regulations", alt_labels=("laws on embargoes",)),
+    ]
+    search = SkillSearch(Taxonomy(skills), [[s.title, *s.alt_labels] for s in skills])
+    assert titles(search.search("pyth")) == ["python", "use python libraries", "snake handling"]
+    assert search.search("aws") == []  # no match inside "laws"
+    assert search.search("   ") == []
+    assert titles(search.search("PYTHON", limit=1)) == ["python"]

@@ -36,21 +36,6 @@ def test_checksum_is_order_independent_and_content_sensitive():
     assert a.checksum == b.checksum != c.checksum
 
 
-def test_search_titles_first_then_alt_labels_whole_words_only():
-    tax = Taxonomy(
-        [
-            Skill("python"),
-            Skill("use python libraries"),
-            Skill("snake handling", alt_labels=("python care",)),
-            Skill("embargo regulations", alt_labels=("laws on embargoes",)),
-        ]
-    )
-    assert [s.title for s in tax.search("pyth")] == ["python", "use python libraries", "snake handling"]
-    assert tax.search("aws") == []  # no match inside "laws"
-    assert tax.search("   ") == []
-    assert [s.title for s in tax.search("PYTHON", limit=1)] == ["python"]
-
-
 def test_diff_added_changed_removed():
     old = Taxonomy([Skill("a"), Skill("b"), Skill("c")])
     new = Taxonomy([Skill("a"), Skill("b", description="new"), Skill("d")])

@@ -18,6 +18,7 @@ import argparse
 
 from mlops.adapters.store import ArtifactStore
 from mlops.adapters.warehouse.schema import current_version
+from mlops.entrypoints.commands import add_store_option, add_warehouse_option
 from mlops.services.first_admin import needs_first_admin
 from mlops.services.registry import Registry
 
@@ -29,20 +30,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "init", help="create the warehouse schema and the artifact store layout (idempotent)"
     )
-    parser.add_argument(
-        "--warehouse",
-        metavar="URL",
-        dest="warehouse_url",
-        default=None,
-        help="warehouse URL (default: the configured one, mlops.config)",
-    )
-    parser.add_argument(
-        "--store",
-        metavar="URL",
-        dest="store_url",
-        default=None,
-        help="artifact store URL (default: the configured one)",
-    )
+    add_warehouse_option(parser)
+    add_store_option(parser)
     parser.add_argument("--skip-store", action="store_true", help="only create the schema")
     parser.set_defaults(func=run)
 

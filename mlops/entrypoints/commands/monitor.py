@@ -8,6 +8,8 @@ import json
 from datetime import timedelta
 from typing import Any
 
+from mlops.entrypoints.commands import add_warehouse_option
+
 DAYS = 7
 
 
@@ -17,13 +19,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "monitor", help="check quality alerts and print quality, usage and open alerts"
     )
     parser.add_argument("--json", action="store_true", help="print one JSON document")
-    parser.add_argument(
-        "--warehouse",
-        metavar="URL",
-        dest="warehouse_url",
-        default=None,
-        help="warehouse URL (default: the configured one, mlops.config)",
-    )
+    add_warehouse_option(parser)
     parser.add_argument(
         "--days", type=int, default=DAYS, help=f"days of quality and usage to show (default {DAYS})"
     )

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from mlops.domain.registry_records import RegistryEntry, StagePointers
 from mlops.entrypoints.actor import add_actor_options, authenticate_actor
+from mlops.entrypoints.commands import add_store_option
 from mlops.services import audit
 from mlops.services.identity import require_role
 from mlops.services.registry import LOGS_KEY, Registry
@@ -25,14 +26,7 @@ _COLUMNS = ("version", "stages", "status", "trigger", "metrics", "data", "timest
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add `registry list`, `registry show VERSION` and `registry repair [--dry-run]`."""
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument(
-        "--store",
-        metavar="URL",
-        dest="store_url",
-        default=None,
-        help="artifact store URL (file:///abs/path or s3://bucket/prefix); "
-        "default: the configured store (mlops.config)",
-    )
+    add_store_option(common)
     parser = subparsers.add_parser("registry", help="read the model registry (logs.json)")
     actions = parser.add_subparsers(dest="registry_command", required=True)
     listing = actions.add_parser("list", parents=[common], help="one line per registered version")
