@@ -174,16 +174,20 @@ def export_transformer(model: Any, path: Path) -> None:
         auto_model.train(was_training)
 
 
-def quantize_int8(source: Path, target: Path) -> None:
+def quantize_int8(source: Path, target: Path, every_matmul: bool = False) -> None:
     """Dynamic int8 quantisation of an fp32 export: per-channel weights of the MatMuls, except
-    the feed-forward output projections (kept fp32: quantising them costs the most agreement)."""
+    the feed-forward output projections (kept fp32: quantising them costs the most agreement)
+    unless `every_matmul` (measured in `benchmarks/bench_encoder.py`, not a backend)."""
     import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     keep = [
         node.name
         for node in onnx.load(str(source), load_external_data=False).graph.node
-        if node.op_type == "MatMul" and "/output/dense/" in node.name and "attention" not in node.name
+        if not every_matmul
+        and node.op_type == "MatMul"
+        and "/output/dense/" in node.name
+        and "attention" not in node.name
     ]
     logging.getLogger().setLevel(max(logging.getLogger().level, logging.ERROR))
     quantize_dynamic(

@@ -5,7 +5,10 @@ bytes, which Python keeps as surrogate escapes). Errors say where and which byte
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class TextEncodingError(ValueError):
@@ -24,20 +27,23 @@ def decode_utf8(raw: bytes, where: str) -> str:
         ) from None
 
 
+def lone_surrogate_at(text: str) -> int | None:
+    """The index of the first lone surrogate in `text` (what UTF-8 cannot encode), or None."""
+    found = _SURROGATE.search(text)
+    return None if found is None else found.start()
+
+
 def require_unicode(text: str, where: str) -> str:
     """`text` when it encodes as UTF-8; TextEncodingError naming the first lone surrogate
     (an undecodable byte in argv, or a `\\ud800`-style escape)."""
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError as exc:
-        code = ord(text[exc.start])
+    at = lone_surrogate_at(text)
+    if at is not None:
+        code = ord(text[at])
         if 0xDC80 <= code <= 0xDCFF:  # how Python keeps an undecodable argv/filename byte
             detail = f"byte 0x{code - 0xDC00:02x} is not valid UTF-8"
         else:
             detail = f"lone surrogate U+{code:04X} is not a character"
-        raise TextEncodingError(
-            f"{where}: not valid Unicode text ({detail}, at character {exc.start + 1})"
-        ) from None
+        raise TextEncodingError(f"{where}: not valid Unicode text ({detail}, at character {at + 1})")
     return text
 
 

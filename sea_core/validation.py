@@ -7,8 +7,9 @@ from the message (e.g. the inference server answers 413 for `SIZE_LIMIT_KINDS`, 
 
 from __future__ import annotations
 
-import re
 from typing import Any
+
+from .text_encoding import lone_surrogate_at
 
 MAX_TEXT_CHARS = 20_000  # about 3,000 words: longer than any job or course description we serve
 MAX_BATCH_ITEMS = 256
@@ -27,7 +28,6 @@ NOT_UNICODE = "not_unicode"  # a text with an unpaired surrogate (e.g. JSON "\ud
 KINDS = (WRONG_TYPE, EMPTY, TOO_LONG, TOO_MANY, TOO_MUCH_WORK, MISSING, UNKNOWN_FIELD, NOT_UNICODE)
 #: Kinds that mean "too large" rather than "malformed".
 SIZE_LIMIT_KINDS = frozenset({TOO_LONG, TOO_MANY, TOO_MUCH_WORK})
-_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class ValidationError(ValueError):
@@ -61,11 +61,11 @@ def validate_text(text: Any, field: str = "text", max_chars: int = MAX_TEXT_CHAR
         raise ValidationError(field, "is empty or only whitespace", EMPTY)
     if len(text) > max_chars:
         raise ValidationError(field, f"is {len(text):,} characters; the limit is {max_chars:,}", TOO_LONG)
-    surrogate = _SURROGATE.search(text)
+    surrogate = lone_surrogate_at(text)
     if surrogate is not None:
         raise ValidationError(
             field,
-            f"has an unpaired surrogate U+{ord(surrogate.group()):04X} at character {surrogate.start()}, "
+            f"has an unpaired surrogate U+{ord(text[surrogate]):04X} at character {surrogate}, "
             "which is not valid Unicode",
             NOT_UNICODE,
         )

@@ -1,13 +1,15 @@
 """The app's skill search: ranked by names and, when the served model runs in this process, by
 meaning with the skill vectors it has already loaded (only the query is encoded).
 
-One `SkillSearch` is kept per (taxonomy, model) in the process; with a remote inference server, a
+The `MAX_SEARCHES` most recently used `SkillSearch`es are kept per (taxonomy, model) in the
+process (older taxonomy versions are let go); with a remote inference server, a
 SageMaker endpoint or no loadable model the app holds no model, so the search uses names alone.
 """
 
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
 
 from mlops.adapters.inference.in_process import InProcessInferenceClient
 from mlops.bootstrap import Bootstrap, ServiceUnavailable
@@ -17,7 +19,9 @@ from sea_core.taxonomy import Taxonomy
 from sea_core.taxonomy.search import SearchHit, SkillSearch
 
 _lock = threading.Lock()
-_searches: dict[tuple[str, str], SkillSearch] = {}
+_searches: OrderedDict[tuple[str, str], SkillSearch] = OrderedDict()
+#: Searches kept in the process (one per taxonomy version and model; each holds the names).
+MAX_SEARCHES = 4
 
 
 def _build(taxonomy: Taxonomy, pipeline: Pipeline | None) -> SkillSearch:
@@ -44,6 +48,9 @@ def skill_search(services: Bootstrap, stage: str = "prod") -> SkillSearch:
         search = _searches.get(key)
         if search is None:
             search = _searches[key] = _build(taxonomy, pipeline)
+            while len(_searches) > MAX_SEARCHES:
+                _searches.popitem(last=False)
+        _searches.move_to_end(key)
     return search
 
 

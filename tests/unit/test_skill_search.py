@@ -136,3 +136,33 @@ def test_titles_first_then_alternative_labels_whole_words_only():
     assert search.search("aws") == []  # no match inside "laws"
     assert search.search("   ") == []
     assert titles(search.search("PYTHON", limit=1)) == ["python"]
+
+
+class _NoModelServices:
+    """Just what `skill_search` reads of the services: a taxonomy and no loadable model."""
+
+    def __init__(self, taxonomy):
+        self.taxonomy = taxonomy
+
+    def inference(self, stage, log=True):
+        from mlops.bootstrap import ServiceUnavailable
+
+        raise ServiceUnavailable("no model in this test")
+
+
+def test_the_app_keeps_only_the_most_recent_searches(monkeypatch):
+    from collections import OrderedDict
+
+    from mlops.services import skill_search as module
+
+    monkeypatch.setattr(module, "_searches", OrderedDict())
+    versions = [Taxonomy([*SKILLS, Skill(f"skill of version {v}")]) for v in range(module.MAX_SEARCHES + 2)]
+    first = module.skill_search(_NoModelServices(versions[0]))
+    assert module.skill_search(_NoModelServices(versions[0])) is first  # reused, not rebuilt
+    for taxonomy in versions[1:]:
+        module.skill_search(_NoModelServices(taxonomy))
+    assert len(module._searches) == module.MAX_SEARCHES  # boundary: never more than the bound
+    newest = module.skill_search(_NoModelServices(versions[-1]))
+    assert newest is module.skill_search(_NoModelServices(versions[-1]))
+    assert module.skill_search(_NoModelServices(versions[0])) is not first  # let go, built again
+    assert titles(newest.search("version 5")) == ["skill of version 5"]
