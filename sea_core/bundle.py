@@ -140,8 +140,7 @@ def save_bundle(
         "taxonomy_version": taxonomy.version,
         "taxonomy_checksum": taxonomy.checksum,
     }
-    if config.output_rule is not None:
-        doc["output_rule"] = config.output_rule.to_dict()
+    doc["output_rule"] = config.rule.to_dict()
     _write_pipeline_settings(folder, doc)
     return folder
 
@@ -191,8 +190,8 @@ def update_pipeline_settings(folder: str | Path, **changes: Any) -> dict[str, An
 
 def pipeline_config(settings: Mapping[str, Any]) -> PipelineConfig:
     """The `PipelineConfig` that pipeline.json settings describe (other keys are ignored); absent
-    keys take PipelineConfig's defaults (no `output_rule`: the rule of `min_confidence`,
-    `match.relative_margin` and `top_k`). A recorded `match` table keeps the matcher it was built
+    keys take PipelineConfig's defaults (no `output_rule`: `PipelineConfig.rule`; `load_bundle`
+    gives a bundle without one the fixed-cap rule it served). A recorded `match` table keeps the matcher it was built
     with (`MatchConfig.from_settings`: a knob it predates is off); no `match` table means today's
     matcher."""
     try:
@@ -204,6 +203,15 @@ def pipeline_config(settings: Mapping[str, Any]) -> PipelineConfig:
         return PipelineConfig(**values)
     except (TypeError, ValueError) as exc:
         raise BundleError(f"invalid pipeline settings: {exc}") from exc
+
+
+def bundle_config(settings: Mapping[str, Any]) -> PipelineConfig:
+    """The `PipelineConfig` a bundle's pipeline.json serves: `pipeline_config`, and for a bundle
+    written before bundles recorded their rule, the fixed-cap rule it served then."""
+    config = pipeline_config(settings)
+    if config.output_rule is None:
+        config.output_rule = OutputRule(config.min_confidence, config.match.relative_margin, config.top_k)
+    return config
 
 
 def seal_bundle(folder: str | Path) -> Encoder:
@@ -268,7 +276,7 @@ def load_bundle(folder: str | Path, device: str | None = None, *, verify: bool =
         taxonomy,
         index,
         span_extractor_from_spec(settings.get("span_extractor", {}), folder),
-        pipeline_config(settings),
+        bundle_config(settings),
         model_version=settings.get("model_version", "0.0.0"),
         embeddings_dir=folder / EMBEDDING_MODEL_DIR,
     )

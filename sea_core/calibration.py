@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from .matching import Candidate
-from .output_set import SHIPPED_RULE, OutputRule, PreparedRanking, prepare
+from .output_set import SHIPPED_RULE, SHIPPED_SKILLS_PER_100_WORDS, OutputRule, PreparedRanking, prepare
 from .quality import set_scores
 
 #: Reviewed texts below which calibration keeps the shipped rule.
@@ -57,12 +57,16 @@ class RuleGrid:
     max_skills: tuple[int, ...] = (1, 2, 3, 5, 10)
     min_skills: tuple[int, ...] = (0, 1)
     fold_similarity: tuple[float, ...] = (0.0, 0.85, 0.75)
+    #: The long-text cap is the shipped one, not fitted: reviewed texts of a hundred words and
+    #: more are too few to fit it (a production team with many can add values here).
+    skills_per_100_words: tuple[float, ...] = (SHIPPED_SKILLS_PER_100_WORDS,)
 
     def rules(self) -> list[OutputRule]:
         """Every combination, in a fixed order."""
         return [
-            OutputRule(t, m, cap, floor, fold)
-            for fold, t, m, cap, floor in itertools.product(
+            OutputRule(t, m, cap, floor, fold, per_100)
+            for per_100, fold, t, m, cap, floor in itertools.product(
+                self.skills_per_100_words,
                 self.fold_similarity,
                 self.min_confidence,
                 self.relative_margin,

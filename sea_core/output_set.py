@@ -8,10 +8,12 @@ An `OutputRule` keeps, best first:
    within `relative_margin` of the best candidate of its sentence (whole-text candidates: of the
    best overall); a sentence thus contributes its clear winners and a long text one group per
    sentence;
-3. at most `max_skills` of them.
+3. at most `max_skills` of them, or for a long text `skills_per_100_words` per hundred words when
+   that is more (a 600-word posting that lists 25 skills is not cut at 10; 0 = a fixed cap).
 `min_confidence <= 0` turns threshold and margin off: the output is then a plain ranking.
-The shipped rule (`SHIPPED_RULE`) is the pipeline's defaults without folding; `calibration`
-fits one on reviewed texts.
+The shipped rule (`SHIPPED_RULE`) is the pipeline's defaults without folding, with the cap
+growing by `SHIPPED_SKILLS_PER_100_WORDS`; `calibration` fits one on reviewed texts. A stored
+rule without the length key is a fixed-cap rule (what it was built with).
 """
 
 from __future__ import annotations
@@ -27,6 +29,10 @@ import numpy as np
 from .matching import Candidate
 
 _SENTENCE_END = re.compile(r"[.!?;](?=\s)|\n")
+_WORD = re.compile(r"\S+")
+#: The shipped rule's cap for long texts: about one skill per sentence of a job ad (the
+#: 283-word golden posting lists 12 expected skills; a fixed cap of 10 found 2 of them).
+SHIPPED_SKILLS_PER_100_WORDS = 6.0
 #: Folded alternatives kept per suggestion (the UI shows them next to the suggestion).
 MAX_ALTERNATIVES = 3
 
@@ -53,6 +59,7 @@ class OutputRule:
     max_skills: int = 10
     min_skills: int = 0
     fold_similarity: float = 0.0  # 0: no folding
+    skills_per_100_words: float = 0.0  # 0: the cap is max_skills whatever the text's length
 
     def __post_init__(self) -> None:
         if self.max_skills < 0 or self.min_skills < 0:
@@ -63,6 +70,13 @@ class OutputRule:
             raise ValueError(f"relative_margin must be >= 0, got {self.relative_margin}")
         if not 0.0 <= self.fold_similarity <= 1.0:
             raise ValueError(f"fold_similarity must be in [0, 1], got {self.fold_similarity}")
+        if self.skills_per_100_words < 0:
+            raise ValueError(f"skills_per_100_words must be >= 0, got {self.skills_per_100_words}")
+
+    def cap(self, words: int) -> int:
+        """The most suggestions for a text of `words` words: `max_skills`, or
+        `skills_per_100_words` per hundred words (rounded down) when that is more."""
+        return max(self.max_skills, int(words * self.skills_per_100_words / 100))
 
     def to_dict(self) -> dict[str, Any]:
         """Plain-JSON form (bundle settings, experiment records, model cards)."""
@@ -86,8 +100,9 @@ class OutputRule:
 
     def cut(self, ranking: PreparedRanking) -> list[Suggestion]:
         """Steps 2 and 3 of the rule (floor, threshold and margin, cap) on a prepared ranking."""
+        cap = self.cap(ranking.words)
         if self.min_confidence <= 0:
-            return list(ranking.suggestions[: self.max_skills])
+            return list(ranking.suggestions[:cap])
         chosen = []
         for position, (suggestion, reference) in enumerate(zip(ranking.suggestions, ranking.references)):
             confidence = suggestion.candidate.confidence
@@ -95,9 +110,9 @@ class OutputRule:
                 confidence >= self.min_confidence and confidence >= reference - self.relative_margin
             ):
                 chosen.append(suggestion)
-                if len(chosen) == self.max_skills:
+                if len(chosen) == cap:
                     break
-        return chosen[: self.max_skills]
+        return chosen[:cap]
 
     def select(
         self, candidates: Sequence[Candidate], text: str, skill_vectors: np.ndarray | None = None
@@ -109,10 +124,12 @@ class OutputRule:
 @dataclass(frozen=True)
 class PreparedRanking:
     """A text's suggestions after folding, each with the confidence its margin is measured
-    from (the best candidate of its sentence; for whole-text candidates the best overall)."""
+    from (the best candidate of its sentence; for whole-text candidates the best overall), and
+    the text's length in words (for the cap)."""
 
     suggestions: tuple[Suggestion, ...]
     references: tuple[float, ...]
+    words: int = 0
 
 
 def prepare(
@@ -137,7 +154,7 @@ def prepare(
     for suggestion in suggestions:
         group = _group(starts, suggestion.candidate)
         references.append(overall if group < 0 else best[group])
-    return PreparedRanking(tuple(suggestions), tuple(references))
+    return PreparedRanking(tuple(suggestions), tuple(references), len(_WORD.findall(text)))
 
 
 def _group(starts: list[int], cand: Candidate) -> int:
@@ -145,8 +162,9 @@ def _group(starts: list[int], cand: Candidate) -> int:
     return bisect.bisect_right(starts, cand.phrase_start) - 1 if cand.phrase_start >= 0 else -1
 
 
-#: The rule the pipeline ships with (its `PipelineConfig` defaults, no folding).
-SHIPPED_RULE = OutputRule()
+#: The rule the pipeline ships with (its `PipelineConfig` defaults, no folding, a cap that grows
+#: with long texts).
+SHIPPED_RULE = OutputRule(skills_per_100_words=SHIPPED_SKILLS_PER_100_WORDS)
 
 
 def fold_near_duplicates(

@@ -18,7 +18,7 @@ from .embeddings import TaxonomyIndex, build_index
 from .encoder import Encoder
 from .labels import exact_names, label_vectors, name_key
 from .matching import Candidate, MatchConfig, rank_candidates
-from .output_set import OutputRule, Suggestion
+from .output_set import SHIPPED_SKILLS_PER_100_WORDS, OutputRule, Suggestion
 from .reranker import RerankContext, candidate_features, needs_label_vectors, rescore, taxonomy_context
 from .spans import PhraseSpanExtractor, Span, SpanExtractor
 from .taxonomy import Taxonomy
@@ -59,13 +59,19 @@ class PipelineConfig:
     max_text_chars: int = MAX_TEXT_CHARS
     match: MatchConfig = field(default_factory=MatchConfig)
     #: The served output rule (a build's calibrated one); None: the rule of `min_confidence`,
-    #: `match.relative_margin` and `top_k` (what bundles without one served).
+    #: `match.relative_margin` and `top_k`, its cap growing with long texts as the shipped
+    #: rule's (bundles without a rule load with a fixed-cap one: `bundle.pipeline_config`).
     output_rule: OutputRule | None = None
 
     @property
     def rule(self) -> OutputRule:
         """The output rule this configuration serves."""
-        return self.output_rule or OutputRule(self.min_confidence, self.match.relative_margin, self.top_k)
+        return self.output_rule or OutputRule(
+            self.min_confidence,
+            self.match.relative_margin,
+            self.top_k,
+            skills_per_100_words=SHIPPED_SKILLS_PER_100_WORDS,
+        )
 
 
 class Pipeline:
@@ -243,10 +249,11 @@ class Pipeline:
         }
 
     def rule_for(self, top_k: int | None = None, min_confidence: float | None = None) -> OutputRule:
-        """The served rule with the cap and threshold overridden where given."""
+        """The served rule with the cap and threshold overridden where given (a `top_k` given is
+        the cap whatever the text's length)."""
         rule = self.config.rule
         if top_k is not None:
-            rule = replace(rule, max_skills=top_k)
+            rule = replace(rule, max_skills=top_k, skills_per_100_words=0.0)
         if min_confidence is not None:
             rule = replace(rule, min_confidence=min_confidence)
         return rule

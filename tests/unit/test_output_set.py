@@ -1,6 +1,8 @@
 """The output-set rule (sea_core.output_set): threshold, per-sentence margin, floor, cap and
 near-duplicate folding, on hand-made candidates."""
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -59,9 +61,30 @@ def test_near_duplicates_of_the_same_phrase_fold_into_the_best_one():
 
 
 def test_rules_round_trip_through_plain_json():
-    rule = OutputRule(0.5, 0.1, 3, 1, 0.8)
+    rule = OutputRule(0.5, 0.1, 3, 1, 0.8, 4.0)
     assert OutputRule.from_dict(rule.to_dict()) == rule
-    assert OutputRule.from_dict({}) == SHIPPED_RULE
+    # a rule stored before the long-text cap existed keeps its fixed cap
+    assert OutputRule.from_dict({}) == replace(SHIPPED_RULE, skills_per_100_words=0.0)
+
+
+def long_text(words):
+    return " ".join(f"w{i}" for i in range(words))
+
+
+def test_a_long_text_gets_more_suggestions_than_the_fixed_cap():
+    candidates = [cand(row, 0.9 - row * 0.001) for row in range(40)]  # whole-text, all clear
+    rule = OutputRule(min_confidence=0.45, relative_margin=1.0, max_skills=10, skills_per_100_words=6.0)
+    assert len(rule.select(candidates, long_text(250))) == 15
+    assert len(rule.select(candidates, long_text(50))) == 10  # short: the fixed cap
+    assert len(replace(rule, skills_per_100_words=0.0).select(candidates, long_text(250))) == 10
+    assert (
+        len(replace(rule, min_confidence=0.0).select(candidates, long_text(500))) == 30
+    )  # plain ranking too
+
+
+def test_the_shipped_rule_grows_its_cap_with_long_texts():
+    assert SHIPPED_RULE.skills_per_100_words > 0
+    assert SHIPPED_RULE.cap(0) == SHIPPED_RULE.max_skills
 
 
 # -- negative path ----------------------------------------------------------------------------
@@ -73,6 +96,7 @@ def test_rules_round_trip_through_plain_json():
         {"relative_margin": -0.1},
         {"fold_similarity": 1.5},
         {"fold_similarity": -0.1},
+        {"skills_per_100_words": -1.0},
     ],
 )
 def test_invalid_rules_are_rejected(values):
@@ -118,6 +142,11 @@ def test_threshold_and_margin_are_inclusive():
     assert rows(OutputRule(0.45, 0.06).select(candidates, TEXT)) == [0, 1]
     assert rows(OutputRule(0.46, 0.06).select(candidates, TEXT)) == [0]
     assert rows(OutputRule(0.45, 0.05).select(candidates, TEXT)) == [0]
+
+
+@pytest.mark.parametrize(("words", "cap"), [(183, 10), (184, 11), (200, 12), (0, 10)])
+def test_the_long_text_cap_rounds_down_and_never_goes_below_max_skills(words, cap):
+    assert OutputRule(max_skills=10, skills_per_100_words=6.0).cap(words) == cap
 
 
 def test_the_cap_is_exact():

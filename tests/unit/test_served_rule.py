@@ -6,18 +6,25 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sea_core.bundle import BundleError, pipeline_config
+from sea_core.bundle import BundleError, bundle_config, pipeline_config
 from sea_core.matching import Candidate, MatchConfig
 from sea_core.output_set import SHIPPED_RULE, OutputRule
 from sea_core.pipeline import Pipeline, PipelineConfig
 from sea_core.taxonomy import Skill, Taxonomy
 
 
-def test_an_old_bundle_serves_the_rule_of_its_settings():
-    config = pipeline_config({"top_k": 4, "min_confidence": 0.5, "match": {"relative_margin": 0.1}})
-    assert config.output_rule is None
+def test_an_old_bundle_serves_the_fixed_cap_rule_of_its_settings():
+    settings = {"top_k": 4, "min_confidence": 0.5, "match": {"relative_margin": 0.1}}
+    assert pipeline_config(settings).output_rule is None
+    config = bundle_config(settings)
     assert config.rule == OutputRule(min_confidence=0.5, relative_margin=0.1, max_skills=4)
+    assert config.rule.cap(1000) == 4  # no growth with the text: what the bundle served
+    assert bundle_config({}).rule == OutputRule()
+
+
+def test_settings_without_a_rule_serve_the_shipped_rule_with_its_long_text_cap():
     assert pipeline_config({}).rule == SHIPPED_RULE
+    assert SHIPPED_RULE.cap(1000) == int(10 * SHIPPED_RULE.skills_per_100_words)
 
 
 def test_a_recorded_rule_is_served():
@@ -74,3 +81,12 @@ def test_the_pipeline_cuts_with_the_served_rule_and_reports_folded_alternatives(
     assert [a["skillTitle"] for a in record["alternatives"]] == ["analyse data"]
     assert [c.row for c in folding.select("data", cands, top_k=0)] == []
     assert [c.row for c in folding.select("data", cands, min_confidence=0)] == [0, 2]
+
+
+def test_a_top_k_asked_for_is_the_cap_whatever_the_length():
+    text = " ".join(["data"] * 400)
+    cands = [Candidate(row=r, confidence=0.9, phrase="data", phrase_start=0, phrase_end=4) for r in range(3)]
+    pipeline = _pipeline(None)
+    assert pipeline.rule_for().cap(400) == 24  # the shipped growth: 6 per 100 words
+    assert pipeline.rule_for(top_k=2).cap(400) == 2
+    assert [c.row for c in pipeline.select(text, cands, top_k=2)] == [0, 1]
