@@ -15,7 +15,10 @@ variant's phrase and text vectors (taxonomy embeddings stay fp32):
 - onnx fp32: the shipped default backend;
 - onnx fp32 + ORT transformer optimizer (`optimize_model(model_type="bert")`);
 - onnx int8: the shipped `onnx-int8` export (MatMuls int8 except the feed-forward outputs);
-- onnx int8, every MatMul: dynamic int8 on all of them.
+- onnx int8, every MatMul: dynamic int8 on all of them;
+- onnx fp32, contextual spans: no phrase encoded alone; each span's vector is the mean of the
+  text's own token embeddings over the span (one pass over the text in windows): a different
+  matcher, measured for its speed and what it costs in quality.
 Variant exports are made in a temporary folder from the bundled encoder.
 """
 
@@ -52,7 +55,7 @@ from sea_core.embedding_cache import EmbeddingCache
 from sea_core.embeddings import build_index
 from sea_core.encoder import Encoder
 from sea_core.evaluate import load_benchmark
-from sea_core.pipeline import Pipeline
+from sea_core.pipeline import EncodedText, Pipeline
 from sea_core.spans import PhraseSpanExtractor
 from sea_core.taxonomy import bundled_taxonomy
 
@@ -127,6 +130,67 @@ def quality(encoder: Encoder, encode: Encode, pipeline: Pipeline) -> dict[str, t
         encoder.encode = original  # type: ignore[method-assign]
 
 
+def contextual_encoded(runtime: OnnxEncoder, extractor: PhraseSpanExtractor, text: str) -> EncodedText:
+    """The text's spans with vectors mean-pooled from the text's own token embeddings (one
+    encoder pass in overlapping windows of the model's length, no phrase encoded alone); the
+    text vector is the first window's mean, as when the text is encoded whole and truncated."""
+    tokenizer = runtime.tokenizer
+    batch = tokenizer(text, return_offsets_mapping=True, add_special_tokens=False)
+    ids = list(batch["input_ids"])
+    offsets = np.asarray(batch["offset_mapping"], dtype=np.int64).reshape(-1, 2)
+    room = runtime.max_length - 2
+    sums = np.zeros((0, 0), dtype=np.float32)
+    counts = np.zeros(len(ids), dtype=np.float32)
+    text_vector = None
+    for start in range(0, max(1, len(ids)), max(1, room * 3 // 4)):
+        piece = ids[start : start + room]
+        tokens = np.asarray([[tokenizer.cls_token_id, *piece, tokenizer.sep_token_id]], dtype=np.int64)
+        feed = {"input_ids": tokens, "attention_mask": np.ones_like(tokens)}
+        if "token_type_ids" in runtime.input_names:
+            feed["token_type_ids"] = np.zeros_like(tokens)
+        out = runtime.session.run(None, feed)[0][0]
+        if text_vector is None:
+            text_vector = out.mean(axis=0)
+            sums = np.zeros((len(ids), out.shape[1]), dtype=np.float32)
+        sums[start : start + len(piece)] += out[1:-1]
+        counts[start : start + len(piece)] += 1
+        if start + room >= len(ids):
+            break
+    tokens_mean = sums / np.maximum(counts, 1)[:, None]
+    spans = extractor.extract(text)
+    rows = []
+    for span in spans:
+        inside = (offsets[:, 0] < span.end) & (offsets[:, 1] > span.start)
+        rows.append(tokens_mean[inside].mean(axis=0) if inside.any() else np.zeros(tokens_mean.shape[1]))
+    vectors = np.asarray(rows, dtype=np.float32).reshape(len(spans), tokens_mean.shape[1])
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    vectors = (vectors / np.where(norms == 0, 1.0, norms)).astype(np.float32)
+    assert text_vector is not None
+    return EncodedText(text, spans, vectors, text_vector / max(float(np.linalg.norm(text_vector)), 1e-12))
+
+
+def contextual_row(pipeline: Pipeline, runtime: OnnxEncoder, repeats: int, with_quality: bool) -> str:
+    """The printed row of the contextual-pooling variant (one pass over the text)."""
+    extractor = PhraseSpanExtractor()
+    elapsed = median_ms(lambda: contextual_encoded(runtime, extractor, JOB_250_WORDS), repeats)
+    line = (
+        f"{'onnx fp32, contextual spans':28} {elapsed:6.1f}ms {0.0:7.1f}ms {elapsed:6.1f}ms {'-':>9} {'-':>8}"
+    )
+    if with_quality:
+        original = pipeline.embed_batch
+        pipeline.embed_batch = lambda texts: [contextual_encoded(runtime, extractor, t) for t in texts]  # type: ignore[method-assign]
+        try:
+            cells = []
+            for split in DEV_SPLITS:
+                if dev_path(split).is_file():
+                    scores = dev_quality(pipeline, load_benchmark(dev_path(split), pipeline.taxonomy))
+                    cells.append(f"{scores['mrr']:.4f} / {scores['f1']:.4f}")
+            line += "  " + "   ".join(cells)
+        finally:
+            pipeline.embed_batch = original  # type: ignore[method-assign]
+    return line
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--repeats", type=int, default=15)
@@ -152,8 +216,12 @@ def main() -> None:
     if bf16_supported():
         variants["torch bf16 (autocast)"] = torch_bf16_encode
     with tempfile.TemporaryDirectory() as folder:
-        for name, path in variant_exports(encoder, Path(folder)).items():
-            variants[name] = OnnxEncoder(path, encoder.model).encode
+        runtimes = {
+            name: OnnxEncoder(path, encoder.model)
+            for name, path in variant_exports(encoder, Path(folder)).items()
+        }
+        for name, runtime in runtimes.items():
+            variants[name] = runtime.encode
         print(
             f"250-word text: {len(JOB_250_WORDS.split())} words, {len(phrases)} distinct phrases; "
             f"median of {args.repeats} runs each"
@@ -174,6 +242,7 @@ def main() -> None:
                 scores = quality(encoder, encode, pipeline)
                 line += "  " + "   ".join(f"{mrr:.4f} / {f1:.4f}" for mrr, f1 in scores.values())
             print(line, flush=True)
+        print(contextual_row(pipeline, runtimes["onnx fp32"], args.repeats, not args.no_quality), flush=True)
     print(
         "floor = text + phrases: the encoder time of one text with an empty phrase cache; the "
         "pipeline adds span extraction, matching and the output set"
