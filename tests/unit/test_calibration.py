@@ -121,3 +121,45 @@ def test_inner_folds_are_balanced_and_follow_the_text():
     assert sorted(folds.tolist()) == [0, 0, 0, 1, 1, 1, 2, 2, 3, 3, 4, 4]
     assert inner_folds(list(reversed(many)), 5).tolist() == list(reversed(folds.tolist()))
     assert inner_folds(many[:2], 5).tolist() in ([0, 1], [1, 0])
+
+
+# -- a gain must be steady across the texts (paired t) -----------------------------------------
+def _plain_and_lucky(lucky_count, total=40):
+    """`total` texts the shipped rule gets right, `lucky_count` of them replaced by texts with
+    two close winners of which only the first is right (a one-skill cap fixes those)."""
+    plain = [example([0.70, 0.40], [0], text=f"plain {i}") for i in range(total - lucky_count)]
+    lucky = [example([0.70, 0.68], [0], text=f"lucky {i}") for i in range(lucky_count)]
+    return plain + lucky
+
+
+def test_a_gain_carried_by_a_few_texts_is_not_steady_and_keeps_the_shipped_rule():
+    from sea_core.calibration import MIN_GAIN, MIN_T, inner_folds
+
+    texts = _plain_and_lucky(3)
+    folds = inner_folds(texts)
+    assert len({folds[i] for i in range(37, 40)}) >= 2  # the lucky texts teach each other
+    fitted = fit_output_rule(texts, IDS)
+    assert fitted.cv_gain is not None and fitted.cv_gain >= MIN_GAIN  # big enough on average ...
+    assert fitted.cv_t is not None and fitted.cv_t < MIN_T  # ... but 3 texts of 40 carry it
+    assert fitted.rule == SHIPPED_RULE and "not steady" in fitted.reason
+    assert fit_output_rule(texts, IDS, min_t=0.0).rule != SHIPPED_RULE  # without the bar: fitted
+
+
+def test_a_gain_many_texts_share_is_fitted_and_recorded_with_its_t():
+    fitted = fit_output_rule(_plain_and_lucky(15), IDS)
+    assert fitted.rule != SHIPPED_RULE and fitted.cv_t is not None and fitted.cv_t >= 2.0
+    record = fitted.to_dict()
+    assert record["cv_t"] == round(fitted.cv_t, 3) and "t " in fitted.reason
+
+
+def test_paired_t_of_tiny_and_spread_free_gains():
+    import numpy as np
+
+    from sea_core.calibration import T_CLAMP, paired_t
+
+    assert paired_t(np.array([])) == 0.0
+    assert paired_t(np.array([0.5])) == 0.0  # one text: no spread to judge by
+    assert paired_t(np.zeros(5)) == 0.0
+    assert paired_t(np.full(5, 0.2)) == T_CLAMP  # steady without spread: clamped, JSON-safe
+    assert paired_t(np.full(5, -0.2)) == -T_CLAMP
+    assert paired_t(np.array([0.0, 0.2, 0.4])) == pytest.approx(0.2 / (0.2 / np.sqrt(3)))
