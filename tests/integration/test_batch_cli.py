@@ -164,3 +164,14 @@ def test_a_killed_run_resumes_on_two_workers_without_duplicates(home, tmp_path):
     assert [r["id"] for r in rows] == [f"r{i}" for i in range(len(items))]  # each once, in order
     assert [r["original_input"] for r in rows] == items
     assert {r["modelVersion"] for r in rows} == {VERSION}
+
+
+def test_a_model_the_workers_cannot_load_is_one_error_line_with_the_reason(home, tmp_path):
+    source = write_jsonl(tmp_path / "in.jsonl", texts(4))
+    args = ["--input", str(source), "--output", str(tmp_path / "out.jsonl"), "--version", "9.9.9"]
+    process = start_batch(home, *args, "--workers", "2")
+    _, stderr = process.communicate(timeout=300)
+    assert process.returncode == 1
+    last = stderr.strip().splitlines()[-1]
+    assert last.startswith("error: a worker process could not load the model") and "9.9.9" in last
+    assert "BrokenProcessPool" not in stderr and "terminated abruptly" not in stderr

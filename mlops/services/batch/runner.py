@@ -154,21 +154,32 @@ def run_chunk(model: BatchModel, chunk: int, rows: Sequence[InputRow]) -> ChunkR
 
 # -- worker processes ---------------------------------------------------------------------------
 _worker_model: BatchModel | None = None
+_worker_error: str | None = None
+
+
+class WorkerModelError(RuntimeError):
+    """A worker process could not load the model; the message says why (an initializer that
+    raised would only leave a broken process pool, its reason lost)."""
 
 
 def _init_worker(settings: Settings, stage: str | None, version: str | None, threads: int) -> None:
-    """A worker process's start: its share of the cores, then the model, loaded once."""
-    global _worker_model
+    """A worker process's start: its share of the cores, then the model, loaded once (a failure
+    is kept and reported by the worker's first chunk)."""
+    global _worker_model, _worker_error
     import torch
 
     from mlops.bootstrap import Bootstrap
 
     torch.set_num_threads(threads)
-    _worker_model = Bootstrap(settings).pipeline(stage=stage, version=version)
+    try:
+        _worker_model = Bootstrap(settings).pipeline(stage=stage, version=version)
+    except Exception as exc:  # any load failure: reported with its reason, not as a broken pool
+        _worker_error = f"a worker process could not load the model: {exc}"
 
 
 def _worker_chunk(chunk: int, rows: list[InputRow]) -> ChunkResult:
-    assert _worker_model is not None, "worker used before its initializer ran"
+    if _worker_model is None:
+        raise WorkerModelError(_worker_error or "a worker process has no model")
     return run_chunk(_worker_model, chunk, rows)
 
 
