@@ -230,6 +230,18 @@ class OnnxEncoder:
                 f"model's tokenizer gives {self.input_names}: not this model's export"
             )
 
+    def token_embeddings(self, texts: Sequence[str]) -> list[np.ndarray]:
+        """Each text's unit token embeddings (n_tokens, dim), special tokens left out, the text
+        truncated to the model's length (one text per run: no padding to cut off)."""
+        out = []
+        for text in texts:
+            batch = self.tokenizer([text], truncation=True, max_length=self.max_length, return_tensors="np")
+            feed = {name: batch[name].astype(np.int64) for name in self.input_names}
+            tokens = self.session.run(None, feed)[0][0][1:-1]
+            norms = np.linalg.norm(tokens, axis=1, keepdims=True)
+            out.append((tokens / np.where(norms == 0, 1.0, norms)).astype(np.float32))
+        return out
+
     def encode(self, texts: Sequence[str], batch_size: int = 64) -> np.ndarray:
         """(n, dim) float32 unit rows, in the order of `texts`."""
         order = np.argsort([len(t) for t in texts], kind="stable")

@@ -165,6 +165,18 @@ class Encoder:
             return self._encode_torch(texts, batch_size, show_progress)
         return self._runtime.encode(list(texts), batch_size or self.batch_size)
 
+    def token_embeddings(self, texts: Sequence[str]) -> list[np.ndarray]:
+        """Each text's unit contextual token embeddings (n_tokens, dim) from the backend in
+        use, special tokens ([CLS], [SEP]) left out, truncated to the model's length."""
+        if self._runtime is not None:
+            return self._runtime.token_embeddings(texts)
+        out = []
+        for tokens in self.model.encode(list(texts), output_value="token_embeddings", convert_to_numpy=False):
+            rows = np.asarray(tokens.detach().cpu().float().numpy(), dtype=np.float32)[1:-1]
+            norms = np.linalg.norm(rows, axis=1, keepdims=True)
+            out.append(rows / np.where(norms == 0, 1.0, norms))
+        return out
+
     def _encode_torch(
         self, texts: Sequence[str], batch_size: int | None = None, show_progress: bool = False
     ) -> np.ndarray:

@@ -17,6 +17,7 @@ from .embeddings import build_index
 from .matching import dev_reranker, previous_matcher
 from .pipeline import Pipeline
 from .quality import RANKING_METRICS, SET_METRICS, mean_scores, request_scores
+from .reranker import late_interaction_reranker
 from .taxonomy import Skill, Taxonomy
 
 NO_GOLD = {"LABEL NOT PRESENT", "UNDERSPECIFIED", ""}
@@ -111,6 +112,9 @@ def evaluate(
     if compare_previous and not pipeline.config.match.rerank.depth:
         result["reranked_pipeline"] = system(
             pipeline.with_match(replace(pipeline.config.match, rerank=dev_reranker()))
+        )
+        result["late_interaction_pipeline"] = system(
+            pipeline.with_match(replace(pipeline.config.match, rerank=late_interaction_reranker()))
         )
     result["bi_encoder_baseline"] = score(
         items,

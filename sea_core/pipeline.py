@@ -19,9 +19,17 @@ from .encoder import Encoder
 from .labels import exact_names, label_vectors, name_key
 from .matching import Candidate, MatchConfig, rank_candidates
 from .output_set import SHIPPED_SKILLS_PER_100_WORDS, OutputRule, Suggestion
-from .reranker import RerankContext, candidate_features, needs_label_vectors, rescore, taxonomy_context
+from .reranker import (
+    RerankContext,
+    candidate_features,
+    needs_label_vectors,
+    needs_tokens,
+    rescore,
+    taxonomy_context,
+)
 from .spans import PhraseSpanExtractor, Span, SpanExtractor
 from .taxonomy import Taxonomy
+from .token_match import TokenMatcher
 from .validation import MAX_TEXT_CHARS, validate_text
 
 log = logging.getLogger(__name__)
@@ -116,7 +124,11 @@ class Pipeline:
             phrase_cache=self.phrase_cache,
         )
         shared = self._rerank_context
-        if shared is not None and (shared.label_vectors is not None or not needs_label_vectors(match.rerank)):
+        if (
+            shared is not None
+            and (shared.label_vectors is not None or not needs_label_vectors(match.rerank))
+            and (shared.tokens is not None or not needs_tokens(match.rerank))
+        ):
             other._rerank_context = shared
         return other
 
@@ -204,6 +216,9 @@ class Pipeline:
                         self.encoder, self.taxonomy, self.embeddings_dir, progress=_log_progress
                     ),
                 )
+            if needs_tokens(self.config.match.rerank):
+                titles = [names[0] for names in context.names]
+                context = replace(context, tokens=TokenMatcher(titles, self.encoder.token_embeddings))
             self._rerank_context = context
         return self._rerank_context
 

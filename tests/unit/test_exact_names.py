@@ -180,12 +180,19 @@ def test_pipeline_uses_exact_names_and_evaluate_reports_previous_matcher(tiny_se
     assert ranked[0][0] == taxonomy[0].skill_id
     items = [BenchmarkItem("we write sql", frozenset({taxonomy[0].skill_id}))]
     result = evaluate(pipeline, items, compare_previous=True)
-    assert set(result) == {"pipeline", "previous_pipeline", "reranked_pipeline", "bi_encoder_baseline"}
+    assert set(result) == {
+        "pipeline",
+        "previous_pipeline",
+        "reranked_pipeline",
+        "late_interaction_pipeline",
+        "bi_encoder_baseline",
+    }
     assert set(evaluate(pipeline, items)) == {"pipeline", "bi_encoder_baseline"}  # builds: no extra cost
     legacy = pipeline.with_match(previous_matcher(pipeline.config.match))
     assert set(evaluate(legacy, items, compare_previous=True)) == {
         "pipeline",
         "reranked_pipeline",
+        "late_interaction_pipeline",
         "bi_encoder_baseline",
     }
 

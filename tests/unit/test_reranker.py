@@ -10,7 +10,14 @@ from sea_core.labels import exact_names, label_vectors, skill_names
 from sea_core.lexical import BM25
 from sea_core.matching import Candidate, MatchConfig, RerankSettings, dev_reranker, previous_matcher
 from sea_core.pipeline import Pipeline
-from sea_core.reranker import FEATURES, RerankContext, candidate_features, needs_label_vectors, rescore
+from sea_core.reranker import (
+    FEATURES,
+    RerankContext,
+    candidate_features,
+    needs_label_vectors,
+    needs_tokens,
+    rescore,
+)
 from sea_core.reranker_fit import Group, fit_pairwise, taxonomy_queries, without_label_features
 from sea_core.spans import Span
 from sea_core.taxonomy import Skill, Taxonomy
@@ -185,7 +192,8 @@ def test_rerank_settings_round_trip_and_old_settings_keep_the_matcher():
 def test_the_dev_reranker_is_opt_in_and_needs_no_label_vectors():
     assert MatchConfig().rerank == RerankSettings()
     found = dev_reranker()
-    assert found.depth > 0 and found.features == FEATURES and not needs_label_vectors(found)
+    assert found.depth > 0 and found.features == FEATURES[: len(found.features)]
+    assert not needs_label_vectors(found) and not needs_tokens(found)
     opted = replace(MatchConfig(), rerank=found)
     assert previous_matcher(opted) == MatchConfig()
 

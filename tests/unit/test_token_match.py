@@ -1,0 +1,84 @@
+"""Late interaction (`sea_core.token_match`) and its re-ranker feature `title_maxsim`."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from sea_core.matching import Candidate, MatchConfig
+from sea_core.reranker import FEATURES, late_interaction_reranker, needs_tokens, rescore
+from sea_core.token_match import TokenMatcher, maxsim
+
+AXES = {"python": 0, "sql": 1, "data": 2, "models": 3, "welding": 4}
+
+
+def fake_tokens(texts):
+    """One unit token row per known word (an axis each), unknown words on their own axis."""
+    out = []
+    for text in texts:
+        rows = [np.eye(6, dtype=np.float32)[AXES.get(w, 5)] for w in text.lower().split()]
+        out.append(np.asarray(rows, dtype=np.float32).reshape(-1, 6))
+    return out
+
+
+def test_maxsim_is_the_mean_best_match_of_the_query_tokens():
+    query = fake_tokens(["data models"])[0]
+    assert maxsim(query, fake_tokens(["we build data models daily"])[0]) == pytest.approx(1.0)
+    assert maxsim(query, fake_tokens(["we clean data"])[0]) == pytest.approx(0.5)
+    assert maxsim(query, fake_tokens(["welding"])[0]) == pytest.approx(0.0)
+
+
+def test_no_tokens_on_either_side_scores_zero():
+    empty = np.zeros((0, 6), dtype=np.float32)
+    assert maxsim(empty, fake_tokens(["sql"])[0]) == 0.0
+    assert maxsim(fake_tokens(["sql"])[0], empty) == 0.0
+
+
+def test_titles_are_encoded_once_and_scored_against_the_text():
+    calls = []
+
+    def encode(texts):
+        calls.append(list(texts))
+        return fake_tokens(texts)
+
+    matcher = TokenMatcher(["python", "data models", "welding"], encode)
+    scores = matcher.scores("python and data models", [0, 1, 2])
+    assert scores.tolist() == pytest.approx([1.0, 1.0, 0.0])
+    matcher.scores("welding work", [2, 1])
+    titles_encoded = [t for call in calls for t in call if t in ("python", "data models", "welding")]
+    assert sorted(titles_encoded) == ["data models", "python", "welding"]  # each title once
+    assert matcher.scores("anything", []).shape == (0,)
+
+
+def test_the_late_interaction_reranker_weighs_confidence_and_maxsim_only():
+    settings = late_interaction_reranker(weight=0.5, depth=20)
+    assert settings.features == FEATURES and settings.depth == 20
+    weighted = {f: w for f, w in zip(settings.features, settings.weights) if w}
+    assert weighted == {"confidence": 1.0, "title_maxsim": 0.5}
+    assert needs_tokens(settings) and not needs_tokens(MatchConfig().rerank)
+
+
+def test_rescoring_by_maxsim_reorders_and_keeps_the_confidences_in_place():
+    candidates = [Candidate(row=0, confidence=0.70), Candidate(row=1, confidence=0.68)]
+    features = np.zeros((2, len(FEATURES)), dtype=np.float32)
+    features[:, FEATURES.index("confidence")] = [0.70, 0.68]
+    features[:, FEATURES.index("title_maxsim")] = [0.2, 0.9]  # the second names the text better
+    out = rescore(late_interaction_reranker(weight=0.5, depth=2), candidates, features)
+    assert [c.row for c in out] == [1, 0] and [c.confidence for c in out] == [0.70, 0.68]
+    shallow = rescore(late_interaction_reranker(weight=0.5, depth=1), candidates, features)
+    assert [c.row for c in shallow] == [0, 1]  # boundary: past the depth nothing moves
+
+
+def test_the_pipeline_serves_the_late_interaction_reranker(tiny_sentence_encoder_dir):
+    from sea_core.encoder import Encoder
+    from sea_core.pipeline import Pipeline
+    from sea_core.taxonomy import Skill, Taxonomy
+
+    taxonomy = Taxonomy([Skill("SQL"), Skill("Python (computer programming)"), Skill("welding")])
+    pipeline = Pipeline(Encoder(tiny_sentence_encoder_dir), taxonomy)
+    late = pipeline.with_match(MatchConfig(rerank=late_interaction_reranker()))
+    ranked = late.rank("we write SQL and Python every day", k=3)
+    assert len(ranked) == 3 and late.rerank_context().tokens is not None
+    assert pipeline.rerank_context().tokens is None  # the shipped matcher encodes no tokens
+    tokens = pipeline.encoder.token_embeddings(["SQL and Python"])[0]
+    assert np.allclose(np.linalg.norm(tokens, axis=1), 1.0, atol=1e-5)
