@@ -232,15 +232,23 @@ class OnnxEncoder:
 
     def token_embeddings(self, texts: Sequence[str]) -> list[np.ndarray]:
         """Each text's unit token embeddings (n_tokens, dim), special tokens left out, the text
-        truncated to the model's length (one text per run: no padding to cut off)."""
-        out = []
+        truncated to the model's length."""
+        return self.encode_with_tokens(texts)[1]
+
+    def encode_with_tokens(self, texts: Sequence[str]) -> tuple[np.ndarray, list[np.ndarray]]:
+        """`encode(texts)` and `token_embeddings(texts)` from one pass (one text per run, so no
+        padding to cut off; the pooled rows are `encode`'s)."""
+        pooled_rows, token_rows = [], []
         for text in texts:
             batch = self.tokenizer([text], truncation=True, max_length=self.max_length, return_tensors="np")
             feed = {name: batch[name].astype(np.int64) for name in self.input_names}
-            tokens = self.session.run(None, feed)[0][0][1:-1]
-            norms = np.linalg.norm(tokens, axis=1, keepdims=True)
-            out.append((tokens / np.where(norms == 0, 1.0, norms)).astype(np.float32))
-        return out
+            tokens = self.session.run(None, feed)[0][0]
+            pooled = tokens[0] if self.pooling == "cls" else tokens.mean(axis=0)
+            pooled_rows.append(pooled / max(float(np.linalg.norm(pooled)), 1e-12))
+            inner = tokens[1:-1]
+            norms = np.linalg.norm(inner, axis=1, keepdims=True)
+            token_rows.append((inner / np.where(norms == 0, 1.0, norms)).astype(np.float32))
+        return np.asarray(pooled_rows, dtype=np.float32), token_rows
 
     def encode(self, texts: Sequence[str], batch_size: int = 64) -> np.ndarray:
         """(n, dim) float32 unit rows, in the order of `texts`."""

@@ -11,6 +11,7 @@ import os
 import shutil
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any, cast
 
 import numpy as np
 
@@ -168,14 +169,28 @@ class Encoder:
     def token_embeddings(self, texts: Sequence[str]) -> list[np.ndarray]:
         """Each text's unit contextual token embeddings (n_tokens, dim) from the backend in
         use, special tokens ([CLS], [SEP]) left out, truncated to the model's length."""
+        return self.encode_with_tokens(texts)[1]
+
+    def encode_with_tokens(self, texts: Sequence[str]) -> tuple[np.ndarray, list[np.ndarray]]:
+        """`encode(texts)` and `token_embeddings(texts)` from one encoder pass."""
+        if len(texts) == 0:
+            return np.zeros((0, self.dimension), dtype=np.float32), []
         if self._runtime is not None:
-            return self._runtime.token_embeddings(texts)
-        out = []
-        for tokens in self.model.encode(list(texts), output_value="token_embeddings", convert_to_numpy=False):
-            rows = np.asarray(tokens.detach().cpu().float().numpy(), dtype=np.float32)[1:-1]
+            return self._runtime.encode_with_tokens(texts)
+        pooled, token_rows = [], []
+        outputs = cast(
+            "list[dict[str, Any]]", self.model.encode(list(texts), output_value=None, convert_to_numpy=False)
+        )
+        for out in outputs:
+            vector = out["sentence_embedding"].detach().cpu().float().numpy()
+            pooled.append(vector / max(float(np.linalg.norm(vector)), 1e-12))
+            length = (
+                int(out["attention_mask"].sum()) if "attention_mask" in out else len(out["token_embeddings"])
+            )
+            rows = out["token_embeddings"].detach().cpu().float().numpy()[1 : length - 1]
             norms = np.linalg.norm(rows, axis=1, keepdims=True)
-            out.append(rows / np.where(norms == 0, 1.0, norms))
-        return out
+            token_rows.append((rows / np.where(norms == 0, 1.0, norms)).astype(np.float32))
+        return np.asarray(pooled, dtype=np.float32), token_rows
 
     def _encode_torch(
         self, texts: Sequence[str], batch_size: int | None = None, show_progress: bool = False

@@ -46,12 +46,13 @@ def request_id_for(text: str) -> str:
 @dataclass(frozen=True)
 class EncodedText:
     """A text's spans and the unit vectors of its spans (rows in span order) and of the whole
-    text."""
+    text; the text's unit token rows too when the matcher weighs late interaction."""
 
     text: str
     spans: list[Span]
     span_vectors: np.ndarray
     text_vector: np.ndarray
+    text_tokens: np.ndarray | None = None
 
 
 def _log_progress(done: int, total: int) -> None:
@@ -138,7 +139,13 @@ class Pipeline:
         short phrases would all be padded to the texts' length."""
         span_lists = [self.span_extractor.extract(text) for text in texts]
         distinct_texts = list(dict.fromkeys(texts))
-        text_rows = dict(zip(distinct_texts, self.encoder.encode(distinct_texts), strict=True))
+        tokens: dict[str, np.ndarray] = {}
+        if needs_tokens(self.config.match.rerank):  # the token rows from the same pass
+            vectors, token_rows = self.encoder.encode_with_tokens(distinct_texts)
+            tokens = dict(zip(distinct_texts, token_rows, strict=True))
+        else:
+            vectors = self.encoder.encode(distinct_texts)
+        text_rows = dict(zip(distinct_texts, vectors, strict=True))
         phrases = list(dict.fromkeys(s.text for spans in span_lists for s in spans))
         phrase_rows = dict(
             zip(
@@ -154,6 +161,7 @@ class Pipeline:
                 spans,
                 np.asarray([phrase_rows[s.text] for s in spans], dtype=np.float32) if spans else empty,
                 text_rows[text],
+                tokens.get(text),
             )
             for text, spans in zip(texts, span_lists, strict=True)
         ]
@@ -196,6 +204,7 @@ class Pipeline:
             encoded.text_vector,
             cands[: match.rerank.depth],
             hidden_name,
+            encoded.text_tokens,
         )
         return rescore(match.rerank, cands, features)
 

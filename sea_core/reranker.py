@@ -100,10 +100,12 @@ def candidate_features(
     text_vector: np.ndarray,
     candidates: Sequence[Candidate],
     hidden_name: str | None = None,
+    text_tokens: np.ndarray | None = None,
 ) -> np.ndarray:
     """(len(candidates), len(FEATURES)) features of `candidates` (best first). `hidden_name`
     (self-supervised training only) is treated as no skill's name: the query that *is* a name
-    must not find it by its own label."""
+    must not find it by its own label. `text_tokens`: the text's token rows, when encoded with
+    it (else `title_maxsim` encodes the text once more)."""
     rows = [c.row for c in candidates]
     out = np.zeros((len(rows), len(FEATURES)), np.float32)
     if not rows:
@@ -137,7 +139,7 @@ def candidate_features(
     out[:, 12] = context.bm25.pair_scores([c.phrase if c.supporting else "" for c in candidates], rows)
     out[:, 13] = context.bm25.scores(text, rows)
     if context.tokens is not None:
-        out[:, 17] = context.tokens.scores(text, rows)
+        out[:, 17] = context.tokens.scores(text, rows, text_tokens)
     if labels is not None:
         queries = np.vstack([span_vectors, text_vector[None, :]]) if len(spans) else text_vector[None, :]
         for i, row in enumerate(rows):

@@ -4,8 +4,8 @@ contextual token embeddings), and the title scores the mean of those best matche
 
 A whole-sentence vector blurs "develop models" and "machine learning models" into one point;
 max-sim asks whether every word of the title has a counterpart in the text. The title side is
-encoded on demand, once per skill, and kept (float16) for the process; the text side is one
-more encoder pass per text. Used as the re-ranker feature `title_maxsim` (`sea_core.reranker`).
+encoded on demand, once per skill, and kept (float16) for the process; the text side comes
+from the same encoder pass as the whole-text vector (`Encoder.encode_with_tokens`). Used as the re-ranker feature `title_maxsim` (`sea_core.reranker`).
 """
 
 from __future__ import annotations
@@ -48,10 +48,12 @@ class TokenMatcher:
         with self._lock:
             return [self._rows[r].astype(np.float32) for r in rows]
 
-    def scores(self, text: str, rows: Sequence[int]) -> np.ndarray:
-        """(len(rows),) max-sim of each row's title against `text`."""
+    def scores(self, text: str, rows: Sequence[int], text_tokens: np.ndarray | None = None) -> np.ndarray:
+        """(len(rows),) max-sim of each row's title against `text` (its token rows
+        `text_tokens` when the caller has them from the text's own encoding)."""
         if not len(rows):
             return np.zeros(0, dtype=np.float32)
-        (text_tokens,) = self._encode([text])
+        if text_tokens is None:
+            (text_tokens,) = self._encode([text])
         text_tokens = np.asarray(text_tokens, dtype=np.float32)
         return np.asarray([maxsim(t, text_tokens) for t in self.title_tokens(rows)], dtype=np.float32)

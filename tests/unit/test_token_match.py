@@ -82,3 +82,34 @@ def test_the_pipeline_serves_the_late_interaction_reranker(tiny_sentence_encoder
     assert pipeline.rerank_context().tokens is None  # the shipped matcher encodes no tokens
     tokens = pipeline.encoder.token_embeddings(["SQL and Python"])[0]
     assert np.allclose(np.linalg.norm(tokens, axis=1), 1.0, atol=1e-5)
+
+
+def test_the_text_tokens_come_from_the_text_vector_pass(tiny_sentence_encoder_dir):
+    from sea_core.encoder import Encoder
+    from sea_core.pipeline import Pipeline
+    from sea_core.taxonomy import Skill, Taxonomy
+
+    taxonomy = Taxonomy([Skill("SQL"), Skill("Python (computer programming)"), Skill("welding")])
+    encoder = Encoder(tiny_sentence_encoder_dir)
+    late = Pipeline(encoder, taxonomy).with_match(MatchConfig(rerank=late_interaction_reranker()))
+    text = "we write SQL and Python every day"
+    (encoded,) = late.embed_batch([text])
+    assert encoded.text_tokens is not None and len(encoded.text_tokens) > 0
+    vectors, _ = encoder.encode_with_tokens([text])
+    assert np.allclose(encoded.text_vector, vectors[0], atol=1e-5)
+    assert np.allclose(encoder.encode([text])[0], vectors[0], atol=1e-5)  # the same text vector
+    seen: list[list[str]] = []
+    original = encoder.token_embeddings
+
+    def counting(texts):
+        seen.append(list(texts))
+        return original(texts)
+
+    matcher = late.rerank_context().tokens
+    assert matcher is not None
+    matcher._encode = counting
+    late.rank_encoded(encoded)
+    assert seen  # the candidates' titles were encoded
+    assert text not in [t for call in seen for t in call]  # the text is not encoded again
+    (plain,) = Pipeline(encoder, taxonomy).embed_batch([text])
+    assert plain.text_tokens is None  # the shipped matcher does not compute them
