@@ -10,12 +10,21 @@ from the same encoder pass as the whole-text vector (`Encoder.encode_with_tokens
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Callable, Sequence
 
 import numpy as np
 
 TokenEncode = Callable[[Sequence[str]], list[np.ndarray]]
+_QUALIFIER = re.compile(r"\s*\([^()]*\)")
+
+
+def match_title(title: str) -> str:
+    """The words of a title a text can mention: without parenthetical qualifiers ("Python
+    (computer programming)" -> "Python"; a job ad never writes the qualifier, and its tokens
+    would find no counterpart); the title itself when nothing else is left."""
+    return _QUALIFIER.sub("", title).strip() or title
 
 
 def maxsim(query_tokens: np.ndarray, document_tokens: np.ndarray) -> float:

@@ -78,7 +78,9 @@ def test_the_pipeline_serves_the_late_interaction_reranker(tiny_sentence_encoder
     pipeline = Pipeline(Encoder(tiny_sentence_encoder_dir), taxonomy)
     late = pipeline.with_match(MatchConfig(rerank=late_interaction_reranker()))
     ranked = late.rank("we write SQL and Python every day", k=3)
-    assert len(ranked) == 3 and late.rerank_context().tokens is not None
+    matcher = late.rerank_context().tokens
+    assert len(ranked) == 3 and matcher is not None
+    assert matcher.titles[1] == "Python"  # the qualifier left out
     assert pipeline.rerank_context().tokens is None  # the shipped matcher encodes no tokens
     tokens = pipeline.encoder.token_embeddings(["SQL and Python"])[0]
     assert np.allclose(np.linalg.norm(tokens, axis=1), 1.0, atol=1e-5)
@@ -113,3 +115,19 @@ def test_the_text_tokens_come_from_the_text_vector_pass(tiny_sentence_encoder_di
     assert text not in [t for call in seen for t in call]  # the text is not encoded again
     (plain,) = Pipeline(encoder, taxonomy).embed_batch([text])
     assert plain.text_tokens is None  # the shipped matcher does not compute them
+
+
+@pytest.mark.parametrize(
+    ("title", "words"),
+    [
+        ("Python (computer programming)", "Python"),
+        ("SQL", "SQL"),
+        ("(computer programming)", "(computer programming)"),  # nothing else left: kept whole
+        ("Java (computer programming) basics", "Java basics"),
+        ("", ""),
+    ],
+)
+def test_a_title_is_matched_without_its_parenthetical_qualifier(title, words):
+    from sea_core.token_match import match_title
+
+    assert match_title(title) == words
