@@ -30,7 +30,7 @@ import os
 import shutil
 import uuid
 from collections.abc import Mapping
-from dataclasses import asdict, fields
+from dataclasses import asdict, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -210,7 +210,7 @@ def bundle_config(settings: Mapping[str, Any]) -> PipelineConfig:
     written before bundles recorded their rule, the fixed-cap rule it served then."""
     config = pipeline_config(settings)
     if config.output_rule is None:
-        config.output_rule = OutputRule(config.min_confidence, config.match.relative_margin, config.top_k)
+        config.output_rule = replace(config.rule, skills_per_100_words=0.0)
     return config
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 
 
 def add_warehouse_option(parser: argparse.ArgumentParser) -> None:
@@ -26,3 +27,18 @@ def add_store_option(parser: argparse.ArgumentParser) -> None:
         help="artifact store URL (file:///abs/path or s3://bucket/prefix); "
         "default: the configured store (mlops.config)",
     )
+
+
+def at_least_one(what: str) -> Callable[[str], int]:
+    """An argparse `type` for a whole number >= 1; a non-number is "expected `what`"."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}") from None
+        if value < 1:
+            raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+        return value
+
+    return parse

@@ -12,16 +12,7 @@ from dataclasses import asdict, replace
 from pathlib import Path
 
 from mlops.domain.stages import STAGES, Stage
-
-
-def _at_least_one(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
+from mlops.entrypoints.commands import at_least_one
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -53,10 +44,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default=None,
         help="checkpoint folder (default: <output>.work, or <home>/batch/<hash> for s3 outputs)",
     )
-    parser.add_argument("--workers", type=_at_least_one, default=1, help="worker processes (default 1)")
+    parser.add_argument(
+        "--workers", type=at_least_one("a whole number"), default=1, help="worker processes (default 1)"
+    )
     parser.add_argument(
         "--chunk-size",
-        type=_at_least_one,
+        type=at_least_one("a whole number"),
         default=DEFAULT_CHUNK_SIZE,
         help=f"rows per checkpointed chunk (default {DEFAULT_CHUNK_SIZE})",
     )

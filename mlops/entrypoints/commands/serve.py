@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 
 from mlops.domain.stages import STAGES
+from mlops.entrypoints.commands import at_least_one
 from mlops.entrypoints.server import DEFAULT_MAX_BODY_BYTES, DEFAULT_PORT
 
 
@@ -16,16 +17,6 @@ def _port(text: str) -> int:
         raise argparse.ArgumentTypeError(f"port must be a number, got {text!r}") from None
     if not 0 <= value <= 65535:
         raise argparse.ArgumentTypeError(f"port must be between 0 and 65535, got {value}")
-    return value
-
-
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number of bytes, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
     return value
 
 
@@ -46,7 +37,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument(
         "--max-body-bytes",
-        type=_positive,
+        type=at_least_one("a number of bytes"),
         default=DEFAULT_MAX_BODY_BYTES,
         help=f"largest request body accepted (default {DEFAULT_MAX_BODY_BYTES})",
     )
