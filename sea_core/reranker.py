@@ -55,7 +55,7 @@ LABEL_FEATURES = frozenset({"label_max", "label_max_text", "title_max"})
 TOKEN_FEATURES = frozenset({"title_maxsim"})
 #: The late-interaction re-ranker: confidence + `LATE_INTERACTION_WEIGHT` x title max-sim over the
 #: first `LATE_INTERACTION_DEPTH` (the weight chosen by 5-fold cross-validation on the dev
-#: benchmark: 0.5 in three folds of five; see the README's quality section).
+#: benchmark: 0.5 in two folds, 1.0 in two, 0.3 once; see the README's quality section).
 LATE_INTERACTION_WEIGHT = 0.5
 LATE_INTERACTION_DEPTH = 20
 
@@ -171,7 +171,8 @@ def late_interaction_reranker(
     weight: float = LATE_INTERACTION_WEIGHT, depth: int = LATE_INTERACTION_DEPTH
 ) -> RerankSettings:
     """Re-order the first `depth` candidates by confidence + `weight` x title max-sim (opt-in:
-    `MatchConfig(rerank=late_interaction_reranker())`; one more encoder pass per text)."""
+    `MatchConfig(rerank=late_interaction_reranker())`; the text's tokens come from its own
+    encoder pass, the titles' are encoded once per skill)."""
     weights = tuple(1.0 if f == "confidence" else weight if f == "title_maxsim" else 0.0 for f in FEATURES)
     return RerankSettings(FEATURES, weights, depth)
 

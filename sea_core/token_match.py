@@ -5,7 +5,8 @@ contextual token embeddings), and the title scores the mean of those best matche
 A whole-sentence vector blurs "develop models" and "machine learning models" into one point;
 max-sim asks whether every word of the title has a counterpart in the text. The title side is
 encoded on demand, once per skill, and kept (float16) for the process; the text side comes
-from the same encoder pass as the whole-text vector (`Encoder.encode_with_tokens`). Used as the re-ranker feature `title_maxsim` (`sea_core.reranker`).
+from the same encoder pass as the whole-text vector (`Encoder.encode_with_tokens`). Used as the
+re-ranker feature `title_maxsim` (`sea_core.reranker`).
 """
 
 from __future__ import annotations
