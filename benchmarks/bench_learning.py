@@ -83,9 +83,10 @@ def load_items(taxonomy: Taxonomy) -> list[BenchmarkItem]:
 
 
 def run_pipeline(pipeline: Pipeline, texts: list[str], cache_name: str) -> dict[str, Ranked]:
-    """Candidates of every text, cached on disk by name and the texts (a golden text added
-    makes a new cache, not a missing key)."""
-    digest = hashlib.sha256("\n".join(texts).encode("utf-8")).hexdigest()[:12]
+    """Candidates of every text, cached on disk by name, the texts and the matcher's settings (a
+    golden text added or another matcher makes a new cache, not a stale one)."""
+    key = "\n".join(texts) + repr(pipeline.config.match)
+    digest = hashlib.sha256(key.encode("utf-8")).hexdigest()[:12]
     path = CACHE / f"{cache_name}-{digest}.pkl"
     if path.exists():
         return pickle.loads(path.read_bytes())

@@ -22,7 +22,7 @@ import os
 import shutil
 import tempfile
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -235,25 +235,12 @@ class OnnxEncoder:
         truncated to the model's length."""
         return self.encode_with_tokens(texts)[1]
 
-    def encode_with_tokens(self, texts: Sequence[str]) -> tuple[np.ndarray, list[np.ndarray]]:
-        """`encode(texts)` and `token_embeddings(texts)` from one pass (one text per run, so no
-        padding to cut off; the pooled rows are `encode`'s)."""
-        pooled_rows, token_rows = [], []
-        for text in texts:
-            batch = self.tokenizer([text], truncation=True, max_length=self.max_length, return_tensors="np")
-            feed = {name: batch[name].astype(np.int64) for name in self.input_names}
-            tokens = self.session.run(None, feed)[0][0]
-            pooled = tokens[0] if self.pooling == "cls" else tokens.mean(axis=0)
-            pooled_rows.append(pooled / max(float(np.linalg.norm(pooled)), 1e-12))
-            inner = tokens[1:-1]
-            norms = np.linalg.norm(inner, axis=1, keepdims=True)
-            token_rows.append((inner / np.where(norms == 0, 1.0, norms)).astype(np.float32))
-        return np.asarray(pooled_rows, dtype=np.float32), token_rows
-
-    def encode(self, texts: Sequence[str], batch_size: int = 64) -> np.ndarray:
-        """(n, dim) float32 unit rows, in the order of `texts`."""
+    def _batches(
+        self, texts: Sequence[str], batch_size: int
+    ) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        """(indices into `texts`, token outputs, attention mask) per run of the model: texts of
+        similar length padded together, `batch_size` at a time."""
         order = np.argsort([len(t) for t in texts], kind="stable")
-        rows: list[np.ndarray] = [np.empty(0)] * len(texts)
         for offset in range(0, len(texts), batch_size):
             chunk = order[offset : offset + batch_size]
             batch = self.tokenizer(
@@ -264,11 +251,33 @@ class OnnxEncoder:
                 return_tensors="np",
             )
             feed = {name: batch[name].astype(np.int64) for name in self.input_names}
-            tokens = self.session.run(None, feed)[0]
+            yield chunk, self.session.run(None, feed)[0], feed["attention_mask"]
+
+    def encode_with_tokens(
+        self, texts: Sequence[str], batch_size: int = 64
+    ) -> tuple[np.ndarray, list[np.ndarray]]:
+        """`encode(texts)` and `token_embeddings(texts)` from one pass, each text's rows cut at
+        its own length (the pooled rows are `encode`'s)."""
+        pooled_rows: list[np.ndarray] = [np.empty(0)] * len(texts)
+        token_rows: list[np.ndarray] = [np.empty(0)] * len(texts)
+        for chunk, tokens, mask in self._batches(texts, batch_size):
+            for row, index, length in zip(tokens, chunk, mask.sum(axis=1), strict=True):
+                real = row[: int(length)]
+                pooled = real[0] if self.pooling == "cls" else real.mean(axis=0)
+                pooled_rows[index] = pooled / max(float(np.linalg.norm(pooled)), 1e-12)
+                inner = real[1:-1]
+                norms = np.linalg.norm(inner, axis=1, keepdims=True)
+                token_rows[index] = (inner / np.where(norms == 0, 1.0, norms)).astype(np.float32)
+        return np.asarray(pooled_rows, dtype=np.float32), token_rows
+
+    def encode(self, texts: Sequence[str], batch_size: int = 64) -> np.ndarray:
+        """(n, dim) float32 unit rows, in the order of `texts`."""
+        rows: list[np.ndarray] = [np.empty(0)] * len(texts)
+        for chunk, tokens, attention in self._batches(texts, batch_size):
             if self.pooling == "cls":
                 pooled = tokens[:, 0]
             else:
-                mask = feed["attention_mask"][..., None].astype(np.float32)
+                mask = attention[..., None].astype(np.float32)
                 pooled = (tokens * mask).sum(axis=1) / np.maximum(mask.sum(axis=1), 1e-9)
             norms = np.linalg.norm(pooled, axis=1, keepdims=True)
             pooled = pooled / np.where(norms == 0, 1.0, norms)

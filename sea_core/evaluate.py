@@ -14,10 +14,9 @@ from pathlib import Path
 import numpy as np
 
 from .embeddings import build_index
-from .matching import dev_reranker, previous_matcher
+from .matching import dev_reranker, late_interaction_reranker, previous_matcher
 from .pipeline import Pipeline
 from .quality import RANKING_METRICS, SET_METRICS, mean_scores, request_scores
-from .reranker import late_interaction_reranker
 from .taxonomy import Skill, Taxonomy
 
 NO_GOLD = {"LABEL NOT PRESENT", "UNDERSPECIFIED", ""}

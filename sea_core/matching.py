@@ -36,6 +36,51 @@ class RerankSettings:
         )
 
 
+#: The re-ranker's feature names, in column order of `reranker.candidate_features` (a bundle's
+#: `RerankSettings.features` is a prefix of them: features are only ever appended).
+FEATURES = (
+    "confidence",
+    "span_similarity",
+    "text_similarity",
+    "has_span",
+    "inverse_rank",
+    "log_occurrence",
+    "log_support",
+    "exact_name",
+    "label_max",
+    "label_max_text",
+    "title_max",
+    "log_names",
+    "bm25_phrase",
+    "bm25_text",
+    "title_overlap",
+    "title_in_text",
+    "phrase_coverage",
+    "title_maxsim",
+)
+#: The default re-ranker, late interaction (`sea_core.token_match`): the first
+#: `LATE_INTERACTION_DEPTH` candidates re-ordered by confidence + `LATE_INTERACTION_WEIGHT` x the
+#: title's max-sim against the text + `LATE_INTERACTION_EXACT_WEIGHT` when a phrase of the text is
+#: one of the skill's names (so "HTML" keeps "use markup languages", whose label is "use HTML").
+#: Weights from 5-fold cross-validation on the dev benchmark (README's quality section,
+#: `benchmarks/bench_late_interaction.py`).
+LATE_INTERACTION_WEIGHT = 0.7
+LATE_INTERACTION_EXACT_WEIGHT = 0.1
+LATE_INTERACTION_DEPTH = 20
+
+
+def late_interaction_reranker(
+    weight: float = LATE_INTERACTION_WEIGHT,
+    depth: int = LATE_INTERACTION_DEPTH,
+    exact_weight: float = LATE_INTERACTION_EXACT_WEIGHT,
+) -> RerankSettings:
+    """Re-order the first `depth` candidates by confidence + `weight` x title max-sim +
+    `exact_weight` x exact name (the text's tokens come from its own encoder pass, the titles'
+    are encoded once per skill)."""
+    by_feature = {"confidence": 1.0, "title_maxsim": weight, "exact_name": exact_weight}
+    return RerankSettings(FEATURES, tuple(by_feature.get(f, 0.0) for f in FEATURES), depth)
+
+
 #: The best re-ranker found (written by `benchmarks/bench_ranking.py --write-reranker`: the
 #: variant with the best held-out MRR, fitted on the whole dev split). Opt-in, not the default:
 #: it drops expected skills of the functional job texts (see the README's quality section).
@@ -59,7 +104,7 @@ class MatchConfig:
     max_occurrence_bonus: float = 0.06
     relative_margin: float = 0.06  # output set: within this of the best skill of the same sentence
     exact_name_bonus: float = 0.025  # added to a span's similarity to a skill it names exactly
-    rerank: RerankSettings = field(default_factory=RerankSettings)  # learned re-ranker (off)
+    rerank: RerankSettings = field(default_factory=late_interaction_reranker)  # depth 0: off
 
     @classmethod
     def from_settings(cls, settings: dict) -> MatchConfig:
@@ -78,6 +123,20 @@ class MatchConfig:
 MATCHER_GENERATIONS: tuple[dict, ...] = ({"exact_name_bonus": 0.0}, {"rerank": RerankSettings()})
 # What bundles written before a knob existed were built with.
 LEGACY_SETTINGS: dict = {k: v for generation in MATCHER_GENERATIONS for k, v in generation.items()}
+
+
+def matcher_kind(config: MatchConfig) -> str:
+    """The kind of matcher `config` is, as a model version records it: the generations of knobs
+    it uses and its re-ranker's weighted features and depth (tuned values are not part of it),
+    e.g. "spans+exact-names+rerank[exact_name,title_maxsim]@20". A new kind is a major version."""
+    parts = ["spans"]
+    if config.exact_name_bonus:
+        parts.append("exact-names")
+    rerank = config.rerank
+    if rerank.depth:
+        used = [f for f, w in zip(rerank.features, rerank.weights) if w and f != "confidence"]
+        parts.append(f"rerank[{','.join(used)}]@{rerank.depth}")
+    return "+".join(parts)
 
 
 def previous_matcher(config: MatchConfig) -> MatchConfig:

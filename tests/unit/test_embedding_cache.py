@@ -116,13 +116,17 @@ def test_batch_encodes_each_distinct_phrase_once(tiny_pipeline_parts, monkeypatc
     encoder, taxonomy = tiny_pipeline_parts
     pipeline = Pipeline(encoder, taxonomy)
     seen: list[str] = []
-    original = encoder.encode
+    with_tokens = encoder.encode_with_tokens
+    # skill names for late interaction are not counted; texts with their tokens are
+    monkeypatch.setattr(encoder, "token_embeddings", lambda texts: with_tokens(texts)[1])
+    for method in ("encode", "encode_with_tokens"):
+        original = getattr(encoder, method)
 
-    def counting(texts, *args, **kwargs):
-        seen.extend(texts)
-        return original(texts, *args, **kwargs)
+        def counting(texts, *args, _original=original, **kwargs):
+            seen.extend(texts)
+            return _original(texts, *args, **kwargs)
 
-    monkeypatch.setattr(encoder, "encode", counting)
+        monkeypatch.setattr(encoder, method, counting)
     pipeline.extract_batch(TEXTS + TEXTS[:1])
     phrases = [t for t in seen if t not in TEXTS]
     assert len(phrases) == len(set(phrases))

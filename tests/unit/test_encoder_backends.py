@@ -83,6 +83,22 @@ def test_onnx_encode_keeps_order_and_handles_empty(onnx_encoder):
     assert onnx_encoder.encode([]).shape == (0, onnx_encoder.dimension)
 
 
+def test_onnx_tokens_of_a_batch_are_those_of_each_text_alone(onnx_encoder, torch_encoder):
+    """Texts of other lengths are padded together; each keeps its own rows, in order."""
+    texts = ["a very long text about welding " * 4, "py", "medium text here", "sql"]
+    vectors, tokens = onnx_encoder.encode_with_tokens(texts)
+    for text, vector, rows in zip(texts, vectors, tokens, strict=True):
+        (alone_vector,), (alone_rows,) = onnx_encoder.encode_with_tokens([text])
+        assert rows.shape == alone_rows.shape and np.allclose(rows, alone_rows, atol=1e-4)
+        assert np.allclose(vector, alone_vector, atol=1e-5)
+        (torch_rows,) = torch_encoder.token_embeddings([text])
+        assert rows.shape == torch_rows.shape and np.sum(rows * torch_rows, axis=1).min() > 0.999
+    assert np.allclose(vectors, onnx_encoder.encode(texts), atol=1e-5)
+    assert np.allclose(np.linalg.norm(tokens[1], axis=1), 1.0, atol=1e-5)
+    empty_vectors, empty_tokens = onnx_encoder.encode_with_tokens([])
+    assert empty_vectors.shape == (0, onnx_encoder.dimension) and empty_tokens == []
+
+
 def test_existing_export_is_reused(onnx_encoder, tiny_sentence_encoder_dir):
     path = onnx_encoder.export_dir / MODEL_FILES[ONNX]
     before = path.stat().st_mtime_ns

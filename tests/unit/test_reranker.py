@@ -190,12 +190,12 @@ def test_rerank_settings_round_trip_and_old_settings_keep_the_matcher():
 
 
 def test_the_dev_reranker_is_opt_in_and_needs_no_label_vectors():
-    assert MatchConfig().rerank == RerankSettings()
     found = dev_reranker()
+    assert MatchConfig().rerank != found and not needs_label_vectors(MatchConfig().rerank)
     assert found.depth > 0 and found.features == FEATURES[: len(found.features)]
     assert not needs_label_vectors(found) and not needs_tokens(found)
     opted = replace(MatchConfig(), rerank=found)
-    assert previous_matcher(opted) == MatchConfig()
+    assert previous_matcher(opted) == MatchConfig(rerank=RerankSettings())
 
 
 def test_pipeline_reranks_and_caches_label_vectors(tmp_path, tiny_sentence_encoder_dir):

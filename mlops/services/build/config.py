@@ -32,8 +32,9 @@ DEFAULTS_PATH = Path(__file__).with_name("defaults.json")
 #: The loss of the one trainer (`sea_core.finetune`: in-batch and reviewers' hard negatives).
 #: Champions trained before recorded "CosineSimilarityLoss"; retraining them is a MAJOR change.
 LOSSES = ("MultipleNegativesRankingLoss",)
-#: Configuration keys whose change (versus the champion's record) makes a MAJOR version.
-MAJOR_KEYS = ("base_encoder", "architecture", "loss")
+#: Configuration keys whose change (versus the champion's record) makes a MAJOR version; "matcher"
+#: is the kind of matcher the bundle serves (`sea_core.matching.matcher_kind`).
+MAJOR_KEYS = ("base_encoder", "architecture", "loss", "matcher")
 
 
 class BuildConfigError(ValueError):
@@ -113,8 +114,9 @@ class BuildConfig:
         """The encoders a retraining build trains and compares (the base encoder when none listed)."""
         return tuple(self.candidate_encoders) or ((self.base_encoder,) if self.base_encoder else ())
 
-    def hyperparameters(self, base_encoder: str | None = None) -> dict[str, Any]:
-        """What the registry records as `hyperparameters` for a model trained from `base_encoder`."""
+    def hyperparameters(self, base_encoder: str | None = None, matcher: str | None = None) -> dict[str, Any]:
+        """What the registry records as `hyperparameters` for a model trained from `base_encoder`
+        and served with `matcher` (`sea_core.matching.matcher_kind`; left out when None)."""
         data = asdict(self)
         for key in (
             "candidate_encoders",
@@ -131,6 +133,8 @@ class BuildConfig:
         ):
             data.pop(key)
         data["base_encoder"] = base_encoder or self.base_encoder
+        if matcher is not None:
+            data["matcher"] = matcher
         return data
 
 

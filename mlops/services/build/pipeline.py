@@ -83,7 +83,7 @@ from sea_core.bundle import (
 from sea_core.calibration import fit_output_rule
 from sea_core.embeddings import build_index
 from sea_core.encoder import Encoder
-from sea_core.matching import MatchConfig
+from sea_core.matching import MatchConfig, matcher_kind
 from sea_core.pipeline import Pipeline, PipelineConfig
 from sea_core.taxonomy import Taxonomy
 
@@ -150,16 +150,27 @@ def champion_record(registry: Registry) -> RegistryEntry | None:
 
 
 def bump_kind(
-    trigger: str, champion: RegistryEntry | None, config: BuildConfig, base_encoder: str | None = None
+    trigger: str,
+    champion: RegistryEntry | None,
+    config: BuildConfig,
+    base_encoder: str | None = None,
+    matcher: str | None = None,
 ) -> str:
-    """'initial' (nothing registered), 'patch' (skills update or calibration: same weights),
-    'major' (encoder, architecture or loss differs from the champion's recorded
-    hyper-parameters) or 'minor' (retrained weights)."""
+    """'initial' (nothing registered), 'patch' (skills update or calibration: same weights and
+    matcher), 'major' (encoder, architecture, loss or `matcher` differs from the champion's
+    recorded hyper-parameters) or 'minor' (retrained weights). A skills update or calibration
+    that would change the matcher is refused (`BuildError`): a new matcher is a major version."""
     if champion is None:
         return "initial"
     if trigger in SAME_WEIGHTS:
+        recorded = champion.hyperparameters.get("matcher")
+        if matcher is not None and recorded is not None and recorded != matcher:
+            raise BuildError(
+                f"a {trigger} build keeps champion {champion.version}'s matcher ({recorded}); the build "
+                f"configuration asks for {matcher}: retrain to change it (a major version)"
+            )
         return "patch"
-    return "major" if is_major_change(champion, config, base_encoder) else "minor"
+    return "major" if is_major_change(champion, config, base_encoder, matcher) else "minor"
 
 
 def _champion_for(bump: str, champion: RegistryEntry | None) -> RegistryEntry:
@@ -169,12 +180,15 @@ def _champion_for(bump: str, champion: RegistryEntry | None) -> RegistryEntry:
     return champion
 
 
-def is_major_change(champion: RegistryEntry, config: BuildConfig, base_encoder: str | None = None) -> bool:
-    """True when `base_encoder` (default: the config's), the architecture or the loss differs from
-    what the champion recorded; keys the champion did not record count as unchanged."""
+def is_major_change(
+    champion: RegistryEntry, config: BuildConfig, base_encoder: str | None = None, matcher: str | None = None
+) -> bool:
+    """True when `base_encoder` (default: the config's), the architecture, the loss or `matcher`
+    differs from what the champion recorded; keys the champion did not record (or a None
+    `matcher`) count as unchanged."""
     recorded = champion.hyperparameters
-    wanted = config.hyperparameters(base_encoder)
-    return any(key in recorded and recorded[key] != wanted[key] for key in MAJOR_KEYS)
+    wanted = config.hyperparameters(base_encoder, matcher)
+    return any(key in recorded and key in wanted and recorded[key] != wanted[key] for key in MAJOR_KEYS)
 
 
 def candidate_pipeline_config(
@@ -192,6 +206,8 @@ def candidate_pipeline_config(
 
 class _Build:
     """One build's state; `run` drives the steps and always records the experiment."""
+
+    _matcher: str  # the candidates' matcher kind (`matcher_kind`), set when the build starts
 
     def __init__(
         self,
@@ -355,7 +371,11 @@ class _Build:
             if old_taxonomy is not None
             else {"added": list(taxonomy), "changed": [], "removed": []}
         )
-        bump = bump_kind(self.trigger, champion, cfg)
+        old_settings = read_pipeline_settings(champion_dir) if champion_dir is not None else None
+        self._matcher = matcher_kind(
+            candidate_pipeline_config(old_settings, cfg, self.settings.max_text_chars).match
+        )
+        bump = bump_kind(self.trigger, champion, cfg, matcher=self._matcher)
         exp.update(
             bump=bump,
             parent_version=champion.version if champion else None,
@@ -437,7 +457,7 @@ class _Build:
                 if bump == "patch"
                 else (
                     "major"
-                    if is_major_change(_champion_for(bump, champion), cfg, best["encoder"])
+                    if is_major_change(_champion_for(bump, champion), cfg, best["encoder"], self._matcher)
                     else "minor"
                 )
             )
@@ -514,7 +534,7 @@ class _Build:
                 raise BuildError(f"a patch build needs the bundle of champion {champion.version}")
             started = time.perf_counter()
             self._step(0.2, "re-embedding new and changed skills with the champion's encoder")
-            hyper = champion.hyperparameters or cfg.hyperparameters()
+            hyper = {**(champion.hyperparameters or cfg.hyperparameters()), "matcher": self._matcher}
             folder = self.work / "candidate-0"
             shutil.copytree(champion_dir, folder)
             encoder = Encoder(folder / EMBEDDING_MODEL_DIR, backend=self._backend)
@@ -547,7 +567,7 @@ class _Build:
                 if (
                     champion is not None
                     and champion_dir is not None
-                    and not is_major_change(champion, cfg, spec)
+                    and not is_major_change(champion, cfg, spec, self._matcher)
                 ):
                     start, label = champion_dir / EMBEDDING_MODEL_DIR, f"champion {champion.version} weights"
                 summary = None
@@ -584,7 +604,16 @@ class _Build:
                 )
                 folder = self._candidate_bundle(f"candidate-{i}", encoder, taxonomy, index, champion_dir)
                 self._timed("embed", started)
-                specs.append((spec, label, folder, index.encoded_count, summary, cfg.hyperparameters(spec)))
+                specs.append(
+                    (
+                        spec,
+                        label,
+                        folder,
+                        index.encoded_count,
+                        summary,
+                        cfg.hyperparameters(spec, self._matcher),
+                    )
+                )
         out = []
         reusable = self._reusable_pair_metrics(bump, champion, splits)
         for i, (base, label, folder, encoded, summary, hyper) in enumerate(specs):
