@@ -207,7 +207,10 @@ def candidate_pipeline_config(
 class _Build:
     """One build's state; `run` drives the steps and always records the experiment."""
 
-    _matcher: str  # the candidates' matcher kind (`matcher_kind`), set when the build starts
+    # Set when the build starts (`_run`): the champion bundle's pipeline.json (None without a
+    # champion) and the pipeline settings every candidate bundle is saved with.
+    _champion_settings: dict[str, Any] | None
+    _candidate_config: PipelineConfig
 
     def __init__(
         self,
@@ -326,6 +329,11 @@ class _Build:
         pipeline.config = replace(pipeline.config, output_rule=fitted.rule)
         return pipeline, fitted.to_dict()
 
+    @property
+    def _matcher(self) -> str:
+        """The kind of matcher the candidate bundles serve (`matcher_kind`)."""
+        return matcher_kind(self._candidate_config.match)
+
     def _candidate_bundle(
         self, name: str, encoder: Encoder, taxonomy: Taxonomy, index: Any, champion_dir: Path | None
     ) -> Path:
@@ -334,15 +342,14 @@ class _Build:
             shutil.copytree(champion_dir, folder)  # keeps span models and pipeline settings
             if Path(encoder.path).resolve() != (folder / EMBEDDING_MODEL_DIR).resolve():
                 shutil.rmtree(folder / EMBEDDING_MODEL_DIR)
-        old = read_pipeline_settings(champion_dir) if champion_dir is not None else None
         save_bundle(
             folder,
             encoder,
             taxonomy,
             index,
             "0.0.0",
-            candidate_pipeline_config(old, self.config, self.settings.max_text_chars),
-            (old or {}).get("span_extractor"),
+            self._candidate_config,
+            (self._champion_settings or {}).get("span_extractor"),
         )
         seal_bundle(folder)
         return folder
@@ -371,9 +378,9 @@ class _Build:
             if old_taxonomy is not None
             else {"added": list(taxonomy), "changed": [], "removed": []}
         )
-        old_settings = read_pipeline_settings(champion_dir) if champion_dir is not None else None
-        self._matcher = matcher_kind(
-            candidate_pipeline_config(old_settings, cfg, self.settings.max_text_chars).match
+        self._champion_settings = read_pipeline_settings(champion_dir) if champion_dir is not None else None
+        self._candidate_config = candidate_pipeline_config(
+            self._champion_settings, cfg, self.settings.max_text_chars
         )
         bump = bump_kind(self.trigger, champion, cfg, matcher=self._matcher)
         exp.update(
