@@ -35,6 +35,18 @@ def test_unknown_outcome_is_refused(store):
     assert not store.exists("experiments/x.json")
 
 
+def test_experiments_of_one_second_list_in_the_order_they_started(store):
+    """Regression: the stamp had whole seconds, so a build started in the same second as the
+    one before it listed before or after it by its random id (a flaky build test)."""
+    keys = [new_experiment_id()[1] for _ in range(20)]
+    for n, key in enumerate(keys):
+        write_experiment(store, key, {"outcome": "registered", "n": n})
+    assert [e["n"] for e in list_experiments(store)] == list(range(19, -1, -1))
+    old_style = "experiments/20260101T000000Z-ffffffffffff.json"
+    write_experiment(store, old_style, {"outcome": "failed", "n": -1})
+    assert list_experiments(store)[-1]["n"] == -1  # an older whole-second key stays older
+
+
 def test_list_experiments_newest_first(store):
     write_experiment(store, "experiments/20260101T000000Z-a.json", {"outcome": "failed", "n": 1})
     write_experiment(store, "experiments/20260201T000000Z-b.json", {"outcome": "registered", "n": 2})

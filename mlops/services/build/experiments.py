@@ -16,8 +16,11 @@ OUTCOMES = ("registered", "not-promoted", "gate-failed", "failed")
 
 
 def new_experiment_id() -> tuple[str, str]:
-    """(experiment id, its key in the store): `experiments/<YYYYmmddTHHMMSSZ>-<12 hex>.json`."""
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    """(experiment id, its key in the store): `experiments/<YYYYmmddTHHMMSSffffffZ>-<12 hex>.json`.
+    The stamp has microseconds: two builds in one second (small ones take less) must list in
+    the order they started, not by their random part. Keys written with whole seconds still sort
+    by time against these (digits sort before `Z` within the same second)."""
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
     experiment_id = f"{stamp}-{uuid.uuid4().hex[:12]}"
     return experiment_id, f"{EXPERIMENTS_PREFIX}/{experiment_id}.json"
 
