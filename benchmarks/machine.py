@@ -35,3 +35,11 @@ def machine_info(with_torch: bool = False) -> str:
         parts.append(f"torch {torch.__version__} ({torch.get_num_threads()} threads, {gpu})")
     parts.append(platform.platform())
     return "; ".join(parts)
+
+
+def print_run_header(with_torch: bool = False) -> None:
+    """Print the machine line (with the load average) and the command that ran."""
+    import sys
+
+    print(f"machine: {machine_info(with_torch)}; load average {os.getloadavg()[0]:.1f}")
+    print(f"command: {' '.join([Path(sys.executable).name] + sys.argv)}")

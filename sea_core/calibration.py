@@ -3,16 +3,20 @@
 
 The search is an exhaustive grid (`RuleGrid`) walked in a fixed order, the shipped rule first; a
 rule replaces the best so far only when it scores strictly higher, so the result is
-deterministic. A grid this size overfits a hundred texts (a rule best on them can be worse than
-the shipped rule on new texts), so the fit is kept only when FITTING pays under inner
-cross-validation: the examples are dealt into `INNER_FOLDS` folds (ordered by a hash of the
-text); on each fold the rule best on the other folds is scored against the shipped rule, and
-the mean gain over all examples (`Calibration.cv_gain`) must reach `MIN_GAIN` and be steady
-across the texts (the paired t statistic of the per-text gains, `Calibration.cv_t`, at least
-`MIN_T`: a gain that one lucky inner fold carries is noise), else the shipped rule is kept and
-the reason says so. Too little data falls back to the shipped rule as well
-(`Calibration.fell_back`): fewer than `MIN_EXAMPLES` reviewed texts, or no confirmed skill at all
-(every suggestion rejected: fitting would learn to suggest nothing).
+deterministic. The fit is kept only when FITTING pays on texts it was not fitted on: the examples
+are dealt into `INNER_FOLDS` folds (ordered by a hash of the text); on each fold the rule best on
+the other folds is scored against the shipped rule, and the mean gain over all examples
+(`Calibration.cv_gain`) must exceed `MIN_GAIN`, else the shipped rule is kept and the reason says
+so (the paired t statistic of the per-text gains, `Calibration.cv_t`, is recorded beside it). Too
+little data falls back to the shipped rule as well (`Calibration.fell_back`): fewer than
+`MIN_EXAMPLES` reviewed texts, or no confirmed skill at all (every suggestion rejected: fitting
+would learn to suggest nothing).
+
+Why no stricter bar: on the development benchmark (136 sentences, 8 fold assignments x 5 folds
+= 40 hold-outs, `benchmarks/bench_calibration.py`) the bar used before (+0.02 inner gain at
+t >= 2) kept the shipped rule in 30 of 40 fits and its mean hold-out gain was +0.002 Jaccard;
+without it the mean gain is +0.027, and the fitted rule lost to the shipped rule on 5 hold-outs
+of 40 (4 with the bar), by at most 0.050.
 """
 
 from __future__ import annotations
@@ -34,14 +38,9 @@ MIN_EXAMPLES = 5
 FIT_METRIC = "jaccard"
 #: Folds of the inner cross-validation (fewer when there are fewer examples).
 INNER_FOLDS = 5
-#: Mean hold-out Jaccard gain over the shipped rule that fitting must show to be kept (about
-#: the standard error of a mean Jaccard over a hundred texts; on the dev benchmark the inner
-#: gain of fitting reached +0.015 once, and that rule lost on the outer hold-out).
-MIN_GAIN = 0.02
-#: Paired t statistic (mean per-text gain over its standard error) that the inner gain must reach
-#: as well: about a 97.5 % one-sided bar. On the dev benchmark's fold 1 a +0.030 inner gain came
-#: from one inner fold of five (t 1.87) and its rule lost 0.05 Jaccard on the outer hold-out.
-MIN_T = 2.0
+#: The inner cross-validated Jaccard gain over the shipped rule must exceed this (fitting must
+#: pay on texts it did not see; module docstring for why not more).
+MIN_GAIN = 0.0
 T_CLAMP = 1000.0  # what `paired_t` says of a gain without spread (JSON has no infinity)
 
 
@@ -56,23 +55,36 @@ class ReviewedExample:
 
 @dataclass(frozen=True)
 class RuleGrid:
-    """The values tried for each `OutputRule` field (every combination is scored; 1,350 rules,
+    """The values tried for each `OutputRule` field (every combination is scored; 675 rules,
     coarse on purpose: a finer grid fits the reviewed texts' noise)."""
 
     min_confidence: tuple[float, ...] = tuple(round(0.30 + 0.05 * i, 3) for i in range(9))
     relative_margin: tuple[float, ...] = (0.0, 0.03, 0.06, 0.10, 1.0)
     max_skills: tuple[int, ...] = (1, 2, 3, 5, 10)
-    min_skills: tuple[int, ...] = (0, 1)
+    #: No floor by default: a floor lets the fit pair a high threshold with "always the best
+    #: one", which fitted the reviewed texts and lost on new ones (mean hold-out gain +0.023 with
+    #: (0, 1) against +0.027 with (0,), 40 hold-outs of the dev benchmark, losing on 6 against 5);
+    #: it also forces a suggestion on texts with no skill at all.
+    min_skills: tuple[int, ...] = (0,)
     fold_similarity: tuple[float, ...] = (0.0, 0.85, 0.75)
     #: The long-text cap is the shipped one, not fitted: reviewed texts of a hundred words and
     #: more are too few to fit it (a production team with many can add values here).
     skills_per_100_words: tuple[float, ...] = (SHIPPED_SKILLS_PER_100_WORDS,)
+    #: Fitted caps count per sentence: a cap fitted on short reviewed texts (the dev benchmark's
+    #: are single sentences) then lets each sentence of a longer text contribute. On the 25
+    #: golden job and course texts (30-283 words), rules fitted on the dev sentences with caps
+    #: per text suggest 3.9 skills a text (Jaccard 0.336, recall 0.390); per sentence 7.2
+    #: (0.365, 0.539; the shipped rule 7.6: 0.340, 0.588), for a mean dev hold-out gain of
+    #: +0.027 instead of +0.037 (`bench_calibration.py`): the dev folds are what the rule is
+    #: fitted on, the golden texts are what production serves.
+    cap_per_sentence: tuple[bool, ...] = (True,)
 
     def rules(self) -> list[OutputRule]:
         """Every combination, in a fixed order."""
         return [
-            OutputRule(t, m, cap, floor, fold, per_100)
-            for per_100, fold, t, m, cap, floor in itertools.product(
+            OutputRule(t, m, cap, floor, fold, per_100, per_sentence)
+            for per_sentence, per_100, fold, t, m, cap, floor in itertools.product(
+                self.cap_per_sentence,
                 self.skills_per_100_words,
                 self.fold_similarity,
                 self.min_confidence,
@@ -194,12 +206,10 @@ def fit_output_rule(
     min_examples: int = MIN_EXAMPLES,
     folds: int = INNER_FOLDS,
     min_gain: float = MIN_GAIN,
-    min_t: float = MIN_T,
 ) -> Calibration:
     """The `grid` rule with the highest mean Jaccard on `examples` (`skill_ids[row]` names a
     candidate's skill; `skill_vectors` enable folding), or `default` when the data is too small
-    or fitting gains less than `min_gain`, or not steadily (t below `min_t`), under inner
-    cross-validation (module docstring)."""
+    or fitting gains no more than `min_gain` under inner cross-validation (module docstring)."""
     grid = grid or RuleGrid()
     n = len(examples)
     default_score = rule_score(default, examples, skill_ids, skill_vectors) if examples else 0.0
@@ -248,14 +258,13 @@ def fit_output_rule(
             cv_gain=gain,
             cv_t=t_stat,
         )
-    if gain < min_gain or t_stat < min_t:
-        why = f"< {min_gain}" if gain < min_gain else f"t {t_stat:.2f} < {min_t}: not steady across the texts"
+    if gain <= min_gain:
         return _shipped_kept(
             default,
             default_score,
             n,
             f"fitting gains {gain:+.4f} Jaccard under {len(np.unique(fold_of))}-fold "
-            f"inner cross-validation ({why}): shipped rule kept",
+            f"inner cross-validation (not above {min_gain}): shipped rule kept",
             fell_back=False,
             cv_gain=gain,
             cv_t=t_stat,

@@ -8,12 +8,15 @@ An `OutputRule` keeps, best first:
    within `relative_margin` of the best candidate of its sentence (whole-text candidates: of the
    best overall); a sentence thus contributes its clear winners and a long text one group per
    sentence;
-3. at most `max_skills` of them, or for a long text `skills_per_100_words` per hundred words when
-   that is more (a 600-word posting that lists 25 skills is not cut at 10; 0 = a fixed cap).
+3. at most `max_skills` of them (`max_skills` per sentence when `cap_per_sentence`), or for a
+   long text `skills_per_100_words` per hundred words when that is more (a 600-word posting that
+   lists 25 skills is not cut at 10; 0 = a fixed cap).
 `min_confidence <= 0` turns threshold and margin off: the output is then a plain ranking.
 The shipped rule (`SHIPPED_RULE`) is the pipeline's defaults without folding, with the cap
-growing by `SHIPPED_SKILLS_PER_100_WORDS`; `calibration` fits one on reviewed texts. A stored
-rule without the length key is a fixed-cap rule (what it was built with).
+growing by `SHIPPED_SKILLS_PER_100_WORDS`; `calibration` fits one on reviewed texts (with a
+per-sentence cap, so that a cap fitted on short texts still lets a long one contribute per
+sentence). A stored rule without the length key is a fixed-cap rule (what it was built with);
+without `cap_per_sentence`, a cap per text.
 """
 
 from __future__ import annotations
@@ -60,6 +63,7 @@ class OutputRule:
     min_skills: int = 0
     fold_similarity: float = 0.0  # 0: no folding
     skills_per_100_words: float = 0.0  # 0: the cap is max_skills whatever the text's length
+    cap_per_sentence: bool = False  # True: max_skills per sentence (`sentence_starts`)
 
     def __post_init__(self) -> None:
         if self.max_skills < 0 or self.min_skills < 0:
@@ -72,11 +76,15 @@ class OutputRule:
             raise ValueError(f"fold_similarity must be in [0, 1], got {self.fold_similarity}")
         if self.skills_per_100_words < 0:
             raise ValueError(f"skills_per_100_words must be >= 0, got {self.skills_per_100_words}")
+        if not isinstance(self.cap_per_sentence, bool):
+            raise ValueError(f"cap_per_sentence must be true or false, got {self.cap_per_sentence!r}")
 
-    def cap(self, words: int) -> int:
-        """The most suggestions for a text of `words` words: `max_skills`, or
-        `skills_per_100_words` per hundred words (rounded down) when that is more."""
-        return max(self.max_skills, int(words * self.skills_per_100_words / 100))
+    def cap(self, words: int, sentences: int = 1) -> int:
+        """The most suggestions for a text of `words` words in `sentences` sentences: `max_skills`
+        (times `sentences` when `cap_per_sentence`), or `skills_per_100_words` per hundred words
+        (rounded down) when that is more."""
+        base = self.max_skills * max(1, sentences) if self.cap_per_sentence else self.max_skills
+        return max(base, int(words * self.skills_per_100_words / 100))
 
     def to_dict(self) -> dict[str, Any]:
         """Plain-JSON form (bundle settings, experiment records, model cards)."""
@@ -100,7 +108,7 @@ class OutputRule:
 
     def cut(self, ranking: PreparedRanking) -> list[Suggestion]:
         """Steps 2 and 3 of the rule (floor, threshold and margin, cap) on a prepared ranking."""
-        cap = self.cap(ranking.words)
+        cap = self.cap(ranking.words, ranking.sentences)
         if self.min_confidence <= 0:
             return list(ranking.suggestions[:cap])
         chosen = []
@@ -125,11 +133,12 @@ class OutputRule:
 class PreparedRanking:
     """A text's suggestions after folding, each with the confidence its margin is measured
     from (the best candidate of its sentence; for whole-text candidates the best overall), and
-    the text's length in words (for the cap)."""
+    the text's length in words and sentences (for the cap)."""
 
     suggestions: tuple[Suggestion, ...]
     references: tuple[float, ...]
     words: int = 0
+    sentences: int = 1
 
 
 def prepare(
@@ -154,7 +163,8 @@ def prepare(
     for suggestion in suggestions:
         group = _group(starts, suggestion.candidate)
         references.append(overall if group < 0 else best[group])
-    return PreparedRanking(tuple(suggestions), tuple(references), len(_WORD.findall(text)))
+    sentences = sum(1 for a, b in zip(starts, [*starts[1:], len(text)]) if text[a:b].strip())
+    return PreparedRanking(tuple(suggestions), tuple(references), len(_WORD.findall(text)), sentences)
 
 
 def _group(starts: list[int], cand: Candidate) -> int:

@@ -277,7 +277,7 @@ class Pipeline:
         the cap whatever the text's length)."""
         rule = self.config.rule
         if top_k is not None:
-            rule = replace(rule, max_skills=top_k, skills_per_100_words=0.0)
+            rule = replace(rule, max_skills=top_k, skills_per_100_words=0.0, cap_per_sentence=False)
         if min_confidence is not None:
             rule = replace(rule, min_confidence=min_confidence)
         return rule

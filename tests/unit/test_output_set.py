@@ -82,6 +82,40 @@ def test_a_long_text_gets_more_suggestions_than_the_fixed_cap():
     )  # plain ranking too
 
 
+def test_a_per_sentence_cap_lets_each_sentence_contribute():
+    three = "We use python daily. We also weld pipes. We keep the books."
+    candidates = [cand(row, 0.9 - row * 0.001) for row in range(10)]  # whole-text, all clear
+    rule = OutputRule(min_confidence=0.45, relative_margin=1.0, max_skills=2, cap_per_sentence=True)
+    assert len(rule.select(candidates, three)) == 6  # 2 per sentence, 3 sentences
+    assert len(replace(rule, cap_per_sentence=False).select(candidates, three)) == 2
+    assert len(rule.select(candidates, "teamwork")) == 2  # one sentence: the plain cap
+    assert OutputRule.from_dict(rule.to_dict()) == rule
+    assert OutputRule.from_dict({"max_skills": 2}).cap_per_sentence is False  # stored before it
+
+
+def test_the_sentences_counted_for_the_cap_hold_words():
+    from sea_core.output_set import prepare
+
+    assert prepare([], "One. Two.\n\n").sentences == 2  # the empty tail is no sentence
+    assert prepare([], "").sentences == 0 and OutputRule(max_skills=3, cap_per_sentence=True).cap(0, 0) == 3
+    assert prepare([], "a\nb\nc").sentences == 3  # bullet lines count
+
+
+def test_the_length_cap_still_applies_when_it_is_more_than_the_sentence_cap():
+    rule = OutputRule(max_skills=2, skills_per_100_words=6.0, cap_per_sentence=True)
+    assert rule.cap(300, 3) == 18 and rule.cap(50, 3) == 6 and rule.cap(50, 1) == 3
+
+
+def test_a_requested_top_k_caps_the_whole_text_even_for_a_per_sentence_rule():
+    from sea_core.pipeline import Pipeline, PipelineConfig
+
+    config = PipelineConfig(output_rule=OutputRule(max_skills=2, cap_per_sentence=True))
+    pipeline = Pipeline.__new__(Pipeline)
+    pipeline.config = config
+    served = pipeline.rule_for(top_k=3)
+    assert served.max_skills == 3 and not served.cap_per_sentence and served.skills_per_100_words == 0
+
+
 def test_the_shipped_rule_grows_its_cap_with_long_texts():
     assert SHIPPED_RULE.skills_per_100_words > 0
     assert SHIPPED_RULE.cap(0) == SHIPPED_RULE.max_skills
@@ -97,6 +131,7 @@ def test_the_shipped_rule_grows_its_cap_with_long_texts():
         {"fold_similarity": 1.5},
         {"fold_similarity": -0.1},
         {"skills_per_100_words": -1.0},
+        {"cap_per_sentence": "yes"},
     ],
 )
 def test_invalid_rules_are_rejected(values):

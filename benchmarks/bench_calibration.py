@@ -1,0 +1,146 @@
+"""How well does fitting the output rule transfer to new texts? Calibration procedures compared on
+many fold assignments of the development benchmark (numbers printed, nothing asserted).
+
+    HF_HUB_OFFLINE=1 .venv/bin/python benchmarks/bench_calibration.py [--assignments 8] [--folds 5]
+
+The champion (bundled encoder, shipped matcher) ranks every sentence of
+`../shared/data/benchmark/*_validation_annotations.csv` once. Each fold assignment deals the
+sentences into `--folds` folds by a hash of the text (assignment 0 is `bench_learning.py`'s);
+on each fold, each procedure fits a rule on the other folds (the gold labels as confirmed sets)
+and the fold scores it. A fold of ~27 sentences is noisy, so one assignment says little about
+whether a procedure loses to the shipped rule; 8 assignments give 40 hold-outs.
+
+Procedures: the shipped rule; the shipped procedure (`fit_output_rule`'s defaults); the same
+grid with a floor (`min_skills` 0 or 1); with caps per text instead of per sentence; the
+procedure before stop 19 (floor, caps per text, kept only at an inner gain >= +0.02 with
+t >= 2); and the fit kept whatever the inner cross-validation says. The golden columns score
+each procedure's rule fitted on all the sentences on the 25 golden texts (whole job and course
+texts: does a rule fitted on sentences transfer?).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import numpy as np
+from bench_learning import CACHE, fold_of, load_items, run_pipeline
+from machine import print_run_header
+
+from sea_core.calibration import ReviewedExample, RuleGrid, fit_output_rule, rule_score
+from sea_core.encoder import Encoder
+from sea_core.golden import load_golden_set
+from sea_core.output_set import SHIPPED_RULE, OutputRule
+from sea_core.pipeline import Pipeline
+from sea_core.quality import set_scores
+from sea_core.taxonomy import bundled_taxonomy
+
+Procedure = Callable[[Sequence[ReviewedExample]], OutputRule]
+
+
+def assignment_fold(sentence: str, assignment: int, folds: int) -> int:
+    """The sentence's fold under assignment `assignment` (0: bench_learning's `fold_of`)."""
+    if assignment == 0:
+        return fold_of(sentence, folds)
+    digest = hashlib.sha256(f"{assignment}:{sentence}".encode()).hexdigest()
+    return int(digest[:12], 16) % folds
+
+
+def procedures(ids: Sequence[str], vectors: np.ndarray) -> dict[str, Procedure]:
+    """Name -> rule fitted on the training examples."""
+    floor = RuleGrid(min_skills=(0, 1))
+    per_text = RuleGrid(cap_per_sentence=(False,))
+    before = RuleGrid(min_skills=(0, 1), cap_per_sentence=(False,))
+
+    def old_bar(train: Sequence[ReviewedExample]) -> OutputRule:
+        fitted = fit_output_rule(train, ids, vectors, grid=before, min_gain=-1.0)
+        steady = (fitted.cv_gain or 0.0) >= 0.02 and (fitted.cv_t or 0.0) >= 2.0
+        return fitted.rule if steady else SHIPPED_RULE
+
+    return {
+        "shipped rule": lambda train: SHIPPED_RULE,
+        "fitted (shipped procedure)": lambda train: fit_output_rule(train, ids, vectors).rule,
+        "fitted, grid with a floor": lambda train: fit_output_rule(train, ids, vectors, grid=floor).rule,
+        "fitted, caps per text": lambda train: fit_output_rule(train, ids, vectors, grid=per_text).rule,
+        "before stop 19 (floor, caps per text, +0.02 at t >= 2)": old_bar,
+        "fitted, no inner check": lambda train: fit_output_rule(train, ids, vectors, min_gain=-1.0).rule,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--assignments", type=int, default=8)
+    parser.add_argument("--folds", type=int, default=5)
+    args = parser.parse_args()
+    CACHE.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    print_run_header()
+    taxonomy = bundled_taxonomy()
+    champion = Pipeline(Encoder(), taxonomy)
+    ids, vectors = champion.index.skill_ids, champion.index.matrix
+    items = load_items(taxonomy)
+    golden = [(g.text, g.expected_ids(taxonomy)) for g in load_golden_set()]
+    ranked = run_pipeline(
+        champion,
+        [i.sentence for i in items] + [t for t, _ in golden],
+        f"calibration-{champion.encoder.fingerprint}",
+    )
+    examples = [ReviewedExample(i.sentence, ranked[i.sentence].candidates, i.gold) for i in items]
+
+    def on_golden(rule: OutputRule) -> tuple[float, float, float]:
+        """Mean Jaccard, recall and set size of the rule's output on the golden texts."""
+        chosen = [[ids[c.row] for c in rule.select(ranked[t].candidates, t, vectors)] for t, _ in golden]
+        scores = [set_scores(c, e) for c, (_, e) in zip(chosen, golden)]
+        return (
+            float(np.mean([s.jaccard for s in scores])),
+            float(np.mean([s.recall for s in scores])),
+            float(np.mean([len(c) for c in chosen])),
+        )
+
+    print(f"{len(examples)} sentences, {args.assignments} fold assignments x {args.folds} folds")
+
+    gains: dict[str, list[float]] = {}
+    fitted: dict[str, int] = {}
+    transfer: dict[str, tuple[float, float, float]] = {}
+    for name, fit in procedures(ids, vectors).items():
+        gains[name], fitted[name] = [], 0
+        transfer[name] = on_golden(fit(examples))
+        for assignment in range(args.assignments):
+            fold = [assignment_fold(e.text, assignment, args.folds) for e in examples]
+            for k in range(args.folds):
+                held = [e for e, f in zip(examples, fold) if f == k]
+                rule = fit([e for e, f in zip(examples, fold) if f != k])
+                fitted[name] += rule != SHIPPED_RULE
+                gains[name].append(
+                    rule_score(rule, held, ids, vectors) - rule_score(SHIPPED_RULE, held, ids, vectors)
+                )
+    shipped = rule_score(SHIPPED_RULE, examples, ids, vectors)
+    print(f"\nshipped rule, all {len(examples)} sentences: Jaccard {shipped:.3f}")
+    print(
+        "\nhold-out Jaccard gain over the shipped rule (each hold-out's mean over its sentences; "
+        f"{args.assignments * args.folds} hold-outs)"
+    )
+    print(
+        "| procedure | mean gain | assignment 0, folds 0..4 | hold-outs below shipped | worst "
+        "| fits not shipped | golden Jaccard | golden recall | golden set size |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|")
+    for name, values in gains.items():
+        d = np.array(values)
+        first = ", ".join(f"{v:+.3f}" for v in d[: args.folds])
+        jaccard, recall, size = transfer[name]
+        print(
+            f"| {name} | {d.mean():+.4f} | {first} | {int((d < -1e-9).sum())} of {len(d)} | "
+            f"{d.min():+.3f} | {fitted[name]} of {len(d)} | {jaccard:.3f} | {recall:.3f} | {size:.1f} |"
+        )
+    print(f"total {time.perf_counter() - started:.0f} s")
+
+
+if __name__ == "__main__":
+    main()
