@@ -207,10 +207,11 @@ def pipeline_config(settings: Mapping[str, Any]) -> PipelineConfig:
 
 def bundle_config(settings: Mapping[str, Any]) -> PipelineConfig:
     """The `PipelineConfig` a bundle's pipeline.json serves: `pipeline_config`, and for a bundle
-    written before bundles recorded their rule, the fixed-cap rule it served then."""
+    written before bundles recorded their rule, the fixed-cap rule without folding it served
+    then."""
     config = pipeline_config(settings)
     if config.output_rule is None:
-        config.output_rule = replace(config.rule, skills_per_100_words=0.0)
+        config.output_rule = replace(config.rule, skills_per_100_words=0.0, fold_similarity=0.0)
     return config
 
 

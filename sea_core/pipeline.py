@@ -18,7 +18,7 @@ from .embeddings import TaxonomyIndex, build_index
 from .encoder import Encoder
 from .labels import exact_names, label_vectors, name_key
 from .matching import Candidate, MatchConfig, rank_candidates
-from .output_set import SHIPPED_SKILLS_PER_100_WORDS, OutputRule, Suggestion
+from .output_set import SHIPPED_FOLD_SIMILARITY, SHIPPED_SKILLS_PER_100_WORDS, OutputRule, Suggestion
 from .reranker import (
     RerankContext,
     candidate_features,
@@ -79,6 +79,7 @@ class PipelineConfig:
             self.min_confidence,
             self.match.relative_margin,
             self.top_k,
+            fold_similarity=SHIPPED_FOLD_SIMILARITY,
             skills_per_100_words=SHIPPED_SKILLS_PER_100_WORDS,
         )
 

@@ -63,8 +63,8 @@ def test_near_duplicates_of_the_same_phrase_fold_into_the_best_one():
 def test_rules_round_trip_through_plain_json():
     rule = OutputRule(0.5, 0.1, 3, 1, 0.8, 4.0)
     assert OutputRule.from_dict(rule.to_dict()) == rule
-    # a rule stored before the long-text cap existed keeps its fixed cap
-    assert OutputRule.from_dict({}) == replace(SHIPPED_RULE, skills_per_100_words=0.0)
+    # a rule stored before the long-text cap and folding existed keeps its fixed cap, unfolded
+    assert OutputRule.from_dict({}) == replace(SHIPPED_RULE, skills_per_100_words=0.0, fold_similarity=0.0)
 
 
 def long_text(words):
@@ -114,6 +114,27 @@ def test_a_requested_top_k_caps_the_whole_text_even_for_a_per_sentence_rule():
     pipeline.config = config
     served = pipeline.rule_for(top_k=3)
     assert served.max_skills == 3 and not served.cap_per_sentence and served.skills_per_100_words == 0
+
+
+def test_the_shipped_rule_folds_near_duplicates_of_one_phrase():
+    from sea_core.output_set import SHIPPED_FOLD_SIMILARITY
+
+    vectors = np.eye(3, dtype=np.float32)
+    vectors[1] = [0.8, 0.6, 0.0]  # cosine 0.8 with row 0: above the shipped 0.75
+    candidates = [cand(0, 0.8, 7, 13), cand(1, 0.79, 7, 13), cand(2, 0.78, 7, 13)]
+    assert SHIPPED_RULE.fold_similarity == SHIPPED_FOLD_SIMILARITY == 0.75
+    suggestions = SHIPPED_RULE.apply(candidates, TEXT, vectors)
+    assert [s.candidate.row for s in suggestions] == [0, 2] and suggestions[0].alternatives[0].row == 1
+    assert rows(SHIPPED_RULE.select(candidates, TEXT)) == [0, 1, 2]  # no vectors: nothing folded
+
+
+def test_a_plain_ranking_is_not_folded():
+    vectors = np.eye(3, dtype=np.float32)
+    vectors[1] = [0.8, 0.6, 0.0]
+    candidates = [cand(0, 0.8, 7, 13), cand(1, 0.79, 7, 13), cand(2, 0.78, 7, 13)]
+    plain = replace(SHIPPED_RULE, min_confidence=0.0)
+    assert [s.alternatives for s in plain.apply(candidates, TEXT, vectors)] == [(), (), ()]
+    assert rows(plain.select(candidates, TEXT, vectors)) == [0, 1, 2]
 
 
 def test_the_shipped_rule_grows_its_cap_with_long_texts():

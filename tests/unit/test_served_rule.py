@@ -3,6 +3,8 @@ to an old bundle's settings, and the pipeline applying it (folded alternatives i
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -72,21 +74,23 @@ def test_the_pipeline_cuts_with_the_served_rule_and_reports_folded_alternatives(
         Candidate(row=1, confidence=0.89, phrase="data", phrase_start=0, phrase_end=4),
         Candidate(row=2, confidence=0.5, phrase="data", phrase_start=0, phrase_end=4),
     ]
-    plain = _pipeline(None)
-    assert [c.row for c in plain.select("data", cands)] == [0, 1]  # the shipped rule's margin
+    unfolded = _pipeline(replace(SHIPPED_RULE, fold_similarity=0.0))
+    assert [c.row for c in unfolded.select("data", cands)] == [0, 1]  # the shipped rule's margin
+    (shipped,) = _pipeline(None).suggestions("data", cands)  # the shipped rule folds at 0.75
+    assert shipped.candidate.row == 0 and [a.row for a in shipped.alternatives] == [1]
     folding = _pipeline(OutputRule(0.45, 0.06, 10, 0, 0.9))
     (only,) = folding.suggestions("data", cands)
     assert only.candidate.row == 0 and [a.row for a in only.alternatives] == [1]
     record = folding._skill_record(only.candidate, only.alternatives)
     assert [a["skillTitle"] for a in record["alternatives"]] == ["analyse data"]
     assert [c.row for c in folding.select("data", cands, top_k=0)] == []
-    assert [c.row for c in folding.select("data", cands, min_confidence=0)] == [0, 2]
+    assert [c.row for c in folding.select("data", cands, min_confidence=0)] == [0, 1, 2]  # plain ranking
 
 
 def test_a_top_k_asked_for_is_the_cap_whatever_the_length():
     text = " ".join(["data"] * 400)
     cands = [Candidate(row=r, confidence=0.9, phrase="data", phrase_start=0, phrase_end=4) for r in range(3)]
-    pipeline = _pipeline(None)
+    pipeline = _pipeline(replace(SHIPPED_RULE, fold_similarity=0.0))  # rows 0 and 1 would fold
     assert pipeline.rule_for().cap(400) == 24  # the shipped growth: 6 per 100 words
     assert pipeline.rule_for(top_k=2).cap(400) == 2
     assert [c.row for c in pipeline.select(text, cands, top_k=2)] == [0, 1]
