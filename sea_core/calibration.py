@@ -3,20 +3,23 @@
 
 The search is an exhaustive grid (`RuleGrid`) walked in a fixed order, the shipped rule first; a
 rule replaces the best so far only when it scores strictly higher, so the result is
-deterministic. The fit is kept only when FITTING pays on texts it was not fitted on: the examples
-are dealt into `INNER_FOLDS` folds (ordered by a hash of the text); on each fold the rule best on
-the other folds is scored against the shipped rule, and the mean gain over all examples
-(`Calibration.cv_gain`) must exceed `MIN_GAIN`, else the shipped rule is kept and the reason says
-so (the paired t statistic of the per-text gains, `Calibration.cv_t`, is recorded beside it). Too
-little data falls back to the shipped rule as well (`Calibration.fell_back`): fewer than
-`MIN_EXAMPLES` reviewed texts, or no confirmed skill at all (every suggestion rejected: fitting
-would learn to suggest nothing).
+deterministic. A grid this size overfits a hundred texts (a rule best on them can be worse than
+the shipped rule on new texts), so the fit is kept only when FITTING pays under inner
+cross-validation: the examples are dealt into `INNER_FOLDS` folds (ordered by a hash of the
+text); on each fold the rule best on the other folds is scored against the shipped rule, and
+the mean gain over all examples (`Calibration.cv_gain`) must reach `MIN_GAIN` and be steady
+across the texts (the paired t statistic of the per-text gains, `Calibration.cv_t`, at least
+`MIN_T`: a gain that one lucky inner fold carries is noise), else the shipped rule is kept and
+the reason says so. Too little data falls back to the shipped rule as well
+(`Calibration.fell_back`): fewer than `MIN_EXAMPLES` reviewed texts, or no confirmed skill at all
+(every suggestion rejected: fitting would learn to suggest nothing).
 
-Why no stricter bar: on the development benchmark (136 sentences, 8 fold assignments x 5 folds
-= 40 hold-outs, `benchmarks/bench_calibration.py`) the bar used before (+0.02 inner gain at
-t >= 2) kept the shipped rule in 30 of 40 fits and its mean hold-out gain was +0.002 Jaccard;
-without it the mean gain is +0.027, and the fitted rule lost to the shipped rule on 5 hold-outs
-of 40 (4 with the bar), by at most 0.050.
+What the bar buys (`benchmarks/bench_calibration.py`: the dev benchmark's 136 sentences, 8 fold
+assignments x 5 folds = 40 hold-outs): with the shipped rule folding near-duplicates, a fit kept
+whenever its inner gain is positive gained +0.006 Jaccard on average and lost to the shipped
+rule on 6 hold-outs of 40, by up to 0.096; with the bar no fit passed and none lost. A hundred
+reviewed texts cannot show a better rule than the shipped one; more can (t grows with their
+square root).
 """
 
 from __future__ import annotations
@@ -38,9 +41,14 @@ MIN_EXAMPLES = 5
 FIT_METRIC = "jaccard"
 #: Folds of the inner cross-validation (fewer when there are fewer examples).
 INNER_FOLDS = 5
-#: The inner cross-validated Jaccard gain over the shipped rule must exceed this (fitting must
-#: pay on texts it did not see; module docstring for why not more).
-MIN_GAIN = 0.0
+#: Mean hold-out Jaccard gain over the shipped rule that fitting must show to be kept (about
+#: the standard error of a mean Jaccard over a hundred texts; on the dev benchmark the inner
+#: gain of fitting reached +0.015 once, and that rule lost on the outer hold-out).
+MIN_GAIN = 0.02
+#: Paired t statistic (mean per-text gain over its standard error) that the inner gain must reach
+#: as well: about a 97.5 % one-sided bar. On the dev benchmark's fold 1 a +0.030 inner gain came
+#: from one inner fold of five (t 1.87) and its rule lost 0.05 Jaccard on the outer hold-out.
+MIN_T = 2.0
 T_CLAMP = 1000.0  # what `paired_t` says of a gain without spread (JSON has no infinity)
 
 
@@ -62,9 +70,9 @@ class RuleGrid:
     relative_margin: tuple[float, ...] = (0.0, 0.03, 0.06, 0.10, 1.0)
     max_skills: tuple[int, ...] = (1, 2, 3, 5, 10)
     #: No floor by default: a floor lets the fit pair a high threshold with "always the best
-    #: one", which fitted the reviewed texts and lost on new ones (mean hold-out gain +0.023 with
-    #: (0, 1) against +0.027 with (0,), 40 hold-outs of the dev benchmark, losing on 6 against 5);
-    #: it also forces a suggestion on texts with no skill at all.
+    #: one", which fits the reviewed texts and loses on new ones (fits kept whatever the bar,
+    #: 40 dev hold-outs, `bench_calibration.py`: mean gain +0.001 with (0, 1), losing on 11,
+    #: against +0.006 with (0,), losing on 6); it also forces a suggestion on a text with no skill.
     min_skills: tuple[int, ...] = (0,)
     fold_similarity: tuple[float, ...] = (0.0, 0.85, 0.75)
     #: The long-text cap is the shipped one, not fitted: reviewed texts of a hundred words and
@@ -74,9 +82,9 @@ class RuleGrid:
     #: are single sentences) then lets each sentence of a longer text contribute. On the 25
     #: golden job and course texts (30-283 words), rules fitted on the dev sentences with caps
     #: per text suggest 3.9 skills a text (Jaccard 0.336, recall 0.390); per sentence 7.2
-    #: (0.365, 0.539; the shipped rule 7.6: 0.340, 0.588), for a mean dev hold-out gain of
-    #: +0.027 instead of +0.037 (`bench_calibration.py`): the dev folds are what the rule is
-    #: fitted on, the golden texts are what production serves.
+    #: (0.365, 0.539; the shipped rule 6.8: 0.368, 0.569), for a mean dev hold-out gain of
+    #: +0.006 instead of +0.014 (fits kept whatever the bar, `bench_calibration.py`): the dev
+    #: folds are what the rule is fitted on, the golden texts are what production serves.
     cap_per_sentence: tuple[bool, ...] = (True,)
 
     def rules(self) -> list[OutputRule]:
@@ -206,10 +214,12 @@ def fit_output_rule(
     min_examples: int = MIN_EXAMPLES,
     folds: int = INNER_FOLDS,
     min_gain: float = MIN_GAIN,
+    min_t: float = MIN_T,
 ) -> Calibration:
     """The `grid` rule with the highest mean Jaccard on `examples` (`skill_ids[row]` names a
     candidate's skill; `skill_vectors` enable folding), or `default` when the data is too small
-    or fitting gains no more than `min_gain` under inner cross-validation (module docstring)."""
+    or fitting gains less than `min_gain`, or not steadily (t below `min_t`), under inner
+    cross-validation (module docstring)."""
     grid = grid or RuleGrid()
     n = len(examples)
     default_score = rule_score(default, examples, skill_ids, skill_vectors) if examples else 0.0
@@ -258,13 +268,14 @@ def fit_output_rule(
             cv_gain=gain,
             cv_t=t_stat,
         )
-    if gain <= min_gain:
+    if gain < min_gain or t_stat < min_t:
+        why = f"< {min_gain}" if gain < min_gain else f"t {t_stat:.2f} < {min_t}: not steady across the texts"
         return _shipped_kept(
             default,
             default_score,
             n,
             f"fitting gains {gain:+.4f} Jaccard under {len(np.unique(fold_of))}-fold "
-            f"inner cross-validation (not above {min_gain}): shipped rule kept",
+            f"inner cross-validation ({why}): shipped rule kept",
             fell_back=False,
             cv_gain=gain,
             cv_t=t_stat,

@@ -141,17 +141,17 @@ def _plain_and_lucky(lucky_count, total=40):
     return plain + lucky
 
 
-def test_a_gain_must_exceed_the_bar_under_inner_cross_validation():
-    from sea_core.calibration import MIN_GAIN, inner_folds
+def test_a_gain_carried_by_a_few_texts_is_not_steady_and_keeps_the_shipped_rule():
+    from sea_core.calibration import MIN_GAIN, MIN_T, inner_folds
 
     texts = _plain_and_lucky(3)
     folds = inner_folds(texts)
     assert len({folds[i] for i in range(37, 40)}) >= 2  # the lucky texts teach each other
     fitted = fit_output_rule(texts, IDS)
-    assert fitted.cv_gain is not None and fitted.cv_gain > MIN_GAIN and fitted.rule != SHIPPED_RULE
-    at_the_bar = fit_output_rule(texts, IDS, min_gain=fitted.cv_gain)  # equal is not above
-    assert at_the_bar.rule == SHIPPED_RULE and "not above" in at_the_bar.reason
-    assert at_the_bar.cv_gain == pytest.approx(fitted.cv_gain)
+    assert fitted.cv_gain is not None and fitted.cv_gain >= MIN_GAIN  # big enough on average ...
+    assert fitted.cv_t is not None and fitted.cv_t < MIN_T  # ... but 3 texts of 40 carry it
+    assert fitted.rule == SHIPPED_RULE and "not steady" in fitted.reason
+    assert fit_output_rule(texts, IDS, min_t=0.0).rule != SHIPPED_RULE  # without the bar: fitted
 
 
 def test_a_gain_many_texts_share_is_fitted_and_recorded_with_its_t():
