@@ -24,7 +24,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument(
         "--quick",
         action="store_true",
-        help="shrink training (1 epoch, 1000 pairs) to finish in minutes on a CPU",
+        help="shrink the training and test pairs (1,000 / 400) to finish in minutes on a CPU",
     )
     parser.add_argument(
         "--skills",
