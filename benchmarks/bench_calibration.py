@@ -107,21 +107,20 @@ def main() -> None:
 
     print(f"{len(examples)} sentences, {args.assignments} fold assignments x {args.folds} folds")
 
-    gains: dict[str, list[float]] = {}
-    fitted: dict[str, int] = {}
-    transfer: dict[str, tuple[float, float, float]] = {}
-    for name, fit in procedures(ids, vectors).items():
-        gains[name], fitted[name] = [], 0
-        transfer[name] = on_golden(fit(examples))
-        for assignment in range(args.assignments):
-            fold = [assignment_fold(e.text, assignment, args.folds) for e in examples]
-            for k in range(args.folds):
-                held = [e for e, f in zip(examples, fold) if f == k]
-                rule = fit([e for e, f in zip(examples, fold) if f != k])
+    fits = procedures(ids, vectors)
+    gains: dict[str, list[float]] = {name: [] for name in fits}
+    fitted = dict.fromkeys(fits, 0)
+    transfer = {name: on_golden(fit(examples)) for name, fit in fits.items()}
+    for assignment in range(args.assignments):
+        fold = [assignment_fold(e.text, assignment, args.folds) for e in examples]
+        for k in range(args.folds):
+            held = [e for e, f in zip(examples, fold) if f == k]
+            train = [e for e, f in zip(examples, fold) if f != k]
+            baseline = rule_score(SHIPPED_RULE, held, ids, vectors)
+            for name, fit in fits.items():
+                rule = fit(train)
                 fitted[name] += rule != SHIPPED_RULE
-                gains[name].append(
-                    rule_score(rule, held, ids, vectors) - rule_score(SHIPPED_RULE, held, ids, vectors)
-                )
+                gains[name].append(rule_score(rule, held, ids, vectors) - baseline)
     shipped = rule_score(SHIPPED_RULE, examples, ids, vectors)
     print(f"\nshipped rule, all {len(examples)} sentences: Jaccard {shipped:.3f}")
     print(

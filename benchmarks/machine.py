@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import platform
+import sys
 from pathlib import Path
 
 
@@ -39,7 +40,5 @@ def machine_info(with_torch: bool = False) -> str:
 
 def print_run_header(with_torch: bool = False) -> None:
     """Print the machine line (with the load average) and the command that ran."""
-    import sys
-
     print(f"machine: {machine_info(with_torch)}; load average {os.getloadavg()[0]:.1f}")
     print(f"command: {' '.join([Path(sys.executable).name] + sys.argv)}")

@@ -144,7 +144,7 @@ def rule_score(
     """Mean Jaccard of `rule`'s output over `examples` (1.0 for no examples, as two empty sets)."""
     if not examples:
         return 1.0
-    prepared = [prepare(e.candidates, e.text, skill_vectors, rule.fold_similarity) for e in examples]
+    prepared = [prepare(e.candidates, e.text, skill_vectors, rule.folding) for e in examples]
     return float(np.mean(_jaccards(rule, prepared, examples, skill_ids)))
 
 
@@ -243,11 +243,11 @@ def fit_output_rule(
     prepared: dict[float, list[PreparedRanking]] = {}
     scores = np.zeros((len(rules), n))
     for row, rule in enumerate(rules):
-        if rule.fold_similarity not in prepared:
-            prepared[rule.fold_similarity] = [
-                prepare(e.candidates, e.text, skill_vectors, rule.fold_similarity) for e in examples
+        if rule.folding not in prepared:
+            prepared[rule.folding] = [
+                prepare(e.candidates, e.text, skill_vectors, rule.folding) for e in examples
             ]
-        scores[row] = _jaccards(rule, prepared[rule.fold_similarity], examples, skill_ids)
+        scores[row] = _jaccards(rule, prepared[rule.folding], examples, skill_ids)
     fold_of = inner_folds(examples, folds)
     gains = np.zeros(n)
     for fold in np.unique(fold_of):

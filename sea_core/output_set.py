@@ -92,6 +92,12 @@ class OutputRule:
         base = self.max_skills * max(1, sentences) if self.cap_per_sentence else self.max_skills
         return max(base, int(words * self.skills_per_100_words / 100))
 
+    @property
+    def folding(self) -> float:
+        """The cosine it folds near-duplicates at: `fold_similarity`, 0 (none) for a plain
+        ranking (`min_confidence <= 0`). Serving and calibration both prepare with it."""
+        return self.fold_similarity if self.min_confidence > 0 else 0.0
+
     def to_dict(self) -> dict[str, Any]:
         """Plain-JSON form (bundle settings, experiment records, model cards)."""
         return asdict(self)
@@ -111,8 +117,7 @@ class OutputRule:
         """The suggestions for `text` among its `candidates` (sorted best first). Folding needs
         the skill vectors (rows as in `Candidate.row`) and is skipped without them, and for a
         plain ranking (`min_confidence <= 0`)."""
-        fold = self.fold_similarity if self.min_confidence > 0 else 0.0
-        return self.cut(prepare(candidates, text, skill_vectors, fold))
+        return self.cut(prepare(candidates, text, skill_vectors, self.folding))
 
     def cut(self, ranking: PreparedRanking) -> list[Suggestion]:
         """Steps 2 and 3 of the rule (floor, threshold and margin, cap) on a prepared ranking."""

@@ -18,7 +18,7 @@ from .embeddings import TaxonomyIndex, build_index
 from .encoder import Encoder
 from .labels import exact_names, label_vectors, name_key
 from .matching import Candidate, MatchConfig, rank_candidates
-from .output_set import SHIPPED_FOLD_SIMILARITY, SHIPPED_SKILLS_PER_100_WORDS, OutputRule, Suggestion
+from .output_set import SHIPPED_RULE, OutputRule, Suggestion
 from .reranker import (
     RerankContext,
     candidate_features,
@@ -75,12 +75,11 @@ class PipelineConfig:
     @property
     def rule(self) -> OutputRule:
         """The output rule this configuration serves."""
-        return self.output_rule or OutputRule(
-            self.min_confidence,
-            self.match.relative_margin,
-            self.top_k,
-            fold_similarity=SHIPPED_FOLD_SIMILARITY,
-            skills_per_100_words=SHIPPED_SKILLS_PER_100_WORDS,
+        return self.output_rule or replace(
+            SHIPPED_RULE,
+            min_confidence=self.min_confidence,
+            relative_margin=self.match.relative_margin,
+            max_skills=self.top_k,
         )
 
 

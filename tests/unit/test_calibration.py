@@ -94,6 +94,27 @@ def test_the_default_grid_has_no_floor_and_a_grid_with_one_learns_it():
     assert with_floor.rule.min_skills == 1 and with_floor.fitted_score == 1.0
 
 
+def test_a_plain_ranking_is_scored_unfolded_as_it_is_served():
+    import numpy as np
+
+    vectors = np.eye(6, dtype=np.float32)
+    vectors[1] = vectors[0]  # skills 0 and 1 are near-duplicates
+    texts = [
+        ReviewedExample(
+            "one sentence",
+            (
+                Candidate(row=0, confidence=0.7, phrase_start=0, phrase_end=3),
+                Candidate(row=1, confidence=0.6, phrase_start=0, phrase_end=3),
+            ),
+            frozenset(IDS[:2]),
+        )
+    ]
+    plain = OutputRule(min_confidence=0.0, fold_similarity=0.75)
+    served = plain.select(texts[0].candidates, texts[0].text, vectors)
+    assert [c.row for c in served] == [0, 1]  # a plain ranking is not folded when served ...
+    assert rule_score(plain, texts, IDS, vectors) == pytest.approx(1.0)  # ... nor when scored
+
+
 # -- boundary cases ---------------------------------------------------------------------------
 def test_exactly_the_minimum_number_of_reviews_is_fitted():
     assert fit_output_rule(ONE_WINNER[: MIN_EXAMPLES - 1], IDS).fell_back
