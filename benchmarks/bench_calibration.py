@@ -10,11 +10,14 @@ on each fold, each procedure fits a rule on the other folds (the gold labels as 
 and the fold scores it. A fold of ~27 sentences is noisy, so one assignment says little about
 whether a procedure loses to the shipped rule; 8 assignments give 40 hold-outs.
 
-Procedures: the shipped rule; the shipped procedure (`fit_output_rule`'s defaults: kept at an
-inner gain >= `MIN_GAIN` with t >= `MIN_T`); the fit kept at any positive inner gain, and the
-same with a floor (`min_skills` 0 or 1) or with caps per text instead of per sentence; the fit
-kept whatever the inner cross-validation says; the procedure before stop 19 (floor, caps per
-text, the bar). The golden columns score each procedure's rule fitted on all the sentences on
+Procedures: the shipped rule; the shipped procedure (`fit_output_rule`'s defaults: the grid
+fit kept at an inner gain >= `MIN_GAIN` with t >= `MIN_T`, the acceptance model at any positive
+inner gain, the larger gain winning); the grid alone with its bar (stop 19's procedure), kept at
+any positive inner gain, the same with a floor (`min_skills` 0 or 1) or with caps per text
+instead of per sentence, and kept whatever the inner cross-validation says; the acceptance model
+alone under the grid's bar, at any positive inner gain, and whatever the inner cross-validation
+says; both kept at any positive inner gain; the procedure before stop 19 (floor, caps per text,
+the bar, no acceptance model). The golden columns score each procedure's rule fitted on all the sentences on
 the 25 golden texts (whole job and course texts: does a rule fitted on sentences transfer?).
 """
 
@@ -33,7 +36,16 @@ import numpy as np
 from bench_learning import CACHE, fold_of, load_items, run_pipeline
 from machine import print_run_header
 
-from sea_core.calibration import MIN_GAIN, MIN_T, ReviewedExample, RuleGrid, fit_output_rule, rule_score
+from sea_core.calibration import (
+    ACCEPTANCE_MIN_GAIN,
+    ACCEPTANCE_MIN_T,
+    MIN_GAIN,
+    MIN_T,
+    ReviewedExample,
+    RuleGrid,
+    fit_output_rule,
+    rule_score,
+)
 from sea_core.encoder import Encoder
 from sea_core.golden import load_golden_set
 from sea_core.output_set import SHIPPED_RULE, OutputRule
@@ -58,20 +70,44 @@ def procedures(ids: Sequence[str], vectors: np.ndarray) -> dict[str, Procedure]:
     per_text = RuleGrid(cap_per_sentence=(False,))
     before = RuleGrid(min_skills=(0, 1), cap_per_sentence=(False,))
 
-    def fit(grid: RuleGrid | None = None, bar: bool = True, check: bool = True) -> Procedure:
-        """The fit on `grid`; with the shipped bar, kept at any positive inner gain (`bar`
-        False), or kept whatever the inner cross-validation says (`check` False)."""
+    shipped_only = RuleGrid(
+        min_confidence=(SHIPPED_RULE.min_confidence,),
+        relative_margin=(SHIPPED_RULE.relative_margin,),
+        max_skills=(SHIPPED_RULE.max_skills,),
+        fold_similarity=(SHIPPED_RULE.fold_similarity,),
+        cap_per_sentence=(SHIPPED_RULE.cap_per_sentence,),
+    )
+
+    def fit(
+        grid: RuleGrid | None = None,
+        bar: bool = True,
+        check: bool = True,
+        acceptance: bool = True,
+        acceptance_bar: tuple[float, float] = (ACCEPTANCE_MIN_GAIN, ACCEPTANCE_MIN_T),
+    ) -> Procedure:
+        """The fit on `grid` (and the acceptance model unless `acceptance` is False, kept above
+        `acceptance_bar`); the grid fit with its bar, kept at any positive inner gain (`bar`
+        False), or kept whatever the inner cross-validation says (`check` False, both fits)."""
         gain, t = (MIN_GAIN, MIN_T) if bar else ((1e-9 if check else -1.0), -1e9)
-        return lambda train: fit_output_rule(train, ids, vectors, grid=grid, min_gain=gain, min_t=t).rule
+        a_gain, a_t = acceptance_bar if check else (-1.0, -1e9)
+        bars = {"min_gain": gain, "min_t": t, "acceptance_min_gain": a_gain, "acceptance_min_t": a_t}
+        return lambda train: (
+            fit_output_rule(train, ids, vectors, grid=grid, acceptance=acceptance, **bars).rule
+        )
 
     return {
         "shipped rule": lambda train: SHIPPED_RULE,
-        "shipped procedure": fit(),
-        "kept at any positive inner gain": fit(bar=False),
-        "the same, grid with a floor": fit(floor, bar=False),
-        "the same, caps per text": fit(per_text, bar=False),
-        "kept whatever the inner cross-validation says": fit(bar=False, check=False),
-        "before stop 19 (floor, caps per text, the bar)": fit(before),
+        "shipped procedure (grid with its bar, or acceptance at a positive inner gain)": fit(),
+        "grid, the bar (stop 19's shipped procedure)": fit(acceptance=False),
+        "grid, kept at any positive inner gain": fit(bar=False, acceptance=False),
+        "the same, grid with a floor": fit(floor, bar=False, acceptance=False),
+        "the same, caps per text": fit(per_text, bar=False, acceptance=False),
+        "grid, kept whatever the inner cross-validation says": fit(bar=False, check=False, acceptance=False),
+        "acceptance model, the grid's bar": fit(shipped_only, acceptance_bar=(MIN_GAIN, MIN_T)),
+        "acceptance model, kept at any positive inner gain": fit(shipped_only),
+        "acceptance model, kept whatever the inner cross-validation says": fit(shipped_only, check=False),
+        "grid or acceptance, both kept at any positive inner gain": fit(bar=False),
+        "before stop 19 (floor, caps per text, the bar)": fit(before, acceptance=False),
     }
 
 

@@ -11,7 +11,10 @@ An `OutputRule` keeps, best first:
 3. at most `max_skills` of them (`max_skills` per sentence when `cap_per_sentence`), or for a
    long text `skills_per_100_words` per hundred words when that is more (a 600-word posting that
    lists 25 skills is not cut at 10; 0 = a fixed cap).
-`min_confidence <= 0` turns threshold, margin and folding off: the output is then a plain
+With an `acceptance` model (`sea_core.acceptance`, fitted by calibration on reviewed texts),
+step 2 is the model's expected-Jaccard cut instead of floor, threshold and margin; folding and
+the cap stay.
+`min_confidence <= 0` turns threshold, margin, acceptance and folding off: the output is then a plain
 ranking (what `--min-confidence 0` asks for: every candidate, up to the cap).
 The shipped rule (`SHIPPED_RULE`) is the pipeline's defaults, folding at
 `SHIPPED_FOLD_SIMILARITY`, with the cap growing by `SHIPPED_SKILLS_PER_100_WORDS`; `calibration` fits one on reviewed texts (with a
@@ -30,6 +33,7 @@ from typing import Any
 
 import numpy as np
 
+from .acceptance import AcceptanceModel
 from .matching import Candidate
 
 _SENTENCE_END = re.compile(r"[.!?;](?=\s)|\n")
@@ -70,6 +74,7 @@ class OutputRule:
     fold_similarity: float = 0.0  # 0: no folding
     skills_per_100_words: float = 0.0  # 0: the cap is max_skills whatever the text's length
     cap_per_sentence: bool = False  # True: max_skills per sentence (`sentence_starts`)
+    acceptance: AcceptanceModel | None = None  # a learned cut instead of floor/threshold/margin
 
     def __post_init__(self) -> None:
         if self.max_skills < 0 or self.min_skills < 0:
@@ -84,6 +89,8 @@ class OutputRule:
             raise ValueError(f"skills_per_100_words must be >= 0, got {self.skills_per_100_words}")
         if not isinstance(self.cap_per_sentence, bool):
             raise ValueError(f"cap_per_sentence must be true or false, got {self.cap_per_sentence!r}")
+        if self.acceptance is not None and not isinstance(self.acceptance, AcceptanceModel):
+            raise ValueError(f"acceptance must be an AcceptanceModel or None, got {self.acceptance!r}")
 
     def cap(self, words: int, sentences: int = 1) -> int:
         """The most suggestions for a text of `words` words in `sentences` sentences: `max_skills`
@@ -98,9 +105,23 @@ class OutputRule:
         ranking (`min_confidence <= 0`). Serving and calibration both prepare with it."""
         return self.fold_similarity if self.min_confidence > 0 else 0.0
 
+    def describe(self) -> str:
+        """The rule in a line (model cards, the demo); with an acceptance model, the threshold
+        and margin are only its `rule_keeps` feature."""
+        parts = [f"{k} {v}" for k, v in self.to_dict().items() if k != "acceptance"]
+        if self.acceptance is not None:
+            parts.append(self.acceptance.describe() + " instead of threshold and margin")
+        return ", ".join(parts)
+
     def to_dict(self) -> dict[str, Any]:
-        """Plain-JSON form (bundle settings, experiment records, model cards)."""
-        return asdict(self)
+        """Plain-JSON form (bundle settings, experiment records, model cards); a rule without
+        an acceptance model has no `acceptance` key (the form rules had before it existed)."""
+        out = asdict(self)
+        if self.acceptance is None:
+            del out["acceptance"]
+        else:
+            out["acceptance"] = self.acceptance.to_dict()
+        return out
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> OutputRule:
@@ -109,7 +130,13 @@ class OutputRule:
         unknown = sorted(set(data) - known)
         if unknown:
             raise ValueError(f"unknown output rule setting(s) {unknown}; known: {sorted(known)}")
-        return cls(**dict(data))
+        values = dict(data)
+        acceptance = values.get("acceptance")
+        if acceptance is not None:
+            if not isinstance(acceptance, Mapping):
+                raise ValueError(f"acceptance must be a mapping, got {acceptance!r}")
+            values["acceptance"] = AcceptanceModel.from_dict(acceptance)
+        return cls(**values)
 
     def apply(
         self, candidates: Sequence[Candidate], text: str, skill_vectors: np.ndarray | None = None
@@ -120,17 +147,26 @@ class OutputRule:
         return self.cut(prepare(candidates, text, skill_vectors, self.folding))
 
     def cut(self, ranking: PreparedRanking) -> list[Suggestion]:
-        """Steps 2 and 3 of the rule (floor, threshold and margin, cap) on a prepared ranking."""
+        """Steps 2 and 3 of the rule (floor, threshold and margin, or the acceptance model's cut;
+        the cap) on a prepared ranking."""
         cap = self.cap(ranking.words, ranking.sentences)
         if self.min_confidence <= 0:
             return list(ranking.suggestions[:cap])
-        chosen = []
+        kept = self.threshold_cut(ranking)
+        if self.acceptance is not None:
+            kept = self.acceptance.choose(ranking, cap, kept)
+        return [ranking.suggestions[i] for i in kept]
+
+    def threshold_cut(self, ranking: PreparedRanking) -> list[int]:
+        """Positions the floor, threshold, margin and cap keep (the acceptance model aside)."""
+        cap = self.cap(ranking.words, ranking.sentences)
+        chosen: list[int] = []
         for position, (suggestion, reference) in enumerate(zip(ranking.suggestions, ranking.references)):
             confidence = suggestion.candidate.confidence
             if position < self.min_skills or (
                 confidence >= self.min_confidence and confidence >= reference - self.relative_margin
             ):
-                chosen.append(suggestion)
+                chosen.append(position)
                 if len(chosen) == cap:
                     break
         return chosen[:cap]

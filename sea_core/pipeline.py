@@ -274,12 +274,13 @@ class Pipeline:
 
     def rule_for(self, top_k: int | None = None, min_confidence: float | None = None) -> OutputRule:
         """The served rule with the cap and threshold overridden where given (a `top_k` given is
-        the cap whatever the text's length)."""
+        the cap whatever the text's length; a `min_confidence` given is the threshold the
+        caller asked for, so it replaces a learned acceptance model)."""
         rule = self.config.rule
         if top_k is not None:
             rule = replace(rule, max_skills=top_k, skills_per_100_words=0.0, cap_per_sentence=False)
         if min_confidence is not None:
-            rule = replace(rule, min_confidence=min_confidence)
+            rule = replace(rule, min_confidence=min_confidence, acceptance=None)
         return rule
 
     def suggestions(

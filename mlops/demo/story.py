@@ -41,6 +41,7 @@ from mlops.demo.inputs import (
     write_esco_csv,
 )
 from mlops.domain.stages import Stage
+from sea_core.output_set import OutputRule
 
 #: Called with (step number, message) for every line the story reports.
 StepCallback = Callable[[int, str], None]
@@ -335,7 +336,8 @@ class _Story:
         built = self.report.builds[-1]
         evaluation = built["evaluation"]
         self.out(f"   evaluation set: {evaluation.get('set')} ({evaluation.get('reason', '')})")
-        self.out(f"   contender's output rule: {built['output_rule']}")
+        rule = built["output_rule"]
+        self.out(f"   contender's output rule: {OutputRule.from_dict(rule).describe() if rule else '—'}")
         champion = built["champion_metrics"]
         for name in ("jaccard", "precision", "recall", "f1", "mrr", "r_precision@5"):
             if name in result.metrics and name in champion:

@@ -101,6 +101,7 @@ def test_a_calibration_build_is_a_patch_scored_on_the_reviewed_holdout(home, tin
     assert store.exists(evaluation["key"])
     calibration = experiment["calibration"]
     assert calibration["n_examples"] == len(split.train) and not calibration["fell_back"]
+    assert calibration["ranked_by"] == "the candidate"  # the champion's own weights
     assert experiment["primary_metric"] == "jaccard"
     assert result.comparison["contender"] > result.comparison["champion"], result.comparison
     assert (result.outcome, result.version, result.bump) == ("registered", "1.0.1", "patch")
@@ -129,6 +130,8 @@ def test_retraining_sees_the_training_slice_only(home, tiny_sentence_encoder_dir
     assert training["hyperparameters"]["seed"] == 42
     assert training["hyperparameters"]["loss"].startswith("MultipleNegativesRankingLoss")
     assert result.outcome == "not-promoted" and result.bump == "minor"
+    # the retrained candidate scores its training texts in-sample: the champion ranks them
+    assert result.candidates[0]["calibration"]["ranked_by"] == "champion 1.0.0"
     experiment = list_experiments(store)[0]
     assert experiment["evaluation"]["set"] == REVIEWED_SET
     assert set(experiment["champion"]["metrics"]) >= {"jaccard", "mrr", "r_precision@5", "f1"}

@@ -94,3 +94,26 @@ def test_model_card_sections_and_comparison():
     assert "`a` (base encoder): cosine_f1 = 0.9000 — chosen" in card
     assert "data version 1.1.0" in card
     assert model_card_key("1.1.0") == "model_cards/1.1.0.md"
+
+
+def test_the_model_card_names_an_acceptance_model_by_its_largest_weights():
+    from sea_core.acceptance import AcceptanceModel
+    from sea_core.output_set import OutputRule
+
+    model = AcceptanceModel(("confidence", "position", "has_span"), (4.0, -6.5, 0.1), -1.0)
+    rule = OutputRule(acceptance=model).to_dict()
+    record = {
+        "output_rule": rule,
+        "calibration": {"reason": "acceptance fitted", "ranked_by": "champion 1.0.0"},
+    }
+    card = render_model_card("1.1.0", record, {"candidates": []})
+    assert (
+        "acceptance model of 3 features (largest weights: position -6.50, confidence +4.00, has_span +0.10"
+        in card
+    )
+    assert "'weights'" not in card  # not the raw record
+    assert "ranked by champion 1.0.0: acceptance fitted" in card
+    plain = render_model_card("1.0.0", {"output_rule": OutputRule().to_dict()}, {"candidates": []})
+    assert "acceptance model" not in plain and "ranked by the candidate" in plain
+    odd = render_model_card("1.0.0", {"output_rule": {"threshold": 1}}, {"candidates": []})
+    assert "threshold 1" in odd  # a rule this code cannot read is shown as recorded

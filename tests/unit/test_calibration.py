@@ -89,8 +89,11 @@ def test_a_low_threshold_is_learned_for_texts_whose_skills_score_low():
 def test_the_default_grid_has_no_floor_and_a_grid_with_one_learns_it():
     assert RuleGrid().min_skills == (0,) and len(RuleGrid().rules()) == 675
     below_every_threshold = [example([0.20, 0.10], [0], text=f"low {i}") for i in range(MIN_EXAMPLES)]
-    assert fit_output_rule(below_every_threshold, IDS).rule == SHIPPED_RULE  # nothing in the grid helps
-    with_floor = fit_output_rule(below_every_threshold, IDS, grid=RuleGrid(min_skills=(0, 1)))
+    grid_only = fit_output_rule(below_every_threshold, IDS, acceptance=False)
+    assert grid_only.rule == SHIPPED_RULE  # nothing in the grid helps
+    with_floor = fit_output_rule(
+        below_every_threshold, IDS, grid=RuleGrid(min_skills=(0, 1)), acceptance=False
+    )
     assert with_floor.rule.min_skills == 1 and with_floor.fitted_score == 1.0
 
 
@@ -132,12 +135,12 @@ def test_the_grid_holds_every_combination():
     assert len(grid.rules()) == len(set(grid.rules())) == 2 * 3 * 2 * 1 * 2
 
 
-def test_a_gain_that_one_text_alone_shows_keeps_the_shipped_rule():
+def test_a_grid_gain_that_one_text_alone_shows_keeps_the_shipped_rule():
     """Fitting must pay on texts it was not fitted on (inner cross-validation): a rule that
     helps a single text beats the shipped rule on all the texts, but never on held-out ones."""
     texts = [example([0.70, 0.40], [0], text=f"plain {i}") for i in range(9)]
     lucky = example([0.70, 0.68, 0.66], [0], text="lucky")
-    fitted = fit_output_rule(texts + [lucky], IDS)
+    fitted = fit_output_rule(texts + [lucky], IDS, acceptance=False)
     assert not fitted.fell_back and fitted.rule == SHIPPED_RULE
     assert fitted.cv_gain == pytest.approx(0.0) and "cross-validation" in fitted.reason
     assert rule_score(OutputRule(max_skills=1), texts + [lucky], IDS) > fitted.default_score
@@ -153,7 +156,7 @@ def test_inner_folds_are_balanced_and_follow_the_text():
     assert inner_folds(many[:2], 5).tolist() in ([0, 1], [1, 0])
 
 
-# -- a gain must be steady across the texts (paired t) -----------------------------------------
+# -- a grid gain must be steady across the texts (paired t) --------------------------------------
 def _plain_and_lucky(lucky_count, total=40):
     """`total` texts the shipped rule gets right, `lucky_count` of them replaced by texts with
     two close winners of which only the first is right (a one-skill cap fixes those)."""
@@ -162,17 +165,17 @@ def _plain_and_lucky(lucky_count, total=40):
     return plain + lucky
 
 
-def test_a_gain_carried_by_a_few_texts_is_not_steady_and_keeps_the_shipped_rule():
+def test_a_grid_gain_carried_by_a_few_texts_is_not_steady_and_keeps_the_shipped_rule():
     from sea_core.calibration import MIN_GAIN, MIN_T, inner_folds
 
     texts = _plain_and_lucky(3)
     folds = inner_folds(texts)
     assert len({folds[i] for i in range(37, 40)}) >= 2  # the lucky texts teach each other
-    fitted = fit_output_rule(texts, IDS)
+    fitted = fit_output_rule(texts, IDS, acceptance=False)
     assert fitted.cv_gain is not None and fitted.cv_gain >= MIN_GAIN  # big enough on average ...
     assert fitted.cv_t is not None and fitted.cv_t < MIN_T  # ... but 3 texts of 40 carry it
     assert fitted.rule == SHIPPED_RULE and "not steady" in fitted.reason
-    assert fit_output_rule(texts, IDS, min_t=0.0).rule != SHIPPED_RULE  # without the bar: fitted
+    assert fit_output_rule(texts, IDS, min_t=0.0, acceptance=False).rule != SHIPPED_RULE  # no bar: fitted
 
 
 def test_a_gain_many_texts_share_is_fitted_and_recorded_with_its_t():
@@ -193,3 +196,64 @@ def test_paired_t_of_tiny_and_spread_free_gains():
     assert paired_t(np.full(5, 0.2)) == T_CLAMP  # steady without spread: clamped, JSON-safe
     assert paired_t(np.full(5, -0.2)) == -T_CLAMP
     assert paired_t(np.array([0.0, 0.2, 0.4])) == pytest.approx(0.2 / (0.2 / np.sqrt(3)))
+
+
+# -- the acceptance model (sea_core.acceptance) as the second procedure -------------------------
+def _phrase_beats_text(count, start=0):
+    """Texts whose whole-text candidate scores highest but is wrong; the phrase's candidate is
+    right. No grid rule (thresholds see confidences only) separates them; an acceptance model
+    (which sees whether a candidate has a phrase) does."""
+    out = []
+    for i in range(start, start + count):
+        candidates = (
+            Candidate(row=0, confidence=0.70, text_similarity=0.7),
+            Candidate(
+                row=1,
+                confidence=0.60 + 0.001 * (i % 7),
+                span_similarity=0.6,
+                phrase="sql",
+                phrase_start=4,
+                phrase_end=7,
+            ),
+        )
+        out.append(ReviewedExample(f"use sql daily {i}", candidates, frozenset({IDS[1]})))
+    return out
+
+
+def test_an_acceptance_model_is_fitted_where_no_grid_rule_helps():
+    texts = _phrase_beats_text(12)
+    fitted = fit_output_rule(texts, IDS)
+    assert fitted.procedure == "acceptance" and fitted.rule.acceptance is not None
+    assert fitted.default_score == pytest.approx(0.5) and fitted.fitted_score == pytest.approx(1.0)
+    assert fitted.acceptance_cv_gain == pytest.approx(0.5) and fitted.cv_gain == pytest.approx(0.0)
+    assert rule_score(fitted.rule, _phrase_beats_text(5, start=100), IDS) == pytest.approx(1.0)  # new texts
+    record = fitted.to_dict()
+    assert record["procedure"] == "acceptance" and OutputRule.from_dict(record["rule"]) == fitted.rule
+
+
+def test_without_the_acceptance_procedure_the_grid_alone_decides():
+    fitted = fit_output_rule(_phrase_beats_text(12), IDS, acceptance=False)
+    assert fitted.rule == SHIPPED_RULE and fitted.procedure == "shipped"
+    assert fitted.acceptance_cv_gain is None and "grid: no rule beats" in fitted.reason
+
+
+def test_a_plain_ranking_default_gets_no_acceptance_model():
+    fitted = fit_output_rule(_phrase_beats_text(12), IDS, default=OutputRule(min_confidence=0.0))
+    assert fitted.rule.acceptance is None and fitted.acceptance_cv_gain is None
+
+
+def test_the_acceptance_bar_is_exclusive():
+    texts = _phrase_beats_text(12)
+    gain = fit_output_rule(texts, IDS).acceptance_cv_gain
+    assert gain is not None
+    kept = fit_output_rule(texts, IDS, acceptance_min_gain=gain - 1e-6)
+    at_bar = fit_output_rule(texts, IDS, acceptance_min_gain=gain)
+    assert kept.procedure == "acceptance"
+    assert at_bar.rule == SHIPPED_RULE and "acceptance: gains" in at_bar.reason
+
+
+def test_a_refit_starts_from_a_rule_that_already_has_an_acceptance_model():
+    first = fit_output_rule(_phrase_beats_text(12), IDS).rule
+    again = fit_output_rule(_phrase_beats_text(12, start=50), IDS, default=first)
+    assert again.default_rule == first and again.default_score == pytest.approx(1.0)
+    assert again.rule == first  # nothing beats a perfect rule: it is kept

@@ -94,3 +94,20 @@ def test_a_top_k_asked_for_is_the_cap_whatever_the_length():
     assert pipeline.rule_for().cap(400) == 24  # the shipped growth: 6 per 100 words
     assert pipeline.rule_for(top_k=2).cap(400) == 2
     assert [c.row for c in pipeline.select(text, cands, top_k=2)] == [0, 1]
+
+
+def test_a_served_acceptance_model_cuts_and_a_threshold_asked_for_replaces_it():
+    from sea_core.acceptance import AcceptanceModel
+
+    only_the_phrase_less = AcceptanceModel(("has_span", "confidence"), (-20.0, 0.0), 10.0)
+    cands = [
+        Candidate(row=0, confidence=0.9, phrase="data", phrase_start=0, phrase_end=4),
+        Candidate(row=2, confidence=0.6),  # a whole-text candidate
+    ]
+    rule = OutputRule(acceptance=only_the_phrase_less)
+    pipeline = _pipeline(rule)
+    served = pipeline_config({"output_rule": rule.to_dict()}).rule
+    assert served == rule  # stored and read back with its model
+    assert [c.row for c in pipeline.select("data", cands)] == [2]  # the model's cut, not the threshold's
+    assert [c.row for c in pipeline.select("data", cands, top_k=1)] == [2]  # a cap keeps the model
+    assert [c.row for c in pipeline.select("data", cands, min_confidence=0.5)] == [0]  # a threshold: no model

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from sea_core.output_set import OutputRule
+
 MODEL_CARDS_PREFIX = "model_cards"
 
 
@@ -62,7 +64,7 @@ def render_model_card(version: str, record: dict[str, Any], experiment: dict[str
     why = comparison.get("reason", "")
     evaluation = experiment.get("evaluation") or {}
     calibration = record.get("calibration") or {}
-    rule = ", ".join(f"{k} {v}" for k, v in (record.get("output_rule") or {}).items()) or "—"
+    rule = _rule_text(record.get("output_rule") or {})
     training = next((c.get("training") for c in candidates if c.get("chosen")), None) or {}
     trained_on = (
         f"fine-tuned {training.get('steps')} steps on {training.get('reviewed_texts')} "
@@ -103,7 +105,7 @@ automated decisions about individual people (hiring, pay, eligibility).
 ## Output rule (served)
 {rule}
 
-Calibration on the reviewed training slice: {calibration.get("reason", "—")}
+Calibration on the reviewed training slice, ranked by {calibration.get("ranked_by", "the candidate")}: {calibration.get("reason", "—")}
 (mean Jaccard {_fmt(calibration.get("default_score"))} with the previous rule, {_fmt(calibration.get("fitted_score"))} with this one, over {calibration.get("n_examples", 0)} texts).
 
 ## Metrics (fixed test pairs; task metrics on the evaluation set) versus the champion
@@ -134,3 +136,14 @@ Primary metric `{primary}`, promotion margin {experiment.get("promotion_margin")
   does not judge them — keep reviewers in the loop and audit rejected suggestions.
 - Inputs are logged for monitoring: do not submit personal data in job descriptions.
 """
+
+
+def _rule_text(rule: dict[str, Any]) -> str:
+    """The served output rule in a line (`OutputRule.describe`), or the raw record when it is
+    not one this code reads."""
+    if not rule:
+        return "—"
+    try:
+        return OutputRule.from_dict(rule).describe()
+    except (TypeError, ValueError):
+        return ", ".join(f"{k} {v}" for k, v in rule.items())

@@ -12,9 +12,11 @@ Version rules (`mlops.versioning`):
 
 Reviewer ground truth decides (`reviews`): the reviewed texts are split by a hash of the request
 id into a training slice and a hold-out. Every candidate's output rule is fitted on the training
-slice (`sea_core.calibration.fit_output_rule`) and stored in its bundle's pipeline.json (so it is
-served), the experiment record, the registry record and the model card. Champion and contender
-are scored on the same evaluation set, the reviewed hold-out (the shipped golden set below
+slice (`sea_core.calibration.fit_output_rule`: a threshold grid or a learned acceptance model)
+and stored in its bundle's pipeline.json (so it is served); a candidate retrained on that slice
+is fitted on the champion's rankings of it (its own are in-sample). The rule is in the
+experiment record, the registry record and the model card. Champion and contender are scored on
+the same evaluation set, the reviewed hold-out (the shipped golden set below
 `min_reviewed` reviewed texts), with `sea_core.quality`'s metrics; pair metrics on the fixed
 test set stay recorded. The primary metric defaults to `jaccard` (what production monitors);
 when the evaluation set is empty (no golden skill in this taxonomy) it is `cosine_f1`, and the
@@ -316,18 +318,27 @@ class _Build:
             return None
         return {name: recorded[name] for name in PAIR_METRICS}
 
-    def _calibrate(self, folder: Path) -> tuple[Pipeline, dict[str, Any]]:
+    def _calibrate(
+        self, folder: Path, reference: tuple[str, Path] | None = None
+    ) -> tuple[Pipeline, dict[str, Any]]:
         """Fit the candidate's output rule on the reviewed training slice (starting from the
         rule its bundle serves) and store it in the bundle; the pipeline serving it and the
-        calibration record."""
+        calibration record. `reference` (a name and a bundle folder) ranks the training texts
+        instead of the candidate: a candidate fine-tuned on those texts scores them higher than
+        it will score new ones, which misleads the fit (`bench_learning.py`: an acceptance model
+        fitted on the retrained model's own rankings scored lower on the hold-out than one
+        fitted on the champion's); the reference gets the candidate's matcher settings."""
         pipeline = load_bundle(folder)
-        examples = build_reviews.calibration_examples(pipeline, self.split.train)
+        ranker, ranked_by = pipeline, "the candidate"
+        if reference is not None:
+            ranker, ranked_by = load_bundle(reference[1]).with_match(pipeline.config.match), reference[0]
+        examples = build_reviews.calibration_examples(ranker, self.split.train)
         fitted = fit_output_rule(
-            examples, pipeline.index.skill_ids, pipeline.index.matrix, default=pipeline.config.rule
+            examples, ranker.index.skill_ids, ranker.index.matrix, default=pipeline.config.rule
         )
         update_pipeline_settings(folder, output_rule=fitted.rule.to_dict())
         pipeline.config = replace(pipeline.config, output_rule=fitted.rule)
-        return pipeline, fitted.to_dict()
+        return pipeline, {**fitted.to_dict(), "ranked_by": ranked_by}
 
     @property
     def _matcher(self) -> str:
@@ -629,7 +640,10 @@ class _Build:
             self._step(
                 lo, f"calibrating and evaluating candidate {i + 1}/{len(specs)} ({self.evaluation.name})"
             )
-            pipeline, calibration = self._calibrate(folder)
+            reference = None  # a candidate trained on the training slice: the champion ranks it
+            if summary is not None and champion is not None and champion_dir is not None:
+                reference = (f"champion {champion.version}", champion_dir)
+            pipeline, calibration = self._calibrate(folder, reference)
             metrics = self._score(pipeline, splits.test, reusable, self._stage(lo, hi))
             self._timed("evaluate", started)
             out.append(
