@@ -23,6 +23,9 @@ The review queue (`next_unreviewed`) serves the predictions of texts nobody has 
 least sure first: the prediction whose lowest-confidence suggestion is lowest. Every suggestion
 of a served output set is at or above the model's output threshold, so that suggestion is the
 one nearest the threshold, the decision the model is least sure of and a review teaches most.
+(A rule with a learned acceptance model, `sea_core.acceptance`, may keep a suggestion below the
+threshold; its lowest-confidence suggestion is still the least sure one the queue can see, as
+the log keeps confidences, not acceptance probabilities.)
 Predictions without suggestions come after those with; ties and the `oldest` order go by the
 time the prediction was logged.
 """
