@@ -182,12 +182,13 @@ class OutputRule:
 class PreparedRanking:
     """A text's suggestions after folding, each with the confidence its margin is measured
     from (the best candidate of its sentence; for whole-text candidates the best overall), and
-    the text's length in words and sentences (for the cap)."""
+    the text's length in words and sentences (for the cap), and each suggestion's sentence."""
 
     suggestions: tuple[Suggestion, ...]
     references: tuple[float, ...]
     words: int = 0
     sentences: int = 1
+    groups: tuple[int, ...] = ()  # each suggestion's sentence index (-1: a whole-text candidate)
 
 
 def prepare(
@@ -208,12 +209,15 @@ def prepare(
     for cand in candidates:
         best.setdefault(_group(starts, cand), cand.confidence)
     overall = candidates[0].confidence if candidates else 0.0
-    references = []
+    references, groups = [], []
     for suggestion in suggestions:
         group = _group(starts, suggestion.candidate)
         references.append(overall if group < 0 else best[group])
+        groups.append(group)
     sentences = sum(1 for a, b in zip(starts, [*starts[1:], len(text)]) if text[a:b].strip())
-    return PreparedRanking(tuple(suggestions), tuple(references), len(_WORD.findall(text)), sentences)
+    return PreparedRanking(
+        tuple(suggestions), tuple(references), len(_WORD.findall(text)), sentences, tuple(groups)
+    )
 
 
 def _group(starts: list[int], cand: Candidate) -> int:

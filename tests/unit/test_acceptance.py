@@ -57,12 +57,12 @@ def test_fitting_learns_which_suggestions_reviewers_confirm():
     features, labels = [], []
     for _ in range(40):
         probabilities = rng.uniform(0.05, 0.95, size=6)
-        rows = suggestion_features(ranking(probabilities))
+        _, rows = suggestion_features(ranking(probabilities))
         features.append(rows)
         labels.append(rng.uniform(size=6) < probabilities)
     model = fit_acceptance(features, labels)
     assert model is not None and model.features == ACCEPT_FEATURES
-    probe = suggestion_features(ranking([0.95, 0.5, 0.05]))
+    _, probe = suggestion_features(ranking([0.95, 0.5, 0.05]))
     p = model.probabilities(probe)
     assert p[0] > p[1] > p[2]
 
@@ -111,14 +111,14 @@ def test_a_stored_rule_whose_acceptance_is_not_a_mapping_is_refused():
 
 
 def test_labels_of_one_class_fit_nothing():
-    rows = [suggestion_features(ranking([0.9, 0.5]))] * 3
+    rows = [suggestion_features(ranking([0.9, 0.5]))[1]] * 3
     assert fit_acceptance(rows, [np.array([False, False])] * 3) is None
     assert fit_acceptance(rows, [np.array([True, True])] * 3) is None
     assert fit_acceptance([], []) is None
 
 
 def test_labels_that_do_not_match_the_rows_are_an_error():
-    rows = [suggestion_features(ranking([0.9, 0.5]))]
+    rows = [suggestion_features(ranking([0.9, 0.5]))[1]]
     with pytest.raises(ValueError, match="2 feature rows but 3 labels"):
         fit_acceptance(rows, [np.array([True, False, True])])
 
@@ -142,10 +142,10 @@ def test_a_rule_without_an_acceptance_model_keeps_its_old_stored_form():
 
 def test_features_of_a_whole_text_candidate_and_a_constant_column():
     whole = prepare([Candidate(row=0, confidence=0.5, text_similarity=0.5)], "a text")
-    row = suggestion_features(whole)[0]
+    row = suggestion_features(whole)[1][0]
     named = dict(zip(ACCEPT_FEATURES, row))
     assert named["has_span"] == 0.0 and named["log_phrase_words"] == 0.0 and named["above_next"] == 0.5
-    constant = [suggestion_features(ranking([0.5, 0.5, 0.5]))] * 4  # several columns constant
+    constant = [suggestion_features(ranking([0.5, 0.5, 0.5]))[1]] * 4  # several columns constant
     model = fit_acceptance(constant, [np.array([True, False, False])] * 4)
     assert model is not None and all(math.isfinite(w) for w in model.weights)
 
@@ -158,14 +158,54 @@ def test_the_cap_bounds_the_cut():
     assert BY_CONFIDENCE.choose(likely, cap=0) == []
 
 
-def test_the_cut_considers_the_cap_when_it_exceeds_the_depth():
+def test_a_sentence_contributes_at_most_the_depth():
     many = ranking([0.9] * (ACCEPT_DEPTH + 5))
-    assert len(suggestion_features(many)) == ACCEPT_DEPTH
-    assert len(BY_CONFIDENCE.choose(many, cap=ACCEPT_DEPTH + 5)) == ACCEPT_DEPTH + 5
+    positions, rows = suggestion_features(many)
+    assert positions == list(range(ACCEPT_DEPTH)) and len(rows) == ACCEPT_DEPTH
+    assert len(BY_CONFIDENCE.choose(many, cap=ACCEPT_DEPTH + 5)) == ACCEPT_DEPTH
     assert len(BY_CONFIDENCE.choose(many, cap=ACCEPT_DEPTH - 1)) == ACCEPT_DEPTH - 1
 
 
+def _two_sentences(per_sentence):
+    """A text of two sentences, `per_sentence` phrase candidates in each (the first sentence's
+    ranked first), then one whole-text candidate."""
+    text = "We use SQL daily. We build dashboards."
+    first = [
+        Candidate(row=i, confidence=0.9 - 0.01 * i, phrase="SQL", phrase_start=7, phrase_end=10)
+        for i in range(per_sentence)
+    ]
+    second = [
+        Candidate(row=100 + i, confidence=0.7 - 0.01 * i, phrase="dashboards", phrase_start=27, phrase_end=37)
+        for i in range(per_sentence)
+    ]
+    return prepare([*first, *second, Candidate(row=999, confidence=0.5)], text)
+
+
+def test_a_longer_text_is_considered_and_described_sentence_by_sentence():
+    positions, rows = suggestion_features(_two_sentences(ACCEPT_DEPTH + 2))
+    n = ACCEPT_DEPTH + 2
+    assert positions == [*range(ACCEPT_DEPTH), *range(n, n + ACCEPT_DEPTH), 2 * n]  # each sentence's first
+    named = {f: rows[:, i] for i, f in enumerate(ACCEPT_FEATURES)}
+    assert named["position"][0] == 0.0 and named["position"][ACCEPT_DEPTH] == 0.0  # each sentence starts at 0
+    assert named["position"][-1] == 0.0  # the whole-text candidates are a group of their own
+    assert named["above_next"][ACCEPT_DEPTH - 1] == pytest.approx(named["confidence"][ACCEPT_DEPTH - 1])
+
+
+def test_a_one_sentence_text_is_one_group_with_its_whole_text_candidates():
+    one = prepare(
+        [
+            Candidate(row=0, confidence=0.9, phrase="SQL", phrase_start=7, phrase_end=10),
+            Candidate(row=1, confidence=0.8),
+            Candidate(row=2, confidence=0.7, phrase="SQL", phrase_start=7, phrase_end=10),
+        ],
+        "We use SQL daily",
+    )
+    _, rows = suggestion_features(one)
+    position = rows[:, ACCEPT_FEATURES.index("position")]
+    assert position.tolist() == [0.0, 0.1, 0.2]
+
+
 def test_position_saturates_after_ten_suggestions():
-    rows = suggestion_features(ranking([0.5] * 12))
+    _, rows = suggestion_features(ranking([0.5] * 12))
     position = ACCEPT_FEATURES.index("position")
     assert rows[0, position] == 0.0 and rows[10, position] == rows[11, position] == 1.0
