@@ -183,7 +183,28 @@ def main() -> None:
             f"{d.min():+.3f} | {fitted[name]} of {len(d)} | {jaccard:.3f} | {recall:.3f} | {size:.1f} "
             f"| {long_recall:.3f} |"
         )
+    longest = max((t for t, _ in golden), key=lambda t: len(t.split()))
+    fitted_rule = fits[next(iter(n for n in fits if n.startswith("shipped procedure")))](examples)
+    for name, rule in (("shipped rule", SHIPPED_RULE), ("shipped procedure's rule", fitted_rule)):
+        print(
+            f"serving cost, {name} (acceptance model: {rule.acceptance is not None}): "
+            f"{cut_ms(rule, ranked[longest].candidates, longest, vectors):.2f} ms for the "
+            f"{len(longest.split())}-word golden posting's {len(ranked[longest].candidates)} candidates"
+        )
     print(f"total {time.perf_counter() - started:.0f} s")
+
+
+def cut_ms(
+    rule: OutputRule, candidates: Sequence, text: str, vectors: np.ndarray, repeats: int = 200
+) -> float:
+    """Median milliseconds of `rule.apply` (folding, cut) on one text's candidates."""
+    rule.apply(candidates, text, vectors)
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        rule.apply(candidates, text, vectors)
+        times.append(time.perf_counter() - start)
+    return float(np.median(times)) * 1000
 
 
 if __name__ == "__main__":
