@@ -9,9 +9,10 @@ length, the near-duplicates folded into it, its position, and whether the rule's
 keeps it. A text of several sentences is described sentence by sentence (`sentence_groups`:
 position and the next suggestion count within the sentence, and each sentence contributes its
 first `ACCEPT_DEPTH`), since reviewed texts are often a sentence or two: described as one run, a
-283-word posting got 7 suggestions instead of the shipped rule's 16, recall 0.25 against 0.33. A logistic model over them
-(`fit_acceptance`, numpy Newton steps with an L2 penalty) gives each suggestion a probability p
-of being confirmed. The cut (`AcceptanceModel.choose`) takes, for k = 1, 2, ..., the k most
+283-word posting got 7 suggestions instead of the shipped rule's 16, recall 0.25 against 0.33.
+
+A logistic model over the features (`fit_acceptance`, numpy Newton steps with an L2 penalty)
+gives each suggestion a probability p of being confirmed. The cut (`AcceptanceModel.choose`) takes, for k = 1, 2, ..., the k most
 probable suggestions and keeps the k with the highest plug-in expected Jaccard
 S_k / (k + E - S_k), where S_k is the sum of their p and E = the sum of all p (the expected
 number of confirmed skills among the suggestions): no threshold is fitted, so a text with one
