@@ -35,6 +35,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .logistic import newton_logistic
+
 if TYPE_CHECKING:  # output_set imports this module
     from .output_set import PreparedRanking
 
@@ -216,15 +218,7 @@ def fit_acceptance(
     z = np.c_[np.ones(len(x)), (x - mean) / scale]
     penalty = np.full(z.shape[1], l2)
     penalty[0] = 0.0
-    theta = np.zeros(z.shape[1])
-    for _ in range(iterations):
-        p = 1.0 / (1.0 + np.exp(-np.clip(z @ theta, -50, 50)))
-        grad = z.T @ (p - y) / len(y) + penalty * theta
-        hess = (z * (p * (1 - p))[:, None]).T @ z / len(y) + np.diag(penalty + 1e-9)
-        step = np.linalg.solve(hess, grad)
-        theta -= step
-        if np.abs(step).max() < 1e-9:
-            break
+    theta = newton_logistic(z, y, penalty, np.zeros(z.shape[1]), iterations, tolerance=1e-9, jitter=1e-9)
     weights = theta[1:] / scale
     bias = theta[0] - float(weights @ mean)
     return AcceptanceModel(ACCEPT_FEATURES, tuple(round(float(w), 8) for w in weights), round(float(bias), 8))

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .logistic import newton_logistic
 from .matching import RerankSettings
 from .reranker import FEATURES, LABEL_FEATURES
 from .taxonomy import Taxonomy
@@ -53,16 +54,10 @@ def fit_pairwise(
     z = x / scale
     penalty = np.full(len(columns), l2)
     penalty[0] = 1e-6  # the confidence's weight is barely shrunk: it starts as the ranking
-    theta = np.zeros(len(columns))
-    theta[0] = 1.0
-    for _ in range(iterations):
-        p = 1 / (1 + np.exp(-(z @ theta)))
-        grad = -z.T @ (1 - p) / len(z) + penalty * theta
-        hess = (z * (p * (1 - p))[:, None]).T @ z / len(z) + np.diag(penalty)
-        step = np.linalg.solve(hess, grad)
-        theta -= step
-        if np.abs(step).max() < 1e-8:
-            break
+    start = np.zeros(len(columns))
+    start[0] = 1.0
+    # every pair's "relevant minus other" difference should score above 0: all labels 1
+    theta = newton_logistic(z, np.ones(len(z)), penalty, start, iterations, tolerance=1e-8)
     weights = np.zeros(len(FEATURES))
     weights[columns] = theta / scale
     return RerankSettings(FEATURES, tuple(round(float(w), 6) for w in weights), depth)
