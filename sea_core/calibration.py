@@ -225,22 +225,33 @@ class _Fit:
     t: float
 
 
+class _Prepared:
+    """The examples' prepared rankings at each folding cosine, each prepared once per fit
+    (folding compares skill vectors pairwise: the costly part of scoring a rule)."""
+
+    def __init__(self, examples: Sequence[ReviewedExample], skill_vectors: np.ndarray | None) -> None:
+        self._examples, self._vectors = examples, skill_vectors
+        self._at: dict[float, list[PreparedRanking]] = {}
+
+    def at(self, folding: float) -> list[PreparedRanking]:
+        if folding not in self._at:
+            self._at[folding] = [
+                prepare(e.candidates, e.text, self._vectors, folding) for e in self._examples
+            ]
+        return self._at[folding]
+
+
 def _grid_fit(
     rules: Sequence[OutputRule],
     examples: Sequence[ReviewedExample],
     skill_ids: Sequence[str],
-    skill_vectors: np.ndarray | None,
+    prepared: _Prepared,
     fold_of: np.ndarray,
 ) -> _Fit:
     """The best grid rule (`rules[0]` is the default) and the inner gain of picking it."""
-    prepared: dict[float, list[PreparedRanking]] = {}
     scores = np.zeros((len(rules), len(examples)))
     for row, rule in enumerate(rules):
-        if rule.folding not in prepared:
-            prepared[rule.folding] = [
-                prepare(e.candidates, e.text, skill_vectors, rule.folding) for e in examples
-            ]
-        scores[row] = _jaccards(rule, prepared[rule.folding], examples, skill_ids)
+        scores[row] = _jaccards(rule, prepared.at(rule.folding), examples, skill_ids)
     gains = np.zeros(len(examples))
     for fold in np.unique(fold_of):
         inside = fold_of == fold
@@ -254,12 +265,14 @@ def _acceptance_fit(
     default: OutputRule,
     examples: Sequence[ReviewedExample],
     skill_ids: Sequence[str],
-    skill_vectors: np.ndarray | None,
+    prepared_rankings: _Prepared,
     fold_of: np.ndarray,
+    base: np.ndarray,
 ) -> _Fit:
     """The default rule with an acceptance model fitted on all `examples`, and the inner gain of
-    fitting one (fitted on the other inner folds, scored on each)."""
-    prepared = [prepare(e.candidates, e.text, skill_vectors, default.folding) for e in examples]
+    fitting one (fitted on the other inner folds, scored on each against `base`, the default's
+    per-example Jaccard)."""
+    prepared = prepared_rankings.at(default.folding)
     features, labels = [], []
     for ranking, example in zip(prepared, examples):
         positions, rows = suggestion_features(ranking, ACCEPT_DEPTH, default.threshold_cut(ranking))
@@ -269,7 +282,6 @@ def _acceptance_fit(
                 [skill_ids[ranking.suggestions[p].candidate.row] in example.confirmed for p in positions]
             )
         )
-    base = np.array(_jaccards(default, prepared, examples, skill_ids))
 
     def fitted(mask: np.ndarray) -> OutputRule:
         model = fit_acceptance(
@@ -353,7 +365,9 @@ def fit_output_rule(
     more than `acceptance_min_gain` at t > `acceptance_min_t`) (module docstring)."""
     grid = grid or RuleGrid()
     n = len(examples)
-    default_score = rule_score(default, examples, skill_ids, skill_vectors) if examples else 0.0
+    prepared = _Prepared(examples, skill_vectors)
+    base = np.array(_jaccards(default, prepared.at(default.folding), examples, skill_ids))
+    default_score = float(base.mean()) if examples else 0.0
     if n < min_examples:
         return _shipped_kept(
             default,
@@ -372,9 +386,9 @@ def fit_output_rule(
         )
     fold_of = inner_folds(examples, folds)
     rules = [default, *(r for r in grid.rules() if r != default)]
-    fits = [_grid_fit(rules, examples, skill_ids, skill_vectors, fold_of)]
+    fits = [_grid_fit(rules, examples, skill_ids, prepared, fold_of)]
     if acceptance and default.min_confidence > 0:
-        fits.append(_acceptance_fit(default, examples, skill_ids, skill_vectors, fold_of))
+        fits.append(_acceptance_fit(default, examples, skill_ids, prepared, fold_of, base))
     folds_used = len(np.unique(fold_of))
     bars = {"grid": (min_gain, min_t), "acceptance": (acceptance_min_gain, acceptance_min_t)}
     passing = [f for f in fits if f.rule != default and _clears(f, *bars[f.procedure])]
