@@ -12,12 +12,12 @@ first `ACCEPT_DEPTH`), since reviewed texts are often a sentence or two: describ
 283-word posting got 7 suggestions instead of the shipped rule's 16, recall 0.25 against 0.33.
 
 A logistic model over the features (`fit_acceptance`, numpy Newton steps with an L2 penalty)
-gives each suggestion a probability p of being confirmed. The cut (`AcceptanceModel.choose`) takes, for k = 1, 2, ..., the k most
-probable suggestions and keeps the k with the highest plug-in expected Jaccard
-S_k / (k + E - S_k), where S_k is the sum of their p and E = the sum of all p (the expected
-number of confirmed skills among the suggestions): no threshold is fitted, so a text with one
-clear skill gets one and a text with six likely ones gets six. A text always gets its most
-probable suggestion: the empty cut would be judged by the chance that nothing is confirmed,
+gives each suggestion a probability p of being confirmed. The cut (`AcceptanceModel.choose`)
+takes, for k = 1, 2, ..., the k most probable suggestions and keeps the k with the highest
+plug-in expected Jaccard S_k / (k + E - S_k), where S_k is the sum of their p and E = the sum of
+all p (the expected number of confirmed skills among the suggestions): no threshold is fitted,
+so a text with one clear skill gets one and a text with six likely ones gets six. A text always
+gets its most probable suggestion: the empty cut would be judged by the chance that nothing is confirmed,
 which the suggestions alone overstate (a text's confirmed skills are not all among them; on the
 dev benchmark allowing it cost 0.04 Jaccard).
 
@@ -156,10 +156,15 @@ def suggestion_features(
     positions = considered(ranking, depth)
     groups = sentence_groups(ranking)
     keeps = set(rule_keeps)
+    following: dict[int, float] = {}  # position -> confidence of the next one of its sentence
+    last: dict[int, float] = {}
+    for position in reversed(positions):
+        following[position] = last.get(groups[position], 0.0)
+        last[groups[position]] = ranking.suggestions[position].candidate.confidence
     rows = []
     in_group: dict[int, int] = {}
     seen: dict[tuple[int, int], int] = {}
-    for index, position in enumerate(positions):
+    for position in positions:
         suggestion, reference = ranking.suggestions[position], ranking.references[position]
         cand = suggestion.candidate
         phrase = (cand.phrase_start, cand.phrase_end)
@@ -167,20 +172,12 @@ def suggestion_features(
         seen[phrase] = in_phrase + 1
         rank = in_group.get(groups[position], 0)
         in_group[groups[position]] = rank + 1
-        following = next(
-            (
-                ranking.suggestions[q].candidate.confidence
-                for q in positions[index + 1 :]
-                if groups[q] == groups[position]
-            ),
-            0.0,
-        )
         has_span = cand.phrase_start >= 0
         rows.append(
             (
                 cand.confidence,
                 cand.confidence - reference,
-                cand.confidence - following,
+                cand.confidence - following[position],
                 cand.span_similarity,
                 cand.text_similarity,
                 float(has_span),

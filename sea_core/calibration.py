@@ -302,19 +302,22 @@ def _acceptance_fit(
     return _Fit("acceptance", rule, score, float(gains.mean()), paired_t(gains))
 
 
+def _above(procedure: str, value: float, bar: float) -> bool:
+    """Whether an inner gain or t clears its bar: the grid's bars are inclusive, the acceptance
+    model's exclusive (its bar is 0: any positive gain)."""
+    return value >= bar if procedure == "grid" else value > bar
+
+
 def _clears(fit: _Fit, min_gain: float, min_t: float) -> bool:
-    """Whether `fit`'s inner gain clears its procedure's bar: the grid's is inclusive (a gain of
-    at least `min_gain` at t >= `min_t`), the acceptance model's exclusive (more than both)."""
-    if fit.procedure == "grid":
-        return fit.gain >= min_gain and fit.t >= min_t
-    return fit.gain > min_gain and fit.t > min_t
+    """Whether `fit`'s inner gain and its t both clear its procedure's bars."""
+    return _above(fit.procedure, fit.gain, min_gain) and _above(fit.procedure, fit.t, min_t)
 
 
 def _why_not(fit: _Fit, min_gain: float, min_t: float, default: OutputRule) -> str:
     """Why `fit` was not kept, for the calibration's reason."""
     if fit.rule == default:
         return f"{fit.procedure}: no rule beats the shipped rule"
-    if not _clears(replace(fit, t=T_CLAMP), min_gain, -T_CLAMP):
+    if not _above(fit.procedure, fit.gain, min_gain):
         return f"{fit.procedure}: gains {fit.gain:+.4f} (bar {min_gain:+.2f})"
     return (
         f"{fit.procedure}: gains {fit.gain:+.4f} at t {fit.t:.2f} (bar {min_t}: not steady across the texts)"
