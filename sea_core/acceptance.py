@@ -17,9 +17,9 @@ takes, for k = 1, 2, ..., the k most probable suggestions and keeps the k with t
 plug-in expected Jaccard S_k / (k + E - S_k), where S_k is the sum of their p and E = the sum of
 all p (the expected number of confirmed skills among the suggestions): no threshold is fitted,
 so a text with one clear skill gets one and a text with six likely ones gets six. A text always
-gets its most probable suggestion: the empty cut would be judged by the chance that nothing is confirmed,
-which the suggestions alone overstate (a text's confirmed skills are not all among them; on the
-dev benchmark allowing it cost 0.04 Jaccard).
+gets its most probable suggestion: the empty cut would be judged by the chance that nothing is
+confirmed, which the suggestions alone overstate (a text's confirmed skills are not all among
+them; on the dev benchmark allowing it cost 0.04 Jaccard).
 
 The model is fitted on reviewed texts by `sea_core.calibration` (which keeps it only when it
 beats the shipped rule under inner cross-validation) and stored in the `OutputRule`
