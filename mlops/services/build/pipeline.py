@@ -237,6 +237,7 @@ class _Build:
         self.margin = float(config.promotion_margin or 0.0)
         self._backend: str = config.encoder_backend or settings.encoder_backend
         self.timings: dict[str, float] = {}
+        self._champion_loaded: Pipeline | None = None
         self.split = build_reviews.ReviewedSplit((), ())
         self.evaluation = build_reviews.EvaluationSet(build_reviews.GOLDEN_SET, (), "not chosen yet")
         self.experiment_id, self.experiment_key = new_experiment_id()
@@ -318,12 +319,19 @@ class _Build:
             return None
         return {name: recorded[name] for name in PAIR_METRICS}
 
+    def _champion_pipeline(self, champion_dir: Path) -> Pipeline:
+        """The champion's bundle, loaded once per build (it ranks a retrained candidate's
+        calibration texts and is scored beside the contender)."""
+        if self._champion_loaded is None:
+            self._champion_loaded = load_bundle(champion_dir)
+        return self._champion_loaded
+
     def _calibrate(
-        self, folder: Path, reference: tuple[str, Path] | None = None
+        self, folder: Path, reference: tuple[str, Pipeline] | None = None
     ) -> tuple[Pipeline, dict[str, Any]]:
         """Fit the candidate's output rule on the reviewed training slice (starting from the
         rule its bundle serves) and store it in the bundle; the pipeline serving it and the
-        calibration record. `reference` (a name and a bundle folder) ranks the training texts
+        calibration record. `reference` (a name and a pipeline) ranks the training texts
         instead of the candidate: a candidate fine-tuned on those texts scores them higher than
         it will score new ones, which misleads the fit (`bench_learning.py`: an acceptance model
         fitted on the retrained model's own rankings scored lower on the hold-out than one
@@ -331,7 +339,7 @@ class _Build:
         pipeline = load_bundle(folder)
         ranker, ranked_by = pipeline, "the candidate"
         if reference is not None:
-            ranker, ranked_by = load_bundle(reference[1]).with_match(pipeline.config.match), reference[0]
+            ranker, ranked_by = reference[1].with_match(pipeline.config.match), reference[0]
         examples = build_reviews.calibration_examples(ranker, self.split.train)
         fitted = fit_output_rule(
             examples, ranker.index.skill_ids, ranker.index.matrix, default=pipeline.config.rule
@@ -642,7 +650,7 @@ class _Build:
             )
             reference = None  # a candidate trained on the training slice: the champion ranks it
             if summary is not None and champion is not None and champion_dir is not None:
-                reference = (f"champion {champion.version}", champion_dir)
+                reference = (f"champion {champion.version}", self._champion_pipeline(champion_dir))
             pipeline, calibration = self._calibrate(folder, reference)
             metrics = self._score(pipeline, splits.test, reusable, self._stage(lo, hi))
             self._timed("evaluate", started)
@@ -698,7 +706,7 @@ class _Build:
         else:
             if champion_dir is None:
                 raise BuildError(f"champion {champion.version}: its bundle was not fetched")
-            champ = self._score(load_bundle(champion_dir), test)
+            champ = self._score(self._champion_pipeline(champion_dir), test)
             source = f"re-evaluated on the test set and the {self.evaluation.name} set"
         deltas = {
             k: round(contender[k] - champ[k], 6) for k in contender if isinstance(champ.get(k), (int, float))
