@@ -14,12 +14,12 @@ An `OutputRule` keeps, best first:
 With an `acceptance` model (`sea_core.acceptance`, fitted by calibration on reviewed texts),
 step 2 is the model's expected-Jaccard cut instead of floor, threshold and margin; folding and
 the cap stay.
-`min_confidence <= 0` turns threshold, margin, acceptance and folding off: the output is then a plain
-ranking (what `--min-confidence 0` asks for: every candidate, up to the cap).
+`min_confidence <= 0` turns threshold, margin, acceptance and folding off: the output is then a
+plain ranking (what `--min-confidence 0` asks for: every candidate, up to the cap).
 The shipped rule (`SHIPPED_RULE`) is the pipeline's defaults, folding at
-`SHIPPED_FOLD_SIMILARITY`, with the cap growing by `SHIPPED_SKILLS_PER_100_WORDS`; `calibration` fits one on reviewed texts (with a
-per-sentence cap, so that a cap fitted on short texts still lets a long one contribute per
-sentence). A stored rule without the length key is a fixed-cap rule (what it was built with);
+`SHIPPED_FOLD_SIMILARITY`, with the cap growing by `SHIPPED_SKILLS_PER_100_WORDS`; `calibration`
+fits one on reviewed texts (with a per-sentence cap, so that a cap fitted on short texts still
+lets a long one contribute per sentence). A stored rule without the length key is a fixed-cap rule (what it was built with);
 without `cap_per_sentence`, a cap per text.
 """
 
