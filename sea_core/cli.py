@@ -99,9 +99,9 @@ def cmd_extract(args: argparse.Namespace) -> int:
     """Extract skills for each input text and write one JSON record per line, in order."""
     if (args.text is None) == (args.input is None):
         raise CliError("give exactly one of --text or --input")
-    if args.top_k < 1:
+    if args.top_k is not None and args.top_k < 1:
         raise CliError(f"--top-k must be at least 1, got {args.top_k}")
-    if not 0.0 <= args.min_confidence <= 1.0:
+    if args.min_confidence is not None and not 0.0 <= args.min_confidence <= 1.0:
         raise CliError(f"--min-confidence must be between 0 and 1, got {args.min_confidence}")
     inputs = list(read_inputs(args))  # validate everything before loading models or writing
     if not inputs:
@@ -199,12 +199,18 @@ def build_parser() -> argparse.ArgumentParser:
     ex.add_argument("--text", help="one text")
     ex.add_argument("--input", help='JSON lines file of {"text": ...} objects (- for stdin)')
     ex.add_argument("--output", help="JSON lines output file (default stdout)")
-    ex.add_argument("--top-k", type=int, default=DEFAULT_TOP_K, help="at most K skills per text")
+    ex.add_argument(
+        "--top-k",
+        type=int,
+        default=None,
+        help=f"at most K skills per text (default: the served rule's cap, {DEFAULT_TOP_K} or more for a long text)",
+    )
     ex.add_argument(
         "--min-confidence",
         type=float,
-        default=DEFAULT_MIN_CONFIDENCE,
-        help="keep skills with confidence >= X (0 gives a ranking of the top K)",
+        default=None,
+        help="keep skills with confidence >= X, a threshold rule instead of a calibrated acceptance model "
+        f"(default: the served rule, shipped {DEFAULT_MIN_CONFIDENCE}; 0 gives a ranking of the top K)",
     )
     model_options(ex)
     ex.set_defaults(func=cmd_extract)

@@ -155,3 +155,27 @@ def test_module_entry_point_runs():
         timeout=120,
     )
     assert proc.returncode == 2 and proc.stderr.startswith("error: text: is empty")
+
+
+class _RecordingPipeline:
+    """Stands in for the pipeline: records the options `extract` was called with."""
+
+    def __init__(self):
+        self.calls = []
+
+    def extract(self, text, top_k=None, min_confidence=None):
+        self.calls.append((top_k, min_confidence))
+        return {"original_input": text, "skillExtractOutput": []}
+
+
+def test_extract_without_flags_serves_the_bundle_rule_and_flags_override_it(monkeypatch, capsys):
+    """Without --top-k / --min-confidence the pipeline serves its bundle's rule (a calibrated
+    acceptance model, the long-text cap); the CLI used to pass 10 and 0.45 always, which
+    replaced both."""
+    import sea_core.cli as cli
+
+    fake = _RecordingPipeline()
+    monkeypatch.setattr(cli, "build_pipeline", lambda *args: fake)
+    assert run("extract", "--text", "python") == 0
+    assert run("extract", "--text", "python", "--top-k", "3", "--min-confidence", "0.5") == 0
+    assert fake.calls == [(None, None), (3, 0.5)]
