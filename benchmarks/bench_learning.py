@@ -12,7 +12,8 @@ Variants scored on the held-out fold (metrics of `sea_core.quality`, means over 
 - calibrated: the champion with the rule fitted on the other folds;
 - retrained+calibrated: the encoder fine-tuned on the other folds (+ taxonomy
   self-supervision) serving the rule fitted on the other folds as the build fits it for a
-  retrained candidate: on the champion's rankings of those texts (the "calibrated" rule);
+  retrained candidate: on its base encoder's rankings of those texts, here the champion's (the
+  "calibrated" rule);
 - retrained (shipped rule) and retrained (rule fitted on its own rankings): the same model with
   the shipped rule, and with the rule fitted on the retrained model's rankings of the texts it
   was trained on (in-sample: the build's way before the acceptance model);

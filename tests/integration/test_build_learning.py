@@ -12,10 +12,12 @@ import pytest
 from mlops.adapters.warehouse.feedback import Submission
 from mlops.adapters.warehouse.predictions import LoggedRequest, LoggedSkill
 from mlops.adapters.warehouse.repositories import repositories
+from mlops.services.build import pipeline as build_pipeline
 from mlops.services.build import run_build
 from mlops.services.build.experiments import list_experiments
 from mlops.services.build.reviews import REVIEWED_SET, reviewed_requests, split_reviewed
 from mlops.services.registry import Registry
+from sea_core.encoder import Encoder, EncoderError
 from sea_core.output_set import OutputRule
 from sea_core.pipeline import request_id_for
 from tests.unit.build_support import environment, fast_config, small_taxonomy, write_taxonomy
@@ -101,7 +103,7 @@ def test_a_calibration_build_is_a_patch_scored_on_the_reviewed_holdout(home, tin
     assert store.exists(evaluation["key"])
     calibration = experiment["calibration"]
     assert calibration["n_examples"] == len(split.train) and not calibration["fell_back"]
-    assert calibration["ranked_by"] == "the candidate"  # the champion's own weights
+    assert calibration["ranked_by"] == "the candidate"  # the base encoder's own weights
     assert experiment["primary_metric"] == "jaccard"
     assert result.comparison["contender"] > result.comparison["champion"], result.comparison
     assert (result.outcome, result.version, result.bump) == ("registered", "1.0.1", "patch")
@@ -130,8 +132,40 @@ def test_retraining_sees_the_training_slice_only(home, tiny_sentence_encoder_dir
     assert training["hyperparameters"]["seed"] == 42
     assert training["hyperparameters"]["loss"].startswith("MultipleNegativesRankingLoss")
     assert result.outcome == "not-promoted" and result.bump == "minor"
-    # the retrained candidate scores its training texts in-sample: the champion ranks them
-    assert result.candidates[0]["calibration"]["ranked_by"] == "champion 1.0.0"
+    # the retrained candidate scores its training texts in-sample: its base encoder ranks them
+    assert result.candidates[0]["calibration"]["ranked_by"] == f"base encoder {tiny_sentence_encoder_dir}"
     experiment = list_experiments(store)[0]
     assert experiment["evaluation"]["set"] == REVIEWED_SET
     assert set(experiment["champion"]["metrics"]) >= {"jaccard", "mrr", "r_precision@5", "f1"}
+
+
+def test_a_fine_tuned_champion_is_calibrated_on_its_base_encoders_rankings(
+    home, tiny_sentence_encoder_dir, monkeypatch
+):
+    """A champion retrained on the training slice ranks those texts in-sample too: recalibrating
+    it (a patch of its weights) ranks them with the weights it was trained from; when those
+    cannot be loaded the build still calibrates, on its own rankings, and records why."""
+    settings, warehouse, store, _ = home
+    retrained = run_build(
+        settings,
+        warehouse,
+        store,
+        "performance-drop",
+        config=fast_config(tiny_sentence_encoder_dir, promotion_margin=0.0),
+    )
+    assert (retrained.outcome, retrained.version) == ("registered", "1.1.0")
+    patch = run_build(settings, warehouse, store, "calibrate", config=fast_config(tiny_sentence_encoder_dir))
+    assert patch.bump == "patch"
+    calibration = list_experiments(store)[0]["calibration"]
+    assert calibration["ranked_by"] == f"base encoder {tiny_sentence_encoder_dir}"
+    assert calibration["n_examples"] > 0
+
+    def unreachable(spec, *args, **kwargs):  # e.g. a hub id, offline
+        if str(spec) == str(tiny_sentence_encoder_dir):
+            raise EncoderError(f"cannot load encoder {spec!r}")
+        return Encoder(spec, *args, **kwargs)
+
+    monkeypatch.setattr(build_pipeline, "Encoder", unreachable)
+    run_build(settings, warehouse, store, "calibrate", config=fast_config(tiny_sentence_encoder_dir))
+    fallback = list_experiments(store)[0]["calibration"]["ranked_by"]
+    assert fallback.startswith("the candidate (base encoder not loadable: cannot load encoder")

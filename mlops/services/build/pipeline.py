@@ -14,7 +14,8 @@ Reviewer ground truth decides (`reviews`): the reviewed texts are split by a has
 id into a training slice and a hold-out. Every candidate's output rule is fitted on the training
 slice (`sea_core.calibration.fit_output_rule`: a threshold grid or a learned acceptance model)
 and stored in its bundle's pipeline.json (so it is served); a candidate retrained on that slice
-is fitted on the champion's rankings of it (its own are in-sample). The rule is in the
+is fitted on its base encoder's rankings of it (fine-tuned weights score the texts they, or the
+champion they started from, trained on in-sample). The rule is in the
 experiment record, the registry record and the model card. Champion and contender are scored on
 the same evaluation set, the reviewed hold-out (the shipped golden set below
 `min_reviewed` reviewed texts), with `sea_core.quality`'s metrics; pair metrics on the fixed
@@ -57,6 +58,8 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from mlops.adapters.deploy.local import LocalTarget
 from mlops.adapters.store.base import ArtifactStore
 from mlops.adapters.store.layout import version_prefix
@@ -84,7 +87,7 @@ from sea_core.bundle import (
 )
 from sea_core.calibration import fit_output_rule
 from sea_core.embeddings import build_index
-from sea_core.encoder import Encoder
+from sea_core.encoder import Encoder, EncoderError
 from sea_core.matching import MatchConfig, matcher_kind
 from sea_core.pipeline import Pipeline, PipelineConfig
 from sea_core.taxonomy import Taxonomy
@@ -103,6 +106,8 @@ TRIGGERS = ("code-change", "skills-update", "performance-drop", "manual", "calib
 SAME_WEIGHTS = ("skills-update", "calibrate")
 #: The primary metric when the evaluation set is empty.
 FALLBACK_PRIMARY = "cosine_f1"
+#: Largest difference of probe embeddings under which two encoders run the same weights.
+SAME_WEIGHTS_ATOL = 1e-5
 Progress = Callable[[float, str], None]
 
 
@@ -237,7 +242,6 @@ class _Build:
         self.margin = float(config.promotion_margin or 0.0)
         self._backend: str = config.encoder_backend or settings.encoder_backend
         self.timings: dict[str, float] = {}
-        self._champion_loaded: Pipeline | None = None
         self.split = build_reviews.ReviewedSplit((), ())
         self.evaluation = build_reviews.EvaluationSet(build_reviews.GOLDEN_SET, (), "not chosen yet")
         self.experiment_id, self.experiment_key = new_experiment_id()
@@ -319,27 +323,39 @@ class _Build:
             return None
         return {name: recorded[name] for name in PAIR_METRICS}
 
-    def _champion_pipeline(self, champion_dir: Path) -> Pipeline:
-        """The champion's bundle, loaded once per build (it ranks a retrained candidate's
-        calibration texts and is scored beside the contender)."""
-        if self._champion_loaded is None:
-            self._champion_loaded = load_bundle(champion_dir)
-        return self._champion_loaded
+    def _reference(self, base_encoder: str, candidate: Pipeline) -> tuple[str, Pipeline] | None:
+        """What ranks the calibration texts of a candidate whose weights were fine-tuned (by this
+        build or, for the champion it starts from, an earlier one): its base encoder's weights,
+        which never trained on reviews, with the candidate's taxonomy, span extractor and
+        settings, and a name for the record. None when the candidate runs the base's own
+        weights (they encode probe texts alike). Fine-tuned weights score the texts they trained
+        on higher than they will score new ones (the slice only grows), which misleads the fit
+        (`bench_learning.py`: an acceptance model fitted on the retrained model's own rankings
+        scored lower on the hold-out than one fitted on the base encoder's). The base index
+        reuses the shipped prebuilt rows where the taxonomy matches them."""
+        encoder = Encoder(base_encoder, backend=self._backend)
+        probe = [skill.title for skill in list(candidate.taxonomy)[:4]] or ["probe"]
+        base, own = encoder.encode(probe), candidate.encoder.encode(probe)
+        if base.shape == own.shape and np.abs(base - own).max() <= SAME_WEIGHTS_ATOL:
+            return None
+        index = build_index(encoder, candidate.taxonomy, self.work / "reference-index")
+        pipeline = Pipeline(encoder, candidate.taxonomy, index, candidate.span_extractor, candidate.config)
+        return f"base encoder {base_encoder}", pipeline
 
-    def _calibrate(
-        self, folder: Path, reference: tuple[str, Pipeline] | None = None
-    ) -> tuple[Pipeline, dict[str, Any]]:
+    def _calibrate(self, folder: Path, base_encoder: str | None) -> tuple[Pipeline, dict[str, Any]]:
         """Fit the candidate's output rule on the reviewed training slice (starting from the
         rule its bundle serves) and store it in the bundle; the pipeline serving it and the
-        calibration record. `reference` (a name and a pipeline) ranks the training texts
-        instead of the candidate: a candidate fine-tuned on those texts scores them higher than
-        it will score new ones, which misleads the fit (`bench_learning.py`: an acceptance model
-        fitted on the retrained model's own rankings scored lower on the hold-out than one
-        fitted on the champion's); the reference gets the candidate's matcher settings."""
+        calibration record. The texts are ranked by `_reference` where it gives a pipeline,
+        else by the candidate itself."""
         pipeline = load_bundle(folder)
-        ranker, ranked_by = pipeline, "the candidate"
-        if reference is not None:
-            ranker, ranked_by = reference[1].with_match(pipeline.config.match), reference[0]
+        ranked_by, ranker = "the candidate", pipeline
+        if base_encoder is not None:
+            try:
+                reference = self._reference(base_encoder, pipeline)
+            except EncoderError as exc:  # e.g. a hub id offline: recorded, not fatal
+                ranked_by, reference = f"the candidate (base encoder not loadable: {exc})", None
+            if reference is not None:
+                ranked_by, ranker = reference
         examples = build_reviews.calibration_examples(ranker, self.split.train)
         fitted = fit_output_rule(
             examples, ranker.index.skill_ids, ranker.index.matrix, default=pipeline.config.rule
@@ -648,10 +664,7 @@ class _Build:
             self._step(
                 lo, f"calibrating and evaluating candidate {i + 1}/{len(specs)} ({self.evaluation.name})"
             )
-            reference = None  # a candidate trained on the training slice: the champion ranks it
-            if summary is not None and champion is not None and champion_dir is not None:
-                reference = (f"champion {champion.version}", self._champion_pipeline(champion_dir))
-            pipeline, calibration = self._calibrate(folder, reference)
+            pipeline, calibration = self._calibrate(folder, base)
             metrics = self._score(pipeline, splits.test, reusable, self._stage(lo, hi))
             self._timed("evaluate", started)
             out.append(
@@ -706,7 +719,7 @@ class _Build:
         else:
             if champion_dir is None:
                 raise BuildError(f"champion {champion.version}: its bundle was not fetched")
-            champ = self._score(self._champion_pipeline(champion_dir), test)
+            champ = self._score(load_bundle(champion_dir), test)
             source = f"re-evaluated on the test set and the {self.evaluation.name} set"
         deltas = {
             k: round(contender[k] - champ[k], 6) for k in contender if isinstance(champ.get(k), (int, float))
