@@ -73,6 +73,7 @@ from mlops.services import audit, release
 from mlops.services.identity import User, require_role, system_user
 from mlops.services.registry import Registry
 from mlops.versioning import Version
+from sea_core.backends import PROBE_TEXTS
 from sea_core.bundle import (
     EMBEDDING_MODEL_DIR,
     TAXONOMY_FILE,
@@ -328,14 +329,14 @@ class _Build:
         build or, for the champion it starts from, an earlier one): its base encoder's weights,
         which never trained on reviews, with the candidate's taxonomy, span extractor and
         settings, and a name for the record. None when the candidate runs the base's own
-        weights (they encode probe texts alike). Fine-tuned weights score the texts they trained
-        on higher than they will score new ones (the slice only grows), which misleads the fit
-        (`bench_learning.py`: an acceptance model fitted on the retrained model's own rankings
-        scored lower on the hold-out than one fitted on the base encoder's). The base index
-        reuses the shipped prebuilt rows where the taxonomy matches them."""
+        weights (they encode the backend check's `PROBE_TEXTS` alike). Fine-tuned weights score
+        the texts they trained on higher than they will score new ones (the slice only grows),
+        which misleads the fit (`bench_learning.py`: an acceptance model fitted on the retrained
+        model's own rankings scored lower on the hold-out than one fitted on the base
+        encoder's). The base index reuses the shipped prebuilt rows where the taxonomy matches
+        them."""
         encoder = Encoder(base_encoder, backend=self._backend)
-        probe = [skill.title for skill in list(candidate.taxonomy)[:4]] or ["probe"]
-        base, own = encoder.encode(probe), candidate.encoder.encode(probe)
+        base, own = encoder.encode(PROBE_TEXTS), candidate.encoder.encode(PROBE_TEXTS)
         if base.shape == own.shape and np.abs(base - own).max() <= SAME_WEIGHTS_ATOL:
             return None
         index = build_index(encoder, candidate.taxonomy, self.work / "reference-index")
