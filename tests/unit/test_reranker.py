@@ -8,7 +8,14 @@ import pytest
 
 from sea_core.labels import exact_names, label_vectors, skill_names
 from sea_core.lexical import BM25
-from sea_core.matching import Candidate, MatchConfig, RerankSettings, dev_reranker, previous_matcher
+from sea_core.matching import (
+    Candidate,
+    MatchConfig,
+    RerankSettings,
+    dev_reranker,
+    late_interaction_reranker,
+    previous_matcher,
+)
 from sea_core.pipeline import Pipeline
 from sea_core.reranker import (
     FEATURES,
@@ -186,7 +193,10 @@ def test_rerank_settings_round_trip_and_old_settings_keep_the_matcher():
     config = replace(MatchConfig(), rerank=settings_for({"exact_name": 0.2}, depth=30))
     assert MatchConfig.from_settings(asdict(config)) == config
     assert MatchConfig.from_settings({"exact_name_bonus": 0.025}).rerank == RerankSettings()
-    assert previous_matcher(config) == replace(config, rerank=RerankSettings())
+    # a re-ranker of today's pool steps back to matcher 3 (the top 20 of the narrower pool)
+    assert previous_matcher(config) == replace(
+        config, text_top_n=10, rerank=late_interaction_reranker(depth=20)
+    )
 
 
 def test_the_dev_reranker_is_opt_in_and_needs_no_label_vectors():
@@ -195,7 +205,7 @@ def test_the_dev_reranker_is_opt_in_and_needs_no_label_vectors():
     assert found.depth > 0 and found.features == FEATURES[: len(found.features)]
     assert not needs_label_vectors(found) and not needs_tokens(found)
     opted = replace(MatchConfig(), rerank=found)
-    assert previous_matcher(opted) == MatchConfig(rerank=RerankSettings())
+    assert previous_matcher(opted) == MatchConfig(text_top_n=10, rerank=late_interaction_reranker(depth=20))
 
 
 def test_pipeline_reranks_and_caches_label_vectors(tmp_path, tiny_sentence_encoder_dir):
