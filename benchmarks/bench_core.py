@@ -79,23 +79,29 @@ def dev_path(split: str) -> Path:
     return BENCHMARK_DIR / f"{split}_validation_annotations.csv"
 
 
-def distinct_texts(taxonomy: Taxonomy, words: int = 250) -> list[str]:
-    """Texts of about `words` words made of development-benchmark sentences, each sentence in
-    one text only (phrases repeat across texts only as they do in the sentences)."""
-    sentences = [
-        item.sentence
+def distinct_groups(taxonomy: Taxonomy, words: int = 250) -> list[list[BenchmarkItem]]:
+    """Development-benchmark sentences in groups of about `words` words, each sentence in one
+    group only (shuffled with seed 0; the last, shorter group left out)."""
+    items = [
+        item
         for split in DEV_SPLITS
         if dev_path(split).is_file()
         for item in load_benchmark(dev_path(split), taxonomy)
     ]
-    random.Random(0).shuffle(sentences)
-    texts, current = [], []
-    for sentence in sentences:
-        current.append(sentence)
-        if sum(len(s.split()) for s in current) >= words:
-            texts.append(" ".join(current))
+    random.Random(0).shuffle(items)
+    groups, current = [], []
+    for item in items:
+        current.append(item)
+        if sum(len(i.sentence.split()) for i in current) >= words:
+            groups.append(current)
             current = []
-    return texts
+    return groups
+
+
+def distinct_texts(taxonomy: Taxonomy, words: int = 250) -> list[str]:
+    """Texts of about `words` words made of development-benchmark sentences, each sentence in
+    one text only (phrases repeat across texts only as they do in the sentences)."""
+    return [" ".join(item.sentence for item in group) for group in distinct_groups(taxonomy, words)]
 
 
 def dev_quality(pipeline: Pipeline, items: list[BenchmarkItem], k: int = 10) -> dict[str, float]:

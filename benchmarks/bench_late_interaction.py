@@ -27,6 +27,11 @@ Jaccard of the output set per split, the (pool, depth) each fold picks by MRR on
 (ties to the cheaper), and recall, precision and Jaccard of the output set and recall of the top 15
 on the golden texts (`sea_core/data/golden`).
 
+Long texts: the shipped matcher with the text's token rows over all of it (`Encoder.
+encode_with_tokens` continues past the model's length in further windows) and cut at the model's
+length, as before: R-precision, recall of the tail's gold in the top 30 and the output set on the
+dev sentences grouped into ~250-word texts, and the long golden texts.
+
 Cost: the median time of `extract` on bench_core's 250-word job text with and without the
 re-ranker (titles' tokens cached, and encoded anew each run), the mean time a text over distinct
 250-word texts made of dev sentences with the title cache empty at the start of each pass
@@ -50,7 +55,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import numpy as np
-from bench_core import DEV_SPLITS, JOB_250_WORDS, dev_path, distinct_texts
+from bench_core import DEV_SPLITS, JOB_250_WORDS, dev_path, distinct_groups, distinct_texts
 from machine import machine_info
 
 from sea_core.backends import BACKENDS, ONNX
@@ -210,6 +215,63 @@ def pool_section(shipped: Pipeline, taxonomy: Taxonomy, folds: int) -> None:
     )
 
 
+def long_text_section(shipped: Pipeline, taxonomy: Taxonomy, long_words: int = 150) -> None:
+    """Print late interaction on long texts with the text's token rows over all of it (shipped)
+    and cut at the model's length (as before): dev sentences grouped into ~250-word texts (gold =
+    their sentences' gold; "tail" = the gold of sentences that start past the model's length)
+    and the golden texts of more than `long_words` words."""
+    ids = shipped.index.skill_ids
+    encoder = shipped.encoder
+    room = int(encoder.model.max_seq_length) - 2
+
+    def pieces(text: str) -> int:
+        return len(encoder.model.tokenizer(text, add_special_tokens=False, verbose=False)["input_ids"])
+
+    def ranked(text: str, cut: bool) -> tuple[list[str], list[str]]:
+        encoded = shipped.encode(text)
+        if cut and encoded.text_tokens is not None:
+            encoded = replace(encoded, text_tokens=encoded.text_tokens[:room])
+        candidates = shipped.rank_encoded(encoded)
+        return [ids[c.row] for c in candidates], [ids[c.row] for c in shipped.select(text, candidates)]
+
+    groups = distinct_groups(taxonomy)
+    golden = [g for g in load_golden_set() if len(g.text.split()) > long_words]
+    print(
+        f"long texts ({len(groups)} of ~250 words from dev sentences; {len(golden)} golden texts "
+        f"over {long_words} words), the text's token rows:"
+    )
+    for cut in (True, False):
+        rows, tails = [], []
+        for group in groups:
+            text = " ".join(item.sentence for item in group)
+            gold: set[str] = set().union(*(item.gold for item in group))
+            tail: set[str] = set()
+            seen = 0
+            for item in group:
+                if seen >= room:
+                    tail |= item.gold
+                seen += pieces(item.sentence + " ")
+            ranking, chosen = ranked(text, cut)
+            found = set_scores(chosen, gold)
+            rows.append((len(set(ranking[: len(gold)]) & gold) / len(gold), found.recall, found.jaccard))
+            if tail:
+                tails.append(len(set(ranking[:30]) & tail) / len(tail))
+        long = []
+        for text in golden:
+            expected = text.expected_ids(taxonomy)
+            ranking, chosen = ranked(text.text, cut)
+            found = set_scores(chosen, expected)
+            long.append((found.recall, found.jaccard, len(set(ranking[:15]) & expected) / len(expected)))
+        r_prec, recall, jaccard = np.mean(rows, axis=0)
+        g_recall, g_jaccard, g_top = np.mean(long, axis=0)
+        label = f"cut at {room} pieces (before)" if cut else "all of the text (shipped)"
+        print(
+            f"  {label:30} dev texts R-precision {r_prec:.3f}, tail recall in the top 30 "
+            f"{np.mean(tails):.3f}, output set recall {recall:.3f} J {jaccard:.3f}; long golden "
+            f"recall {g_recall:.3f} J {g_jaccard:.3f} top-15 recall {g_top:.3f}"
+        )
+
+
 def sentence_fold(sentence: str, folds: int) -> int:
     """The fold of a dev sentence: sha256(sentence) mod `folds`."""
     return int(hashlib.sha256(sentence.encode("utf-8")).hexdigest()[:12], 16) % folds
@@ -320,6 +382,7 @@ def main() -> None:
         cells.append(f"{split} MRR {mrr:.3f} R-P@5 {rp:.3f}")
     print(f"shipped weights {shipped_weights} on all of dev: " + "; ".join(cells))
     pool_section(shipped, taxonomy, args.folds)
+    long_text_section(shipped, taxonomy)
     print(
         f"title cache after the dev benchmark: {matcher.cached_skills} skills, "
         f"{matcher.cached_bytes / 2**20:.2f} MiB (bounded to {matcher.max_skills} skills)"

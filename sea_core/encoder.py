@@ -168,11 +168,42 @@ class Encoder:
 
     def token_embeddings(self, texts: Sequence[str]) -> list[np.ndarray]:
         """Each text's unit contextual token embeddings (n_tokens, dim) from the backend in
-        use, special tokens ([CLS], [SEP]) left out, truncated to the model's length."""
+        use, special tokens ([CLS], [SEP]) left out. A text longer than the model's length is
+        continued in further windows of that length (`overflow_windows`), so every token of it
+        has a row: late interaction must see a long text's tail, which `encode` truncates."""
         return self.encode_with_tokens(texts)[1]
 
     def encode_with_tokens(self, texts: Sequence[str]) -> tuple[np.ndarray, list[np.ndarray]]:
-        """`encode(texts)` and `token_embeddings(texts)` from one encoder pass."""
+        """`encode(texts)` and `token_embeddings(texts)`: one encoder pass, plus one over the
+        overflow windows of the texts longer than the model's length."""
+        pooled, rows = self._encode_with_tokens(texts)
+        windows = {i: self.overflow_windows(text) for i, text in enumerate(texts)}
+        windows = {i: pieces for i, pieces in windows.items() if pieces}
+        if windows:
+            _, piece_rows = self._encode_with_tokens([p for pieces in windows.values() for p in pieces])
+            continued = iter(piece_rows)
+            for i, pieces in windows.items():
+                rows[i] = np.vstack([rows[i], *(next(continued) for _ in pieces)])
+        return pooled, rows
+
+    def overflow_windows(self, text: str) -> list[str]:
+        """The parts of `text` past the model's length, in windows of that length (whole word
+        pieces, cut at the tokenizer's character offsets); [] for a text that fits, and for a
+        tokenizer that gives no offsets (not a fast one: its texts stay truncated)."""
+        room = int(self.model.max_seq_length or 512) - 2  # [CLS] and [SEP]
+        tokenizer = self.model.tokenizer
+        if len(text.encode("utf-8")) <= room or not getattr(tokenizer, "is_fast", False):
+            return []  # every piece covers at least one byte
+        pieces = tokenizer(text, add_special_tokens=False, return_offsets_mapping=True, verbose=False)[
+            "offset_mapping"
+        ]
+        return [
+            text[pieces[start][0] : pieces[min(len(pieces), start + room) - 1][1]]
+            for start in range(room, len(pieces), room)
+        ]
+
+    def _encode_with_tokens(self, texts: Sequence[str]) -> tuple[np.ndarray, list[np.ndarray]]:
+        """The pooled rows and each text's token rows, truncated to the model's length."""
         if len(texts) == 0:
             return np.zeros((0, self.dimension), dtype=np.float32), []
         if self._runtime is not None:

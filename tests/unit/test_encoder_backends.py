@@ -182,3 +182,64 @@ def test_export_folder_does_not_change_the_weights_fingerprint(tiny_sentence_enc
     (folder / "onnx").mkdir()
     (folder / "onnx" / "model.onnx.json").write_text("{}")
     assert weights_fingerprint(folder) == before
+
+
+# --- long texts: token rows continue past the model's length ----------------------------------
+
+
+def _pieces(encoder, text):
+    return len(encoder.model.tokenizer(text, add_special_tokens=False, verbose=False)["input_ids"])
+
+
+def _text_of(encoder, n):
+    """A text of exactly `n` word pieces (the tiny model's vocabulary is character-level)."""
+    text = ("welding pipes and sql " * 40)[: n * 2]
+    while _pieces(encoder, text) > n:
+        text = text[:-1].rstrip()
+    while _pieces(encoder, text) < n:
+        text += "a"
+    assert _pieces(encoder, text) == n
+    return text
+
+
+@pytest.mark.parametrize("backend", ["torch", "onnx"])
+def test_a_long_text_has_a_token_row_for_every_piece_and_its_vector_stays_truncated(
+    backend, onnx_encoder, torch_encoder
+):
+    encoder = onnx_encoder if backend == "onnx" else torch_encoder
+    room = encoder.model.max_seq_length - 2
+    text = _text_of(encoder, room * 2 + 17)
+    (vector,), (rows,) = encoder.encode_with_tokens([text])
+    assert len(encoder.overflow_windows(text)) == 2
+    assert abs(len(rows) - (room * 2 + 17)) <= 2  # a window re-tokenised may merge a cut piece
+    assert np.allclose(vector, encoder.encode([text])[0], atol=1e-5)  # the vector: as `encode`
+    (head,) = encoder._encode_with_tokens([text])[1]
+    assert len(head) == room and np.allclose(rows[:room], head, atol=1e-5)
+    assert np.allclose(np.linalg.norm(rows, axis=1), 1.0, atol=1e-4)
+
+
+def test_overflow_windows_boundaries(torch_encoder):
+    room = torch_encoder.model.max_seq_length - 2
+    assert torch_encoder.overflow_windows("") == []
+    assert torch_encoder.overflow_windows(_text_of(torch_encoder, room)) == []  # fits exactly
+    (one,) = torch_encoder.overflow_windows(_text_of(torch_encoder, room + 1))
+    assert _pieces(torch_encoder, one) == 1
+    (_, rows) = torch_encoder.encode_with_tokens([_text_of(torch_encoder, room + 1), "sql"])
+    assert len(rows[0]) == room + 1 and len(rows[1]) == 3  # the short text of the batch keeps its own
+
+
+def test_late_interaction_sees_a_skill_named_only_past_the_models_length(torch_encoder):
+    # regression: the text's token rows were cut at the model's length, so a title named only in
+    # a long text's tail found no counterpart there
+    from sea_core.token_match import TokenMatcher
+
+    room = torch_encoder.model.max_seq_length - 2
+    filler = _text_of(torch_encoder, room + 40).replace("welding", "joining").replace("sql", "xyz")
+    text = filler + " kubernetes"
+    matcher = TokenMatcher(["kubernetes"], torch_encoder.token_embeddings)
+    (rows,) = torch_encoder.token_embeddings([text])
+    (head,) = torch_encoder._encode_with_tokens([text])[1]
+    (alone,) = torch_encoder.token_embeddings(["kubernetes"])
+    full, cut = matcher.scores(text, [0], rows)[0], matcher.scores(text, [0], head)[0]
+    assert full > cut + 0.05, (full, cut)
+    assert full == pytest.approx(matcher.scores("kubernetes", [0], alone)[0], abs=0.35)
