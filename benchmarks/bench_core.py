@@ -79,16 +79,16 @@ def dev_path(split: str) -> Path:
     return BENCHMARK_DIR / f"{split}_validation_annotations.csv"
 
 
-def distinct_groups(taxonomy: Taxonomy, words: int = 250) -> list[list[BenchmarkItem]]:
+def distinct_groups(taxonomy: Taxonomy, words: int = 250, seed: int = 0) -> list[list[BenchmarkItem]]:
     """Development-benchmark sentences in groups of about `words` words, each sentence in one
-    group only (shuffled with seed 0; the last, shorter group left out)."""
+    group only (shuffled with `seed`; the last, shorter group left out)."""
     items = [
         item
         for split in DEV_SPLITS
         if dev_path(split).is_file()
         for item in load_benchmark(dev_path(split), taxonomy)
     ]
-    random.Random(0).shuffle(items)
+    random.Random(seed).shuffle(items)
     groups, current = [], []
     for item in items:
         current.append(item)

@@ -30,7 +30,8 @@ on the golden texts (`sea_core/data/golden`).
 Long texts: the shipped matcher with the text's token rows over all of it (`Encoder.
 encode_with_tokens` continues past the model's length in further windows) and cut at the model's
 length, as before: R-precision, recall of the tail's gold in the top 30 and the output set on the
-dev sentences grouped into ~250-word texts, and the long golden texts.
+dev sentences grouped into ~250-word texts (`LONG_TEXT_SHUFFLES` shuffles, with the paired gain and its
+standard error), and the long golden texts.
 
 Cost: the median time of `extract` on bench_core's 250-word job text with and without the
 re-ranker (titles' tokens cached, and encoded anew each run), the mean time a text over distinct
@@ -87,6 +88,7 @@ SPAN_WEIGHTS = (0.4, 0.6, 0.8, 1.0)
 REWEIGHTED_WEIGHTS = (0.6, 0.8, 1.0, 1.2, 1.5)
 #: (text_top_n, depth) pools scored with the shipped weights, cheapest first
 POOLS = ((10, 20), (10, 40), (30, 30), (30, 40), (100, 100))
+LONG_TEXT_SHUFFLES = 6  # shuffles of the dev sentences into ~250-word texts (8 texts each)
 PASSES = 3  # passes over the distinct texts per matcher
 #: variant name -> (its max-sim score from (title, best name), the exact-name weights it tries)
 VARIANTS: dict[str, tuple[Callable[[np.ndarray, np.ndarray], np.ndarray], tuple[float, ...]]] = {
@@ -234,12 +236,14 @@ def long_text_section(shipped: Pipeline, taxonomy: Taxonomy, long_words: int = 1
         candidates = shipped.rank_encoded(encoded)
         return [ids[c.row] for c in candidates], [ids[c.row] for c in shipped.select(text, candidates)]
 
-    groups = distinct_groups(taxonomy)
+    groups = [group for seed in range(LONG_TEXT_SHUFFLES) for group in distinct_groups(taxonomy, seed=seed)]
     golden = [g for g in load_golden_set() if len(g.text.split()) > long_words]
     print(
-        f"long texts ({len(groups)} of ~250 words from dev sentences; {len(golden)} golden texts "
+        f"long texts ({len(groups)} of ~250 words from dev sentences, {LONG_TEXT_SHUFFLES} shuffles; "
+        f"{len(golden)} golden texts "
         f"over {long_words} words), the text's token rows:"
     )
+    per_text: dict[bool, np.ndarray] = {}
     for cut in (True, False):
         rows, tails = [], []
         for group in groups:
@@ -262,6 +266,7 @@ def long_text_section(shipped: Pipeline, taxonomy: Taxonomy, long_words: int = 1
             ranking, chosen = ranked(text.text, cut)
             found = set_scores(chosen, expected)
             long.append((found.recall, found.jaccard, len(set(ranking[:15]) & expected) / len(expected)))
+        per_text[cut] = np.asarray(rows)
         r_prec, recall, jaccard = np.mean(rows, axis=0)
         g_recall, g_jaccard, g_top = np.mean(long, axis=0)
         label = f"cut at {room} pieces (before)" if cut else "all of the text (shipped)"
@@ -270,6 +275,12 @@ def long_text_section(shipped: Pipeline, taxonomy: Taxonomy, long_words: int = 1
             f"{np.mean(tails):.3f}, output set recall {recall:.3f} J {jaccard:.3f}; long golden "
             f"recall {g_recall:.3f} J {g_jaccard:.3f} top-15 recall {g_top:.3f}"
         )
+    gain = per_text[False] - per_text[True]
+    error = gain.std(axis=0, ddof=1) / np.sqrt(max(1, len(gain)))
+    print(
+        f"  paired gain on the dev texts: R-precision {gain[:, 0].mean():+.3f} (standard error "
+        f"{error[0]:.3f}), Jaccard {gain[:, 2].mean():+.3f} ({error[2]:.3f})"
+    )
 
 
 def sentence_fold(sentence: str, folds: int) -> int:
@@ -277,15 +288,19 @@ def sentence_fold(sentence: str, folds: int) -> int:
     return int(hashlib.sha256(sentence.encode("utf-8")).hexdigest()[:12], 16) % folds
 
 
-def median_ms(run: Callable[[], object], repeats: int, before: Callable[[], None] = lambda: None) -> float:
-    """Median wall time of `run` in ms over `repeats` runs (`before` each, untimed)."""
-    times = []
+def alternating_medians(
+    runs: dict[str, Callable[[], object]], repeats: int, before: Callable[[], None] = lambda: None
+) -> dict[str, float]:
+    """Median wall time in ms of each of `runs` over `repeats` rounds, the runs taking turns
+    within a round (so a change of load hits all alike; `before` each run, untimed)."""
+    times: dict[str, list[float]] = {name: [] for name in runs}
     for _ in range(repeats):
-        before()
-        started = time.perf_counter()
-        run()
-        times.append((time.perf_counter() - started) * 1000)
-    return statistics.median(times)
+        for name, run in runs.items():
+            before()
+            started = time.perf_counter()
+            run()
+            times[name].append((time.perf_counter() - started) * 1000)
+    return {name: statistics.median(values) for name, values in times.items()}
 
 
 def main() -> None:
@@ -390,14 +405,13 @@ def main() -> None:
 
     text = JOB_250_WORDS
     matcher3 = shipped.with_match(previous_matcher(shipped.config.match))
-    before_ms = median_ms(lambda: before.extract(text), args.repeats)
     timed = {"matcher 3": matcher3, "shipped": shipped}
-    warm = {name: median_ms(lambda p=p: p.extract(text), args.repeats) for name, p in timed.items()}
-    cold = {
-        name: median_ms(lambda p=p: p.extract(text), args.repeats, matcher.clear) for name, p in timed.items()
-    }
+    extracts = {name: (lambda p=p: p.extract(text)) for name, p in {"before": before, **timed}.items()}
+    warm = alternating_medians(extracts, args.repeats)
+    cold = alternating_medians({name: extracts[name] for name in timed}, args.repeats, matcher.clear)
+    before_ms = warm["before"]
     print(
-        f"250-word text, median of {args.repeats} (phrase cache off): before late interaction "
+        f"250-word text, median of {args.repeats} alternating rounds (phrase cache off): before late interaction "
         f"{before_ms:.0f} ms; "
         + "; ".join(
             f"{name} {warm[name]:.0f} ms ({warm[name] - before_ms:+.0f}) with its titles cached, "
