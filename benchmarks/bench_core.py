@@ -79,15 +79,21 @@ def dev_path(split: str) -> Path:
     return BENCHMARK_DIR / f"{split}_validation_annotations.csv"
 
 
-def distinct_groups(taxonomy: Taxonomy, words: int = 250, seed: int = 0) -> list[list[BenchmarkItem]]:
-    """Development-benchmark sentences in groups of about `words` words, each sentence in one
-    group only (shuffled with `seed`; the last, shorter group left out)."""
-    items = [
-        item
+def dev_items(taxonomy: Taxonomy) -> list[tuple[str, BenchmarkItem]]:
+    """(split, item) for every development-benchmark sentence, split by split (a missing split's
+    file skipped)."""
+    return [
+        (split, item)
         for split in DEV_SPLITS
         if dev_path(split).is_file()
         for item in load_benchmark(dev_path(split), taxonomy)
     ]
+
+
+def distinct_groups(taxonomy: Taxonomy, words: int = 250, seed: int = 0) -> list[list[BenchmarkItem]]:
+    """Development-benchmark sentences in groups of about `words` words, each sentence in one
+    group only (shuffled with `seed`; the last, shorter group left out)."""
+    items = [item for _, item in dev_items(taxonomy)]
     random.Random(seed).shuffle(items)
     groups, current = [], []
     for item in items:

@@ -56,13 +56,12 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import numpy as np
-from bench_core import DEV_SPLITS, JOB_250_WORDS, dev_path, distinct_groups, distinct_texts
+from bench_core import DEV_SPLITS, JOB_250_WORDS, dev_items, distinct_groups, distinct_texts
 from machine import machine_info
 
 from sea_core.backends import BACKENDS, ONNX
 from sea_core.embedding_cache import EmbeddingCache
 from sea_core.encoder import Encoder
-from sea_core.evaluate import load_benchmark
 from sea_core.golden import load_golden_set
 from sea_core.labels import skill_names
 from sea_core.matching import (
@@ -142,12 +141,7 @@ def pool_section(shipped: Pipeline, taxonomy: Taxonomy, folds: int) -> None:
     """Print the shipped weights over each of `POOLS` on dev (k-fold pick of the pool) and on the
     golden texts (module docstring)."""
     ids = shipped.index.skill_ids
-    dev = [
-        (split, item)
-        for split in DEV_SPLITS
-        if dev_path(split).is_file()
-        for item in load_benchmark(dev_path(split), taxonomy)
-    ]
+    dev = dev_items(taxonomy)
     weights = (LATE_INTERACTION_WEIGHT, LATE_INTERACTION_EXACT_WEIGHT)
     per_pool: dict[tuple[int, int], list[dict[str, float]]] = {}
     print(f"pool and depth, shipped weights {weights}:")
@@ -330,37 +324,34 @@ def main() -> None:
     name_matcher = TokenMatcher(flat, encoder.token_embeddings, max_skills=len(flat))
     ids = shipped.index.skill_ids
     items: list[Ranked] = []
-    for split in DEV_SPLITS:
-        if not dev_path(split).is_file():
-            continue
-        for item in load_benchmark(dev_path(split), taxonomy):
-            _, candidates = before.candidates(item.sentence)
-            head = candidates[:DEPTH]
-            rows = [c.row for c in head]
-            (tokens,) = encoder.token_embeddings([item.sentence])
-            named = set()
-            for span in before.span_extractor.extract(item.sentence):
-                named.update(context.exact.rows(span.text))
-            best = [name_matcher.scores("", list(range(first[r], first[r + 1])), tokens).max() for r in rows]
-            encoded = before.encode(item.sentence)
-            text = shipped.index.matrix[rows] @ encoded.text_vector
-            span = (
-                (encoded.span_vectors @ shipped.index.matrix[rows].T).max(axis=0) if encoded.spans else text
+    for split, item in dev_items(taxonomy):
+        encoded = shipped.encode(item.sentence)  # spans, vectors and tokens: one encoding
+        tokens = encoded.text_tokens
+        _, candidates = before.candidates(item.sentence, encoded)
+        head = candidates[:DEPTH]
+        rows = [c.row for c in head]
+        named = set()
+        for span in encoded.spans:
+            named.update(context.exact.rows(span.text))
+        best = [name_matcher.scores("", list(range(first[r], first[r + 1])), tokens).max() for r in rows]
+        text = shipped.index.matrix[rows] @ encoded.text_vector
+        best_span = (
+            (encoded.span_vectors @ shipped.index.matrix[rows].T).max(axis=0) if encoded.spans else text
+        )
+        items.append(
+            Ranked(
+                split,
+                item.sentence,
+                item.gold,
+                [ids[c.row] for c in candidates],
+                np.asarray([c.confidence for c in head]),
+                matcher.scores(item.sentence, rows, tokens),
+                np.asarray(best),
+                np.asarray([1.0 if r in named else 0.0 for r in rows]),
+                np.asarray(best_span),
+                np.asarray(text),
             )
-            items.append(
-                Ranked(
-                    split,
-                    item.sentence,
-                    item.gold,
-                    [ids[c.row] for c in candidates],
-                    np.asarray([c.confidence for c in head]),
-                    matcher.scores(item.sentence, rows, tokens),
-                    np.asarray(best),
-                    np.asarray([1.0 if r in named else 0.0 for r in rows]),
-                    np.asarray(span),
-                    np.asarray(text),
-                )
-            )
+        )
 
     def fold_of(item: Ranked) -> int:
         return sentence_fold(item.sentence, args.folds)
