@@ -243,3 +243,12 @@ def test_late_interaction_sees_a_skill_named_only_past_the_models_length(torch_e
     full, cut = matcher.scores(text, [0], rows)[0], matcher.scores(text, [0], head)[0]
     assert full > cut + 0.05, (full, cut)
     assert full == pytest.approx(matcher.scores("kubernetes", [0], alone)[0], abs=0.35)
+
+
+def test_a_tokenizer_without_offsets_leaves_a_long_text_truncated(torch_encoder, monkeypatch):
+    room = torch_encoder.model.max_seq_length - 2
+    text = _text_of(torch_encoder, room + 30)
+    assert torch_encoder.overflow_windows(text)  # the fast tokenizer gives offsets
+    # a slow tokenizer: `is_fast` is a read-only property of the class (restored after the test)
+    monkeypatch.setattr(type(torch_encoder.model.tokenizer), "is_fast", property(lambda self: False))
+    assert torch_encoder.overflow_windows(text) == []
