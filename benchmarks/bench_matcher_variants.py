@@ -2,7 +2,7 @@
 (numbers printed, nothing asserted).
 
     HF_HUB_OFFLINE=1 .venv/bin/python benchmarks/bench_matcher_variants.py [--folds 5]
-        [--label-vectors] [--repeats 15] [--only NAME]
+        [--label-vectors] [--fine-tune-steps 300] [--repeats 15] [--only NAME]
 
 The shipped matcher ranks a pool (each phrase's 5 nearest skills and the whole text's
 `TEXT_NEIGHBOURS`) and re-orders its top `LATE_INTERACTION_DEPTH` by confidence + 0.7 x the
@@ -12,8 +12,11 @@ max-sim (idf-weighted, windowed, soft, other hidden layers of the encoder, title
 function words or encoded with their description) or changes the pool (candidates per phrase,
 pseudo-relevance feedback, late interaction over every title as a retriever, the text vector as a
 mean of its windows, skill vectors as the mean of their names' vectors with `--label-vectors`:
-92,813 names, about 7 minutes on 2 cores, cached). The confidences stay in place as the shipped
-re-ranker leaves them, so the shipped output rule cuts every variant alike.
+92,813 names, about 3 minutes on 2 cores, cached; the whole text's similarity mixed with that of
+the bundled encoder fine-tuned on the taxonomy alone with `--fine-tune-steps`, made and cached on
+first use: about 8 minutes to train and 5 to embed the taxonomy on 2 quiet cores). The
+confidences stay in place as the shipped re-ranker leaves them, so the shipped output rule cuts
+every variant alike.
 
 Each variant has a grid of knobs; its first entry is the shipped matcher (or the nearest to it).
 A variant that replaces the max-sim picks its weight per fold among 0.7, 0.5 and 1.0: compare it
@@ -48,10 +51,12 @@ import numpy as np
 from bench_core import JOB_250_WORDS, dev_items, distinct_groups
 from machine import machine_info
 
-from sea_core.backends import BACKENDS, ONNX
+from sea_core.backends import BACKENDS, ONNX, TORCH
 from sea_core.cli import cache_root
 from sea_core.embedding_cache import EmbeddingCache
-from sea_core.encoder import Encoder
+from sea_core.embeddings import build_index
+from sea_core.encoder import DEFAULT_MODEL, Encoder
+from sea_core.finetune import FineTuneParams, fine_tune_contrastive
 from sea_core.golden import load_golden_set
 from sea_core.labels import label_vectors
 from sea_core.matching import (
@@ -67,7 +72,7 @@ from sea_core.matching import (
 from sea_core.pipeline import EncodedText, Pipeline
 from sea_core.quality import ranking_scores, set_scores
 from sea_core.reranker import candidate_features
-from sea_core.taxonomy import bundled_taxonomy
+from sea_core.taxonomy import Taxonomy, bundled_taxonomy
 from sea_core.token_match import match_title, maxsim
 
 DEPTH = LATE_INTERACTION_DEPTH
@@ -95,7 +100,7 @@ class Bench:
     """The shipped pipeline and what the variants share (title tokens per hidden layer, idf of
     title word pieces, hubness, every title's tokens)."""
 
-    def __init__(self, backend: str, with_label_vectors: bool) -> None:
+    def __init__(self, backend: str, with_label_vectors: bool, fine_tune_steps: int = 0) -> None:
         self.taxonomy = bundled_taxonomy()
         self.encoder = Encoder(backend=backend)
         self.shipped = Pipeline(self.encoder, self.taxonomy, phrase_cache=EmbeddingCache(0))
@@ -113,6 +118,10 @@ class Bench:
         self._hubness: np.ndarray | None = None
         self._all_titles: tuple[np.ndarray, np.ndarray] | None = None
         self.label_mean: np.ndarray | None = None
+        self.tuned: Encoder | None = None
+        self.tuned_matrix: np.ndarray | None = None
+        if fine_tune_steps:
+            self.tuned, self.tuned_matrix = taxonomy_tuned(self.taxonomy, fine_tune_steps)
         if with_label_vectors:
             labels = label_vectors(
                 self.encoder,
@@ -147,8 +156,10 @@ class Bench:
         text_vector: np.ndarray | None = None,
         skill_matrix: np.ndarray | None = None,
         match: MatchConfig | None = None,
+        text_sims: np.ndarray | None = None,
     ) -> list[Candidate]:
-        """The pool of `item` with another text vector, skill vectors or match settings."""
+        """The pool of `item` with another text vector, skill vectors, match settings or whole-text
+        similarities."""
         encoded = item.encoded
         matrix = self.matrix if skill_matrix is None else skill_matrix
         vector = encoded.text_vector if text_vector is None else text_vector
@@ -159,7 +170,9 @@ class Bench:
                 rows = list(self.context.exact.rows(span.text))
                 if rows:
                     sims[s, rows] = np.minimum(1.0, sims[s, rows] + config.exact_name_bonus)
-        return rank_similarities(encoded.spans, sims, matrix @ vector, config)
+        return rank_similarities(
+            encoded.spans, sims, matrix @ vector if text_sims is None else text_sims, config
+        )
 
     # --- shared resources of the variants -------------------------------------------------
     def layer_tokens(self, texts: Sequence[str]) -> list[np.ndarray]:
@@ -263,6 +276,21 @@ class Bench:
         if phrase not in self.phrase_tokens:
             (self.phrase_tokens[phrase],) = self.encoder.token_embeddings([phrase])
         return self.phrase_tokens[phrase]
+
+
+def taxonomy_tuned(taxonomy: Taxonomy, steps: int) -> tuple[Encoder, np.ndarray]:
+    """The bundled encoder fine-tuned on the taxonomy alone (9,600 alternative-label and
+    first-description-sentence -> title pairs, `steps` steps of MultipleNegativesRankingLoss with
+    in-batch negatives: `sea_core.finetune` without reviews) and its taxonomy embeddings, made once
+    and cached (minutes on 2 cores each)."""
+    folder = cache_root() / f"bench_taxonomy_finetune_{steps}"
+    if not (folder / "config.json").is_file():
+        print(f"fine-tuning the bundled encoder on the taxonomy, {steps} steps (cached in {folder})")
+        fine_tune_contrastive(
+            DEFAULT_MODEL, [], taxonomy, folder, FineTuneParams(max_steps=steps, taxonomy_pairs=9600)
+        )
+    tuned = Encoder(folder, backend=TORCH)
+    return tuned, build_index(tuned, taxonomy, folder.with_name(folder.name + "_index")).matrix
 
 
 def reorder(pool: list[Candidate], score: np.ndarray) -> list[Candidate]:
@@ -478,6 +506,18 @@ def label_mean_vectors(bench: Bench, item: Item, share: object) -> list[Candidat
     return bench.pool_from(item, skill_matrix=mixed / np.linalg.norm(mixed, axis=1, keepdims=True))
 
 
+def tuned_text_similarity(bench: Bench, item: Item, share: object) -> list[Candidate]:
+    """The whole text's similarity to each skill = (1 - s) x the bundled encoder's + s x the
+    taxonomy-fine-tuned encoder's (phrases, exact names and max-sim stay the bundled encoder's)."""
+    share = float(share)  # type: ignore[arg-type]
+    if not share or bench.tuned is None or bench.tuned_matrix is None:
+        return item.pool
+    if "tuned" not in item.extra:
+        item.extra["tuned"] = bench.tuned_matrix @ bench.tuned.encode([item.text])[0]
+    mixed = (1 - share) * (bench.matrix @ item.encoded.text_vector) + share * item.extra["tuned"]
+    return bench.pool_from(item, text_sims=mixed)
+
+
 def taxonomy_retrieval(bench: Bench, item: Item, n: object) -> list[Candidate]:
     """The `n` titles of the whole taxonomy with the best max-sim against the text, not yet in
     the head, put in its last places (as whole-text neighbours)."""
@@ -534,6 +574,11 @@ VARIANTS = (
     ),
     Variant("text vector = mean of its windows' vectors", (None,), repooled(window_mean_vector)),
     Variant("late interaction over every title, n into the head", (0, 5, 10), repooled(taxonomy_retrieval)),
+    Variant(
+        "text similarity mixed with a taxonomy-fine-tuned encoder's (share)",
+        (0.0, 0.25, 0.5, 0.75, 1.0),
+        repooled(tuned_text_similarity),
+    ),
     Variant(
         "skill vectors mixed with their names' mean (share)",
         (0.0, 0.3, 0.5, 0.7),
@@ -592,12 +637,18 @@ def main() -> None:
     parser.add_argument(
         "--label-vectors", action="store_true", help="include the names' mean vectors (minutes)"
     )
+    parser.add_argument(
+        "--fine-tune-steps",
+        type=int,
+        default=0,
+        help="include a taxonomy-fine-tuned encoder's text similarity (300: ~10 min the first time)",
+    )
     parser.add_argument("--only", default="", help="run the variants whose name contains this")
     args = parser.parse_args()
     print(f"machine: {machine_info(with_torch=True)}; load average {os.getloadavg()[0]:.1f}")
     print(f"command: {' '.join([Path(sys.executable).name] + sys.argv)}")
     started = time.perf_counter()
-    bench = Bench(args.backend, args.label_vectors)
+    bench = Bench(args.backend, args.label_vectors, args.fine_tune_steps)
     items = [bench.item(split, i.sentence, frozenset(i.gold)) for split, i in dev_items(bench.taxonomy)]
     items += [
         bench.item("golden", g.text, frozenset(g.expected_ids(bench.taxonomy))) for g in load_golden_set()
@@ -619,6 +670,9 @@ def main() -> None:
             continue
         if "names' mean" in variant.name and bench.label_mean is None:
             print(f"{variant.name:58} skipped (--label-vectors)")
+            continue
+        if "fine-tuned" in variant.name and bench.tuned is None:
+            print(f"{variant.name:58} skipped (--fine-tune-steps)")
             continue
         clock = time.perf_counter()
         results = {
