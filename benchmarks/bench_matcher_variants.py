@@ -548,6 +548,9 @@ VARIANTS = (
         "+ BM25 of the phrase (max-normalised x w)", (0.0, 0.02, 0.05, 0.1, 0.2), added("bm25_phrase", True)
     ),
     Variant("BM25 fused by reciprocal rank (BM25's share)", (0.0, 0.1, 0.2, 0.35, 0.5), bm25_rrf),
+    Variant("+ share of the title's words in the text", (0.0, 0.02, 0.05, 0.1), added("title_in_text")),
+    Variant("+ share of the title's words in the phrase", (0.0, 0.02, 0.05, 0.1), added("title_overlap")),
+    Variant("+ share of the phrase's words in the names", (0.0, 0.02, 0.05, 0.1), added("phrase_coverage")),
     Variant("+ prior: log number of names", (0.0, -0.02, -0.01, 0.01, 0.02), added("log_names")),
     Variant("+ prior: title words", (0.0, -0.02, -0.01, 0.01, 0.02), title_words_prior),
     Variant("- hubness (mean cosine with 300 descriptions)", (0.0, 0.1, 0.3, 0.5), hubness),
