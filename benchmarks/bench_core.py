@@ -17,6 +17,7 @@ sentences embedded as one batch, no bi-encoder baseline), side by side.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import random
@@ -77,6 +78,11 @@ def percentile(values: list[float], q: float) -> float:
 
 def dev_path(split: str) -> Path:
     return BENCHMARK_DIR / f"{split}_validation_annotations.csv"
+
+
+def sentence_fold(sentence: str, folds: int) -> int:
+    """The fold of a dev sentence: sha256(sentence) mod `folds` (stable as data grows)."""
+    return int(hashlib.sha256(sentence.encode("utf-8")).hexdigest()[:12], 16) % folds
 
 
 def dev_items(taxonomy: Taxonomy) -> list[tuple[str, BenchmarkItem]]:

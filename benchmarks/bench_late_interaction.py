@@ -43,7 +43,6 @@ benchmark.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import itertools
 import os
 import statistics
@@ -56,7 +55,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import numpy as np
-from bench_core import DEV_SPLITS, JOB_250_WORDS, dev_items, distinct_groups, distinct_texts
+from bench_core import DEV_SPLITS, JOB_250_WORDS, dev_items, distinct_groups, distinct_texts, sentence_fold
 from machine import machine_info
 
 from sea_core.backends import BACKENDS, ONNX
@@ -275,11 +274,6 @@ def long_text_section(shipped: Pipeline, taxonomy: Taxonomy, long_words: int = 1
         f"  paired gain on the dev texts: R-precision {gain[:, 0].mean():+.3f} (standard error "
         f"{error[0]:.3f}), Jaccard {gain[:, 2].mean():+.3f} ({error[2]:.3f})"
     )
-
-
-def sentence_fold(sentence: str, folds: int) -> int:
-    """The fold of a dev sentence: sha256(sentence) mod `folds`."""
-    return int(hashlib.sha256(sentence.encode("utf-8")).hexdigest()[:12], 16) % folds
 
 
 def alternating_medians(

@@ -44,6 +44,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import numpy as np
+from bench_core import sentence_fold
 from machine import print_run_header
 
 from sea_core.calibration import Calibration, ReviewedExample, fit_output_rule
@@ -81,11 +82,6 @@ class Ranked:
     text: str
     candidates: tuple[Candidate, ...]
     ids: tuple[str, ...]
-
-
-def fold_of(sentence: str, folds: int) -> int:
-    """The sentence's fold: sha256 of the text mod `folds` (stable as data grows)."""
-    return int(hashlib.sha256(sentence.encode("utf-8")).hexdigest()[:12], 16) % folds
 
 
 def load_items(taxonomy: Taxonomy) -> list[BenchmarkItem]:
@@ -242,8 +238,8 @@ def main() -> None:
     goldens: dict[str, list[tuple[float, float]]] = {v: [] for v in VARIANTS[:5]}
     retrain_folds = 0 if args.no_retrain else (args.retrain_folds or args.folds)
     for fold in range(args.folds):
-        held = [i for i in items if fold_of(i.sentence, args.folds) == fold]
-        train = [i for i in items if fold_of(i.sentence, args.folds) != fold]
+        held = [i for i in items if sentence_fold(i.sentence, args.folds) == fold]
+        train = [i for i in items if sentence_fold(i.sentence, args.folds) != fold]
         fitted = calibrate(ranked, train, champion.index.matrix, ids)
         results["shipped"].append(score_rows(SHIPPED_RULE, ranked, held, champion.index.matrix, ids))
         results["calibrated"].append(score_rows(fitted.rule, ranked, held, champion.index.matrix, ids))

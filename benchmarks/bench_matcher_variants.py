@@ -34,7 +34,6 @@ layers' variants pay a second encoder pass, which a served version would fold in
 from __future__ import annotations
 
 import argparse
-import hashlib
 import math
 import os
 import re
@@ -48,7 +47,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import numpy as np
-from bench_core import JOB_250_WORDS, dev_items, distinct_groups
+from bench_core import JOB_250_WORDS, dev_items, distinct_groups, sentence_fold
 from machine import machine_info
 
 from sea_core.backends import BACKENDS, ONNX, TORCH
@@ -68,9 +67,10 @@ from sea_core.matching import (
     MatchConfig,
     RerankSettings,
     rank_similarities,
+    span_similarities,
 )
 from sea_core.pipeline import EncodedText, Pipeline
-from sea_core.quality import ranking_scores, set_scores
+from sea_core.quality import r_precision_at, ranking_scores, set_scores
 from sea_core.reranker import candidate_features
 from sea_core.taxonomy import Taxonomy, bundled_taxonomy
 from sea_core.token_match import match_title, maxsim
@@ -164,12 +164,8 @@ class Bench:
         matrix = self.matrix if skill_matrix is None else skill_matrix
         vector = encoded.text_vector if text_vector is None else text_vector
         config = match or self.before.config.match
-        sims = encoded.span_vectors @ matrix.T if encoded.spans else np.zeros((0, len(matrix)))
-        if config.exact_name_bonus:
-            for s, span in enumerate(encoded.spans):
-                rows = list(self.context.exact.rows(span.text))
-                if rows:
-                    sims[s, rows] = np.minimum(1.0, sims[s, rows] + config.exact_name_bonus)
+        exact = [self.context.exact.rows(span.text) for span in encoded.spans]
+        sims = span_similarities(encoded.spans, encoded.span_vectors, matrix, config, exact)
         return rank_similarities(
             encoded.spans, sims, matrix @ vector if text_sims is None else text_sims, config
         )
@@ -316,9 +312,13 @@ Rank = Callable[[Bench, Item, object], list[Candidate]]
 
 @dataclass(frozen=True)
 class Variant:
+    """A named variant: its knobs (the first the shipped setting or the nearest to it), how it
+    ranks an item at a knob, and the optional resource of `Bench` it needs ("" = none)."""
+
     name: str
     grid: tuple[object, ...]
     rank: Rank
+    needs: str = ""  # "label_mean" (--label-vectors) or "tuned" (--fine-tune-steps)
 
 
 def shipped(bench: Bench, item: Item, _: object) -> list[Candidate]:
@@ -341,11 +341,10 @@ def added(column: str, normalised: bool = False) -> Rank:
 def bm25_rrf(bench: Bench, item: Item, share: object) -> list[Candidate]:
     """Reciprocal-rank fusion of the shipped order and BM25 of the text (k = 60), BM25's share."""
     share = float(share)  # type: ignore[arg-type]
-    n = len(item.features)
     shipped_rank = np.argsort(np.argsort(-shipped_score(item.features), kind="stable"), kind="stable")
     bm25_rank = np.argsort(np.argsort(-item.features[:, COLUMN["bm25_text"]], kind="stable"), kind="stable")
     fused = (1 - share) / (60 + shipped_rank) + share / (60 + bm25_rank)
-    return reorder(item.pool, fused[:n])
+    return reorder(item.pool, fused)
 
 
 def title_words_prior(bench: Bench, item: Item, weight: object) -> list[Candidate]:
@@ -382,6 +381,20 @@ def replaced(measure: Callable[[Bench, Item], np.ndarray]) -> Rank:
         return reorder(item.pool, shipped_score(item.features, item.extra[key], float(weight)))  # type: ignore[arg-type]
 
     return rank
+
+
+def content_maxsim(bench: Bench, item: Item) -> np.ndarray:
+    """The shipped max-sim averaged over the title's word pieces of words that are not function
+    words (the served token rows: no second encoder pass)."""
+    document = item.encoded.text_tokens
+    assert document is not None
+    rows = [c.row for c in item.pool[:DEPTH]]
+    return np.asarray(
+        [
+            float((title @ document.T).max(axis=1)[bench.content_mask(row)].mean())
+            for row, title in zip(rows, bench.tokens.title_tokens(rows), strict=True)
+        ]
+    )
 
 
 def shipped_maxsim(bench: Bench, item: Item) -> np.ndarray:
@@ -434,7 +447,7 @@ def soft_maxsim(bench: Bench, item: Item) -> np.ndarray:
     )
 
 
-def layer_mix(layer: int, share: float, content_only: bool = False) -> Callable[[Bench, Item], np.ndarray]:
+def layer_mix(layer: int, share: float) -> Callable[[Bench, Item], np.ndarray]:
     """Max-sim of (share x layer `layer`'s cosines + (1 - share) x the last layer's)."""
 
     def measure(bench: Bench, item: Item) -> np.ndarray:
@@ -443,13 +456,12 @@ def layer_mix(layer: int, share: float, content_only: bool = False) -> Callable[
         text = item.extra["layers"]
         rows = [c.row for c in item.pool[:DEPTH]]
         out = []
-        for row, title in zip(rows, bench.titles_by_layer(rows), strict=True):
+        for title in bench.titles_by_layer(rows):
             sims = share * (title[layer] @ text[layer].T) + (1 - share) * (title[-1] @ text[-1].T)
-            best = sims.max(axis=1)
-            out.append(float(best[bench.content_mask(row)].mean() if content_only else best.mean()))
+            out.append(float(sims.max(axis=1).mean()))
         return np.asarray(out)
 
-    measure.__name__ = f"layer {layer} x {share}{' content' if content_only else ''}"
+    measure.__name__ = f"layer {layer} x {share}"
     return measure
 
 
@@ -500,8 +512,9 @@ def window_mean_vector(bench: Bench, item: Item, _: object) -> list[Candidate]:
 def label_mean_vectors(bench: Bench, item: Item, share: object) -> list[Candidate]:
     """Skill vectors = (1 - s) x the shipped vector + s x the mean of its names' vectors."""
     share = float(share)  # type: ignore[arg-type]
-    if not share or bench.label_mean is None:
+    if not share:
         return item.pool
+    assert bench.label_mean is not None, "needs --label-vectors"
     mixed = (1 - share) * bench.matrix + share * bench.label_mean
     return bench.pool_from(item, skill_matrix=mixed / np.linalg.norm(mixed, axis=1, keepdims=True))
 
@@ -510,8 +523,9 @@ def tuned_text_similarity(bench: Bench, item: Item, share: object) -> list[Candi
     """The whole text's similarity to each skill = (1 - s) x the bundled encoder's + s x the
     taxonomy-fine-tuned encoder's (phrases, exact names and max-sim stay the bundled encoder's)."""
     share = float(share)  # type: ignore[arg-type]
-    if not share or bench.tuned is None or bench.tuned_matrix is None:
+    if not share:
         return item.pool
+    assert bench.tuned is not None and bench.tuned_matrix is not None, "needs --fine-tune-steps"
     if "tuned" not in item.extra:
         item.extra["tuned"] = bench.tuned_matrix @ bench.tuned.encode([item.text])[0]
     mixed = (1 - share) * (bench.matrix @ item.encoded.text_vector) + share * item.extra["tuned"]
@@ -567,7 +581,7 @@ VARIANTS = (
     Variant("max-sim, layer 2 x 0.5", (0.7, 0.5, 1.0), replaced(layer_mix(2, 0.5))),
     Variant("max-sim, layer 3 x 0.5", (0.7, 0.5, 1.0), replaced(layer_mix(3, 0.5))),
     Variant("max-sim, layer 4 x 0.5", (0.7, 0.5, 1.0), replaced(layer_mix(4, 0.5))),
-    Variant("max-sim, title's function words out", (0.7, 0.5, 1.0), replaced(layer_mix(6, 0.0, True))),
+    Variant("max-sim, title's function words out", (0.7, 0.5, 1.0), replaced(content_maxsim)),
     Variant("max-sim, title encoded with its description", (0.7, 0.5, 1.0), replaced(titles_in_context)),
     Variant("candidates per phrase (5 shipped)", (5, 3, 8, 10), repooled(span_top_n)),
     Variant(
@@ -581,17 +595,15 @@ VARIANTS = (
         "text similarity mixed with a taxonomy-fine-tuned encoder's (share)",
         (0.0, 0.25, 0.5, 0.75, 1.0),
         repooled(tuned_text_similarity),
+        "tuned",
     ),
     Variant(
         "skill vectors mixed with their names' mean (share)",
         (0.0, 0.3, 0.5, 0.7),
         repooled(label_mean_vectors),
+        "label_mean",
     ),
 )
-
-
-def fold_of(text: str, folds: int) -> int:
-    return int(hashlib.sha256(text.encode("utf-8")).hexdigest()[:12], 16) % folds
 
 
 def scored(bench: Bench, item: Item, ranked: list[Candidate]) -> dict[str, float]:
@@ -601,7 +613,7 @@ def scored(bench: Bench, item: Item, ranked: list[Candidate]) -> dict[str, float
     gold = item.gold
     return {
         **ranking_scores(ids, gold),
-        "r_precision": len(set(ids[: len(gold)]) & gold) / len(gold),
+        "r_precision": r_precision_at(ids, gold, len(gold)),
         "top15": len(set(ids[:15]) & gold) / len(gold),
         "jaccard": set_scores(chosen, gold).jaccard,
     }
@@ -671,11 +683,9 @@ def main() -> None:
     for variant in VARIANTS:
         if args.only and args.only not in variant.name and variant is not VARIANTS[0]:
             continue
-        if "names' mean" in variant.name and bench.label_mean is None:
-            print(f"{variant.name:58} skipped (--label-vectors)")
-            continue
-        if "fine-tuned" in variant.name and bench.tuned is None:
-            print(f"{variant.name:58} skipped (--fine-tune-steps)")
+        if variant.needs and getattr(bench, variant.needs) is None:
+            flag = {"label_mean": "--label-vectors", "tuned": "--fine-tune-steps"}[variant.needs]
+            print(f"{variant.name:58} skipped ({flag})")
             continue
         clock = time.perf_counter()
         results = {
@@ -684,10 +694,12 @@ def main() -> None:
         }
         picked, held = [], {}
         for fold in range(args.folds):
-            train = [i for i in dev if fold_of(i.text, args.folds) != fold]
+            train = [i for i in dev if sentence_fold(i.text, args.folds) != fold]
             knob = max(variant.grid, key=lambda k: mean([results[k][id(i)] for i in train], "mrr"))
             picked.append(knob)
-            held.update({id(i): results[knob][id(i)] for i in dev if fold_of(i.text, args.folds) == fold})
+            held.update(
+                {id(i): results[knob][id(i)] for i in dev if sentence_fold(i.text, args.folds) == fold}
+            )
         cells = []
         for split in ("tech", "house"):
             mine = [held[id(i)] for i in dev if i.kind == split]

@@ -203,13 +203,26 @@ def rank_candidates(
     are the skills span `s` names exactly: their similarity to it gets `exact_name_bonus`."""
     if skill_matrix.shape[0] == 0:
         return []
+    span_sims = span_similarities(spans, span_vectors, skill_matrix, config, exact_rows)
+    return rank_similarities(spans, span_sims, skill_matrix @ text_vector, config)
+
+
+def span_similarities(
+    spans: list[Span],
+    span_vectors: np.ndarray,
+    skill_matrix: np.ndarray,
+    config: MatchConfig = MatchConfig(),
+    exact_rows: Sequence[Sequence[int]] | None = None,
+) -> np.ndarray:
+    """(spans, skills) cosines of each span with each skill, plus `config.exact_name_bonus`
+    (capped at 1) where `exact_rows[s]` says span `s` names the skill exactly."""
     span_sims = span_vectors @ skill_matrix.T if spans else np.zeros((0, skill_matrix.shape[0]))
     if exact_rows is not None and config.exact_name_bonus:
         for s, rows in enumerate(exact_rows):
             if rows:
                 rows = list(rows)
                 span_sims[s, rows] = np.minimum(1.0, span_sims[s, rows] + config.exact_name_bonus)
-    return rank_similarities(spans, span_sims, skill_matrix @ text_vector, config)
+    return span_sims
 
 
 def rank_similarities(

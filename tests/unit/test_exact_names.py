@@ -14,6 +14,7 @@ from sea_core.matching import (
     late_interaction_reranker,
     previous_matcher,
     rank_candidates,
+    span_similarities,
 )
 from sea_core.pipeline import Pipeline
 from sea_core.spans import Span
@@ -235,3 +236,19 @@ def test_cli_evaluate_reports_the_previous_matcher(tmp_path, capsys, monkeypatch
     )
     result = json.loads(capsys.readouterr().out)
     assert result["previous_pipeline"]["sentences"] == result["pipeline"]["sentences"] == 1
+
+
+def test_span_similarities_add_the_capped_bonus_only_where_a_span_names_the_skill():
+    vectors = unit([0.8, 0.75, 0.3])[None, :]
+    plain = span_similarities(SPAN, vectors, SKILLS, MatchConfig(exact_name_bonus=0.2))
+    boosted = span_similarities(SPAN, vectors, SKILLS, MatchConfig(exact_name_bonus=0.2), [(1,)])
+    assert plain == pytest.approx(vectors @ SKILLS.T)
+    assert boosted[0, 1] == pytest.approx(plain[0, 1] + 0.2)
+    assert boosted[0, [0, 2]] == pytest.approx(plain[0, [0, 2]])
+    capped = span_similarities(SPAN, SKILLS[:1], SKILLS, MatchConfig(exact_name_bonus=0.5), [(0,)])
+    assert capped[0, 0] == pytest.approx(1.0)
+
+
+def test_span_similarities_of_no_spans_is_an_empty_row_block():
+    out = span_similarities([], np.zeros((0, 3)), SKILLS, MatchConfig(), [])
+    assert out.shape == (0, 3)
