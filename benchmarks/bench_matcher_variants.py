@@ -644,6 +644,66 @@ def cost(
     return statistics.median(a for a, _ in pairs), statistics.median(b for _, b in pairs)
 
 
+SETS = ("tech", "house")
+
+
+def bench_items(bench: Bench) -> list[Item]:
+    """The dev sentences, the golden texts and 16 texts of ~250 words made of dev sentences."""
+    items = [bench.item(split, i.sentence, frozenset(i.gold)) for split, i in dev_items(bench.taxonomy)]
+    items += [
+        bench.item("golden", g.text, frozenset(g.expected_ids(bench.taxonomy))) for g in load_golden_set()
+    ]
+    for seed in range(2):
+        for group in distinct_groups(bench.taxonomy, seed=seed):
+            text = " ".join(i.sentence for i in group)
+            items.append(bench.item("long", text, frozenset().union(*(i.gold for i in group))))
+    return items
+
+
+def baseline(bench: Bench, items: list[Item]) -> dict[int, dict[str, float]]:
+    """The shipped matcher's scores of each item (keyed by `id(item)`)."""
+    return {id(i): scored(bench, i, shipped(bench, i, None)) for i in items}
+
+
+def variant_row(
+    bench: Bench,
+    items: list[Item],
+    base: dict[int, dict[str, float]],
+    variant: Variant,
+    folds: int,
+    repeats: int,
+) -> str:
+    """One printed row: the variant's held-out dev scores (its knob picked on the other folds),
+    paired MRR gain over `base`, the golden and long texts at the all-dev knob, and its time."""
+    dev = [i for i in items if i.kind in SETS]
+    clock = time.perf_counter()
+    results = {
+        knob: {id(i): scored(bench, i, variant.rank(bench, i, knob)) for i in items} for knob in variant.grid
+    }
+    picked, held = [], {}
+    for fold in range(folds):
+        train = [i for i in dev if sentence_fold(i.text, folds) != fold]
+        knob = max(variant.grid, key=lambda k: mean([results[k][id(i)] for i in train], "mrr"))
+        picked.append(knob)
+        held.update({id(i): results[knob][id(i)] for i in dev if sentence_fold(i.text, folds) == fold})
+    cells = []
+    for split in SETS:
+        mine = [held[id(i)] for i in dev if i.kind == split]
+        cells.append(f"{mean(mine, 'mrr'):.3f}/{mean(mine, 'r_precision@5'):.3f}/{mean(mine, 'jaccard'):.3f}")
+    gains = np.asarray([held[id(i)]["mrr"] - base[id(i)]["mrr"] for i in dev])
+    overall = max(variant.grid, key=lambda k: mean([results[k][id(i)] for i in dev], "mrr"))
+    golden = [results[overall][id(i)] for i in items if i.kind == "golden"]
+    long = [results[overall][id(i)] for i in items if i.kind == "long"]
+    mine_ms, shipped_ms = cost(bench, bench.shipped.encode(JOB_250_WORDS), variant, overall, repeats)
+    return (
+        f"{variant.name:58} tech {cells[0]} house {cells[1]} | MRR gain {gains.mean():+.3f} "
+        f"(se {gains.std(ddof=1) / math.sqrt(len(gains)):.3f}) | picked {picked} | all-dev pick {overall}: "
+        f"golden top-15 {mean(golden, 'top15'):.3f} R-prec {mean(golden, 'r_precision'):.3f} "
+        f"J {mean(golden, 'jaccard'):.3f}; long R-prec {mean(long, 'r_precision'):.3f} J {mean(long, 'jaccard'):.3f} "
+        f"| 250-word text {mine_ms:.0f} ms (shipped {shipped_ms:.0f}) | {time.perf_counter() - clock:.0f} s"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--folds", type=int, default=5)
@@ -664,22 +724,13 @@ def main() -> None:
     print(f"command: {' '.join([Path(sys.executable).name] + sys.argv)}")
     started = time.perf_counter()
     bench = Bench(args.backend, args.label_vectors, args.fine_tune_steps)
-    items = [bench.item(split, i.sentence, frozenset(i.gold)) for split, i in dev_items(bench.taxonomy)]
-    items += [
-        bench.item("golden", g.text, frozenset(g.expected_ids(bench.taxonomy))) for g in load_golden_set()
-    ]
-    for seed in range(2):
-        for group in distinct_groups(bench.taxonomy, seed=seed):
-            text = " ".join(i.sentence for i in group)
-            items.append(bench.item("long", text, frozenset().union(*(i.gold for i in group))))
-    dev = [i for i in items if i.kind in ("tech", "house")]
+    items = bench_items(bench)
     print(
-        f"{len(dev)} dev sentences, {sum(i.kind == 'golden' for i in items)} golden texts, "
+        f"{sum(i.kind in SETS for i in items)} dev sentences, {sum(i.kind == 'golden' for i in items)} golden texts, "
         f"{sum(i.kind == 'long' for i in items)} long texts; encoded in {time.perf_counter() - started:.0f} s; "
         f"backend {args.backend}; re-ranking the top {DEPTH}"
     )
-    timing = bench.shipped.encode(JOB_250_WORDS)
-    base = {id(i): scored(bench, i, shipped(bench, i, None)) for i in items}
+    base = baseline(bench, items)
     for variant in VARIANTS:
         if args.only and args.only not in variant.name and variant is not VARIANTS[0]:
             continue
@@ -687,38 +738,7 @@ def main() -> None:
             flag = {"label_mean": "--label-vectors", "tuned": "--fine-tune-steps"}[variant.needs]
             print(f"{variant.name:58} skipped ({flag})")
             continue
-        clock = time.perf_counter()
-        results = {
-            knob: {id(i): scored(bench, i, variant.rank(bench, i, knob)) for i in items}
-            for knob in variant.grid
-        }
-        picked, held = [], {}
-        for fold in range(args.folds):
-            train = [i for i in dev if sentence_fold(i.text, args.folds) != fold]
-            knob = max(variant.grid, key=lambda k: mean([results[k][id(i)] for i in train], "mrr"))
-            picked.append(knob)
-            held.update(
-                {id(i): results[knob][id(i)] for i in dev if sentence_fold(i.text, args.folds) == fold}
-            )
-        cells = []
-        for split in ("tech", "house"):
-            mine = [held[id(i)] for i in dev if i.kind == split]
-            cells.append(
-                f"{mean(mine, 'mrr'):.3f}/{mean(mine, 'r_precision@5'):.3f}/{mean(mine, 'jaccard'):.3f}"
-            )
-        gains = np.asarray([held[id(i)]["mrr"] - base[id(i)]["mrr"] for i in dev])
-        overall = max(variant.grid, key=lambda k: mean([results[k][id(i)] for i in dev], "mrr"))
-        golden = [results[overall][id(i)] for i in items if i.kind == "golden"]
-        long = [results[overall][id(i)] for i in items if i.kind == "long"]
-        mine_ms, shipped_ms = cost(bench, timing, variant, overall, args.repeats)
-        print(
-            f"{variant.name:58} tech {cells[0]} house {cells[1]} | MRR gain {gains.mean():+.3f} "
-            f"(se {gains.std(ddof=1) / math.sqrt(len(gains)):.3f}) | picked {picked} | all-dev pick {overall}: "
-            f"golden top-15 {mean(golden, 'top15'):.3f} R-prec {mean(golden, 'r_precision'):.3f} "
-            f"J {mean(golden, 'jaccard'):.3f}; long R-prec {mean(long, 'r_precision'):.3f} J {mean(long, 'jaccard'):.3f} "
-            f"| 250-word text {mine_ms:.0f} ms (shipped {shipped_ms:.0f}) | {time.perf_counter() - clock:.0f} s",
-            flush=True,
-        )
+        print(variant_row(bench, items, base, variant, args.folds, args.repeats), flush=True)
     print("(tech / house: held-out MRR / R-P@5 / Jaccard; MRR gain: paired, over the shipped matcher)")
 
 

@@ -8,7 +8,8 @@ MultipleNegativesRankingLoss with hard negatives. Taxonomy self-supervision is m
 the rest of the taxonomy. A batch never holds the same positive twice (it would be its own
 false negative). Everything is seeded; `FineTuneResult.hyperparameters` records what was used.
 
-`run_training` is the one training loop of the project (the build's trainer uses it too):
+`optimise` is the one optimiser loop of the project (`run_training`, which the build's trainer
+uses, runs it on a SentenceTransformer loss; the cross-encoder benchmark on its own loss):
 sentence-transformers 6.2's `fit`/`SentenceTransformerTrainer` need `datasets` and
 `accelerate`, which SEA does not install, so this is the loop `old_fit` runs (AdamW without
 decay on biases and LayerNorm, linear warm-up schedule, gradient clipping at 1.0) written out.
@@ -184,26 +185,26 @@ def contrastive_batches(
     return batches[:max_steps]
 
 
-def run_training(
-    model: Any,
-    loss_model: Any,
-    batches: Sequence[Sequence[TrainExample]],
+def optimise(
+    named_parameters: Sequence[tuple[str, Any]],
+    step_losses: Sequence[Callable[[], Any]],
     learning_rate: float,
     warmup_ratio: float,
     weight_decay: float,
     progress: Progress | None = None,
     epochs: int = 1,
 ) -> dict[str, Any]:
-    """Train `loss_model` (wrapping the SentenceTransformer `model`) on `batches` in order, one
-    optimiser step each; returns `steps` and `final_loss`. Progress every 10 steps and at the
-    end, naming the epoch when the batches span `epochs` passes."""
+    """The one optimiser loop: one AdamW step per entry of `step_losses` (each returns the
+    step's loss tensor), no decay on biases and LayerNorm, linear warm-up then decay, gradients
+    clipped at 1.0; returns `steps` and `final_loss`. Progress every 10 steps and at the end,
+    naming the epoch when the steps span `epochs` passes."""
     import torch
-    from sentence_transformers.util import batch_to_device
     from transformers import get_linear_schedule_with_warmup
 
-    total_steps = len(batches)
+    total_steps = len(step_losses)
     no_decay = ("bias", "LayerNorm.bias", "LayerNorm.weight")
-    named = list(loss_model.named_parameters())
+    named = list(named_parameters)
+    parameters = [p for _, p in named]
     optimizer = torch.optim.AdamW(
         [
             {
@@ -218,17 +219,10 @@ def run_training(
         optimizer, int(total_steps * warmup_ratio), max(1, total_steps)
     )
     step, last_loss = 0, float("nan")
-    loss_model.to(model.device)
-    loss_model.train()
-    for batch in batches:
-        features = [
-            batch_to_device(model.preprocess([row.texts[column] for row in batch]), model.device)
-            for column in range(len(batch[0].texts))
-        ]
-        labels = torch.tensor([float(row.label) for row in batch], device=model.device)
-        value = loss_model(features, labels)
+    for step_loss in step_losses:
+        value = step_loss()
         value.backward()
-        torch.nn.utils.clip_grad_norm_(loss_model.parameters(), 1.0)
+        torch.nn.utils.clip_grad_norm_(parameters, 1.0)
         optimizer.step()
         scheduler.step()
         optimizer.zero_grad()
@@ -239,8 +233,48 @@ def run_training(
             progress(
                 step / total_steps, f"epoch {epoch}/{epochs}, step {step}/{total_steps}, loss {last_loss:.4f}"
             )
-    model.eval()
     return {"steps": step, "final_loss": last_loss}
+
+
+def run_training(
+    model: Any,
+    loss_model: Any,
+    batches: Sequence[Sequence[TrainExample]],
+    learning_rate: float,
+    warmup_ratio: float,
+    weight_decay: float,
+    progress: Progress | None = None,
+    epochs: int = 1,
+) -> dict[str, Any]:
+    """Train `loss_model` (wrapping the SentenceTransformer `model`) on `batches` in order, one
+    `optimise` step each; returns `steps` and `final_loss`."""
+    import torch
+    from sentence_transformers.util import batch_to_device
+
+    def step_loss(batch: Sequence[TrainExample]) -> Callable[[], Any]:
+        def loss() -> Any:
+            features = [
+                batch_to_device(model.preprocess([row.texts[column] for row in batch]), model.device)
+                for column in range(len(batch[0].texts))
+            ]
+            labels = torch.tensor([float(row.label) for row in batch], device=model.device)
+            return loss_model(features, labels)
+
+        return loss
+
+    loss_model.to(model.device)
+    loss_model.train()
+    summary = optimise(
+        list(loss_model.named_parameters()),
+        [step_loss(batch) for batch in batches],
+        learning_rate,
+        warmup_ratio,
+        weight_decay,
+        progress,
+        epochs,
+    )
+    model.eval()
+    return summary
 
 
 def fine_tune_contrastive(
