@@ -114,6 +114,11 @@ def seed_everything(seed: int) -> None:
         torch.cuda.manual_seed_all(seed)
 
 
+def first_sentence(text: str) -> str:
+    """The first sentence of `text` (up to the first whitespace after ".", "!" or "?")."""
+    return _FIRST_SENTENCE.split(text.strip(), maxsplit=1)[0]
+
+
 def review_examples(reviews: Sequence[ReviewedText], taxonomy: Taxonomy) -> list[TrainExample]:
     """(anchor, confirmed title[, rejected title]) rows: the whole text and each evidence phrase
     as anchors; rejected skills of the text are cycled through as hard negatives. Skills not in
@@ -146,7 +151,7 @@ def taxonomy_examples(taxonomy: Taxonomy, n: int, seed: int) -> list[TrainExampl
     for skill in rng.sample(skills, min(n, len(skills))):
         options = list(skill.alt_labels)
         if skill.description:
-            options.append(_FIRST_SENTENCE.split(skill.description.strip(), maxsplit=1)[0])
+            options.append(first_sentence(skill.description))
         anchor = rng.choice(options)
         if anchor.strip() and anchor.strip().lower() != skill.title.lower():
             out.append(TrainExample((anchor, skill.title), source="taxonomy"))

@@ -9,6 +9,7 @@ from sea_core.finetune import (
     ReviewedText,
     TrainExample,
     contrastive_batches,
+    first_sentence,
     review_examples,
     taxonomy_examples,
 )
@@ -94,3 +95,17 @@ def test_batches_are_capped_at_the_step_count_and_the_batch_size():
 def test_two_distinct_positives_are_the_least_that_trains():
     assert contrastive_batches([TrainExample(("a", "p")), TrainExample(("b", "p"))], 4, 3, 0) == []
     assert len(contrastive_batches(rows(2), 4, 3, 0)) == 3
+
+
+@pytest.mark.parametrize(
+    ("text", "first"),
+    [
+        ("Plan the work. Then do it.", "Plan the work."),  # happy
+        ("Really?  Yes!", "Really?"),  # "?" and a run of spaces
+        ("  No terminator at all  ", "No terminator at all"),  # edge: one sentence, stripped
+        ("Use version 3.5 daily. Done.", "Use version 3.5 daily."),  # boundary: a dot inside a word
+        ("", ""),  # edge: empty
+    ],
+)
+def test_first_sentence_ends_at_the_first_whitespace_after_a_terminator(text, first):
+    assert first_sentence(text) == first
