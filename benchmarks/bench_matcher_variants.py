@@ -2,12 +2,14 @@
 (numbers printed, nothing asserted).
 
     HF_HUB_OFFLINE=1 .venv/bin/python benchmarks/bench_matcher_variants.py [--folds 5]
-        [--label-vectors] [--fine-tune-steps 300] [--repeats 15] [--only NAME]
+        [--label-vectors] [--fine-tune-steps 300] [--second-encoder FOLDER] [--repeats 15]
+        [--only NAME]
 
 The shipped matcher ranks a pool (each phrase's 5 nearest skills and the whole text's
 `TEXT_NEIGHBOURS`) and re-orders its top `LATE_INTERACTION_DEPTH` by confidence + 0.7 x the
 title's max-sim against the text's tokens + 0.1 x exact name. A variant changes one part: it
-adds a feature with a weight (BM25, priors, hubness, the phrase's own max-sim), replaces the
+adds a feature with a weight (BM25, priors, hubness, the phrase's own max-sim, a second encoder's
+max-sim and text cosine with `--second-encoder`, e.g. all-mpnet-base-v2), replaces the
 max-sim (idf-weighted, windowed, soft, other hidden layers of the encoder, titles without
 function words or encoded with their description) or changes the pool (candidates per phrase,
 pseudo-relevance feedback, late interaction over every title as a retriever, the text vector as a
@@ -72,8 +74,9 @@ from sea_core.matching import (
 from sea_core.pipeline import EncodedText, Pipeline
 from sea_core.quality import r_precision_at, ranking_scores, set_scores
 from sea_core.reranker import candidate_features
+from sea_core.spans import PhraseSpanExtractor
 from sea_core.taxonomy import Taxonomy, bundled_taxonomy
-from sea_core.token_match import match_title, maxsim
+from sea_core.token_match import TokenMatcher, match_title, maxsim
 
 DEPTH = LATE_INTERACTION_DEPTH
 WEIGHT, EXACT = LATE_INTERACTION_WEIGHT, LATE_INTERACTION_EXACT_WEIGHT
@@ -100,7 +103,9 @@ class Bench:
     """The shipped pipeline and what the variants share (title tokens per hidden layer, idf of
     title word pieces, hubness, every title's tokens)."""
 
-    def __init__(self, backend: str, with_label_vectors: bool, fine_tune_steps: int = 0) -> None:
+    def __init__(
+        self, backend: str, with_label_vectors: bool, fine_tune_steps: int = 0, second_encoder: str = ""
+    ) -> None:
         self.taxonomy = bundled_taxonomy()
         self.encoder = Encoder(backend=backend)
         self.shipped = Pipeline(self.encoder, self.taxonomy, phrase_cache=EmbeddingCache(0))
@@ -122,6 +127,14 @@ class Bench:
         self.tuned_matrix: np.ndarray | None = None
         if fine_tune_steps:
             self.tuned, self.tuned_matrix = taxonomy_tuned(self.taxonomy, fine_tune_steps)
+        self.second: Encoder | None = None
+        self.second_tokens: TokenMatcher | None = None
+        self.second_vectors: dict[int, np.ndarray] = {}
+        if second_encoder:
+            self.second = Encoder(second_encoder, backend=backend)
+            self.second_tokens = TokenMatcher(
+                [s.title for s in self.taxonomy], self.second.token_embeddings, len(self.taxonomy)
+            )
         if with_label_vectors:
             labels = label_vectors(
                 self.encoder,
@@ -268,6 +281,15 @@ class Bench:
             self._all_titles = (np.vstack(tokens), starts)
         return self._all_titles
 
+    def second_title_vectors(self, rows: Sequence[int]) -> np.ndarray:
+        """(len(rows), dim) the second encoder's vector of each title (as `match_title` gives it)."""
+        assert self.second is not None, "needs --second-encoder"
+        missing = [r for r in dict.fromkeys(rows) if r not in self.second_vectors]
+        if missing:
+            for r, v in zip(missing, self.second.encode([self.titles[r] for r in missing]), strict=True):
+                self.second_vectors[r] = v
+        return np.vstack([self.second_vectors[r] for r in rows])
+
     def phrase_rows(self, phrase: str) -> np.ndarray:
         if phrase not in self.phrase_tokens:
             (self.phrase_tokens[phrase],) = self.encoder.token_embeddings([phrase])
@@ -318,7 +340,8 @@ class Variant:
     name: str
     grid: tuple[object, ...]
     rank: Rank
-    needs: str = ""  # "label_mean" (--label-vectors) or "tuned" (--fine-tune-steps)
+    #: "label_mean" (--label-vectors), "tuned" (--fine-tune-steps), "second" (--second-encoder)
+    needs: str = ""
 
 
 def shipped(bench: Bench, item: Item, _: object) -> list[Candidate]:
@@ -473,6 +496,26 @@ def titles_in_context(bench: Bench, item: Item) -> np.ndarray:
     return np.asarray([maxsim(t, text) for t in bench.titles_in_context(rows)])
 
 
+def second_opinion(bench: Bench, item: Item, weights: object) -> list[Candidate]:
+    """Shipped score + a x the second encoder's title max-sim against the text + b x its cosine
+    of the whole text with the title (the text encoded once more, by the second encoder)."""
+    a, b = weights  # type: ignore[misc]
+    if not a and not b:
+        return reorder(item.pool, shipped_score(item.features))
+    assert bench.second is not None and bench.second_tokens is not None, "needs --second-encoder"
+    if "second" not in item.extra:
+        vectors, (tokens,) = bench.second.encode_with_tokens([item.text])
+        rows = [c.row for c in item.pool[:DEPTH]]
+        item.extra["second"] = np.vstack(
+            [
+                bench.second_tokens.scores(item.text, rows, tokens),
+                bench.second_title_vectors(rows) @ vectors[0],
+            ]
+        )
+    second_maxsim, second_cosine = item.extra["second"]
+    return reorder(item.pool, shipped_score(item.features) + a * second_maxsim + b * second_cosine)
+
+
 def repooled(pool_of: Callable[[Bench, Item, object], list[Candidate]]) -> Rank:
     """A variant that makes its own pool; its head is re-ranked with the shipped weights."""
 
@@ -482,6 +525,29 @@ def repooled(pool_of: Callable[[Bench, Item, object], list[Candidate]]) -> Rank:
 
     rank.own_pool = True  # type: ignore[attr-defined]
     return rank
+
+
+def phrase_words(bench: Bench, item: Item, n: object) -> list[Candidate]:
+    """The pool of the text's phrases cut at `n` words at most (shipped: 4), its head re-ranked
+    with the shipped weights (the text encoded anew with that span extractor)."""
+    n = int(n)  # type: ignore[call-overload]
+    if n == PhraseSpanExtractor().max_words:
+        return reorder(item.pool, shipped_score(item.features))
+    key = f"phrases {n}"
+    if key not in item.extra:
+        pipeline = Pipeline(
+            bench.encoder,
+            bench.taxonomy,
+            bench.shipped.index,
+            PhraseSpanExtractor(max_words=n),
+            bench.before.config,
+            phrase_cache=bench.shipped.phrase_cache,
+        )
+        encoded = pipeline.encode(item.text)
+        _, pool = pipeline.candidates(item.text, encoded)
+        item.extra[key] = (pool, bench.head_features(encoded, pool))  # type: ignore[assignment]
+    pool, features = item.extra[key]  # type: ignore[misc]
+    return reorder(pool, shipped_score(features))
 
 
 def span_top_n(bench: Bench, item: Item, n: object) -> list[Candidate]:
@@ -583,6 +649,13 @@ VARIANTS = (
     Variant("max-sim, layer 4 x 0.5", (0.7, 0.5, 1.0), replaced(layer_mix(4, 0.5))),
     Variant("max-sim, title's function words out", (0.7, 0.5, 1.0), replaced(content_maxsim)),
     Variant("max-sim, title encoded with its description", (0.7, 0.5, 1.0), replaced(titles_in_context)),
+    Variant(
+        "+ a second encoder's title max-sim and text cosine (a, b)",
+        tuple((a, b) for a in (0.0, 0.2, 0.35, 0.5, 0.7) for b in (0.0, 0.2, 0.5)),
+        second_opinion,
+        "second",
+    ),
+    Variant("longest phrase in words (4 shipped)", (4, 2, 3, 5, 6), phrase_words),
     Variant("candidates per phrase (5 shipped)", (5, 3, 8, 10), repooled(span_top_n)),
     Variant(
         "pseudo-relevance feedback (a, k)",
@@ -720,12 +793,17 @@ def main() -> None:
         default=0,
         help="include a taxonomy-fine-tuned encoder's text similarity (300: ~10 min the first time)",
     )
+    parser.add_argument(
+        "--second-encoder",
+        default="",
+        help="include a second encoder's max-sim and cosine over the head (a model folder)",
+    )
     parser.add_argument("--only", default="", help="run the variants whose name contains this")
     args = parser.parse_args()
     print(f"machine: {machine_info(with_torch=True)}; load average {os.getloadavg()[0]:.1f}")
     print(f"command: {' '.join([Path(sys.executable).name] + sys.argv)}")
     started = time.perf_counter()
-    bench = Bench(args.backend, args.label_vectors, args.fine_tune_steps)
+    bench = Bench(args.backend, args.label_vectors, args.fine_tune_steps, args.second_encoder)
     items = bench_items(bench)
     print(
         f"{sum(i.kind in SETS for i in items)} dev sentences, {sum(i.kind == 'golden' for i in items)} golden texts, "
@@ -738,7 +816,11 @@ def main() -> None:
         if args.only and args.only not in variant.name and variant is not VARIANTS[0]:
             continue
         if variant.needs and getattr(bench, variant.needs) is None:
-            flag = {"label_mean": "--label-vectors", "tuned": "--fine-tune-steps"}[variant.needs]
+            flag = {
+                "label_mean": "--label-vectors",
+                "tuned": "--fine-tune-steps",
+                "second": "--second-encoder",
+            }[variant.needs]
             print(f"{variant.name:58} skipped ({flag})")
             continue
         print(variant_row(bench, items, base, variant, timing, args.folds, args.repeats), flush=True)

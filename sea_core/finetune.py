@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from .encoder import pick_device, resolve_model_path
+from .markup import plain_text
 from .matching import FULL_TEXT_PHRASE
 from .taxonomy import Taxonomy
 
@@ -133,7 +134,8 @@ def review_examples(reviews: Sequence[ReviewedText], taxonomy: Taxonomy) -> list
             if skill is None:
                 continue
             phrase = phrases.get(sid, "")
-            anchors = [review.text] + ([phrase] if phrase not in ("", review.text, FULL_TEXT_PHRASE) else [])
+            text = plain_text(review.text)  # as the model reads it when it serves
+            anchors = [text] + ([phrase] if phrase not in ("", review.text, text, FULL_TEXT_PHRASE) else [])
             for anchor in anchors:
                 negative = negatives[position % len(negatives)] if negatives else None
                 position += 1

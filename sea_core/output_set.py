@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 
 from .acceptance import AcceptanceModel
+from .markup import plain_text
 from .matching import Candidate
 
 _SENTENCE_END = re.compile(r"[.!?;](?=\s)|\n")
@@ -198,7 +199,9 @@ def prepare(
     fold_similarity: float = 0.0,
 ) -> PreparedRanking:
     """Step 1 of the rule: fold near-duplicates (when `fold_similarity` > 0 and the vectors are
-    given) and find each suggestion's margin reference."""
+    given) and find each suggestion's margin reference. Sentences and words are those of the
+    text as the model read it (`markup.plain_text`: a tag breaks a line and is no word)."""
+    text = plain_text(text)
     suggestions = (
         fold_near_duplicates(candidates, skill_vectors, fold_similarity)
         if fold_similarity > 0 and skill_vectors is not None

@@ -17,6 +17,7 @@ from .embedding_cache import EmbeddingCache
 from .embeddings import TaxonomyIndex, build_index
 from .encoder import Encoder
 from .labels import exact_names, label_vectors, name_key
+from .markup import plain_text
 from .matching import Candidate, MatchConfig, rank_candidates
 from .output_set import SHIPPED_RULE, OutputRule, Suggestion
 from .reranker import (
@@ -46,7 +47,8 @@ def request_id_for(text: str) -> str:
 @dataclass(frozen=True)
 class EncodedText:
     """A text's spans and the unit vectors of its spans (rows in span order) and of the whole
-    text; the text's unit token rows too when the matcher weighs late interaction."""
+    text; the text's unit token rows too when the matcher weighs late interaction. `text` is the
+    text as the model read it (markup blanked, `markup.plain_text`)."""
 
     text: str
     spans: list[Span]
@@ -136,7 +138,9 @@ class Pipeline:
     def embed_batch(self, texts: Sequence[str]) -> list[EncodedText]:
         """Spans and vectors of each text. Each distinct phrase of the whole batch is encoded
         once (and not at all when cached), the phrases apart from the texts: in one batch the
-        short phrases would all be padded to the texts' length."""
+        short phrases would all be padded to the texts' length. The model reads each text
+        with its markup blanked (`markup.plain_text`: same offsets), and so does `EncodedText`."""
+        texts = [plain_text(text) for text in texts]
         span_lists = [self.span_extractor.extract(text) for text in texts]
         distinct_texts = list(dict.fromkeys(texts))
         tokens: dict[str, np.ndarray] = {}

@@ -65,8 +65,26 @@ def test_evidence_phrase_of_a_match(esco_pipeline):
 
 def test_html_and_emoji_in_a_real_text(esco_pipeline):
     text = "<p>🚀 <b>Python</b> developer &amp; SQL lover</p>"
-    output = {s["skillTitle"] for s in esco_pipeline.extract(text)["skillExtractOutput"]}
-    assert "Python (computer programming)" in output or "SQL" in output
+    record = esco_pipeline.extract(text)["skillExtractOutput"]
+    assert "Python (computer programming)" in {s["skillTitle"] for s in record}
+    assert all("<" not in s["phrase"] and ">" not in s["phrase"] for s in record)
+    top = {esco_pipeline.taxonomy.get(sid).title for sid, _ in esco_pipeline.rank(text, k=3)}
+    assert {"Python (computer programming)", "SQL"} <= top, top
+
+
+def test_an_html_posting_gets_the_skills_of_its_list_items(esco_pipeline):
+    # A job board's HTML: read as words, "<li>" joined the items into phrases such as
+    # "SQL</li><li", the list was one sentence to the output rule (one skill out of it), and
+    # "<ORGANIZATION>" matched "organisational structure".
+    items = ["Python and SQL", "operate forklift trucks", "prepare financial statements"]
+    html = "<h2>About <ORGANIZATION></h2><ul>" + "".join(f"<li>{i}</li>" for i in items) + "</ul>"
+    got = esco_pipeline.extract(html)["skillExtractOutput"]
+    assert {"SQL", "operate forklift", "prepare financial statements"} <= {s["skillTitle"] for s in got}
+    for skill in got:
+        assert "<" not in skill["phrase"] and ">" not in skill["phrase"]
+        assert html[skill["phraseStart"] : skill["phraseEnd"]] == skill["phrase"]
+    ranking = [esco_pipeline.taxonomy.get(sid).title for sid, _ in esco_pipeline.rank(html, k=15)]
+    assert not [t for t in ranking if "organisation" in t], ranking
 
 
 def test_whole_text_neighbours_beyond_the_tenth_get_a_late_interaction_hearing(esco_pipeline):

@@ -78,6 +78,11 @@ def test_skills_missing_from_the_taxonomy_are_skipped():
     assert [e.texts for e in review_examples([review], TAX)] == [("text", "python")]
 
 
+def test_a_review_of_html_trains_on_the_text_the_model_reads():
+    review = ReviewedText("<p>python&amp;more</p>", (PY,))
+    assert [e.texts for e in review_examples([review], TAX)] == [("\n  python&    more\n   ", "python")]
+
+
 def test_a_review_with_nothing_confirmed_gives_no_rows():
     assert review_examples([ReviewedText("text", (), rejected=(PY,))], TAX) == []
 

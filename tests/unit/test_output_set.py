@@ -12,6 +12,7 @@ from sea_core.output_set import (
     SHIPPED_RULE,
     OutputRule,
     fold_near_duplicates,
+    prepare,
     select_output,
     sentence_starts,
 )
@@ -99,6 +100,14 @@ def test_the_sentences_counted_for_the_cap_hold_words():
     assert prepare([], "One. Two.\n\n").sentences == 2  # the empty tail is no sentence
     assert prepare([], "").sentences == 0 and OutputRule(max_skills=3, cap_per_sentence=True).cap(0, 0) == 3
     assert prepare([], "a\nb\nc").sentences == 3  # bullet lines count
+
+
+def test_markup_breaks_sentences_and_is_no_word():
+    # an HTML list is one line of text: each item is a sentence of its own, and tags are no words
+    html = "<ul><li>python daily</li><li>weld</li></ul>"
+    assert prepare([], html).sentences == 2 and prepare([], html).words == 3
+    items = [cand(0, 0.80, 8, 14, "python"), cand(1, 0.60, 32, 36, "weld")]
+    assert rows(OutputRule(min_confidence=0.5, relative_margin=0.1).select(items, html)) == [0, 1]
 
 
 def test_the_length_cap_still_applies_when_it_is_more_than_the_sentence_cap():

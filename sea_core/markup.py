@@ -1,0 +1,57 @@
+"""Markup in a text is not its words: HTML tags, comments, scripts and styles, character
+entities, and the angle-bracket placeholders of anonymised postings (`<ORGANIZATION>`).
+
+Job boards deliver descriptions as HTML (`<ul><li>Python</li>...`), and a pasted posting often
+keeps its tags. Read as words, `<li>` joins every item into one phrase ("li>Python</li><li") and
+`<ORGANIZATION>` matches "organisational structure". `plain_text` blanks the markup without
+moving a character: every offset into the plain text is the same offset into the original, so
+evidence spans point at the text the caller sent. A block-level tag (`<p>`, `<li>`, `<br>`, a
+heading, a table cell, ...), a comment, a script or a style becomes a line break followed by
+spaces: a new sentence. Any other tag (`<b>`, `<a href=...>`, a placeholder) becomes a comma and
+spaces: no phrase runs across it, but the sentence goes on. An entity becomes its character
+followed by spaces (`&amp;` -> "&    ", `&nbsp;` -> six spaces).
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from html.entities import html5
+
+_MARKUP = re.compile(
+    r"<!--.*?(?:-->|$)"  # a comment (an unterminated one runs to the end)
+    r"|<(script|style)\b[^>]*>.*?(?:</\1\s*>|$)"  # a script or style with what it holds
+    r"|<!?/?([A-Za-z][A-Za-z0-9_-]{0,63})(?:[\s/][^<>]{0,1000})?>",  # a tag, declaration, placeholder
+    re.DOTALL | re.IGNORECASE,
+)
+#: Tags that end a line of text where a browser would.
+BLOCK_TAGS = frozenset(
+    """address article aside blockquote br dd details div dl dt fieldset figcaption figure footer
+form h1 h2 h3 h4 h5 h6 header hr li main nav ol p pre section summary table tbody td tfoot th
+thead tr ul""".split()
+)
+_ENTITY = re.compile(r"&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]{1,31});")
+
+
+def _blank(match: re.Match[str]) -> str:
+    name = match.group(2)
+    inline = name is not None and name.lower() not in BLOCK_TAGS and not match.group().startswith("<!")
+    return ("," if inline else "\n") + " " * (len(match.group()) - 1)
+
+
+def _character(match: re.Match[str]) -> str:
+    entity = match.group()
+    value = html.unescape(entity) if entity[1] == "#" else html5.get(entity[1:])
+    if value is None:  # not an entity HTML knows: words, as written
+        return entity
+    value = "".join(" " if c.isspace() or not c.isprintable() else c for c in value)
+    return value + " " * (len(entity) - len(value))
+
+
+def plain_text(text: str) -> str:
+    """`text` with its markup blanked, the same length (offsets carry over); `text` itself when
+    it holds no "<" and no "&"."""
+    if "<" not in text and "&" not in text:
+        return text
+    plain = _MARKUP.sub(_blank, text) if "<" in text else text
+    return _ENTITY.sub(_character, plain) if "&" in plain else plain
