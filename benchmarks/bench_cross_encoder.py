@@ -26,6 +26,7 @@ import os
 import random
 import sys
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -126,6 +127,17 @@ def synthetic_groups(bench: Bench, n: int, seed: int = 7) -> list[Group]:
     return groups
 
 
+def negatives_of(group: Group, rng: random.Random, skills: int) -> list[int]:
+    """`NEGATIVES` rows for a training step: drawn from the group's mined negatives, topped up
+    with random skills (never a positive) when it has fewer."""
+    picked = rng.sample(group.negatives, min(NEGATIVES, len(group.negatives)))
+    while len(picked) < NEGATIVES:
+        row = rng.randrange(skills)
+        if row not in group.positives and row not in picked:
+            picked.append(row)
+    return picked
+
+
 def train_cross_encoder(bench: Bench, groups: list[Group], steps: int, folder: Path) -> None:
     """Train and save the cross-encoder (`steps` steps of `GROUPS_PER_STEP` queries)."""
     import torch
@@ -145,12 +157,7 @@ def train_cross_encoder(bench: Bench, groups: list[Group], steps: int, folder: P
         texts, titles = [], []
         for _ in range(GROUPS_PER_STEP):
             group = groups[next(draws)]
-            picked = rng.sample(group.negatives, min(NEGATIVES, len(group.negatives)))
-            while len(picked) < NEGATIVES:
-                row = rng.randrange(len(bench.titles))
-                if row not in group.positives and row not in picked:
-                    picked.append(row)
-            for row in (rng.choice(group.positives), *picked):
+            for row in (rng.choice(group.positives), *negatives_of(group, rng, len(bench.titles))):
                 texts.append(group.query)
                 titles.append(bench.titles[row])
         batch = tokenizer(texts, titles, padding=True, truncation=True, max_length=96, return_tensors="pt")
@@ -219,9 +226,15 @@ def variants(cross: CrossEncoder) -> tuple[Variant, Variant]:
     )
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--steps", type=int, default=1500)
+def run_trained_variants(
+    parser: argparse.ArgumentParser,
+    folder_of: Callable[[argparse.Namespace], Path],
+    train: Callable[[Bench, list[Group], argparse.Namespace, Path], None],
+    variants_of: Callable[[Path, Bench], Sequence[Variant]],
+) -> None:
+    """The run of a benchmark whose model trains on synthetic postings: `parser` (with its own
+    `--steps`) gains `--groups`, `--folds` and `--repeats`; the model in `folder_of(args)` is
+    trained when absent (`train`), then each of `variants_of(folder, bench)` prints its row."""
     parser.add_argument("--groups", type=int, default=12000)
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--repeats", type=int, default=15)
@@ -229,20 +242,32 @@ def main() -> None:
     print(f"machine: {machine_info(with_torch=True)}; load average {os.getloadavg()[0]:.1f}")
     print(f"command: {' '.join([Path(sys.executable).name] + sys.argv)}")
     bench = Bench(ONNX, False)
-    folder = cache_root() / f"bench_cross_encoder_{args.steps}_{args.groups}"
+    folder = folder_of(args)
     if not (folder / "config.json").is_file():
         groups = synthetic_groups(bench, args.groups)
         print(
             f"{len(groups)} synthetic queries, e.g. {groups[0].query!r} -> {bench.titles[groups[0].positives[0]]!r}"
         )
         folder.mkdir(parents=True, exist_ok=True)
-        print(f"training the cross-encoder, {args.steps} steps (cached in {folder})")
-        train_cross_encoder(bench, groups, args.steps, folder)
+        print(f"training, {args.steps} steps (cached in {folder})")
+        train(bench, groups, args, folder)
     items = bench_items(bench)
     base = baseline(bench, items)
     timing = bench.shipped.encode(JOB_250_WORDS)
-    for variant in variants(CrossEncoder(folder)):
+    for variant in variants_of(folder, bench):
         print(variant_row(bench, items, base, variant, timing, args.folds, args.repeats), flush=True)
+    print("(tech / house: held-out MRR / R-P@5 / Jaccard; MRR gain: paired, over the shipped matcher)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--steps", type=int, default=1500)
+    run_trained_variants(
+        parser,
+        lambda args: cache_root() / f"bench_cross_encoder_{args.steps}_{args.groups}",
+        lambda bench, groups, args, folder: train_cross_encoder(bench, groups, args.steps, folder),
+        lambda folder, _: variants(CrossEncoder(folder)),
+    )
 
 
 if __name__ == "__main__":
