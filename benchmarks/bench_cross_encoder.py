@@ -164,11 +164,21 @@ def train_cross_encoder(bench: Bench, groups: list[Group], steps: int, folder: P
         logits = model(**batch).logits.view(GROUPS_PER_STEP, NEGATIVES + 1)
         return torch.nn.functional.cross_entropy(logits, torch.zeros(GROUPS_PER_STEP, dtype=torch.long))
 
+    train_steps(model.named_parameters(), step_loss, steps, 5e-5)
+    model.save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+
+
+def train_steps(
+    named_parameters: Any, step_loss: Callable[[], Any], steps: int, learning_rate: float
+) -> None:
+    """`steps` steps of `finetune.optimise` on `step_loss` (10 % warm-up, decay 0.01), progress
+    every 100 steps and the time and final loss at the end."""
     started = time.perf_counter()
     summary = optimise(
-        list(model.named_parameters()),
+        list(named_parameters),
         [step_loss] * steps,
-        5e-5,
+        learning_rate,
         0.1,
         0.01,
         lambda share, message: (
@@ -177,8 +187,6 @@ def train_cross_encoder(bench: Bench, groups: list[Group], steps: int, folder: P
             else None
         ),
     )
-    model.save_pretrained(folder)
-    tokenizer.save_pretrained(folder)
     print(f"trained in {time.perf_counter() - started:.0f} s, final loss {summary['final_loss']:.3f}")
 
 

@@ -24,14 +24,13 @@ from __future__ import annotations
 import argparse
 import random
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import numpy as np
-from bench_cross_encoder import Group, negatives_of, run_trained_variants
+from bench_cross_encoder import Group, negatives_of, run_trained_variants, train_steps
 from bench_matcher_variants import (
     DEPTH,
     Bench,
@@ -46,7 +45,7 @@ from bench_matcher_variants import (
 from sea_core.backends import TORCH
 from sea_core.cli import cache_root
 from sea_core.encoder import DEFAULT_MODEL, Encoder, resolve_model_path
-from sea_core.finetune import optimise, seed_everything
+from sea_core.finetune import seed_everything
 from sea_core.token_match import TokenMatcher
 
 QUERIES_PER_STEP = 8
@@ -92,22 +91,9 @@ def train_late_interaction(
         sims = (sims * title_mask[None]).sum(-1) / title_mask.sum(-1)[None]  # (q, t) max-sim
         return torch.nn.functional.cross_entropy(sims / temperature, torch.tensor(positives))
 
-    started = time.perf_counter()
-    summary = optimise(
-        list(transformer.named_parameters()),
-        [step_loss] * steps,
-        2e-5,
-        0.1,
-        0.01,
-        lambda share, message: (
-            print(f"  {message}, {time.perf_counter() - started:.0f} s", flush=True)
-            if round(share * steps) % 100 == 0
-            else None
-        ),
-    )
+    train_steps(transformer.named_parameters(), step_loss, steps, 2e-5)
     transformer.eval()
     model.save(str(folder))
-    print(f"trained in {time.perf_counter() - started:.0f} s, final loss {summary['final_loss']:.3f}")
 
 
 def variants(tuned: Encoder, bench: Bench) -> tuple[Variant, ...]:
