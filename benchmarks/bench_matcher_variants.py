@@ -394,6 +394,23 @@ def phrase_direction(bench: Bench, item: Item, weights: object) -> list[Candidat
     return reorder(item.pool, shipped_score(item.features) + a * to_title + b * from_title)
 
 
+def inner_exact_name(bench: Bench, item: Item, weight: object) -> list[Candidate]:
+    """+ weight when a run of a phrase's words shorter than the phrase is one of the skill's names
+    ("java" in "java reactjs web-services") and the whole phrase is not."""
+    if not float(weight):  # type: ignore[arg-type]
+        return reorder(item.pool, shipped_score(item.features))
+    if "inner exact" not in item.extra:
+        rows: set[int] = set()
+        for span in item.encoded.spans:
+            words = span.text.split()
+            for size in range(1, len(words)):
+                for start in range(len(words) - size + 1):
+                    rows.update(bench.context.exact.rows(" ".join(words[start : start + size])))
+        item.extra["inner exact"] = np.asarray([float(c.row in rows) for c in item.pool[:DEPTH]])
+    inner = item.extra["inner exact"] * (1 - item.features[:, COLUMN["exact_name"]])
+    return reorder(item.pool, shipped_score(item.features) + float(weight) * inner)  # type: ignore[arg-type]
+
+
 def replaced(measure: Callable[[Bench, Item], np.ndarray]) -> Rank:
     """The shipped score with `measure` (cached per item) as the max-sim, at the knob's weight."""
 
@@ -631,6 +648,7 @@ VARIANTS = (
     Variant("+ share of the title's words in the text", (0.0, 0.02, 0.05, 0.1), added("title_in_text")),
     Variant("+ share of the title's words in the phrase", (0.0, 0.02, 0.05, 0.1), added("title_overlap")),
     Variant("+ share of the phrase's words in the names", (0.0, 0.02, 0.05, 0.1), added("phrase_coverage")),
+    Variant("+ exact name inside a phrase (weight)", (0.0, 0.02, 0.05, 0.1), inner_exact_name),
     Variant("+ prior: log number of names", (0.0, -0.02, -0.01, 0.01, 0.02), added("log_names")),
     Variant("+ prior: title words", (0.0, -0.02, -0.01, 0.01, 0.02), title_words_prior),
     Variant("- hubness (mean cosine with 300 descriptions)", (0.0, 0.1, 0.3, 0.5), hubness),
