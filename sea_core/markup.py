@@ -7,9 +7,9 @@ keeps its tags. Read as words, `<li>` joins every item into one phrase ("li>Pyth
 moving a character: every offset into the plain text is the same offset into the original, so
 evidence spans point at the text the caller sent. A block-level tag (`<p>`, `<li>`, `<br>`, a
 heading, a table cell, ...), a comment, a script or a style becomes a line break followed by
-spaces: a new sentence. Any other tag (`<b>`, `<a href=...>`, a placeholder) becomes a comma and
-spaces: no phrase runs across it, but the sentence goes on. An entity becomes its character
-followed by spaces (`&amp;` -> "&    ", `&nbsp;` -> six spaces).
+spaces: a new sentence. Any other tag (`<b>`, `<a href=...>`, a placeholder) becomes spaces, as a
+browser shows it: `<b>Python</b> developer` reads as "Python developer". An entity becomes its
+character followed by spaces (`&amp;` -> "&    ", `&nbsp;` -> six spaces).
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ _ENTITY = re.compile(r"&(?:#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6}|[A-Za-z][A-Za-z0-9]
 def _blank(match: re.Match[str]) -> str:
     name = match.group(2)
     inline = name is not None and name.lower() not in BLOCK_TAGS and not match.group().startswith("<!")
-    return ("," if inline else "\n") + " " * (len(match.group()) - 1)
+    return (" " if inline else "\n") + " " * (len(match.group()) - 1)
 
 
 def _character(match: re.Match[str]) -> str:
