@@ -133,8 +133,8 @@ def review_examples(reviews: Sequence[ReviewedText], taxonomy: Taxonomy) -> list
             skill = taxonomy.get(sid)
             if skill is None:
                 continue
-            phrase = phrases.get(sid, "")
-            text = plain_text(review.text)  # as the model reads it when it serves
+            phrase = plain_text(phrases.get(sid, ""))
+            text = plain_text(review.text)  # as the model reads them when it serves
             anchors = [text] + ([phrase] if phrase not in ("", review.text, text, FULL_TEXT_PHRASE) else [])
             for anchor in anchors:
                 negative = negatives[position % len(negatives)] if negatives else None

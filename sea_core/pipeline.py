@@ -17,7 +17,7 @@ from .embedding_cache import EmbeddingCache
 from .embeddings import TaxonomyIndex, build_index
 from .encoder import Encoder
 from .labels import exact_names, label_vectors, name_key
-from .markup import plain_text
+from .markup import plain_text, readable
 from .matching import Candidate, MatchConfig, rank_candidates
 from .output_set import SHIPPED_RULE, OutputRule, Suggestion
 from .reranker import (
@@ -273,7 +273,7 @@ class Pipeline:
             "timestamp": datetime.now(UTC).replace(tzinfo=None).isoformat(),
             "requestId": request_id_for(text),
             "original_input": text,
-            "skillExtractOutput": [self._skill_record(s.candidate, s.alternatives) for s in chosen],
+            "skillExtractOutput": [self._skill_record(s.candidate, text, s.alternatives) for s in chosen],
         }
 
     def rule_for(self, top_k: int | None = None, min_confidence: float | None = None) -> OutputRule:
@@ -310,8 +310,14 @@ class Pipeline:
             for text, embedded in zip(texts, self.embed_batch(texts), strict=True)
         ]
 
-    def _skill_record(self, cand: Candidate, alternatives: Sequence[Candidate] = ()) -> dict[str, Any]:
+    def _skill_record(
+        self, cand: Candidate, text: str, alternatives: Sequence[Candidate] = ()
+    ) -> dict[str, Any]:
+        """One suggestion of the production record; its `phrase` is the evidence
+        `text[phraseStart:phraseEnd]` as a reader sees it (`markup.readable`: "P&L budget" where
+        an HTML text has "P&amp;L budget"; the slice itself in a text without markup)."""
         skill = self.taxonomy[cand.row]
+        inside = 0 <= cand.phrase_start < cand.phrase_end <= len(text)
         record = {
             "skill_id": skill.skill_id,
             "skillTitle": skill.title,
@@ -319,7 +325,7 @@ class Pipeline:
             "proficiencyLevel": skill.proficiency_levels[0] if len(skill.proficiency_levels) == 1 else "",
             "confidenceScore": round(float(cand.confidence), 6),
             "skillTags": list(skill.tags),
-            "phrase": cand.phrase,
+            "phrase": readable(text[cand.phrase_start : cand.phrase_end]) if inside else cand.phrase,
             "phraseStart": cand.phrase_start,
             "phraseEnd": cand.phrase_end,
             "skillOccurrence": int(cand.occurrence),

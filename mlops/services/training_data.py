@@ -29,6 +29,7 @@ from mlops.services import audit
 from mlops.services.identity import system_user
 from mlops.services.taxonomy_pairs import taxonomy_pairs
 from mlops.versioning import Version
+from sea_core.markup import plain_text
 
 BUILD_ACTION = "training_pairs.build"
 DEFAULT_SEED = 13
@@ -50,7 +51,8 @@ def feedback_pairs(warehouse: Source, taxonomy: Any, since: datetime | str | Non
     for row in repositories(warehouse).training_pairs.feedback_examples(bound):
         skill = taxonomy.get(row.skill_id)
         title = skill.title if skill is not None else (row.skill_title or "")
-        anchor = (row.phrase if row.decision != "added" and row.phrase else row.original_input) or ""
+        raw = (row.phrase if row.decision != "added" and row.phrase else row.original_input) or ""
+        anchor = plain_text(raw)  # as the model reads it when it serves
         if not title.strip() or not anchor.strip():
             continue
         if row.decision == "rejected":

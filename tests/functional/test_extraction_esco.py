@@ -87,6 +87,14 @@ def test_an_html_posting_gets_the_skills_of_its_list_items(esco_pipeline):
     assert not [t for t in ranking if "organisation" in t], ranking
 
 
+def test_evidence_reads_as_the_rendered_text_and_points_into_the_html(esco_pipeline):
+    html = "<ul><li>Own the P&amp;L budget</li><li>Python and SQL</li></ul>"
+    got = esco_pipeline.extract(html)["skillExtractOutput"]
+    budget = [s for s in got if "budget" in s["phrase"]]
+    assert budget and {s["phrase"] for s in budget} == {"P&L budget"}  # not "P&    L budget"
+    assert {html[s["phraseStart"] : s["phraseEnd"]] for s in budget} == {"P&amp;L budget"}
+
+
 def test_whole_text_neighbours_beyond_the_tenth_get_a_late_interaction_hearing(esco_pipeline):
     # matcher 4: the skills the whole text is near but no phrase names ("logistics" in a
     # warehouse text, "communication" in an HR one) used to sit below the top 20 the re-ranker

@@ -3,7 +3,7 @@ entities gone, every offset kept."""
 
 import pytest
 
-from sea_core.markup import plain_text
+from sea_core.markup import plain_text, readable
 from sea_core.spans import PhraseSpanExtractor
 
 
@@ -117,3 +117,15 @@ def test_the_longest_tag_is_blanked_and_one_character_more_is_not():
 def test_the_shortest_tag_and_entity():
     assert plain_text("<p>") == "\n  " and plain_text("<b>") == "   "
     assert plain_text("&lt;") == "<   "
+
+
+# --- readable evidence -------------------------------------------------------------------
+def test_readable_evidence_is_the_rendered_text():
+    assert readable("Python</b> developer") == "Python developer"
+    assert readable("P&amp;L budget") == "P&L budget"
+    assert readable("data&nbsp;science") == "data science"
+
+
+def test_readable_leaves_text_without_markup_as_it_is():
+    for text in ("Python  developer", "a < b", "Tom & Jerry", ""):
+        assert readable(text) == text

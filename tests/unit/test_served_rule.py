@@ -81,7 +81,8 @@ def test_the_pipeline_cuts_with_the_served_rule_and_reports_folded_alternatives(
     folding = _pipeline(OutputRule(0.45, 0.06, 10, 0, 0.9))
     (only,) = folding.suggestions("data", cands)
     assert only.candidate.row == 0 and [a.row for a in only.alternatives] == [1]
-    record = folding._skill_record(only.candidate, only.alternatives)
+    record = folding._skill_record(only.candidate, "data", only.alternatives)
+    assert record["phrase"] == "data"
     assert [a["skillTitle"] for a in record["alternatives"]] == ["analyse data"]
     assert [c.row for c in folding.select("data", cands, top_k=0)] == []
     assert [c.row for c in folding.select("data", cands, min_confidence=0)] == [0, 1, 2]  # plain ranking

@@ -38,3 +38,14 @@ def test_feedback_and_taxonomy_pairs_under_one_data_version(repos):
     submit_feedback(repos, TAX, REVIEWER, "r1", ["s0", "s1"], [], [], now=T0)
     assert build_training_pairs(repos, TAX)[1] == "1.1.0"  # new content: the next data version
     assert len(load_training_pairs(repos, "1.0.0")) == n
+
+
+def test_an_html_text_pairs_as_the_model_reads_it(repos):
+    # an added skill's anchor is the whole text: its markup blanked as when the model serves it
+    logged(repos, "r1", ["s0"], text="<p>we need a <b>data</b> engineer</p>")
+    submit_feedback(repos, TAX, REVIEWER, "r1", ["s0"], [], ["s3"], now=T0)
+    build_training_pairs(repos, TAX)
+    pairs = load_training_pairs(repos)
+    added = [r["anchor"] for r in pairs if r["candidate"] == "skill number 3" and r["source"] == "feedback"]
+    assert [" ".join(a.split()) for a in added] == ["we need a data engineer"]
+    assert "<" not in added[0]
