@@ -135,7 +135,7 @@ def review_examples(reviews: Sequence[ReviewedText], taxonomy: Taxonomy) -> list
                 continue
             phrase = plain_text(phrases.get(sid, ""))
             text = plain_text(review.text)  # as the model reads them when it serves
-            anchors = [text] + ([phrase] if phrase not in ("", review.text, text, FULL_TEXT_PHRASE) else [])
+            anchors = [text] + ([phrase] if phrase not in ("", text, FULL_TEXT_PHRASE) else [])
             for anchor in anchors:
                 negative = negatives[position % len(negatives)] if negatives else None
                 position += 1

@@ -61,8 +61,7 @@ def readable(text: str) -> str:
     """`text` as a reader of the rendered page sees it, for showing evidence: markup out, entities
     decoded and whitespace runs made one space ("Python</b> developer" -> "Python developer",
     "P&amp;L" -> "P&L"); `text` itself when it holds no markup."""
-    plain = plain_text(text)
-    if plain is text or plain == text:
+    if plain_text(text) == text:
         return text
     decoded = _ENTITY.sub(lambda m: _character(m).rstrip(" ") or " ", _MARKUP.sub(" ", text))
     return " ".join(decoded.split())
