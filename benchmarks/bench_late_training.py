@@ -29,24 +29,20 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import numpy as np
 from bench_cross_encoder import Group, negatives_of, run_trained_variants, train_steps
 from bench_matcher_variants import (
-    DEPTH,
+    SHIPPED_MAXSIM_PICKED,
     Bench,
-    Item,
     Variant,
-    reorder,
     replaced,
-    shipped_maxsim,
-    shipped_score,
+    second_maxsim,
+    second_opinion,
 )
 
 from sea_core.backends import TORCH
 from sea_core.cli import cache_root
 from sea_core.encoder import DEFAULT_MODEL, Encoder, resolve_model_path
 from sea_core.finetune import seed_everything
-from sea_core.token_match import TokenMatcher
 
 QUERIES_PER_STEP = 8
 
@@ -97,26 +93,22 @@ def train_late_interaction(
 
 
 def variants(tuned: Encoder, bench: Bench) -> tuple[Variant, ...]:
-    """The trained model's max-sim in place of the shipped one, and added to the shipped score."""
-    titles = TokenMatcher([s.title for s in bench.taxonomy], tuned.token_embeddings, len(bench.taxonomy))
-
-    def trained_maxsim(bench: Bench, item: Item) -> np.ndarray:
-        (tokens,) = tuned.token_embeddings([item.text])
-        return titles.scores(item.text, [c.row for c in item.pool[:DEPTH]], tokens)
-
-    def added(bench: Bench, item: Item, weight: object) -> list:
-        if "trained" not in item.extra:
-            item.extra["trained"] = trained_maxsim(bench, item)
-        return reorder(item.pool, shipped_score(item.features) + float(weight) * item.extra["trained"])  # type: ignore[arg-type]
-
+    """The trained model's max-sim in place of the shipped one (beside the shipped max-sim under
+    the same per-fold pick), and added to the shipped score: the trained model as `bench`'s
+    second encoder."""
+    bench.use_second_encoder(tuned)
     return (
-        Variant("shipped max-sim, its weight picked per fold", (0.7, 0.5, 1.0), replaced(shipped_maxsim)),
+        SHIPPED_MAXSIM_PICKED,
         Variant(
             "max-sim of the encoder trained for it on taxonomy postings",
             (0.7, 0.5, 1.0),
-            replaced(trained_maxsim),
+            replaced(second_maxsim),
         ),
-        Variant("+ that max-sim (weight)", (0.0, 0.1, 0.2, 0.35, 0.5, 0.7), added),
+        Variant(
+            "+ that max-sim (weight)",
+            tuple((w, 0.0) for w in (0.0, 0.1, 0.2, 0.35, 0.5, 0.7)),
+            second_opinion,
+        ),
     )
 
 
