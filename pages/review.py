@@ -14,6 +14,7 @@ from mlops.entrypoints.ui.display import (
     explain,
     friendly_errors,
     highlighted_markdown,
+    holds_markup,
 )
 from mlops.entrypoints.ui.review_state import ACCEPT, REJECT, ReviewItem, next_undecided
 from mlops.entrypoints.ui.session import require_page_role
@@ -122,6 +123,9 @@ st.caption(
     )
 )
 st.markdown(highlighted_markdown(item.text, evidence_spans(item.text, item.skills)))
+if holds_markup(item.text):
+    with st.expander("The text as sent (it holds markup, shown above as rendered)"):
+        st.code(item.text, language="html", wrap_lines=True)
 
 suggestions = item.suggestions
 st.subheader(f"Skills found ({len(item.skills)})")

@@ -39,22 +39,25 @@ def _blank(match: re.Match[str]) -> str:
     return (" " if inline else "\n") + " " * (len(match.group()) - 1)
 
 
-def _character(match: re.Match[str]) -> str:
+def _character(match: re.Match[str], pad: str = " ") -> str:
     entity = match.group()
     value = html.unescape(entity) if entity[1] == "#" else html5.get(entity[1:])
     if value is None:  # not an entity HTML knows: words, as written
         return entity
     value = "".join(" " if c.isspace() or not c.isprintable() else c for c in value)
-    return value + " " * (len(entity) - len(value))
+    return value + pad * (len(entity) - len(value))
 
 
-def plain_text(text: str) -> str:
+def plain_text(text: str, entity_pad: str = " ") -> str:
     """`text` with its markup blanked, the same length (offsets carry over); `text` itself when
-    it holds no "<" and no "&"."""
+    it holds no "<" and no "&". An entity's character is followed by `entity_pad` up to the
+    entity's length (a display drops a pad that is not a space: "P&amp;L" reads "P&L")."""
     if "<" not in text and "&" not in text:
         return text
     plain = _MARKUP.sub(_blank, text) if "<" in text else text
-    return _ENTITY.sub(_character, plain) if "&" in plain else plain
+    if "&" not in plain:
+        return plain
+    return _ENTITY.sub(lambda m: _character(m, entity_pad), plain)
 
 
 def readable(text: str) -> str:

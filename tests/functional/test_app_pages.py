@@ -216,7 +216,27 @@ def test_review_user_text_is_never_rendered_as_html_or_links(ctx, users):
     at = extract(app_as(users["rita"]), hostile)
     shown = "".join(texts(at.markdown))
     assert "<script>" not in shown and "](javascript" not in shown and "**bold**" not in shown
-    assert "\\<script\\>" in shown and ":orange-background[SQL]" in shown
+    assert "alert(1)</script>" not in shown  # rendered as a page renders it: the script goes
+    assert "\\[click\\]\\(javascript" in shown and ":orange-background[SQL]" in shown
+    assert [c.value for c in at.code] == [hostile]  # the text as sent, as code
+
+
+def test_review_shows_an_html_posting_rendered_and_its_source_on_request(ctx, users):
+    posting = "<p>We need:</p><ul><li>Python programming &amp; SQL</li><li><b>Statistics</b></li></ul>"
+    at = extract(app_as(users["rita"]), posting)
+    assert not at.exception
+    shown = at.markdown[0].value if at.markdown else ""
+    assert shown == (
+        "We need\\:  \n:orange-background[Python programming] \\& :orange-background[SQL]  \n"
+        ":orange-background[Statistics]"
+    )
+    assert [c.value for c in at.code] == [posting]
+    assert [e.label for e in at.expander] == ["The text as sent (it holds markup, shown above as rendered)"]
+
+
+def test_review_of_a_plain_text_has_no_source_view(ctx, users):
+    at = extract(app_as(users["rita"]), SAMPLE_TEXT)
+    assert not at.code and not at.expander
 
 
 @pytest.mark.parametrize("text,message", [("", "is empty"), ("   \n ", "is empty")])

@@ -5,7 +5,12 @@ from __future__ import annotations
 
 import pytest
 
-from mlops.entrypoints.ui.display import escape_markdown_inline, evidence_spans, highlighted_markdown
+from mlops.entrypoints.ui.display import (
+    escape_markdown_inline,
+    evidence_spans,
+    highlighted_markdown,
+    holds_markup,
+)
 from mlops.entrypoints.ui.review_state import ACCEPT, REJECT, ReviewItem, skill_from_record
 from mlops.services.uat_compare import aggregate, compare, compare_records
 
@@ -56,10 +61,38 @@ def test_evidence_spans_ignore_bad_offsets():
 
 
 def test_highlighted_markdown_marks_only_the_spans():
-    text = "Use <SQL> daily"
-    assert highlighted_markdown(text, [(4, 9)]) == "Use :orange-background[\\<SQL\\>] daily"
+    text = "Use [SQL] daily"
+    assert highlighted_markdown(text, [(4, 9)]) == "Use :orange-background[\\[SQL\\]] daily"
     assert highlighted_markdown("", []) == ""
     assert highlighted_markdown("SQL", [(0, 3)]) == ":orange-background[SQL]"
+    assert highlighted_markdown("a < b and\n\n  c", []) == "a \\< b and  \n  \nc"  # no markup: as before
+
+
+HTML_POSTING = "<p>We need:</p><ul><li>Python and SQL</li><li><b>data</b> analysis</li></ul>"
+
+
+def test_an_html_text_is_shown_rendered_with_its_evidence_highlighted():
+    sql = HTML_POSTING.index("SQL")
+    data = HTML_POSTING.index("<b>data")
+    analysis_end = HTML_POSTING.index(" analysis") + len(" analysis")
+    shown = highlighted_markdown(HTML_POSTING, [(sql, sql + 3), (data + 3, analysis_end)])
+    assert shown == ("We need\\:  \nPython and :orange-background[SQL]  \n:orange-background[data analysis]")
+
+
+def test_a_rendered_text_shows_entities_as_characters_and_hides_scripts():
+    assert highlighted_markdown("P&amp;L budget &amp; caf&eacute;", [(0, 14)]) == (
+        ":orange-background[P\\&L budget] \\& café"
+    )
+    assert highlighted_markdown("<script>alert(1)</script>Python<!-- note -->", []) == "Python"
+
+
+def test_a_span_over_markup_alone_highlights_nothing():
+    assert highlighted_markdown("x <b> y &amp;", [(2, 5)]) == "x  y \\&"
+
+
+def test_holds_markup():
+    assert holds_markup(HTML_POSTING) and holds_markup("R&amp;D")
+    assert not holds_markup("a < b & c") and not holds_markup("")
 
 
 # -- review state ------------------------------------------------------------------------------

@@ -129,3 +129,12 @@ def test_readable_evidence_is_the_rendered_text():
 def test_readable_leaves_text_without_markup_as_it_is():
     for text in ("Python  developer", "a < b", "Tom & Jerry", ""):
         assert readable(text) == text
+
+
+def test_an_entity_pad_other_than_a_space_marks_what_a_display_drops():
+    text = "P&amp;L &eacute;"
+    padded = plain_text(text, entity_pad="\0")
+    assert len(padded) == len(text)
+    assert padded == "P&\0\0\0\0L é\0\0\0\0\0\0\0"
+    assert padded.replace("\0", "") == "P&L é"
+    assert plain_text(text) == padded.replace("\0", " ")  # the model's reading is unchanged

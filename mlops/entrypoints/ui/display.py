@@ -13,6 +13,7 @@ import streamlit as st
 
 from mlops.bootstrap import ServiceUnavailable
 from mlops.services.identity import PermissionDenied
+from sea_core.markup import plain_text
 
 log = logging.getLogger("sea.ui")
 _PUNCTUATION = re.compile("([" + re.escape(string.punctuation) + "])")
@@ -20,6 +21,11 @@ HIGHLIGHT = "orange-background"
 #: An absolute file path of two parts or more, not inside a URL or a word.
 _PATH = re.compile(r"(?<![\w.:/~])/(?:[\w.@+-]+/)+[\w.@+-]*")
 _FLASH_PREFIX = "sea_flash:"
+_SPACE_RUN = re.compile(r"[^\S\n]+")
+_LINE_BREAK_RUN = re.compile(r" ?\n\s*")
+#: What follows an entity's character up to the entity's length in the text the page renders
+#: (dropped there: "P&amp;L" shows as "P&L", where the model reads "P&    L").
+_ENTITY_PAD = "\x00"
 
 
 def evidence_spans(text: str, skills: Sequence[dict[str, Any]]) -> list[tuple[int, int]]:
@@ -46,14 +52,42 @@ def evidence_spans(text: str, skills: Sequence[dict[str, Any]]) -> list[tuple[in
 
 
 def highlighted_markdown(text: str, spans: Sequence[tuple[int, int]]) -> str:
-    """Markdown for `text` with `spans` highlighted; everything else escaped."""
-    parts, cursor = [], 0
+    """Markdown for `text` with `spans` highlighted; everything else escaped. A text holding
+    markup (an HTML posting) reads as its rendered page, as the model read it (`markup.plain_text`,
+    which keeps every offset, so the spans still land on their words): tags and entities are gone,
+    a block tag such as `<li>` or `<p>` breaks the line, and whitespace runs read as one space."""
+    plain = plain_text(text, entity_pad=_ENTITY_PAD)
+    rendered = plain != text
+    pieces, cursor = [], 0
     for start, end in spans:
-        parts.append(escape_markdown_inline(text[cursor:start], line_start=cursor == 0))
-        parts.append(f":{HIGHLIGHT}[{escape_markdown_inline(text[start:end]).strip()}]")
+        pieces.append((_tidy(plain[cursor:start], rendered), False))
+        pieces.append((" ".join(plain[start:end].replace(_ENTITY_PAD, "").split()), True))
         cursor = end
-    parts.append(escape_markdown_inline(text[cursor:], line_start=cursor == 0))
+    pieces.append((_tidy(plain[cursor:], rendered), False))
+    if rendered:  # no blank lines before or after what the page shows
+        pieces[0] = (pieces[0][0].lstrip(), False)
+        pieces[-1] = (pieces[-1][0].rstrip(), False)
+    parts, at_start = [], True
+    for piece, highlighted in pieces:
+        if highlighted and piece:
+            parts.append(f":{HIGHLIGHT}[{escape_markdown_inline(piece)}]")
+        elif not highlighted:
+            parts.append(escape_markdown_inline(piece, line_start=at_start))
+        at_start = False
     return "".join(parts)
+
+
+def holds_markup(text: str) -> bool:
+    """Whether `text` holds markup that the page renders (tags, comments or entities)."""
+    return plain_text(text) != text
+
+
+def _tidy(segment: str, rendered: bool) -> str:
+    """A segment of a rendered text with the blanks its markup left made as a browser shows
+    them: a run of whitespace holding a line break is one break, any other run one space."""
+    if not rendered:
+        return segment
+    return _LINE_BREAK_RUN.sub("\n", _SPACE_RUN.sub(" ", segment.replace(_ENTITY_PAD, "")))
 
 
 def escape_markdown_inline(text: str, line_start: bool = False) -> str:
