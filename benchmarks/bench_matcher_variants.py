@@ -8,11 +8,12 @@
 The shipped matcher ranks a pool (each phrase's 5 nearest skills and the whole text's
 `TEXT_NEIGHBOURS`) and re-orders its top `LATE_INTERACTION_DEPTH` by confidence + 0.7 x the
 title's max-sim against the text's tokens + 0.1 x exact name. A variant changes one part: it
-adds a feature with a weight (BM25, priors, hubness, the phrase's own max-sim, a second encoder's
+adds a feature with a weight (BM25, priors, hubness, the phrase's own max-sim, the text's
+max-sim against the title and against title and description, a second encoder's
 max-sim and text cosine with `--second-encoder`, e.g. all-mpnet-base-v2), replaces the
 max-sim (idf-weighted, windowed, soft, other hidden layers of the encoder, titles without
-function words or encoded with their description) or changes the pool (candidates per phrase,
-pseudo-relevance feedback, late interaction over every title as a retriever, the text vector as a
+function words or encoded with their description) or changes the pool (candidates per phrase, phrase vectors mixed
+with their words read in context, pseudo-relevance feedback, late interaction over every title as a retriever, the text vector as a
 mean of its windows, skill vectors as the mean of their names' vectors with `--label-vectors`:
 92,813 names, about 3 minutes on 2 cores, cached; the whole text's similarity mixed with that of
 the bundled encoder fine-tuned on the taxonomy alone with `--fine-tune-steps`, made and cached on
@@ -119,6 +120,7 @@ class Bench:
         self.layer_titles: dict[int, np.ndarray] = {}
         self.context_titles: dict[int, np.ndarray] = {}
         self.phrase_tokens: dict[str, np.ndarray] = {}
+        self.described_tokens: dict[int, np.ndarray] = {}  # "title. description" token rows
         self._idf: dict[int, float] | None = None
         self._hubness: np.ndarray | None = None
         self._all_titles: tuple[np.ndarray, np.ndarray] | None = None
@@ -631,6 +633,68 @@ def tuned_text_similarity(bench: Bench, item: Item, share: object) -> list[Candi
     return bench.pool_from(item, text_sims=mixed)
 
 
+def phrases_in_context(bench: Bench, item: Item, share: object) -> list[Candidate]:
+    """Each phrase's vector = (1 - s) x the phrase encoded alone + s x the mean of the text's
+    token rows over the phrase (its words as the whole text's encoder pass read them: "models" in
+    "develop models" knows its verb), the pool made with them and its head re-ranked with the
+    shipped weights (the served token rows: no second encoder pass)."""
+    share = float(share)  # type: ignore[arg-type]
+    if not share:
+        return reorder(item.pool, shipped_score(item.features))
+    encoded = item.encoded
+    key = "phrases in context"
+    if key not in item.extra:
+        tokens = encoded.text_tokens
+        assert tokens is not None
+        offsets = bench.encoder.model.tokenizer(
+            encoded.text, add_special_tokens=False, return_offsets_mapping=True, verbose=False
+        )["offset_mapping"][: len(tokens)]
+        rows = []
+        for span, alone in zip(encoded.spans, encoded.span_vectors, strict=True):
+            inside = [i for i, (a, b) in enumerate(offsets) if a < span.end and b > span.start]
+            rows.append(tokens[inside].mean(axis=0) if inside else alone)
+        in_context = np.asarray(rows, np.float32).reshape(encoded.span_vectors.shape)
+        item.extra[key] = in_context / np.maximum(np.linalg.norm(in_context, axis=1, keepdims=True), 1e-12)
+    mixed = (1 - share) * encoded.span_vectors + share * item.extra[key]
+    mixed = mixed / np.maximum(np.linalg.norm(mixed, axis=1, keepdims=True), 1e-12)
+    changed = replace(encoded, span_vectors=mixed.astype(encoded.span_vectors.dtype))
+    pool = bench.pool_from(replace(item, encoded=changed))
+    return reorder(pool, shipped_score(bench.head_features(changed, pool)))
+
+
+phrases_in_context.own_pool = True  # type: ignore[attr-defined]
+
+
+def text_direction(bench: Bench, item: Item, weights: object) -> list[Candidate]:
+    """+ a x max-sim of the text's tokens against the title's (how much of the text the title
+    explains: ColBERT's direction, the shipped one reversed) + b x the same against the tokens of
+    the title and its description encoded together ("title. description")."""
+    a, b = weights  # type: ignore[misc]
+    if not a and not b:
+        return reorder(item.pool, shipped_score(item.features))
+    key = "text direction"
+    if key not in item.extra:
+        document = item.encoded.text_tokens
+        assert document is not None
+        rows = [c.row for c in item.pool[:DEPTH]]
+        missing = [r for r in dict.fromkeys(rows) if r not in bench.described_tokens]
+        texts = [
+            f"{bench.titles[r]}. {bench.taxonomy[r].description}".strip(". ") or bench.titles[r]
+            for r in missing
+        ]
+        for r, tokens in zip(missing, bench.encoder.token_embeddings(texts), strict=True):
+            bench.described_tokens[r] = tokens.astype(np.float16)
+        titles = bench.tokens.title_tokens(rows)
+        item.extra[key] = np.asarray(
+            [
+                (maxsim(document, title), maxsim(document, bench.described_tokens[r].astype(np.float32)))
+                for r, title in zip(rows, titles, strict=True)
+            ]
+        )
+    extra = item.extra[key]
+    return reorder(item.pool, shipped_score(item.features) + a * extra[:, 0] + b * extra[:, 1])
+
+
 def taxonomy_retrieval(bench: Bench, item: Item, n: object) -> list[Candidate]:
     """The `n` titles of the whole taxonomy with the best max-sim against the text, not yet in
     the head, put in its last places (as whole-text neighbours)."""
@@ -702,6 +766,14 @@ VARIANTS = (
     ),
     Variant("text vector = mean of its windows' vectors", (None,), repooled(window_mean_vector)),
     Variant("late interaction over every title, n into the head", (0, 5, 10), repooled(taxonomy_retrieval)),
+    Variant(
+        "+ text -> title max-sim, text -> title and description (a, b)",
+        tuple((a, b) for a in (0.0, 0.1, 0.2, 0.35, 0.5) for b in (0.0, 0.1, 0.2, 0.35, 0.5)),
+        text_direction,
+    ),
+    Variant(
+        "phrase vectors mixed with their words in context (share)", (0.0, 0.25, 0.5, 0.75), phrases_in_context
+    ),
     Variant(
         "text similarity mixed with a taxonomy-fine-tuned encoder's (share)",
         (0.0, 0.25, 0.5, 0.75, 1.0),
