@@ -5,7 +5,14 @@ import pandas as pd
 import streamlit as st
 
 from mlops.entrypoints.ui.context import app_context
-from mlops.entrypoints.ui.display import explain, flash, friendly_errors, show_flash
+from mlops.entrypoints.ui.display import (
+    excerpt,
+    explain,
+    flash,
+    friendly_errors,
+    highlighted_markdown,
+    show_flash,
+)
 from mlops.entrypoints.ui.labels import column_help, labelled_columns, metric_rows
 from mlops.entrypoints.ui.session import require_page_role
 from mlops.services import release
@@ -90,8 +97,8 @@ if result and result[0] == candidate:
         st.info("No logged texts to compare on yet.")
     for index, comparison in enumerate(comparisons):
         changed = len(comparison.gained) + len(comparison.lost) + len(comparison.reranked)
-        with st.expander(f"{index + 1}. {comparison.text[:80]}… — {changed} change(s)"):
-            st.text(comparison.text)
+        with st.expander(f"{index + 1}. {excerpt(comparison.text)} — {changed} change(s)"):
+            st.markdown(highlighted_markdown(comparison.text, []))
             side = "PROD" if against.is_prod else "default model"
             table = pd.DataFrame(comparison.rows()).rename(
                 columns={

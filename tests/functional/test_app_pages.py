@@ -550,6 +550,21 @@ def test_uat_compares_candidate_with_prod_and_signs_off(ctx, users, tiny_sentenc
     assert ctx.registry.stage("uat") == "1.1.0"
 
 
+def test_uat_shows_a_logged_text_as_text_never_as_markdown_or_html(
+    ctx, users, tiny_sentence_encoder_dir, tmp_path
+):
+    register_bundle(ctx, "1.0.0", tiny_sentence_encoder_dir, stages=("dev", "uat", "prod"), work=tmp_path)
+    register_bundle(ctx, "1.1.0", tiny_sentence_encoder_dir, stages=("dev",), work=tmp_path)
+    ctx.inference().predict(["<p>**Python programming** and [SQL](http://e.com) &amp; more</p>"])
+    at = app_as(users["stan"], "uat")
+    at.button(key="uat_compare").click().run()
+    assert not at.exception and not at.error, texts(at.error)
+    (label,) = [e.label for e in at.expander if e.label.startswith("1. ")]
+    assert label.startswith("1. \\*\\*Python programming\\*\\* and \\[SQL\\]\\(http\\:")
+    assert "<p>" not in label and "&amp;" not in label
+    assert "\\*\\*Python programming\\*\\* and \\[SQL\\]" in "".join(texts(at.markdown))
+
+
 def test_uat_reject_and_nothing_waiting(ctx, users, tiny_sentence_encoder_dir, tmp_path):
     at = app_as(users["stan"], "uat")
     assert any("No candidate waits" in s for s in texts(at.success))

@@ -8,6 +8,7 @@ import pytest
 from mlops.entrypoints.ui.display import (
     escape_markdown_inline,
     evidence_spans,
+    excerpt,
     highlighted_markdown,
     holds_markup,
 )
@@ -88,6 +89,26 @@ def test_a_rendered_text_shows_entities_as_characters_and_hides_scripts():
 
 def test_a_span_over_markup_alone_highlights_nothing():
     assert highlighted_markdown("x <b> y &amp;", [(2, 5)]) == "x  y \\&"
+
+
+def test_an_excerpt_is_one_escaped_line_as_the_page_reads():
+    assert excerpt("Use **SQL** and [x](javascript:alert(1))\n  daily") == (
+        "Use \\*\\*SQL\\*\\* and \\[x\\]\\(javascript\\:alert\\(1\\)\\) daily"
+    )
+    assert excerpt("<p>R&amp;D</p><ul><li>Python</li></ul>") == "R\\&D Python"
+
+
+@pytest.mark.parametrize(
+    "text,shown",
+    [
+        ("", ""),
+        ("a" * 80, "a" * 80),
+        ("a" * 81, "a" * 80 + "…"),
+        ("word " * 20 + "end", "word " * 15 + "word…"),
+    ],
+)
+def test_an_excerpt_is_cut_at_its_limit(text, shown):
+    assert excerpt(text) == shown
 
 
 def test_holds_markup():

@@ -13,7 +13,7 @@ import streamlit as st
 
 from mlops.bootstrap import ServiceUnavailable
 from mlops.services.identity import PermissionDenied
-from sea_core.markup import plain_text
+from sea_core.markup import plain_text, readable
 
 log = logging.getLogger("sea.ui")
 _PUNCTUATION = re.compile("([" + re.escape(string.punctuation) + "])")
@@ -75,6 +75,15 @@ def highlighted_markdown(text: str, spans: Sequence[tuple[int, int]]) -> str:
             parts.append(escape_markdown_inline(piece, line_start=at_start))
         at_start = False
     return "".join(parts)
+
+
+def excerpt(text: str, limit: int = 80) -> str:
+    """A one-line Markdown-safe opening of `text` for a label: as its page reads (markup out,
+    whitespace runs one space), cut at `limit` characters with "…" when longer, every Markdown
+    character escaped (a label renders Markdown: a text's "**" or "[x](url)" must stay text)."""
+    words = " ".join(readable(text).split())
+    cut = words if len(words) <= limit else words[:limit].rstrip() + "…"
+    return escape_markdown_inline(cut)
 
 
 def holds_markup(text: str) -> bool:
