@@ -442,6 +442,30 @@ def inner_exact_name(bench: Bench, item: Item, weight: object) -> list[Candidate
     return reorder(item.pool, shipped_score(item.features) + float(weight) * inner)  # type: ignore[arg-type]
 
 
+def twins_pulled_up(bench: Bench, item: Item, knob: object) -> list[Candidate]:
+    """The shipped order with each of its top m skills followed by its nearest twin in the head
+    (skill-vector cosine >= t, e.g. "sales strategies" and "implement sales strategies", which
+    annotators link to either), the confidences kept in place."""
+    threshold, m = knob  # type: ignore[misc]
+    ranked = shipped(bench, item, None)
+    head = ranked[:DEPTH]
+    order = list(range(len(head)))  # positions in `head`, in their new order
+    settled: set[int] = set()
+    for anchor in range(min(int(m), len(head))):  # the shipped top m, in their order
+        settled.add(anchor)
+        at = order.index(anchor)
+        later = [
+            (float(bench.matrix[head[anchor].row] @ bench.matrix[head[i].row]), i) for i in order[at + 1 :]
+        ]
+        later = [(sim, i) for sim, i in later if i not in settled]
+        if later and max(later)[0] >= threshold:
+            twin = max(later)[1]
+            order.remove(twin)
+            order.insert(at + 1, twin)
+            settled.add(twin)
+    return [replace(head[i], confidence=head[at].confidence) for at, i in enumerate(order)] + ranked[DEPTH:]
+
+
 def replaced(measure: Callable[[Bench, Item], np.ndarray]) -> Rank:
     """The shipped score with `measure` (cached per item) as the max-sim, at the knob's weight."""
 
@@ -761,6 +785,11 @@ VARIANTS = (
     Variant("+ prior: title words", (0.0, -0.02, -0.01, 0.01, 0.02), title_words_prior),
     Variant(
         "+ prior: the title is a verb phrase", (0.0, -0.04, -0.02, -0.01, 0.01, 0.02, 0.04), verb_phrase_prior
+    ),
+    Variant(
+        "twins pulled up: each of the top m followed by its nearest skill (t, m)",
+        ((1.0, 0), *((t, m) for t in (0.85, 0.8, 0.75, 0.7) for m in (1, 2, 3))),
+        twins_pulled_up,
     ),
     Variant("- hubness (mean cosine with 300 descriptions)", (0.0, 0.1, 0.3, 0.5), hubness),
     Variant(
