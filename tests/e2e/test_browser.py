@@ -263,3 +263,25 @@ def test_keyboard_review(app_server, browser):
     counts = {r["decision"]: r["n"] for r in decided}
     assert counts.get("accepted") == 1 and counts.get("rejected", 0) >= count - 1
     tab.close()
+
+
+def test_an_html_posting_reads_as_its_page_and_its_source_is_one_click_away(app_server, browser):
+    url, _ = app_server
+    tab = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = tab.new_page()
+    sign_in(page, url, "rita")
+    posting = "<p>Our team needs:</p><ul><li>Python programming &amp; SQL</li><li><b>Statistics</b></li></ul>"
+    page.get_by_label("Job or course description", exact=True).fill(posting)
+    page.get_by_role("button", name="Extract skills").click()
+    see(page, "Skills found")
+    shown = see(page, "Our team needs").locator("xpath=ancestor::*[@data-testid='stMarkdownContainer'][1]")
+    rendered = shown.inner_text()
+    assert "<" not in rendered and "&amp;" not in rendered, rendered
+    lines = [line.strip() for line in rendered.splitlines() if line.strip()]
+    assert lines == ["Our team needs:", "Python programming & SQL", "Statistics"], lines
+    page.get_by_text("The text as sent", exact=False).first.click()
+    source = page.get_by_test_id("stCode").first
+    source.wait_for(state="visible", timeout=WAIT_MS)
+    assert posting in source.inner_text().replace("\n", "")
+    shot(page, "1-review-html")
+    tab.close()
