@@ -33,6 +33,9 @@ if TYPE_CHECKING:
 
 PREBUILT_LABELS = PREBUILT_ROOT / "esco_alt_labels.json.gz"  # joined run -> its labels
 JOINED_LABEL_SOURCES = frozenset({"esco"})  # sources whose alt labels are one joined run
+#: Unicode format characters (category Cf) that occur in web text: soft hyphen, zero-width
+#: space / non-joiner / joiner, left-to-right and right-to-left marks, word joiner, BOM.
+_INVISIBLE = re.compile("[\u00ad\u200b-\u200f\u2060\ufeff]")
 _TOKEN = re.compile(r"[a-z0-9][a-z0-9+#]*(?:\.[a-z0-9+#]+)*")
 _OPENER_COUNT = 3  # titles a word must open to count as a verb (see `skill_names`)
 _FUNCTION_WORDS = frozenset(
@@ -42,9 +45,12 @@ _FUNCTION_WORDS = frozenset(
 
 def name_key(text: str) -> frozenset[str]:
     """What two names share when they are the same name: their lower-cased words without
-    function words, a plural -s dropped ("Use SQL databases" ~ "SQL database")."""
+    function words, a plural -s dropped ("Use SQL databases" ~ "SQL database"). Invisible
+    format characters (zero-width spaces and joiners, soft hyphens, byte-order marks), which
+    scraped postings carry inside words, are not there ("Py\u00adthon" is "python"), as the
+    encoder's tokenizer does not see them either."""
     words = set()
-    for word in _TOKEN.findall(text.lower()):
+    for word in _TOKEN.findall(_INVISIBLE.sub("", text).lower()):
         if word in _FUNCTION_WORDS:
             continue
         if len(word) > 3 and word.endswith("s") and not word.endswith("ss"):

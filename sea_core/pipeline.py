@@ -185,7 +185,11 @@ class Pipeline:
     def rank_encoded(self, encoded: EncodedText, hidden_name: str | None = None) -> list[Candidate]:
         """Every candidate skill of an encoded text, best first (re-ranked when the match
         settings carry a re-ranker). `hidden_name` (self-supervised training only) is no
-        skill's name here: neither the exact-name bonus nor the features see it."""
+        skill's name here: neither the exact-name bonus nor the features see it. A text that
+        is only markup (`<br>`, `<p> </p>`, `&nbsp;`) has no words and no candidates: the vector of
+        its blanks would otherwise match whatever skill lies nearest to nothing."""
+        if not encoded.text.strip():
+            return []
         match = self.config.match
         exact = None
         if match.exact_name_bonus:

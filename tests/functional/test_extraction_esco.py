@@ -95,6 +95,21 @@ def test_evidence_reads_as_the_rendered_text_and_points_into_the_html(esco_pipel
     assert {html[s["phraseStart"] : s["phraseEnd"]] for s in budget} == {"P&amp;L budget"}
 
 
+@pytest.mark.parametrize("text", ["<br>", "<p> </p>", "&nbsp;", "<!-- draft -->", " <b></b> <ORGANIZATION> "])
+def test_a_text_that_is_only_markup_has_no_skills(esco_pipeline, text):
+    assert esco_pipeline.extract(text)["skillExtractOutput"] == []  # was "R", nearest to nothing
+    assert esco_pipeline.rank(text, k=5) == []
+
+
+@pytest.mark.parametrize("invisible", ["\u200b", "\u00ad", "\u200d", "\ufeff"])
+def test_invisible_characters_inside_words_rank_as_the_clean_text(esco_pipeline, invisible):
+    clean = "Front-end developer with strong JavaScript, HTML and CSS skills to build responsive web applications."
+    scraped = clean.replace("HTML", f"HT{invisible}ML").replace("JavaScript", f"Java{invisible}Script")
+    ranked = {text: esco_pipeline.rank(text, k=15) for text in (clean, scraped)}
+    assert [skill for skill, _ in ranked[scraped]] == [skill for skill, _ in ranked[clean]]
+    assert [c for _, c in ranked[scraped]] == pytest.approx([c for _, c in ranked[clean]], abs=1e-5)
+
+
 def test_whole_text_neighbours_beyond_the_tenth_get_a_late_interaction_hearing(esco_pipeline):
     # matcher 4: the skills the whole text is near but no phrase names ("logistics" in a
     # warehouse text, "communication" in an HR one) used to sit below the top 20 the re-ranker

@@ -96,6 +96,19 @@ def test_name_key_ignores_case_function_words_and_plural():
     assert name_key("class") == frozenset({"class"})  # -ss is not a plural
 
 
+@pytest.mark.parametrize(
+    "invisible", ["\u00ad", "\u200b", "\u200c", "\u200d", "\u200e", "\u200f", "\u2060", "\ufeff"]
+)
+def test_name_key_does_not_see_invisible_format_characters(invisible):
+    assert name_key(f"Py{invisible}thon") == frozenset({"python"})
+    assert name_key(f"{invisible}SQL{invisible}") == frozenset({"sql"})
+
+
+def test_name_key_still_splits_at_visible_separators():
+    assert name_key("Py thon") == frozenset({"py", "thon"})
+    assert name_key("Py\u00a0thon") == frozenset({"py", "thon"})  # a no-break space is a space
+
+
 def test_skill_names_cut_esco_runs_and_keep_other_labels_apart():
     skills = [esco(t, labels) for t, labels in zip(TITLES, RUN_LABELS)]
     skills.append(Skill(title="Python", alt_labels=("python programming language", "Python"), source="sfw"))
