@@ -9,13 +9,15 @@ evidence spans point at the text the caller sent. A block-level tag (`<p>`, `<li
 heading, a table cell, ...), a comment, a script or a style becomes a line break followed by
 spaces: a new sentence. Any other tag (`<b>`, `<a href=...>`, a placeholder) becomes spaces, as a
 browser shows it: `<b>Python</b> developer` reads as "Python developer". An entity becomes its
-character followed by spaces (`&amp;` -> "&    ", `&nbsp;` -> six spaces).
+character followed by spaces (`&amp;` -> "&    ", `&nbsp;` -> six spaces); an invisible one
+(`&shy;`, `&zwj;`, `&#8203;`) fills its place with its character, so "Py&shy;thon" stays one word.
 """
 
 from __future__ import annotations
 
 import html
 import re
+import unicodedata
 from html.entities import html5
 
 _MARKUP = re.compile(
@@ -44,6 +46,12 @@ def _character(match: re.Match[str], pad: str = " ") -> str:
     value = html.unescape(entity) if entity[1] == "#" else html5.get(entity[1:])
     if value is None:  # not an entity HTML knows: words, as written
         return entity
+    if value and all(unicodedata.category(c) == "Cf" for c in value):
+        # invisible inside a word (&shy;, &zwj;, &#8203;): the model's reading fills the place
+        # with the character itself, so the word stays whole (the encoder's tokenizer and
+        # `labels.name_key` do not see it); a display's pad is dropped as any other
+        fill = value[0] if pad == " " else pad
+        return value + fill * (len(entity) - len(value))
     value = "".join(" " if c.isspace() or not c.isprintable() else c for c in value)
     return value + pad * (len(entity) - len(value))
 
@@ -66,5 +74,5 @@ def readable(text: str) -> str:
     "P&amp;L" -> "P&L"); `text` itself when it holds no markup."""
     if plain_text(text) == text:
         return text
-    decoded = _ENTITY.sub(lambda m: _character(m).rstrip(" ") or " ", _MARKUP.sub(" ", text))
+    decoded = _ENTITY.sub(lambda m: _character(m, pad="") or " ", _MARKUP.sub(" ", text))
     return " ".join(decoded.split())

@@ -101,7 +101,7 @@ def test_a_text_that_is_only_markup_has_no_skills(esco_pipeline, text):
     assert esco_pipeline.rank(text, k=5) == []
 
 
-@pytest.mark.parametrize("invisible", ["\u200b", "\u00ad", "\u200d", "\ufeff"])
+@pytest.mark.parametrize("invisible", ["\u200b", "\u00ad", "\u200d", "\ufeff", "&shy;", "&#8203;"])
 def test_invisible_characters_inside_words_rank_as_the_clean_text(esco_pipeline, invisible):
     clean = "Front-end developer with strong JavaScript, HTML and CSS skills to build responsive web applications."
     scraped = clean.replace("HTML", f"HT{invisible}ML").replace("JavaScript", f"Java{invisible}Script")

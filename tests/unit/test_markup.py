@@ -138,3 +138,21 @@ def test_an_entity_pad_other_than_a_space_marks_what_a_display_drops():
     assert padded == "P&\0\0\0\0L é\0\0\0\0\0\0\0"
     assert padded.replace("\0", "") == "P&L é"
     assert plain_text(text) == padded.replace("\0", " ")  # the model's reading is unchanged
+
+
+@pytest.mark.parametrize(
+    "entity,char", [("&shy;", "\u00ad"), ("&#8203;", "\u200b"), ("&zwj;", "\u200d"), ("&#x2060;", "\u2060")]
+)
+def test_an_invisible_entity_keeps_its_word_whole(entity, char):
+    text = f"Py{entity}thon developer"
+    plain = plain_text(text)
+    assert len(plain) == len(text)
+    assert plain == "Py" + char * len(entity) + "thon developer"  # no space: one word
+    assert plain.replace(char, "").split() == ["Python", "developer"]
+    assert readable(text) == f"Py{char}thon developer"
+    assert plain_text(text, entity_pad="\0") == "Py" + char + "\0" * (len(entity) - 1) + "thon developer"
+
+
+def test_an_entity_html_maps_to_nothing_is_a_blank():
+    assert plain_text("x&#7;y") == "x    y"  # a control character: nothing a word holds
+    assert readable("x&#7;y") == "x y"
