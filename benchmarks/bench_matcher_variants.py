@@ -11,9 +11,10 @@ title's max-sim against the text's tokens + 0.1 x exact name. A variant changes 
 adds a feature with a weight (BM25, priors such as a verb-phrase title, hubness, the phrase's
 own max-sim, the text's max-sim against the title and against title and description, a second
 encoder's max-sim and text cosine with `--second-encoder`, e.g. all-mpnet-base-v2), replaces the
-max-sim (idf-weighted, windowed, soft, other hidden layers of the encoder, titles without
-function words or encoded with their description) or changes the pool (candidates per phrase, phrase vectors mixed
-with their words read in context, pseudo-relevance feedback, late interaction over every title as a retriever, the text vector as a
+max-sim (idf-weighted, scaled per text, windowed, soft, other hidden layers of the encoder,
+titles without function words or encoded with their description) or changes the pool
+(candidates per phrase, phrase vectors mixed with their words read in context or with a static
+model's, pseudo-relevance feedback, late interaction over every title as a retriever, the text vector as a
 mean of its windows, skill vectors as the mean of their names' vectors with `--label-vectors`:
 92,813 names, about 3 minutes on 2 cores, cached; the whole text's similarity mixed with that of
 the bundled encoder fine-tuned on the taxonomy alone with `--fine-tune-steps`, made and cached on
@@ -503,6 +504,15 @@ def shipped_maxsim(bench: Bench, item: Item) -> np.ndarray:
     return item.features[:, COLUMN["title_maxsim"]]
 
 
+def head_scaled_maxsim(bench: Bench, item: Item) -> np.ndarray:
+    """The shipped max-sim rescaled within the head to the spread of its confidences (per text:
+    (m - mean m) / std m x std c), so that its weight means the same in a text whose titles all
+    match alike as in one where they differ."""
+    m = item.features[:, COLUMN["title_maxsim"]]
+    c = item.features[:, COLUMN["confidence"]]
+    return (m - m.mean()) / max(float(m.std()), 1e-9) * float(c.std())
+
+
 def idf_weighted(bench: Bench, item: Item) -> np.ndarray:
     idf = bench.idf()
     tokenizer = bench.encoder.model.tokenizer
@@ -863,6 +873,11 @@ VARIANTS = (
         "+ phrase max-sim (phrase -> title, title -> phrase)",
         ((0.0, 0.0), (0.1, 0.0), (0.0, 0.1), (0.1, 0.1), (0.3, 0.0), (0.0, 0.3)),
         phrase_direction,
+    ),
+    Variant(
+        "max-sim scaled to the head's confidence spread (weight)",
+        (0.7, 0.5, 1.0, 1.5, 2.0, 3.0),
+        replaced(head_scaled_maxsim),
     ),
     Variant("max-sim idf-weighted (weight)", (0.7, 0.5, 1.0), replaced(idf_weighted)),
     Variant("max-sim within windows of 48 tokens", (0.7, 0.5, 1.0), replaced(windowed(48))),
