@@ -246,7 +246,7 @@ class _Story:
 
     def feedback(self) -> None:
         from mlops.services.alerts import check_alerts
-        from mlops.services.feedback import submit_feedback
+        from mlops.services.ground_truth_import import review_labelled
 
         pipeline = self.services.pipeline(stage="dev")
         client = self.services.inference("dev")  # in-process: logs each prediction
@@ -258,15 +258,9 @@ class _Story:
         for sentence, gold in items:
             record = client.predict([sentence])[0]
             prediction_log.deliver_pending()  # in the warehouse before it is reviewed
-            predicted = [s["skill_id"] for s in record["skillExtractOutput"]]
-            summary = submit_feedback(
-                self.warehouse,
-                pipeline.taxonomy,
-                self.users["rita"],
-                record["requestId"],
-                accepted=[s for s in predicted if s in gold],
-                rejected=[s for s in predicted if s not in gold],
-                added=sorted(gold - set(predicted)),
+            # rita confirms the benchmark's skills and rejects the other suggestions
+            summary = review_labelled(
+                self.warehouse, pipeline.taxonomy, self.users["rita"], record, gold, reject_others=True
             )
             reviewed += 1
             for i, key in enumerate(("n_predicted", "n_confirmed", "n_overlap")):

@@ -5,8 +5,8 @@ is called with the parsed arguments and `args.services`: the process's compositi
 (`mlops.bootstrap.Bootstrap`, opened lazily, closed after the command). Options named
 `warehouse_url` / `store_url` (`--warehouse URL`, `--store URL`) override those settings.
 Errors print one line on stderr and exit non-zero: 2 for bad input (an argument, stdin or a
-file that is not valid UTF-8, JSON too deeply nested, an unreadable taxonomy file, an invalid
-request), as for argparse's usage errors; 1 for anything else.
+file that is not valid UTF-8, JSON too deeply nested, an unreadable taxonomy or ground-truth
+file, an invalid request), as for argparse's usage errors; 1 for anything else.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import sys
 
 from mlops.bootstrap import Bootstrap
 from mlops.entrypoints import commands
+from mlops.services.ground_truth_import import GroundTruthFileError
 from sea_core.taxonomy.errors import TaxonomyError
 from sea_core.text_encoding import TextEncodingError, invalid_argument
 from sea_core.validation import ValidationError
@@ -25,7 +26,14 @@ from sea_core.validation import ValidationError
 #: Command-line options (argparse `dest`s) that override the setting of the same name.
 SETTING_OPTIONS = ("warehouse_url", "store_url")
 #: Errors that mean "the input is bad" (exit 2), also when they are the cause of another error.
-BAD_INPUT = (UnicodeError, RecursionError, TextEncodingError, TaxonomyError, ValidationError)
+BAD_INPUT = (
+    UnicodeError,
+    RecursionError,
+    TextEncodingError,
+    TaxonomyError,
+    ValidationError,
+    GroundTruthFileError,
+)
 
 
 def _bad_input(exc: BaseException) -> str | None:
