@@ -206,3 +206,19 @@ def test_read_labelled_round_trips_the_monitoring_export(ctx, users, tmp_path):
     exported.write_bytes(to_csv(ground_truth(ctx.warehouse, taxonomy=ctx.taxonomy), GROUND_TRUTH_COLUMNS))
     back, refused = read_labelled(exported, ctx.taxonomy)
     assert refused == [] and {(i.text, i.skill_ids) for i in back} == {(i.text, i.skill_ids) for i in items}
+
+
+def test_the_command_reads_its_file_from_s3(home, s3_endpoint, monkeypatch, capsys):
+    import boto3
+
+    monkeypatch.setenv("SEA_S3_ENDPOINT_URL", s3_endpoint)
+    monkeypatch.setenv("SEA_AWS_REGION", "us-east-1")
+    client = boto3.client("s3", endpoint_url=s3_endpoint, region_name="us-east-1")
+    client.create_bucket(Bucket="sea-ground-truth")
+    client.put_object(
+        Bucket="sea-ground-truth", Key="pilot/export.csv", Body=b"text,skill_title\nSQL daily,SQL\n"
+    )
+    assert main(["feedback", "import", "s3://sea-ground-truth/pilot/export.csv", "--dry-run"]) == 0
+    assert "1 labelled texts (1 with skills" in capsys.readouterr().out
+    assert main(["feedback", "import", "s3://sea-ground-truth/pilot/absent.csv", "--dry-run"]) == 1
+    assert "absent.csv" in capsys.readouterr().err

@@ -1,4 +1,4 @@
-"""`python -m mlops feedback import PATH`: labelled texts (Monitoring's ground-truth export, or a
+"""`python -m mlops feedback import PATH|s3://...`: labelled texts (Monitoring's ground-truth export, or a
 benchmark's `sentence, label` rows) imported as the importing user's reviews of the stage's
 model's predictions (`mlops.services.ground_truth_import`). `--dry-run` reads and checks the
 file and writes nothing. Progress and every refused row go to stderr; the summary to stdout."""
@@ -7,10 +7,13 @@ from __future__ import annotations
 
 import argparse
 import sys
+import tempfile
 import time
+from pathlib import Path
 
 from mlops.domain.progress import eta_seconds, format_eta
 from mlops.entrypoints.actor import add_actor_options, authenticate_actor
+from mlops.services.batch.locations import fetch, location
 from mlops.services.ground_truth_import import ImportSummary, Refusal, import_labelled, read_labelled
 
 STAGES = ("dev", "uat", "prod")
@@ -48,7 +51,10 @@ def _report_refusals(refusals: list[Refusal]) -> None:
 
 def run_import(args: argparse.Namespace) -> int:
     services = args.services
-    items, unread = read_labelled(args.path, services.taxonomy)
+    settings = services.settings
+    with tempfile.TemporaryDirectory(prefix="sea-ground-truth-") as folder:
+        local = fetch(location(args.path), Path(folder), settings.s3_endpoint_url, settings.aws_region)
+        items, unread = read_labelled(local, services.taxonomy)
     _report_refusals(unread)
     with_skills = sum(1 for item in items if item.skill_ids)
     print(
