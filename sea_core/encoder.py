@@ -9,7 +9,8 @@ import hashlib
 import json
 import os
 import shutil
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, cast
 
@@ -99,6 +100,21 @@ def weights_fingerprint(path: str | Path, spec: str = "") -> str:
     return digest.hexdigest()[:16]
 
 
+@contextmanager
+def quiet_loading() -> Iterator[None]:
+    """No progress bars while weights load (transformers draws one per model on stderr, which a
+    command keeps for errors); the setting as it was afterwards."""
+    from transformers.utils import logging as transformers_logging
+
+    enabled = transformers_logging.is_progress_bar_enabled()
+    transformers_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if enabled:
+            transformers_logging.enable_progress_bar()
+
+
 class Encoder:
     """A loaded sentence encoder. `encode` returns float32 rows of unit length.
 
@@ -124,7 +140,8 @@ class Encoder:
         self.device = pick_device(device)
         self.batch_size = batch_size
         try:
-            self.model = SentenceTransformer(self.path, device=self.device)
+            with quiet_loading():
+                self.model = SentenceTransformer(self.path, device=self.device)
         except Exception as exc:  # hub/IO errors come in many types
             offline = (
                 " (offline: HF_HUB_OFFLINE is set and it is not cached)"

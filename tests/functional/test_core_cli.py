@@ -76,8 +76,10 @@ def test_extract_text_to_stdout(capsys, small_taxonomy, tiny_sentence_encoder_di
         )
         == 0
     )
-    record = json.loads(capsys.readouterr().out)
+    captured = capsys.readouterr()
+    record = json.loads(captured.out)
     assert len(record["skillExtractOutput"]) == 3
+    assert captured.err == ""  # no model-loading progress bars: stderr is for errors
 
 
 @pytest.mark.parametrize(
