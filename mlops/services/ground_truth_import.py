@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from mlops.bootstrap import Bootstrap
 from mlops.services import audit
 from mlops.services.feedback import FeedbackError, submit_feedback
 from mlops.services.identity import User, require_role
@@ -46,6 +47,10 @@ BATCH = 16  # texts served per inference call
 
 class GroundTruthFileError(ValueError):
     """A file that cannot be read as labelled texts (unknown format, no text or skill column)."""
+
+
+class RemoteModelError(RuntimeError):
+    """The import cannot serve texts in this process: the settings point at a remote model."""
 
 
 @dataclass(frozen=True)
@@ -69,7 +74,8 @@ class Refusal:
 @dataclass
 class ImportSummary:
     """What an import did: texts reviewed, skills predicted / confirmed / in both (the counts of
-    the reviews), reviews that replaced the importer's earlier ones, and what was refused."""
+    the reviews), reviews that replaced the importer's earlier ones, what was refused, and the
+    model version that served the texts ("" when none was served)."""
 
     texts: int = 0
     reviewed: int = 0
@@ -78,6 +84,7 @@ class ImportSummary:
     overlap: int = 0
     replaced: int = 0
     refused: list[Refusal] = field(default_factory=list)
+    model_version: str = ""
 
 
 class Predictor(Protocol):
@@ -184,6 +191,7 @@ def import_labelled(
         served = _served(predictor, batch, summary)
         deliver()
         for item, record in served:
+            summary.model_version = summary.model_version or str(record.get("modelVersion") or "")
             _review(warehouse, taxonomy, user, item, record, reject_others, summary)
         if progress is not None:
             progress(min(start + BATCH, len(items)), len(items), summary)
@@ -195,6 +203,36 @@ def import_labelled(
         {"texts": summary.texts, "reviewed": summary.reviewed, "refused": len(summary.refused)},
     )
     return summary
+
+
+def import_as_reviews(
+    services: Bootstrap,
+    user: User | None,
+    items: Sequence[LabelledText],
+    stage: str = "dev",
+    reject_others: bool = False,
+    progress: Callable[[int, int, ImportSummary], None] | None = None,
+) -> ImportSummary:
+    """`import_labelled` with the stage's model in this process, its predictions logged and
+    delivered through the process's prediction log (what the command and the Monitoring page
+    run). RemoteModelError when the settings serve from an inference server or a SageMaker
+    endpoint, whose logs reach the warehouse later than a review would need them."""
+    settings = services.settings
+    if settings.inference_url or settings.sagemaker_endpoint:
+        raise RemoteModelError(
+            "the import serves the texts with the model in this process; unset SEA_INFERENCE_URL "
+            "and SEA_SAGEMAKER_ENDPOINT for it"
+        )
+    return import_labelled(
+        services.warehouse,
+        services.taxonomy,
+        user,
+        items,
+        services.inference(stage),
+        deliver=services.prediction_log.deliver_pending,
+        reject_others=reject_others,
+        progress=progress,
+    )
 
 
 def _served(

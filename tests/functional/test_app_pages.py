@@ -326,6 +326,29 @@ def test_monitoring_shows_charts_tables_and_alerts(ctx, users, name):
     assert versions == ["1.0.0"]
 
 
+def test_monitoring_imports_labelled_texts_as_the_admin_reviewers_reviews(ctx, users):
+    at = app_as(users["root"], "monitoring")
+    labels = ["Import ground truth: labelled texts as your reviews"]
+    assert [e.label for e in at.expander if e.label.startswith("Import")] == labels
+    content = b"sentence,label\nWe need SQL daily,SQL\nWe need SQL daily,Statistics\nBe smart,Rust\n"
+    at.file_uploader(key="mon_gt_file").set_value(("bench.csv", content, "text/csv")).run()
+    at.button(key="mon_gt_import").click().run()
+    assert not at.exception and not at.error, texts(at.error)
+    (done,) = [s for s in texts(at.success) if s.startswith("Imported")]
+    assert done.startswith("Imported 1 of 1 texts of bench.csv as your reviews of the dev model")
+    assert "2 skills confirmed, 1 of them predicted" in done and "1 rows or texts refused" in done
+    tables = [d.value for d in at.dataframe if "reason" in d.value.columns]
+    assert [t["reason"].tolist() for t in tables] == [["no skill of the taxonomy is titled 'Rust'"]]
+    rows = ctx.warehouse.query("SELECT reviewer, n_confirmed, n_overlap FROM feedback_submissions")
+    assert [(r["reviewer"], r["n_confirmed"], r["n_overlap"]) for r in rows] == [("root", 2, 1)]
+
+
+@pytest.mark.parametrize("name", ["adam", "stan"])
+def test_monitoring_offers_the_import_only_to_an_admin_who_reviews(ctx, users, name):
+    at = app_as(users[name], "monitoring")
+    assert not at.exception and not [e for e in at.expander if e.label.startswith("Import")]
+
+
 def test_monitoring_shows_reviewer_counts_that_agree_with_the_warehouse(ctx, users):
     from datetime import date
 

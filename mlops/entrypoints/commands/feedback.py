@@ -14,7 +14,7 @@ from pathlib import Path
 from mlops.domain.progress import eta_seconds, format_eta
 from mlops.entrypoints.actor import add_actor_options, authenticate_actor
 from mlops.services.batch.locations import fetch, location
-from mlops.services.ground_truth_import import ImportSummary, Refusal, import_labelled, read_labelled
+from mlops.services.ground_truth_import import ImportSummary, Refusal, import_as_reviews, read_labelled
 
 STAGES = ("dev", "uat", "prod")
 
@@ -64,14 +64,6 @@ def run_import(args: argparse.Namespace) -> int:
     if args.dry_run or not items:
         return 0 if items or not unread else 1
     user = authenticate_actor(args, services)
-    client = services.inference(args.stage)
-    if getattr(client, "prediction_log", None) is None:
-        print(
-            "error: feedback import serves the texts with the model in this process; unset "
-            "SEA_INFERENCE_URL and SEA_SAGEMAKER_ENDPOINT for it",
-            file=sys.stderr,
-        )
-        return 2
     started = time.monotonic()
 
     def progress(done: int, total: int, summary: ImportSummary) -> None:
@@ -84,22 +76,13 @@ def run_import(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
 
-    summary = import_labelled(
-        services.warehouse,
-        services.taxonomy,
-        user,
-        items,
-        client,
-        deliver=services.prediction_log.deliver_pending,
-        reject_others=args.reject_others,
-        progress=progress,
-    )
+    summary = import_as_reviews(services, user, items, args.stage, args.reject_others, progress)
     if not args.no_progress:
         print(file=sys.stderr)
     _report_refusals(summary.refused)
     print(
         f"imported {summary.reviewed} of {summary.texts} texts as reviews by {user.username} of the "
-        f"{args.stage} model ({client.model_version}): {summary.predicted} skills predicted, "
+        f"{args.stage} model ({summary.model_version or 'none served'}): {summary.predicted} skills predicted, "
         f"{summary.confirmed} confirmed, {summary.overlap} in both; {summary.replaced} replaced an "
         f"earlier review; {len(summary.refused)} refused"
     )
