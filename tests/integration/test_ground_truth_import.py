@@ -222,3 +222,17 @@ def test_the_command_reads_its_file_from_s3(home, s3_endpoint, monkeypatch, caps
     assert "1 labelled texts (1 with skills" in capsys.readouterr().out
     assert main(["feedback", "import", "s3://sea-ground-truth/pilot/absent.csv", "--dry-run"]) == 1
     assert "absent.csv" in capsys.readouterr().err
+
+
+def test_the_import_refuses_to_serve_through_a_remote_model(tmp_path, users):
+    from mlops.bootstrap import Bootstrap
+    from mlops.config import load_settings
+    from mlops.services.ground_truth_import import RemoteModelError, import_as_reviews
+
+    settings = load_settings(
+        env={"SEA_HOME": str(tmp_path / "remote"), "SEA_INFERENCE_URL": "http://127.0.0.1:9"},
+        secrets_path=tmp_path / "none.toml",
+    )
+    with Bootstrap(settings) as remote:
+        with pytest.raises(RemoteModelError, match="unset SEA_INFERENCE_URL"):
+            import_as_reviews(remote, users["root"], [LabelledText("SQL", frozenset(), 2)])
