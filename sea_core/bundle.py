@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from .embeddings import META_FILE, TaxonomyIndex, build_index
-from .encoder import Encoder
+from .encoder import Encoder, quiet_loading
 from .labels import label_vectors
 from .manifest import MANIFEST_FILE, ManifestError, has_manifest, verify_manifest, write_manifest
 from .matching import MatchConfig
@@ -115,7 +115,8 @@ def save_bundle(
     if Path(encoder.path).resolve() != model_dir.resolve():
         if model_dir.exists():
             shutil.rmtree(model_dir)
-        encoder.model.save(str(model_dir))
+        with quiet_loading():
+            encoder.model.save(str(model_dir))
     encoder.save_export(model_dir)
     index = index or build_index(encoder, taxonomy)
     index.save(model_dir)

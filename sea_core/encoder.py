@@ -102,8 +102,9 @@ def weights_fingerprint(path: str | Path, spec: str = "") -> str:
 
 @contextmanager
 def quiet_loading() -> Iterator[None]:
-    """No progress bars while weights load (transformers draws one per model on stderr, which a
-    command keeps for errors); the setting as it was afterwards."""
+    """No progress bars while weights load or are written (transformers draws one per model on
+    stderr, which a command keeps for errors, and into a build's log); the setting as it was
+    afterwards."""
     from transformers.utils import logging as transformers_logging
 
     enabled = transformers_logging.is_progress_bar_enabled()

@@ -181,3 +181,16 @@ def test_extract_without_flags_serves_the_bundle_rule_and_flags_override_it(monk
     assert run("extract", "--text", "python") == 0
     assert run("extract", "--text", "python", "--top-k", "3", "--min-confidence", "0.5") == 0
     assert fake.calls == [(None, None), (3, 0.5)]
+
+
+def test_writing_a_bundle_draws_no_progress_bars(tmp_path, tiny_sentence_encoder_dir, capsys):
+    from sea_core.bundle import save_bundle
+    from sea_core.encoder import Encoder
+    from sea_core.taxonomy import Skill, Taxonomy
+
+    encoder = Encoder(tiny_sentence_encoder_dir, device="cpu")
+    capsys.readouterr()
+    save_bundle(
+        tmp_path / "bundle", encoder, Taxonomy([Skill("SQL")], version="t", name="t"), model_version="1.0.0"
+    )
+    assert "Writing model shards" not in capsys.readouterr().err  # a build's log stays readable
