@@ -25,7 +25,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from .encoder import pick_device, resolve_model_path
+from .encoder import pick_device, quiet_loading, resolve_model_path
 from .markup import plain_text
 from .matching import FULL_TEXT_PHRASE
 from .taxonomy import Taxonomy
@@ -310,13 +310,15 @@ def fine_tune_contrastive(
             f"{len(self_supervised)} taxonomy example(s) give no batch of two "
             "distinct skills"
         )
-    model = SentenceTransformer(resolve_model_path(start), device=pick_device(params.device))
+    with quiet_loading():
+        model = SentenceTransformer(resolve_model_path(start), device=pick_device(params.device))
     loss_model = losses.MultipleNegativesRankingLoss(model, scale=params.scale)
     summary = run_training(
         model, loss_model, batches, params.learning_rate, params.warmup_ratio, params.weight_decay, progress
     )
     Path(output_dir).mkdir(parents=True, exist_ok=True)
-    model.save(str(output_dir))
+    with quiet_loading():
+        model.save(str(output_dir))
     return FineTuneResult(
         str(output_dir),
         params,

@@ -8,7 +8,9 @@ from sea_core.finetune import FineTuneParams, ReviewedText, fine_tune_contrastiv
 from tests.unit.test_finetune import ACC, DA, PY, SQL, TAX, WELD
 
 
-def test_a_seeded_run_trains_saves_and_records_its_hyperparameters(tiny_sentence_encoder_dir, tmp_path):
+def test_a_seeded_run_trains_saves_and_records_its_hyperparameters(
+    tiny_sentence_encoder_dir, tmp_path, capsys
+):
     reviews = [
         ReviewedText("python and sql", (PY, SQL), rejected=(WELD,)),
         ReviewedText("accounting team", (ACC,), rejected=(DA,)),
@@ -20,6 +22,8 @@ def test_a_seeded_run_trains_saves_and_records_its_hyperparameters(tiny_sentence
     assert result.hyperparameters["max_steps"] == 3 and result.hyperparameters["seed"] == 42
     again = fine_tune_contrastive(tiny_sentence_encoder_dir, reviews, TAX, tmp_path / "m2", params)
     assert again.final_loss == pytest.approx(result.final_loss, rel=1e-5)
+    err = capsys.readouterr().err  # a build's log: its own progress lines, no loading bars
+    assert "Loading weights" not in err and "Writing model shards" not in err
 
 
 def test_no_data_is_a_clear_error(tiny_sentence_encoder_dir, tmp_path):
