@@ -15,7 +15,8 @@ request is) and reviewed at once: its predicted skills that the file confirms ar
 file's others added; the predicted ones it does not confirm stay undecided (neither confirmed
 nor a training negative) unless `reject_others`, or unless the file says no skill applies, when
 they are rejected. Importing the same file again replaces the importer's reviews of its texts,
-so an interrupted import is finished by running it again. A row or text that cannot be imported
+so an interrupted import is finished by running it again (`skip_reviewed`: without serving the
+texts already done again). A row or text that cannot be imported
 (an unknown skill, an empty or too long text, a refused review) is reported with its line and
 reason; the others are imported.
 """
@@ -29,10 +30,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from mlops.adapters.warehouse.repositories import repositories
 from mlops.bootstrap import Bootstrap
 from mlops.services import audit
 from mlops.services.feedback import FeedbackError, submit_feedback
 from mlops.services.identity import User, require_role
+from sea_core.pipeline import request_id_for
 from sea_core.taxonomy.csv_records import field_size_limit
 from sea_core.validation import ValidationError, validate_text
 
@@ -74,8 +77,9 @@ class Refusal:
 @dataclass
 class ImportSummary:
     """What an import did: texts reviewed, skills predicted / confirmed / in both (the counts of
-    the reviews), reviews that replaced the importer's earlier ones, what was refused, and the
-    model version that served the texts ("" when none was served)."""
+    the reviews), reviews that replaced the importer's earlier ones, texts skipped as already
+    reviewed by the importer (`skip_reviewed`), what was refused, and the model version that
+    served the texts ("" when none was served)."""
 
     texts: int = 0
     reviewed: int = 0
@@ -83,6 +87,7 @@ class ImportSummary:
     confirmed: int = 0
     overlap: int = 0
     replaced: int = 0
+    skipped: int = 0
     refused: list[Refusal] = field(default_factory=list)
     model_version: str = ""
 
@@ -178,9 +183,12 @@ def import_labelled(
     deliver: Callable[[], object] = lambda: None,
     reject_others: bool = False,
     progress: Callable[[int, int, ImportSummary], None] | None = None,
+    skip_reviewed: bool = False,
 ) -> ImportSummary:
     """Serve each text with `predictor` and record its review by `user` (see the module doc);
-    `deliver` lands the logged predictions in the warehouse before they are reviewed. Calls
+    `deliver` lands the logged predictions in the warehouse before they are reviewed. With
+    `skip_reviewed`, a text `user` has reviewed already is neither served nor reviewed again (an
+    interrupted import of a large file finishes without redoing its done part). Calls
     `progress(done, total, summary)` after each batch. PermissionDenied unless `user` is an
     admin and a reviewer; every other failure of a text is a refusal in the summary."""
     user = require_role(user, "admin", action="import ground truth", source=warehouse)
@@ -188,6 +196,10 @@ def import_labelled(
     summary = ImportSummary(texts=len(items))
     for start in range(0, len(items), BATCH):
         batch = list(items[start : start + BATCH])
+        if skip_reviewed:
+            todo = [i for i in batch if not _reviewed_by(warehouse, user, i.text)]
+            summary.skipped += len(batch) - len(todo)
+            batch = todo
         served = _served(predictor, batch, summary)
         deliver()
         for item, record in served:
@@ -200,9 +212,19 @@ def import_labelled(
         user.username,
         IMPORT_ACTION,
         "",
-        {"texts": summary.texts, "reviewed": summary.reviewed, "refused": len(summary.refused)},
+        {
+            "texts": summary.texts,
+            "reviewed": summary.reviewed,
+            "skipped": summary.skipped,
+            "refused": len(summary.refused),
+        },
     )
     return summary
+
+
+def _reviewed_by(warehouse: Any, user: User, text: str) -> bool:
+    """Whether `user` has reviewed `text` (its request id) already."""
+    return repositories(warehouse).feedback.count(request_id_for(text), user.username) > 0
 
 
 def import_as_reviews(
@@ -212,6 +234,7 @@ def import_as_reviews(
     stage: str = "dev",
     reject_others: bool = False,
     progress: Callable[[int, int, ImportSummary], None] | None = None,
+    skip_reviewed: bool = False,
 ) -> ImportSummary:
     """`import_labelled` with the stage's model in this process, its predictions logged and
     delivered through the process's prediction log (what the command and the Monitoring page
@@ -232,6 +255,7 @@ def import_as_reviews(
         deliver=services.prediction_log.deliver_pending,
         reject_others=reject_others,
         progress=progress,
+        skip_reviewed=skip_reviewed,
     )
 
 

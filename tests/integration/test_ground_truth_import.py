@@ -236,3 +236,18 @@ def test_the_import_refuses_to_serve_through_a_remote_model(tmp_path, users):
     with Bootstrap(settings) as remote:
         with pytest.raises(RemoteModelError, match="unset SEA_INFERENCE_URL"):
             import_as_reviews(remote, users["root"], [LabelledText("SQL", frozenset(), 2)])
+
+
+def test_resuming_skips_the_texts_already_reviewed_without_serving_them(ctx, users, monkeypatch):
+    items = [LabelledText(f"SQL number {i}", frozenset({skill(ctx, "SQL")}), i + 2) for i in range(5)]
+    run(ctx, users["root"], items[:3])
+    client = ctx.inference("dev")
+    served: list[str] = []
+    predict = client.predict
+    monkeypatch.setattr(client, "predict", lambda texts: served.extend(texts) or predict(texts))
+    summary = run(ctx, users["root"], items, skip_reviewed=True)
+    assert served == ["SQL number 3", "SQL number 4"]
+    assert (summary.texts, summary.skipped, summary.reviewed, summary.replaced) == (5, 3, 2, 0)
+    assert ctx.warehouse.scalar("SELECT COUNT(*) FROM feedback_submissions") == 5
+    other = run(ctx, users["root"], items, skip_reviewed=True)
+    assert other.skipped == 5 and other.reviewed == 0

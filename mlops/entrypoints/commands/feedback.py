@@ -38,6 +38,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         action="store_true",
         help="reject the predicted skills the file does not confirm (default: leave them undecided)",
     )
+    run.add_argument(
+        "--resume",
+        action="store_true",
+        help="skip the texts you have reviewed already (finish an interrupted import without redoing it)",
+    )
     run.add_argument("--dry-run", action="store_true", help="read and check the file; write nothing")
     run.add_argument("--no-progress", action="store_true", help="no progress line on stderr")
     add_actor_options(run, "the admin and reviewer whose reviews they become")
@@ -76,7 +81,9 @@ def run_import(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
 
-    summary = import_as_reviews(services, user, items, args.stage, args.reject_others, progress)
+    summary = import_as_reviews(
+        services, user, items, args.stage, args.reject_others, progress, skip_reviewed=args.resume
+    )
     if not args.no_progress:
         print(file=sys.stderr)
     _report_refusals(summary.refused)
@@ -84,6 +91,6 @@ def run_import(args: argparse.Namespace) -> int:
         f"imported {summary.reviewed} of {summary.texts} texts as reviews by {user.username} of the "
         f"{args.stage} model ({summary.model_version or 'none served'}): {summary.predicted} skills predicted, "
         f"{summary.confirmed} confirmed, {summary.overlap} in both; {summary.replaced} replaced an "
-        f"earlier review; {len(summary.refused)} refused"
+        f"earlier review; {summary.skipped} skipped as reviewed already; {len(summary.refused)} refused"
     )
     return 0 if summary.reviewed or not summary.texts else 1
