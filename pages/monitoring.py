@@ -8,18 +8,16 @@ import streamlit as st
 
 from mlops.entrypoints.ui import charts
 from mlops.entrypoints.ui.context import app_context
-from mlops.entrypoints.ui.display import date_range, explain, friendly_errors, show_flash
+from mlops.entrypoints.ui.display import date_range, explain, friendly_errors
 from mlops.entrypoints.ui.ground_truth_upload import show_import
 from mlops.entrypoints.ui.labels import decision_rows, duration_text, labelled_columns
 from mlops.entrypoints.ui.session import require_page_role
 from mlops.services import alerts as alert_service
 from mlops.services import exports, monitoring
 
-PAGE = "monitoring"
 user = require_page_role("admin", "stakeholder")
 ctx = app_context()
 st.title("Monitoring")
-show_flash(PAGE)
 explain(
     "Model quality measured against reviewers' confirmed skills, with alerts, usage and the skills most often "
     "corrected (aggregates refresh every minute)."
@@ -162,7 +160,7 @@ for column, export in zip(st.columns(len(exports.FORMATS)), exports.FORMATS):
         mime=export.mime,
         key=f"mon_truth_{export.suffix}",
     )
-show_import(ctx, user, PAGE)
+show_import(ctx, user)
 
 st.subheader("Reviewers")
 explain(

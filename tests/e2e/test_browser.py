@@ -285,3 +285,29 @@ def test_an_html_posting_reads_as_its_page_and_its_source_is_one_click_away(app_
     assert posting in source.inner_text().replace("\n", "")
     shot(page, "1-review-html")
     tab.close()
+
+
+def test_an_admin_who_reviews_imports_ground_truth_on_the_monitoring_page(app_server, browser, tmp_path):
+    url, context = app_server
+    tab = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = tab.new_page()
+    sign_in(page, url, "root")
+    open_page(page, "Monitoring")
+    page.get_by_text("Import ground truth: labelled texts as your reviews").click()
+    labelled = tmp_path / "labelled.csv"
+    labelled.write_text(f'sentence,label\n"{SAMPLE_TEXT} Imported.",SQL\nBe smart,Rust\n', encoding="utf-8")
+    page.locator("[data-testid='stFileUploader'] input[type='file']").set_input_files(str(labelled))
+    see(page, "labelled.csv")
+    page.get_by_role("button", name="Import", exact=True).click()
+    see(page, "Imported 1 of 1 texts of labelled.csv", timeout=60_000)
+    # the refused row in the table of what was not imported (a canvas grid: its cells are attached, not "visible")
+    page.get_by_text("no skill of the taxonomy is titled 'Rust'").first.wait_for(
+        state="attached", timeout=WAIT_MS
+    )
+    shot(page, "2-monitoring-import")
+    stored = context.warehouse.query(
+        "SELECT reviewer FROM feedback_submissions WHERE request_id IN "
+        "(SELECT request_id FROM prediction_requests WHERE original_input LIKE '%Imported.')"
+    )
+    assert [r["reviewer"] for r in stored] == ["root"]
+    tab.close()

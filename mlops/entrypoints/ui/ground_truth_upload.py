@@ -12,7 +12,7 @@ import pandas as pd
 import streamlit as st
 
 from mlops.bootstrap import Bootstrap
-from mlops.entrypoints.ui.display import flash, friendly_errors
+from mlops.entrypoints.ui.display import friendly_errors
 from mlops.services.ground_truth_import import ImportSummary, Refusal, import_as_reviews, read_labelled
 from mlops.services.identity import User
 
@@ -29,10 +29,8 @@ def _refusal_table(refusals: list[Refusal]) -> None:
         )
 
 
-def _run(
-    ctx: Bootstrap, user: User, name: str, data: bytes, stage: str, reject_others: bool, page: str
-) -> bool:
-    """Import the uploaded file; True when it was imported (its outcome flashed for the rerun)."""
+def _run(ctx: Bootstrap, user: User, name: str, data: bytes, stage: str, reject_others: bool) -> bool:
+    """Import the uploaded file; True when it was imported (its outcome kept for the redraw)."""
     with tempfile.TemporaryDirectory(prefix="sea-ground-truth-") as folder:
         path = Path(folder) / Path(name).name
         path.write_bytes(data)
@@ -47,33 +45,35 @@ def _run(
         bar.progress(done / total, text=f"{done} of {total} texts, {summary.reviewed} reviewed")
 
     summary = import_as_reviews(ctx, user, items, stage, reject_others, progress)
-    st.session_state[_RESULT_KEY] = unread + summary.refused
-    st.cache_data.clear()  # the page's aggregates include the new reviews at once
-    flash(
-        page,
+    st.session_state[_RESULT_KEY] = (
         f"Imported {summary.reviewed} of {summary.texts} texts of {name} as your reviews of the {stage} "
         f"model ({summary.model_version or 'none served'}): {summary.confirmed} skills confirmed, "
         f"{summary.overlap} of them predicted; {summary.replaced} replaced an earlier review; "
         f"{len(unread) + len(summary.refused)} rows or texts refused.",
+        unread + summary.refused,
     )
+    st.cache_data.clear()  # the page's aggregates include the new reviews at once
     return True
 
 
-def show_import(ctx: Bootstrap, user: User, page: str) -> None:
+def show_import(ctx: Bootstrap, user: User) -> None:
     """The import section (for a user with the admin and reviewer roles; nothing otherwise)."""
     if not (user.has("admin") and user.has("reviewer")):
         return
-    refused = st.session_state.pop(_RESULT_KEY, None)
-    with st.expander("Import ground truth: labelled texts as your reviews", expanded=refused is not None):
+    result = st.session_state.pop(_RESULT_KEY, None)  # the outcome of the import before the redraw
+    with st.expander("Import ground truth: labelled texts as your reviews", expanded=result is not None):
         st.caption(
             "A CSV or Parquet file shaped like the export above (text, skill_id or skill_title), or a "
             "benchmark's sentence and label rows. Each text is served by the chosen model and reviewed by you: "
             "the file's skills confirmed, the model's other suggestions left undecided unless you reject them. "
             "Importing the same file again replaces those reviews."
         )
-        if refused:
-            st.markdown(f"**Not imported** ({len(refused)})")
-            _refusal_table(refused)
+        if result is not None:
+            message, refused = result
+            st.success(message)
+            if refused:
+                st.markdown(f"**Not imported** ({len(refused)})")
+                _refusal_table(refused)
         upload = st.file_uploader("Labelled texts", type=["csv", "parquet"], key="mon_gt_file")
         left, right = st.columns(2)
         stage = left.selectbox("Model that serves the texts", STAGES, key="mon_gt_stage")
@@ -83,6 +83,6 @@ def show_import(ctx: Bootstrap, user: User, page: str) -> None:
         imported = False
         if st.button("Import", key="mon_gt_import", disabled=upload is None, type="primary") and upload:
             with friendly_errors("Importing the ground truth"):
-                imported = _run(ctx, user, upload.name, upload.getvalue(), stage, reject_others, page)
+                imported = _run(ctx, user, upload.name, upload.getvalue(), stage, reject_others)
     if imported:
         st.rerun()  # the page redraws with the new reviews counted
