@@ -18,7 +18,8 @@ model's, pseudo-relevance feedback, late interaction over every title as a retri
 mean of its windows, skill vectors as the mean of their names' vectors with `--label-vectors`:
 92,813 names, about 3 minutes on 2 cores, cached; the whole text's similarity mixed with that of
 the bundled encoder fine-tuned on the taxonomy alone with `--fine-tune-steps`, made and cached on
-first use: about 8 minutes to train and 5 to embed the taxonomy on 2 quiet cores). The
+first use: about 8 minutes to train and 5 to embed the taxonomy on 2 quiet cores; with it also the
+pool made from its similarities, the bundled encoder's max-sim over that pool's head). The
 confidences stay in place as the shipped re-ranker leaves them, so the shipped output rule cuts
 every variant alike.
 
@@ -697,6 +698,37 @@ def tuned_text_similarity(bench: Bench, item: Item, share: object) -> list[Candi
     return bench.pool_from(item, text_sims=mixed)
 
 
+def tuned_pool(bench: Bench, item: Item, share: object) -> list[Candidate]:
+    """The pool made with similarities = (1 - s) x the bundled encoder's + s x those of the
+    encoder fine-tuned on the taxonomy (phrases, whole text and skill vectors), its head
+    re-ranked with the shipped weights and the bundled encoder's max-sim (the tuned model as
+    the retriever, the bundled one as the late interaction: the tuned model's own token rows
+    lost the max-sim's gain when it served both)."""
+    share = float(share)  # type: ignore[arg-type]
+    if not share:
+        return reorder(item.pool, shipped_score(item.features))
+    assert bench.tuned is not None and bench.tuned_matrix is not None, "needs --fine-tune-steps"
+    encoded = item.encoded
+    config = bench.before.config.match
+    exact = [bench.context.exact.rows(span.text) for span in encoded.spans]
+    if "tuned pool" not in item.extra:
+        vectors = bench.tuned.encode([span.text for span in encoded.spans] + [encoded.text])
+        span_sims = span_similarities(encoded.spans, vectors[:-1], bench.tuned_matrix, config, exact)
+        item.extra["tuned pool"] = (span_sims.astype(np.float32), bench.tuned_matrix @ vectors[-1])  # type: ignore[assignment]
+    tuned_spans, tuned_text = item.extra["tuned pool"]  # type: ignore[misc]
+    bundled = span_similarities(encoded.spans, encoded.span_vectors, bench.matrix, config, exact)
+    pool = rank_similarities(
+        encoded.spans,
+        (1 - share) * bundled + share * tuned_spans,
+        (1 - share) * (bench.matrix @ encoded.text_vector) + share * tuned_text,
+        config,
+    )
+    return reorder(pool, shipped_score(bench.head_features(encoded, pool)))
+
+
+tuned_pool.own_pool = True  # type: ignore[attr-defined]
+
+
 def phrases_in_context(bench: Bench, item: Item, share: object) -> list[Candidate]:
     """Each phrase's vector = (1 - s) x the phrase encoded alone + s x the mean of the text's
     token rows over the phrase (its words as the whole text's encoder pass read them: "models" in
@@ -921,6 +953,12 @@ VARIANTS = (
         "text similarity mixed with a taxonomy-fine-tuned encoder's (share)",
         (0.0, 0.25, 0.5, 0.75, 1.0),
         repooled(tuned_text_similarity),
+        "tuned",
+    ),
+    Variant(
+        "pool from a taxonomy-fine-tuned encoder, bundled max-sim over its head (share)",
+        (0.0, 0.25, 0.5, 0.75, 1.0),
+        tuned_pool,
         "tuned",
     ),
     Variant(
