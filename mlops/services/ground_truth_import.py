@@ -98,18 +98,44 @@ class Predictor(Protocol):
     def predict(self, texts: list[str]) -> list[dict[str, Any]]: ...
 
 
+def _header_key(name: str) -> str:
+    """A column name as the import matches it: case, surrounding blanks, hyphens and inner
+    spacing do not count ("Skill Title", " skill-title" and "skill_title" are one column)."""
+    return "_".join(name.strip().lower().replace("-", " ").replace("_", " ").split())
+
+
 def _rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
-    """(line, row) of a CSV (UTF-8, header first) or Parquet file."""
+    """(line, row) of a CSV (UTF-8, header first; line: where the row starts, a quoted text
+    that spans lines counted whole) or Parquet file (row: its position, first = 1), the column
+    names as `_header_key` gives them. GroundTruthFileError for a file that is not UTF-8, not
+    CSV-shaped or not Parquet."""
     suffix = path.suffix.lower()
     if suffix == ".csv":
-        with field_size_limit(sys.maxsize), path.open(encoding="utf-8-sig", newline="") as handle:
-            for line, row in enumerate(csv.DictReader(handle), start=2):
-                yield line, row
+        try:
+            with field_size_limit(sys.maxsize), path.open(encoding="utf-8-sig", newline="") as handle:
+                reader = csv.DictReader(handle)
+                for row in reader:
+                    values = {_header_key(k): v for k, v in row.items() if k is not None}
+                    spanned = sum(v.count("\n") for v in row.values() if isinstance(v, str))
+                    yield reader.line_num - spanned, values
+        except UnicodeDecodeError as exc:
+            raise GroundTruthFileError(
+                f"{path}: is not UTF-8 text (byte 0x{exc.object[exc.start]:02x}); save it as 'CSV UTF-8'"
+            ) from exc
+        except csv.Error as exc:
+            raise GroundTruthFileError(
+                f"{path}: line {reader.line_num}: not readable as CSV ({exc})"
+            ) from exc
     elif suffix == ".parquet":
+        import pyarrow as pa
         import pyarrow.parquet as pq
 
-        for line, row in enumerate(pq.read_table(path).to_pylist(), start=1):
-            yield line, row
+        try:
+            table = pq.read_table(path)
+        except (pa.ArrowException, OSError) as exc:
+            raise GroundTruthFileError(f"{path}: not a Parquet file that can be read ({exc})") from exc
+        for line, row in enumerate(table.to_pylist(), start=1):
+            yield line, {_header_key(str(k)): v for k, v in row.items()}
     else:
         raise GroundTruthFileError(f"{path}: give a .csv or .parquet file (Monitoring's ground-truth export)")
 

@@ -117,3 +117,32 @@ def test_a_file_of_another_shape_is_one_clear_error(tmp_path, name, content, mes
 def test_a_missing_file_is_one_clear_error(tmp_path):
     with pytest.raises(GroundTruthFileError, match="no such file"):
         read_labelled(tmp_path / "absent.csv", TAXONOMY)
+
+
+def test_column_names_match_whatever_their_case_spacing_or_bom(tmp_path):
+    """A spreadsheet's own headers ("Sentence", "Skill Title", a UTF-8 BOM) name the same columns."""
+    path = tmp_path / "excel.csv"
+    path.write_bytes("\ufeffSentence , Skill-Title\nSQL daily,sql\n".encode())
+    assert read_labelled(path, TAXONOMY) == ([LabelledText("SQL daily", frozenset({SQL}), 2)], [])
+
+
+def test_lines_count_a_quoted_text_that_spans_lines_and_blank_lines(tmp_path):
+    path = tmp_path / "gt.csv"
+    path.write_text('text,skill_title\n"SQL on\nthree\nlines",SQL\n\nKnow Rust,Rust\n', encoding="utf-8")
+    items, refused = read_labelled(path, TAXONOMY)
+    assert items == [LabelledText("SQL on\nthree\nlines", frozenset({SQL}), 2)]
+    assert refused == [Refusal(6, "no skill of the taxonomy is titled 'Rust'")]
+
+
+def test_a_csv_that_is_not_utf8_is_one_clear_error_with_the_way_out(tmp_path):
+    path = tmp_path / "latin.csv"
+    path.write_bytes("text,label\nCaf\xe9 staff know SQL,SQL\n".encode("cp1252"))
+    with pytest.raises(GroundTruthFileError, match=r"not UTF-8 text \(byte 0xe9\); save it as 'CSV UTF-8'"):
+        read_labelled(path, TAXONOMY)
+
+
+def test_a_file_named_parquet_that_is_not_is_one_clear_error(tmp_path):
+    path = tmp_path / "gt.parquet"
+    path.write_bytes(b"text,label\nSQL,SQL\n")
+    with pytest.raises(GroundTruthFileError, match="not a Parquet file that can be read"):
+        read_labelled(path, TAXONOMY)
