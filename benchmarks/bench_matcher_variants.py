@@ -8,7 +8,8 @@
 The shipped matcher ranks a pool (each phrase's 5 nearest skills and the whole text's
 `TEXT_NEIGHBOURS`) and re-orders its top `LATE_INTERACTION_DEPTH` by confidence + 0.7 x the
 title's max-sim against the text's tokens + 0.1 x exact name. A variant changes one part: it
-adds a feature with a weight (BM25, priors such as a verb-phrase title, hubness, the phrase's
+adds a feature with a weight (BM25, an exact name inside a phrase or up to word forms (stemmed,
+with snowballstemmer installed), priors such as a verb-phrase title, hubness, the phrase's
 own max-sim, the text's max-sim against the title and against title and description, a second
 encoder's max-sim and text cosine with `--second-encoder`, e.g. all-mpnet-base-v2), replaces the
 max-sim (idf-weighted, scaled per text, windowed, soft, other hidden layers of the encoder,
@@ -48,6 +49,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -62,7 +64,7 @@ from sea_core.embeddings import build_index
 from sea_core.encoder import DEFAULT_MODEL, Encoder
 from sea_core.finetune import FineTuneParams, fine_tune_contrastive
 from sea_core.golden import load_golden_set
-from sea_core.labels import label_vectors
+from sea_core.labels import label_vectors, name_key
 from sea_core.matching import (
     FEATURES,
     LATE_INTERACTION_DEPTH,
@@ -128,6 +130,14 @@ class Bench:
         self._verbs: frozenset[str] | None = None
         self._static: np.ndarray | None = None
         self._all_titles: tuple[np.ndarray, np.ndarray] | None = None
+        self.stemmed: dict[frozenset[str], set[int]] | None = None  # stem_key -> skill rows
+        self.stemmer: Any = None  # Snowball's English stemmer where snowballstemmer is installed
+        try:
+            import snowballstemmer  # a probe's dependency, not the product's
+
+            self.stemmer = snowballstemmer.stemmer("english")
+        except ImportError:
+            pass
         self.label_mean: np.ndarray | None = None
         self.tuned: Encoder | None = None
         self.tuned_matrix: np.ndarray | None = None
@@ -370,7 +380,8 @@ class Variant:
     name: str
     grid: tuple[object, ...]
     rank: Rank
-    #: "label_mean" (--label-vectors), "tuned" (--fine-tune-steps), "second" (--second-encoder)
+    #: "label_mean" (--label-vectors), "tuned" (--fine-tune-steps), "second" (--second-encoder),
+    #: "stemmer" (snowballstemmer installed)
     needs: str = ""
 
 
@@ -448,6 +459,35 @@ def inner_exact_name(bench: Bench, item: Item, weight: object) -> list[Candidate
         item.extra["inner exact"] = np.asarray([float(c.row in rows) for c in item.pool[:DEPTH]])
     inner = item.extra["inner exact"] * (1 - item.features[:, COLUMN["exact_name"]])
     return reorder(item.pool, shipped_score(item.features) + float(weight) * inner)  # type: ignore[arg-type]
+
+
+def stem_key(stemmer: Any, text: str) -> frozenset[str]:
+    """`name_key` with each word stemmed by `stemmer` (Snowball's English: "managing budgets",
+    "budget management" and "manage budgets" share one key)."""
+    return frozenset(stemmer.stemWords(sorted(name_key(text))))
+
+
+def stemmed_exact_name(bench: Bench, item: Item, weight: object) -> list[Candidate]:
+    """+ weight when a phrase of the text is one of the skill's names up to word forms (the
+    stemmed bags of words are equal: "managing budgets" names "manage budgets") and no phrase
+    names it exactly (the shipped exact-name feature)."""
+    if not float(weight):  # type: ignore[arg-type]
+        return reorder(item.pool, shipped_score(item.features))
+    if bench.stemmed is None:
+        index: dict[frozenset[str], set[int]] = {}
+        for row, names in enumerate(bench.context.names):
+            for name in names:
+                key = stem_key(bench.stemmer, name)
+                if key:
+                    index.setdefault(key, set()).add(row)
+        bench.stemmed = index
+    if "stemmed exact" not in item.extra:
+        rows: set[int] = set()
+        for span in item.encoded.spans:
+            rows.update(bench.stemmed.get(stem_key(bench.stemmer, span.text), ()))
+        item.extra["stemmed exact"] = np.asarray([float(c.row in rows) for c in item.pool[:DEPTH]])
+    stemmed = item.extra["stemmed exact"] * (1 - item.features[:, COLUMN["exact_name"]])
+    return reorder(item.pool, shipped_score(item.features) + float(weight) * stemmed)  # type: ignore[arg-type]
 
 
 def twins_pulled_up(bench: Bench, item: Item, knob: object) -> list[Candidate]:
@@ -890,6 +930,12 @@ VARIANTS = (
     Variant("+ share of the title's words in the phrase", (0.0, 0.02, 0.05, 0.1), added("title_overlap")),
     Variant("+ share of the phrase's words in the names", (0.0, 0.02, 0.05, 0.1), added("phrase_coverage")),
     Variant("+ exact name inside a phrase (weight)", (0.0, 0.02, 0.05, 0.1), inner_exact_name),
+    Variant(
+        "+ exact name up to word forms (stemmed; weight)",
+        (0.0, 0.02, 0.05, 0.1, 0.2),
+        stemmed_exact_name,
+        "stemmer",
+    ),
     Variant("+ prior: log number of names", (0.0, -0.02, -0.01, 0.01, 0.02), added("log_names")),
     Variant("+ prior: title words", (0.0, -0.02, -0.01, 0.01, 0.02), title_words_prior),
     Variant(
@@ -1111,6 +1157,7 @@ def main() -> None:
                 "label_mean": "--label-vectors",
                 "tuned": "--fine-tune-steps",
                 "second": "--second-encoder",
+                "stemmer": "pip install snowballstemmer",
             }[variant.needs]
             print(f"{variant.name:58} skipped ({flag})")
             continue
