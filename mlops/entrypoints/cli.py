@@ -18,6 +18,7 @@ import sys
 
 from mlops.bootstrap import Bootstrap
 from mlops.entrypoints import commands
+from mlops.services.batch.formats import BatchFormatError
 from mlops.services.ground_truth_import import GroundTruthFileError
 from sea_core.taxonomy.errors import TaxonomyError
 from sea_core.text_encoding import TextEncodingError, invalid_argument
@@ -33,6 +34,7 @@ BAD_INPUT = (
     TaxonomyError,
     ValidationError,
     GroundTruthFileError,
+    BatchFormatError,
 )
 
 

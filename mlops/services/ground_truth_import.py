@@ -37,6 +37,7 @@ from mlops.services.feedback import FeedbackError, submit_feedback
 from mlops.services.identity import User, require_role
 from sea_core.pipeline import request_id_for
 from sea_core.taxonomy.csv_records import field_size_limit
+from sea_core.taxonomy.reading import header_key
 from sea_core.validation import ValidationError, validate_text
 
 TEXT_COLUMNS = ("text", "sentence")
@@ -98,16 +99,10 @@ class Predictor(Protocol):
     def predict(self, texts: list[str]) -> list[dict[str, Any]]: ...
 
 
-def _header_key(name: str) -> str:
-    """A column name as the import matches it: case, surrounding blanks, hyphens and inner
-    spacing do not count ("Skill Title", " skill-title" and "skill_title" are one column)."""
-    return "_".join(name.strip().lower().replace("-", " ").replace("_", " ").split())
-
-
 def _rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
     """(line, row) of a CSV (UTF-8, header first; line: where the row starts, a quoted text
     that spans lines counted whole) or Parquet file (row: its position, first = 1), the column
-    names as `_header_key` gives them. GroundTruthFileError for a file that is not UTF-8, not
+    names as `header_key` gives them (case, spaces, underscores and hyphens do not count). GroundTruthFileError for a file that is not UTF-8, not
     CSV-shaped or not Parquet."""
     suffix = path.suffix.lower()
     if suffix == ".csv":
@@ -115,7 +110,7 @@ def _rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
             with field_size_limit(sys.maxsize), path.open(encoding="utf-8-sig", newline="") as handle:
                 reader = csv.DictReader(handle)
                 for row in reader:
-                    values = {_header_key(k): v for k, v in row.items() if k is not None}
+                    values = {header_key(k): v for k, v in row.items() if k is not None}
                     spanned = sum(v.count("\n") for v in row.values() if isinstance(v, str))
                     yield reader.line_num - spanned, values
         except UnicodeDecodeError as exc:
@@ -135,14 +130,14 @@ def _rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
         except (pa.ArrowException, OSError) as exc:
             raise GroundTruthFileError(f"{path}: not a Parquet file that can be read ({exc})") from exc
         for line, row in enumerate(table.to_pylist(), start=1):
-            yield line, {_header_key(str(k)): v for k, v in row.items()}
+            yield line, {header_key(k): v for k, v in row.items()}
     else:
         raise GroundTruthFileError(f"{path}: give a .csv or .parquet file (Monitoring's ground-truth export)")
 
 
 def _column(row: dict[str, Any], names: Sequence[str]) -> str | None:
-    """The first of `names` that the row has, or None."""
-    return next((name for name in names if name in row), None)
+    """The key of the first of `names` that the row has (its keys are `header_key`s), or None."""
+    return next((header_key(name) for name in names if header_key(name) in row), None)
 
 
 def read_labelled(path: str | Path, taxonomy: Any) -> tuple[list[LabelledText], list[Refusal]]:

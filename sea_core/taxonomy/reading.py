@@ -22,8 +22,9 @@ def require_file(path: str | Path) -> Path:
 
 
 def header_key(name: object) -> str:
-    """A header cell as a comparison key: lower case, without spaces and underscores."""
-    return re.sub(r"[\s_]+", "", "" if name is None else str(name)).lower()
+    """A header cell as a comparison key: lower case, without spaces, underscores, hyphens or a
+    byte-order mark ("Skill Title", "skill-title" and "skill_title" are one column)."""
+    return re.sub(r"[\s_\-\ufeff]+", "", "" if name is None else str(name)).lower()
 
 
 def match_columns(header: Sequence[object], aliases: Mapping[str, Sequence[str]]) -> dict[str, int]:

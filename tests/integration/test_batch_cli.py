@@ -91,10 +91,16 @@ def test_without_the_flag_nothing_is_logged(home, tmp_path, capsys):
 
 
 def test_a_bad_location_is_one_error_line(home, tmp_path, capsys):
+    """Bad input exits 2, as the README says of every command (it exited 1)."""
     assert (
-        main(["batch", "--input", str(tmp_path / "none.jsonl"), "--output", str(tmp_path / "o.jsonl")]) == 1
+        main(["batch", "--input", str(tmp_path / "none.jsonl"), "--output", str(tmp_path / "o.jsonl")]) == 2
     )
     assert "no such input file" in capsys.readouterr().err
+    (tmp_path / "no_text.csv").write_text("id,body\n1,python\n", encoding="utf-8")
+    assert (
+        main(["batch", "--input", str(tmp_path / "no_text.csv"), "--output", str(tmp_path / "o.jsonl")]) == 2
+    )
+    assert "no 'text' column in the CSV header" in capsys.readouterr().err
 
 
 def test_s3_input_and_output_through_the_store_client(home, tmp_path, s3_endpoint, monkeypatch, capsys):

@@ -122,6 +122,27 @@ def test_a_table_without_a_text_column_is_refused(tmp_path, fmt):
         list(read_rows(path, fmt))
 
 
+def test_a_spreadsheets_csv_is_read_whatever_its_header_case_or_byte_order_mark(tmp_path):
+    """Excel's "CSV UTF-8" starts with a byte-order mark and its users write "ID" and "Text"."""
+    path = tmp_path / "in.csv"
+    path.write_bytes("\ufeffID, Text \n7,python\n".encode())
+    rows = list(read_rows(path, Format.CSV))
+    assert [(r.id, r.text, r.reject) for r in rows] == [("7", "python", None)]
+    assert count_rows(path, Format.CSV) == 1
+
+
+def test_a_byte_order_mark_does_not_reject_the_first_json_line(tmp_path):
+    path = tmp_path / "in.jsonl"
+    path.write_bytes('\ufeff{"text": "python"}\n"sql"\n'.encode())
+    assert [(r.text, r.reject) for r in read_rows(path, Format.JSONL)] == [("python", None), ("sql", None)]
+
+
+def test_parquet_columns_match_whatever_their_case(tmp_path):
+    path = tmp_path / "in.parquet"
+    pq.write_table(pa.table({"Text": ["python", "sql"], "ID": ["a", "b"]}), path)
+    assert [(r.id, r.text) for r in read_rows(path, Format.PARQUET)] == [("a", "python"), ("b", "sql")]
+
+
 def test_a_missing_input_file_is_refused(tmp_path):
     with pytest.raises(BatchFormatError, match="no such input file"):
         read_rows(tmp_path / "nope.jsonl", Format.JSONL)

@@ -4,13 +4,14 @@ rejects from the reader and from the model, and the checkpoint's refusals."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from mlops.config import load_settings
 from mlops.services.batch.checkpoint import CheckpointError, Manifest, WorkDir, chunk_text, parse_chunk
-from mlops.services.batch.formats import Format, read_output
+from mlops.services.batch.formats import BatchFormatError, Format, read_output
 from mlops.services.batch.locations import location, rejects_for
 from mlops.services.batch.rows import MODEL_ERROR, ChunkResult, Extracted, InputRow, Reject
 from mlops.services.batch.runner import BatchOptions, chunk_rows, chunks, extract_rows, run_batch
@@ -165,6 +166,20 @@ def test_resuming_on_a_changed_input_or_chunk_size_is_refused(tmp_path):
         run_batch(
             _options(tmp_path, source, chunk_size=2), _settings(tmp_path), load_model=lambda: FakeModel()
         )
+
+
+def test_a_run_that_stopped_before_its_first_chunk_does_not_block_the_next(tmp_path):
+    """A CSV without a text column stops the run after its checkpoint folder was made; the
+    user fixes the header and runs again: nothing was finished, so nothing is refused."""
+    source = tmp_path / "in.csv"
+    source.write_text("id,body\nr0,t0\n", encoding="utf-8")
+    options = replace(_options(tmp_path, source), input_format=Format.CSV)
+    with pytest.raises(BatchFormatError, match="no 'text' column"):
+        run_batch(options, _settings(tmp_path), load_model=lambda: FakeModel())
+    source.write_text("id,text\nr0,t0\n", encoding="utf-8")
+    summary = run_batch(options, _settings(tmp_path), load_model=lambda: FakeModel())
+    assert summary.rows == 1
+    assert [r["original_input"] for r in read_output(tmp_path / "out.jsonl", Format.JSONL)] == ["t0"]
 
 
 def test_an_interrupted_chunk_write_leaves_no_chunk(tmp_path):

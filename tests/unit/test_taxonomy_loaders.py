@@ -470,3 +470,11 @@ def test_load_taxonomy_corrupt_gzip_csv(tmp_path):
     path.write_bytes(b"not gzip at all")
     with pytest.raises(TaxonomyError, match="not a valid gzip file"):
         load_taxonomy(path)
+
+
+@pytest.mark.parametrize("name", ["Skill-Title", " skill_title ", "\ufeffSkill Title", "SKILL  TITLE"])
+def test_header_names_match_whatever_their_case_spacing_hyphens_or_bom(name):
+    from sea_core.taxonomy.reading import header_key
+
+    assert header_key(name) == "skilltitle"
+    assert header_key(name + "s") != "skilltitle"

@@ -100,7 +100,8 @@ class WorkDir:
     def start(self, manifest: Manifest) -> Manifest:
         """Begin or resume the run described by `manifest`; returns the stored manifest
         (with the model version of a resumed run). CheckpointError when the folder holds
-        another run."""
+        another run with finished chunks; one that finished none (it stopped at a bad file
+        header, say) has nothing to lose, and this run takes its place."""
         self.chunks.mkdir(parents=True, exist_ok=True)
         for leftover in self.chunks.glob(".*.tmp"):  # a crash mid-write: never committed
             leftover.unlink(missing_ok=True)
@@ -112,14 +113,20 @@ class WorkDir:
             stored = Manifest(**json.loads(path.read_text(encoding="utf-8")))
         except (ValueError, TypeError) as exc:
             raise CheckpointError(f"{path}: not a bulk-run manifest: {exc}") from None
-        for item in fields(Manifest):
-            if item.name == "model_version":
-                continue
-            if getattr(stored, item.name) != getattr(manifest, item.name):
-                raise CheckpointError(
-                    f"{self.root} holds another run ({item.name} was {getattr(stored, item.name)!r}, "
-                    f"now {getattr(manifest, item.name)!r}); delete it or give another --work-dir"
-                )
+        differs = [
+            item.name
+            for item in fields(Manifest)
+            if item.name != "model_version" and getattr(stored, item.name) != getattr(manifest, item.name)
+        ]
+        if differs and not self.done():  # the run before finished nothing: start afresh
+            write_atomically(path, json.dumps(asdict(manifest), indent=2))
+            return manifest
+        if differs:
+            name = differs[0]
+            raise CheckpointError(
+                f"{self.root} holds another run ({name} was {getattr(stored, name)!r}, "
+                f"now {getattr(manifest, name)!r}); delete it or give another --work-dir"
+            )
         return stored
 
     def manifest(self) -> Manifest:

@@ -2,7 +2,9 @@
 
 Input: one record per JSON line (an object with `text` and optionally `id`, or a bare JSON
 string), per CSV row (a header with a `text` column, optionally `id`; other columns are
-ignored) or per Parquet row (the same columns). Blank JSON lines are not records. Each record
+ignored) or per Parquet row (the same columns). CSV and Parquet column names match whatever
+their case or spacing ("Text", "ID": `header_key`), and a UTF-8 byte-order mark, which
+spreadsheets write, is not part of the first line or header. Blank JSON lines are not records. Each record
 becomes an `InputRow` numbered from 0; one that cannot be extracted (bad JSON, no text, an
 empty or too long text, ...) carries its `Reject`.
 
@@ -24,6 +26,7 @@ from typing import Any
 
 from mlops.services.batch.rows import BAD_JSON, BAD_ROW, InputRow, Reject
 from sea_core.taxonomy.csv_records import field_size_limit
+from sea_core.taxonomy.reading import header_key
 from sea_core.validation import MAX_TEXT_CHARS, MISSING, WRONG_TYPE, ValidationError, validate_text
 
 TEXT_FIELD = "text"
@@ -31,6 +34,11 @@ ID_FIELD = "id"
 #: The output columns, in order (the production record's fields after `id`).
 OUTPUT_COLUMNS = ("id", "modelVersion", "timestamp", "requestId", "original_input", "skillExtractOutput")
 _PARQUET_BATCH = 1000
+
+
+def _named(names: Iterable[str], field: str) -> str | None:
+    """The first of `names` that is `field` up to `header_key`, or None."""
+    return next((name for name in names if header_key(name) == field), None)
 
 
 class BatchFormatError(ValueError):
@@ -106,7 +114,7 @@ def _json_row(row: int, line: str, max_chars: int) -> InputRow:
 
 def _read_jsonl(path: Path, max_chars: int) -> Iterator[InputRow]:
     row = 0
-    with path.open(encoding="utf-8", errors="surrogateescape") as lines:
+    with path.open(encoding="utf-8-sig", errors="surrogateescape") as lines:
         for line in lines:
             if not line.strip():
                 continue
@@ -121,19 +129,21 @@ def _read_jsonl(path: Path, max_chars: int) -> Iterator[InputRow]:
 
 def _read_csv(path: Path, max_chars: int) -> Iterator[InputRow]:
     # too long texts become rejects, not reader errors
-    with field_size_limit(sys.maxsize), path.open(encoding="utf-8", newline="") as handle:
+    with field_size_limit(sys.maxsize), path.open(encoding="utf-8-sig", newline="") as handle:
         reader = csv.DictReader(handle)
-        if reader.fieldnames is None or TEXT_FIELD not in reader.fieldnames:
+        text_column = _named(reader.fieldnames or (), TEXT_FIELD)
+        if text_column is None:
             raise BatchFormatError(f"{path}: no {TEXT_FIELD!r} column in the CSV header")
+        id_column = _named(reader.fieldnames or (), ID_FIELD)
         for row, record in enumerate(reader):
-            id_ = _id(record.get(ID_FIELD))
+            id_ = _id(record.get(id_column)) if id_column else None
             if None in record:  # more fields than the header names
                 raw = ",".join(str(v) for v in record.values())
                 yield InputRow(
                     row, id_, None, Reject(row, id_, BAD_ROW, "more fields than the CSV header", raw)
                 )
                 continue
-            text = record.get(TEXT_FIELD)
+            text = record.get(text_column)
             yield checked_row(row, id_, text, text or "", max_chars)
 
 
@@ -142,14 +152,15 @@ def _read_parquet(path: Path, max_chars: int) -> Iterator[InputRow]:
 
     handle = pq.ParquetFile(path)
     names = handle.schema_arrow.names
-    if TEXT_FIELD not in names:
+    text_column, id_column = _named(names, TEXT_FIELD), _named(names, ID_FIELD)
+    if text_column is None:
         raise BatchFormatError(f"{path}: no {TEXT_FIELD!r} column in the Parquet schema")
-    columns = [TEXT_FIELD] + ([ID_FIELD] if ID_FIELD in names else [])
+    columns = [text_column] + ([id_column] if id_column else [])
     row = 0
     for batch in handle.iter_batches(batch_size=_PARQUET_BATCH, columns=columns):
         data = batch.to_pydict()
-        ids = data.get(ID_FIELD) or [None] * batch.num_rows
-        for text, id_ in zip(data[TEXT_FIELD], ids, strict=True):
+        ids = data[id_column] if id_column else [None] * batch.num_rows
+        for text, id_ in zip(data[text_column], ids, strict=True):
             raw = text if isinstance(text, str) else repr(text)
             yield checked_row(row, _id(id_), text, raw, max_chars)
             row += 1
@@ -172,7 +183,7 @@ def count_rows(path: str | Path, fmt: Format) -> int:
 
         return int(pq.ParquetFile(path).metadata.num_rows)
     if fmt is Format.CSV:
-        with field_size_limit(sys.maxsize), path.open(encoding="utf-8", newline="") as handle:
+        with field_size_limit(sys.maxsize), path.open(encoding="utf-8-sig", newline="") as handle:
             return max(sum(1 for _ in csv.reader(handle)) - 1, 0)
     with path.open("rb") as handle:
         return sum(1 for line in handle if line.strip())

@@ -15,6 +15,7 @@ from pathlib import Path, PurePosixPath
 from urllib.parse import urlparse
 
 from mlops.adapters.store.s3 import S3Store
+from mlops.services.batch.formats import BatchFormatError
 
 S3_SCHEME = "s3://"
 REJECTS_SUFFIX = ".rejects.jsonl"
@@ -94,10 +95,11 @@ def _s3(loc: Location, endpoint_url: str | None, region: str | None) -> tuple[S3
 
 def fetch(loc: Location, folder: Path, endpoint_url: str | None = None, region: str | None = None) -> Path:
     """A local file holding the input: the path itself, or the S3 object downloaded into
-    `folder` (StoreError/NotFound when it cannot be read)."""
+    `folder` (BatchFormatError, bad input, for a local path that is no file; StoreError/NotFound
+    when the S3 object cannot be read)."""
     if not loc.is_s3:
         if not loc.path.is_file():
-            raise FileNotFoundError(f"{loc.path}: no such input file")
+            raise BatchFormatError(f"{loc.path}: no such input file")
         return loc.path
     store, key = _s3(loc, endpoint_url, region)
     target = folder / f"input-{loc.name}"
