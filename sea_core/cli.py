@@ -18,6 +18,7 @@ from typing import BinaryIO, TextIO
 from .backends import BACKENDS, DEFAULT_BACKEND, EXPORT_DIR, BackendError
 from .bundle import BundleError
 from .encoder import DEFAULT_MODEL, Encoder, EncoderError, resolve_model_path, weights_fingerprint
+from .evaluate import BenchmarkError
 from .pipeline import DEFAULT_MIN_CONFIDENCE, DEFAULT_TOP_K, Pipeline
 from .taxonomy import TaxonomyError, bundled_taxonomy
 from .text_encoding import TextEncodingError, decode_utf8, invalid_argument, parse_json, require_unicode
@@ -121,12 +122,13 @@ def cmd_extract(args: argparse.Namespace) -> int:
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
     """Score the pipeline, its previous matcher and the plain bi-encoder baseline on a benchmark CSV."""
-    from .evaluate import evaluate, load_benchmark
+    from .evaluate import benchmark_items, evaluate, read_benchmark
 
     if not Path(args.data).is_file():
         raise CliError(f"--data {args.data}: no such file")
+    rows = read_benchmark(args.data)  # a bad file fails before the model loads
     pipeline = build_pipeline(args.model, args.taxonomy, args.bundle, args.backend)
-    items = load_benchmark(args.data, pipeline.taxonomy)
+    items = benchmark_items(rows, pipeline.taxonomy)
     if not items:
         raise CliError(f"{args.data}: no sentence has a gold label in the taxonomy")
     result = evaluate(
@@ -249,6 +251,7 @@ def main(argv: list[str] | None = None) -> int:
         TextEncodingError,
         TaxonomyError,
         BundleError,
+        BenchmarkError,
         EncoderError,
         BackendError,
         OSError,

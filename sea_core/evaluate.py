@@ -18,9 +18,14 @@ from .matching import dev_reranker, late_interaction_reranker, previous_matcher
 from .pipeline import Pipeline
 from .quality import RANKING_METRICS, SET_METRICS, mean_scores, request_scores
 from .taxonomy import Skill, Taxonomy
+from .taxonomy.reading import header_key
 
 NO_GOLD = {"LABEL NOT PRESENT", "UNDERSPECIFIED", ""}
 BASELINE_SET_THRESHOLD = 0.3
+
+
+class BenchmarkError(ValueError):
+    """A benchmark file that cannot be read: not UTF-8, not CSV, or without its columns."""
 
 
 @dataclass(frozen=True)
@@ -31,22 +36,45 @@ class BenchmarkItem:
     gold: frozenset[str]
 
 
-def load_benchmark(path: str | Path, taxonomy: Taxonomy) -> list[BenchmarkItem]:
-    """Sentences with at least one gold label present in `taxonomy` (labels matched by title)."""
+def read_benchmark(path: str | Path) -> list[tuple[str, str]]:
+    """The (sentence, label) rows of a benchmark CSV, in file order (the `sentence` and `label`
+    columns named in any case or spacing, a UTF-8 byte-order mark skipped). BenchmarkError for a
+    file that is not UTF-8 CSV with those columns."""
+    rows: list[tuple[str, str]] = []
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as handle:
+            reader = csv.DictReader(handle)
+            header = list(reader.fieldnames or [])
+            columns = {header_key(name): name for name in reversed(header)}
+            missing = {"sentence", "label"} - set(columns)
+            if missing:
+                raise BenchmarkError(
+                    f"{path}: missing column(s) {sorted(missing)}; it has {', '.join(header) or 'none'}"
+                )
+            for row in reader:
+                rows.append((row[columns["sentence"]] or "", (row[columns["label"]] or "").strip()))
+    except UnicodeDecodeError as exc:
+        raise BenchmarkError(f"{path}: is not UTF-8 text (byte 0x{exc.object[exc.start]:02x})") from None
+    except csv.Error as exc:
+        raise BenchmarkError(f"{path}: not readable as CSV ({exc})") from None
+    return rows
+
+
+def benchmark_items(rows: Sequence[tuple[str, str]], taxonomy: Taxonomy) -> list[BenchmarkItem]:
+    """Sentences of `read_benchmark` rows with at least one gold label present in `taxonomy`
+    (labels matched by title, case-blind)."""
     by_title = {s.title.strip().lower(): s.skill_id for s in taxonomy}
     gold: OrderedDict[str, set[str]] = OrderedDict()
-    with open(path, newline="", encoding="utf-8") as handle:
-        reader = csv.DictReader(handle)
-        missing = {"sentence", "label"} - set(reader.fieldnames or [])
-        if missing:
-            raise ValueError(f"{path}: missing column(s) {sorted(missing)}")
-        for row in reader:
-            sentence = row["sentence"]
-            label = (row["label"] or "").strip()
-            labels = gold.setdefault(sentence, set())
-            if label not in NO_GOLD and label.lower() in by_title:
-                labels.add(by_title[label.lower()])
+    for sentence, label in rows:
+        labels = gold.setdefault(sentence, set())
+        if label not in NO_GOLD and label.lower() in by_title:
+            labels.add(by_title[label.lower()])
     return [BenchmarkItem(s, frozenset(g)) for s, g in gold.items() if g]
+
+
+def load_benchmark(path: str | Path, taxonomy: Taxonomy) -> list[BenchmarkItem]:
+    """`benchmark_items` of the file at `path`."""
+    return benchmark_items(read_benchmark(path), taxonomy)
 
 
 def score(

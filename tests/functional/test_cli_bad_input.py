@@ -62,6 +62,21 @@ def test_bad_input_files(tmp_path, capsys, content, expected):
     assert expected in extract_file(tmp_path, capsys, content)
 
 
+@pytest.mark.parametrize(
+    "content,expected",
+    [
+        (b"text,label\nx,SQL\n", "missing column(s) ['sentence']; it has text, label"),
+        ("sentence,label\nCaf\xe9,SQL\n".encode("cp1252"), "is not UTF-8 text (byte 0xe9)"),
+    ],
+)
+def test_a_benchmark_it_cannot_read_is_one_line_before_any_model_loads(tmp_path, capsys, content, expected):
+    """`evaluate --data` on such a file printed a ValueError traceback after loading the model."""
+    data = tmp_path / "bench.csv"
+    data.write_bytes(content)
+    assert core_main(["evaluate", "--data", str(data), "--model", str(tmp_path / "no-model")]) == 2
+    assert expected in one_line(capsys.readouterr().err)
+
+
 def test_a_missing_bundle_folder(capsys):
     assert core_main(["extract", "--text", "python", "--bundle", "/nonexistent"]) == 2
     assert "--bundle /nonexistent: no such folder" in one_line(capsys.readouterr().err)
