@@ -102,8 +102,8 @@ class Predictor(Protocol):
 def _rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
     """(line, row) of a CSV (UTF-8, header first; line: where the row starts, a quoted text
     that spans lines counted whole) or Parquet file (row: its position, first = 1), the column
-    names as `header_key` gives them (case, spaces, underscores and hyphens do not count). GroundTruthFileError for a file that is not UTF-8, not
-    CSV-shaped or not Parquet."""
+    names as `header_key` gives them (case, spaces, underscores and hyphens do not count).
+    GroundTruthFileError for a file that is not UTF-8, not CSV-shaped or not Parquet."""
     suffix = path.suffix.lower()
     if suffix == ".csv":
         try:

@@ -4,8 +4,8 @@ Input: one record per JSON line (an object with `text` and optionally `id`, or a
 string), per CSV row (a header with a `text` column, optionally `id`; other columns are
 ignored) or per Parquet row (the same columns). CSV and Parquet column names match whatever
 their case or spacing ("Text", "ID": `header_key`), and a UTF-8 byte-order mark, which
-spreadsheets write, is not part of the first line or header. Blank JSON lines are not records. Each record
-becomes an `InputRow` numbered from 0; one that cannot be extracted (bad JSON, no text, an
+spreadsheets write, is not part of the first line or header. Blank JSON lines are not
+records. Each record becomes an `InputRow` numbered from 0; one that cannot be extracted (bad JSON, no text, an
 empty or too long text, ...) carries its `Reject`.
 
 Output: one row per extracted record, `id` first, then the production record
