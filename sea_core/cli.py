@@ -72,7 +72,8 @@ def build_pipeline(
 
 def read_inputs(args: argparse.Namespace) -> Iterator[tuple[int, str]]:
     """(line number, text) pairs from --text or the JSON lines of --input (`-` = stdin), each
-    line strict UTF-8 and each text valid Unicode."""
+    line strict UTF-8 and each text valid Unicode; a UTF-8 byte-order mark before the first
+    line (Windows tools write one) is not part of it."""
     if args.text is not None:
         yield 1, require_unicode(validate_request(args.text)[0], "--text")
         return
@@ -82,6 +83,8 @@ def read_inputs(args: argparse.Namespace) -> Iterator[tuple[int, str]]:
         for number, raw in enumerate(handle, start=1):
             where = f"{name} line {number}"
             line = decode_utf8(raw, where)
+            if number == 1:
+                line = line.removeprefix("\ufeff")
             if not line.strip():
                 continue
             payload = parse_json(line, where)

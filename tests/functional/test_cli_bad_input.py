@@ -101,6 +101,24 @@ def test_sea_core_subprocess_argv_and_stdin():
 
 
 # -- python -m sea_core: edge and boundary -------------------------------------------------------
+def test_a_byte_order_mark_before_the_first_json_line_is_not_part_of_it(tmp_path, capsys):
+    """Windows tools start a UTF-8 file with a BOM; it made line 1 'not valid JSON'. Only the
+    file's start is a BOM's place: one inside a later line is still refused."""
+    import argparse
+
+    from sea_core.cli import read_inputs
+
+    src = tmp_path / "in.jsonl"
+    src.write_bytes('\ufeff{"text": "We use SQL"}\n"Python"\n'.encode())
+    assert list(read_inputs(argparse.Namespace(text=None, input=str(src)))) == [
+        (1, "We use SQL"),
+        (2, "Python"),
+    ]
+    src.write_bytes('"SQL"\n\ufeff"Python"\n'.encode())
+    assert core_main(["extract", "--input", str(src)]) == 2
+    assert "line 2: not valid JSON" in one_line(capsys.readouterr().err)
+
+
 def test_a_4300_digit_number_parses_and_is_refused_as_a_non_text(tmp_path, capsys):
     err = extract_file(tmp_path, capsys, b'{"text": ' + b"9" * 4300 + b"}\n")
     assert "line 1: text: must be a string" in err
