@@ -343,6 +343,23 @@ def test_monitoring_imports_labelled_texts_as_the_admin_reviewers_reviews(ctx, u
     assert [(r["reviewer"], r["n_confirmed"], r["n_overlap"]) for r in rows] == [("root", 2, 1)]
 
 
+def test_monitoring_finishes_a_cut_short_import_without_serving_the_done_texts_again(ctx, users):
+    content = b"sentence,label\nWe need SQL daily,SQL\n"
+    at = app_as(users["root"], "monitoring")
+    at.file_uploader(key="mon_gt_file").set_value(("part.csv", content, "text/csv")).run()
+    at.button(key="mon_gt_import").click().run()  # the part that was done before the cut
+    whole = content + b"Python and statistics,Statistics\n"
+    at = app_as(users["root"], "monitoring")
+    at.file_uploader(key="mon_gt_file").set_value(("whole.csv", whole, "text/csv")).run()
+    at.checkbox(key="mon_gt_resume").check().run()
+    at.button(key="mon_gt_import").click().run()
+    assert not at.exception and not at.error, texts(at.error)
+    (done,) = [s for s in texts(at.success) if s.startswith("Imported")]
+    assert done.startswith("Imported 1 of 2 texts of whole.csv") and "1 skipped as reviewed already" in done
+    assert "0 replaced an earlier review" in done  # the done text was not served and reviewed again
+    assert ctx.warehouse.scalar("SELECT COUNT(*) FROM feedback_submissions WHERE reviewer = 'root'") == 2
+
+
 @pytest.mark.parametrize("name", ["adam", "stan"])
 def test_monitoring_offers_the_import_only_to_an_admin_who_reviews(ctx, users, name):
     at = app_as(users[name], "monitoring")

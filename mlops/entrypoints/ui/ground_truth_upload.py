@@ -29,8 +29,11 @@ def _refusal_table(refusals: list[Refusal]) -> None:
         )
 
 
-def _run(ctx: Bootstrap, user: User, name: str, data: bytes, stage: str, reject_others: bool) -> bool:
-    """Import the uploaded file; True when it was imported (its outcome kept for the redraw)."""
+def _run(
+    ctx: Bootstrap, user: User, name: str, data: bytes, stage: str, reject_others: bool, resume: bool
+) -> bool:
+    """Import the uploaded file (`resume`: without the texts the user has reviewed already);
+    True when it was imported (its outcome kept for the redraw)."""
     with tempfile.TemporaryDirectory(prefix="sea-ground-truth-") as folder:
         path = Path(folder) / Path(name).name
         path.write_bytes(data)
@@ -44,12 +47,13 @@ def _run(ctx: Bootstrap, user: User, name: str, data: bytes, stage: str, reject_
     def progress(done: int, total: int, summary: ImportSummary) -> None:
         bar.progress(done / total, text=f"{done} of {total} texts, {summary.reviewed} reviewed")
 
-    summary = import_as_reviews(ctx, user, items, stage, reject_others, progress)
+    summary = import_as_reviews(ctx, user, items, stage, reject_others, progress, skip_reviewed=resume)
     st.session_state[_RESULT_KEY] = (
         f"Imported {summary.reviewed} of {summary.texts} texts of {name} as your reviews of the {stage} "
         f"model ({summary.model_version or 'none served'}): {summary.confirmed} skills confirmed, "
         f"{summary.overlap} of them predicted; {summary.replaced} replaced an earlier review; "
-        f"{len(unread) + len(summary.refused)} rows or texts refused.",
+        + (f"{summary.skipped} skipped as reviewed already; " if resume else "")
+        + f"{len(unread) + len(summary.refused)} rows or texts refused.",
         unread + summary.refused,
     )
     st.cache_data.clear()  # the page's aggregates include the new reviews at once
@@ -66,7 +70,9 @@ def show_import(ctx: Bootstrap, user: User) -> None:
             "A CSV or Parquet file shaped like the export above (text, skill_id or skill_title), or a "
             "benchmark's sentence and label rows. Each text is served by the chosen model and reviewed by you: "
             "the file's skills confirmed, the model's other suggestions left undecided unless you reject them. "
-            "Importing the same file again replaces those reviews."
+            "Importing the same file again replaces those reviews. Each text's review is stored as it is "
+            "done: if an import is cut short (the page left or reloaded), import the file again with "
+            "'Skip the texts I have reviewed' to finish it without serving the done part again."
         )
         if result is not None:
             message, refused = result
@@ -80,9 +86,12 @@ def show_import(ctx: Bootstrap, user: User) -> None:
         reject_others = right.checkbox(
             "Reject the suggestions the file does not confirm", key="mon_gt_reject"
         )
+        resume = right.checkbox(
+            "Skip the texts I have reviewed (finish a cut-short import)", key="mon_gt_resume"
+        )
         imported = False
         if st.button("Import", key="mon_gt_import", disabled=upload is None, type="primary") and upload:
             with friendly_errors("Importing the ground truth"):
-                imported = _run(ctx, user, upload.name, upload.getvalue(), stage, reject_others)
+                imported = _run(ctx, user, upload.name, upload.getvalue(), stage, reject_others, resume)
     if imported:
         st.rerun()  # the page redraws with the new reviews counted
