@@ -299,7 +299,7 @@ def test_an_admin_who_reviews_imports_ground_truth_on_the_monitoring_page(app_se
     page.locator("[data-testid='stFileUploader'] input[type='file']").set_input_files(str(labelled))
     see(page, "labelled.csv")
     page.get_by_role("button", name="Import", exact=True).click()
-    see(page, "Imported 1 of 1 texts of labelled.csv", timeout=60_000)
+    see(page, "Imported 1 of 1 text of labelled.csv", timeout=60_000)
     # the refused row in the table of what was not imported (a canvas grid: its cells are attached, not "visible")
     page.get_by_text("no skill of the taxonomy is titled 'Rust'").first.wait_for(
         state="attached", timeout=WAIT_MS

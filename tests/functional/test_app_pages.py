@@ -335,8 +335,8 @@ def test_monitoring_imports_labelled_texts_as_the_admin_reviewers_reviews(ctx, u
     at.button(key="mon_gt_import").click().run()
     assert not at.exception and not at.error, texts(at.error)
     (done,) = [s for s in texts(at.success) if s.startswith("Imported")]
-    assert done.startswith("Imported 1 of 1 texts of bench.csv as your reviews of the dev model")
-    assert "2 skills confirmed, 1 of them predicted" in done and "1 rows or texts refused" in done
+    assert done.startswith("Imported 1 of 1 text of bench.csv as your reviews of the dev model")
+    assert "2 skills confirmed, 1 of them predicted" in done and "1 row or text refused" in done
     tables = [d.value for d in at.dataframe if "reason" in d.value.columns]
     assert [t["reason"].tolist() for t in tables] == [["no skill of the taxonomy is titled 'Rust'"]]
     rows = ctx.warehouse.query("SELECT reviewer, n_confirmed, n_overlap FROM feedback_submissions")

@@ -157,8 +157,8 @@ def test_the_command_imports_a_benchmark_file_and_reports_refusals(home, monkeyp
     monkeypatch.setattr("sys.stdin", io.StringIO(PASSWORD + "\n"))
     assert main(["feedback", "import", str(path), "--user", "root", "--password-stdin", "--no-progress"]) == 0
     out, err = capsys.readouterr()
-    assert "1 labelled texts (1 with skills, 0 confirming none); 1 rows refused" in out
-    assert "imported 1 of 1 texts as reviews by root of the dev model (1.0.0)" in out
+    assert "1 labelled text (1 with skills, 0 confirming none); 1 row refused" in out
+    assert "imported 1 of 1 text as reviews by root of the dev model (1.0.0)" in out
     assert "line 4: no row of this text names a taxonomy skill" in err
     context = make_context(home / "home", home / "skills.csv", inference=None)
     try:
@@ -174,7 +174,7 @@ def test_a_dry_run_writes_nothing_and_needs_no_sign_in(home, capsys):
     path = write_export(home / "gt.csv", [["rita", "", "SQL", "SQL daily"], ["rita", "", "Nope", "x"]])
     assert main(["feedback", "import", str(path), "--dry-run"]) == 0
     out, err = capsys.readouterr()
-    assert "1 labelled texts" in out and "line 3: no skill of the taxonomy is titled 'Nope'" in err
+    assert "1 labelled text (" in out and "line 3: no skill of the taxonomy is titled 'Nope'" in err
     assert not (home / "home" / "queue").exists() or not any((home / "home" / "queue").rglob("*.jsonl"))
 
 
@@ -219,7 +219,7 @@ def test_the_command_reads_its_file_from_s3(home, s3_endpoint, monkeypatch, caps
         Bucket="sea-ground-truth", Key="pilot/export.csv", Body=b"text,skill_title\nSQL daily,SQL\n"
     )
     assert main(["feedback", "import", "s3://sea-ground-truth/pilot/export.csv", "--dry-run"]) == 0
-    assert "1 labelled texts (1 with skills" in capsys.readouterr().out
+    assert "1 labelled text (1 with skills" in capsys.readouterr().out
     assert main(["feedback", "import", "s3://sea-ground-truth/pilot/absent.csv", "--dry-run"]) == 1
     assert "absent.csv" in capsys.readouterr().err
 

@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 from mlops.domain.progress import eta_seconds, format_eta
+from mlops.domain.wording import counted
 from mlops.entrypoints.actor import add_actor_options, authenticate_actor
 from mlops.services.batch.locations import fetch, location
 from mlops.services.ground_truth_import import ImportSummary, Refusal, import_as_reviews, read_labelled
@@ -63,8 +64,8 @@ def run_import(args: argparse.Namespace) -> int:
     _report_refusals(unread)
     with_skills = sum(1 for item in items if item.skill_ids)
     print(
-        f"{args.path}: {len(items)} labelled texts ({with_skills} with skills, "
-        f"{len(items) - with_skills} confirming none); {len(unread)} rows refused"
+        f"{args.path}: {counted(len(items), 'labelled text')} ({with_skills} with skills, "
+        f"{len(items) - with_skills} confirming none); {counted(len(unread), 'row')} refused"
     )
     if args.dry_run or not items:
         return 0 if items or not unread else 1
@@ -88,8 +89,9 @@ def run_import(args: argparse.Namespace) -> int:
         print(file=sys.stderr)
     _report_refusals(summary.refused)
     print(
-        f"imported {summary.reviewed} of {summary.texts} texts as reviews by {user.username} of the "
-        f"{args.stage} model ({summary.model_version or 'none served'}): {summary.predicted} skills predicted, "
+        f"imported {summary.reviewed} of {counted(summary.texts, 'text')} as reviews by {user.username} of the "
+        f"{args.stage} model ({summary.model_version or 'none served'}): "
+        f"{counted(summary.predicted, 'skill')} predicted, "
         f"{summary.confirmed} confirmed, {summary.overlap} in both; {summary.replaced} replaced an "
         f"earlier review; {summary.skipped} skipped as reviewed already; {len(summary.refused)} refused"
     )

@@ -12,6 +12,7 @@ import pandas as pd
 import streamlit as st
 
 from mlops.bootstrap import Bootstrap
+from mlops.domain.wording import counted
 from mlops.entrypoints.ui.display import friendly_errors
 from mlops.services.ground_truth_import import ImportSummary, Refusal, import_as_reviews, read_labelled
 from mlops.services.identity import User
@@ -49,11 +50,11 @@ def _run(
 
     summary = import_as_reviews(ctx, user, items, stage, reject_others, progress, skip_reviewed=resume)
     st.session_state[_RESULT_KEY] = (
-        f"Imported {summary.reviewed} of {summary.texts} texts of {name} as your reviews of the {stage} "
-        f"model ({summary.model_version or 'none served'}): {summary.confirmed} skills confirmed, "
-        f"{summary.overlap} of them predicted; {summary.replaced} replaced an earlier review; "
+        f"Imported {summary.reviewed} of {counted(summary.texts, 'text')} of {name} as your reviews of the "
+        f"{stage} model ({summary.model_version or 'none served'}): {counted(summary.confirmed, 'skill')} "
+        f"confirmed, {summary.overlap} of them predicted; {summary.replaced} replaced an earlier review; "
         + (f"{summary.skipped} skipped as reviewed already; " if resume else "")
-        + f"{len(unread) + len(summary.refused)} rows or texts refused.",
+        + f"{counted(len(unread) + len(summary.refused), 'row or text', 'rows or texts')} refused.",
         unread + summary.refused,
     )
     st.cache_data.clear()  # the page's aggregates include the new reviews at once
