@@ -52,6 +52,8 @@ def run_list(args: argparse.Namespace) -> int:
             print(json.dumps({c.queue: c.count for c in counts}))
         for c in counts if not args.json else []:
             print(f"{c.queue}: {c.count} dead letter(s)")
+        if not counts and not args.json:
+            print("no dead letters: no queue holds a refused record")
         return 0
     queue = DurableQueue(_queue_dir(settings, args.queue) / QUEUE_FILE)
     try:

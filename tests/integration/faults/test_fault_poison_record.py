@@ -164,3 +164,13 @@ def test_cli_lists_and_replays_the_dead_letters(wh, tmp_path, monkeypatch, capsy
     assert "replayed 1 dead letter(s) from app" in capsys.readouterr().out
     # Still unreadable: refused again on replay, it waits for its next attempts.
     assert [c.count for c in dead_letter_counts(home)] == [0]
+
+
+def test_cli_says_so_when_no_queue_holds_dead_letters(tmp_path, monkeypatch, capsys):
+    """A fresh install has no queue; the listing printed nothing at all."""
+    monkeypatch.setenv("SEA_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("SEA_WAREHOUSE_URL", f"sqlite:///{tmp_path}/warehouse.db")
+    assert cli.main(["deadletters", "list"]) == 0
+    assert capsys.readouterr().out == "no dead letters: no queue holds a refused record\n"
+    assert cli.main(["deadletters", "list", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out) == {}
