@@ -19,6 +19,7 @@ from .pipeline import Pipeline
 from .quality import RANKING_METRICS, SET_METRICS, mean_scores, request_scores
 from .taxonomy import Skill, Taxonomy
 from .taxonomy.reading import header_key
+from .text_encoding import first_invalid_utf8
 
 NO_GOLD = {"LABEL NOT PRESENT", "UNDERSPECIFIED", ""}
 BASELINE_SET_THRESHOLD = 0.3
@@ -53,8 +54,10 @@ def read_benchmark(path: str | Path) -> list[tuple[str, str]]:
                 )
             for row in reader:
                 rows.append((row[columns["sentence"]] or "", (row[columns["label"]] or "").strip()))
-    except UnicodeDecodeError as exc:
-        raise BenchmarkError(f"{path}: is not UTF-8 text (byte 0x{exc.object[exc.start]:02x})") from None
+    except UnicodeDecodeError:
+        raise BenchmarkError(
+            f"{path}: is not UTF-8 text ({first_invalid_utf8(path)}); save it as UTF-8"
+        ) from None
     except csv.Error as exc:
         raise BenchmarkError(f"{path}: not readable as CSV ({exc})") from None
     return rows

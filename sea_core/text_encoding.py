@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 from typing import Any
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
@@ -25,6 +26,18 @@ def decode_utf8(raw: bytes, where: str) -> str:
             f"{where}: not valid UTF-8 (byte 0x{raw[exc.start]:02x} at column {exc.start + 1}); "
             "save it as UTF-8"
         ) from None
+
+
+def first_invalid_utf8(path: str | Path) -> str:
+    """Where a file stops being UTF-8, for a message: "line 3, byte 0xe9" (the file read line
+    by line, so a large one is not held in memory), or "" when every line decodes."""
+    with open(path, "rb") as handle:
+        for number, raw in enumerate(handle, start=1):
+            try:
+                raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                return f"line {number}, byte 0x{raw[exc.start]:02x}"
+    return ""
 
 
 def lone_surrogate_at(text: str) -> int | None:

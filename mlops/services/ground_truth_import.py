@@ -38,6 +38,7 @@ from mlops.services.identity import User, require_role
 from sea_core.pipeline import request_id_for
 from sea_core.taxonomy.csv_records import field_size_limit
 from sea_core.taxonomy.reading import header_key
+from sea_core.text_encoding import first_invalid_utf8
 from sea_core.validation import ValidationError, validate_text
 
 TEXT_COLUMNS = ("text", "sentence")
@@ -115,7 +116,7 @@ def _rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
                     yield reader.line_num - spanned, values
         except UnicodeDecodeError as exc:
             raise GroundTruthFileError(
-                f"{path}: is not UTF-8 text (byte 0x{exc.object[exc.start]:02x}); save it as 'CSV UTF-8'"
+                f"{path}: is not UTF-8 text ({first_invalid_utf8(path)}); save it as 'CSV UTF-8'"
             ) from exc
         except csv.Error as exc:
             raise GroundTruthFileError(

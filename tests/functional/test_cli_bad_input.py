@@ -66,7 +66,7 @@ def test_bad_input_files(tmp_path, capsys, content, expected):
     "content,expected",
     [
         (b"text,label\nx,SQL\n", "missing column(s) ['sentence']; it has text, label"),
-        ("sentence,label\nCaf\xe9,SQL\n".encode("cp1252"), "is not UTF-8 text (byte 0xe9)"),
+        ("sentence,label\nCaf\xe9,SQL\n".encode("cp1252"), "is not UTF-8 text (line 2, byte 0xe9)"),
     ],
 )
 def test_a_benchmark_it_cannot_read_is_one_line_before_any_model_loads(tmp_path, capsys, content, expected):

@@ -188,7 +188,7 @@ def test_the_command_without_credentials_or_with_a_bad_file_exits_2(home, capsys
     assert "needs a text column" in capsys.readouterr().err
     (home / "latin1.csv").write_bytes("text,skill_title\ncaf\xe9,SQL\n".encode("latin-1"))
     assert main(["feedback", "import", str(home / "latin1.csv"), "--dry-run"]) == 2
-    assert "is not UTF-8 text (byte 0xe9); save it as 'CSV UTF-8'" in capsys.readouterr().err
+    assert "is not UTF-8 text (line 2, byte 0xe9); save it as 'CSV UTF-8'" in capsys.readouterr().err
 
 
 def test_read_labelled_round_trips_the_monitoring_export(ctx, users, tmp_path):

@@ -219,3 +219,14 @@ def test_work_folders_are_beside_local_outputs_and_under_home_for_s3(tmp_path):
     assert first.parent == tmp_path / "batch" and first != default_work_dir(
         location("s3://b/c.csv"), tmp_path
     )
+
+
+def test_a_csv_that_is_not_utf8_names_the_line_where_it_stops_being_so(tmp_path):
+    """It escaped as a bare UnicodeDecodeError whose position counted from a read buffer."""
+    path = tmp_path / "in.csv"
+    path.write_bytes("id,text\n1,python\n2,caf\xe9 sql\n".encode("cp1252"))
+    for read in (lambda: list(read_rows(path, Format.CSV)), lambda: count_rows(path, Format.CSV)):
+        with pytest.raises(
+            BatchFormatError, match=r"not UTF-8 text \(line 3, byte 0xe9\); save it as 'CSV UTF-8'"
+        ):
+            read()

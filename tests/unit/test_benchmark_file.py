@@ -40,7 +40,10 @@ def test_an_empty_benchmark_has_no_rows(tmp_path):
     [
         (b"text,label\nx,SQL\n", r"missing column\(s\) \['sentence'\]; it has text, label"),
         (b"", r"missing column\(s\) \['label', 'sentence'\]; it has none"),
-        ("sentence,label\nCaf\xe9,SQL\n".encode("cp1252"), r"is not UTF-8 text \(byte 0xe9\)"),
+        (
+            "sentence,label\nCaf\xe9,SQL\n".encode("cp1252"),
+            r"is not UTF-8 text \(line 2, byte 0xe9\); save it as UTF-8",
+        ),
     ],
 )
 def test_a_file_it_cannot_read_is_one_clear_error(tmp_path, content, message):

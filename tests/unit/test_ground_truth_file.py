@@ -137,7 +137,9 @@ def test_lines_count_a_quoted_text_that_spans_lines_and_blank_lines(tmp_path):
 def test_a_csv_that_is_not_utf8_is_one_clear_error_with_the_way_out(tmp_path):
     path = tmp_path / "latin.csv"
     path.write_bytes("text,label\nCaf\xe9 staff know SQL,SQL\n".encode("cp1252"))
-    with pytest.raises(GroundTruthFileError, match=r"not UTF-8 text \(byte 0xe9\); save it as 'CSV UTF-8'"):
+    with pytest.raises(
+        GroundTruthFileError, match=r"not UTF-8 text \(line 2, byte 0xe9\); save it as 'CSV UTF-8'"
+    ):
         read_labelled(path, TAXONOMY)
 
 

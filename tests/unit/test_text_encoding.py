@@ -8,6 +8,7 @@ import pytest
 from sea_core.text_encoding import (
     TextEncodingError,
     decode_utf8,
+    first_invalid_utf8,
     lone_surrogate_at,
     parse_json,
     require_unicode,
@@ -58,3 +59,19 @@ def test_bad_utf8_bytes_and_bad_json_name_the_place():
         decode_utf8(b"a\xff", "stdin")
     with pytest.raises(TextEncodingError, match="config: not valid JSON"):
         parse_json("{", "config")
+
+
+@pytest.mark.parametrize(
+    "content,expected",
+    [
+        (b"a\nb\n", ""),  # happy: all UTF-8
+        (b"", ""),  # edge: empty
+        ("\ufeffcaf\u00e9\n".encode(), ""),  # a byte-order mark and accents are UTF-8
+        ("ok\ncaf\xe9\n".encode("cp1252"), "line 2, byte 0xe9"),
+        (b"\xff", "line 1, byte 0xff"),  # boundary: the first byte, no newline
+    ],
+)
+def test_first_invalid_utf8_names_the_line_and_byte(tmp_path, content, expected):
+    path = tmp_path / "f.txt"
+    path.write_bytes(content)
+    assert first_invalid_utf8(path) == expected

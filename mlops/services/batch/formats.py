@@ -27,6 +27,7 @@ from typing import Any
 from mlops.services.batch.rows import BAD_JSON, BAD_ROW, InputRow, Reject
 from sea_core.taxonomy.csv_records import field_size_limit
 from sea_core.taxonomy.reading import header_key
+from sea_core.text_encoding import first_invalid_utf8
 from sea_core.validation import MAX_TEXT_CHARS, MISSING, WRONG_TYPE, ValidationError, validate_text
 
 TEXT_FIELD = "text"
@@ -128,7 +129,19 @@ def _read_jsonl(path: Path, max_chars: int) -> Iterator[InputRow]:
 
 
 def _read_csv(path: Path, max_chars: int) -> Iterator[InputRow]:
-    # too long texts become rejects, not reader errors
+    """The CSV's rows (too long texts become rejects, not reader errors); BatchFormatError naming
+    the line where a file that is not UTF-8 stops being so."""
+    try:
+        yield from _csv_rows(path, max_chars)
+    except UnicodeDecodeError:
+        raise _not_utf8(path) from None
+
+
+def _not_utf8(path: Path) -> BatchFormatError:
+    return BatchFormatError(f"{path}: is not UTF-8 text ({first_invalid_utf8(path)}); save it as 'CSV UTF-8'")
+
+
+def _csv_rows(path: Path, max_chars: int) -> Iterator[InputRow]:
     with field_size_limit(sys.maxsize), path.open(encoding="utf-8-sig", newline="") as handle:
         reader = csv.DictReader(handle)
         text_column = _named(reader.fieldnames or (), TEXT_FIELD)
@@ -183,8 +196,11 @@ def count_rows(path: str | Path, fmt: Format) -> int:
 
         return int(pq.ParquetFile(path).metadata.num_rows)
     if fmt is Format.CSV:
-        with field_size_limit(sys.maxsize), path.open(encoding="utf-8-sig", newline="") as handle:
-            return max(sum(1 for _ in csv.reader(handle)) - 1, 0)
+        try:
+            with field_size_limit(sys.maxsize), path.open(encoding="utf-8-sig", newline="") as handle:
+                return max(sum(1 for _ in csv.reader(handle)) - 1, 0)
+        except UnicodeDecodeError:
+            raise _not_utf8(path) from None
     with path.open("rb") as handle:
         return sum(1 for line in handle if line.strip())
 
