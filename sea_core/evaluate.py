@@ -18,7 +18,7 @@ from .matching import dev_reranker, late_interaction_reranker, previous_matcher
 from .pipeline import Pipeline
 from .quality import RANKING_METRICS, SET_METRICS, mean_scores, request_scores
 from .taxonomy import Skill, Taxonomy
-from .taxonomy.reading import header_key
+from .taxonomy.reading import match_columns
 from .text_encoding import first_invalid_utf8
 
 NO_GOLD = {"LABEL NOT PRESENT", "UNDERSPECIFIED", ""}
@@ -46,14 +46,15 @@ def read_benchmark(path: str | Path) -> list[tuple[str, str]]:
         with open(path, newline="", encoding="utf-8-sig") as handle:
             reader = csv.DictReader(handle)
             header = list(reader.fieldnames or [])
-            columns = {header_key(name): name for name in reversed(header)}
-            missing = {"sentence", "label"} - set(columns)
+            found = match_columns(header, {"sentence": ("sentence",), "label": ("label",)})
+            missing = {"sentence", "label"} - set(found)
             if missing:
                 raise BenchmarkError(
                     f"{path}: missing column(s) {sorted(missing)}; it has {', '.join(header) or 'none'}"
                 )
+            sentence, label = header[found["sentence"]], header[found["label"]]
             for row in reader:
-                rows.append((row[columns["sentence"]] or "", (row[columns["label"]] or "").strip()))
+                rows.append((row[sentence] or "", (row[label] or "").strip()))
     except UnicodeDecodeError:
         raise BenchmarkError(
             f"{path}: is not UTF-8 text ({first_invalid_utf8(path)}); save it as UTF-8"

@@ -37,7 +37,7 @@ from mlops.services.feedback import FeedbackError, submit_feedback
 from mlops.services.identity import User, require_role
 from sea_core.pipeline import request_id_for
 from sea_core.taxonomy.csv_records import field_size_limit
-from sea_core.taxonomy.reading import header_key
+from sea_core.taxonomy.reading import match_columns
 from sea_core.text_encoding import first_invalid_utf8
 from sea_core.validation import ValidationError, validate_text
 
@@ -102,8 +102,7 @@ class Predictor(Protocol):
 
 def _rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
     """(line, row) of a CSV (UTF-8, header first; line: where the row starts, a quoted text
-    that spans lines counted whole) or Parquet file (row: its position, first = 1), the column
-    names as `header_key` gives them (case, spaces, underscores and hyphens do not count).
+    that spans lines counted whole) or Parquet file (row: its position, first = 1).
     GroundTruthFileError for a file that is not UTF-8, not CSV-shaped or not Parquet."""
     suffix = path.suffix.lower()
     if suffix == ".csv":
@@ -111,9 +110,8 @@ def _rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
             with field_size_limit(sys.maxsize), path.open(encoding="utf-8-sig", newline="") as handle:
                 reader = csv.DictReader(handle)
                 for row in reader:
-                    values = {header_key(k): v for k, v in row.items() if k is not None}
                     spanned = sum(v.count("\n") for v in row.values() if isinstance(v, str))
-                    yield reader.line_num - spanned, values
+                    yield reader.line_num - spanned, row
         except UnicodeDecodeError as exc:
             raise GroundTruthFileError(
                 f"{path}: is not UTF-8 text ({first_invalid_utf8(path)}); save it as 'CSV UTF-8'"
@@ -130,15 +128,19 @@ def _rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
             table = pq.read_table(path)
         except (pa.ArrowException, OSError) as exc:
             raise GroundTruthFileError(f"{path}: not a Parquet file that can be read ({exc})") from exc
-        for line, row in enumerate(table.to_pylist(), start=1):
-            yield line, {header_key(k): v for k, v in row.items()}
+        yield from enumerate(table.to_pylist(), start=1)
     else:
         raise GroundTruthFileError(f"{path}: give a .csv or .parquet file (Monitoring's ground-truth export)")
 
 
-def _column(row: dict[str, Any], names: Sequence[str]) -> str | None:
-    """The key of the first of `names` that the row has (its keys are `header_key`s), or None."""
-    return next((header_key(name) for name in names if header_key(name) in row), None)
+def _columns(row: dict[str, Any]) -> tuple[str | None, str | None, str | None]:
+    """The names of the text, skill id and skill title columns of the file whose first row is
+    `row` (`match_columns`: any case or spacing, the first alias present), None for one it lacks."""
+    names = [str(name) for name in row if name is not None]
+    aliases = {"text": TEXT_COLUMNS, "id": (SKILL_ID_COLUMN,), "title": TITLE_COLUMNS}
+    found = match_columns(names, aliases)
+    text, id_, title = (names[found[f]] if f in found else None for f in aliases)
+    return text, id_, title
 
 
 def read_labelled(path: str | Path, taxonomy: Any) -> tuple[list[LabelledText], list[Refusal]]:
@@ -154,15 +156,12 @@ def read_labelled(path: str | Path, taxonomy: Any) -> tuple[list[LabelledText], 
     columns: tuple[str | None, str | None, str | None] | None = None
     for line, row in _rows(path):
         if columns is None:
-            columns = (
-                _column(row, TEXT_COLUMNS),
-                _column(row, (SKILL_ID_COLUMN,)),
-                _column(row, TITLE_COLUMNS),
-            )
+            columns = _columns(row)
             if columns[0] is None or (columns[1] is None and columns[2] is None):
+                header = ", ".join(str(name) for name in row if name is not None)
                 raise GroundTruthFileError(
                     f"{path}: needs a text column ({' or '.join(TEXT_COLUMNS)}) and a skill column "
-                    f"({' or '.join((SKILL_ID_COLUMN, *TITLE_COLUMNS))}); it has {', '.join(row) or 'none'}"
+                    f"({' or '.join((SKILL_ID_COLUMN, *TITLE_COLUMNS))}); it has {header or 'none'}"
                 )
         text_column, id_column, title_column = columns
         text = row.get(text_column) if text_column else None

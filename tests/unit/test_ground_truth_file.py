@@ -105,6 +105,7 @@ def test_an_empty_file_has_no_texts(tmp_path):
         ("gt.json", "[]", "give a .csv or .parquet file"),
         ("gt.csv", "text,decision\nSQL,accepted\n", "needs a text column"),
         ("gt.csv", "skill_id\nabc\n", "needs a text column"),
+        ("gt.csv", "decision\naccepted,extra field\n", "needs a text column .*; it has decision$"),
     ],
 )
 def test_a_file_of_another_shape_is_one_clear_error(tmp_path, name, content, message):

@@ -3,10 +3,10 @@
 Input: one record per JSON line (an object with `text` and optionally `id`, or a bare JSON
 string), per CSV row (a header with a `text` column, optionally `id`; other columns are
 ignored) or per Parquet row (the same columns). CSV and Parquet column names match whatever
-their case or spacing ("Text", "ID": `header_key`), and a UTF-8 byte-order mark, which
+their case or spacing ("Text", "ID": `match_columns`), and a UTF-8 byte-order mark, which
 spreadsheets write, is not part of the first line or header. Blank JSON lines are not
-records. Each record becomes an `InputRow` numbered from 0; one that cannot be extracted (bad JSON, no text, an
-empty or too long text, ...) carries its `Reject`.
+records. Each record becomes an `InputRow` numbered from 0; one that cannot be extracted (bad
+JSON, no text, an empty or too long text, ...) carries its `Reject`.
 
 Output: one row per extracted record, `id` first, then the production record
 (`modelVersion, timestamp, requestId, original_input, skillExtractOutput`). JSON lines keep the
@@ -19,14 +19,14 @@ from __future__ import annotations
 import csv
 import json
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
 from mlops.services.batch.rows import BAD_JSON, BAD_ROW, InputRow, Reject
 from sea_core.taxonomy.csv_records import field_size_limit
-from sea_core.taxonomy.reading import header_key
+from sea_core.taxonomy.reading import match_columns
 from sea_core.text_encoding import first_invalid_utf8
 from sea_core.validation import MAX_TEXT_CHARS, MISSING, WRONG_TYPE, ValidationError, validate_text
 
@@ -37,9 +37,12 @@ OUTPUT_COLUMNS = ("id", "modelVersion", "timestamp", "requestId", "original_inpu
 _PARQUET_BATCH = 1000
 
 
-def _named(names: Iterable[str], field: str) -> str | None:
-    """The first of `names` that is `field` up to `header_key`, or None."""
-    return next((name for name in names if header_key(name) == field), None)
+def _columns(names: Sequence[str]) -> tuple[str | None, str | None]:
+    """The names of the header's text and id columns (`match_columns`: any case or spacing),
+    None for one it lacks."""
+    found = match_columns(names, {TEXT_FIELD: (TEXT_FIELD,), ID_FIELD: (ID_FIELD,)})
+    text, id_ = (names[found[f]] if f in found else None for f in (TEXT_FIELD, ID_FIELD))
+    return text, id_
 
 
 class BatchFormatError(ValueError):
@@ -144,10 +147,9 @@ def _not_utf8(path: Path) -> BatchFormatError:
 def _csv_rows(path: Path, max_chars: int) -> Iterator[InputRow]:
     with field_size_limit(sys.maxsize), path.open(encoding="utf-8-sig", newline="") as handle:
         reader = csv.DictReader(handle)
-        text_column = _named(reader.fieldnames or (), TEXT_FIELD)
+        text_column, id_column = _columns(list(reader.fieldnames or ()))
         if text_column is None:
             raise BatchFormatError(f"{path}: no {TEXT_FIELD!r} column in the CSV header")
-        id_column = _named(reader.fieldnames or (), ID_FIELD)
         for row, record in enumerate(reader):
             id_ = _id(record.get(id_column)) if id_column else None
             if None in record:  # more fields than the header names
@@ -165,7 +167,7 @@ def _read_parquet(path: Path, max_chars: int) -> Iterator[InputRow]:
 
     handle = pq.ParquetFile(path)
     names = handle.schema_arrow.names
-    text_column, id_column = _named(names, TEXT_FIELD), _named(names, ID_FIELD)
+    text_column, id_column = _columns(names)
     if text_column is None:
         raise BatchFormatError(f"{path}: no {TEXT_FIELD!r} column in the Parquet schema")
     columns = [text_column] + ([id_column] if id_column else [])
