@@ -1096,10 +1096,13 @@ def variant_row(
     results = {
         knob: {id(i): scored(bench, i, variant.rank(bench, i, knob)) for i in items} for knob in variant.grid
     }
+
+    def best_knob(chosen_on: list[Item]) -> object:
+        return max(variant.grid, key=lambda k: mean([results[k][id(i)] for i in chosen_on], "mrr"))
+
     picked, held = [], {}
     for fold in range(folds):
-        train = [i for i in dev if sentence_fold(i.text, folds) != fold]
-        knob = max(variant.grid, key=lambda k: mean([results[k][id(i)] for i in train], "mrr"))
+        knob = best_knob([i for i in dev if sentence_fold(i.text, folds) != fold])
         picked.append(knob)
         held.update({id(i): results[knob][id(i)] for i in dev if sentence_fold(i.text, folds) == fold})
     cells = []
@@ -1109,12 +1112,11 @@ def variant_row(
     gains = np.asarray([held[id(i)]["mrr"] - base[id(i)]["mrr"] for i in dev])
     cross, cross_picks = [], []
     for split in SETS:
-        other = [i for i in dev if i.kind != split]
-        knob = max(variant.grid, key=lambda k: mean([results[k][id(i)] for i in other], "mrr"))
+        knob = best_knob([i for i in dev if i.kind != split])
         cross_picks.append(knob)
         cross += [results[knob][id(i)]["mrr"] - base[id(i)]["mrr"] for i in dev if i.kind == split]
     crossed = np.asarray(cross)
-    overall = max(variant.grid, key=lambda k: mean([results[k][id(i)] for i in dev], "mrr"))
+    overall = best_knob(dev)
     golden = [results[overall][id(i)] for i in items if i.kind == "golden"]
     long = [results[overall][id(i)] for i in items if i.kind == "long"]
     mine_ms, shipped_ms = cost(bench, timing, variant, overall, repeats)
